@@ -1,0 +1,52 @@
+# Engram: `make run` starts the service, `make test` runs every test.
+# Both install what they need on a fresh Debian machine first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APT_PACKAGES := libopenblas-dev libopenblas0-pthread libblas-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
+SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+SWIFT_BUILD_FLAGS ?=
+DATA_DIR ?= ./data
+RELEASE_BIN := .build/release/engram
+DEBUG_BIN := .build/debug/engram
+
+.PHONY: help deps build release run test test-swift bench bench-kernels bench-store clean
+
+help:
+	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
+	@echo "make test   - set up, build and run every test"
+	@echo "make bench  - release-build benchmarks (kernels, store start-up)"
+
+## System packages (apt), installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing apt packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+release: deps
+	swift build -c release $(SWIFT_BUILD_FLAGS)
+
+run: release
+	$(RELEASE_BIN) serve --data-dir $(DATA_DIR)
+
+test: deps test-swift
+
+test-swift:
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	ENGRAM_BIN=$(DEBUG_BIN) swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+bench: bench-kernels bench-store
+
+bench-kernels: release
+	$(RELEASE_BIN) bench kernels
+
+bench-store: release
+	$(RELEASE_BIN) bench store --points 1000000
+
+clean:
+	rm -rf .build

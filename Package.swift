@@ -1,0 +1,61 @@
+// swift-tools-version:6.2
+// Engram: a self-hosted memory service for AI coding assistants.
+// Module map and dependency arrows: see README.md ("Architecture") and DESIGN.md §1.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "engram",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "engram", targets: ["engram"]),
+        .library(name: "EngramKernels", targets: ["EngramKernels"]),
+        .library(name: "EngramStore", targets: ["EngramStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // System BLAS (OpenBLAS when installed, else netlib reference BLAS).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+
+        // Vector kernels: contiguous normalised rows, exact cosine top-k on CBLAS.
+        .target(
+            name: "EngramKernels",
+            dependencies: ["CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        // Qdrant data model and the durable embedded store.
+        .target(
+            name: "EngramStore",
+            dependencies: [
+                "EngramKernels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `engram` command: serve, bench, maintenance commands.
+        .executableTarget(
+            name: "engram",
+            dependencies: [
+                "EngramKernels",
+                "EngramStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels"]),
+        .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),
+    ]
+)

@@ -1,0 +1,279 @@
+import CBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Contiguous row-major Float32 storage of vectors with a stable row ↔ id mapping,
+/// and exact top-k similarity search over it through CBLAS.
+///
+/// - Rows are L2-normalised on write when `normalizes` is true (cosine distance),
+///   so cosine similarity is a plain dot product.
+/// - `upsert` appends or overwrites in place; `remove` swaps the last row into the
+///   hole (O(1)); ids stay valid, row positions do not.
+/// - Storage grows geometrically (amortised O(1) per insert, never a copy per insert)
+///   and sits on 2 MiB-aligned memory advised for transparent huge pages, which
+///   measurably speeds up full scans (DESIGN.md §8).
+///
+/// Not synchronised: concurrent reads are safe, but writes must be serialised
+/// against all other access by the owner (EngramStore holds a readers-writer lock).
+public final class VectorMatrix: @unchecked Sendable {
+    /// Number of components per vector.
+    public let dimension: Int
+    /// Whether rows and queries are L2-normalised (cosine similarity).
+    public let normalizes: Bool
+    /// Number of rows.
+    public private(set) var count: Int = 0
+
+    private var capacity: Int = 0
+    private var storage: UnsafeMutablePointer<Float>?
+    private var allocationBytes: Int = 0
+    private var rowIDs: [Int64] = []
+    private var rowOfID: [Int64: Int] = [:]
+
+    /// Rows are scored in blocks of this many, keeping the score buffer in cache
+    /// while the top-k heap consumes it.
+    static let blockRows = 16_384
+    static let hugePage = 2 << 20
+
+    /// Creates an empty matrix.
+    /// - Parameters:
+    ///   - dimension: vector length (> 0).
+    ///   - normalizes: L2-normalise rows and queries (cosine). Pass `false` for dot product.
+    ///   - initialCapacity: rows to reserve up front.
+    public init(dimension: Int, normalizes: Bool = true, initialCapacity: Int = 0) {
+        precondition(dimension > 0, "dimension must be positive")
+        self.dimension = dimension
+        self.normalizes = normalizes
+        if initialCapacity > 0 { reserve(initialCapacity) }
+    }
+
+    deinit { storage.map { free($0) } }
+
+    /// The ids in row order.
+    public var ids: ArraySlice<Int64> { rowIDs[0..<count] }
+
+    /// Whether a row with this id exists.
+    public func contains(id: Int64) -> Bool { rowOfID[id] != nil }
+
+    /// A copy of the stored (normalised) vector for `id`.
+    public func vector(for id: Int64) -> [Float]? {
+        guard let row = rowOfID[id], let base = storage else { return nil }
+        return Array(UnsafeBufferPointer(start: base + row * dimension, count: dimension))
+    }
+
+    /// Bytes of vector data currently held (rows × dimension × 4).
+    public var dataBytes: Int { count * dimension * MemoryLayout<Float>.stride }
+
+    /// Grows capacity to at least `rows` rows.
+    public func reserve(_ rows: Int) {
+        guard rows > capacity else { return }
+        var newCapacity = max(capacity, 1024)
+        while newCapacity < rows { newCapacity *= 2 }
+        let bytes = newCapacity * dimension * MemoryLayout<Float>.stride
+        let alignment = bytes >= Self.hugePage ? Self.hugePage : 64
+        let rounded = (bytes + alignment - 1) / alignment * alignment
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else {
+            fatalError("VectorMatrix: out of memory reserving \(rounded) bytes")
+        }
+        #if os(Linux)
+        if alignment == Self.hugePage { _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */) }
+        #endif
+        let newStorage = raw.bindMemory(to: Float.self, capacity: newCapacity * dimension)
+        if let old = storage {
+            newStorage.update(from: old, count: count * dimension)
+            free(old)
+        }
+        storage = newStorage
+        capacity = newCapacity
+        allocationBytes = rounded
+        rowIDs.reserveCapacity(newCapacity)
+    }
+
+    /// Validates a vector's length and values, normalising it if this matrix does.
+    public func prepare(_ vector: [Float]) throws -> [Float] {
+        guard vector.count == dimension else {
+            throw KernelError.dimensionMismatch(expected: dimension, got: vector.count)
+        }
+        var sumSquares: Float = 0
+        for x in vector {
+            guard x.isFinite else { throw KernelError.invalidVector("contains NaN or infinity") }
+            sumSquares += x * x
+        }
+        guard normalizes else { return vector }
+        let norm = sumSquares.squareRoot()
+        guard norm > 0, norm.isFinite else { return vector }
+        let inv = 1 / norm
+        return vector.map { $0 * inv }
+    }
+
+    /// Inserts the vector under `id`, or overwrites the row that already has it.
+    public func upsert(id: Int64, vector: [Float]) throws {
+        let v = try prepare(vector)
+        try upsertPrepared(id: id, vector: v)
+    }
+
+    /// Like `upsert`, for a vector already passed through `prepare` (no second normalisation).
+    public func upsertPrepared(id: Int64, vector v: [Float]) throws {
+        guard v.count == dimension else {
+            throw KernelError.dimensionMismatch(expected: dimension, got: v.count)
+        }
+        let row: Int
+        if let existing = rowOfID[id] {
+            row = existing
+        } else {
+            if count == capacity { reserve(count + 1) }
+            row = count
+            rowIDs.append(id)
+            rowOfID[id] = row
+            count += 1
+        }
+        v.withUnsafeBufferPointer { src in
+            (storage! + row * dimension).update(from: src.baseAddress!, count: dimension)
+        }
+    }
+
+    /// Removes the row with `id` by moving the last row into its place. Returns whether it existed.
+    @discardableResult
+    public func remove(id: Int64) -> Bool {
+        guard let row = rowOfID.removeValue(forKey: id) else { return false }
+        let last = count - 1
+        if row != last, let base = storage {
+            (base + row * dimension).update(from: base + last * dimension, count: dimension)
+            let movedID = rowIDs[last]
+            rowIDs[row] = movedID
+            rowOfID[movedID] = row
+        }
+        rowIDs.removeLast()
+        count -= 1
+        return true
+    }
+
+    /// Removes every row.
+    public func removeAll() {
+        rowIDs.removeAll(keepingCapacity: true)
+        rowOfID.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    // MARK: - Search
+
+    /// Exact top-k by similarity for one query (`cblas_sgemv`, block by block, bounded heap).
+    ///
+    /// - Parameters:
+    ///   - query: a vector of `dimension` components (normalised here when the matrix normalises).
+    ///   - k: how many results at most (≥ 1); fewer when the matrix holds fewer rows.
+    ///   - accept: optional predicate on ids; rejected rows never enter the result.
+    /// - Returns: best first; equal scores by ascending id.
+    public func search(_ query: [Float], k: Int, accept: ((Int64) -> Bool)? = nil) throws -> [ScoredID] {
+        guard k >= 1 else { throw KernelError.invalidK(k) }
+        let q = try prepare(query)
+        var top = TopK(k: k)
+        guard count > 0, let base = storage else { return [] }
+        let block = Self.blockRows
+        let n = count, d = dimension
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
+        defer { scratch.deallocate() }
+        q.withUnsafeBufferPointer { qp in
+            var start = 0
+            while start < n {
+                let rows = min(block, n - start)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
+                            base + start * d, Int32(d), qp.baseAddress, 1, 0, scratch, 1)
+                collect(scratch, rows: rows, offset: start, into: &top, accept: accept)
+                start += rows
+            }
+        }
+        return top.sorted()
+    }
+
+    /// Exact top-k for a batch of queries in one `cblas_sgemm` per block of rows.
+    public func search(batch queries: [[Float]], k: Int) throws -> [[ScoredID]] {
+        guard k >= 1 else { throw KernelError.invalidK(k) }
+        guard !queries.isEmpty else { return [] }
+        let b = queries.count, d = dimension
+        var packed = [Float]()
+        packed.reserveCapacity(b * d)
+        for q in queries { packed += try prepare(q) }
+        var tops = (0..<b).map { _ in TopK(k: k) }
+        guard count > 0, let base = storage else { return tops.map { $0.sorted() } }
+        let n = count
+        let block = max(1024, Self.blockRows / max(1, b / 4))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: b * min(block, n))
+        defer { scratch.deallocate() }
+        packed.withUnsafeBufferPointer { qp in
+            var start = 0
+            while start < n {
+                let rows = min(block, n - start)
+                // C[b × rows] = Q[b × d] · M[start..<start+rows]ᵀ
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(rows), Int32(d), 1,
+                            qp.baseAddress, Int32(d), base + start * d, Int32(d), 0, scratch, Int32(rows))
+                for qi in 0..<b {
+                    collect(scratch + qi * rows, rows: rows, offset: start, into: &tops[qi], accept: nil)
+                }
+                start += rows
+            }
+        }
+        return tops.map { $0.sorted() }
+    }
+
+    /// Scores every row against `query` (normalised here when the matrix normalises)
+    /// and calls `body` with the id and score of each, in row order.
+    public func forEachScore(_ query: [Float], _ body: (Int64, Float) -> Void) throws {
+        let q = try prepare(query)
+        guard count > 0, let base = storage else { return }
+        let n = count, d = dimension, block = Self.blockRows
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
+        defer { scratch.deallocate() }
+        q.withUnsafeBufferPointer { qp in
+            var start = 0
+            while start < n {
+                let rows = min(block, n - start)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
+                            base + start * d, Int32(d), qp.baseAddress, 1, 0, scratch, 1)
+                for i in 0..<rows { body(rowIDs[start + i], scratch[i]) }
+                start += rows
+            }
+        }
+    }
+
+    @inline(__always)
+    private func collect(_ scores: UnsafeMutablePointer<Float>, rows: Int, offset: Int,
+                         into top: inout TopK, accept: ((Int64) -> Bool)?) {
+        var threshold = top.threshold
+        rowIDs.withUnsafeBufferPointer { ids in
+            for i in 0..<rows {
+                let s = scores[i]
+                if s < threshold { continue }
+                let id = ids[offset + i]
+                if let accept, !accept(id) { continue }
+                top.insert(ScoredID(id: id, score: s))
+                threshold = top.threshold
+            }
+        }
+    }
+
+    // MARK: - Raw access (benchmarks, persistence)
+
+    /// Calls `body` with the contiguous row-major data (count × dimension floats).
+    public func withUnsafeRows<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: storage, count: count * dimension))
+    }
+}
+
+extension VectorMatrix {
+    /// Appends or overwrites a row from raw little-endian Float32 bytes that were
+    /// already prepared (normalised) when written, e.g. rows loaded from disk.
+    public func upsertPrepared(id: Int64, bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count == dimension * MemoryLayout<Float>.stride else {
+            throw KernelError.dimensionMismatch(expected: dimension, got: bytes.count / MemoryLayout<Float>.stride)
+        }
+        let v = [Float](unsafeUninitializedCapacity: dimension) { buf, n in
+            UnsafeMutableRawBufferPointer(buf).copyMemory(from: bytes)
+            n = dimension
+        }
+        try upsertPrepared(id: id, vector: v)
+    }
+}

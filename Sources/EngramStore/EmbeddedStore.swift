@@ -1,0 +1,615 @@
+import EngramKernels
+import Foundation
+import GRDB
+import Logging
+
+/// The default, in-process, durable implementation of `VectorStore`.
+///
+/// **Durability.** Every point (id, tenant, vector, payload) lives in one SQLite
+/// database in WAL mode with `synchronous = FULL`; a write returns only after its
+/// transaction has committed and been fsynced, so a `kill -9` (or power loss) at
+/// any moment loses no acknowledged write and leaves the file openable (SQLite's
+/// recovery rolls back any torn transaction).
+///
+/// **Search.** Vectors are also held in memory, one `VectorMatrix` shard per
+/// tenant value (the collection's `tenantKey` payload field), rebuilt from the
+/// database on open. A search whose filter pins the tenant field scans only the
+/// matching shards; other conditions are evaluated on candidate payloads, read
+/// from the database in score order.
+///
+/// **Concurrency.** Searches and reads share a readers-writer lock; writes take it
+/// exclusively for the database commit and the in-memory update, so memory and
+/// disk never disagree for a reader.
+public final class EmbeddedStore: VectorStore, @unchecked Sendable {
+    /// The database. Other modules may keep their own tables in it (through their
+    /// own migrations); the `collections` and `points` tables belong to the store.
+    public let database: DatabasePool
+    /// Path of the database file.
+    public let path: String
+
+    private let lock = ReadWriteLock()
+    private var collections: [String: CollectionState] = [:]
+    private let logger: Logger
+
+    final class CollectionState {
+        let id: Int64
+        let config: CollectionConfig
+        var shards: [String?: VectorMatrix] = [:]
+
+        init(id: Int64, config: CollectionConfig) {
+            self.id = id
+            self.config = config
+        }
+
+        var count: Int { shards.values.reduce(0) { $0 + $1.count } }
+
+        func shard(_ tenant: String?) -> VectorMatrix {
+            if let m = shards[tenant] { return m }
+            let m = VectorMatrix(dimension: config.vectorSize, normalizes: config.distance == .cosine)
+            shards[tenant] = m
+            return m
+        }
+    }
+
+    /// Opens (creating if needed) the store at `path` and rebuilds the in-memory shards.
+    public init(path: String, logger: Logger = Logger(label: "engram.store")) throws {
+        self.path = path
+        self.logger = logger
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        do {
+            database = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(database)
+        } catch let error as DatabaseError {
+            throw StoreError.io("cannot open \(path): \(error.message ?? error.description)")
+        }
+        try loadShards()
+    }
+
+    /// Opens the store in `directory` (file `engram.sqlite`), creating the directory.
+    public convenience init(directory: URL, logger: Logger = Logger(label: "engram.store")) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try self.init(path: directory.appendingPathComponent("engram.sqlite").path, logger: logger)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("store-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE collections (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    vector_size INTEGER NOT NULL,
+                    distance TEXT NOT NULL,
+                    tenant_key TEXT,
+                    created_at REAL NOT NULL
+                );
+                CREATE TABLE points (
+                    rowid INTEGER PRIMARY KEY,
+                    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                    pid TEXT NOT NULL,
+                    tenant TEXT,
+                    vector BLOB NOT NULL,
+                    payload BLOB NOT NULL,
+                    UNIQUE (collection_id, pid)
+                );
+                CREATE INDEX points_tenant ON points(collection_id, tenant, pid);
+                """)
+        }
+        return m
+    }
+
+    private func loadShards() throws {
+        let start = Date()
+        var total = 0
+        try database.read { db in
+            var byID: [Int64: CollectionState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name, vector_size, distance, tenant_key FROM collections") {
+                guard let distance = Distance(rawValue: row["distance"]) else {
+                    throw StoreError.corrupt("unknown distance for collection \(row["name"] as String)")
+                }
+                let config = CollectionConfig(name: row["name"], vectorSize: row["vector_size"],
+                                              distance: distance, tenantKey: row["tenant_key"])
+                let state = CollectionState(id: row["id"], config: config)
+                byID[state.id] = state
+                collections[config.name] = state
+            }
+            let sizes = try Row.fetchAll(db, sql: "SELECT collection_id, tenant, COUNT(*) FROM points GROUP BY collection_id, tenant")
+            for row in sizes {
+                guard let state = byID[row[0]] else { continue }
+                state.shard(row[1] as String?).reserve(row[2])
+            }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector FROM points")
+            var lastTenant: String?
+            var lastShard: VectorMatrix?
+            var lastCollection: Int64 = -1
+            while let row = try cursor.next() {
+                let collectionID: Int64 = row[1]
+                guard let state = byID[collectionID] else { continue }
+                let tenant: String? = row[2]
+                let shard: VectorMatrix
+                if let s = lastShard, collectionID == lastCollection, tenant == lastTenant { shard = s } else {
+                    shard = state.shard(tenant)
+                    lastShard = shard; lastTenant = tenant; lastCollection = collectionID
+                }
+                let rowid: Int64 = row[0]
+                try row.withUnsafeData(atIndex: 3) { data in
+                    guard let data else { throw StoreError.corrupt("point without vector") }
+                    try data.withUnsafeBytes { raw in
+                        do { try shard.upsertPrepared(id: rowid, bytes: raw) } catch {
+                            throw StoreError.corrupt("vector of point row \(rowid) has the wrong size")
+                        }
+                    }
+                }
+                total += 1
+            }
+        }
+        logger.info("store opened", metadata: [
+            "path": "\(path)", "collections": "\(collections.count)", "points": "\(total)",
+            "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(start)))",
+        ])
+    }
+
+    // MARK: - Collections
+
+    public func createCollection(_ config: CollectionConfig) async throws { try createCollectionSync(config) }
+
+    /// Synchronous `createCollection`.
+    public func createCollectionSync(_ config: CollectionConfig) throws {
+        try Self.validate(name: config.name)
+        guard (1...65_536).contains(config.vectorSize) else {
+            throw StoreError.invalidRequest("vector size must be between 1 and 65536, got \(config.vectorSize)")
+        }
+        try lock.write {
+            guard collections[config.name] == nil else { throw StoreError.collectionExists(config.name) }
+            let id = try database.write { db -> Int64 in
+                try db.execute(
+                    sql: "INSERT INTO collections (name, vector_size, distance, tenant_key, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [config.name, config.vectorSize, config.distance.rawValue, config.tenantKey,
+                                Date().timeIntervalSince1970])
+                return db.lastInsertedRowID
+            }
+            collections[config.name] = CollectionState(id: id, config: config)
+        }
+    }
+
+    static func validate(name: String) throws {
+        guard !name.isEmpty, name.utf8.count <= 255 else {
+            throw StoreError.invalidCollectionName("must be 1 to 255 bytes")
+        }
+        guard !name.contains(where: { "/\\\0".contains($0) || $0.isNewline }), name != ".", name != ".." else {
+            throw StoreError.invalidCollectionName("must not contain path separators or control characters")
+        }
+    }
+
+    @discardableResult
+    public func deleteCollection(_ name: String) async throws -> Bool { try deleteCollectionSync(name) }
+
+    /// Synchronous `deleteCollection`.
+    @discardableResult
+    public func deleteCollectionSync(_ name: String) throws -> Bool {
+        try lock.write {
+            guard let state = collections[name] else { return false }
+            try database.write { db in
+                try db.execute(sql: "DELETE FROM points WHERE collection_id = ?", arguments: [state.id])
+                try db.execute(sql: "DELETE FROM collections WHERE id = ?", arguments: [state.id])
+            }
+            collections[name] = nil
+            return true
+        }
+    }
+
+    public func collectionInfo(_ name: String) async throws -> CollectionInfo { try collectionInfoSync(name) }
+
+    /// Synchronous `collectionInfo`.
+    public func collectionInfoSync(_ name: String) throws -> CollectionInfo {
+        try lock.read {
+            let state = try state(name)
+            return CollectionInfo(config: state.config, pointsCount: state.count, shardCount: state.shards.count)
+        }
+    }
+
+    public func listCollections() async throws -> [CollectionConfig] {
+        lock.read { collections.values.map(\.config).sorted { $0.name < $1.name } }
+    }
+
+    private func state(_ name: String) throws -> CollectionState {
+        guard let s = collections[name] else { throw StoreError.collectionNotFound(name) }
+        return s
+    }
+
+    // MARK: - Writes
+
+    public func upsert(_ collection: String, points: [PointStruct]) async throws { try upsertSync(collection, points: points) }
+
+    /// Synchronous `upsert`: returns after the batch is committed and fsynced.
+    public func upsertSync(_ collection: String, points: [PointStruct]) throws {
+        guard !points.isEmpty else { return }
+        try lock.write {
+            let state = try state(collection)
+            let probe = VectorMatrix(dimension: state.config.vectorSize, normalizes: state.config.distance == .cosine)
+            // Validate and encode the whole batch before touching the disk.
+            struct Prepared { let key: String; let vector: [Float]; let tenant: String?; let payload: Data }
+            var prepared: [Prepared] = []
+            prepared.reserveCapacity(points.count)
+            var lastIndexOfKey: [String: Int] = [:]
+            for p in points {
+                let v: [Float]
+                do { v = try probe.prepare(p.vector) } catch let KernelError.dimensionMismatch(e, g) {
+                    throw StoreError.dimensionMismatch(expected: e, got: g)
+                } catch { throw StoreError.invalidVector("\(error)") }
+                let item = Prepared(key: p.id.storageKey, vector: v,
+                                    tenant: PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey),
+                                    payload: try PayloadCoding.encode(p.payload))
+                if let i = lastIndexOfKey[item.key] { prepared[i] = item } else {
+                    lastIndexOfKey[item.key] = prepared.count
+                    prepared.append(item)
+                }
+            }
+            struct Change { let rowid: Int64; let oldTenant: String??; let tenant: String?; let vector: [Float] }
+            let changes = try database.write { db -> [Change] in
+                var changes: [Change] = []
+                let find = try db.cachedStatement(sql: "SELECT rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
+                for p in prepared {
+                    if let old = try Row.fetchOne(find, arguments: [state.id, p.key]) {
+                        let rowid: Int64 = old[0]
+                        try db.execute(sql: "UPDATE points SET tenant = ?, vector = ?, payload = ? WHERE rowid = ?",
+                                       arguments: [p.tenant, PayloadCoding.vectorData(p.vector), p.payload, rowid])
+                        changes.append(Change(rowid: rowid, oldTenant: .some(old[1] as String?), tenant: p.tenant, vector: p.vector))
+                    } else {
+                        try db.execute(
+                            sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload) VALUES (?, ?, ?, ?, ?)",
+                            arguments: [state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload])
+                        changes.append(Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector))
+                    }
+                }
+                return changes
+            }
+            for c in changes {
+                if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
+                try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
+            }
+        }
+    }
+
+    @discardableResult
+    public func delete(_ collection: String, _ selector: PointSelector) async throws -> Int {
+        try deleteSync(collection, selector)
+    }
+
+    /// Synchronous `delete`.
+    @discardableResult
+    public func deleteSync(_ collection: String, _ selector: PointSelector) throws -> Int {
+        try lock.write {
+            let state = try state(collection)
+            let rows = try database.write { db -> [SelectedRow] in
+                let rows = try selectRows(db, state, selector)
+                let stmt = try db.cachedStatement(sql: "DELETE FROM points WHERE rowid = ?")
+                for r in rows { try stmt.execute(arguments: [r.rowid]) }
+                return rows
+            }
+            for r in rows { state.shards[r.tenant]?.remove(id: r.rowid) }
+            return rows.count
+        }
+    }
+
+    // MARK: - Payload edits
+
+    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector) async throws {
+        try editPayloads(collection, selector) { old in
+            var new = old
+            if let key {
+                new = Self.merging(payload, into: new, at: key.split(separator: ".").map(String.init))
+            } else {
+                for (k, v) in payload { if v.isNull { new[k] = nil } else { new[k] = v } }
+            }
+            return new
+        }
+    }
+
+    static func merging(_ payload: Payload, into object: Payload, at path: [String]) -> Payload {
+        var result = object
+        guard let head = path.first else {
+            for (k, v) in payload { if v.isNull { result[k] = nil } else { result[k] = v } }
+            return result
+        }
+        var inner: Payload = [:]
+        if case let .object(o)? = object[head] { inner = o }
+        result[head] = .object(merging(payload, into: inner, at: Array(path.dropFirst())))
+        return result
+    }
+
+    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector) async throws {
+        try editPayloads(collection, selector) { _ in payload }
+    }
+
+    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector) async throws {
+        try editPayloads(collection, selector) { old in
+            var new = old
+            for key in keys { new = Self.removing(key.split(separator: ".").map(String.init)[...], from: new) }
+            return new
+        }
+    }
+
+    static func removing(_ path: ArraySlice<String>, from object: Payload) -> Payload {
+        guard let head = path.first else { return object }
+        var result = object
+        if path.count == 1 {
+            result[head] = nil
+        } else if case let .object(o)? = object[head] {
+            result[head] = .object(removing(path.dropFirst(), from: o))
+        }
+        return result
+    }
+
+    public func clearPayload(_ collection: String, _ selector: PointSelector) async throws {
+        try editPayloads(collection, selector) { _ in [:] }
+    }
+
+    /// Applies `transform` to the selected points' payloads in one transaction,
+    /// moving points between shards when their tenant value changes.
+    public func editPayloads(_ collection: String, _ selector: PointSelector, _ transform: (Payload) throws -> Payload) throws {
+        try lock.write {
+            let state = try state(collection)
+            struct Move { let rowid: Int64; let from: String?; let to: String? }
+            let moves = try database.write { db -> [Move] in
+                var moves: [Move] = []
+                let update = try db.cachedStatement(sql: "UPDATE points SET payload = ?, tenant = ? WHERE rowid = ?")
+                for row in try selectRows(db, state, selector) {
+                    let new = try transform(row.payload)
+                    let tenant = PayloadCoding.tenant(of: new, key: state.config.tenantKey)
+                    try update.execute(arguments: [try PayloadCoding.encode(new), tenant, row.rowid])
+                    if tenant != row.tenant { moves.append(Move(rowid: row.rowid, from: row.tenant, to: tenant)) }
+                }
+                return moves
+            }
+            for m in moves {
+                guard let from = state.shards[m.from], let v = from.vector(for: m.rowid) else { continue }
+                from.remove(id: m.rowid)
+                try state.shard(m.to).upsertPrepared(id: m.rowid, vector: v)
+            }
+        }
+    }
+
+    // MARK: - Reads
+
+    struct SelectedRow {
+        let rowid: Int64
+        let id: PointID
+        let tenant: String?
+        let payload: Payload
+    }
+
+    /// The rows a selector picks, read inside a transaction.
+    private func selectRows(_ db: Database, _ state: CollectionState, _ selector: PointSelector) throws -> [SelectedRow] {
+        switch selector {
+        case let .ids(ids):
+            let stmt = try db.cachedStatement(sql: "SELECT rowid, tenant, payload FROM points WHERE collection_id = ? AND pid = ?")
+            var seen = Set<PointID>()
+            return try ids.compactMap { id -> SelectedRow? in
+                guard seen.insert(id).inserted, let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else { return nil }
+                return SelectedRow(rowid: row[0], id: id, tenant: row[1], payload: try PayloadCoding.decode(row[2]))
+            }
+        case let .filter(filter):
+            var out: [SelectedRow] = []
+            try scanRows(db, state, filter: filter, from: nil) { r in out.append(r); return true }
+            return out
+        }
+    }
+
+    /// Visits rows matching `filter` in id order from `from` (inclusive) until `visit` returns false.
+    private func scanRows(_ db: Database, _ state: CollectionState, filter: Filter?, from: PointID?,
+                          _ visit: (SelectedRow) throws -> Bool) throws {
+        let plan = TenantPlan(filter: filter, tenantKey: state.config.tenantKey)
+        var sql = "SELECT rowid, pid, tenant, payload FROM points WHERE collection_id = ?"
+        var args: [(any DatabaseValueConvertible)?] = [state.id]
+        if let from { sql += " AND pid >= ?"; args.append(from.storageKey) }
+        if let tenants = plan.tenants {
+            sql += " AND (tenant IS NULL OR tenant IN (" + tenants.map { _ in "?" }.joined(separator: ",") + "))"
+            args += tenants.map { $0 as (any DatabaseValueConvertible)? }
+        }
+        sql += " ORDER BY pid"
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
+        while let row = try cursor.next() {
+            guard let id = PointID(storageKey: row[1]) else { throw StoreError.corrupt("bad point id") }
+            let tenant: String? = row[2]
+            let payload = try PayloadCoding.decode(row[3])
+            if let f = plan.filter(forTenant: tenant), !FilterEvaluator.matches(f, id: id, payload: payload) { continue }
+            if try !visit(SelectedRow(rowid: row[0], id: id, tenant: tenant, payload: payload)) { return }
+        }
+    }
+
+    public func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
+        try retrieveSync(collection, ids: ids, withPayload: withPayload, withVector: withVector)
+    }
+
+    /// Synchronous `retrieve`: found points in request order (missing ids are skipped).
+    public func retrieveSync(_ collection: String, ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {
+        try lock.read {
+            let state = try state(collection)
+            return try database.read { db in
+                let stmt = try db.cachedStatement(sql: "SELECT payload, vector FROM points WHERE collection_id = ? AND pid = ?")
+                var seen = Set<PointID>()
+                return try ids.compactMap { id -> Record? in
+                    guard seen.insert(id).inserted, let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else { return nil }
+                    return Record(id: id,
+                                  payload: withPayload ? try PayloadCoding.decode(row[0]) : nil,
+                                  vector: withVector ? try PayloadCoding.vector(row[1], dimension: state.config.vectorSize) : nil)
+                }
+            }
+        }
+    }
+
+    public func scroll(_ collection: String, _ request: ScrollRequest) async throws -> ScrollResult { try scrollSync(collection, request) }
+
+    /// Synchronous `scroll`: points in id order; `nextPageOffset` is the first id of the next page.
+    public func scrollSync(_ collection: String, _ request: ScrollRequest) throws -> ScrollResult {
+        guard request.limit >= 0 else { throw StoreError.invalidRequest("limit must be non-negative") }
+        return try lock.read {
+            let state = try state(collection)
+            return try database.read { db in
+                var rows: [SelectedRow] = []
+                var next: PointID?
+                try scanRows(db, state, filter: request.filter, from: request.offset) { r in
+                    if rows.count == request.limit { next = r.id; return false }
+                    rows.append(r)
+                    return true
+                }
+                let vectorStmt = try db.cachedStatement(sql: "SELECT vector FROM points WHERE rowid = ?")
+                let points = try rows.map { r in
+                    Record(id: r.id, payload: request.withPayload ? r.payload : nil,
+                           vector: request.withVector
+                               ? try PayloadCoding.vector(try Data.fetchOne(vectorStmt, arguments: [r.rowid]) ?? Data(),
+                                                          dimension: state.config.vectorSize)
+                               : nil)
+                }
+                return ScrollResult(points: points, nextPageOffset: next)
+            }
+        }
+    }
+
+    public func count(_ collection: String, filter: Filter?) async throws -> Int { try countSync(collection, filter: filter) }
+
+    /// Synchronous `count` (exact).
+    public func countSync(_ collection: String, filter: Filter?) throws -> Int {
+        try lock.read {
+            let state = try state(collection)
+            guard let filter, !filter.isEmpty else { return state.count }
+            return try database.read { db in
+                var n = 0
+                try scanRows(db, state, filter: filter, from: nil) { _ in n += 1; return true }
+                return n
+            }
+        }
+    }
+
+    // MARK: - Search
+
+    public func search(_ collection: String, _ request: SearchRequest) async throws -> [ScoredPoint] {
+        try searchSync(collection, request)
+    }
+
+    public func search(_ collection: String, batch: [SearchRequest]) async throws -> [[ScoredPoint]] {
+        try batch.map { try searchSync(collection, $0) }
+    }
+
+    /// Synchronous exact search (see the type's documentation for the plan).
+    public func searchSync(_ collection: String, _ request: SearchRequest) throws -> [ScoredPoint] {
+        guard request.limit >= 0, request.offset >= 0 else { throw StoreError.invalidRequest("limit and offset must be non-negative") }
+        return try lock.read {
+            let state = try state(collection)
+            guard request.vector.count == state.config.vectorSize else {
+                throw StoreError.dimensionMismatch(expected: state.config.vectorSize, got: request.vector.count)
+            }
+            guard !request.vector.contains(where: { !$0.isFinite }) else {
+                throw StoreError.invalidVector("vector contains NaN or infinity")
+            }
+            let need = request.limit + request.offset
+            guard need > 0 else { return [] }
+            let plan = TenantPlan(filter: request.filter, tenantKey: state.config.tenantKey)
+            return try database.read { db in
+                let fetch = try db.cachedStatement(sql: "SELECT pid, payload FROM points WHERE rowid = ?")
+                var loaded: [Int64: (PointID, Payload)] = [:]
+                func load(_ rowid: Int64) throws -> (PointID, Payload) {
+                    if let hit = loaded[rowid] { return hit }
+                    guard let row = try Row.fetchOne(fetch, arguments: [rowid]),
+                          let id = PointID(storageKey: row[0]) else { throw StoreError.corrupt("point row \(rowid) missing") }
+                    let v = (id, try PayloadCoding.decode(row[1]))
+                    loaded[rowid] = v
+                    return v
+                }
+                var merged = TopK(k: need)
+                for (tenant, shard) in plan.shards(in: state.shards) {
+                    let filter = plan.filter(forTenant: tenant)
+                    guard let filter else {
+                        for hit in try shard.search(request.vector, k: need) { merged.insert(hit) }
+                        continue
+                    }
+                    // Widen the candidate list until enough candidates pass the filter.
+                    var k = min(shard.count, need * 4 + 16)
+                    var accepted: [ScoredID] = []
+                    while k > 0 {
+                        accepted.removeAll(keepingCapacity: true)
+                        for hit in try shard.search(request.vector, k: k) {
+                            let (id, payload) = try load(hit.id)
+                            if FilterEvaluator.matches(filter, id: id, payload: payload) {
+                                accepted.append(hit)
+                                if accepted.count == need { break }
+                            }
+                        }
+                        if accepted.count == need || k == shard.count { break }
+                        k = min(shard.count, k * 4)
+                    }
+                    for hit in accepted { merged.insert(hit) }
+                }
+                var results: [ScoredPoint] = []
+                let vectorStmt = try db.cachedStatement(sql: "SELECT vector FROM points WHERE rowid = ?")
+                for hit in merged.sorted().dropFirst(request.offset) {
+                    if let t = request.scoreThreshold, hit.score < t { break }
+                    let (id, payload) = try load(hit.id)
+                    var vector: [Float]?
+                    if request.withVector, let data = try Data.fetchOne(vectorStmt, arguments: [hit.id]) {
+                        vector = try PayloadCoding.vector(data, dimension: state.config.vectorSize)
+                    }
+                    results.append(ScoredPoint(id: id, score: hit.score, payload: request.withPayload ? payload : nil, vector: vector))
+                }
+                return results
+            }
+        }
+    }
+}
+
+/// How a filter maps onto tenant shards: when its top-level `must` pins the
+/// tenant field to string values, only those shards (plus the shard of points
+/// whose tenant field is not a single string) are scanned, and the pinning
+/// condition need not be re-evaluated inside the named shards.
+struct TenantPlan {
+    /// The pinned tenant values, or nil when the filter does not pin the tenant.
+    let tenants: [String]?
+    let full: Filter?
+    let residual: Filter?
+
+    init(filter: Filter?, tenantKey: String?) {
+        full = (filter?.isEmpty ?? true) ? nil : filter
+        guard let filter = full, let tenantKey, let must = filter.must else {
+            tenants = nil; residual = full; return
+        }
+        for (i, condition) in must.enumerated() {
+            guard case let .field(f) = condition, f.key == tenantKey, f.range == nil, f.valuesCount == nil else { continue }
+            var values: [String]?
+            switch f.match {
+            case let .value(.string(s))?: values = [s]
+            case let .any(list)?:
+                let strings = list.compactMap(\.stringValue)
+                if strings.count == list.count { values = strings }
+            default: break
+            }
+            guard let values else { continue }
+            var rest = filter
+            rest.must!.remove(at: i)
+            tenants = values
+            residual = rest.isEmpty ? nil : rest
+            return
+        }
+        tenants = nil
+        residual = full
+    }
+
+    /// The filter to evaluate on a point of the given shard.
+    func filter(forTenant tenant: String?) -> Filter? {
+        guard tenants != nil else { return full }
+        return tenant == nil ? full : residual
+    }
+
+    func shards(in all: [String?: VectorMatrix]) -> [(String?, VectorMatrix)] {
+        guard let tenants else { return all.map { ($0.key, $0.value) } }
+        var out: [(String?, VectorMatrix)] = []
+        for t in Set(tenants) { if let s = all[t] { out.append((t, s)) } }
+        if let other = all[nil] { out.append((nil, other)) }
+        return out
+    }
+}

@@ -1,0 +1,142 @@
+import ArgumentParser
+import EngramKernels
+import EngramStore
+import Foundation
+
+/// `engram bench`: performance benchmarks that print ratios against a baseline
+/// measured in the same run (absolute times drift between machines).
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self])
+}
+
+/// Small, fast, deterministic generator for benchmark data.
+struct XorShift {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
+    mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in nextFloat() } }
+}
+
+enum Stats {
+    static func percentile(_ xs: [Double], _ p: Double) -> Double {
+        let s = xs.sorted()
+        guard !s.isEmpty else { return .nan }
+        let i = min(s.count - 1, max(0, Int((p / 100 * Double(s.count - 1)).rounded())))
+        return s[i]
+    }
+    static func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
+}
+
+@inline(__always) func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// `engram bench kernels`: exact top-k latency against the memory-bandwidth bound.
+struct BenchKernels: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernels", abstract: "Exact cosine top-k vs a sequential read of the same bytes.")
+
+    @Option(help: "Comma-separated row counts.") var sizes: String = "10000,100000,1000000"
+    @Option(help: "Vector dimension.") var dimension: Int = 384
+    @Option(help: "Queries per size.") var queries: Int = 200
+    @Option(help: "Results per query.") var k: Int = 10
+
+    func run() async throws {
+        BLASRuntime.configureSingleThreaded()
+        print("BLAS: \(BLASRuntime.details)")
+        print("dimension \(dimension), top-\(k), \(queries) queries per size, one thread\n")
+        print("rows      | MB     | search p50 ms | p99 ms  | read p50 ms | ratio p50 | batch-32 ms/query")
+        print("----------|--------|---------------|---------|-------------|-----------|------------------")
+        var rng = XorShift(seed: 42)
+        for n in sizes.split(separator: ",").compactMap({ Int($0) }) {
+            let m = VectorMatrix(dimension: dimension, initialCapacity: n)
+            for i in 0..<n { try m.upsert(id: Int64(i), vector: rng.vector(dimension)) }
+            let qs = (0..<queries).map { _ in rng.vector(dimension) }
+            // Warm up.
+            _ = try m.search(qs[0], k: k)
+            var searchTimes: [Double] = [], readTimes: [Double] = []
+            var sink: Float = 0
+            for q in qs {
+                let t0 = now()
+                let r = try m.search(q, k: k)
+                let t1 = now()
+                sink += r.first?.score ?? 0
+                m.withUnsafeRows { rows in sink += MemoryBandwidth.sequentialRead(rows.baseAddress!, count: rows.count) }
+                let t2 = now()
+                searchTimes.append(t1 - t0)
+                readTimes.append(t2 - t1)
+            }
+            let batches = max(1, queries / 32)
+            let tb0 = now()
+            for b in 0..<batches {
+                let slice = Array(qs[(b * 32) % qs.count ..< min(qs.count, (b * 32) % qs.count + 32)])
+                let r = try m.search(batch: slice, k: k)
+                sink += r.first?.first?.score ?? 0
+            }
+            let perQuery = (now() - tb0) / Double(batches * 32)
+            let p50 = Stats.percentile(searchTimes, 50), p99 = Stats.percentile(searchTimes, 99)
+            let read50 = Stats.percentile(readTimes, 50)
+            print(String(format: "%-9d | %6.0f | %13@ | %7@ | %11@ | %8.2fx | %@",
+                         n, Double(m.dataBytes) / 1e6, Stats.ms(p50), Stats.ms(p99), Stats.ms(read50), p50 / read50,
+                         Stats.ms(perQuery)))
+            if sink.isNaN { print("") }
+        }
+    }
+}
+
+/// `engram bench store`: time to open a store of N points and serve the first search.
+struct BenchStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "store", abstract: "Store open + first search time.")
+
+    @Option(help: "Points to load.") var points: Int = 1_000_000
+    @Option(help: "Vector dimension.") var dimension: Int = 384
+    @Option(help: "Tenants the points are spread over.") var tenants: Int = 100
+    @Option(help: "Directory for the store (default: a temporary one, removed after).") var dir: String?
+
+    func run() async throws {
+        BLASRuntime.configureSingleThreaded()
+        let directory = URL(fileURLWithPath: dir ?? NSTemporaryDirectory() + "engram-bench-\(getpid())")
+        defer { if dir == nil { try? FileManager.default.removeItem(at: directory) } }
+        var rng = XorShift(seed: 7)
+        do {
+            let store = try EmbeddedStore(directory: directory)
+            let existing = (try? store.collectionInfoSync("bench"))?.pointsCount ?? -1
+            if existing != points {
+                if existing >= 0 { try store.deleteCollectionSync("bench") }
+                try store.createCollectionSync(CollectionConfig(name: "bench", vectorSize: dimension, tenantKey: "tenant"))
+                let t0 = now()
+                var written = 0
+                while written < points {
+                    let n = min(10_000, points - written)
+                    let batch = (0..<n).map { i -> PointStruct in
+                        let id = written + i
+                        return PointStruct(id: .number(UInt64(id)), vector: rng.vector(dimension),
+                                           payload: ["tenant": .string("t\(id % tenants)"), "n": .int(Int64(id))])
+                    }
+                    try store.upsertSync("bench", points: batch)
+                    written += n
+                }
+                print(String(format: "wrote %d points in %.1f s (%.0f points/s, batches of 10k)", points, now() - t0,
+                             Double(points) / (now() - t0)))
+            }
+        }
+        let t0 = now()
+        let store = try EmbeddedStore(directory: directory)
+        let t1 = now()
+        let hits = try store.searchSync("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
+        let t2 = now()
+        let tenantHits = try store.searchSync("bench", SearchRequest(
+            vector: rng.vector(dimension),
+            filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]), limit: 10))
+        let t3 = now()
+        print(String(format: "open %d points: %.2f s; first search (all shards): %.1f ms; one-tenant search: %.2f ms; open + first search: %.2f s",
+                     points, t1 - t0, (t2 - t1) * 1000, (t3 - t2) * 1000, t2 - t0))
+        precondition(hits.count == 10 && tenantHits.count == 10)
+    }
+}

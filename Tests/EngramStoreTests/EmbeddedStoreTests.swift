@@ -1,0 +1,185 @@
+import Foundation
+import XCTest
+@testable import EngramStore
+
+func temporaryDirectory(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent("engram-\(name)-\(UUID().uuidString)")
+}
+
+final class EmbeddedStoreTests: XCTestCase {
+    var dir: URL!
+
+    override func setUp() { dir = temporaryDirectory("store") }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
+    func makeStore() throws -> EmbeddedStore { try EmbeddedStore(directory: dir) }
+
+    func testPersistsAcrossReopen() throws {
+        var rng = StoreRNG(state: 5)
+        var expected: [PointID: ([Float], Payload)] = [:]
+        do {
+            let s = try makeStore()
+            try s.createCollectionSync(CollectionConfig(name: "mem", vectorSize: 8, tenantKey: "tenant"))
+            var points: [PointStruct] = []
+            for i in 0..<300 {
+                let id: PointID = i % 2 == 0 ? .number(UInt64(i)) : .uuid(UUID())
+                let p = PointStruct(id: id, vector: rng.vector(8), payload: ["tenant": .string("t\(i % 4)"), "i": .int(Int64(i))])
+                points.append(p)
+            }
+            try s.upsertSync("mem", points: points)
+            // Overwrite some (changing tenant), delete some.
+            for p in points.prefix(20) {
+                var q = p
+                q.payload["tenant"] = "moved"
+                q.vector = rng.vector(8)
+                try s.upsertSync("mem", points: [q])
+            }
+            try s.deleteSync("mem", .ids(points[20..<40].map(\.id)))
+            for p in points.prefix(20) { expected[p.id] = nil }
+            for p in points[40...] { expected[p.id] = (try s.retrieveSync("mem", ids: [p.id], withVector: true)[0].vector!, p.payload) }
+            for p in points.prefix(20) {
+                let r = try s.retrieveSync("mem", ids: [p.id], withVector: true)[0]
+                expected[p.id] = (r.vector!, r.payload!)
+                XCTAssertEqual(r.payload?["tenant"], "moved")
+            }
+        }
+        let s = try makeStore()
+        XCTAssertEqual(try s.collectionInfoSync("mem").pointsCount, expected.count)
+        let got = try s.retrieveSync("mem", ids: Array(expected.keys), withPayload: true, withVector: true)
+        XCTAssertEqual(got.count, expected.count)
+        for r in got {
+            XCTAssertEqual(r.vector, expected[r.id]!.0, "vector of \(r.id)")
+            XCTAssertEqual(r.payload, expected[r.id]!.1, "payload of \(r.id)")
+        }
+        // The rebuilt shards serve searches: every point is its own nearest neighbour within its tenant.
+        for (id, (v, payload)) in expected.prefix(40) {
+            let hits = try s.searchSync("mem", SearchRequest(
+                vector: v, filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value(payload["tenant"]!)))]), limit: 1))
+            XCTAssertEqual(hits.first?.id, id)
+            XCTAssertEqual(hits.first?.score ?? 0, 1, accuracy: 1e-5)
+        }
+        XCTAssertEqual(try s.collectionInfoSync("mem").shardCount, 5)
+    }
+
+    func testSearchOptionsAndTenantScoping() throws {
+        let s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "tenant"))
+        try s.upsertSync("c", points: (0..<10).map { i in
+            PointStruct(id: .number(UInt64(i)), vector: [1, Float(i) / 10], payload: ["tenant": .string(i < 5 ? "a" : "b"), "i": .int(Int64(i))])
+        })
+        let q: [Float] = [1, 0]
+        let all = try s.searchSync("c", SearchRequest(vector: q, limit: 10))
+        XCTAssertEqual(all.map(\.id), (0..<10).map { PointID.number(UInt64($0)) })
+        let page2 = try s.searchSync("c", SearchRequest(vector: q, limit: 3, offset: 3))
+        XCTAssertEqual(page2.map(\.id), [.number(3), .number(4), .number(5)])
+        let onlyB = try s.searchSync("c", SearchRequest(vector: q, filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 10))
+        XCTAssertEqual(onlyB.map(\.id), (5..<10).map { PointID.number(UInt64($0)) })
+        let bOdd = try s.searchSync("c", SearchRequest(vector: q, filter: Filter(
+            must: [.field(FieldCondition(key: "tenant", match: .any(["b"]))), .field(FieldCondition(key: "i", match: .any([7, 9])))]), limit: 10))
+        XCTAssertEqual(bOdd.map(\.id), [.number(7), .number(9)])
+        let threshold = all[4].score
+        let above = try s.searchSync("c", SearchRequest(vector: q, limit: 10, scoreThreshold: threshold))
+        XCTAssertEqual(above.count, 5)
+        let bare = try s.searchSync("c", SearchRequest(vector: q, limit: 1, withPayload: false, withVector: true))
+        XCTAssertNil(bare[0].payload)
+        XCTAssertEqual(bare[0].vector!, [1, 0])
+        XCTAssertEqual(try s.searchSync("c", SearchRequest(vector: q, limit: 0)), [])
+    }
+
+    func testScrollPagesInIDOrder() throws {
+        let s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2))
+        let uuids = (0..<5).map { _ in PointID.uuid(UUID()) }
+        let ids: [PointID] = [.number(100), .number(3), .number(20)] + uuids
+        try s.upsertSync("c", points: ids.map { PointStruct(id: $0, vector: [1, 1]) })
+        var seen: [PointID] = []
+        var offset: PointID?
+        repeat {
+            let page = try s.scrollSync("c", ScrollRequest(limit: 3, offset: offset))
+            XCTAssertLessThanOrEqual(page.points.count, 3)
+            seen += page.points.map(\.id)
+            offset = page.nextPageOffset
+        } while offset != nil
+        XCTAssertEqual(seen, ids.sorted())
+        XCTAssertEqual(Array(seen.prefix(3)), [.number(3), .number(20), .number(100)])
+    }
+
+    func testPayloadOperations() async throws {
+        let s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "tenant"))
+        try s.upsertSync("c", points: [
+            PointStruct(id: .number(1), vector: [1, 0], payload: ["tenant": "a", "x": 1, "nested": ["k": "v", "z": 2]]),
+            PointStruct(id: .number(2), vector: [0, 1], payload: ["tenant": "a", "x": 2]),
+        ])
+        try await s.setPayload("c", payload: ["y": "new", "x": nil], key: nil, .ids([.number(1)]))
+        var p = try s.retrieveSync("c", ids: [.number(1)])[0].payload!
+        XCTAssertEqual(p["y"], "new")
+        XCTAssertNil(p["x"], "setting null deletes the key")
+        try await s.setPayload("c", payload: ["q": 5], key: "nested", .ids([.number(1)]))
+        p = try s.retrieveSync("c", ids: [.number(1)])[0].payload!
+        XCTAssertEqual(p["nested"], ["k": "v", "z": 2, "q": 5])
+        try await s.deletePayloadKeys("c", keys: ["nested.k"], .ids([.number(1)]))
+        p = try s.retrieveSync("c", ids: [.number(1)])[0].payload!
+        XCTAssertEqual(p["nested"], ["z": 2, "q": 5])
+        // Moving a point to another tenant through a payload edit moves its shard.
+        try await s.overwritePayload("c", payload: ["tenant": "b"], .filter(Filter(must: [.field(FieldCondition(key: "x", match: .value(2)))])))
+        let inB = try s.searchSync("c", SearchRequest(vector: [0, 1], filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 5))
+        XCTAssertEqual(inB.map(\.id), [.number(2)])
+        try await s.clearPayload("c", .ids([.number(1)]))
+        XCTAssertEqual(try s.retrieveSync("c", ids: [.number(1)])[0].payload, [:])
+        XCTAssertEqual(try s.deleteSync("c", .filter(Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]))), 1)
+        XCTAssertEqual(try s.countSync("c", filter: nil), 1)
+    }
+
+    func testBadInputIsATypedErrorAndStoresNothing() throws {
+        let s = try makeStore()
+        XCTAssertThrowsError(try s.upsertSync("nope", points: [PointStruct(id: .number(1), vector: [1])])) {
+            XCTAssertEqual($0 as? StoreError, .collectionNotFound("nope"))
+        }
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 3))
+        XCTAssertThrowsError(try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 3))) {
+            XCTAssertEqual($0 as? StoreError, .collectionExists("c"))
+        }
+        XCTAssertThrowsError(try s.createCollectionSync(CollectionConfig(name: "a/b", vectorSize: 3)))
+        XCTAssertThrowsError(try s.createCollectionSync(CollectionConfig(name: "z", vectorSize: 0)))
+        // A batch with one bad vector is rejected whole.
+        XCTAssertThrowsError(try s.upsertSync("c", points: [
+            PointStruct(id: .number(1), vector: [1, 2, 3]), PointStruct(id: .number(2), vector: [1, 2]),
+        ])) { XCTAssertEqual($0 as? StoreError, .dimensionMismatch(expected: 3, got: 2)) }
+        XCTAssertThrowsError(try s.upsertSync("c", points: [PointStruct(id: .number(1), vector: [1, .nan, 3])]))
+        XCTAssertEqual(try s.countSync("c", filter: nil), 0)
+        XCTAssertThrowsError(try s.searchSync("c", SearchRequest(vector: [1, 2], limit: 1))) {
+            XCTAssertEqual($0 as? StoreError, .dimensionMismatch(expected: 3, got: 2))
+            XCTAssertTrue("\($0)".contains("expected dim: 3, got 2"))
+        }
+        XCTAssertThrowsError(try s.searchSync("missing", SearchRequest(vector: [1, 2, 3])))
+        XCTAssertThrowsError(try s.scrollSync("c", ScrollRequest(limit: -1)))
+    }
+
+    func testConcurrentReadersAndWriters() async throws {
+        let s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 4, tenantKey: "t"))
+        await withTaskGroup(of: Void.self) { group in
+            for w in 0..<4 {
+                group.addTask {
+                    for i in 0..<50 {
+                        let id = UInt64(w * 1000 + i)
+                        try? s.upsertSync("c", points: [PointStruct(id: .number(id), vector: [1, Float(i), 0, Float(w)], payload: ["t": .string("w\(w)")])])
+                        _ = try? s.searchSync("c", SearchRequest(vector: [1, 1, 1, 1], limit: 5))
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(try s.countSync("c", filter: nil), 200)
+        XCTAssertEqual(try s.countSync("c", filter: Filter(must: [.field(FieldCondition(key: "t", match: .value("w2")))])), 50)
+    }
+}
+
+struct StoreRNG {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+    mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in Float(next() >> 40) / Float(1 << 24) * 2 - 1 } }
+}
