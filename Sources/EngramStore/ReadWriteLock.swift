@@ -4,12 +4,12 @@ import Glibc
 import Darwin
 #endif
 
-/// A readers-writer lock over `pthread_rwlock_t`: searches run concurrently,
+/// A readers-writer lock (also used by the memory domain's in-memory indexes) over `pthread_rwlock_t`: searches run concurrently,
 /// writes exclusively. (Swift's `Mutex` has no shared mode.)
-final class ReadWriteLock: @unchecked Sendable {
+public final class ReadWriteLock: @unchecked Sendable {
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
 
-    init() {
+    public init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         precondition(pthread_rwlock_init(lock, nil) == 0)
@@ -20,13 +20,13 @@ final class ReadWriteLock: @unchecked Sendable {
         lock.deallocate()
     }
 
-    func read<T>(_ body: () throws -> T) rethrows -> T {
+    public func read<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
 
-    func write<T>(_ body: () throws -> T) rethrows -> T {
+    public func write<T>(_ body: () throws -> T) rethrows -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body()

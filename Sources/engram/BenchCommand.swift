@@ -82,9 +82,10 @@ struct BenchKernels: AsyncParsableCommand {
             let perQuery = (now() - tb0) / Double(batches * 32)
             let p50 = Stats.percentile(searchTimes, 50), p99 = Stats.percentile(searchTimes, 99)
             let read50 = Stats.percentile(readTimes, 50)
-            print(String(format: "%-9d | %6.0f | %13@ | %7@ | %11@ | %8.2fx | %@",
-                         n, Double(m.dataBytes) / 1e6, Stats.ms(p50), Stats.ms(p99), Stats.ms(read50), p50 / read50,
-                         Stats.ms(perQuery)))
+            func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+            print([pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 6), pad(Stats.ms(p50), 13),
+                   pad(Stats.ms(p99), 7), pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", p50 / read50), 9),
+                   Stats.ms(perQuery)].joined(separator: " | "))
             if sink.isNaN { print("") }
         }
     }

@@ -1,0 +1,107 @@
+import EngramStore
+import Foundation
+
+/// Who can see a memory: its author only, or the author's organisation.
+public enum MemoryScope: String, Sendable, Codable, CaseIterable {
+    case personal, org
+}
+
+/// Lifecycle of a memory. Personal memories are always `published` (and private).
+public enum MemoryState: String, Sendable, Codable, CaseIterable {
+    case draft
+    case pendingReview = "pending_review"
+    case published, archived, rejected
+}
+
+/// What a memory records.
+public enum MemoryKind: String, Sendable, Codable, CaseIterable {
+    case pattern, preference, decision, fact, gotcha
+}
+
+/// A memory: one durable piece of knowledge an assistant saved.
+public struct Memory: Sendable, Hashable, Codable {
+    public var id: UUID
+    /// Author.
+    public var userId: String
+    public var orgId: String?
+    public var scope: MemoryScope
+    public var state: MemoryState
+    /// The text (at most `MemoryLimits.maxContentBytes` UTF-8 bytes).
+    public var content: String
+    public var tags: [String]
+    /// Repository the memory is about, e.g. `github.com/acme/api`.
+    public var repo: String?
+    /// The task during which it was saved (drives `/finish`).
+    public var taskId: String?
+    public var kind: MemoryKind
+    /// SHA-256 (hex) of the normalised content.
+    public var contentHash: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// The embedder that produced the stored vector (`none` in BM25-only mode).
+    public var embeddingModel: String
+
+    /// The partition the memory lives in: `user:<id>` (personal) or `org:<id>`.
+    public var tenant: String { Memory.tenant(scope: scope, userId: userId, orgId: orgId) }
+
+    public static func tenant(scope: MemoryScope, userId: String, orgId: String?) -> String {
+        scope == .personal ? "user:\(userId)" : "org:\(orgId ?? "")"
+    }
+}
+
+/// Limits on memory fields.
+public enum MemoryLimits {
+    public static let maxContentBytes = 8 * 1024
+    public static let maxTags = 20
+    public static let maxTagLength = 64
+    public static let maxRepoLength = 256
+    public static let maxTaskIdLength = 128
+    public static let maxSearchLimit = 100
+    public static let maxQueryBytes = 4 * 1024
+}
+
+// MARK: - Payload mapping (the store's view of a memory)
+
+extension Memory {
+    /// Payload field names, as stored in the collection (and in a remote Qdrant).
+    enum Field {
+        static let userId = "user_id", orgId = "org_id", scope = "scope", state = "state", content = "content"
+        static let tags = "tags", repo = "repo", taskId = "task_id", kind = "kind", contentHash = "content_hash"
+        static let createdAt = "created_at", updatedAt = "updated_at", embeddingModel = "embedding_model"
+        static let tenant = "tenant"
+    }
+
+    var payload: Payload {
+        var p: Payload = [
+            Field.userId: .string(userId), Field.scope: .string(scope.rawValue), Field.state: .string(state.rawValue),
+            Field.content: .string(content), Field.tags: .array(tags.map { .string($0) }), Field.kind: .string(kind.rawValue),
+            Field.contentHash: .string(contentHash), Field.createdAt: .string(RFC3339.format(createdAt.timeIntervalSince1970)),
+            Field.updatedAt: .string(RFC3339.format(updatedAt.timeIntervalSince1970)),
+            Field.embeddingModel: .string(embeddingModel), Field.tenant: .string(tenant),
+        ]
+        if let orgId { p[Field.orgId] = .string(orgId) }
+        if let repo { p[Field.repo] = .string(repo) }
+        if let taskId { p[Field.taskId] = .string(taskId) }
+        return p
+    }
+
+    init?(id: PointID, payload p: Payload) {
+        guard case let .uuid(uuid) = id,
+              let userId = p[Field.userId]?.stringValue,
+              let scope = p[Field.scope]?.stringValue.flatMap(MemoryScope.init(rawValue:)),
+              let state = p[Field.state]?.stringValue.flatMap(MemoryState.init(rawValue:)),
+              let content = p[Field.content]?.stringValue,
+              let kind = p[Field.kind]?.stringValue.flatMap(MemoryKind.init(rawValue:)),
+              let hash = p[Field.contentHash]?.stringValue,
+              let created = p[Field.createdAt]?.stringValue.flatMap(RFC3339.parse),
+              let updated = p[Field.updatedAt]?.stringValue.flatMap(RFC3339.parse)
+        else { return nil }
+        var tags: [String] = []
+        if case let .array(items)? = p[Field.tags] { tags = items.compactMap(\.stringValue) }
+        self.init(id: uuid, userId: userId, orgId: p[Field.orgId]?.stringValue, scope: scope, state: state,
+                  content: content, tags: tags, repo: p[Field.repo]?.stringValue, taskId: p[Field.taskId]?.stringValue,
+                  kind: kind, contentHash: hash, createdAt: Date(timeIntervalSince1970: created),
+                  updatedAt: Date(timeIntervalSince1970: updated),
+                  embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none")
+    }
+}

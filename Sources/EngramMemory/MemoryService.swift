@@ -1,0 +1,354 @@
+import Crypto
+import EngramAuth
+import EngramEmbedding
+import EngramSearch
+import EngramSecrets
+import EngramStore
+import Foundation
+import Logging
+
+/// The memory domain's operations. Every method takes the calling `Principal`
+/// and goes through `AccessPolicy`; a memory the caller may not see answers
+/// `MemoryError.notFound`, never "forbidden", so existence does not leak.
+///
+/// Writes follow DESIGN.md §3: validate → secret scan (reject, store nothing) →
+/// normalise + SHA-256 → exact duplicate (return the existing id) → embed →
+/// near duplicate by the same author (cosine ≥ 0.95: update it) → durable write →
+/// in-memory indexes. Check-then-write sequences are serialised; embedding runs
+/// outside the serial section.
+public final class MemoryService: Sendable {
+    /// Cosine similarity at or above which a new memory updates an existing one.
+    public static let nearDuplicateThreshold: Float = 0.95
+
+    public let store: any VectorStore
+    public let embedder: (any Embedder)?
+    /// The collection holding the memories (one per embedding model).
+    public let collection: String
+    let scanner: SecretScanner
+    let logger: Logger
+    let index = MemoryIndex()
+    let writes = AsyncSerialLock()
+    let requiresReview: @Sendable (String) async -> Bool
+
+    /// The model id recorded on memories and in the collection name (`none` for BM25-only).
+    public var embeddingModel: String { embedder?.modelID ?? "none" }
+
+    /// Collection name for an embedder: `memories_<model>_<dimensions>`, or `memories_bm25` without one.
+    public static func collectionName(for embedder: (any Embedder)?) -> String {
+        guard let embedder else { return "memories_bm25" }
+        let model = embedder.modelID.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        return "memories_\(String(model))_\(embedder.dimensions)"
+    }
+
+    /// Opens the memory domain over `store`: creates the collection if needed,
+    /// checks its vector size against the embedder (a mismatch is refused, never
+    /// silently stored), and rebuilds the in-memory indexes.
+    public init(store: any VectorStore, embedder: (any Embedder)?, scanner: SecretScanner = SecretScanner(),
+                requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
+                logger: Logger = Logger(label: "engram.memory")) async throws {
+        self.store = store
+        self.embedder = embedder
+        self.scanner = scanner
+        self.logger = logger
+        self.requiresReview = requiresReview
+        collection = Self.collectionName(for: embedder)
+        let dimensions = embedder?.dimensions ?? 1
+        let existing = try await store.listCollections().first { $0.name == collection }
+        if let existing {
+            guard existing.vectorSize == dimensions else {
+                throw MemoryError.unavailable(
+                    "collection \(collection) holds \(existing.vectorSize)-d vectors but the embedder produces \(dimensions)-d")
+            }
+        } else {
+            try await store.createCollection(CollectionConfig(name: collection, vectorSize: dimensions, distance: .cosine,
+                                                              tenantKey: Memory.Field.tenant))
+        }
+        var offset: PointID?
+        var loaded = 0
+        repeat {
+            let page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
+            for record in page.points {
+                guard let payload = record.payload, let m = Memory(id: record.id, payload: payload) else {
+                    logger.warning("skipping unreadable memory point", metadata: ["id": "\(record.id)"])
+                    continue
+                }
+                index.put(m)
+                loaded += 1
+            }
+            offset = page.nextPageOffset
+        } while offset != nil
+        logger.info("memory domain ready", metadata: [
+            "collection": "\(collection)", "memories": "\(loaded)", "embedder": "\(embeddingModel)",
+        ])
+    }
+
+    /// Number of memories held (all tenants).
+    public var count: Int { index.count }
+
+    // MARK: - Validation and normalisation
+
+    static func validate(content: String) throws -> String {
+        let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw MemoryError.invalid("content must not be empty") }
+        guard trimmed.utf8.count <= MemoryLimits.maxContentBytes else {
+            throw MemoryError.invalid("content is \(trimmed.utf8.count) bytes; the limit is \(MemoryLimits.maxContentBytes)")
+        }
+        return trimmed
+    }
+
+    static func validate(tags: [String]) throws -> [String] {
+        guard tags.count <= MemoryLimits.maxTags else { throw MemoryError.invalid("at most \(MemoryLimits.maxTags) tags") }
+        var out: [String] = []
+        for tag in tags {
+            let t = tag.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !t.isEmpty, t.count <= MemoryLimits.maxTagLength else {
+                throw MemoryError.invalid("tags must be 1 to \(MemoryLimits.maxTagLength) characters")
+            }
+            if !out.contains(t) { out.append(t) }
+        }
+        return out
+    }
+
+    static func validate(optional value: String?, field: String, max: Int) throws -> String? {
+        guard let value else { return nil }
+        let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if v.isEmpty { return nil }
+        guard v.count <= max else { throw MemoryError.invalid("\(field) is longer than \(max) characters") }
+        return v
+    }
+
+    /// Canonical form for hashing: Unicode NFC, whitespace runs collapsed to one space.
+    static func normalisedForHash(_ content: String) -> String {
+        content.precomposedStringWithCanonicalMapping
+            .split(whereSeparator: { $0.isWhitespace })
+            .joined(separator: " ")
+    }
+
+    static func contentHash(_ content: String) -> String {
+        SHA256.hash(data: Data(normalisedForHash(content).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Rejects any text field holding a credential. The error names rules and spans, never the secret.
+    func scanForSecrets(_ fields: [String?]) throws {
+        var findings: [Finding] = []
+        for field in fields.compactMap({ $0 }) { findings += scanner.scan(field) }
+        if !findings.isEmpty {
+            logger.notice("memory rejected: secret detected", metadata: ["rules": "\(Set(findings.map(\.ruleID)).sorted())"])
+            throw MemoryError.secretDetected(findings: findings)
+        }
+    }
+
+    func embed(_ text: String) async throws -> [Float] {
+        guard let embedder else { return [1] }
+        do {
+            guard let v = try await embedder.embed([text]).first else { throw MemoryError.unavailable("embedder returned nothing") }
+            return v
+        } catch let e as MemoryError { throw e } catch {
+            logger.error("embedding failed", metadata: ["error": "\(type(of: error))"])
+            throw MemoryError.unavailable("embedding failed")
+        }
+    }
+
+    // MARK: - Add
+
+    /// Saves a memory (see the type's documentation for the pipeline).
+    public func add(_ principal: Principal, _ input: NewMemory) async throws -> AddResult {
+        guard AccessPolicy.canCreate(principal, scope: input.scope) else {
+            if !principal.role.allows(.writeOwnMemories) { throw MemoryError.forbidden("role \(principal.role.rawValue) cannot write memories") }
+            throw MemoryError.invalid("org scope needs an organisation; the token has none")
+        }
+        let content = try Self.validate(content: input.content)
+        let tags = try Self.validate(tags: input.tags)
+        let repo = try Self.validate(optional: input.repo, field: "repo", max: MemoryLimits.maxRepoLength)
+        let taskId = try Self.validate(optional: input.taskId, field: "task_id", max: MemoryLimits.maxTaskIdLength)
+        try scanForSecrets([content] + tags + [repo, taskId])
+        let hash = Self.contentHash(content)
+        let orgId = input.scope == .org ? principal.orgId : nil
+        let tenant = Memory.tenant(scope: input.scope, userId: principal.userId, orgId: orgId)
+        if let existing = visibleDuplicate(principal, tenant: tenant, hash: hash) {
+            return AddResult(memory: existing, status: .duplicate)
+        }
+        let vector = try await embed(content)
+        return try await writes.withLock {
+            if let existing = visibleDuplicate(principal, tenant: tenant, hash: hash) {
+                return AddResult(memory: existing, status: .duplicate)
+            }
+            let now = Date()
+            if let near = try await nearDuplicate(principal, tenant: tenant, vector: vector) {
+                var m = near
+                m.content = content
+                m.contentHash = hash
+                m.tags = Array(Set(near.tags).union(tags)).sorted()
+                m.repo = repo ?? near.repo
+                m.taskId = taskId ?? near.taskId
+                m.kind = input.kind
+                m.updatedAt = now
+                m.embeddingModel = embeddingModel
+                try await persist(m, vector: vector)
+                return AddResult(memory: m, status: .updated)
+            }
+            let m = Memory(id: UUID(), userId: principal.userId, orgId: orgId, scope: input.scope,
+                           state: input.scope == .personal ? .published : .draft, content: content, tags: tags,
+                           repo: repo, taskId: taskId, kind: input.kind, contentHash: hash, createdAt: now,
+                           updatedAt: now, embeddingModel: embeddingModel)
+            try await persist(m, vector: vector)
+            return AddResult(memory: m, status: .created)
+        }
+    }
+
+    private func visibleDuplicate(_ principal: Principal, tenant: String, hash: String) -> Memory? {
+        index.withHash(tenant: tenant, hash: hash)
+            .filter { AccessPolicy.canRead(principal, $0) && $0.state != .rejected && $0.state != .archived }
+            .min { $0.createdAt < $1.createdAt }
+    }
+
+    private func nearDuplicate(_ principal: Principal, tenant: String, vector: [Float]) async throws -> Memory? {
+        guard embedder != nil else { return nil }
+        let filter = Filter(must: [
+            .field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant)))),
+            .field(FieldCondition(key: Memory.Field.userId, match: .value(.string(principal.userId)))),
+            .field(FieldCondition(key: Memory.Field.state, match: .any(["published", "draft", "pending_review"]))),
+        ])
+        let hits = try await store.search(collection, SearchRequest(
+            vector: vector, filter: filter, limit: 1, scoreThreshold: Self.nearDuplicateThreshold, withPayload: false))
+        guard let hit = hits.first, case let .uuid(id) = hit.id, let m = index.get(id), AccessPolicy.canModify(principal, m) else {
+            return nil
+        }
+        return m
+    }
+
+    /// Durable write, then the in-memory indexes.
+    func persist(_ m: Memory, vector: [Float]) async throws {
+        do {
+            try await store.upsert(collection, points: [PointStruct(id: .uuid(m.id), vector: vector, payload: m.payload)])
+        } catch {
+            logger.error("store write failed", metadata: ["memory": "\(m.id)", "error": "\(error)"])
+            throw MemoryError.unavailable("the store did not accept the write")
+        }
+        index.put(m)
+    }
+
+    // MARK: - Read
+
+    /// The memory, if the caller may see it.
+    public func get(_ principal: Principal, id: UUID) throws -> Memory {
+        guard let m = index.get(id), AccessPolicy.canRead(principal, m) else { throw MemoryError.notFound }
+        return m
+    }
+
+    /// Visible memories, newest first, `limit` per page.
+    public func list(_ principal: Principal, filter: MemoryFilter = MemoryFilter(), limit: Int = 20, cursor: String? = nil) throws -> MemoryPage {
+        guard (1...MemoryLimits.maxSearchLimit).contains(limit) else {
+            throw MemoryError.invalid("limit must be between 1 and \(MemoryLimits.maxSearchLimit)")
+        }
+        var after: (Double, String)?
+        if let cursor {
+            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
+                  let bar = text.firstIndex(of: "|"), let t = Double(text[..<bar]) else {
+                throw MemoryError.invalid("malformed cursor")
+            }
+            after = (t, String(text[text.index(after: bar)...]))
+        }
+        let defaultStates: Set<MemoryState> = [.published, .draft, .pendingReview]
+        var items = index.all { m in
+            AccessPolicy.canRead(principal, m) && filter.matches(m) && (filter.state != nil || defaultStates.contains(m.state))
+        }
+        func key(_ m: Memory) -> (Double, String) { (m.createdAt.timeIntervalSince1970, m.id.uuidString) }
+        items.sort { key($0) > key($1) }
+        if let after { items = items.filter { key($0) < after } }
+        let page = Array(items.prefix(limit))
+        var next: String?
+        if items.count > limit, let last = page.last {
+            let k = key(last)
+            next = Data("\(k.0)|\(k.1)".utf8).base64EncodedString()
+        }
+        return MemoryPage(memories: page, nextCursor: next)
+    }
+
+    // MARK: - Update and delete
+
+    /// Changes the caller's own memory: re-scanned, re-hashed and re-embedded when the content changes.
+    public func update(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
+        let current = try get(principal, id: id)
+        guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can change this memory") }
+        return try await applyPatch(current, patch)
+    }
+
+    func applyPatch(_ current: Memory, _ patch: MemoryPatch) async throws -> Memory {
+        var m = current
+        if let c = patch.content { m.content = try Self.validate(content: c) }
+        if let t = patch.tags { m.tags = try Self.validate(tags: t) }
+        if let r = patch.repo { m.repo = try Self.validate(optional: r, field: "repo", max: MemoryLimits.maxRepoLength) }
+        if let t = patch.taskId { m.taskId = try Self.validate(optional: t, field: "task_id", max: MemoryLimits.maxTaskIdLength) }
+        if let k = patch.kind { m.kind = k }
+        try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId])
+        m.contentHash = Self.contentHash(m.content)
+        let vector = try await embed(m.content)
+        return try await writes.withLock {
+            guard let latest = index.get(current.id) else { throw MemoryError.notFound }
+            m.state = latest.state
+            m.updatedAt = Date()
+            m.embeddingModel = embeddingModel
+            try await persist(m, vector: vector)
+            return m
+        }
+    }
+
+    /// Deletes the caller's own memory.
+    public func delete(_ principal: Principal, id: UUID) async throws {
+        let current = try get(principal, id: id)
+        guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can delete this memory") }
+        try await remove(current)
+    }
+
+    func remove(_ m: Memory) async throws {
+        try await writes.withLock {
+            do {
+                try await store.delete(collection, .ids([.uuid(m.id)]))
+            } catch {
+                throw MemoryError.unavailable("the store did not accept the delete")
+            }
+            index.remove(m.id)
+        }
+    }
+
+    // MARK: - Finish
+
+    /// Promotes the caller's org drafts of `taskId` to `published`, or to
+    /// `pending_review` when the org requires review. Idempotent: returns the
+    /// memories it changed (none on a repeat call).
+    public func finish(_ principal: Principal, taskId: String) async throws -> [Memory] {
+        let task = taskId.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !task.isEmpty, task.count <= MemoryLimits.maxTaskIdLength else {
+            throw MemoryError.invalid("task_id must be 1 to \(MemoryLimits.maxTaskIdLength) characters")
+        }
+        guard let org = principal.orgId, principal.role.allows(.writeOwnMemories) else { return [] }
+        let target: MemoryState = await requiresReview(org) ? .pendingReview : .published
+        return try await writes.withLock {
+            let drafts = index.all { $0.scope == .org && $0.orgId == org && $0.userId == principal.userId && $0.taskId == task && $0.state == .draft }
+            guard !drafts.isEmpty else { return [] }
+            let now = Date()
+            let promoted = drafts.map { m -> Memory in
+                var p = m
+                p.state = target
+                p.updatedAt = now
+                return p
+            }
+            try await setStates(promoted, state: target, at: now)
+            return promoted.sorted { $0.createdAt < $1.createdAt }
+        }
+    }
+
+    /// Writes new states (and `updated_at`) for memories, then updates the index.
+    func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
+        do {
+            try await store.setPayload(collection, payload: [
+                Memory.Field.state: .string(state.rawValue),
+                Memory.Field.updatedAt: .string(RFC3339.format(time.timeIntervalSince1970)),
+            ], key: nil, .ids(memories.map { .uuid($0.id) }))
+        } catch {
+            throw MemoryError.unavailable("the store did not accept the state change")
+        }
+        for m in memories { index.put(m) }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// Input of `MemoryService.add`.
+public struct NewMemory: Sendable, Hashable, Codable {
+    public var content: String
+    public var scope: MemoryScope
+    public var tags: [String]
+    public var repo: String?
+    public var taskId: String?
+    public var kind: MemoryKind
+
+    public init(content: String, scope: MemoryScope = .personal, tags: [String] = [], repo: String? = nil,
+                taskId: String? = nil, kind: MemoryKind = .pattern) {
+        self.content = content
+        self.scope = scope
+        self.tags = tags
+        self.repo = repo
+        self.taskId = taskId
+        self.kind = kind
+    }
+}
+
+/// Changes for `MemoryService.update`; `nil` leaves a field as it is.
+public struct MemoryPatch: Sendable, Hashable, Codable {
+    public var content: String?
+    public var tags: [String]?
+    public var repo: String?
+    public var taskId: String?
+    public var kind: MemoryKind?
+
+    public init(content: String? = nil, tags: [String]? = nil, repo: String? = nil, taskId: String? = nil, kind: MemoryKind? = nil) {
+        self.content = content
+        self.tags = tags
+        self.repo = repo
+        self.taskId = taskId
+        self.kind = kind
+    }
+}
+
+/// How `add` treated the input.
+public enum AddStatus: String, Sendable, Codable {
+    /// A new memory was stored.
+    case created
+    /// The same content already exists in the tenant; its id is returned and nothing was written.
+    case duplicate
+    /// A near-identical memory by the same author (cosine ≥ 0.95) was updated in place.
+    case updated
+}
+
+/// Result of `add`.
+public struct AddResult: Sendable, Hashable {
+    public var memory: Memory
+    public var status: AddStatus
+}
+
+/// Conditions shared by search and list. All given conditions must hold.
+public struct MemoryFilter: Sendable, Hashable, Codable {
+    public var scope: MemoryScope?
+    /// The memory carries at least one of these tags.
+    public var tags: [String]?
+    public var repo: String?
+    public var kind: MemoryKind?
+    public var state: MemoryState?
+    public var taskId: String?
+
+    public init(scope: MemoryScope? = nil, tags: [String]? = nil, repo: String? = nil, kind: MemoryKind? = nil,
+                state: MemoryState? = nil, taskId: String? = nil) {
+        self.scope = scope
+        self.tags = tags
+        self.repo = repo
+        self.kind = kind
+        self.state = state
+        self.taskId = taskId
+    }
+
+    func matches(_ m: Memory) -> Bool {
+        if let scope, m.scope != scope { return false }
+        if let tags, !tags.isEmpty, !tags.contains(where: m.tags.contains) { return false }
+        if let repo, m.repo != repo { return false }
+        if let kind, m.kind != kind { return false }
+        if let state, m.state != state { return false }
+        if let taskId, m.taskId != taskId { return false }
+        return true
+    }
+}
+
+/// Input of `MemoryService.search`.
+public struct MemorySearchQuery: Sendable, Hashable {
+    public var query: String
+    public var limit: Int
+    public var filter: MemoryFilter
+    /// Drop hits whose cosine similarity to the query is below this (ignored in BM25-only mode).
+    public var minScore: Double?
+
+    public init(query: String, limit: Int = 10, filter: MemoryFilter = MemoryFilter(), minScore: Double? = nil) {
+        self.query = query
+        self.limit = limit
+        self.filter = filter
+        self.minScore = minScore
+    }
+}
+
+/// One search result.
+public struct MemorySearchHit: Sendable, Hashable {
+    public var memory: Memory
+    /// Fused rank score (reciprocal-rank fusion of vector and BM25 ranks).
+    public var score: Double
+    /// Cosine similarity to the query, when an embedder is configured.
+    public var similarity: Double?
+}
+
+/// A page of `list`, newest first.
+public struct MemoryPage: Sendable, Hashable {
+    public var memories: [Memory]
+    /// Pass back as `cursor` for the next page; nil at the end.
+    public var nextCursor: String?
+}

@@ -1,0 +1,129 @@
+/// Finds credentials in memory text before it is stored.
+///
+/// Design: a hand-written scanner over the UTF-8 bytes, with no regular expressions. Swift's `Regex`
+/// is far too slow on Linux for a per-write filter and `NSRegularExpression` is only moderate;
+/// no existing Swift library covers these rule families, so the rules are written by hand:
+///
+/// 1. **Prefix rules** (`PrefixRules`): one pass over the bytes; a 256-entry first-byte table
+///    triggers ~150 provider prefixes (`ghp_`, `AKIA`, `xoxb-`, `sk_live_`, `hvs.` …); the body is
+///    then checked for its character class, length, entropy floor and, where the format has one,
+///    its checksum (GitHub/npm CRC32) or structure (SendGrid, Grafana, Airtable…).
+/// 2. **Private keys** (`PrivateKeyRules`): PEM/OpenSSH/PGP/PuTTY blocks with real key material.
+/// 3. **Structured rules** (`StructuredRules`): JWTs, URLs with credentials, Azure connection
+///    strings/SAS/AD secrets, Twilio/Telegram/Discord/Mailchimp shapes, AWS secret keys next to an
+///    access key id.
+/// 4. **Keyword rules** (`KeywordRules`): credentials without a fixed format, recognised by a
+///    secret-ish key name or prose keyword right before the value (assignments in many syntaxes,
+///    CLI flags, headers, bearer tokens, "the password is …").
+///
+/// False positives are controlled by `Placeholders` (documentation keys, templates, masks,
+/// defaults, emulator keys), by suppressing public material (public key blocks, `ssh-…` keys,
+/// digests, integrity strings), by class-specific value checks and entropy floors (`Entropy`).
+///
+/// The scanner never returns, logs or stores the secret itself: a `Finding` holds only the rule
+/// and the location. It is a value type with no state; `scan` is safe to call concurrently.
+public struct SecretScanner: Sendable {
+    /// Findings below this confidence are dropped (none of the shipped rules emit lower ones).
+    public var minimumConfidence: Double = 0.5
+
+    public init() {}
+
+    /// Scans `text` and returns the credentials found, ordered by position. Empty means clean.
+    /// Ranges are Character offsets (see `Finding`).
+    public func scan(_ text: String) -> [Finding] {
+        let t = Text(text)
+        if t.n == 0 { return [] }
+        var candidates: [Candidate] = []
+        candidates.reserveCapacity(4)
+        var suppressed: [Range<Int>] = []
+
+        PrivateKeyRules.scan(t, into: &candidates, suppressed: &suppressed)
+        StructuredRules.scan(t, into: &candidates, suppressed: &suppressed)
+        let beforePrefix = candidates.count
+        PrefixRules.scan(t, into: &candidates)
+        StructuredRules.scanAWSSecretNear(t, ids: Array(candidates[beforePrefix...]), &candidates)
+        KeywordRules.scan(t, into: &candidates)
+
+        // Non-format-specific findings whose key says "public"/"anon" (NEXT_PUBLIC_…, publicKey) are public by design.
+        candidates.removeAll { $0.tier <= 2 && KeywordRules.precedingKeyIsPublic(t, $0.start) }
+        let kept = Self.resolve(candidates, suppressed: suppressed, minimum: minimumConfidence)
+        if kept.isEmpty { return [] }
+        return Self.toFindings(kept, text: text, bytes: t.b)
+    }
+
+    /// Convenience: true when `text` contains at least one credential.
+    public func containsSecret(_ text: String) -> Bool { !scan(text).isEmpty }
+
+    /// Human-readable rejection for API/MCP errors: names rules and spans, never the secret, e.g.
+    /// `rejected: content contains a secret (github-pat at characters 34–74; aws-access-key-id at
+    /// 10–30). Remove the credential and save the memory without it.`
+    public static func rejectionMessage(_ findings: [Finding]) -> String {
+        if findings.isEmpty { return "accepted: no secret found." }
+        var parts: [String] = []
+        for (k, f) in findings.enumerated() {
+            let span = "\(f.range.lowerBound)\u{2013}\(f.range.upperBound)"
+            parts.append(k == 0 ? "\(f.ruleID) at characters \(span)" : "\(f.ruleID) at \(span)")
+        }
+        let noun = findings.count == 1 ? "a secret" : "secrets"
+        return "rejected: content contains \(noun) (\(parts.joined(separator: "; "))). Remove the credential and save the memory without it."
+    }
+
+    // MARK: - internals
+
+    /// Drops suppressed and low-confidence candidates; among overlapping ones keeps the most specific.
+    static func resolve(_ cands: [Candidate], suppressed: [Range<Int>], minimum: Double) -> [Candidate] {
+        var list = cands.filter { c in
+            c.confidence >= minimum && c.end > c.start
+                && !suppressed.contains { $0.lowerBound <= c.start && c.end <= $0.upperBound }
+        }
+        list.sort { a, b in
+            if a.tier != b.tier { return a.tier > b.tier }
+            if a.confidence != b.confidence { return a.confidence > b.confidence }
+            return (a.end - a.start) > (b.end - b.start)
+        }
+        var kept: [Candidate] = []
+        for c in list where !kept.contains(where: { $0.start < c.end && c.start < $0.end }) {
+            kept.append(c)
+        }
+        kept.sort { $0.start < $1.start }
+        return kept
+    }
+
+    /// Converts byte offsets to Character offsets (only done when something was found).
+    static func toFindings(_ kept: [Candidate], text: String, bytes: [UInt8]) -> [Finding] {
+        let simple = !bytes.contains(where: { $0 >= 0x80 || $0 == 0x0D })
+        if simple {
+            return kept.map { Finding(ruleID: $0.ruleID, family: $0.family, range: $0.start..<$0.end, confidence: $0.confidence) }
+        }
+        // floor(b): characters that end at or before b; ceil(b): characters that start before b.
+        var targets = Set<Int>()
+        for c in kept { targets.insert(c.start); targets.insert(c.end) }
+        var floorMap: [Int: Int] = [:]
+        var ceilMap: [Int: Int] = [:]
+        var byte = 0
+        var chars = 0
+        let sorted = targets.sorted()
+        var ti = 0
+        for ch in text {
+            let len = ch.utf8.count
+            while ti < sorted.count && sorted[ti] <= byte {
+                floorMap[sorted[ti]] = chars
+                ceilMap[sorted[ti]] = chars
+                ti += 1
+            }
+            while ti < sorted.count && sorted[ti] < byte + len {
+                floorMap[sorted[ti]] = chars
+                ceilMap[sorted[ti]] = chars + 1
+                ti += 1
+            }
+            byte += len
+            chars += 1
+        }
+        while ti < sorted.count { floorMap[sorted[ti]] = chars; ceilMap[sorted[ti]] = chars; ti += 1 }
+        return kept.map { c in
+            let s = floorMap[c.start] ?? 0
+            let e = max(s, ceilMap[c.end] ?? chars)
+            return Finding(ruleID: c.ruleID, family: c.family, range: s..<e, confidence: c.confidence)
+        }
+    }
+}

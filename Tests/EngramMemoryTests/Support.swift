@@ -1,0 +1,54 @@
+import EngramAuth
+import EngramEmbedding
+import EngramStore
+import Foundation
+import XCTest
+@testable import EngramMemory
+
+enum MemoryTestSupport {
+    static var modelDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models/all-MiniLM-L6-v2")
+    }
+
+    /// The real embedder; the test fails (not skips) when the model is missing.
+    static func embedder() throws -> MiniLMEmbedder {
+        let dir = modelDirectory
+        guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
+            throw Missing(description: "MiniLM model missing in \(dir.path): run `make model` or set ENGRAM_MODEL_DIR")
+        }
+        return try MiniLMEmbedder(modelDirectory: dir)
+    }
+
+    struct Missing: Error, CustomStringConvertible { let description: String }
+
+    /// A fresh embedded store in a temporary directory.
+    static func store() throws -> (EmbeddedStore, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-memory-\(UUID().uuidString)")
+        return (try EmbeddedStore(directory: dir), dir)
+    }
+
+    /// A GitHub-style token with a valid CRC32 checksum, assembled at run time so
+    /// repository scanners never see a literal credential.
+    static func fakeGitHubToken() -> String {
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var rng = SystemRandomNumberGenerator()
+        let body = String((0..<30).map { _ in alphabet.randomElement(using: &rng)! })
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in body.utf8 {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = (crc >> 1) ^ (0xEDB8_8320 & (0 &- (crc & 1))) }
+        }
+        crc ^= 0xFFFF_FFFF
+        var checksum: [Character] = []
+        for _ in 0..<6 { checksum.append(alphabet[Int(crc % 62)]); crc /= 62 }
+        return "gh" + "p_" + body + String(checksum.reversed())
+    }
+}
+
+extension Principal {
+    static func user(_ id: String, org: String? = "acme", role: Role = .member) -> Principal {
+        Principal(userId: id, orgId: org, role: role)
+    }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import EngramSecrets
+
+final class SmokeTests: XCTestCase {
+    func testEmptyIsClean() { XCTAssertTrue(SecretScanner().scan("").isEmpty) }
+}
