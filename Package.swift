@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.1.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System BLAS (OpenBLAS when installed, else netlib reference BLAS).
@@ -53,7 +55,10 @@ let package = Package(
         // Roles, permissions, principals, JWT tokens.
         .target(
             name: "EngramAuth",
-            dependencies: [.product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The memory domain: Memory, MemoryService, AccessPolicy, finish, review.
@@ -66,6 +71,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // JSON Schemas of the MCP tools and the REST API (top-level `schemas/`).
+        .target(
+            name: "EngramSchemas",
+            path: "schemas",
+            exclude: ["README.md", "generate_openapi.py"],
+            sources: ["EngramSchemas.swift"],
+            resources: [.copy("mcp"), .copy("openapi.json")]
+        ),
+        // HTTP: MCP endpoint, REST API, health; auth at the edge.
+        .target(
+            name: "EngramServer",
+            dependencies: [
+                "EngramMemory", "EngramAuth", "EngramSchemas", "EngramStore", "EngramKernels",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `engram` command: serve, bench, maintenance commands.
         .executableTarget(
             name: "engram",
@@ -73,9 +97,14 @@ let package = Package(
                 "EngramKernels",
                 "EngramStore",
                 "EngramMemory",
+                "EngramServer",
+                "EngramAuth",
+                "EngramEmbedding",
+                "EngramSecrets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -86,6 +115,7 @@ let package = Package(
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
+        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas"]),
         .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),
     ]
 )

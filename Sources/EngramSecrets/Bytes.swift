@@ -17,7 +17,9 @@
 struct ByteSet: Sendable {
     private var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
 
-    init(_ chars: String = "", alnum: Bool = false, lowerHex: Bool = false, hex: Bool = false,
+    init() {}
+
+    init(_ chars: String, alnum: Bool = false, lowerHex: Bool = false, hex: Bool = false,
          upper: Bool = false, lower: Bool = false, digits: Bool = false) {
         for c in chars.utf8 { insert(c) }
         for c in UInt8(0)...UInt8(127) {
@@ -52,6 +54,10 @@ struct ByteSet: Sendable {
         var s = self
         for c in other.utf8 { s.insert(c) }
         return s
+    }
+
+    init(alnum: Bool = false, lowerHex: Bool = false, hex: Bool = false, upper: Bool = false, lower: Bool = false, digits: Bool = false) {
+        self.init("", alnum: alnum, lowerHex: lowerHex, hex: hex, upper: upper, lower: lower, digits: digits)
     }
 
     static let alnum = ByteSet(alnum: true)
@@ -132,9 +138,20 @@ struct Text {
         return nil
     }
 
-    /// Whether any of `needles` occurs (case-insensitively) in `lo..<hi`.
+    /// Whether any of `needles` occurs (case-insensitively) in `lo..<hi`. One pass over the range;
+    /// at each byte only needles starting with that (lower-cased) byte are compared.
     func containsAnyCI(_ needles: [[UInt8]], from lo: Int, to hi: Int) -> Bool {
-        for nd in needles where findCI(nd, from: lo, to: hi) != nil { return true }
+        let hi = min(hi, b.count)
+        var i = max(0, lo)
+        var firsts = ByteSet()
+        for nd in needles where !nd.isEmpty { firsts.insert(nd[0]) }
+        while i < hi {
+            let c = lowerByte(b[i])
+            if firsts.contains(c) {
+                for nd in needles where nd.first == c && i + nd.count <= hi && matchesCI(nd, at: i) { return true }
+            }
+            i += 1
+        }
         return false
     }
 

@@ -14,6 +14,8 @@ struct KeyInfo: Sendable {
     var cls: KeyClass
     /// Provider named in the key (`DD_API_KEY` → datadog), for rule ids of generic findings.
     var provider: String?
+    /// Key is just "login": the value counts only as `user/password` or `user:password`.
+    var loginOnly: Bool = false
 }
 
 /// Classifies identifiers into secret-ish key classes by splitting them into words
@@ -29,6 +31,8 @@ enum KeyNames {
         "masked", "redacted", "kid", "keyid", "nonce", "foreignkey", "primarykey", "sortkey", "hashkey", "rangekey",
         "partitionkey", "cachekey", "publickey", "sitekey", "pubkey", "anonkey", "idempotencykey", "passwordless",
         "passwords", "keyboard", "monkey", "turkey", "whiskey", "donkey", "hotkey", "keys", "hint", "question",
+        "trace", "traceparent", "span", "correlation", "etag", "challenge", "verifier", "captcha", "recaptcha", "hcaptcha",
+        "turnstile", "encrypteddata", "sealed", "vapid", "jwks", "certificate", "cert",
     ]
 
     /// Descriptor words: when the last word of a key is one of these, the value describes the secret
@@ -123,49 +127,64 @@ enum KeyNames {
     }
 
     static func stripDigits(_ w: String) -> String {
-        var s = Substring(w)
-        while let l = s.last, l.isNumber { s = s.dropLast() }
-        return String(s)
+        var u = Array(w.utf8)
+        while let l = u.last, isDigit(l) { u.removeLast() }
+        return u.count == w.utf8.count ? w : String(decoding: u, as: UTF8.self)
     }
 
+    @inline(__always) static func has(_ w: [UInt8], _ needle: [UInt8]) -> Bool { Placeholders.contains(w, needle) }
+    static let bPassword = bytes("password"), bPasswd = bytes("passwd"), bPassphrase = bytes("passphrase"), bPass = bytes("pass")
+    static let bSecret = bytes("secret"), bSecretsManager = bytes("secretsmanager"), bToken = bytes("token")
+    static let compoundStrongBytes: [[UInt8]] = compoundStrong.map(bytes)
+    static let providerMap: [String: String] = {
+        var m: [String: String] = [:]
+        for (k, v) in providers where m[k] == nil { m[k] = v }
+        return m
+    }()
+
     /// Cheap pre-filter on raw bytes before splitting into words.
-    static let triggers: [[UInt8]] = ["pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "bearer", "pat", "psk"].map(bytes)
+    static let triggers: [[UInt8]] = ["pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "bearer", "pat", "psk", "login", "logon", "signin"].map(bytes)
 
     static func classify(_ t: Text, _ s: Int, _ e: Int) -> KeyInfo? {
         guard e - s <= 64, t.containsAnyCI(triggers, from: s, to: e) else { return nil }
         let ws = words(t.b[s..<e])
         guard let lastRaw = ws.last else { return nil }
-        var hasPassword = false, hasSecret = false, hasKey = false, hasAuth = false
+        var hasPassword = false, hasSecret = false, hasKey = false, hasAuth = false, isLogin = false
         var prev = ""
         for w in ws {
             let base = stripDigits(w)
             if negative.contains(base) { return nil }
-            if base.contains("password") || base.contains("passwd") || base.contains("passphrase") || passwordWords.contains(base)
-                || (base.hasSuffix("pass") && base.count <= 12 && !notPass.contains(base)) {
+            let u = Array(base.utf8)
+            if has(u, bPassword) || has(u, bPasswd) || has(u, bPassphrase) || passwordWords.contains(base)
+                || (u.count >= 4 && u.count <= 12 && Array(u.suffix(4)) == bPass && !notPass.contains(base)) {
                 hasPassword = true
-            } else if base.contains("secret") && base != "secrets" && !base.contains("secretsmanager") {
+            } else if has(u, bSecret) && base != "secrets" && !has(u, bSecretsManager) {
                 hasSecret = true
-            } else if base.contains("token") && base != "tokens" {
+            } else if has(u, bToken) && base != "tokens" {
                 hasSecret = true
-            } else if compoundStrong.contains(where: { base.contains($0) }) {
+            } else if compoundStrongBytes.contains(where: { has(u, $0) }) {
                 hasSecret = true
             } else if base == "credential" || base == "credentials" || base == "creds" || base == "cred" || base == "pat" || base == "psk" {
                 hasSecret = true
             } else if base == "key" {
                 if strongKeyPrev.contains(prev) { hasSecret = true } else { hasKey = true }
+            } else if base == "login" || base == "logon" || base == "signin" {
+                hasPassword = hasPassword || ws.count <= 2 // "login: admin/S3cret" (value must carry user + password)
+                isLogin = true
             } else if base == "auth" || base == "authorization" || base == "bearer" {
                 hasAuth = true
             }
             prev = base
         }
         let last = stripDigits(lastRaw)
-        if descriptors.contains(last) { return nil }
+        if descriptors.contains(last) && !(isLogin && ws.count == 1) { return nil }
         let cls: KeyClass
         if hasPassword { cls = .password } else if hasSecret { cls = .secret } else if hasAuth { cls = .auth } else if hasKey { cls = .weakKey } else { return nil }
         var provider: String?
         for w in ws {
-            if let p = providers.first(where: { $0.0 == w }) { provider = p.1; break }
+            if let p = providerMap[w] { provider = p; break }
         }
-        return KeyInfo(cls: cls, provider: provider)
+        let loginOnly = isLogin && !hasSecret && ws.count <= 2 && !ws.contains(where: { has(Array($0.utf8), bPass) || $0 == "pwd" })
+        return KeyInfo(cls: cls, provider: provider, loginOnly: loginOnly)
     }
 }

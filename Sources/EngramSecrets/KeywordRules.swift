@@ -31,6 +31,29 @@ enum KeywordRules {
         }
         scanBearer(t, into: &out)
         scanPasswordStdin(t, into: &out)
+        scanReversePassword(t, into: &out)
+    }
+
+    /// "use `Xk9#mP2q` as the admin password", "Xk9#mP2q is the root password".
+    static func scanReversePassword(_ t: Text, into out: inout [Candidate]) {
+        guard t.findCI(bytes("pass"), from: 0, to: t.n) != nil else { return }
+        for conn in [bytes(" as the "), bytes(" is the "), bytes(" as our "), bytes(" is our "), bytes(" as "), bytes(" as my ")] {
+            var from = 0
+            while let k = t.findCI(conn, from: from, to: t.n) {
+                from = k + conn.count
+                // Keyword within the next three words.
+                let hi = min(t.lineEnd(k), k + conn.count + 40)
+                guard t.containsAnyCI([bytes("password"), bytes("passphrase"), bytes("passwd")], from: k + conn.count, to: hi) else { continue }
+                var ve = k
+                if ve > 0 && isQuote(t.b[ve - 1]) { ve -= 1 }
+                var vs = ve
+                while vs > 0 && !isSpace(t.b[vs - 1]) && !isQuote(t.b[vs - 1]) { vs -= 1 }
+                guard ve - vs >= 6 else { continue }
+                let info = KeyInfo(cls: .password, provider: nil)
+                guard let (conf, _) = evaluate(t.b[vs..<ve], quoted: vs > 0 && isQuote(t.b[vs - 1]), info: info, mode: .isConn, text: t, keyStart: vs) else { continue }
+                out.append(Candidate(start: vs, end: ve, ruleID: "password-assignment", family: "password", confidence: conf * 0.9, tier: 1))
+            }
+        }
     }
 
     /// `echo VALUE | docker login … --password-stdin` (also podman/helm/oras/`gh auth login --with-token`).
@@ -82,7 +105,13 @@ enum KeywordRules {
         let isFlag = prevByte == 0x2D && (t.at(s - 2) == 0x2D || t.at(s - 2) == 0x20 || s - 1 == 0)
         let keyQuoted = isQuote(prevByte)
         // Qualifier word right before the key in prose ("site key", "public key").
-        if let pw = previousWord(t, before: s), KeyNames.negative.contains(pw) { return nil }
+        var info = info
+        if let pw = previousWord(t, before: s) {
+            if KeyNames.negative.contains(pw) { return nil }
+            // Prose: "API key", "access token" — the qualifier is a separate word.
+            if info.cls == .weakKey && KeyNames.strongKeyPrev.contains(pw) { info.cls = .secret }
+            if info.provider == nil { info.provider = providerBefore(t, s) }
+        }
 
         var j = e
         if keyQuoted && j < n && b[j] == prevByte { j += 1 }
@@ -113,6 +142,9 @@ enum KeywordRules {
         } else if spaces > 0, let k = matchIsWord(t, at: j) {
             mode = .isConn
             j = k
+        } else if spaces > 0, info.cls == .password, let k = matchWord(t, at: j, ["to", "as"]) {
+            mode = .isConn
+            j = k
         } else if spaces > 0 && isFlag {
             mode = .flag
         } else if spaces > 0 {
@@ -133,9 +165,48 @@ enum KeywordRules {
         }
         if vEnd <= vStart { return nil }
         let value = b[vStart..<vEnd]
-        guard let (conf, rule) = evaluate(value, quoted: quoted, info: info, mode: mode, text: t, keyStart: s) else { return nil }
+        if proseAboutDigest(t, keyStart: s, mode: mode) { return nil }
+        guard let (conf, rule) = evaluate(value, quoted: quoted, info: info, mode: mode, text: t, keyStart: s) else {
+            // "creds: app / Xk9#mP2q", "login admin:S3cret!" — a user name, a separator, then the password.
+            if (info.cls == .password || info.cls == .secret) && mode != .direct, let r = userSlashPassword(t, after: vEnd, quotedUser: quoted) {
+                let pinfo = KeyInfo(cls: .password, provider: info.provider)
+                if let (conf2, rule2) = evaluate(b[r.0..<r.1], quoted: true, info: pinfo, mode: .assign, text: t, keyStart: s) {
+                    out.append(Candidate(start: r.0, end: r.1, ruleID: rule2.0, family: rule2.1, confidence: conf2 * 0.95, tier: 1))
+                    return r.1
+                }
+            }
+            return nil
+        }
         out.append(Candidate(start: vStart, end: vEnd, ruleID: rule.0, family: rule.1, confidence: conf, tier: 1))
         return vEnd
+    }
+
+    /// `user / password`, `user:password` right after a user-name value.
+    static func userSlashPassword(_ t: Text, after e: Int, quotedUser: Bool) -> (Int, Int)? {
+        var j = e
+        if quotedUser && j < t.n && isQuote(t.b[j]) { j += 1 }
+        var sawSep = false
+        while j < t.n && (isHSpace(t.b[j]) || t.b[j] == 0x2F) && j - e < 5 { if t.b[j] == 0x2F { sawSep = true }; j += 1 }
+        guard sawSep, j < t.n, let (vs, ve, _) = extractValue(t, at: j, xml: false), ve - vs >= 6 else { return nil }
+        return (vs, ve)
+    }
+
+    /// Prose about a digest of a secret ("the sha256 of the token is …", "token hash: …").
+    static func proseAboutDigest(_ t: Text, keyStart s: Int, mode: Mode) -> Bool {
+        guard mode == .isConn || mode == .direct else { return false }
+        let lo = max(t.lineStart(s), s - 40)
+        return t.containsAnyCI(digestWords, from: lo, to: s)
+    }
+    static let digestWords: [[UInt8]] = ["sha1", "sha256", "sha512", "md5", "hash of", "digest of", "fingerprint of", "checksum of", "hmac of"].map(bytes)
+
+    /// Provider named in the three words before a prose keyword ("the Datadog API key is …").
+    static func providerBefore(_ t: Text, _ s: Int) -> String? {
+        let lo = max(t.lineStart(s), s - 40)
+        let ws = KeyNames.words(t.b[lo..<s])
+        for w in ws.suffix(3).reversed() where w.utf8.count > 2 {
+            if let p = KeyNames.providerMap[w] { return p }
+        }
+        return nil
     }
 
     static func previousWord(_ t: Text, before s: Int) -> String? {
@@ -147,7 +218,16 @@ enum KeywordRules {
         return String(decoding: t.b[ws...k].map(lowerByte), as: UTF8.self)
     }
 
-    static let isWords: [[UInt8]] = ["is:", "is", "was", "are", "=", "is set to", "is now", "set to", "of"].map(bytes)
+    static let isWords: [[UInt8]] = ["is:", "is", "was", "are", "=", "is set to", "is now", "set to", "of", "is still", "became", "now"].map(bytes)
+
+    /// One of `words` followed by a space.
+    static func matchWord(_ t: Text, at j: Int, _ words: [String]) -> Int? {
+        for w in words {
+            let wb = bytes(w)
+            if t.matchesCI(wb, at: j) && isHSpace(t.at(j + wb.count)) { return j + wb.count }
+        }
+        return nil
+    }
 
     /// Prose connectors: "is", "was", "are", "is set to", "is now".
     static func matchIsWord(_ t: Text, at j: Int) -> Int? {
@@ -174,6 +254,7 @@ enum KeywordRules {
             if t.matchesCI(bytes("is"), at: k) && we - k == 2 {
                 return we < t.n && isHSpace(t.b[we]) ? we : nil
             }
+            if we < t.n && t.b[we] == 0x3A && we + 1 < t.n && isHSpace(t.b[we + 1]) { return we + 1 }
             words += 1
             k = we
         }
@@ -293,6 +374,15 @@ enum KeywordRules {
             return nil
         }
 
+        // "admin/S3cret!" or "admin:S3cret!" after a password/credentials/login keyword.
+        if depth == 0 && info.cls != .weakKey, let sep = v.firstIndex(where: { $0 == 0x2F || $0 == 0x3A }),
+           sep > v.startIndex, sep < v.endIndex - 5, v[v.startIndex..<sep].allSatisfy({ isAlnum($0) || $0 == 0x5F || $0 == 0x2D || $0 == 0x2E }),
+           sep - v.startIndex <= 20, !v[(sep + 1)...].contains(0x2F) {
+            let pinfo = KeyInfo(cls: .password, provider: info.provider)
+            if let r = evaluate(v[(sep + 1)...], quoted: true, info: pinfo, mode: .assign, text: t, keyStart: keyStart, decoded: 1) { return r }
+            if info.cls == .password { return nil }
+        }
+        if info.loginOnly { return nil }
         switch info.cls {
         case .password:
             if Entropy.isWordJoined(v) { return nil }

@@ -27,6 +27,7 @@ enum Placeholders {
         "lastpass", "keychain", "vault", "env", "environment", "redacted", "masked", "hidden", "omitted", "removed",
         "stored", "set", "unchanged", "same", "dev-secret", "devsecret", "dev_secret", "localdev", "test123",
         "testtest", "testpass", "testpassword", "postgrespassword", "rootpassword", "adminadmin", "secretpassword",
+        "opensesame", "aladdin", "swordfish", "mysecret", "topsecret", "iloveyou", "monkey", "dragon",
     ]
 
     /// CRC32 and length of well-known public values: documentation keys (Stripe's docs test keys,
@@ -78,7 +79,24 @@ enum Placeholders {
             return true
         }
         if isKnownPublic(v) { return true }
+        if isSequentialHex(lower) { return true }
         return false
+    }
+
+    /// `000102030405…` or `0f0e0d…`: counting byte sequences used in test vectors.
+    static func isSequentialHex(_ v: [UInt8]) -> Bool {
+        guard v.count >= 16, v.count % 2 == 0, v.allSatisfy(isHexDigit) else { return false }
+        func byteAt(_ i: Int) -> Int {
+            func h(_ c: UInt8) -> Int { isDigit(c) ? Int(c - 0x30) : Int(c - 0x61 + 10) }
+            return h(v[2 * i]) * 16 + h(v[2 * i + 1])
+        }
+        let n = v.count / 2
+        var up = true, down = true
+        for i in 1..<n {
+            if byteAt(i) != byteAt(i - 1) + 1 { up = false }
+            if byteAt(i) != byteAt(i - 1) - 1 { down = false }
+        }
+        return up || down
     }
 
     /// The value names or fetches a secret instead of containing one: `${VAR}`, `$VAR`, `%VAR%`,

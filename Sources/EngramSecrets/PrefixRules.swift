@@ -228,10 +228,21 @@ enum PrefixRules {
         return r
     }()
 
-    /// Rules indexed by the first byte of their prefix.
-    static let byFirstByte: [[Int]] = {
-        var t = [[Int]](repeating: [], count: 256)
-        for (i, r) in rules.enumerated() { t[Int(r.prefix[0])].append(i) }
+    /// Rules grouped by the first byte of their prefix: `ordered[firstStart[c] ..< firstStart[c] + firstCount[c]]`.
+    static let ordered: [PrefixRule] = {
+        rules.enumerated().sorted { a, b in
+            a.element.prefix[0] != b.element.prefix[0] ? a.element.prefix[0] < b.element.prefix[0] : a.offset < b.offset
+        }.map { $0.element }
+    }()
+    static let firstStart: [Int] = {
+        var t = [Int](repeating: 0, count: 256)
+        var seen = [Bool](repeating: false, count: 256)
+        for (i, r) in ordered.enumerated() where !seen[Int(r.prefix[0])] { seen[Int(r.prefix[0])] = true; t[Int(r.prefix[0])] = i }
+        return t
+    }()
+    static let firstCount: [Int] = {
+        var t = [Int](repeating: 0, count: 256)
+        for r in ordered { t[Int(r.prefix[0])] += 1 }
         return t
     }()
 
@@ -241,12 +252,13 @@ enum PrefixRules {
         var i = 0
         while i < n {
             let c = b[i]
-            let idx = byFirstByte[Int(c)]
-            if idx.isEmpty { i += 1; continue }
+            let count = firstCount[Int(c)]
+            if count == 0 { i += 1; continue }
             let boundaryOK = i == 0 || !isAlnum(b[i - 1])
             var advanced = false
-            for k in idx {
-                let r = rules[k]
+            let base = firstStart[Int(c)]
+            for k in base..<(base + count) {
+                let r = ordered[k]
                 if r.boundary && !boundaryOK { continue }
                 if !t.matches(r.prefix, at: i) { continue }
                 let bodyStart = i + r.prefix.count

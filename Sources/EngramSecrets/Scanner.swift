@@ -46,6 +46,11 @@ public struct SecretScanner: Sendable {
 
         // Non-format-specific findings whose key says "public"/"anon" (NEXT_PUBLIC_…, publicKey) are public by design.
         candidates.removeAll { $0.tier <= 2 && KeywordRules.precedingKeyIsPublic(t, $0.start) }
+        // Memories about encrypted-at-rest manifests (SealedSecret, sops, ansible-vault) or about
+        // published test vectors: keyword-only findings there are ciphertexts or public vectors.
+        if candidates.contains(where: { $0.tier == 1 }) && t.containsAnyCI(Self.contextVeto, from: 0, to: t.n) {
+            candidates.removeAll { $0.tier == 1 }
+        }
         let kept = Self.resolve(candidates, suppressed: suppressed, minimum: minimumConfidence)
         if kept.isEmpty { return [] }
         return Self.toFindings(kept, text: text, bytes: t.b)
@@ -69,6 +74,11 @@ public struct SecretScanner: Sendable {
     }
 
     // MARK: - internals
+
+    static let contextVeto: [[UInt8]] = [
+        "encrypteddata", "sealedsecret", "$ansible_vault", "enc[aes256", "sops:", "test vector", "known-answer",
+        "known answer test", "test case 1", "rfc 4231", "rfc 6238", "rfc 4226", "rfc 8032", "rfc 7519", "rfc 7515", "rfc 2202",
+    ].map(bytes)
 
     /// Drops suppressed and low-confidence candidates; among overlapping ones keeps the most specific.
     static func resolve(_ cands: [Candidate], suppressed: [Range<Int>], minimum: Double) -> [Candidate] {

@@ -81,6 +81,8 @@ enum StructuredRules {
             if let payload = decodeBase64(b[(e1 + 1)..<e2]) {
                 // jwt.io's documentation token.
                 if Placeholders.contains(payload, bytes("John Doe")) && Placeholders.contains(payload, bytes("1234567890")) { continue }
+                // RFC 7519 / documentation examples (issuer "joe", example.com claims).
+                if Placeholders.contains(payload, bytes("example.com")) || Placeholders.contains(payload, bytes("\"iss\":\"joe\"")) { continue }
                 // Supabase-style anon keys are public by design.
                 let compact = payload.filter { $0 != 0x20 }
                 if Placeholders.contains(compact, bytes("\"role\":\"anon\"")) { continue }
@@ -182,7 +184,6 @@ enum StructuredRules {
         }
         // SAS tokens: sig=<url-encoded base64> with sv=/se=/sp= nearby.
         var from = 0
-        let sigChars = ByteSet("%+/=", alnum: true)
         while let k = t.findCI(bytes("sig="), from: from, to: n) {
             from = k + 4
             guard k > 0, b[k - 1] == 0x26 || b[k - 1] == 0x3F || b[k - 1] == 0x3B || b[k - 1] == 0x20 else { continue }
@@ -196,7 +197,6 @@ enum StructuredRules {
             out.append(Candidate(start: k + 4, end: e, ruleID: "azure-sas-token", family: "azure", confidence: 0.9, tier: 3))
         }
         // AD (Entra) client secrets: 3 chars, a digit, "Q~", 31–34 chars.
-        let adChars = ByteSet("_~.-", alnum: true)
         var q = 0
         while q + 2 < n {
             guard b[q] == 0x51, b[q + 1] == 0x7E, q >= 4, isDigit(b[q - 1]) else { q += 1; continue }
@@ -232,6 +232,10 @@ enum StructuredRules {
         }
     }
 
+    static let sigChars = ByteSet("%+/=", alnum: true)
+    static let adChars = ByteSet("_~.-", alnum: true)
+    static let digitSet = ByteSet(digits: true)
+
     static let azureContext: [[UInt8]] = ["key", "account", "storage", "azure", "secret", "password", "credential", "cosmos"].map(bytes)
     static let digestContext: [[UInt8]] = ["sha", "digest", "checksum", "hash", "integrity", "fingerprint", "signature"].map(bytes)
 
@@ -255,7 +259,7 @@ enum StructuredRules {
             }
             // Telegram: 6–12 digits ':' "AA" + 31–40 url-safe chars
             if i + 3 < n, b[i + 1] == 0x41, b[i + 2] == 0x41 {
-                let ds = t.runStart(before: i, in: ByteSet(digits: true))
+                let ds = t.runStart(before: i, in: digitSet)
                 if (6...12).contains(i - ds) && (ds == 0 || !isAlnum(b[ds - 1])) {
                     let e = t.runEnd(from: i + 3, in: .b64url)
                     if (31...40).contains(e - i - 3) {

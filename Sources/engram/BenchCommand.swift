@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramEmbedding
 import EngramKernels
 import EngramStore
 import Foundation
@@ -7,7 +8,7 @@ import Foundation
 /// measured in the same run (absolute times drift between machines).
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self])
+        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self])
 }
 
 /// Small, fast, deterministic generator for benchmark data.
@@ -139,5 +140,20 @@ struct BenchStore: AsyncParsableCommand {
         print(String(format: "open %d points: %.2f s; first search (all shards): %.1f ms; one-tenant search: %.2f ms; open + first search: %.2f s",
                      points, t1 - t0, (t2 - t1) * 1000, (t3 - t2) * 1000, t2 - t0))
         precondition(hits.count == 10 && tenantHits.count == 10)
+    }
+}
+
+/// `engram bench embed`: MiniLM latency per text length, batch vs single calls, and
+/// the numpy reference forward pass in the same run when Python and numpy are present.
+struct BenchEmbed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "embed", abstract: "Embedding latency and batch throughput.")
+
+    func run() async throws {
+        BLASRuntime.configureSingleThreaded()
+        let dir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
+        let embedder = try MiniLMEmbedder(modelDirectory: dir)
+        let script = URL(fileURLWithPath: "eval/embedding/reference_numpy.py")
+        let numpy = FileManager.default.fileExists(atPath: script.path) ? script : nil
+        print(try await EmbeddingBenchmark.run(embedder: embedder, numpyReference: numpy))
     }
 }

@@ -1,11 +1,14 @@
 import ArgumentParser
+import EngramAuth
 import EngramKernels
+import EngramMemory
+import EngramServer
 import EngramStore
 import Foundation
 import Hummingbird
 import Logging
 
-/// `engram serve`: runs the HTTP service.
+/// `engram serve`: runs the HTTP service (MCP, REST, health).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the Engram service.")
 
@@ -17,6 +20,15 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
 
+    @Flag(help: "Development mode: generate a JWT secret in the data directory, create a demo user and print a token.")
+    var dev = false
+
+    @Option(help: "Demo user created in dev mode.")
+    var devUser = "demo"
+
+    @Option(help: "Largest request body in bytes (bigger bodies get 413).")
+    var maxBodyBytes = 1 << 20
+
     func run() async throws {
         Logs.bootstrap()
         let env = ProcessInfo.processInfo.environment
@@ -26,29 +38,47 @@ struct Serve: AsyncParsableCommand {
         if BLASRuntime.kind == .reference {
             logger.warning("reference BLAS is active: search is ~4x slower; install libopenblas0-pthread")
         }
-        let embedded = try EmbeddedStore(directory: store.dataDirectory, logger: logger)
-        let router = Router()
-        router.get("healthz") { _, _ in HealthResponse(status: "ok") }
-        router.get("readyz") { _, _ -> ReadyResponse in
-            let collections = try await embedded.listCollections()
-            return ReadyResponse(status: "ready", store: "embedded", blas: BLASRuntime.kind.rawValue,
-                                 collections: collections.count)
+        let dataDirectory = store.dataDirectory
+        let secret: String
+        do { secret = try Runtime.jwtSecret(dataDirectory: dataDirectory, dev: dev) } catch {
+            logger.critical("refusing to start: \(error)")
+            throw ExitCode(78)
         }
+        let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
+        let directory = try MemberDirectory(database: embedded.database)
+        let tokens = await TokenService(secret: secret)
+        let embedder = try await Runtime.embedder(logger: logger)
+        let memories = try await MemoryService(
+            store: embedded, embedder: embedder,
+            requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
+            logger: logger)
+        let services = try ServerServices(
+            memories: memories, directory: directory, tokens: tokens, limits: ServerLimits(maxBodyBytes: maxBodyBytes),
+            readiness: ReadinessInfo(store: "embedded", embedder: embedder?.modelID ?? "none (BM25-only)",
+                                     blas: BLASRuntime.kind.rawValue, mode: dev ? "dev" : "production"),
+            logger: logger)
         let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"
         let resolvedPort = port ?? env["ENGRAM_PORT"].flatMap(Int.init) ?? 8080
-        let app = Application(router: router, configuration: .init(address: .hostname(resolvedHost, port: resolvedPort)),
-                              logger: logger)
+        if dev {
+            try directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
+            let (token, _) = try await tokens.issue(for: Principal(userId: devUser, orgId: devUser, role: .owner))
+            let url = "http://\(resolvedHost):\(resolvedPort)/mcp/\(devUser)"
+            // Written unbuffered so it shows at once even when stdout is a pipe.
+            FileHandle.standardOutput.write(Data("""
+
+                Engram is starting in dev mode (data in \(dataDirectory.path)).
+                Demo user: \(devUser) (owner of org \(devUser)). Token (30 days):
+
+                \(token)
+
+                Connect Claude Code:
+
+                claude mcp add --transport http engram \(url) --header "Authorization: Bearer \(token)"
+
+
+                """.utf8))
+        }
+        let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         try await app.runService()
     }
-}
-
-struct HealthResponse: ResponseCodable {
-    let status: String
-}
-
-struct ReadyResponse: ResponseCodable {
-    let status: String
-    let store: String
-    let blas: String
-    let collections: Int
 }

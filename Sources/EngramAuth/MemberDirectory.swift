@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+
+/// An organisation and its policy.
+public struct Organisation: Sendable, Hashable, Codable {
+    public var id: String
+    public var name: String
+    /// Org memories go to `pending_review` (not `published`) on finish.
+    public var requireReview: Bool
+    public var createdAt: Date
+}
+
+/// A user's membership in an organisation.
+public struct Membership: Sendable, Hashable, Codable {
+    public var orgId: String
+    public var userId: String
+    public var role: Role
+    public var createdAt: Date
+}
+
+/// Errors of directory operations.
+public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidIdentifier(String)
+    case notFound(String)
+    case lastOwner
+
+    public var description: String {
+        switch self {
+        case let .invalidIdentifier(why): return "invalid identifier: \(why)"
+        case let .notFound(what): return "\(what) not found"
+        case .lastOwner: return "the last owner of an organisation cannot be removed or demoted"
+        }
+    }
+}
+
+/// Users, organisations, memberships and revoked token ids, persisted in the
+/// service's SQLite database (the embedded store's file) through GRDB.
+public final class MemberDirectory: Sendable {
+    private let database: DatabasePool
+
+    /// Opens the directory in `database`, creating its tables.
+    public init(database: DatabasePool) throws {
+        self.database = database
+        var m = DatabaseMigrator()
+        m.registerMigration("auth-v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS orgs (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL, require_review INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created_at REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS members (
+                    org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    role TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (org_id, user_id));
+                CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, revoked_at REAL NOT NULL, expires_at REAL);
+                """)
+        }
+        try m.migrate(database)
+    }
+
+    /// User and org ids: 1–64 characters of letters, digits, `.`, `_`, `-`, `@`.
+    public static func validate(identifier: String, what: String) throws {
+        guard (1...64).contains(identifier.count),
+              identifier.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) && $0.isASCII || "._-@".unicodeScalars.contains($0) })
+        else { throw DirectoryError.invalidIdentifier("\(what) must be 1-64 characters of letters, digits, '.', '_', '-', '@'") }
+    }
+
+    /// Creates the user and org if needed and sets the user's role in the org.
+    public func upsertMember(userId: String, orgId: String, role: Role, orgName: String? = nil) throws {
+        try Self.validate(identifier: userId, what: "user id")
+        try Self.validate(identifier: orgId, what: "org id")
+        let now = Date().timeIntervalSince1970
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", arguments: [userId, now])
+            try db.execute(sql: "INSERT OR IGNORE INTO orgs (id, name, created_at) VALUES (?, ?, ?)", arguments: [orgId, orgName ?? orgId, now])
+            if let current = try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId]),
+               current == Role.owner.rawValue, role != .owner, try ownerCount(db, orgId) <= 1 {
+                throw DirectoryError.lastOwner
+            }
+            try db.execute(sql: """
+                INSERT INTO members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(org_id, user_id) DO UPDATE SET role = excluded.role
+                """, arguments: [orgId, userId, role.rawValue, now])
+        }
+    }
+
+    /// Creates a user with no organisation (personal memories only).
+    public func upsertUser(_ userId: String) throws {
+        try Self.validate(identifier: userId, what: "user id")
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", arguments: [userId, Date().timeIntervalSince1970])
+        }
+    }
+
+    private func ownerCount(_ db: Database, _ orgId: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE org_id = ? AND role = 'owner'", arguments: [orgId]) ?? 0
+    }
+
+    /// Removes a member; the last owner cannot be removed.
+    public func removeMember(userId: String, orgId: String) throws {
+        try database.write { db in
+            guard let role = try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId]) else {
+                throw DirectoryError.notFound("member")
+            }
+            if role == Role.owner.rawValue, try ownerCount(db, orgId) <= 1 { throw DirectoryError.lastOwner }
+            try db.execute(sql: "DELETE FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId])
+        }
+    }
+
+    /// The user's current role in the org, or nil when not a member.
+    public func role(userId: String, orgId: String) throws -> Role? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId])
+                .flatMap(Role.init(rawValue:))
+        }
+    }
+
+    /// Whether the user exists.
+    public func userExists(_ userId: String) throws -> Bool {
+        try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?)", arguments: [userId]) ?? false }
+    }
+
+    /// Members of an org, by user id.
+    public func members(orgId: String) throws -> [Membership] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT org_id, user_id, role, created_at FROM members WHERE org_id = ? ORDER BY user_id", arguments: [orgId])
+                .compactMap { row in
+                    guard let role = Role(rawValue: row["role"]) else { return nil }
+                    return Membership(orgId: row["org_id"], userId: row["user_id"], role: role,
+                                      createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                }
+        }
+    }
+
+    /// The organisation, if it exists.
+    public func organisation(_ orgId: String) throws -> Organisation? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, name, require_review, created_at FROM orgs WHERE id = ?", arguments: [orgId]).map { row in
+                Organisation(id: row["id"], name: row["name"], requireReview: row["require_review"],
+                             createdAt: Date(timeIntervalSince1970: row["created_at"]))
+            }
+        }
+    }
+
+    /// Sets the org's review policy.
+    public func setRequireReview(_ on: Bool, orgId: String) throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE orgs SET require_review = ? WHERE id = ?", arguments: [on, orgId])
+            if db.changesCount == 0 { throw DirectoryError.notFound("organisation") }
+        }
+    }
+
+    /// Records a revoked token id (kept until it would have expired anyway).
+    public func revoke(jti: String, expiresAt: Date?) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (?, ?, ?)",
+                           arguments: [jti, Date().timeIntervalSince1970, expiresAt?.timeIntervalSince1970])
+        }
+    }
+
+    /// Whether a token id has been revoked.
+    public func isRevoked(jti: String) throws -> Bool {
+        try database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = ?)", arguments: [jti]) ?? false
+        }
+    }
+}

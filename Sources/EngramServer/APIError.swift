@@ -1,0 +1,37 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An error answered as `{"error": {"code", "message"}}` with an HTTP status.
+/// Messages are written for clients: they never contain secrets or memory content.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        let body: [String: [String: String]] = ["error": ["code": code, "message": message]]
+        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func unauthorized(_ message: String) -> APIError {
+        APIError(.unauthorized, code: "unauthorized", message,
+                 headers: [.wwwAuthenticate: #"Bearer realm="engram", error="invalid_token""#])
+    }
+
+    static let forbidden = APIError(.forbidden, code: "forbidden", "forbidden")
+    static let notFound = APIError(.notFound, code: "not_found", "not found")
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, code: "invalid_request", message) }
+}

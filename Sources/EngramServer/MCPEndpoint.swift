@@ -1,0 +1,155 @@
+import EngramAuth
+import EngramMemory
+import EngramStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// MCP over Streamable HTTP, stateless, JSON responses: `POST /mcp/{userId}`.
+///
+/// Hand-written rather than the MCP Swift SDK: its stateless transport builds a
+/// server per request and its stateful one keeps per-session state in memory
+/// (DESIGN.md §4). Here every request stands alone, so restarts and replicas are
+/// invisible to clients.
+struct MCPEndpoint: Sendable {
+    static let supportedVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
+    static let latestVersion = "2025-11-25"
+    static let protocolHeader = HTTPField.Name("MCP-Protocol-Version")!
+
+    static let instructions = """
+        Engram is your long-term memory for this user and their team.
+        - At the start of every task, call search_memories with a short description of the task \
+        (and the repository) to recall how this codebase and this user do things.
+        - When you learn something durable — a build or test command, a convention, a pattern, a user preference, \
+        a decision and its reason, a gotcha that cost time — save it with add_memory: one self-contained fact per memory.
+        - Use scope "org" for knowledge the whole team should share (it stays a draft until finish_task), \
+        "personal" for this user's own preferences.
+        - When a memory turns out wrong, fix it with update_memory or remove it with delete_memory.
+        - Call finish_task with the task_id when the task is done.
+        - Never save secrets: tokens, keys, passwords or credentialed URLs are rejected.
+        """
+
+    let services: ServerServices
+
+    enum RPCError {
+        static let parse = -32700, invalidRequest = -32600, methodNotFound = -32601, invalidParams = -32602, internalError = -32603
+    }
+
+    static func errorResponse(id: JSONValue, code: Int, message: String, status: HTTPResponse.Status = .ok) -> Response {
+        JSONBody.response(.object([
+            "jsonrpc": "2.0", "id": id, "error": .object(["code": .int(Int64(code)), "message": .string(message)]),
+        ]), status: status)
+    }
+
+    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+        let principal = try await services.authenticate(request)
+        guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
+            return Response(status: .forbidden)
+        }
+        if let version = request.headers[Self.protocolHeader], !Self.supportedVersions.contains(version) {
+            return Self.errorResponse(id: .null, code: RPCError.invalidRequest,
+                                      message: "Unsupported MCP-Protocol-Version: supported are \(Self.supportedVersions.joined(separator: ", "))",
+                                      status: .badRequest)
+        }
+        let buffer = try await request.body.collect(upTo: services.limits.maxBodyBytes)
+        let data = Data(buffer.readableBytesView)
+        guard JSONBody.depthWithinLimit(data), let message = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            return Self.errorResponse(id: .null, code: RPCError.parse, message: "Parse error: the body is not valid JSON", status: .badRequest)
+        }
+        guard case let .object(o) = message else {
+            if case .array = message {
+                return Self.errorResponse(id: .null, code: RPCError.invalidRequest,
+                                          message: "Invalid Request: JSON-RPC batches are not supported", status: .badRequest)
+            }
+            return Self.errorResponse(id: .null, code: RPCError.invalidRequest, message: "Invalid Request: expected a JSON-RPC object", status: .badRequest)
+        }
+        let id = o["id"]
+        let validID: Bool
+        switch id {
+        case .string?, .int?: validID = true
+        default: validID = false
+        }
+        guard o["jsonrpc"] == "2.0" else {
+            return Self.errorResponse(id: validID ? id! : .null, code: RPCError.invalidRequest,
+                                      message: "Invalid Request: jsonrpc must be \"2.0\"", status: .badRequest)
+        }
+        guard case let .string(method)? = o["method"] else {
+            // A response from the client (to a request we never send) or garbage.
+            if validID, o["result"] != nil || o["error"] != nil { return Response(status: .accepted) }
+            return Self.errorResponse(id: validID ? id! : .null, code: RPCError.invalidRequest,
+                                      message: "Invalid Request: method is missing", status: .badRequest)
+        }
+        guard let id else {
+            // Notification: acknowledged, no body.
+            return Response(status: .accepted)
+        }
+        guard validID else {
+            return Self.errorResponse(id: .null, code: RPCError.invalidRequest, message: "Invalid Request: id must be a string or an integer", status: .badRequest)
+        }
+        let params = o["params"] ?? .object([:])
+        do {
+            let result = try await dispatch(method: method, params: params, principal: principal, logger: context.logger)
+            return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
+        } catch let e as RPCFailure {
+            return Self.errorResponse(id: id, code: e.code, message: e.message)
+        }
+    }
+
+    struct RPCFailure: Error {
+        let code: Int
+        let message: String
+    }
+
+    func dispatch(method: String, params: JSONValue, principal: Principal, logger: Logger) async throws -> JSONValue {
+        switch method {
+        case "initialize":
+            let requested = params["protocolVersion"]?.stringValue
+            let version = requested.flatMap { Self.supportedVersions.contains($0) ? $0 : nil } ?? Self.latestVersion
+            return .object([
+                "protocolVersion": .string(version),
+                "capabilities": .object(["tools": .object(["listChanged": false])]),
+                "serverInfo": .object(["name": "engram", "title": "Engram memory", "version": .string(EngramVersion.current)]),
+                "instructions": .string(Self.instructions),
+            ])
+        case "ping":
+            return .object([:])
+        case "tools/list":
+            return .object(["tools": .array(services.tools.definitions)])
+        case "tools/call":
+            guard case let .string(name)? = params["name"] else {
+                throw RPCFailure(code: RPCError.invalidParams, message: "Invalid params: name is required")
+            }
+            guard let validator = services.tools.validators[name] else {
+                throw RPCFailure(code: RPCError.invalidParams, message: "Unknown tool: \(name)")
+            }
+            let arguments = params["arguments"] ?? .object([:])
+            guard case .object = arguments else {
+                throw RPCFailure(code: RPCError.invalidParams, message: "Invalid params: arguments must be an object")
+            }
+            if let problem = validator.validate(arguments) {
+                return Self.toolError("Invalid arguments for \(name): \(problem)")
+            }
+            do {
+                return try await MCPTools(services: services).call(name, arguments, principal)
+            } catch let e as MemoryError {
+                logger.info("tool failed", metadata: ["tool": "\(name)", "code": "\(e.code)"])
+                return Self.toolError(e.description)
+            } catch {
+                logger.error("tool crashed", metadata: ["tool": "\(name)", "error": "\(type(of: error))"])
+                return Self.toolError("internal error")
+            }
+        default:
+            throw RPCFailure(code: RPCError.methodNotFound, message: "Method not found: \(method)")
+        }
+    }
+
+    static func toolError(_ message: String) -> JSONValue {
+        .object(["content": .array([.object(["type": "text", "text": .string(message)])]), "isError": true])
+    }
+}
+
+/// The service version reported to clients.
+public enum EngramVersion {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,121 @@
+import EngramAuth
+import EngramMemory
+import EngramSchemas
+import EngramStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Limits applied at the HTTP edge.
+public struct ServerLimits: Sendable {
+    /// Largest accepted request body (bigger → 413).
+    public var maxBodyBytes: Int = 1 << 20
+
+    public init(maxBodyBytes: Int = 1 << 20) {
+        self.maxBodyBytes = maxBodyBytes
+    }
+}
+
+/// What readiness reports about the running service.
+public struct ReadinessInfo: Sendable {
+    public var store: String
+    public var embedder: String
+    public var blas: String
+    public var mode: String
+
+    public init(store: String, embedder: String, blas: String, mode: String) {
+        self.store = store
+        self.embedder = embedder
+        self.blas = blas
+        self.mode = mode
+    }
+}
+
+/// Everything the HTTP layer needs: the memory domain, identity and tokens, limits.
+public struct ServerServices: Sendable {
+    public let memories: MemoryService
+    public let directory: MemberDirectory
+    public let tokens: TokenService
+    public let limits: ServerLimits
+    public let readiness: ReadinessInfo
+    public let logger: Logger
+    let tools: ToolCatalog
+
+    public init(memories: MemoryService, directory: MemberDirectory, tokens: TokenService, limits: ServerLimits = ServerLimits(),
+                readiness: ReadinessInfo, logger: Logger) throws {
+        self.memories = memories
+        self.directory = directory
+        self.tokens = tokens
+        self.limits = limits
+        self.readiness = readiness
+        self.logger = logger
+        tools = try ToolCatalog.load()
+    }
+
+    /// Verifies the bearer token and re-checks the caller against the directory:
+    /// a revoked token, an unknown user or a removed member is refused at once,
+    /// and the role is the member's current role (never more than the token's).
+    func authenticate(_ request: Request) async throws -> Principal {
+        guard let token = TokenService.bearerToken(request.headers[.authorization]) else {
+            throw APIError.unauthorized("missing bearer token")
+        }
+        let claims: TokenClaims
+        do {
+            claims = try await tokens.verify(token)
+        } catch let e as TokenError {
+            throw APIError.unauthorized(e.description)
+        }
+        if try directory.isRevoked(jti: claims.jti.value) { throw APIError.unauthorized(TokenError.revoked.description) }
+        var principal = claims.principal
+        if let org = principal.orgId {
+            guard let current = try directory.role(userId: principal.userId, orgId: org) else {
+                throw APIError.unauthorized("not a member of this organisation")
+            }
+            principal.role = min(current, principal.role)
+        } else if try !directory.userExists(principal.userId) {
+            throw APIError.unauthorized("unknown user")
+        }
+        return principal
+    }
+
+    /// Maps domain errors to HTTP errors (REST).
+    static func apiError(_ error: MemoryError) -> APIError {
+        switch error {
+        case .notFound: return .notFound
+        case let .forbidden(why): return APIError(.forbidden, code: "forbidden", why)
+        case .invalid: return APIError(.badRequest, code: error.code, error.description)
+        case .secretDetected: return APIError(.unprocessableContent, code: error.code, error.description)
+        case .unavailable: return APIError(.serviceUnavailable, code: error.code, error.description)
+        }
+    }
+}
+
+/// The MCP tools: definitions loaded from `schemas/mcp/*.json` and their validators.
+struct ToolCatalog: Sendable {
+    let definitions: [JSONValue]
+    let validators: [String: JSONSchemaValidator]
+
+    static func load() throws -> ToolCatalog {
+        var defs: [JSONValue] = []
+        var validators: [String: JSONSchemaValidator] = [:]
+        for name in EngramSchemas.toolNames {
+            let value = try JSONDecoder().decode(JSONValue.self, from: try EngramSchemas.data("mcp/\(name).json"))
+            guard value["name"]?.stringValue == name, let input = value["inputSchema"] else {
+                throw APIError(.internalServerError, code: "schema", "schema of \(name) is malformed")
+            }
+            defs.append(value)
+            validators[name] = JSONSchemaValidator(schema: input)
+        }
+        return ToolCatalog(definitions: defs, validators: validators)
+    }
+
+    /// The REST body schema derived from a tool's input schema without `id` (taken from the path).
+    func validator(forBodyOf tool: String, droppingID: Bool = false) -> JSONSchemaValidator? {
+        guard let v = validators[tool] else { return nil }
+        guard droppingID, case var .object(schema) = v.schema else { return v }
+        if case var .object(props)? = schema["properties"] { props["id"] = nil; schema["properties"] = .object(props) }
+        if case let .array(req)? = schema["required"] { schema["required"] = .array(req.filter { $0 != "id" }) }
+        return JSONSchemaValidator(schema: .object(schema))
+    }
+}

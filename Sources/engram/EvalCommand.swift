@@ -1,0 +1,304 @@
+import ArgumentParser
+import EngramAuth
+import EngramEmbedding
+import EngramMemory
+import EngramStore
+import Foundation
+import Logging
+
+/// Retrieval evaluation helpers (see eval/retrieval/).
+struct Eval: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Retrieval evaluation (hooks for external benchmark harnesses).",
+        subcommands: [EvalLocomo.self, EvalEmbed.self]
+    )
+}
+
+/// Hidden helper for offline tuning: embeds the `text` of every JSONL line with the
+/// in-process MiniLM and writes the vectors as little-endian Float32 rows (n × 384).
+struct EvalEmbed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed", abstract: "Embed JSONL texts to raw Float32 rows.", shouldDisplay: false)
+
+    struct Line: Decodable { var text: String }
+
+    @Option var input: String
+    @Option var out: String
+
+    func run() async throws {
+        let lines = try EvalLocomo.readJSONL(input, as: Line.self)
+        let modelDir = ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2"
+        let embedder = try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: modelDir))
+        var data = Data()
+        var i = 0
+        while i < lines.count {
+            let batch = lines[i..<min(i + 64, lines.count)].map(\.text)
+            for v in try await embedder.embed(batch) { v.withUnsafeBytes { data.append(contentsOf: $0) } }
+            i += 64
+        }
+        try data.write(to: URL(fileURLWithPath: out))
+        EvalLocomo.say("embedded \(lines.count) texts into \(out)")
+    }
+}
+
+/// The external hook of `eval_locomo.py --method external`: every memory goes through
+/// `MemoryService.add` (secret filter, exact and near-duplicate handling, embedding,
+/// durable write) as its conversation's user, every query through `MemoryService.search`.
+///
+/// Reads `{"id","user","text",…}` memories and `{"id","user","text","k"}` queries (JSONL),
+/// writes `{"id": <query id>, "ranked": [<memory id>, …]}` (JSONL, best first).
+struct EvalLocomo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "locomo",
+        abstract: "Feed a LoCoMo memories/queries dump through MemoryService and write the rankings.")
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        /// `MemoryService.search` (hybrid, or BM25-only without a model): what the product does.
+        case hybrid
+        /// Exact cosine over the store alone (the MiniLM baseline, through Engram's own embedder).
+        case vector
+    }
+
+    @Option(help: "Memories JSONL ({\"id\",\"user\",\"text\"}).")
+    var memories: String
+    @Option(help: "Queries JSONL ({\"id\",\"user\",\"text\",\"k\"}).")
+    var queries: String
+    @Option(help: "Where to write the rankings (JSONL {\"id\",\"ranked\"}).")
+    var out: String
+    @Option(help: "Store directory (default: a fresh temporary directory, removed afterwards).")
+    var dataDir: String?
+    @Option(help: "hybrid (MemoryService.search) or vector (cosine only, the MiniLM baseline).")
+    var mode: Mode = .hybrid
+    @Option(help: "Concurrent users while adding and searching.")
+    var jobs: Int = 2
+
+    struct EvalMemory: Decodable { var id: String; var user: String; var text: String }
+    struct EvalQuery: Decodable { var id: String; var user: String; var text: String; var k: Int? }
+    struct Ranking: Encodable { var id: String; var ranked: [String] }
+
+    /// What happened to one memory on `add`.
+    enum AddOutcome: Sendable {
+        case stored(UUID, AddStatus)
+        case secret([String])
+        case failed(String)
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "engram.eval")
+        logger.logLevel = .warning
+        let mems = try Self.readJSONL(memories, as: EvalMemory.self)
+        let qs = try Self.readJSONL(queries, as: EvalQuery.self)
+        Self.say("eval locomo: \(mems.count) memories, \(qs.count) queries, mode \(mode.rawValue)")
+
+        let directory: URL
+        let temporary = dataDir == nil
+        if let dataDir {
+            directory = URL(fileURLWithPath: dataDir)
+        } else {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-eval-\(UUID().uuidString)")
+        }
+        defer { if temporary { try? FileManager.default.removeItem(at: directory) } }
+
+        let modelDir = ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2"
+        var embedder: (any Embedder)?
+        do {
+            embedder = try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: modelDir))
+        } catch {
+            Self.say("""
+                ********************************************************************
+                WARNING: no embedding model (\(error)).
+                Falling back to BM25-only search: these figures are NOT hybrid search.
+                Set ENGRAM_MODEL_DIR or run `make model`.
+                ********************************************************************
+                """)
+        }
+        if mode == .vector && embedder == nil { throw ValidationError("--mode vector needs the embedding model") }
+
+        let store = try EmbeddedStore(directory: directory, logger: logger)
+        let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
+
+        // Adds: one user's memories in input order (duplicates depend on order), users concurrently.
+        var byUser: [String: [Int]] = [:]
+        var userOrder: [String] = []
+        for (i, m) in mems.enumerated() {
+            if byUser[m.user] == nil { userOrder.append(m.user) }
+            byUser[m.user, default: []].append(i)
+        }
+        let userMemories = byUser
+        let addStart = Date()
+        var outcomes = [AddOutcome?](repeating: nil, count: mems.count)
+        let progress = Progress(total: mems.count, label: "add")
+        try await forEachConcurrently(userOrder, jobs: jobs) { user -> [(Int, AddOutcome)] in
+            let principal = Principal(userId: user, orgId: nil, role: .member)
+            var done: [(Int, AddOutcome)] = []
+            for i in userMemories[user] ?? [] {
+                let outcome: AddOutcome
+                do {
+                    let r = try await service.add(principal, NewMemory(content: mems[i].text, scope: .personal, kind: .fact))
+                    outcome = .stored(r.memory.id, r.status)
+                } catch let MemoryError.secretDetected(findings) {
+                    outcome = .secret(Array(Set(findings.map(\.ruleID))).sorted())
+                } catch let e as MemoryError {
+                    outcome = .failed(e.code)
+                }
+                done.append((i, outcome))
+                await progress.tick()
+            }
+            return done
+        } collect: { results in
+            for (i, o) in results { outcomes[i] = o }
+        }
+        let addSeconds = Date().timeIntervalSince(addStart)
+
+        // eval id → memory, memory → every eval id that landed on it (duplicates, near-duplicate updates).
+        var evalIDs: [UUID: [String]] = [:]
+        var status: [String: Int] = [:]
+        var secretRules: [String: Int] = [:]
+        var secretCount = 0
+        for (i, o) in outcomes.enumerated() {
+            switch o {
+            case let .stored(id, s)?:
+                evalIDs[id, default: []].append(mems[i].id)
+                status[s.rawValue, default: 0] += 1
+            case let .secret(rules)?:
+                secretCount += 1
+                for r in rules { secretRules[r, default: 0] += 1 }
+            case let .failed(code)?:
+                status["failed:" + code, default: 0] += 1
+            case nil:
+                status["missing", default: 0] += 1
+            }
+        }
+        Self.say(String(format: "added %d memories in %.1f s (%.0f adds/s): ", mems.count, addSeconds,
+                        Double(mems.count) / max(addSeconds, 1e-9))
+                 + status.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        Self.say("secret filter rejected \(secretCount) memories"
+                 + (secretRules.isEmpty ? "" : " (rules: " + secretRules.sorted { $0.key < $1.key }
+                     .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + ")"))
+
+        // Searches.
+        var queriesByUser: [String: [Int]] = [:]
+        var queryUsers: [String] = []
+        for (i, q) in qs.enumerated() {
+            if queriesByUser[q.user] == nil { queryUsers.append(q.user) }
+            queriesByUser[q.user, default: []].append(i)
+        }
+        let userQueries = queriesByUser
+        let searchStart = Date()
+        var rankings = [[String]](repeating: [], count: qs.count)
+        let searchProgress = Progress(total: qs.count, label: "search")
+        let mode = self.mode
+        try await forEachConcurrently(queryUsers, jobs: jobs) { user -> [(Int, [UUID])] in
+            let principal = Principal(userId: user, orgId: nil, role: .member)
+            var done: [(Int, [UUID])] = []
+            for i in userQueries[user] ?? [] {
+                let k = min(max(qs[i].k ?? 10, 1), MemoryLimits.maxSearchLimit)
+                let ids: [UUID]
+                switch mode {
+                case .hybrid:
+                    ids = try await service.search(principal, MemorySearchQuery(query: qs[i].text, limit: k)).map(\.memory.id)
+                case .vector:
+                    ids = try await Self.vectorSearch(service, user: user, query: qs[i].text, limit: k)
+                }
+                done.append((i, ids))
+                await searchProgress.tick()
+            }
+            return done
+        } collect: { results in
+            for (i, ids) in results {
+                let k = min(max(qs[i].k ?? 10, 1), MemoryLimits.maxSearchLimit)
+                var seen = Set<String>()
+                var ranked: [String] = []
+                for id in ids {
+                    for e in evalIDs[id] ?? [] where seen.insert(e).inserted { ranked.append(e) }
+                }
+                rankings[i] = Array(ranked.prefix(k))
+            }
+        }
+        let searchSeconds = Date().timeIntervalSince(searchStart)
+        Self.say(String(format: "searched %d queries in %.1f s (%.0f searches/s, %.2f ms each, %d jobs)", qs.count,
+                        searchSeconds, Double(qs.count) / max(searchSeconds, 1e-9),
+                        1000 * searchSeconds / Double(max(qs.count, 1)), jobs))
+
+        let encoder = JSONEncoder()
+        var data = Data()
+        for (i, q) in qs.enumerated() {
+            data.append(try encoder.encode(Ranking(id: q.id, ranked: rankings[i])))
+            data.append(0x0A)
+        }
+        try data.write(to: URL(fileURLWithPath: out), options: .atomic)
+        Self.say("wrote \(out)")
+    }
+
+    /// Exact cosine top-`limit` over the user's personal shard (no BM25, no fusion).
+    static func vectorSearch(_ service: MemoryService, user: String, query: String, limit: Int) async throws -> [UUID] {
+        guard let embedder = service.embedder, let v = try await embedder.embed([query]).first else { return [] }
+        let tenant = Memory.tenant(scope: .personal, userId: user, orgId: nil)
+        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string(tenant))))])
+        let hits = try await service.store.search(service.collection, SearchRequest(vector: v, filter: filter, limit: limit, withPayload: false))
+        return hits.compactMap { if case let .uuid(id) = $0.id { return id } else { return nil } }
+    }
+
+    /// Runs `body` for every item with at most `jobs` running at once; `collect` sees each result on the caller.
+    func forEachConcurrently<R: Sendable>(
+        _ items: [String], jobs: Int, _ body: @escaping @Sendable (String) async throws -> R, collect: (R) -> Void
+    ) async throws {
+        try await withThrowingTaskGroup(of: R.self) { group in
+            var next = 0
+            for _ in 0..<max(1, min(jobs, items.count)) {
+                let item = items[next]; next += 1
+                group.addTask { try await body(item) }
+            }
+            while let r = try await group.next() {
+                collect(r)
+                if next < items.count {
+                    let item = items[next]; next += 1
+                    group.addTask { try await body(item) }
+                }
+            }
+        }
+    }
+
+    static func readJSONL<T: Decodable>(_ path: String, as: T.Type) throws -> [T] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let decoder = JSONDecoder()
+        var out: [T] = []
+        for (n, line) in data.split(separator: 0x0A).enumerated() {
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x0D && $0 != 0x09 }) else { continue }
+            do {
+                out.append(try decoder.decode(T.self, from: Data(line)))
+            } catch {
+                throw ValidationError("\(path): line \(n + 1) is not a valid record (\(error))")
+            }
+        }
+        return out
+    }
+
+    static func say(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    /// Progress lines on stderr every 10 % (rate so far).
+    actor Progress {
+        let total: Int
+        let label: String
+        let start = Date()
+        var done = 0
+        var nextReport: Int
+
+        init(total: Int, label: String) {
+            self.total = total
+            self.label = label
+            nextReport = max(1, total / 10)
+        }
+
+        func tick() {
+            done += 1
+            guard done >= nextReport || done == total else { return }
+            nextReport = done + max(1, total / 10)
+            let s = Date().timeIntervalSince(start)
+            EvalLocomo.say(String(format: "  %@ %d/%d (%.0f/s)", label, done, total, Double(done) / max(s, 1e-9)))
+        }
+    }
+}
