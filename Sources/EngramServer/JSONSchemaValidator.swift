@@ -26,7 +26,9 @@ struct JSONSchemaValidator: Sendable {
         switch value {
         case let .string(s):
             let n = s.count
-            if let min = schema["minLength"]?.number, Double(n) < min { return "\(name): must not be empty" + (min > 1 ? " (at least \(Int(min)) characters)" : "") }
+            if let min = schema["minLength"]?.number, Double(n) < min {
+                return min <= 1 ? "\(name): must not be empty" : "\(name): must be at least \(Int(min)) characters"
+            }
             if let max = schema["maxLength"]?.number, Double(n) > max {
                 return "\(name): must be at most \(Int(max)) characters"
             }

@@ -1,0 +1,110 @@
+"""Starts the real `engram` binary on a free loopback port for the integration tests."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN = os.environ.get("ENGRAM_BIN", str(REPO / ".build" / "debug" / "engram"))
+MODEL_DIR = os.environ.get("ENGRAM_MODEL_DIR", str(REPO / "models" / "all-MiniLM-L6-v2"))
+OUTPUT = pathlib.Path(os.environ.get("ENGRAM_TEST_OUTPUT", str(REPO / "test-output")))
+SECRET = "integration-secret-" + hashlib.sha256(b"engram-tests").hexdigest()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_jwt(claims: dict, secret: str = SECRET, alg: str = "HS256") -> str:
+    """Builds a JWT by hand (for forged, expired and alg:none tokens)."""
+    header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    payload = b64url(json.dumps(claims).encode())
+    if alg == "none":
+        return f"{header}.{payload}."
+    sig = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64url(sig)}"
+
+
+class EngramServer:
+    def __init__(self, name: str):
+        self.name = name
+        self.data = pathlib.Path(tempfile.mkdtemp(prefix=f"engram-it-{name}-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        self.log_path = OUTPUT / f"server-{name}.log"
+        self.env = dict(os.environ, ENGRAM_JWT_SECRET=SECRET, ENGRAM_MODEL_DIR=MODEL_DIR, ENGRAM_LOG_LEVEL="info")
+        self.proc = None
+
+    def start(self, *extra):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(self.data), *extra],
+            stdout=self.log, stderr=self.log, env=self.env)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"engram exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        raise RuntimeError("engram did not become healthy in 60 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def token(self, user, org=None, role="member", days=30):
+        cmd = [BIN, "token", "issue", "--user", user, "--role", role, "--days", str(days), "--data-dir", str(self.data)]
+        if org:
+            cmd += ["--org", org]
+        out = subprocess.run(cmd, env=self.env, check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def alive(self):
+        with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:
+            return r.status == 200
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = EngramServer("main").start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def tokens(server):
+    return {
+        "alice": server.token("alice", org="acme", role="member"),
+        "bob": server.token("bob", org="acme", role="member"),
+        "carol": server.token("carol", org="acme", role="admin"),
+        "mallory": server.token("mallory", org="globex", role="owner"),
+        "vic": server.token("vic", org="acme", role="viewer"),
+    }
