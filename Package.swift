@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
-        .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
+        .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
         .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas"]),
         .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),

@@ -4,9 +4,18 @@ import EngramStore
 import Foundation
 
 extension MemoryService {
+    /// Vector candidates per visible tenant: at least this many, and at least `limit`.
+    static let semanticCandidates = 30
+    /// Lexical candidates (all visible tenants): at least this many, and at least `limit`.
+    /// Deeper than the vector list because BM25 hits are cheap; the similarities of
+    /// lexical-only hits are fetched only when they can still reach the top `limit`.
+    static let lexicalCandidates = 100
+
     /// Hybrid search over the memories the caller may see: exact cosine over the
-    /// visible tenants' shards and BM25 over the same memories, fused by
-    /// reciprocal rank (k = 60). BM25 alone without an embedder.
+    /// visible tenants' shards and BM25 over the same memories, fused by a convex
+    /// combination `0.7 · cosine + 0.3 · bm25 / max bm25` (`RankFusion.convex`;
+    /// measured against reciprocal-rank fusion in eval/retrieval/README.md).
+    /// BM25 alone without an embedder.
     public func search(_ principal: Principal, _ q: MemorySearchQuery) async throws -> [MemorySearchHit] {
         let query = q.query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw MemoryError.invalid("query must not be empty") }
@@ -25,71 +34,71 @@ extension MemoryService {
             AccessPolicy.canRead(principal, m) && q.filter.matches(m)
                 && (q.filter.state != nil || defaultStates.contains(m.state))
         }
-        let candidates = max(q.limit * 3, 30)
 
         // Lexical candidates.
+        let lexicalDepth = max(q.limit, Self.lexicalCandidates)
         var lexical: [(Memory, Double)] = []
         for tenant in tenants {
-            lexical += index.lexicalSearch(tenant: tenant, query: query, limit: candidates, accept: accept)
+            lexical += index.lexicalSearch(tenant: tenant, query: query, limit: lexicalDepth, accept: accept)
         }
         lexical.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id.uuidString < $1.0.id.uuidString) }
-        lexical = Array(lexical.prefix(candidates))
+        lexical = Array(lexical.prefix(lexicalDepth))
 
-        // Vector candidates.
-        var semantic: [(Memory, Float)] = []
-        var queryVector: [Float]?
-        if embedder != nil {
-            let v = try await embed(query)
-            queryVector = v
-            for tenant in tenants {
-                let filter = Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
-                    + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
-                    + Self.conditions(for: q.filter))
-                let hits: [ScoredPoint]
-                do {
-                    hits = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: candidates, withPayload: false))
-                } catch {
-                    throw MemoryError.unavailable("vector search failed")
-                }
-                for hit in hits {
-                    // Defence in depth: the policy re-checks every hit the store returns.
-                    guard case let .uuid(id) = hit.id, let m = index.get(id), accept(m) else { continue }
-                    semantic.append((m, hit.score))
-                }
-            }
-            semantic.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id.uuidString < $1.0.id.uuidString) }
-            semantic = Array(semantic.prefix(candidates))
-        }
+        var byID: [String: Memory] = [:]
+        for (m, _) in lexical { byID[m.id.uuidString] = m }
 
-        var byID: [UUID: Memory] = [:]
-        var similarity: [UUID: Double] = [:]
-        for (m, _) in lexical { byID[m.id] = m }
-        for (m, s) in semantic { byID[m.id] = m; similarity[m.id] = Double(s) }
-        let fused = RankFusion.reciprocalRank(
-            [semantic.map { $0.0.id.uuidString }, lexical.map { $0.0.id.uuidString }],
-            weights: [1, 1], k: 60, limit: embedder == nil ? q.limit : candidates)
-
-        // Similarity for lexical-only hits, from their stored vectors.
-        if let queryVector {
-            let missing = fused.compactMap { UUID(uuidString: $0.id) }.filter { similarity[$0] == nil }
-            if !missing.isEmpty {
-                let records = try await store.retrieve(collection, ids: missing.map { .uuid($0) }, withPayload: false, withVector: true)
-                let qn = Self.normalised(queryVector)
-                for r in records {
-                    guard case let .uuid(id) = r.id, let v = r.vector else { continue }
-                    similarity[id] = Double(zip(qn, v).reduce(Float(0)) { $0 + $1.0 * $1.1 })
-                }
+        guard embedder != nil else {
+            // BM25 only: scores normalised by the best one.
+            let best = lexical.first?.1 ?? 0
+            return lexical.prefix(q.limit).map { m, s in
+                MemorySearchHit(memory: m, score: best > 0 ? s / best : 0, similarity: nil)
             }
         }
-        var hits: [MemorySearchHit] = []
-        for item in fused {
-            guard let id = UUID(uuidString: item.id), let m = byID[id] else { continue }
-            let sim = similarity[id]
-            if let min = q.minScore, embedder != nil, (sim ?? -1) < min { continue }
-            hits.append(MemorySearchHit(memory: m, score: item.score, similarity: sim))
-            if hits.count == q.limit { break }
+
+        // Vector candidates: every visible tenant's exact top-k (not truncated, so the
+        // smallest similarity of each full list bounds every memory left out of it).
+        let semanticDepth = max(q.limit, Self.semanticCandidates)
+        let v = try await embed(query)
+        var semantic: [(id: String, similarity: Double)] = []
+        var floor = -1.0
+        for tenant in tenants {
+            let filter = Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
+                + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
+                + Self.conditions(for: q.filter))
+            let hits: [ScoredPoint]
+            do {
+                hits = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: semanticDepth, withPayload: false))
+            } catch {
+                throw MemoryError.unavailable("vector search failed")
+            }
+            if hits.count >= semanticDepth, let last = hits.last { floor = max(floor, Double(last.score)) }
+            for hit in hits {
+                // Defence in depth: the policy re-checks every hit the store returns.
+                guard case let .uuid(id) = hit.id, let m = index.get(id), accept(m) else { continue }
+                byID[m.id.uuidString] = m
+                semantic.append((m.id.uuidString, Double(hit.score)))
+            }
         }
-        return hits
+
+        let qn = Self.normalised(v)
+        let fused = try await RankFusion.convex(
+            semantic: semantic, semanticFloor: floor,
+            lexical: lexical.map { (id: $0.0.id.uuidString, score: $0.1) },
+            limit: q.limit, minSimilarity: q.minScore
+        ) { missing in
+            // Similarity of lexical-only hits, from their stored vectors.
+            let ids = missing.compactMap { UUID(uuidString: $0) }
+            let records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: false, withVector: true)
+            var out: [String: Double] = [:]
+            for r in records {
+                guard case let .uuid(id) = r.id, let rv = r.vector else { continue }
+                out[id.uuidString] = Double(zip(qn, rv).reduce(Float(0)) { $0 + $1.0 * $1.1 })
+            }
+            return out
+        }
+        return fused.compactMap { item in
+            byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
+        }
     }
 
     static func normalised(_ v: [Float]) -> [Float] {
@@ -120,7 +129,10 @@ extension AccessPolicy {
         }
         let mine = Condition.field(FieldCondition(key: Memory.Field.userId, match: .value(.string(principal.userId))))
         if tenant.hasPrefix("user:") {
-            return [mine, stateIn(states)]
+            // A personal tenant holds only its owner's memories, all published:
+            // no per-point condition is needed unless another state is asked for.
+            guard tenant == Memory.tenant(scope: .personal, userId: principal.userId, orgId: nil) else { return [.hasID([])] }
+            return states.contains(.published) ? [] : [.hasID([])]
         }
         if principal.role.allows(.reviewMemories) {
             return [stateIn(states)]

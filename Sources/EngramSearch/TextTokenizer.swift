@@ -2,8 +2,9 @@
 ///
 /// Lower-cased runs of letters and digits; identifiers are also split at
 /// camelCase boundaries (`retryPolicy` → `retrypolicy`, `retry`, `policy`);
-/// common English stop words are dropped and a light suffix stemmer folds
-/// plurals and verb forms (`retries`/`retried`/`retrying` → `retri`).
+/// common English stop words are dropped and the Snowball English (Porter2)
+/// stemmer folds inflections and derivations (`retries`/`retried`/`retrying` →
+/// `retri`, `configuration`/`configured` → `configur`).
 /// Hand-written: no maintained Swift text-analysis library runs on Linux.
 public struct TextTokenizer: Sendable {
     public init() {}
@@ -47,29 +48,14 @@ public struct TextTokenizer: Sendable {
         return Self.stem(w)
     }
 
-    /// A light English stemmer (suffix folding, not full Porter): enough to
-    /// merge plurals and common verb forms without over-conflating terms.
+    /// The English (Snowball "Porter2") stem of a lower-case word; see `EnglishStemmer`.
     public static func stem(_ w: String) -> String {
-        guard w.count > 3, w.unicodeScalars.allSatisfy({ $0.isASCII }) else { return w }
-        var s = w
-        func strip(_ suffix: String, _ replacement: String = "", minStem: Int = 3) -> Bool {
-            guard s.hasSuffix(suffix), s.count - suffix.count >= minStem else { return false }
-            s = String(s.dropLast(suffix.count)) + replacement
-            return true
-        }
-        if strip("ies", "i") || strip("sses", "ss") {
-        } else if s.hasSuffix("s"), !s.hasSuffix("ss"), !s.hasSuffix("us"), !s.hasSuffix("is") {
-            _ = strip("s", minStem: 3)
-        }
-        if strip("ied", "i") || strip("ing", minStem: 3) || strip("ed", minStem: 3) {
-            // Undouble a final consonant (running → run), restore a dropped e is skipped.
-            if let last = s.last, s.count >= 4, s.dropLast().last == last, !"lsz".contains(last) { s.removeLast() }
-        }
-        if s.hasSuffix("y"), s.count > 3 { s = String(s.dropLast()) + "i" }
-        return s
+        EnglishStemmer.stem(w)
     }
 
-    static let stopWords: Set<String> = [
+    /// Dropped before stemming. Deliberately without negations (`not`, `no`, `nor`) and
+    /// `down`, which carry meaning in technical text ("do not retry", "server down").
+    public static let stopWords: Set<String> = [
         "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "did", "do", "does", "for", "from",
         "had", "has", "have", "he", "her", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me",
         "my", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their", "them", "then", "there",
@@ -79,5 +65,6 @@ public struct TextTokenizer: Sendable {
         "s", "t", "don", "should", "now", "up", "out", "over", "under", "again", "further", "once", "here",
         "those", "through", "during", "before", "after", "above", "below", "off", "while", "because", "until",
         "against", "between", "could", "ours", "hers", "theirs", "itself", "myself", "yourself", "themselves",
+        "doing", "having", "herself", "himself", "ourselves", "yourselves",
     ]
 }

@@ -50,10 +50,10 @@ enum KeyNames {
         "example", "template", "mount", "volume", "prompt", "attempts", "retries", "level", "index", "column", "table",
         "exists", "set", "present", "missing", "error", "errors", "message", "status", "request", "response", "method",
         "scheme", "store", "user", "username", "login", "email", "owner", "issuer", "audience", "subject", "claims",
-        "role", "roles", "group", "algorithm", "encoding", "class", "style", "color", "width", "height", "icon", "id_",
-        "secretname", "secretref", "keyref", "reset", "file_path", "policy", "check", "checks", "validator", "validation",
-        "field", "fields", "input", "output", "button", "text", "hashing", "salt", "rounds", "iterations", "cost", "bits",
-        "strategy", "handler", "service", "client_id", "account", "location",
+        "role", "roles", "group", "encoding", "class", "style", "color", "width", "height", "icon", "id_",
+        "secretname", "secretref", "keyref", "check", "checks", "validator", "validation",
+        "fields", "input", "output", "button", "text", "hashing", "salt", "rounds", "iterations", "cost", "bits",
+        "strategy", "handler", "service", "account",
     ]
 
     /// Words before `key` that make it a credential key (`api key`, `access key`, `app key`…).

@@ -32,6 +32,22 @@ enum KeywordRules {
         scanBearer(t, into: &out)
         scanPasswordStdin(t, into: &out)
         scanReversePassword(t, into: &out)
+        scanSQLIdentifiedBy(t, into: &out)
+    }
+
+    /// SQL: `CREATE USER … IDENTIFIED BY 'pw'`, `ALTER ROLE … PASSWORD 'pw'` (the latter is handled by the key rule).
+    static func scanSQLIdentifiedBy(_ t: Text, into out: inout [Candidate]) {
+        var from = 0
+        let needle = bytes("identified by ")
+        while let k = t.findCI(needle, from: from, to: t.n) {
+            from = k + needle.count
+            var j = from
+            while j < t.n && isHSpace(t.b[j]) { j += 1 }
+            guard let (vs, ve, quoted) = extractValue(t, at: j, xml: false), ve > vs else { continue }
+            let info = KeyInfo(cls: .password, provider: nil)
+            guard let (conf, _) = evaluate(t.b[vs..<ve], quoted: quoted, info: info, mode: .assign, text: t, keyStart: k) else { continue }
+            out.append(Candidate(start: vs, end: ve, ruleID: "sql-password", family: "password", confidence: conf, tier: 1))
+        }
     }
 
     /// "use `Xk9#mP2q` as the admin password", "Xk9#mP2q is the root password".
@@ -159,9 +175,13 @@ enum KeywordRules {
         // YAML block scalars / nested maps: value on the next lines — not handled.
         guard let (vs, ve, quoted) = extractValue(t, at: j, xml: mode == .xml) else { return nil }
         var vStart = vs, vEnd = ve
+        var bearer = false
         // Authorization schemes inside the value.
-        if info.cls == .auth || info.cls == .secret, !quoted || true {
-            if let (s2, e2) = skipScheme(t, vs, ve) { vStart = s2; vEnd = e2 }
+        if info.cls == .auth || info.cls == .secret {
+            if let (s2, e2) = skipScheme(t, vs, ve) {
+                if t.matchesCI(bytes("bearer"), at: vs) { info.cls = .auth; bearer = true }
+                vStart = s2; vEnd = e2
+            }
         }
         if vEnd <= vStart { return nil }
         let value = b[vStart..<vEnd]
@@ -177,8 +197,26 @@ enum KeywordRules {
             }
             return nil
         }
-        out.append(Candidate(start: vStart, end: vEnd, ruleID: rule.0, family: rule.1, confidence: conf, tier: 1))
+        var ruleOut = rule
+        if bearer && info.provider == nil && rule.1 == "generic" { ruleOut = ("bearer-token", "bearer") }
+        if ruleOut.1 == "generic" || ruleOut.1 == "password", let p = contextProvider(t, s) {
+            ruleOut = (ruleOut.1 == "password" ? "\(p)-password" : "\(p)-api-key", p)
+        }
+        out.append(Candidate(start: vStart, end: vEnd, ruleID: ruleOut.0, family: ruleOut.1, confidence: conf, tier: 1))
         return vEnd
+    }
+
+    /// Distinctive provider names near a generic finding, to name the rule (`datadog-api-key`).
+    static let contextProviders: [([UInt8], String)] = [
+        "datadog", "twilio", "heroku", "sendgrid", "mailgun", "stripe", "slack", "github", "gitlab", "openai", "anthropic",
+        "shopify", "sentry", "cloudflare", "algolia", "okta", "auth0", "supabase", "mailchimp", "pagerduty", "newrelic",
+        "digitalocean", "huggingface", "pinecone", "bitbucket", "atlassian", "azure", "twitch", "discord", "telegram",
+    ].map { (bytes($0), $0) }
+
+    static func contextProvider(_ t: Text, _ s: Int) -> String? {
+        let lo = max(0, s - 200), hi = min(t.n, s + 200)
+        for (needle, name) in contextProviders where t.findCI(needle, from: lo, to: hi) != nil { return name }
+        return nil
     }
 
     /// `user / password`, `user:password` right after a user-name value.

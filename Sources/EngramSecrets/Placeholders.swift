@@ -75,9 +75,7 @@ enum Placeholders {
             for w in upperWords where contains(raw, w) { return true }
         }
         // Template / reference syntaxes.
-        if let f = v.first, f == 0x24 /* $ */ || f == 0x25 /* % */ || f == 0x40 && v.count > 1 && v[v.startIndex + 1] == 0x7B {
-            return true
-        }
+        if let f = v.first, v.count > 1, f == 0x24 || f == 0x40, v[v.startIndex + 1] == 0x7B { return true } // ${…}, @{…}
         if isKnownPublic(v) { return true }
         if isSequentialHex(lower) { return true }
         return false
@@ -104,9 +102,18 @@ enum Placeholders {
     /// `ENC[...]` (sops ciphertext), `arn:aws:secretsmanager…`.
     static func isReference<C: Collection>(_ v: C, quoted: Bool) -> Bool where C.Element == UInt8, C.Index == Int {
         guard let first = v.first else { return true }
-        if first == 0x24 || first == 0x25 || first == 0x21 /* ! */ || first == 0x7B /* { */ || first == 0x3C /* < */ { return true }
+        if first == 0x24 /* $ */ {
+            // $VAR, ${VAR}, $(cmd) — but not a password that merely starts with '$'.
+            let rest = v.dropFirst()
+            if let n = rest.first, n == 0x7B || n == 0x28 { return true }
+            if let n = rest.first, isAlpha(n) || n == 0x5F, rest.allSatisfy({ isAlnum($0) || $0 == 0x5F }) { return true }
+            if !quoted { return true }
+        }
+        if first == 0x25 && v.count > 2 && v[v.endIndex - 1] == 0x25 { return true } // %VAR%
+        if !quoted && (first == 0x21 /* ! */ || first == 0x7B /* { */ || first == 0x3C /* < */ || first == 0x25) { return true }
         let lower = v.map(lowerByte)
         for p in refPrefixes where lower.starts(with: p) { return true }
+        for p in hashFormats where lower.starts(with: p) { return true }
         for m in refMarkers where contains(lower, m) { return true }
         if !quoted {
             // Code expressions: calls, subscripts, dotted member access (os.environ, config.db.password).
@@ -122,6 +129,9 @@ enum Placeholders {
         "kms:", "vault.", "process.env", "os.environ", "os.getenv", "getenv", "env(", "environ[", "settings.", "config.",
         "import.meta.env", "dotenv", "secretkeyref", "valuefrom",
     ].map(bytes)
+    /// Password-hash formats (bcrypt, argon2, sha-crypt, htpasswd, Django pbkdf2): a stored hash, not the password.
+    static let hashFormats: [[UInt8]] = ["$2a$", "$2b$", "$2y$", "$argon2", "$6$", "$5$", "$1$", "$apr1$", "$scrypt$", "{ssha}", "{sha}", "pbkdf2_sha256$", "pbkdf2_sha1$", "bcrypt_sha256$", "scrypt:", "sha256$"].map(bytes)
+
     static let refMarkers: [[UInt8]] = ["${", "{{", "}}", "$(", "%(", "getenv", "environ", "process.env", "secretsmanager"].map(bytes)
 
     /// `a.b.c` where every part is an identifier and at least one part is a lower-case word:

@@ -349,8 +349,7 @@ enum StructuredRules {
     // MARK: infix-marked formats
 
     static func scanInfix(_ t: Text, _ out: inout [Candidate]) {
-        let b = t.b
-        let n = b.count
+        let n = t.n
         // Terraform Cloud / Enterprise: 14 chars ".atlasv1." 60+ chars
         var from = 0
         while let k = t.findCI(bytes(".atlasv1."), from: from, to: n) {
@@ -372,7 +371,6 @@ enum StructuredRules {
                 out.append(Candidate(start: s, end: e, ruleID: "firebase-server-key", family: "google", confidence: 0.95, tier: 3))
             }
         }
-        _ = b
     }
 
     // MARK: AWS secret access key near an access key id

@@ -2,6 +2,7 @@ import EngramKernels
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// The default, in-process, durable implementation of `VectorStore`.
 ///
@@ -31,10 +32,29 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     private var collections: [String: CollectionState] = [:]
     private let logger: Logger
 
-    final class CollectionState {
+    final class CollectionState: @unchecked Sendable {
         let id: Int64
         let config: CollectionConfig
         var shards: [String?: VectorMatrix] = [:]
+        /// Row id → point id, so searches need not touch the database for ids.
+        var pointID: [Int64: PointID] = [:]
+        /// Decoded payloads of rows recently read by filtered searches (readers
+        /// fill it concurrently, so it has its own lock; writers invalidate rows).
+        let payloadCache = Mutex<[Int64: Payload]>([:])
+        static let payloadCacheLimit = 200_000
+
+        func cachedPayload(_ rowid: Int64) -> Payload? { payloadCache.withLock { $0[rowid] } }
+
+        func cache(_ payload: Payload, for rowid: Int64) {
+            payloadCache.withLock { cache in
+                if cache.count >= Self.payloadCacheLimit { cache.removeAll(keepingCapacity: true) }
+                cache[rowid] = payload
+            }
+        }
+
+        func invalidate(_ rowids: some Sequence<Int64>) {
+            payloadCache.withLock { cache in for r in rowids { cache[r] = nil } }
+        }
 
         init(id: Int64, config: CollectionConfig) {
             self.id = id
@@ -123,7 +143,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 guard let state = byID[row[0]] else { continue }
                 state.shard(row[1] as String?).reserve(row[2])
             }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector FROM points")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector, pid FROM points")
             var lastTenant: String?
             var lastShard: VectorMatrix?
             var lastCollection: Int64 = -1
@@ -137,6 +157,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                     lastShard = shard; lastTenant = tenant; lastCollection = collectionID
                 }
                 let rowid: Int64 = row[0]
+                guard let pid = PointID(storageKey: row[4]) else { throw StoreError.corrupt("bad point id in row \(rowid)") }
+                state.pointID[rowid] = pid
                 try row.withUnsafeData(atIndex: 3) { data in
                     guard let data else { throw StoreError.corrupt("point without vector") }
                     try data.withUnsafeBytes { raw in
@@ -250,7 +272,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                     prepared.append(item)
                 }
             }
-            struct Change { let rowid: Int64; let oldTenant: String??; let tenant: String?; let vector: [Float] }
+            struct Change { let rowid: Int64; let oldTenant: String??; let tenant: String?; let vector: [Float]; let key: String }
             let changes = try database.write { db -> [Change] in
                 var changes: [Change] = []
                 let find = try db.cachedStatement(sql: "SELECT rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
@@ -259,19 +281,21 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                         let rowid: Int64 = old[0]
                         try db.execute(sql: "UPDATE points SET tenant = ?, vector = ?, payload = ? WHERE rowid = ?",
                                        arguments: [p.tenant, PayloadCoding.vectorData(p.vector), p.payload, rowid])
-                        changes.append(Change(rowid: rowid, oldTenant: .some(old[1] as String?), tenant: p.tenant, vector: p.vector))
+                        changes.append(Change(rowid: rowid, oldTenant: .some(old[1] as String?), tenant: p.tenant, vector: p.vector, key: p.key))
                     } else {
                         try db.execute(
                             sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload) VALUES (?, ?, ?, ?, ?)",
                             arguments: [state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload])
-                        changes.append(Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector))
+                        changes.append(Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector, key: p.key))
                     }
                 }
                 return changes
             }
+            state.invalidate(changes.map(\.rowid))
             for c in changes {
                 if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
                 try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
+                state.pointID[c.rowid] = PointID(storageKey: c.key)
             }
         }
     }
@@ -292,7 +316,11 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 for r in rows { try stmt.execute(arguments: [r.rowid]) }
                 return rows
             }
-            for r in rows { state.shards[r.tenant]?.remove(id: r.rowid) }
+            state.invalidate(rows.map(\.rowid))
+            for r in rows {
+                state.shards[r.tenant]?.remove(id: r.rowid)
+                state.pointID[r.rowid] = nil
+            }
             return rows.count
         }
     }
@@ -356,17 +384,20 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         try lock.write {
             let state = try state(collection)
             struct Move { let rowid: Int64; let from: String?; let to: String? }
-            let moves = try database.write { db -> [Move] in
+            let (moves, edited) = try database.write { db -> ([Move], [Int64]) in
                 var moves: [Move] = []
+                var edited: [Int64] = []
                 let update = try db.cachedStatement(sql: "UPDATE points SET payload = ?, tenant = ? WHERE rowid = ?")
                 for row in try selectRows(db, state, selector) {
                     let new = try transform(row.payload)
                     let tenant = PayloadCoding.tenant(of: new, key: state.config.tenantKey)
                     try update.execute(arguments: [try PayloadCoding.encode(new), tenant, row.rowid])
+                    edited.append(row.rowid)
                     if tenant != row.tenant { moves.append(Move(rowid: row.rowid, from: row.tenant, to: tenant)) }
                 }
-                return moves
+                return (moves, edited)
             }
+            state.invalidate(edited)
             for m in moves {
                 guard let from = state.shards[m.from], let v = from.vector(for: m.rowid) else { continue }
                 from.remove(id: m.rowid)
@@ -512,15 +543,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             guard need > 0 else { return [] }
             let plan = TenantPlan(filter: request.filter, tenantKey: state.config.tenantKey)
             return try database.read { db in
-                let fetch = try db.cachedStatement(sql: "SELECT pid, payload FROM points WHERE rowid = ?")
-                var loaded: [Int64: (PointID, Payload)] = [:]
+                let fetch = try db.cachedStatement(sql: "SELECT payload FROM points WHERE rowid = ?")
                 func load(_ rowid: Int64) throws -> (PointID, Payload) {
-                    if let hit = loaded[rowid] { return hit }
-                    guard let row = try Row.fetchOne(fetch, arguments: [rowid]),
-                          let id = PointID(storageKey: row[0]) else { throw StoreError.corrupt("point row \(rowid) missing") }
-                    let v = (id, try PayloadCoding.decode(row[1]))
-                    loaded[rowid] = v
-                    return v
+                    guard let id = state.pointID[rowid] else { throw StoreError.corrupt("point row \(rowid) missing") }
+                    if let cached = state.cachedPayload(rowid) { return (id, cached) }
+                    guard let data = try Data.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
+                    let payload = try PayloadCoding.decode(data)
+                    state.cache(payload, for: rowid)
+                    return (id, payload)
                 }
                 var merged = TopK(k: need)
                 for (tenant, shard) in plan.shards(in: state.shards) {
@@ -550,12 +580,13 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 let vectorStmt = try db.cachedStatement(sql: "SELECT vector FROM points WHERE rowid = ?")
                 for hit in merged.sorted().dropFirst(request.offset) {
                     if let t = request.scoreThreshold, hit.score < t { break }
-                    let (id, payload) = try load(hit.id)
+                    guard let id = state.pointID[hit.id] else { throw StoreError.corrupt("point row \(hit.id) missing") }
+                    let payload = request.withPayload ? try load(hit.id).1 : nil
                     var vector: [Float]?
                     if request.withVector, let data = try Data.fetchOne(vectorStmt, arguments: [hit.id]) {
                         vector = try PayloadCoding.vector(data, dimension: state.config.vectorSize)
                     }
-                    results.append(ScoredPoint(id: id, score: hit.score, payload: request.withPayload ? payload : nil, vector: vector))
+                    results.append(ScoredPoint(id: id, score: hit.score, payload: payload, vector: vector))
                 }
                 return results
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import EngramAuth
 import EngramEmbedding
 import EngramMemory
+import EngramSearch
 import EngramStore
 import Foundation
 import Logging
@@ -11,8 +12,131 @@ struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Retrieval evaluation (hooks for external benchmark harnesses).",
-        subcommands: [EvalLocomo.self, EvalEmbed.self]
+        subcommands: [EvalLocomo.self, EvalEmbed.self, EvalSearchBench.self]
     )
+}
+
+/// Latency of `MemoryService.search` (hybrid, without the query embedding) at `--memories`
+/// memories in one tenant, and of its BM25 part alone. The corpus is synthetic: Zipf-distributed
+/// words in sentences of 6–30 words, random unit vectors, bulk-loaded into a fresh store
+/// (the memory index is then rebuilt from the store, as at start-up).
+struct EvalSearchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search-bench", abstract: "MemoryService.search latency on a synthetic corpus.")
+
+    @Option var memories = 100_000
+    @Option var queries = 300
+    @Option var limit = 10
+
+    /// Returns a fixed pseudo-random unit vector per text: costs nothing, so timings are the search alone.
+    struct InstantEmbedder: Embedder {
+        let dimensions = 384
+        let modelID = "bench-instant"
+        func embed(_ texts: [String]) async throws -> [[Float]] {
+            texts.map { t in
+                var rng = XorShift(seed: UInt64(truncatingIfNeeded: t.hashValue) | 1)
+                var v = rng.vector(384)
+                VectorMath.normalize(&v)
+                return v
+            }
+        }
+    }
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-bench-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "engram.bench")
+        logger.logLevel = .warning
+        let store = try EmbeddedStore(directory: directory, logger: logger)
+        let embedder = InstantEmbedder()
+        let collection = MemoryService.collectionName(for: embedder)
+        _ = try await MemoryService(store: store, embedder: embedder, logger: logger)  // creates the collection
+
+        // Vocabulary: common English words plus 30k made-up terms, drawn with Zipf weights.
+        var rng = XorShift(seed: 42)
+        let common = "the a to of and in is for on with that this it be use run when not we our by from as at"
+            .split(separator: " ").map(String.init)
+        let syllables = ["ka", "ro", "mi", "te", "sun", "dar", "lo", "vex", "qui", "ber", "tan", "pol", "gri", "mo", "zen", "fu"]
+        var vocabulary = common
+        while vocabulary.count < 30_000 {
+            let n = 2 + Int(rng.next() % 3)
+            vocabulary.append((0..<n).map { _ in syllables[Int(rng.next() % UInt64(syllables.count))] }.joined())
+        }
+        var cumulative: [Double] = []
+        var total = 0.0
+        for r in 1...vocabulary.count { total += 1 / Double(r); cumulative.append(total) }
+        func word(_ rng: inout XorShift) -> String {
+            let x = Double(rng.next() % 1_000_000_007) / 1_000_000_007 * total
+            var lo = 0, hi = cumulative.count - 1
+            while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < x { lo = mid + 1 } else { hi = mid } }
+            return vocabulary[lo]
+        }
+
+        let start = Date()
+        let now = RFC3339.format(Date().timeIntervalSince1970)
+        var texts: [String] = []
+        texts.reserveCapacity(memories)
+        var batch: [PointStruct] = []
+        for i in 0..<memories {
+            let text = (0..<(6 + Int(rng.next() % 25))).map { _ in word(&rng) }.joined(separator: " ") + " #\(i)"
+            texts.append(text)
+            var v = rng.vector(384)
+            VectorMath.normalize(&v)
+            let payload: Payload = [
+                "user_id": .string("bench"), "scope": .string("personal"), "state": .string("published"),
+                "content": .string(text), "tags": .array([]), "kind": .string("fact"),
+                "content_hash": .string(String(i)), "created_at": .string(now), "updated_at": .string(now),
+                "embedding_model": .string(embedder.modelID), "tenant": .string("user:bench"),
+            ]
+            batch.append(PointStruct(id: .uuid(UUID()), vector: v, payload: payload))
+            if batch.count == 2000 || i == memories - 1 {
+                try await store.upsert(collection, points: batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        EvalLocomo.say(String(format: "loaded %d memories in %.1f s", memories, Date().timeIntervalSince(start)))
+        let openStart = Date()
+        let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
+        EvalLocomo.say(String(format: "MemoryService opened (index rebuilt) in %.1f s", Date().timeIntervalSince(openStart)))
+
+        let principal = Principal(userId: "bench", orgId: nil, role: .member)
+        let queryTexts = (0..<queries).map { _ in (0..<(2 + Int(rng.next() % 6))).map { _ in word(&rng) }.joined(separator: " ") }
+        for q in queryTexts.prefix(20) { _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit)) }
+
+        var hybrid: [Double] = []
+        for q in queryTexts {
+            let t0 = Date()
+            _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit))
+            hybrid.append(Date().timeIntervalSince(t0))
+        }
+        // The BM25 part alone, on an index of the same texts.
+        let bm25 = BM25Index()
+        for (i, t) in texts.enumerated() { bm25.upsert(id: Int64(i), text: t) }
+        var lexical: [Double] = []
+        for q in queryTexts {
+            let t0 = Date()
+            _ = bm25.search(q, limit: max(limit, 100))
+            lexical.append(Date().timeIntervalSince(t0))
+        }
+        // The vector part alone: the store's filtered exact search.
+        var vector: [Double] = []
+        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
+        for q in queryTexts {
+            let v = try await embedder.embed([q])[0]
+            let t0 = Date()
+            _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
+            vector.append(Date().timeIntervalSince(t0))
+        }
+        func line(_ name: String, _ xs: [Double]) -> String {
+            let s = xs.sorted()
+            func p(_ q: Double) -> Double { s[min(s.count - 1, Int(q * Double(s.count)))] * 1000 }
+            return String(format: "%@ p50 %.2f ms  p95 %.2f ms  (n=%d)", name, p(0.5), p(0.95), s.count)
+        }
+        print("MemoryService.search at \(memories) memories in one tenant, limit \(limit), query embedding excluded")
+        print(line("  hybrid search        ", hybrid))
+        print(line("  BM25 part (depth 100)", lexical))
+        print(line("  vector part (store)  ", vector))
+    }
 }
 
 /// Hidden helper for offline tuning: embeds the `text` of every JSONL line with the

@@ -211,6 +211,7 @@ final class FamilyTests: XCTestCase {
             "curl -u admin:\(pw) https://jenkins.acme.io/api/json",
             "data:\n  password: \(Data(pw.utf8).base64EncodedString())",
             "Use `\(pw)` as the admin password for the demo tenant.",
+            "CREATE USER 'app'@'%' IDENTIFIED BY '\(pw)';",
         ]
         for c in cases { assertFinds("password", in: c) }
     }

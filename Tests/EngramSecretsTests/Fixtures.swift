@@ -29,8 +29,10 @@ struct Fixtures {
     mutating func mixed(_ n: Int, _ alphabet: [Character] = Fixtures.alnum) -> String {
         while true {
             let s = random(n, alphabet)
+            // Require every class the alphabet offers (upper, lower, digit).
+            let needU = alphabet.contains(where: \.isUppercase), needL = alphabet.contains(where: \.isLowercase), needD = alphabet.contains(where: \.isNumber)
             let hasU = s.contains(where: \.isUppercase), hasL = s.contains(where: \.isLowercase), hasD = s.contains(where: \.isNumber)
-            if hasU && hasL && hasD { return s }
+            if (hasU || !needU) && (hasL || !needL) && (hasD || !needD) || n < 3 { return s }
         }
     }
 

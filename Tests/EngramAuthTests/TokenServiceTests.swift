@@ -1,0 +1,81 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import EngramAuth
+
+final class TokenServiceTests: XCTestCase {
+    let secret = String(repeating: "k", count: 40)
+
+    func testIssueAndVerifyRoundTrip() async throws {
+        let tokens = await TokenService(secret: secret)
+        let p = Principal(userId: "alice", orgId: "acme", role: .admin)
+        let (token, claims) = try await tokens.issue(for: p)
+        let verified = try await tokens.verify(token)
+        XCTAssertEqual(verified.principal, p)
+        XCTAssertEqual(verified.jti, claims.jti)
+        XCTAssertGreaterThan(verified.exp.value.timeIntervalSinceNow, 29 * 86_400)
+    }
+
+    func testRejectsExpiredForgedAndMalformed() async throws {
+        let tokens = await TokenService(secret: secret)
+        let p = Principal(userId: "alice", orgId: nil, role: .member)
+        let (expired, _) = try await tokens.issue(for: p, lifetime: 60, now: Date().addingTimeInterval(-3600))
+        do { _ = try await tokens.verify(expired); XCTFail() } catch let e as TokenError { XCTAssertEqual(e, .expired) }
+        let other = await TokenService(secret: String(repeating: "z", count: 40))
+        let (forged, _) = try await other.issue(for: p)
+        do { _ = try await tokens.verify(forged); XCTFail() } catch let e as TokenError { XCTAssertEqual(e, .invalidSignature) }
+        let parts = forged.split(separator: ".")
+        let noneHeader = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString()
+            .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        for bad in ["", "abc", "a.b", "\(noneHeader).\(parts[1]).", "\(noneHeader).\(parts[1]).\(parts[2])"] {
+            do { _ = try await tokens.verify(bad); XCTFail("accepted \(bad)") } catch is TokenError {}
+        }
+    }
+
+    func testBearerParsing() {
+        XCTAssertEqual(TokenService.bearerToken("Bearer abc"), "abc")
+        XCTAssertEqual(TokenService.bearerToken("bearer  abc "), "abc")
+        XCTAssertNil(TokenService.bearerToken("Basic abc"))
+        XCTAssertNil(TokenService.bearerToken("Bearer "))
+        XCTAssertNil(TokenService.bearerToken(nil))
+    }
+
+    func testPermissionTable() {
+        XCTAssertEqual(Role.owner.permissions, Set(Permission.allCases))
+        XCTAssertTrue(Role.admin.allows(.reviewMemories))
+        XCTAssertFalse(Role.admin.allows(.manageOwners))
+        XCTAssertFalse(Role.admin.allows(.deleteOrg))
+        XCTAssertEqual(Role.member.permissions, [.readMemories, .writeOwnMemories])
+        XCTAssertEqual(Role.viewer.permissions, [.readMemories])
+        XCTAssertLessThan(Role.viewer, Role.member)
+        XCTAssertEqual(min(Role.owner, Role.member), .member)
+        let p = Principal(userId: "a", orgId: "acme", role: .admin)
+        XCTAssertTrue(p.can(.reviewMemories, inOrg: "acme"))
+        XCTAssertFalse(p.can(.reviewMemories, inOrg: "globex"))
+    }
+}
+
+final class MemberDirectoryTests: XCTestCase {
+    func testMembershipsAndLastOwner() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-dir-\(UUID()).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let d = try MemberDirectory(database: try DatabasePool(path: path))
+        try d.upsertMember(userId: "olga", orgId: "acme", role: .owner)
+        try d.upsertMember(userId: "bob", orgId: "acme", role: .member)
+        XCTAssertEqual(try d.role(userId: "bob", orgId: "acme"), .member)
+        XCTAssertThrowsError(try d.removeMember(userId: "olga", orgId: "acme")) { XCTAssertEqual($0 as? DirectoryError, .lastOwner) }
+        XCTAssertThrowsError(try d.upsertMember(userId: "olga", orgId: "acme", role: .admin)) { XCTAssertEqual($0 as? DirectoryError, .lastOwner) }
+        try d.upsertMember(userId: "bob", orgId: "acme", role: .owner)
+        try d.upsertMember(userId: "olga", orgId: "acme", role: .admin)
+        XCTAssertEqual(try d.members(orgId: "acme").map(\.role), [.owner, .admin])
+        try d.removeMember(userId: "olga", orgId: "acme")
+        XCTAssertNil(try d.role(userId: "olga", orgId: "acme"))
+        XCTAssertThrowsError(try d.upsertMember(userId: "bad id!", orgId: "acme", role: .member))
+        XCTAssertFalse(try d.organisation("acme")!.requireReview)
+        try d.setRequireReview(true, orgId: "acme")
+        XCTAssertTrue(try d.organisation("acme")!.requireReview)
+        XCTAssertFalse(try d.isRevoked(jti: "j1"))
+        try d.revoke(jti: "j1", expiresAt: nil)
+        XCTAssertTrue(try d.isRevoked(jti: "j1"))
+    }
+}
