@@ -12,7 +12,7 @@ RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema
-.PHONY: help deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed clean
+.PHONY: help deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -64,7 +64,7 @@ test-integration:
 	swift build $(SWIFT_BUILD_FLAGS)
 	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 -m pytest -q Tests/Integration
 
-bench: bench-kernels bench-store bench-embed
+bench: bench-kernels bench-store bench-embed bench-scan
 
 bench-kernels: release
 	$(RELEASE_BIN) bench kernels
@@ -74,6 +74,14 @@ bench-store: release
 
 bench-embed: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench embed
+
+bench-scan: release
+	$(RELEASE_BIN) bench scan --corpus ../shared/eval/secrets/visible.jsonl.gz
+
+## Secret-filter evaluation on the team's labelled corpus (precision, recall, per-family misses).
+eval-secrets: release
+	python3 ../shared/eval/secrets/eval_secrets.py --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz) \
+	  --cmd "$(CURDIR)/$(RELEASE_BIN) scan" --timing-runs 1
 
 clean:
 	rm -rf .build

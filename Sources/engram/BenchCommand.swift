@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramEmbedding
 import EngramKernels
+import EngramSecrets
 import EngramStore
 import Foundation
 
@@ -8,7 +9,7 @@ import Foundation
 /// measured in the same run (absolute times drift between machines).
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self])
+        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self])
 }
 
 /// Small, fast, deterministic generator for benchmark data.
@@ -155,5 +156,49 @@ struct BenchEmbed: AsyncParsableCommand {
         let script = URL(fileURLWithPath: "eval/embedding/reference_numpy.py")
         let numpy = FileManager.default.fileExists(atPath: script.path) ? script : nil
         print(try await EmbeddingBenchmark.run(embedder: embedder, numpyReference: numpy))
+    }
+}
+
+/// `engram bench scan`: secret-filter throughput on the corpus texts, one core.
+struct BenchScan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Secret scanner memories/s and MB/s on one core.")
+
+    @Option(help: "JSONL corpus with a `text` field per line (.gz is read through gzip -dc).")
+    var corpus: String = "../shared/eval/secrets/visible.jsonl.gz"
+    @Option(help: "Passes over the corpus per timed run.") var passes: Int = 20
+    @Option(help: "Timed runs (the best is reported).") var runs: Int = 5
+
+    func run() async throws {
+        var data: Data
+        if corpus.hasSuffix(".gz") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["gzip", "-dc", corpus]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            data = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+        } else {
+            data = try Data(contentsOf: URL(fileURLWithPath: corpus))
+        }
+        let texts: [String] = data.split(separator: UInt8(ascii: "\n")).compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["text"] as? String
+        }
+        guard !texts.isEmpty else { throw ValidationError("no texts in \(corpus)") }
+        let bytes = texts.reduce(0) { $0 + $1.utf8.count }
+        let scanner = SecretScanner()
+        var best = Double.infinity
+        var flagged = 0
+        for _ in 0..<runs {
+            let t0 = now()
+            flagged = 0
+            for _ in 0..<passes { for t in texts where !scanner.scan(t).isEmpty { flagged += 1 } }
+            best = min(best, now() - t0)
+        }
+        let n = Double(texts.count * passes)
+        print(String(format: "%d texts (%.0f bytes avg), %d passes, best of %d: %.0f memories/s, %.2f MB/s, %.1f µs/memory (%d flagged per pass)",
+                     texts.count, Double(bytes) / Double(texts.count), passes, runs, n / best,
+                     Double(bytes * passes) / best / 1e6, best / n * 1e6, flagged / passes))
     }
 }

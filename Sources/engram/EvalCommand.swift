@@ -127,6 +127,15 @@ struct EvalSearchBench: AsyncParsableCommand {
             _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
             vector.append(Date().timeIntervalSince(t0))
         }
+        // Fetching stored vectors (what hybrid search does for lexical-only hits).
+        var fetch: [Double] = []
+        let allIDs = try await store.scroll(collection, ScrollRequest(limit: 5000, withPayload: false)).points.map(\.id)
+        for k in 0..<50 {
+            let ids = (0..<50).map { allIDs[(k * 50 + $0 * 37) % allIDs.count] }
+            let t0 = Date()
+            _ = try await store.retrieve(collection, ids: ids, withPayload: false, withVector: true)
+            fetch.append(Date().timeIntervalSince(t0))
+        }
         func line(_ name: String, _ xs: [Double]) -> String {
             let s = xs.sorted()
             func p(_ q: Double) -> Double { s[min(s.count - 1, Int(q * Double(s.count)))] * 1000 }
@@ -136,6 +145,7 @@ struct EvalSearchBench: AsyncParsableCommand {
         print(line("  hybrid search        ", hybrid))
         print(line("  BM25 part (depth 100)", lexical))
         print(line("  vector part (store)  ", vector))
+        print(line("  fetch 50 vectors     ", fetch))
     }
 }
 
