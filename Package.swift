@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -88,6 +89,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Admin")],
             swiftSettings: swiftSettings
         ),
         // The `engram` command: serve, bench, maintenance commands.

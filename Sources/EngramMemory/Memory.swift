@@ -41,6 +41,25 @@ public struct Memory: Sendable, Hashable, Codable {
     /// The embedder that produced the stored vector (`none` in BM25-only mode).
     public var embeddingModel: String
 
+    public init(id: UUID = UUID(), userId: String, orgId: String?, scope: MemoryScope, state: MemoryState, content: String,
+                tags: [String] = [], repo: String? = nil, taskId: String? = nil, kind: MemoryKind = .pattern,
+                contentHash: String = "", createdAt: Date = Date(), updatedAt: Date = Date(), embeddingModel: String = "none") {
+        self.id = id
+        self.userId = userId
+        self.orgId = orgId
+        self.scope = scope
+        self.state = state
+        self.content = content
+        self.tags = tags
+        self.repo = repo
+        self.taskId = taskId
+        self.kind = kind
+        self.contentHash = contentHash
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.embeddingModel = embeddingModel
+    }
+
     /// The partition the memory lives in: `user:<id>` (personal) or `org:<id>`.
     public var tenant: String { Memory.tenant(scope: scope, userId: userId, orgId: orgId) }
 

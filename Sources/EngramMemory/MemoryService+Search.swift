@@ -58,7 +58,11 @@ extension MemoryService {
         // Vector candidates: every visible tenant's exact top-k (not truncated, so the
         // smallest similarity of each full list bounds every memory left out of it).
         let semanticDepth = max(q.limit, Self.semanticCandidates)
-        let v = try await embed(query)
+        let v: [Float]
+        if let given = q.queryVector {
+                guard given.count == embedder?.dimensions else { throw MemoryError.invalid("query vector has the wrong dimension") }
+                v = given
+            } else { v = try await embed(query) }
         var semantic: [(id: String, similarity: Double)] = []
         var floor = -1.0
         for tenant in tenants {

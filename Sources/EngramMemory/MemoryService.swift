@@ -29,6 +29,8 @@ public final class MemoryService: Sendable {
     let index = MemoryIndex()
     let writes = AsyncSerialLock()
     let requiresReview: @Sendable (String) async -> Bool
+    /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
+    public let audit: AuditLog?
 
     /// The model id recorded on memories and in the collection name (`none` for BM25-only).
     public var embeddingModel: String { embedder?.modelID ?? "none" }
@@ -45,7 +47,9 @@ public final class MemoryService: Sendable {
     /// silently stored), and rebuilds the in-memory indexes.
     public init(store: any VectorStore, embedder: (any Embedder)?, scanner: SecretScanner = SecretScanner(),
                 requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
+                audit: AuditLog? = nil,
                 logger: Logger = Logger(label: "engram.memory")) async throws {
+        self.audit = audit
         self.store = store
         self.embedder = embedder
         self.scanner = scanner
@@ -241,28 +245,11 @@ public final class MemoryService: Sendable {
         guard (1...MemoryLimits.maxSearchLimit).contains(limit) else {
             throw MemoryError.invalid("limit must be between 1 and \(MemoryLimits.maxSearchLimit)")
         }
-        var after: (Double, String)?
-        if let cursor {
-            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
-                  let bar = text.firstIndex(of: "|"), let t = Double(text[..<bar]) else {
-                throw MemoryError.invalid("malformed cursor")
-            }
-            after = (t, String(text[text.index(after: bar)...]))
-        }
         let defaultStates: Set<MemoryState> = [.published, .draft, .pendingReview]
         var items = index.all { m in
             AccessPolicy.canRead(principal, m) && filter.matches(m) && (filter.state != nil || defaultStates.contains(m.state))
         }
-        func key(_ m: Memory) -> (Double, String) { (m.createdAt.timeIntervalSince1970, m.id.uuidString) }
-        items.sort { key($0) > key($1) }
-        if let after { items = items.filter { key($0) < after } }
-        let page = Array(items.prefix(limit))
-        var next: String?
-        if items.count > limit, let last = page.last {
-            let k = key(last)
-            next = Data("\(k.0)|\(k.1)".utf8).base64EncodedString()
-        }
-        return MemoryPage(memories: page, nextCursor: next)
+        return try paginate(&items, limit: limit, cursor: cursor)
     }
 
     // MARK: - Update and delete
@@ -299,6 +286,18 @@ public final class MemoryService: Sendable {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can delete this memory") }
         try await remove(current)
+        try recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
+    }
+
+    /// Appends to the audit log when one is configured. Never records content.
+    func recordAudit(_ org: String?, actor: String, action: String, memory: Memory?, before: String?, after: String?, detail: String? = nil) throws {
+        guard let audit else { return }
+        do {
+            try audit.record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before, afterHash: after, detail: detail)
+        } catch {
+            logger.error("audit write failed", metadata: ["action": "\(action)"])
+            throw MemoryError.unavailable("the audit log did not accept the entry")
+        }
     }
 
     func remove(_ m: Memory) async throws {
@@ -335,6 +334,10 @@ public final class MemoryService: Sendable {
                 return p
             }
             try await setStates(promoted, state: target, at: now)
+            for m in promoted {
+                try recordAudit(org, actor: principal.userId, action: "promote", memory: m, before: m.contentHash, after: m.contentHash,
+                                detail: "state draft→\(target.rawValue) task \(task)")
+            }
             return promoted.sorted { $0.createdAt < $1.createdAt }
         }
     }

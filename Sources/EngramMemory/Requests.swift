@@ -91,12 +91,16 @@ public struct MemorySearchQuery: Sendable, Hashable {
     public var filter: MemoryFilter
     /// Drop hits whose cosine similarity to the query is below this (ignored in BM25-only mode).
     public var minScore: Double?
+    /// A precomputed embedding of `query` (skips the embedder; benchmarks and batch callers).
+    public var queryVector: [Float]?
 
-    public init(query: String, limit: Int = 10, filter: MemoryFilter = MemoryFilter(), minScore: Double? = nil) {
+    public init(query: String, limit: Int = 10, filter: MemoryFilter = MemoryFilter(), minScore: Double? = nil,
+                queryVector: [Float]? = nil) {
         self.query = query
         self.limit = limit
         self.filter = filter
         self.minScore = minScore
+        self.queryVector = queryVector
     }
 }
 

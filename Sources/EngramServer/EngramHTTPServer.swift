@@ -12,6 +12,7 @@ public enum EngramHTTPServer {
     public static func router(services: ServerServices) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: RequestLogMiddleware(logger: services.logger))
+        router.add(middleware: SecurityHeadersMiddleware())
         let mcp = MCPEndpoint(services: services)
         router.post("mcp/{userId}") { request, context in try await mcp.handle(request, context: context) }
         for method in [HTTPRequest.Method.get, .delete, .put, .patch] {
@@ -30,6 +31,8 @@ public enum EngramHTTPServer {
             ]))
         }
         RESTRoutes(services: services).register(on: router)
+        AdminRoutes(services: services).register(on: router)
+        AdminPage.register(on: router)
         return router
     }
 

@@ -9,7 +9,7 @@ import Foundation
 /// measured in the same run (absolute times drift between machines).
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self])
+        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self, BenchSearch.self, BenchMCP.self])
 }
 
 /// Small, fast, deterministic generator for benchmark data.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramAuth
 import EngramEmbedding
+import EngramKernels
 import EngramMemory
 import EngramSearch
 import EngramStore
@@ -43,6 +44,7 @@ struct EvalSearchBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        BLASRuntime.configureSingleThreaded()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var logger = Logger(label: "engram.bench")
@@ -103,9 +105,16 @@ struct EvalSearchBench: AsyncParsableCommand {
         let queryTexts = (0..<queries).map { _ in (0..<(2 + Int(rng.next() % 6))).map { _ in word(&rng) }.joined(separator: " ") }
         for q in queryTexts.prefix(20) { _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit)) }
 
+        // Hybrid and vector-only searches interleaved, so load from other processes hits both alike.
         var hybrid: [Double] = []
+        var vector: [Double] = []
+        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
         for q in queryTexts {
-            let t0 = Date()
+            let v = try await embedder.embed([q])[0]
+            var t0 = Date()
+            _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
+            vector.append(Date().timeIntervalSince(t0))
+            t0 = Date()
             _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit))
             hybrid.append(Date().timeIntervalSince(t0))
         }
@@ -117,15 +126,6 @@ struct EvalSearchBench: AsyncParsableCommand {
             let t0 = Date()
             _ = bm25.search(q, limit: max(limit, 100))
             lexical.append(Date().timeIntervalSince(t0))
-        }
-        // The vector part alone: the store's filtered exact search.
-        var vector: [Double] = []
-        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
-        for q in queryTexts {
-            let v = try await embedder.embed([q])[0]
-            let t0 = Date()
-            _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
-            vector.append(Date().timeIntervalSince(t0))
         }
         // Fetching stored vectors (what hybrid search does for lexical-only hits).
         var fetch: [Double] = []
@@ -161,6 +161,7 @@ struct EvalEmbed: AsyncParsableCommand {
     @Option var out: String
 
     func run() async throws {
+        BLASRuntime.configureSingleThreaded()
         let lines = try EvalLocomo.readJSONL(input, as: Line.self)
         let modelDir = ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2"
         let embedder = try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: modelDir))
@@ -187,13 +188,6 @@ struct EvalLocomo: AsyncParsableCommand {
         commandName: "locomo",
         abstract: "Feed a LoCoMo memories/queries dump through MemoryService and write the rankings.")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable {
-        /// `MemoryService.search` (hybrid, or BM25-only without a model): what the product does.
-        case hybrid
-        /// Exact cosine over the store alone (the MiniLM baseline, through Engram's own embedder).
-        case vector
-    }
-
     @Option(help: "Memories JSONL ({\"id\",\"user\",\"text\"}).")
     var memories: String
     @Option(help: "Queries JSONL ({\"id\",\"user\",\"text\",\"k\"}).")
@@ -202,10 +196,12 @@ struct EvalLocomo: AsyncParsableCommand {
     var out: String
     @Option(help: "Store directory (default: a fresh temporary directory, removed afterwards).")
     var dataDir: String?
-    @Option(help: "hybrid (MemoryService.search) or vector (cosine only, the MiniLM baseline).")
-    var mode: Mode = .hybrid
+    @Option(help: "Also write vector-only rankings here (exact cosine over the same store: the MiniLM baseline).")
+    var vectorOut: String?
     @Option(help: "Concurrent users while adding and searching.")
     var jobs: Int = 2
+    @Option(help: "Write run statistics (timings, add outcomes, secret-filter rule ids) as JSON here.")
+    var statsOut: String?
 
     struct EvalMemory: Decodable { var id: String; var user: String; var text: String }
     struct EvalQuery: Decodable { var id: String; var user: String; var text: String; var k: Int? }
@@ -219,11 +215,12 @@ struct EvalLocomo: AsyncParsableCommand {
     }
 
     func run() async throws {
+        BLASRuntime.configureSingleThreaded()  // as `engram serve`: one BLAS thread per call
         var logger = Logger(label: "engram.eval")
         logger.logLevel = .warning
         let mems = try Self.readJSONL(memories, as: EvalMemory.self)
         let qs = try Self.readJSONL(queries, as: EvalQuery.self)
-        Self.say("eval locomo: \(mems.count) memories, \(qs.count) queries, mode \(mode.rawValue)")
+        Self.say("eval locomo: \(mems.count) memories, \(qs.count) queries")
 
         let directory: URL
         let temporary = dataDir == nil
@@ -247,7 +244,7 @@ struct EvalLocomo: AsyncParsableCommand {
                 ********************************************************************
                 """)
         }
-        if mode == .vector && embedder == nil { throw ValidationError("--mode vector needs the embedding model") }
+        if vectorOut != nil && embedder == nil { throw ValidationError("--vector-out needs the embedding model") }
 
         let store = try EmbeddedStore(directory: directory, logger: logger)
         let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
@@ -320,49 +317,80 @@ struct EvalLocomo: AsyncParsableCommand {
         }
         let userQueries = queriesByUser
         let searchStart = Date()
-        var rankings = [[String]](repeating: [], count: qs.count)
-        let searchProgress = Progress(total: qs.count, label: "search")
-        let mode = self.mode
-        try await forEachConcurrently(queryUsers, jobs: jobs) { user -> [(Int, [UUID])] in
-            let principal = Principal(userId: user, orgId: nil, role: .member)
-            var done: [(Int, [UUID])] = []
-            for i in userQueries[user] ?? [] {
-                let k = min(max(qs[i].k ?? 10, 1), MemoryLimits.maxSearchLimit)
-                let ids: [UUID]
-                switch mode {
-                case .hybrid:
-                    ids = try await service.search(principal, MemorySearchQuery(query: qs[i].text, limit: k)).map(\.memory.id)
-                case .vector:
-                    ids = try await Self.vectorSearch(service, user: user, query: qs[i].text, limit: k)
-                }
-                done.append((i, ids))
-                await searchProgress.tick()
-            }
-            return done
-        } collect: { results in
-            for (i, ids) in results {
-                let k = min(max(qs[i].k ?? 10, 1), MemoryLimits.maxSearchLimit)
-                var seen = Set<String>()
-                var ranked: [String] = []
-                for id in ids {
-                    for e in evalIDs[id] ?? [] where seen.insert(e).inserted { ranked.append(e) }
-                }
-                rankings[i] = Array(ranked.prefix(k))
-            }
+        let hybrid = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "search") { principal, q, k in
+            try await service.search(principal, MemorySearchQuery(query: q, limit: k)).map(\.memory.id)
         }
         let searchSeconds = Date().timeIntervalSince(searchStart)
-        Self.say(String(format: "searched %d queries in %.1f s (%.0f searches/s, %.2f ms each, %d jobs)", qs.count,
-                        searchSeconds, Double(qs.count) / max(searchSeconds, 1e-9),
-                        1000 * searchSeconds / Double(max(qs.count, 1)), jobs))
+        try Self.write(qs, hybrid, evalIDs: evalIDs, to: out)
+        if let vectorOut {
+            let vector = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "vector-only search") { principal, q, k in
+                try await Self.vectorSearch(service, user: principal.userId, query: q, limit: k)
+            }
+            try Self.write(qs, vector, evalIDs: evalIDs, to: vectorOut)
+        }
+        if let statsOut {
+            let stats = Stats(memories: mems.count, queries: qs.count, embedder: service.embeddingModel, jobs: jobs,
+                              addSeconds: addSeconds, searchSeconds: searchSeconds, addStatus: status,
+                              secretRejected: secretCount, secretRules: secretRules)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try encoder.encode(stats).write(to: URL(fileURLWithPath: statsOut), options: .atomic)
+        }
+    }
 
+    struct Stats: Encodable {
+        var memories: Int, queries: Int
+        var embedder: String
+        var jobs: Int
+        var addSeconds: Double, searchSeconds: Double
+        var addStatus: [String: Int]
+        var secretRejected: Int
+        var secretRules: [String: Int]
+    }
+
+    /// Runs every query as its user (users concurrently), returning the memory ids per query.
+    func runQueries(_ qs: [EvalQuery], users: [String], byUser: [String: [Int]], label: String,
+                    _ search: @escaping @Sendable (Principal, String, Int) async throws -> [UUID]) async throws -> [[UUID]] {
+        let start = Date()
+        var results = [[UUID]](repeating: [], count: qs.count)
+        let progress = Progress(total: qs.count, label: label)
+        try await forEachConcurrently(users, jobs: jobs) { user -> [(Int, [UUID])] in
+            let principal = Principal(userId: user, orgId: nil, role: .member)
+            var done: [(Int, [UUID])] = []
+            for i in byUser[user] ?? [] {
+                done.append((i, try await search(principal, qs[i].text, Self.depth(qs[i]))))
+                await progress.tick()
+            }
+            return done
+        } collect: { batch in
+            for (i, ids) in batch { results[i] = ids }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        Self.say(String(format: "%@: %d queries in %.1f s (%.0f searches/s, %.2f ms each incl. query embedding, %d jobs)",
+                        label, qs.count, seconds, Double(qs.count) / max(seconds, 1e-9),
+                        1000 * seconds / Double(max(qs.count, 1)), jobs))
+        return results
+    }
+
+    /// The query's k, within 1…MemoryLimits.maxSearchLimit.
+    static func depth(_ q: EvalQuery) -> Int { min(max(q.k ?? 10, 1), MemoryLimits.maxSearchLimit) }
+
+    /// Writes rankings as eval ids: a memory that several eval ids landed on (exact or near
+    /// duplicates) stands for all of them, in input order; each list is cut at the query's k.
+    static func write(_ qs: [EvalQuery], _ results: [[UUID]], evalIDs: [UUID: [String]], to path: String) throws {
         let encoder = JSONEncoder()
         var data = Data()
         for (i, q) in qs.enumerated() {
-            data.append(try encoder.encode(Ranking(id: q.id, ranked: rankings[i])))
+            var seen = Set<String>()
+            var ranked: [String] = []
+            for id in results[i] {
+                for e in evalIDs[id] ?? [] where seen.insert(e).inserted { ranked.append(e) }
+            }
+            data.append(try encoder.encode(Ranking(id: q.id, ranked: Array(ranked.prefix(depth(q))))))
             data.append(0x0A)
         }
-        try data.write(to: URL(fileURLWithPath: out), options: .atomic)
-        Self.say("wrote \(out)")
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        say("wrote \(path)")
     }
 
     /// Exact cosine top-`limit` over the user's personal shard (no BM25, no fusion).

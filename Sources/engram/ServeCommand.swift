@@ -51,6 +51,7 @@ struct Serve: AsyncParsableCommand {
         let memories = try await MemoryService(
             store: embedded, embedder: embedder,
             requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
+            audit: try AuditLog(database: embedded.database),
             logger: logger)
         let services = try ServerServices(
             memories: memories, directory: directory, tokens: tokens, limits: ServerLimits(maxBodyBytes: maxBodyBytes),

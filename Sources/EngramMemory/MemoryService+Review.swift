@@ -1,0 +1,125 @@
+import EngramAuth
+import Foundation
+
+/// What an admin can do to an org memory under review.
+public enum ReviewAction: String, Sendable, CaseIterable {
+    case approve, reject, archive
+
+    var target: MemoryState {
+        switch self {
+        case .approve: return .published
+        case .reject: return .rejected
+        case .archive: return .archived
+        }
+    }
+}
+
+/// Filters of the review queue.
+public struct ReviewQuery: Sendable, Hashable {
+    public var state: MemoryState?
+    public var author: String?
+    public var tag: String?
+    public var repo: String?
+    /// Case-insensitive text contained in the content.
+    public var text: String?
+    public var limit: Int
+    public var cursor: String?
+
+    public init(state: MemoryState? = nil, author: String? = nil, tag: String? = nil, repo: String? = nil, text: String? = nil,
+                limit: Int = 50, cursor: String? = nil) {
+        self.state = state
+        self.author = author
+        self.tag = tag
+        self.repo = repo
+        self.text = text
+        self.limit = limit
+        self.cursor = cursor
+    }
+}
+
+extension MemoryService {
+    /// Admins and owners review their own organisation's memories; everyone else is refused.
+    func requireReviewer(_ principal: Principal) throws -> String {
+        guard let org = principal.orgId, principal.role.allows(.reviewMemories) else {
+            throw MemoryError.forbidden("reviewing needs the admin or owner role")
+        }
+        return org
+    }
+
+    /// An org memory the reviewer may act on (others answer not found).
+    public func reviewGet(_ principal: Principal, id: UUID) throws -> Memory {
+        _ = try requireReviewer(principal)
+        guard let m = index.get(id), AccessPolicy.canReview(principal, m) else { throw MemoryError.notFound }
+        return m
+    }
+
+    /// The review queue: the reviewer's org memories, newest first.
+    public func reviewList(_ principal: Principal, _ q: ReviewQuery) throws -> MemoryPage {
+        let org = try requireReviewer(principal)
+        guard (1...MemoryLimits.maxSearchLimit).contains(q.limit) else {
+            throw MemoryError.invalid("limit must be between 1 and \(MemoryLimits.maxSearchLimit)")
+        }
+        let needle = q.text?.lowercased()
+        var items = index.all { m in
+            m.scope == .org && m.orgId == org && AccessPolicy.canReview(principal, m)
+                && (q.state == nil || m.state == q.state) && (q.author == nil || m.userId == q.author)
+                && (q.tag == nil || m.tags.contains(q.tag!)) && (q.repo == nil || m.repo == q.repo)
+                && (needle == nil || m.content.lowercased().contains(needle!))
+        }
+        return try paginate(&items, limit: q.limit, cursor: q.cursor)
+    }
+
+    /// Approve (→ published), reject (→ rejected, kept for audit) or archive.
+    public func review(_ principal: Principal, id: UUID, action: ReviewAction) async throws -> Memory {
+        let current = try reviewGet(principal, id: id)
+        let now = Date()
+        let updated: Memory = try await writes.withLock {
+            guard var m = index.get(id) else { throw MemoryError.notFound }
+            m.state = action.target
+            m.updatedAt = now
+            try await setStates([m], state: action.target, at: now)
+            return m
+        }
+        try recordAudit(current.orgId, actor: principal.userId, action: action.rawValue, memory: updated,
+                        before: current.contentHash, after: updated.contentHash, detail: "state \(current.state.rawValue)→\(updated.state.rawValue)")
+        return updated
+    }
+
+    /// Edit by a reviewer: re-scanned for secrets, re-hashed, re-embedded.
+    public func reviewEdit(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
+        let current = try reviewGet(principal, id: id)
+        let updated = try await applyPatch(current, patch)
+        try recordAudit(current.orgId, actor: principal.userId, action: "edit", memory: updated,
+                        before: current.contentHash, after: updated.contentHash)
+        return updated
+    }
+
+    /// Delete by a reviewer.
+    public func reviewDelete(_ principal: Principal, id: UUID) async throws {
+        let current = try reviewGet(principal, id: id)
+        try await remove(current)
+        try recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
+    }
+
+    /// Sorts newest first and cuts one page after an opaque cursor (shared by list and review).
+    func paginate(_ items: inout [Memory], limit: Int, cursor: String?) throws -> MemoryPage {
+        var after: (Double, String)?
+        if let cursor {
+            guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
+                  let bar = text.firstIndex(of: "|"), let t = Double(text[..<bar]) else {
+                throw MemoryError.invalid("malformed cursor")
+            }
+            after = (t, String(text[text.index(after: bar)...]))
+        }
+        func key(_ m: Memory) -> (Double, String) { (m.createdAt.timeIntervalSince1970, m.id.uuidString) }
+        items.sort { key($0) > key($1) }
+        if let after { items = items.filter { key($0) < after } }
+        let page = Array(items.prefix(limit))
+        var next: String?
+        if items.count > limit, let last = page.last {
+            let k = key(last)
+            next = Data("\(k.0)|\(k.1)".utf8).base64EncodedString()
+        }
+        return MemoryPage(memories: page, nextCursor: next)
+    }
+}

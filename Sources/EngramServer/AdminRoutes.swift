@@ -1,0 +1,191 @@
+import EngramAuth
+import EngramMemory
+import EngramStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Organisation administration under `/v1/admin`: the review queue and actions,
+/// members, org policy and the audit log. Admins and owners only (members get
+/// 403); another org's memories answer 404.
+struct AdminRoutes: Sendable {
+    let services: ServerServices
+    var memories: MemoryService { services.memories }
+
+    func register(on router: Router<BasicRequestContext>) {
+        let admin = router.group("v1/admin")
+        admin.get("memories") { request, _ in
+            let p = try await services.authenticate(request)
+            let query = try Self.reviewQuery(request)
+            return try Self.mapped { JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query))) }
+        }
+        admin.get("memories/{id}") { request, context in
+            let p = try await services.authenticate(request)
+            let id = try RESTRoutes.id(context)
+            return try Self.mapped { JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.reviewGet(p, id: id))])) }
+        }
+        for action in ReviewAction.allCases {
+            admin.post("memories/{id}/\(action.rawValue)") { request, context in
+                let p = try await services.authenticate(request)
+                let id = try RESTRoutes.id(context)
+                return try await Self.mappedAsync {
+                    JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action))]))
+                }
+            }
+        }
+        admin.patch("memories/{id}") { request, context in
+            let p = try await services.authenticate(request)
+            let id = try RESTRoutes.id(context)
+            let body = try await RESTRoutes(services: services).validatedBody(request, tool: "update_memory", droppingID: true)
+            return try await Self.mappedAsync {
+                JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.reviewEdit(p, id: id, ToolArguments.patch(body)))]))
+            }
+        }
+        admin.delete("memories/{id}") { request, context in
+            let p = try await services.authenticate(request)
+            let id = try RESTRoutes.id(context)
+            return try await Self.mappedAsync {
+                try await memories.reviewDelete(p, id: id)
+                return Response(status: .noContent)
+            }
+        }
+        admin.get("audit") { request, _ in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .readAudit)
+            let q = request.uri.queryParameters
+            let limit = Int(q.get("limit") ?? "50") ?? -1
+            guard (1...200).contains(limit) else { throw APIError.badRequest("limit must be between 1 and 200") }
+            var cursor: Int64?
+            if let c = q.get("cursor") {
+                guard let v = Int64(c) else { throw APIError.badRequest("malformed cursor") }
+                cursor = v
+            }
+            guard let audit = memories.audit else { return JSONBody.response(.object(["entries": .array([]), "next_cursor": .null])) }
+            let entries = try audit.entries(orgId: org, limit: limit + 1, before: cursor)
+            let page = Array(entries.prefix(limit))
+            let next: JSONValue = entries.count > limit ? .string(String(page.last!.id)) : .null
+            return JSONBody.response(.object(["entries": .array(page.map(Self.auditJSON)), "next_cursor": next]))
+        }
+        admin.get("members") { request, _ in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .manageMembers)
+            let members = try services.directory.members(orgId: org)
+            return JSONBody.response(.object(["members": .array(members.map(Self.memberJSON))]))
+        }
+        admin.post("members") { request, _ in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .manageMembers)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let user = body["user_id"]?.stringValue, let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                throw APIError.badRequest("body needs user_id and role (owner, admin, member, viewer)")
+            }
+            if try services.directory.role(userId: user, orgId: org) != nil {
+                throw APIError(.conflict, code: "conflict", "\(user) is already a member; use PATCH to change the role")
+            }
+            return try setRole(p, org: org, user: user, role: role, created: true)
+        }
+        admin.patch("members/{userId}") { request, context in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .manageMembers)
+            let user = try context.parameters.require("userId")
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                throw APIError.badRequest("body needs role (owner, admin, member, viewer)")
+            }
+            guard try services.directory.role(userId: user, orgId: org) != nil else { throw APIError.notFound }
+            return try setRole(p, org: org, user: user, role: role, created: false)
+        }
+        admin.delete("members/{userId}") { request, context in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .manageMembers)
+            let user = try context.parameters.require("userId")
+            guard let current = try services.directory.role(userId: user, orgId: org) else { throw APIError.notFound }
+            if current == .owner, !p.role.allows(.manageOwners) { throw APIError(.forbidden, code: "forbidden", "only owners can remove an owner") }
+            do { try services.directory.removeMember(userId: user, orgId: org) } catch let e as DirectoryError {
+                throw APIError(.conflict, code: "conflict", e.description)
+            }
+            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.remove", detail: "user \(user) role \(current.rawValue)")
+            return Response(status: .noContent)
+        }
+        admin.get("org") { request, _ in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .reviewMemories)
+            guard let o = try services.directory.organisation(org) else { throw APIError.notFound }
+            return JSONBody.response(Self.orgJSON(o))
+        }
+        admin.patch("org") { request, _ in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .configureOrg)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard case let .bool(on)? = body["require_review"] else { throw APIError.badRequest("body needs require_review (boolean)") }
+            try services.directory.setRequireReview(on, orgId: org)
+            try memories.audit?.record(orgId: org, actor: p.userId, action: "org.policy", detail: "require_review \(on)")
+            guard let o = try services.directory.organisation(org) else { throw APIError.notFound }
+            return JSONBody.response(Self.orgJSON(o))
+        }
+    }
+
+    static func reviewQuery(_ request: Request) throws -> ReviewQuery {
+        let q = request.uri.queryParameters
+        func text(_ name: String) -> String? { q.get(name).map { String($0) } }
+        var state: MemoryState?
+        if let s = text("state") {
+            guard let parsed = MemoryState(rawValue: s) else { throw APIError.badRequest("unknown state \(s)") }
+            state = parsed
+        }
+        var limit = 50
+        if let raw = text("limit") {
+            guard let n = Int(raw) else { throw APIError.badRequest("limit must be an integer") }
+            limit = n
+        }
+        return ReviewQuery(state: state, author: text("author"), tag: text("tag"), repo: text("repo"), text: text("q"),
+                           limit: limit, cursor: text("cursor"))
+    }
+
+    func setRole(_ p: Principal, org: String, user: String, role: Role, created: Bool) throws -> Response {
+        let previous = try services.directory.role(userId: user, orgId: org)
+        if role == .owner || previous == .owner, !p.role.allows(.manageOwners) {
+            throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
+        }
+        do { try services.directory.upsertMember(userId: user, orgId: org, role: role) } catch let e as DirectoryError {
+            throw APIError(e == .lastOwner ? .conflict : .badRequest, code: e == .lastOwner ? "conflict" : "invalid_request", e.description)
+        }
+        try memories.audit?.record(orgId: org, actor: p.userId, action: created ? "member.add" : "member.role",
+                                   detail: "user \(user) role \(previous?.rawValue ?? "none")→\(role.rawValue)")
+        guard let m = try services.directory.members(orgId: org).first(where: { $0.userId == user }) else { throw APIError.notFound }
+        return JSONBody.response(.object(["member": Self.memberJSON(m)]), status: created ? .created : .ok)
+    }
+
+    static func require(_ p: Principal, _ permission: Permission) throws -> String {
+        guard let org = p.orgId, p.role.allows(permission) else {
+            throw APIError(.forbidden, code: "forbidden", "this needs the \(permission == .manageOwners ? "owner" : "admin or owner") role")
+        }
+        return org
+    }
+
+    static func mapped(_ body: () throws -> Response) throws -> Response {
+        do { return try body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
+    }
+
+    static func mappedAsync(_ body: () async throws -> Response) async throws -> Response {
+        do { return try await body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
+    }
+
+    static func auditJSON(_ e: AuditEntry) -> JSONValue {
+        .object([
+            "id": .int(e.id), "at": .string(RFC3339.format(e.at.timeIntervalSince1970)), "actor": .string(e.actor),
+            "action": .string(e.action), "org_id": e.orgId.map { .string($0) } ?? .null,
+            "memory_id": e.memoryId.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "before_hash": e.beforeHash.map { .string($0) } ?? .null, "after_hash": e.afterHash.map { .string($0) } ?? .null,
+            "detail": e.detail.map { .string($0) } ?? .null,
+        ])
+    }
+
+    static func memberJSON(_ m: Membership) -> JSONValue {
+        .object(["user_id": .string(m.userId), "role": .string(m.role.rawValue), "created_at": .string(RFC3339.format(m.createdAt.timeIntervalSince1970))])
+    }
+
+    static func orgJSON(_ o: Organisation) -> JSONValue {
+        .object(["id": .string(o.id), "name": .string(o.name), "require_review": .bool(o.requireReview)])
+    }
+}

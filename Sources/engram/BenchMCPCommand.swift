@@ -1,0 +1,112 @@
+import ArgumentParser
+import EngramAuth
+import EngramEmbedding
+import EngramKernels
+import EngramMemory
+import EngramServer
+import EngramStore
+import Foundation
+import Hummingbird
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// `engram bench mcp`: `tools/call search_memories` over loopback HTTP against an
+/// in-process server holding N memories, from C concurrent clients.
+struct BenchMCP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mcp", abstract: "MCP search latency over loopback with concurrent clients.")
+
+    @Option(help: "Memories in the caller's tenant.") var memories: Int = 100_000
+    @Option(help: "Concurrent clients.") var clients: Int = 8
+    @Option(help: "Requests per client.") var requests: Int = 50
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard ok else { throw ValidationError("cannot find a free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    func run() async throws {
+        BLASRuntime.configureSingleThreaded()
+        var logger = Logger(label: "engram.bench")
+        logger.logLevel = .warning
+        let modelDir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
+        let embedder = try MiniLMEmbedder(modelDirectory: modelDir)
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-mcp-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try EmbeddedStore(directory: dir, logger: logger)
+        let directory = try MemberDirectory(database: store.database)
+        try directory.upsertUser("bench")
+        let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
+        var corpus = SyntheticCorpus(seed: 21)
+        let t0 = now()
+        try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)
+        print(String(format: "loaded %d memories in %.1f s", memories, now() - t0))
+        let tokens = await TokenService(secret: String(repeating: "b", count: 48))
+        let (token, _) = try await tokens.issue(for: Principal(userId: "bench", orgId: nil, role: .member))
+        let services = try ServerServices(memories: service, directory: directory, tokens: tokens,
+                                          readiness: ReadinessInfo(store: "embedded", embedder: embedder.modelID, blas: BLASRuntime.kind.rawValue, mode: "bench"),
+                                          logger: logger)
+        let port = try Self.freePort()
+        let app = EngramHTTPServer.application(services: services, host: "127.0.0.1", port: port)
+        let server = Task { try await app.run() }
+        defer { server.cancel() }
+        let url = URL(string: "http://127.0.0.1:\(port)/mcp/bench")!
+        // Wait for the listener.
+        for _ in 0..<100 {
+            if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let queryTexts = (0..<(clients * requests)).map { _ in corpus.sentence(words: 6) }
+        let bodies: [Data] = queryTexts.enumerated().map { i, q in
+            try! JSONSerialization.data(withJSONObject: [
+                "jsonrpc": "2.0", "id": i, "method": "tools/call",
+                "params": ["name": "search_memories", "arguments": ["query": q, "limit": 10]],
+            ])
+        }
+        let session = URLSession(configuration: .ephemeral)
+        func call(_ body: Data) async throws -> (Double, Bool) {
+            var req = URLRequest(url: url)
+            req.httpMethod = "POST"
+            req.httpBody = body
+            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let a = now()
+            let (data, response) = try await session.data(for: req)
+            let ok = (response as? HTTPURLResponse)?.statusCode == 200 && !data.isEmpty
+                && !(String(decoding: data, as: UTF8.self).contains("\"isError\":true"))
+            return (now() - a, ok)
+        }
+        // Warm-up.
+        for b in bodies.prefix(5) { _ = try await call(b) }
+        let start = now()
+        let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
+            for c in 0..<clients {
+                group.addTask {
+                    var out: [(Double, Bool)] = []
+                    for r in 0..<requests { out.append(try await call(bodies[c * requests + r])) }
+                    return out
+                }
+            }
+            var all: [(Double, Bool)] = []
+            for try await part in group { all += part }
+            return all
+        }
+        let wall = now() - start
+        let latencies = results.map(\.0)
+        let errors = results.filter { !$0.1 }.count
+        print(String(format: "tools/call search_memories, %d memories, %d clients x %d requests: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
+                     memories, clients, requests, Stats.percentile(latencies, 50) * 1000, Stats.percentile(latencies, 99) * 1000,
+                     Double(results.count) / wall, errors))
+    }
+}

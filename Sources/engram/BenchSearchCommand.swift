@@ -1,0 +1,118 @@
+import ArgumentParser
+import EngramAuth
+import EngramEmbedding
+import EngramKernels
+import EngramMemory
+import EngramStore
+import Foundation
+
+/// Synthetic memory text: sentences over a Zipf-distributed vocabulary, so
+/// lexical posting lists have realistic lengths.
+struct SyntheticCorpus {
+    var rng: XorShift
+    let vocabulary: [String]
+    let cumulative: [Double]
+
+    init(seed: UInt64, vocabularySize: Int = 8000) {
+        rng = XorShift(seed: seed)
+        let syllables = ["ka", "ri", "to", "men", "sel", "dra", "po", "lin", "vu", "es", "tor", "qua", "bi", "ne", "xo", "ul"]
+        var words: [String] = []
+        var local = XorShift(seed: seed ^ 0xABCDEF)
+        for i in 0..<vocabularySize {
+            let n = 2 + Int(local.next() % 3)
+            words.append((0..<n).map { _ in syllables[Int(local.next() % UInt64(syllables.count))] }.joined() + (i % 7 == 0 ? "er" : ""))
+        }
+        vocabulary = words
+        var acc = 0.0
+        cumulative = (1...vocabularySize).map { r in acc += 1 / Double(r); return acc }
+    }
+
+    mutating func word() -> String {
+        let x = Double(rng.next() % 1_000_000) / 1_000_000 * cumulative.last!
+        var lo = 0, hi = cumulative.count - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < x { lo = mid + 1 } else { hi = mid } }
+        return vocabulary[lo]
+    }
+
+    mutating func sentence(words: Int) -> String { (0..<words).map { _ in word() }.joined(separator: " ") }
+}
+
+/// `engram bench search`: the memory domain at scale: `search` latency at N memories
+/// in one tenant (with and without embedding the query), and sustained `add` throughput.
+struct BenchSearch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "MemoryService search latency and add throughput.")
+
+    @Option(help: "Memories in the searched tenant.") var memories: Int = 100_000
+    @Option(help: "Queries to time.") var queries: Int = 200
+    @Option(help: "Memories added through the full add path for the throughput figure.") var adds: Int = 600
+    @Option(help: "Concurrent adders.") var concurrency: Int = 4
+
+    /// Loads `count` synthetic personal memories of `userId`, with random unit vectors
+    /// (scan cost does not depend on where vectors come from), through the import path.
+    static func populate(_ service: MemoryService, embedder: any Embedder, userId: String, count: Int,
+                         corpus: inout SyntheticCorpus) async throws {
+        var rng = XorShift(seed: 3)
+        var batch: [MemoryService.ImportItem] = []
+        for i in 0..<count {
+            let m = Memory(userId: userId, orgId: nil, scope: .personal, state: .published,
+                           content: corpus.sentence(words: 12 + i % 20), tags: [corpus.word()],
+                           createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)), embeddingModel: embedder.modelID)
+            batch.append(.init(memory: m, vector: rng.vector(embedder.dimensions)))
+            if batch.count == 5000 { try await service.importMemories(batch); batch.removeAll() }
+        }
+        if !batch.isEmpty { try await service.importMemories(batch) }
+    }
+
+    func run() async throws {
+        BLASRuntime.configureSingleThreaded()
+        let modelDir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
+        let embedder = try MiniLMEmbedder(modelDirectory: modelDir)
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-search-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try EmbeddedStore(directory: dir)
+        let service = try await MemoryService(store: store, embedder: embedder)
+        let user = Principal(userId: "bench", orgId: "bench-org", role: .member)
+
+        var corpus = SyntheticCorpus(seed: 11)
+        let t0 = now()
+        try await Self.populate(service, embedder: embedder, userId: user.userId, count: memories, corpus: &corpus)
+        print(String(format: "loaded %d memories in one tenant in %.1f s", memories, now() - t0))
+
+        let texts = (0..<queries).map { _ in corpus.sentence(words: 6) }
+        var full: [Double] = [], alone: [Double] = [], embedOnly: [Double] = []
+        for text in texts {
+            let a = now()
+            let vector = try await embedder.embed([text])[0]
+            let b = now()
+            _ = try await service.search(user, MemorySearchQuery(query: text, limit: 10, queryVector: vector))
+            let c = now()
+            _ = try await service.search(user, MemorySearchQuery(query: text, limit: 10))
+            let d = now()
+            embedOnly.append(b - a); alone.append(c - b); full.append(d - c)
+        }
+        func row(_ name: String, _ xs: [Double]) -> String {
+            String(format: "%-34@ p50 %7.2f ms   p99 %7.2f ms", name as NSString, Stats.percentile(xs, 50) * 1000, Stats.percentile(xs, 99) * 1000)
+        }
+        print(row("search incl. query embedding", full))
+        print(row("search alone (precomputed vector)", alone))
+        print(row("query embedding alone", embedOnly))
+
+        // Sustained add through the full path (validate, scan, hash, dedup, embed, near-dup, fsync).
+        let addTexts = (0..<adds).map { i in "Bench memory \(i): " + corpus.sentence(words: 16) }
+        let writer = Principal(userId: "writer", orgId: nil, role: .member)
+        let start = now()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<concurrency {
+                group.addTask {
+                    for i in stride(from: w, to: addTexts.count, by: concurrency) {
+                        _ = try await service.add(writer, NewMemory(content: addTexts[i]))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = now() - start
+        print(String(format: "add: %d memories in %.2f s with %d concurrent adders: %.0f memories/s", adds, elapsed, concurrency, Double(adds) / elapsed))
+    }
+}
+
