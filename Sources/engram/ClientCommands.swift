@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where a developer's CLI finds the server and their token:
+/// `--url`/`--token`, else `ENGRAM_URL`/`ENGRAM_TOKEN`, else `~/.config/engram/config.json` (`{"url", "token"}`).
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Server URL (env ENGRAM_URL; default http://127.0.0.1:8080).") var url: String?
+    @Option(help: "Access token (env ENGRAM_TOKEN).") var token: String?
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    func resolved() throws -> (URL, String) {
+        let env = ProcessInfo.processInfo.environment
+        var fileURL: String?, fileToken: String?
+        let home = env["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        let config = home.appendingPathComponent(".config/engram/config.json")
+        if let data = try? Data(contentsOf: config), let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            fileURL = o["url"] as? String
+            fileToken = o["token"] as? String
+        }
+        guard let base = URL(string: url ?? env["ENGRAM_URL"] ?? fileURL ?? "http://127.0.0.1:8080") else {
+            throw ValidationError("invalid server URL")
+        }
+        guard let t = token ?? env["ENGRAM_TOKEN"] ?? fileToken, !t.isEmpty else {
+            throw ValidationError("no token: pass --token, set ENGRAM_TOKEN, or write ~/.config/engram/config.json")
+        }
+        return (base, t)
+    }
+}
+
+/// A small HTTP client for the REST API.
+struct EngramClient {
+    let base: URL
+    let token: String
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    func request(_ method: String, _ path: String, query: [URLQueryItem] = [], body: [String: Any]? = nil) async throws -> (Int, Any?) {
+        var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query }
+        var req = URLRequest(url: components.url!)
+        req.httpMethod = method
+        req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let body {
+            req.httpBody = try JSONSerialization.data(withJSONObject: body)
+            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: req)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let parsed = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data)
+        if status >= 400 {
+            let message = ((parsed as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? "HTTP \(status)"
+            throw Failure(description: "error: \(message) (HTTP \(status))")
+        }
+        return (status, parsed)
+    }
+}
+
+enum Render {
+    static func json(_ value: Any?) {
+        guard let value, let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys]) else { return }
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func oneLine(_ s: String, _ width: Int) -> String {
+        let flat = s.replacingOccurrences(of: "\n", with: " ")
+        return flat.count <= width ? flat : String(flat.prefix(width - 1)) + "…"
+    }
+
+    /// id (short), kind, scope/state, content.
+    static func table(_ memories: [[String: Any]], scores: [Double?]? = nil) {
+        if memories.isEmpty { print("No memories."); return }
+        for (i, m) in memories.enumerated() {
+            let id = (m["id"] as? String).map { String($0.prefix(8)) } ?? "?"
+            let score = scores?[i].map { String(format: "%.2f ", $0) } ?? ""
+            let meta = "\(m["kind"] as? String ?? "") \(m["scope"] as? String ?? "")/\(m["state"] as? String ?? "")"
+            print("\(score)\(id)  \(meta.padding(toLength: 26, withPad: " ", startingAt: 0)) \(oneLine(m["content"] as? String ?? "", 90))")
+        }
+    }
+}
+
+/// `engram recall "query"`: search your memories through the running server.
+struct Recall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Search your memories (hybrid: meaning + keywords).")
+    @Argument(help: "What you want to know.") var query: String
+    @Option(help: "Maximum results.") var limit: Int = 10
+    @Option(help: "Only memories with this tag (repeatable).") var tag: [String] = []
+    @Option(help: "Only memories about this repository.") var repo: String?
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        let (base, token) = try client.resolved()
+        var q = [URLQueryItem(name: "q", value: query), URLQueryItem(name: "limit", value: String(limit))]
+        q += tag.map { URLQueryItem(name: "tag", value: $0) }
+        if let repo { q.append(URLQueryItem(name: "repo", value: repo)) }
+        let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/search", query: q)
+        if client.json { Render.json(body); return }
+        let results = ((body as? [String: Any])?["results"] as? [[String: Any]]) ?? []
+        Render.table(results.compactMap { $0["memory"] as? [String: Any] },
+                     scores: results.map { ($0["similarity"] as? Double) ?? ($0["score"] as? Double) })
+    }
+}
+
+/// `engram memories list|show|delete`.
+struct Memories: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List, show and delete your memories.", subcommands: [List.self, Show.self, Delete.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List memories, newest first.")
+        @Option(help: "Page size.") var limit: Int = 20
+        @Option(help: "Cursor from the previous page.") var cursor: String?
+        @Option(help: "personal or org.") var scope: String?
+        @Option(help: "Only memories with this tag.") var tag: String?
+        @Option(help: "Only memories about this repository.") var repo: String?
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let (base, token) = try client.resolved()
+            var q = [URLQueryItem(name: "limit", value: String(limit))]
+            for (k, v) in [("cursor", cursor), ("scope", scope), ("tag", tag), ("repo", repo)] { if let v { q.append(URLQueryItem(name: k, value: v)) } }
+            let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories", query: q)
+            if client.json { Render.json(body); return }
+            let o = body as? [String: Any]
+            Render.table((o?["memories"] as? [[String: Any]]) ?? [])
+            if let next = o?["next_cursor"] as? String { print("more: --cursor \(next)") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one memory.")
+        @Argument(help: "Memory id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let (base, token) = try client.resolved()
+            let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/\(id)")
+            if client.json { Render.json(body); return }
+            guard let m = (body as? [String: Any])?["memory"] as? [String: Any] else { return }
+            for key in ["id", "kind", "scope", "state", "tags", "repo", "task_id", "user_id", "org_id", "created_at", "updated_at"] {
+                let v = m[key]
+                let text = (v as? [String])?.joined(separator: ", ") ?? (v as? String) ?? "-"
+                print("\(key.padding(toLength: 11, withPad: " ", startingAt: 0)) \(text)")
+            }
+            print("\n\(m["content"] as? String ?? "")")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete one of your memories.")
+        @Argument(help: "Memory id.") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let (base, token) = try client.resolved()
+            _ = try await EngramClient(base: base, token: token).request("DELETE", "v1/memories/\(id)")
+            if client.json { Render.json(["deleted": id]) } else { print("deleted \(id)") }
+        }
+    }
+}

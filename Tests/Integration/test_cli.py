@@ -1,0 +1,62 @@
+"""Developer recall from the command line, against the running server."""
+import json
+import os
+import subprocess
+import tempfile
+
+from conftest import BIN
+from helpers import http
+
+
+def cli(server, token, *args, check=True, env_extra=None):
+    env = dict(os.environ, ENGRAM_URL=server.url, ENGRAM_TOKEN=token or "", HOME=tempfile.mkdtemp())
+    env.update(env_extra or {})
+    return subprocess.run([BIN, *args], env=env, capture_output=True, text=True, check=check, timeout=60)
+
+
+def test_recall_and_memories_commands(server):
+    token = server.token("dora", org="cli-org", role="member")
+    status, _, body = http("POST", server.url + "/v1/memories",
+                           {"content": "The docs site is built with mkdocs and deployed by the docs workflow", "tags": ["docs"]}, token=token)
+    mid = body["memory"]["id"]
+    r = cli(server, token, "recall", "how is the documentation published?", "--limit", "3")
+    assert mid[:8] in r.stdout and "mkdocs" in r.stdout
+    r = cli(server, token, "recall", "documentation", "--tag", "docs", "--json")
+    assert json.loads(r.stdout)["results"][0]["memory"]["id"] == mid
+    r = cli(server, token, "memories", "list", "--json")
+    assert mid in [m["id"] for m in json.loads(r.stdout)["memories"]]
+    r = cli(server, token, "memories", "show", mid)
+    assert "mkdocs" in r.stdout and "docs" in r.stdout
+    r = cli(server, token, "memories", "delete", mid)
+    assert "deleted" in r.stdout
+    r = cli(server, token, "memories", "show", mid, check=False)
+    assert r.returncode != 0 and "not found" in r.stderr
+
+
+def test_cli_reads_config_file_and_reports_auth_errors(server):
+    token = server.token("dora", org="cli-org", role="member")
+    home = tempfile.mkdtemp()
+    os.makedirs(os.path.join(home, ".config", "engram"))
+    with open(os.path.join(home, ".config", "engram", "config.json"), "w") as f:
+        json.dump({"url": server.url, "token": token}, f)
+    env = {k: v for k, v in os.environ.items() if k not in ("ENGRAM_URL", "ENGRAM_TOKEN")}
+    env["HOME"] = home
+    r = subprocess.run([BIN, "memories", "list"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    r = cli(server, "forged.token.value", "recall", "anything", check=False)
+    assert r.returncode != 0 and "401" in r.stderr
+    r = cli(server, None, "recall", "anything", check=False, env_extra={"HOME": tempfile.mkdtemp()})
+    assert r.returncode != 0 and "no token" in r.stderr
+
+
+def test_user_and_org_commands():
+    data = tempfile.mkdtemp()
+    env = dict(os.environ)
+    run = lambda *a: subprocess.run([BIN, *a, "--data-dir", data], env=env, capture_output=True, text=True, timeout=60)
+    assert run("user", "add", "--user", "ann", "--org", "zeta", "--role", "owner").returncode == 0
+    assert run("user", "add", "--user", "ben", "--org", "zeta", "--role", "admin").returncode == 0
+    r = run("user", "remove", "--user", "ann", "--org", "zeta")
+    assert r.returncode != 0 and "last owner" in r.stderr
+    assert run("org", "set", "--org", "zeta", "--require-review", "true").returncode == 0
+    r = run("org", "show", "--org", "zeta")
+    assert "require_review=true" in r.stdout and "ann" in r.stdout and "admin" in r.stdout
