@@ -2,6 +2,7 @@ import EngramAuth
 import EngramSearch
 import EngramStore
 import Foundation
+import Metrics
 
 extension MemoryService {
     /// Vector candidates per visible tenant: at least this many, and at least `limit`.
@@ -9,7 +10,7 @@ extension MemoryService {
     /// Lexical candidates (all visible tenants): at least this many, and at least `limit`.
     /// Deeper than the vector list because BM25 hits are cheap; the similarities of
     /// lexical-only hits are fetched only when they can still reach the top `limit`.
-    static let lexicalCandidates = 100
+    static let lexicalCandidates = 50
 
     /// Hybrid search over the memories the caller may see: exact cosine over the
     /// visible tenants' shards and BM25 over the same memories, fused by a convex
@@ -17,6 +18,11 @@ extension MemoryService {
     /// measured against reciprocal-rank fusion in eval/retrieval/README.md).
     /// BM25 alone without an embedder.
     public func search(_ principal: Principal, _ q: MemorySearchQuery) async throws -> [MemorySearchHit] {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer {
+            Timer(label: "engram_search_duration_seconds", preferredDisplayUnit: .seconds)
+                .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+        }
         let query = q.query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw MemoryError.invalid("query must not be empty") }
         guard query.utf8.count <= MemoryLimits.maxQueryBytes else {

@@ -6,6 +6,7 @@ import EngramSecrets
 import EngramStore
 import Foundation
 import Logging
+import Metrics
 
 /// The memory domain's operations. Every method takes the calling `Principal`
 /// and goes through `AccessPolicy`; a memory the caller may not see answers
@@ -89,6 +90,13 @@ public final class MemoryService: Sendable {
     /// Number of memories held (all tenants).
     public var count: Int { index.count }
 
+    /// Number of memories per state (all tenants), for metrics.
+    public func countsByState() -> [MemoryState: Int] {
+        var out: [MemoryState: Int] = [:]
+        for m in index.all(where: { _ in true }) { out[m.state, default: 0] += 1 }
+        return out
+    }
+
     // MARK: - Validation and normalisation
 
     static func validate(content: String) throws -> String {
@@ -137,6 +145,7 @@ public final class MemoryService: Sendable {
         var findings: [Finding] = []
         for field in fields.compactMap({ $0 }) { findings += scanner.scan(field) }
         if !findings.isEmpty {
+            for rule in Set(findings.map(\.ruleID)) { Counter(label: "engram_secret_rejections_total", dimensions: [("rule", rule)]).increment() }
             logger.notice("memory rejected: secret detected", metadata: ["rules": "\(Set(findings.map(\.ruleID)).sorted())"])
             throw MemoryError.secretDetected(findings: findings)
         }
@@ -196,6 +205,7 @@ public final class MemoryService: Sendable {
                            repo: repo, taskId: taskId, kind: input.kind, contentHash: hash, createdAt: now,
                            updatedAt: now, embeddingModel: embeddingModel)
             try await persist(m, vector: vector)
+            Counter(label: "engram_memories_added_total", dimensions: [("scope", m.scope.rawValue)]).increment()
             return AddResult(memory: m, status: .created)
         }
     }

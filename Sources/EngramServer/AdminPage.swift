@@ -13,7 +13,7 @@ enum AdminPage {
         "favicon.svg": "image/svg+xml",
     ]
 
-    static func register(on router: Router<BasicRequestContext>) {
+    static func register(on router: Router<EngramRequestContext>) {
         router.get("admin") { _, _ in try serve("index.html") }
         router.get("admin/{file}") { _, context in
             guard let name = context.parameters.get("file"), files[name] != nil else { throw APIError.notFound }

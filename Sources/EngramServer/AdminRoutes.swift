@@ -12,7 +12,7 @@ struct AdminRoutes: Sendable {
     let services: ServerServices
     var memories: MemoryService { services.memories }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<EngramRequestContext>) {
         let admin = router.group("v1/admin")
         admin.get("memories") { request, _ in
             let p = try await services.authenticate(request)

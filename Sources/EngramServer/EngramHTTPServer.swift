@@ -3,16 +3,21 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Prometheus
 import NIOCore
 
 /// Builds the Hummingbird application: MCP, REST, health and readiness, with
 /// request logging that records method, route, status and time — never bodies,
 /// query strings (they may hold memory text) or headers (they hold tokens).
 public enum EngramHTTPServer {
-    public static func router(services: ServerServices) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(services: ServerServices) -> Router<EngramRequestContext> {
+        // Order: logging sees every final status; security headers land on every response,
+        // errors included; the edge policy runs before any handler.
+        let router = Router(context: EngramRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: services.logger))
         router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: EdgeMiddleware(limits: services.limits))
+        router.add(middleware: MetricsMiddleware())
         let mcp = MCPEndpoint(services: services)
         router.post("mcp/{userId}") { request, context in try await mcp.handle(request, context: context) }
         for method in [HTTPRequest.Method.get, .delete, .put, .patch] {
@@ -29,6 +34,19 @@ public enum EngramHTTPServer {
                 "memories": .int(Int64(services.memories.count)), "mode": .string(r.mode),
                 "version": .string(EngramVersion.current),
             ]))
+        }
+        router.get("metrics") { request, context -> Response in
+            // Loopback scrapes need no token; from elsewhere an admin or owner token is required.
+            if !context.isLoopback {
+                let p = try await services.authenticate(request)
+                guard p.role.allows(.reviewMemories) else { throw APIError.forbidden }
+            }
+            guard let registry = services.metrics else { throw APIError.notFound }
+            for (state, n) in services.memories.countsByState() {
+                registry.makeGauge(name: "engram_memories", labels: [("state", state.rawValue)]).set(Double(n))
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
         RESTRoutes(services: services).register(on: router)
         AdminRoutes(services: services).register(on: router)

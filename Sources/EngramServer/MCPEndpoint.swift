@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metrics
 
 /// MCP over Streamable HTTP, stateless, JSON responses: `POST /mcp/{userId}`.
 ///
@@ -127,6 +128,7 @@ struct MCPEndpoint: Sendable {
             guard case .object = arguments else {
                 throw RPCFailure(code: RPCError.invalidParams, message: "Invalid params: arguments must be an object")
             }
+            Counter(label: "engram_mcp_tool_calls_total", dimensions: [("tool", name)]).increment()
             if let problem = validator.validate(arguments) {
                 return Self.toolError("Invalid arguments for \(name): \(problem)")
             }

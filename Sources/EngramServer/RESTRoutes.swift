@@ -12,7 +12,7 @@ struct RESTRoutes: Sendable {
     let services: ServerServices
     var memories: MemoryService { services.memories }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<EngramRequestContext>) {
         let v1 = router.group("v1")
         v1.get("openapi.json") { _, _ -> Response in
             let data = try EngramSchemas.data("openapi.json")
@@ -52,7 +52,7 @@ struct RESTRoutes: Sendable {
         router.post("finish") { request, _ in try await finish(request) }
     }
 
-    static func id(_ context: BasicRequestContext) throws -> UUID {
+    static func id(_ context: EngramRequestContext) throws -> UUID {
         guard let raw = context.parameters.get("id"), let id = UUID(uuidString: raw) else {
             throw APIError.badRequest("id must be a UUID")
         }

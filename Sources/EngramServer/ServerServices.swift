@@ -6,14 +6,39 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Prometheus
 
-/// Limits applied at the HTTP edge.
+/// Limits and edge policy applied at the HTTP edge.
 public struct ServerLimits: Sendable {
     /// Largest accepted request body (bigger → 413).
-    public var maxBodyBytes: Int = 1 << 20
+    public var maxBodyBytes: Int
+    /// Sustained write requests (non-GET) per second per token (or per IP without one).
+    public var writesPerSecond: Double
+    /// Burst of write requests per token.
+    public var writeBurst: Double
+    /// Failed authentications per minute per client IP before 429.
+    public var authFailuresPerMinute: Double
+    /// Burst of failed authentications per IP.
+    public var authFailureBurst: Double
+    /// Browser origins allowed to call `/mcp` (requests with another `Origin` get 403:
+    /// DNS-rebinding protection). Requests without `Origin` (CLI clients) pass.
+    public var allowedOrigins: Set<String>
+    /// The one origin granted CORS access to the REST API (`ENGRAM_CORS_ORIGIN`), if any.
+    public var corsOrigin: String?
+    /// Send `Strict-Transport-Security` (behind a TLS-terminating proxy).
+    public var behindTLS: Bool
 
-    public init(maxBodyBytes: Int = 1 << 20) {
+    public init(maxBodyBytes: Int = 1 << 20, writesPerSecond: Double = 50, writeBurst: Double = 100,
+                authFailuresPerMinute: Double = 30, authFailureBurst: Double = 20,
+                allowedOrigins: Set<String> = [], corsOrigin: String? = nil, behindTLS: Bool = false) {
         self.maxBodyBytes = maxBodyBytes
+        self.writesPerSecond = writesPerSecond
+        self.writeBurst = writeBurst
+        self.authFailuresPerMinute = authFailuresPerMinute
+        self.authFailureBurst = authFailureBurst
+        self.allowedOrigins = allowedOrigins
+        self.corsOrigin = corsOrigin
+        self.behindTLS = behindTLS
     }
 }
 
@@ -40,10 +65,13 @@ public struct ServerServices: Sendable {
     public let limits: ServerLimits
     public let readiness: ReadinessInfo
     public let logger: Logger
+    /// Where swift-metrics values are collected for `/metrics` (nil: no endpoint).
+    public let metrics: PrometheusCollectorRegistry?
     let tools: ToolCatalog
 
     public init(memories: MemoryService, directory: MemberDirectory, tokens: TokenService, limits: ServerLimits = ServerLimits(),
-                readiness: ReadinessInfo, logger: Logger) throws {
+                readiness: ReadinessInfo, metrics: PrometheusCollectorRegistry? = nil, logger: Logger) throws {
+        self.metrics = metrics
         self.memories = memories
         self.directory = directory
         self.tokens = tokens

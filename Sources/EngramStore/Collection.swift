@@ -7,7 +7,7 @@ public enum Distance: String, Sendable, Codable, CaseIterable {
 }
 
 /// A collection's configuration.
-public struct CollectionConfig: Sendable, Hashable, Codable {
+public struct CollectionConfig: Sendable, Hashable {
     /// Unique name.
     public var name: String
     /// Length of every vector.
@@ -18,12 +18,41 @@ public struct CollectionConfig: Sendable, Hashable, Codable {
     /// (Qdrant's `is_tenant` keyword index). A search whose filter pins this field
     /// scans only the matching shards.
     public var tenantKey: String?
+    /// Named sparse vectors (Qdrant's `sparse_vectors`), e.g. mem0's `bm25` with the IDF modifier.
+    /// Empty for the default single-dense-vector collections.
+    public var sparseVectors: [String: SparseVectorParams]
 
-    public init(name: String, vectorSize: Int, distance: Distance = .cosine, tenantKey: String? = nil) {
+    public init(name: String, vectorSize: Int, distance: Distance = .cosine, tenantKey: String? = nil,
+                sparseVectors: [String: SparseVectorParams] = [:]) {
         self.name = name
         self.vectorSize = vectorSize
         self.distance = distance
         self.tenantKey = tenantKey
+        self.sparseVectors = sparseVectors
+    }
+}
+
+extension CollectionConfig: Codable {
+    enum CodingKeys: String, CodingKey {
+        case name, vectorSize, distance, tenantKey, sparseVectors
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        vectorSize = try c.decode(Int.self, forKey: .vectorSize)
+        distance = try c.decode(Distance.self, forKey: .distance)
+        tenantKey = try c.decodeIfPresent(String.self, forKey: .tenantKey)
+        sparseVectors = try c.decodeIfPresent([String: SparseVectorParams].self, forKey: .sparseVectors) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(vectorSize, forKey: .vectorSize)
+        try c.encode(distance, forKey: .distance)
+        try c.encodeIfPresent(tenantKey, forKey: .tenantKey)
+        if !sparseVectors.isEmpty { try c.encode(sparseVectors, forKey: .sparseVectors) }
     }
 }
 
@@ -40,11 +69,14 @@ public struct PointStruct: Sendable, Hashable {
     public var id: PointID
     public var vector: [Float]
     public var payload: Payload
+    /// Named sparse vectors; each name must be one of the collection's `sparseVectors`.
+    public var sparseVectors: [String: SparseVector]
 
-    public init(id: PointID, vector: [Float], payload: Payload = [:]) {
+    public init(id: PointID, vector: [Float], payload: Payload = [:], sparseVectors: [String: SparseVector] = [:]) {
         self.id = id
         self.vector = vector
         self.payload = payload
+        self.sparseVectors = sparseVectors
     }
 }
 
@@ -53,6 +85,8 @@ public struct Record: Sendable, Hashable {
     public var id: PointID
     public var payload: Payload?
     public var vector: [Float]?
+    /// The point's sparse vectors, filled when vectors were requested and the collection has any.
+    public var sparseVectors: [String: SparseVector]? = nil
 }
 
 /// A search hit.
@@ -61,6 +95,8 @@ public struct ScoredPoint: Sendable, Hashable {
     public var score: Float
     public var payload: Payload?
     public var vector: [Float]?
+    /// The point's sparse vectors, filled when vectors were requested and the collection has any.
+    public var sparseVectors: [String: SparseVector]? = nil
 }
 
 /// Which points a payload or delete operation applies to.

@@ -28,14 +28,18 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// Path of the database file.
     public let path: String
 
-    private let lock = ReadWriteLock()
-    private var collections: [String: CollectionState] = [:]
-    private let logger: Logger
+    let lock = ReadWriteLock()
+    var collections: [String: CollectionState] = [:]
+    let logger: Logger
 
     final class CollectionState: @unchecked Sendable {
         let id: Int64
         let config: CollectionConfig
         var shards: [String?: VectorMatrix] = [:]
+        /// Named sparse vectors (empty on the default single-dense-vector path).
+        var sparse: [String: SparseIndex] = [:]
+        /// Payload index definitions (Qdrant's `payload_schema`), field → schema JSON.
+        var payloadIndexes: [String: JSONValue] = [:]
         /// Row id → point id, so searches need not touch the database for ids.
         var pointID: [Int64: PointID] = [:]
         /// Decoded payloads of rows recently read by filtered searches (readers
@@ -59,6 +63,25 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         init(id: Int64, config: CollectionConfig) {
             self.id = id
             self.config = config
+            for (name, params) in config.sparseVectors { sparse[name] = SparseIndex(modifier: params.modifier) }
+        }
+
+        /// The sparse vectors of a row, or nil when the collection has none.
+        func sparseVectors(_ rowid: Int64) -> [String: SparseVector]? {
+            guard !sparse.isEmpty else { return nil }
+            var out: [String: SparseVector] = [:]
+            for (name, index) in sparse { if let v = index.vectors[rowid] { out[name] = v } }
+            return out
+        }
+
+        func setSparse(_ rowid: Int64, _ vectors: [String: SparseVector]) {
+            for (name, index) in sparse {
+                if let v = vectors[name] { index.upsert(rowid, v) } else { index.remove(rowid) }
+            }
+        }
+
+        func removeSparse(_ rowid: Int64) {
+            for index in sparse.values { index.remove(rowid) }
         }
 
         var count: Int { shards.values.reduce(0) { $0 + $1.count } }
@@ -120,6 +143,20 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 CREATE INDEX points_tenant ON points(collection_id, tenant, pid);
                 """)
         }
+        // Qdrant-compatible API: named sparse vectors and payload index definitions.
+        // Columns are nullable additions, so v1 data reads unchanged.
+        m.registerMigration("store-v2-sparse-indexes") { db in
+            try db.execute(sql: """
+                ALTER TABLE collections ADD COLUMN sparse_vectors TEXT;
+                ALTER TABLE points ADD COLUMN sparse BLOB;
+                CREATE TABLE payload_indexes (
+                    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                    field TEXT NOT NULL,
+                    schema TEXT NOT NULL,
+                    PRIMARY KEY (collection_id, field)
+                );
+                """)
+        }
         return m
     }
 
@@ -128,22 +165,20 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         var total = 0
         try database.read { db in
             var byID: [Int64: CollectionState] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, name, vector_size, distance, tenant_key FROM collections") {
-                guard let distance = Distance(rawValue: row["distance"]) else {
-                    throw StoreError.corrupt("unknown distance for collection \(row["name"] as String)")
-                }
-                let config = CollectionConfig(name: row["name"], vectorSize: row["vector_size"],
-                                              distance: distance, tenantKey: row["tenant_key"])
-                let state = CollectionState(id: row["id"], config: config)
+            for row in try Row.fetchAll(db, sql: "SELECT id, name, vector_size, distance, tenant_key, sparse_vectors FROM collections") {
+                let state = try Self.collectionState(row)
                 byID[state.id] = state
-                collections[config.name] = state
+                collections[state.config.name] = state
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT collection_id, field, schema FROM payload_indexes") {
+                byID[row[0]]?.payloadIndexes[row[1]] = try? JSONDecoder().decode(JSONValue.self, from: Data((row[2] as String).utf8))
             }
             let sizes = try Row.fetchAll(db, sql: "SELECT collection_id, tenant, COUNT(*) FROM points GROUP BY collection_id, tenant")
             for row in sizes {
                 guard let state = byID[row[0]] else { continue }
                 state.shard(row[1] as String?).reserve(row[2])
             }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector, pid FROM points")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector, pid, sparse FROM points")
             var lastTenant: String?
             var lastShard: VectorMatrix?
             var lastCollection: Int64 = -1
@@ -159,6 +194,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 let rowid: Int64 = row[0]
                 guard let pid = PointID(storageKey: row[4]) else { throw StoreError.corrupt("bad point id in row \(rowid)") }
                 state.pointID[rowid] = pid
+                if !state.sparse.isEmpty, let blob = row[5] as Data? { state.setSparse(rowid, try SparseCoding.decode(blob)) }
                 try row.withUnsafeData(atIndex: 3) { data in
                     guard let data else { throw StoreError.corrupt("point without vector") }
                     try data.withUnsafeBytes { raw in
@@ -176,6 +212,30 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         ])
     }
 
+    /// A collection's in-memory state from its `collections` row.
+    static func collectionState(_ row: Row) throws -> CollectionState {
+        guard let distance = Distance(rawValue: row["distance"]) else {
+            throw StoreError.corrupt("unknown distance for collection \(row["name"] as String)")
+        }
+        var sparse: [String: SparseVectorParams] = [:]
+        if let json = row["sparse_vectors"] as String? {
+            guard let decoded = try? JSONDecoder().decode([String: SparseVectorParams].self, from: Data(json.utf8)) else {
+                throw StoreError.corrupt("unreadable sparse vector configuration for collection \(row["name"] as String)")
+            }
+            sparse = decoded
+        }
+        let config = CollectionConfig(name: row["name"], vectorSize: row["vector_size"], distance: distance,
+                                      tenantKey: row["tenant_key"], sparseVectors: sparse)
+        return CollectionState(id: row["id"], config: config)
+    }
+
+    static func sparseConfigJSON(_ config: CollectionConfig) throws -> String? {
+        guard !config.sparseVectors.isEmpty else { return nil }
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(config.sparseVectors), as: UTF8.self)
+    }
+
     // MARK: - Collections
 
     public func createCollection(_ config: CollectionConfig) async throws { try createCollectionSync(config) }
@@ -190,9 +250,9 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             guard collections[config.name] == nil else { throw StoreError.collectionExists(config.name) }
             let id = try database.write { db -> Int64 in
                 try db.execute(
-                    sql: "INSERT INTO collections (name, vector_size, distance, tenant_key, created_at) VALUES (?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO collections (name, vector_size, distance, tenant_key, created_at, sparse_vectors) VALUES (?, ?, ?, ?, ?, ?)",
                     arguments: [config.name, config.vectorSize, config.distance.rawValue, config.tenantKey,
-                                Date().timeIntervalSince1970])
+                                Date().timeIntervalSince1970, try Self.sparseConfigJSON(config)])
                 return db.lastInsertedRowID
             }
             collections[config.name] = CollectionState(id: id, config: config)
@@ -239,7 +299,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         lock.read { collections.values.map(\.config).sorted { $0.name < $1.name } }
     }
 
-    private func state(_ name: String) throws -> CollectionState {
+    func state(_ name: String) throws -> CollectionState {
         guard let s = collections[name] else { throw StoreError.collectionNotFound(name) }
         return s
     }
@@ -255,7 +315,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             let state = try state(collection)
             let probe = VectorMatrix(dimension: state.config.vectorSize, normalizes: state.config.distance == .cosine)
             // Validate and encode the whole batch before touching the disk.
-            struct Prepared { let key: String; let vector: [Float]; let tenant: String?; let payload: Data }
+            struct Prepared { let key: String; let vector: [Float]; let tenant: String?; let payload: Data; let sparse: [String: SparseVector] }
             var prepared: [Prepared] = []
             prepared.reserveCapacity(points.count)
             var lastIndexOfKey: [String: Int] = [:]
@@ -264,29 +324,36 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 do { v = try probe.prepare(p.vector) } catch let KernelError.dimensionMismatch(e, g) {
                     throw StoreError.dimensionMismatch(expected: e, got: g)
                 } catch { throw StoreError.invalidVector("\(error)") }
+                var sparse: [String: SparseVector] = [:]
+                for (name, sv) in p.sparseVectors {
+                    guard state.sparse[name] != nil else { throw StoreError.invalidRequest("Not existing vector name error: \(name)") }
+                    sparse[name] = try sv.normalized()
+                }
                 let item = Prepared(key: p.id.storageKey, vector: v,
                                     tenant: PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey),
-                                    payload: try PayloadCoding.encode(p.payload))
+                                    payload: try PayloadCoding.encode(p.payload), sparse: sparse)
                 if let i = lastIndexOfKey[item.key] { prepared[i] = item } else {
                     lastIndexOfKey[item.key] = prepared.count
                     prepared.append(item)
                 }
             }
-            struct Change { let rowid: Int64; let oldTenant: String??; let tenant: String?; let vector: [Float]; let key: String }
+            struct Change { let rowid: Int64; let oldTenant: String??; let tenant: String?; let vector: [Float]; let key: String; let sparse: [String: SparseVector] }
             let changes = try database.write { db -> [Change] in
                 var changes: [Change] = []
                 let find = try db.cachedStatement(sql: "SELECT rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
                 for p in prepared {
                     if let old = try Row.fetchOne(find, arguments: [state.id, p.key]) {
                         let rowid: Int64 = old[0]
-                        try db.execute(sql: "UPDATE points SET tenant = ?, vector = ?, payload = ? WHERE rowid = ?",
-                                       arguments: [p.tenant, PayloadCoding.vectorData(p.vector), p.payload, rowid])
-                        changes.append(Change(rowid: rowid, oldTenant: .some(old[1] as String?), tenant: p.tenant, vector: p.vector, key: p.key))
+                        try db.execute(sql: "UPDATE points SET tenant = ?, vector = ?, payload = ?, sparse = ? WHERE rowid = ?",
+                                       arguments: [p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
+                                                   SparseCoding.encode(p.sparse), rowid])
+                        changes.append(Change(rowid: rowid, oldTenant: .some(old[1] as String?), tenant: p.tenant, vector: p.vector, key: p.key, sparse: p.sparse))
                     } else {
                         try db.execute(
-                            sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload) VALUES (?, ?, ?, ?, ?)",
-                            arguments: [state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload])
-                        changes.append(Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector, key: p.key))
+                            sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload, sparse) VALUES (?, ?, ?, ?, ?, ?)",
+                            arguments: [state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
+                                        SparseCoding.encode(p.sparse)])
+                        changes.append(Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector, key: p.key, sparse: p.sparse))
                     }
                 }
                 return changes
@@ -296,6 +363,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
                 try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
                 state.pointID[c.rowid] = PointID(storageKey: c.key)
+                if !state.sparse.isEmpty { state.setSparse(c.rowid, c.sparse) }
             }
         }
     }
@@ -320,6 +388,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             for r in rows {
                 state.shards[r.tenant]?.remove(id: r.rowid)
                 state.pointID[r.rowid] = nil
+                if !state.sparse.isEmpty { state.removeSparse(r.rowid) }
             }
             return rows.count
         }
@@ -381,6 +450,13 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// Applies `transform` to the selected points' payloads in one transaction,
     /// moving points between shards when their tenant value changes.
     public func editPayloads(_ collection: String, _ selector: PointSelector, _ transform: (Payload) throws -> Payload) throws {
+        try editPayloads(collection, selector, requireAll: false, transform)
+    }
+
+    /// `editPayloads`; with `requireAll`, an id selector naming a missing point fails the whole
+    /// edit with `StoreError.pointNotFound` and nothing is written (Qdrant's semantics).
+    public func editPayloads(_ collection: String, _ selector: PointSelector, requireAll: Bool,
+                             _ transform: (Payload) throws -> Payload) throws {
         try lock.write {
             let state = try state(collection)
             struct Move { let rowid: Int64; let from: String?; let to: String? }
@@ -388,7 +464,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 var moves: [Move] = []
                 var edited: [Int64] = []
                 let update = try db.cachedStatement(sql: "UPDATE points SET payload = ?, tenant = ? WHERE rowid = ?")
-                for row in try selectRows(db, state, selector) {
+                for row in try selectRows(db, state, selector, requireAll: requireAll) {
                     let new = try transform(row.payload)
                     let tenant = PayloadCoding.tenant(of: new, key: state.config.tenantKey)
                     try update.execute(arguments: [try PayloadCoding.encode(new), tenant, row.rowid])
@@ -416,13 +492,18 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     /// The rows a selector picks, read inside a transaction.
-    private func selectRows(_ db: Database, _ state: CollectionState, _ selector: PointSelector) throws -> [SelectedRow] {
+    func selectRows(_ db: Database, _ state: CollectionState, _ selector: PointSelector,
+                    requireAll: Bool = false) throws -> [SelectedRow] {
         switch selector {
         case let .ids(ids):
             let stmt = try db.cachedStatement(sql: "SELECT rowid, tenant, payload FROM points WHERE collection_id = ? AND pid = ?")
             var seen = Set<PointID>()
             return try ids.compactMap { id -> SelectedRow? in
-                guard seen.insert(id).inserted, let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else { return nil }
+                guard seen.insert(id).inserted else { return nil }
+                guard let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else {
+                    if requireAll { throw StoreError.pointNotFound(id) }
+                    return nil
+                }
                 return SelectedRow(rowid: row[0], id: id, tenant: row[1], payload: try PayloadCoding.decode(row[2]))
             }
         case let .filter(filter):
@@ -433,7 +514,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     /// Visits rows matching `filter` in id order from `from` (inclusive) until `visit` returns false.
-    private func scanRows(_ db: Database, _ state: CollectionState, filter: Filter?, from: PointID?,
+    func scanRows(_ db: Database, _ state: CollectionState, filter: Filter?, from: PointID?,
                           _ visit: (SelectedRow) throws -> Bool) throws {
         let plan = TenantPlan(filter: filter, tenantKey: state.config.tenantKey)
         var sql = "SELECT rowid, pid, tenant, payload FROM points WHERE collection_id = ?"
@@ -463,13 +544,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         try lock.read {
             let state = try state(collection)
             return try database.read { db in
-                let stmt = try db.cachedStatement(sql: "SELECT payload, vector FROM points WHERE collection_id = ? AND pid = ?")
+                let stmt = try db.cachedStatement(sql: "SELECT payload, vector, rowid FROM points WHERE collection_id = ? AND pid = ?")
                 var seen = Set<PointID>()
                 return try ids.compactMap { id -> Record? in
                     guard seen.insert(id).inserted, let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else { return nil }
                     return Record(id: id,
                                   payload: withPayload ? try PayloadCoding.decode(row[0]) : nil,
-                                  vector: withVector ? try PayloadCoding.vector(row[1], dimension: state.config.vectorSize) : nil)
+                                  vector: withVector ? try PayloadCoding.vector(row[1], dimension: state.config.vectorSize) : nil,
+                                  sparseVectors: withVector ? state.sparseVectors(row[2]) : nil)
                 }
             }
         }
@@ -496,7 +578,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                            vector: request.withVector
                                ? try PayloadCoding.vector(try Data.fetchOne(vectorStmt, arguments: [r.rowid]) ?? Data(),
                                                           dimension: state.config.vectorSize)
-                               : nil)
+                               : nil,
+                           sparseVectors: request.withVector ? state.sparseVectors(r.rowid) : nil)
                 }
                 return ScrollResult(points: points, nextPageOffset: next)
             }
@@ -586,7 +669,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                     if request.withVector, let data = try Data.fetchOne(vectorStmt, arguments: [hit.id]) {
                         vector = try PayloadCoding.vector(data, dimension: state.config.vectorSize)
                     }
-                    results.append(ScoredPoint(id: id, score: hit.score, payload: payload, vector: vector))
+                    results.append(ScoredPoint(id: id, score: hit.score, payload: payload, vector: vector,
+                                               sparseVectors: request.withVector ? state.sparseVectors(hit.id) : nil))
                 }
                 return results
             }

@@ -17,19 +17,19 @@ struct Eval: AsyncParsableCommand {
     )
 }
 
-/// Latency of `MemoryService.search` (hybrid, without the query embedding) at `--memories`
-/// memories in one tenant, and of its BM25 part alone. The corpus is synthetic: Zipf-distributed
-/// words in sentences of 6–30 words, random unit vectors, bulk-loaded into a fresh store
-/// (the memory index is then rebuilt from the store, as at start-up).
+/// Where `MemoryService.search` spends its time at `--memories` memories in one tenant:
+/// hybrid search (precomputed query vector), the store's vector search alone and the
+/// BM25 part alone, interleaved per query so outside load hits all three alike. Same
+/// synthetic corpus and loading as `engram bench search` (which gives the headline figures).
 struct EvalSearchBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "search-bench", abstract: "MemoryService.search latency on a synthetic corpus.")
+        commandName: "search-breakdown", abstract: "Hybrid search latency split into its vector and BM25 parts.")
 
     @Option var memories = 100_000
     @Option var queries = 300
     @Option var limit = 10
 
-    /// Returns a fixed pseudo-random unit vector per text: costs nothing, so timings are the search alone.
+    /// Unit vectors derived from the text's hash: costs nothing (the query vector is precomputed anyway).
     struct InstantEmbedder: Embedder {
         let dimensions = 384
         let modelID = "bench-instant"
@@ -51,101 +51,42 @@ struct EvalSearchBench: AsyncParsableCommand {
         logger.logLevel = .warning
         let store = try EmbeddedStore(directory: directory, logger: logger)
         let embedder = InstantEmbedder()
-        let collection = MemoryService.collectionName(for: embedder)
-        _ = try await MemoryService(store: store, embedder: embedder, logger: logger)  // creates the collection
-
-        // Vocabulary: common English words plus 30k made-up terms, drawn with Zipf weights.
-        var rng = XorShift(seed: 42)
-        let common = "the a to of and in is for on with that this it be use run when not we our by from as at"
-            .split(separator: " ").map(String.init)
-        let syllables = ["ka", "ro", "mi", "te", "sun", "dar", "lo", "vex", "qui", "ber", "tan", "pol", "gri", "mo", "zen", "fu"]
-        var vocabulary = common
-        while vocabulary.count < 30_000 {
-            let n = 2 + Int(rng.next() % 3)
-            vocabulary.append((0..<n).map { _ in syllables[Int(rng.next() % UInt64(syllables.count))] }.joined())
-        }
-        var cumulative: [Double] = []
-        var total = 0.0
-        for r in 1...vocabulary.count { total += 1 / Double(r); cumulative.append(total) }
-        func word(_ rng: inout XorShift) -> String {
-            let x = Double(rng.next() % 1_000_000_007) / 1_000_000_007 * total
-            var lo = 0, hi = cumulative.count - 1
-            while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < x { lo = mid + 1 } else { hi = mid } }
-            return vocabulary[lo]
-        }
-
-        let start = Date()
-        let now = RFC3339.format(Date().timeIntervalSince1970)
-        var texts: [String] = []
-        texts.reserveCapacity(memories)
-        var batch: [PointStruct] = []
-        for i in 0..<memories {
-            let text = (0..<(6 + Int(rng.next() % 25))).map { _ in word(&rng) }.joined(separator: " ") + " #\(i)"
-            texts.append(text)
-            var v = rng.vector(384)
-            VectorMath.normalize(&v)
-            let payload: Payload = [
-                "user_id": .string("bench"), "scope": .string("personal"), "state": .string("published"),
-                "content": .string(text), "tags": .array([]), "kind": .string("fact"),
-                "content_hash": .string(String(i)), "created_at": .string(now), "updated_at": .string(now),
-                "embedding_model": .string(embedder.modelID), "tenant": .string("user:bench"),
-            ]
-            batch.append(PointStruct(id: .uuid(UUID()), vector: v, payload: payload))
-            if batch.count == 2000 || i == memories - 1 {
-                try await store.upsert(collection, points: batch)
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        EvalLocomo.say(String(format: "loaded %d memories in %.1f s", memories, Date().timeIntervalSince(start)))
-        let openStart = Date()
         let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
-        EvalLocomo.say(String(format: "MemoryService opened (index rebuilt) in %.1f s", Date().timeIntervalSince(openStart)))
-
-        let principal = Principal(userId: "bench", orgId: nil, role: .member)
-        let queryTexts = (0..<queries).map { _ in (0..<(2 + Int(rng.next() % 6))).map { _ in word(&rng) }.joined(separator: " ") }
-        for q in queryTexts.prefix(20) { _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit)) }
-
-        // Hybrid and vector-only searches interleaved, so load from other processes hits both alike.
-        var hybrid: [Double] = []
-        var vector: [Double] = []
-        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
-        for q in queryTexts {
-            let v = try await embedder.embed([q])[0]
-            var t0 = Date()
-            _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
-            vector.append(Date().timeIntervalSince(t0))
-            t0 = Date()
-            _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit))
-            hybrid.append(Date().timeIntervalSince(t0))
-        }
-        // The BM25 part alone, on an index of the same texts.
+        var corpus = SyntheticCorpus(seed: 11)
+        let start = Date()
+        // The same memories, also in a standalone BM25 index for the lexical part.
+        var texts: [String] = []
+        var copy = corpus
+        for i in 0..<memories { texts.append(copy.sentence(words: 12 + i % 20)) }
+        try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)
         let bm25 = BM25Index()
         for (i, t) in texts.enumerated() { bm25.upsert(id: Int64(i), text: t) }
-        var lexical: [Double] = []
-        for q in queryTexts {
+        EvalLocomo.say(String(format: "loaded %d memories in %.1f s", memories, Date().timeIntervalSince(start)))
+
+        let principal = Principal(userId: "bench", orgId: nil, role: .member)
+        let collection = service.collection
+        let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
+        var hybrid: [Double] = [], vector: [Double] = [], lexical: [Double] = []
+        for n in 0..<(queries + 20) {
+            let q = corpus.sentence(words: 6)
+            let v = try await embedder.embed([q])[0]
             let t0 = Date()
+            _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
+            let t1 = Date()
             _ = bm25.search(q, limit: max(limit, 100))
-            lexical.append(Date().timeIntervalSince(t0))
-        }
-        // Fetching stored vectors (what hybrid search does for lexical-only hits).
-        var fetch: [Double] = []
-        let allIDs = try await store.scroll(collection, ScrollRequest(limit: 5000, withPayload: false)).points.map(\.id)
-        for k in 0..<50 {
-            let ids = (0..<50).map { allIDs[(k * 50 + $0 * 37) % allIDs.count] }
-            let t0 = Date()
-            _ = try await store.retrieve(collection, ids: ids, withPayload: false, withVector: true)
-            fetch.append(Date().timeIntervalSince(t0))
+            let t2 = Date()
+            _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit, queryVector: v))
+            let t3 = Date()
+            guard n >= 20 else { continue }  // warm-up
+            vector.append(t1.timeIntervalSince(t0)); lexical.append(t2.timeIntervalSince(t1)); hybrid.append(t3.timeIntervalSince(t2))
         }
         func line(_ name: String, _ xs: [Double]) -> String {
-            let s = xs.sorted()
-            func p(_ q: Double) -> Double { s[min(s.count - 1, Int(q * Double(s.count)))] * 1000 }
-            return String(format: "%@ p50 %.2f ms  p95 %.2f ms  (n=%d)", name, p(0.5), p(0.95), s.count)
+            String(format: "%@ p50 %.2f ms  p95 %.2f ms", name, Stats.percentile(xs, 50) * 1000, Stats.percentile(xs, 95) * 1000)
         }
-        print("MemoryService.search at \(memories) memories in one tenant, limit \(limit), query embedding excluded")
-        print(line("  hybrid search        ", hybrid))
-        print(line("  BM25 part (depth 100)", lexical))
-        print(line("  vector part (store)  ", vector))
-        print(line("  fetch 50 vectors     ", fetch))
+        print("MemoryService.search at \(memories) memories in one tenant, limit \(limit), precomputed query vector (\(queries) queries)")
+        print(line("  hybrid search           ", hybrid))
+        print(line("  vector part (store, k30)", vector))
+        print(line("  BM25 part (depth 100)   ", lexical))
     }
 }
 

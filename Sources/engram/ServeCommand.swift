@@ -7,6 +7,8 @@ import EngramStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 
 /// `engram serve`: runs the HTTP service (MCP, REST, health).
 struct Serve: AsyncParsableCommand {
@@ -29,10 +31,26 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (bigger bodies get 413).")
     var maxBodyBytes = 1 << 20
 
+    @Flag(help: "Served behind a TLS-terminating proxy: send Strict-Transport-Security.")
+    var behindTls = false
+
+    /// Edge limits from the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`, `ENGRAM_ALLOWED_ORIGINS`).
+    func limits(_ env: [String: String]) -> ServerLimits {
+        func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
+        let origins = Set((env["ENGRAM_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        return ServerLimits(maxBodyBytes: maxBodyBytes,
+                            writesPerSecond: number("ENGRAM_RATE_WRITES_PER_SEC", 50), writeBurst: number("ENGRAM_RATE_WRITE_BURST", 100),
+                            authFailuresPerMinute: number("ENGRAM_RATE_AUTH_FAILURES_PER_MIN", 30),
+                            authFailureBurst: number("ENGRAM_RATE_AUTH_FAILURE_BURST", 20),
+                            allowedOrigins: origins, corsOrigin: env["ENGRAM_CORS_ORIGIN"], behindTLS: behindTls)
+    }
+
     func run() async throws {
         Logs.bootstrap()
         let env = ProcessInfo.processInfo.environment
         let logger = Logger(label: "engram")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         BLASRuntime.configureSingleThreaded()
         logger.info("BLAS", metadata: ["kind": "\(BLASRuntime.kind.rawValue)", "details": "\(BLASRuntime.details)"])
         if BLASRuntime.kind == .reference {
@@ -54,10 +72,10 @@ struct Serve: AsyncParsableCommand {
             audit: try AuditLog(database: embedded.database),
             logger: logger)
         let services = try ServerServices(
-            memories: memories, directory: directory, tokens: tokens, limits: ServerLimits(maxBodyBytes: maxBodyBytes),
+            memories: memories, directory: directory, tokens: tokens, limits: limits(env),
             readiness: ReadinessInfo(store: "embedded", embedder: embedder?.modelID ?? "none (BM25-only)",
                                      blas: BLASRuntime.kind.rawValue, mode: dev ? "dev" : "production"),
-            logger: logger)
+            metrics: registry, logger: logger)
         let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"
         let resolvedPort = port ?? env["ENGRAM_PORT"].flatMap(Int.init) ?? 8080
         if dev {

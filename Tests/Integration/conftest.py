@@ -42,14 +42,17 @@ def make_jwt(claims: dict, secret: str = SECRET, alg: str = "HS256") -> str:
 
 
 class EngramServer:
-    def __init__(self, name: str):
+    def __init__(self, name: str, **env_extra):
         self.name = name
         self.data = pathlib.Path(tempfile.mkdtemp(prefix=f"engram-it-{name}-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         OUTPUT.mkdir(parents=True, exist_ok=True)
         self.log_path = OUTPUT / f"server-{name}.log"
-        self.env = dict(os.environ, ENGRAM_JWT_SECRET=SECRET, ENGRAM_MODEL_DIR=MODEL_DIR, ENGRAM_LOG_LEVEL="info")
+        # Generous edge limits: the suite sends many bad tokens on purpose; test_edge.py checks the limits.
+        self.env = dict(os.environ, ENGRAM_JWT_SECRET=SECRET, ENGRAM_MODEL_DIR=MODEL_DIR, ENGRAM_LOG_LEVEL="info",
+                        ENGRAM_RATE_AUTH_FAILURE_BURST="100000", ENGRAM_RATE_WRITE_BURST="100000")
+        self.env.update(env_extra)
         self.proc = None
 
     def start(self, *extra):
