@@ -14,7 +14,7 @@ DEBUG_BIN := .build/debug/engram
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema selenium==4.51.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets test-hardening-small test-crash test-load test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -63,7 +63,7 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: deps test-deps pydeps model test-swift test-integration
+test: deps test-deps pydeps model test-swift test-integration test-hardening-small
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -72,6 +72,24 @@ test-swift:
 test-integration:
 	swift build $(SWIFT_BUILD_FLAGS)
 	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 -m pytest -q Tests/Integration
+
+HARDENING_ENV := ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)}
+
+## The crash suite at a smaller size and the full fuzz suite, as part of `make test`.
+test-hardening-small:
+	swift build $(SWIFT_BUILD_FLAGS)
+	$(HARDENING_ENV) python3 Tests/Hardening/crash_suite.py --kills 6 --writers 8
+	$(HARDENING_ENV) python3 Tests/Hardening/fuzz_suite.py --cases 10000
+
+## Full suites (release build): 16 writers and 20 kills; 64 clients for 60 s; 10,000 fuzz cases.
+test-crash: release
+	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/crash_suite.py --kills 20 --writers 16
+
+test-load: release
+	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/load_suite.py --clients 64 --seconds 60
+
+test-fuzz: release
+	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/fuzz_suite.py --cases 10000
 
 bench: bench-kernels bench-store bench-embed bench-scan
 

@@ -13,6 +13,20 @@ import urllib.error
 import urllib.request
 
 import pytest
+from mcp import ClientSession
+
+import helpers
+
+# Record what the MCP SDK sends, for the log-hygiene test.
+_original_call_tool = ClientSession.call_tool
+
+
+async def _recording_call_tool(self, name, arguments=None, *args, **kwargs):
+    helpers.remember(arguments)
+    return await _original_call_tool(self, name, arguments, *args, **kwargs)
+
+
+ClientSession.call_tool = _recording_call_tool
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = os.environ.get("ENGRAM_BIN", str(REPO / ".build" / "debug" / "engram"))
@@ -88,6 +102,7 @@ class EngramServer:
         if org:
             cmd += ["--org", org]
         out = subprocess.run(cmd, env=self.env, check=True, capture_output=True, text=True)
+        helpers.SENT.add(out.stdout.strip())
         return out.stdout.strip()
 
     def alive(self):

@@ -11,8 +11,31 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 
+# Every memory text, query, secret and token the suite sends: the log-hygiene test
+# (test_zz_log_hygiene.py) checks that none of them reached a server log.
+SENT = set()
+
+
+def remember(value):
+    if isinstance(value, str):
+        if len(value) >= 12:
+            SENT.add(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            remember(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            remember(v)
+
+
 def http(method, url, body=None, token=None, headers=None, raw=None):
     """Returns (status, headers, parsed JSON or text)."""
+    remember(body)
+    if token:
+        SENT.add(token)
+    if "?" in url:
+        from urllib.parse import parse_qsl, urlsplit
+        remember([v for _, v in parse_qsl(urlsplit(url).query)])
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     if token:
@@ -41,6 +64,7 @@ def rpc(server, user, token, method, params=None, id=1, headers=None):
 @contextlib.asynccontextmanager
 async def mcp_session(server, user, token):
     """An initialised session of the official Python MCP SDK against /mcp/{user}."""
+    SENT.add(token)
     client = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     async with client:
         async with streamable_http_client(f"{server.url}/mcp/{user}", http_client=client) as (read, write):
@@ -59,7 +83,9 @@ def fake_github_token():
     for _ in range(6):
         digits.append(alphabet[crc % 62])
         crc //= 62
-    return "gh" + "p_" + body + "".join(reversed(digits))
+    token = "gh" + "p_" + body + "".join(reversed(digits))
+    SENT.add(token)
+    return token
 
 
 def structured(result):

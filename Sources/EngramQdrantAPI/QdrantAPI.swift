@@ -1,0 +1,96 @@
+import EngramStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Settings of the Qdrant-compatible listener.
+public struct QdrantAPIConfiguration: Sendable {
+    /// Required in `api-key` or `Authorization: Bearer` on every request except `/` and health checks.
+    public var apiKey: String
+    /// Largest JSON body (Qdrant's default is 32 MiB).
+    public var maxBodyBytes: Int
+    /// Largest snapshot upload.
+    public var maxUploadBytes: Int
+
+    public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30) {
+        self.apiKey = apiKey
+        self.maxBodyBytes = maxBodyBytes
+        self.maxUploadBytes = maxUploadBytes
+    }
+}
+
+/// The Qdrant-compatible REST API (the subset in `../shared/qdrant/README.md`) over an
+/// `EmbeddedStore`: Qdrant's routes, envelope, status codes and error texts. It knows nothing
+/// of storage formats; writes into memory collections (`memories_*`) pass the secret filter.
+public enum QdrantAPI {
+    /// The Qdrant version whose REST API is emulated (reported by `GET /`).
+    public static let emulatedVersion = "1.19.0"
+
+    public static func router(store: EmbeddedStore, configuration: QdrantAPIConfiguration, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: QdrantLogMiddleware(logger: logger))
+        router.add(middleware: QdrantAuthMiddleware(apiKey: configuration.apiKey))
+        QdrantRoutes(store: store, configuration: configuration).register(on: router)
+        return router
+    }
+
+    /// A Hummingbird application serving the API on `host:port`.
+    public static func application(store: EmbeddedStore, configuration: QdrantAPIConfiguration, host: String, port: Int,
+                                   logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(store: store, configuration: configuration, logger: logger),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "engram-qdrant"),
+                    logger: logger)
+    }
+
+    /// Splits `HOST:PORT` (`[::1]:6333` for IPv6).
+    public static func parseListen(_ s: String) -> (host: String, port: Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+}
+
+/// `api-key: K` or `Authorization: Bearer K`: 401 when missing, 403 when wrong (Qdrant's texts).
+struct QdrantAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+    let apiKey: String
+    static var open: Set<String> { ["/", "/healthz", "/livez", "/readyz"] }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        var key = request.headers[HTTPField.Name("api-key")!]
+        if key == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
+            key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        guard let key else {
+            return Envelope.text("Must provide an API key or an Authorization bearer token", status: .unauthorized)
+        }
+        guard Self.constantTimeEqual(key, apiKey) else { return Envelope.text("Invalid API key or JWT", status: .forbidden) }
+        return try await next(request, context)
+    }
+
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
+        return diff == 0
+    }
+}
+
+/// One line per request: method, route template, status, milliseconds (never bodies or keys).
+struct QdrantLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        logger.info("qdrant request", metadata: [
+            "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
+            "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", Envelope.seconds(since: start) * 1000))",
+        ])
+        return response
+    }
+}
