@@ -45,6 +45,7 @@ let package = Package(
                 "EngramKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,6 +99,17 @@ let package = Package(
             resources: [.copy("Admin")],
             swiftSettings: swiftSettings
         ),
+        // Qdrant-compatible REST API on its own listener, over the embedded store (issue 8).
+        .target(
+            name: "EngramQdrantAPI",
+            dependencies: [
+                "EngramStore", "EngramSecrets",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `engram` command: serve, bench, maintenance commands.
         .executableTarget(
             name: "engram",
@@ -106,6 +118,7 @@ let package = Package(
                 "EngramStore",
                 "EngramMemory",
                 "EngramServer",
+                "EngramQdrantAPI",
                 "EngramAuth",
                 "EngramEmbedding",
                 "EngramSecrets",
@@ -113,6 +126,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],

@@ -97,6 +97,15 @@ public struct ScoredPoint: Sendable, Hashable {
     public var vector: [Float]?
     /// The point's sparse vectors, filled when vectors were requested and the collection has any.
     public var sparseVectors: [String: SparseVector]? = nil
+
+    public init(id: PointID, score: Float, payload: Payload? = nil, vector: [Float]? = nil,
+                sparseVectors: [String: SparseVector]? = nil) {
+        self.id = id
+        self.score = score
+        self.payload = payload
+        self.vector = vector
+        self.sparseVectors = sparseVectors
+    }
 }
 
 /// Which points a payload or delete operation applies to.

@@ -180,3 +180,10 @@ extension EmbeddedStore {
         try lock.read { try state(collection).payloadIndexes }
     }
 }
+
+extension EmbeddedStore {
+    /// Synchronous collection names, sorted.
+    public func collectionNamesSync() -> [String] {
+        lock.read { collections.keys.sorted() }
+    }
+}

@@ -34,6 +34,15 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Served behind a TLS-terminating proxy: send Strict-Transport-Security.")
     var behindTls = false
 
+    @Option(help: "Take a verified backup this often while serving, e.g. 24h (off by default).")
+    var backupEvery: String?
+
+    @Option(help: "Where scheduled backups go (default DATA_DIR/backups).")
+    var backupDir: String?
+
+    @Option(help: "Scheduled backups to keep.")
+    var keep = 14
+
     /// Edge limits from the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`, `ENGRAM_ALLOWED_ORIGINS`).
     func limits(_ env: [String: String]) -> ServerLimits {
         func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
@@ -97,6 +106,14 @@ struct Serve: AsyncParsableCommand {
 
                 """.utf8))
         }
+        var backupTask: Task<Void, Never>?
+        if let backupEvery {
+            guard let every = BackupSchedule.interval(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
+            let root = URL(fileURLWithPath: backupDir ?? dataDirectory.appendingPathComponent("backups").path)
+            backupTask = Task { await BackupSchedule.run(database: embedded.database, root: root, every: every, keep: keep, logger: logger) }
+            logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
+        }
+        defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         try await app.runService()
     }
