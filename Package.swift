@@ -50,7 +50,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
-        .target(name: "EngramEmbedding", dependencies: ["CBLAS"], swiftSettings: swiftSettings),
+        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "EngramKernels"], swiftSettings: swiftSettings),
         // Secret filter: rule families, checksums, entropy, placeholders.
         .target(name: "EngramSecrets", swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
@@ -134,7 +134,7 @@ let package = Package(
         ),
 
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels"]),
-        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),

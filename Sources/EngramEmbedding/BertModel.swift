@@ -1,4 +1,5 @@
 import CBLAS
+import EngramKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -10,41 +11,6 @@ import Darwin
 // Apple-only; ONNX Runtime and libtorch have no Swift package here and would add hundreds of MB).
 // The MiniLM encoder is six small post-LayerNorm BERT layers, so its forward pass is written
 // directly on CBLAS: every matrix product is one `cblas_sgemm`, the rest are plain loops.
-
-/// Controls and reports the BLAS library behind `CBLAS`.
-public enum BLASRuntime {
-    private typealias SetThreads = @convention(c) (Int32) -> Void
-    private typealias GetConfig = @convention(c) () -> UnsafePointer<CChar>?
-
-    // The process-wide handle (dlopen(NULL)) is never closed nor mutated.
-    nonisolated(unsafe) private static let handle: UnsafeMutableRawPointer? = dlopen(nil, RTLD_NOW)
-
-    /// OpenBLAS's build description (`openblas_get_config`), or a note that another BLAS is linked.
-    public static var description: String {
-        if let h = handle, let sym = dlsym(h, "openblas_get_config") {
-            let f = unsafeBitCast(sym, to: GetConfig.self)
-            if let p = f() { return "OpenBLAS " + String(cString: p) }
-        }
-        return "non-OpenBLAS CBLAS (netlib reference BLAS is ~4x slower)"
-    }
-
-    /// True when the linked BLAS is OpenBLAS.
-    public static var isOpenBLAS: Bool {
-        guard let h = handle else { return false }
-        return dlsym(h, "openblas_set_num_threads") != nil
-    }
-
-    private static let singleThreaded: Bool = {
-        guard let h = handle, let sym = dlsym(h, "openblas_set_num_threads") else { return false }
-        unsafeBitCast(sym, to: SetThreads.self)(1)
-        return true
-    }()
-
-    /// Makes OpenBLAS compute each call on the calling thread only (parallelism comes from serving
-    /// several requests at once). A no-op with BLAS libraries that lack `openblas_set_num_threads`.
-    @discardableResult
-    public static func useOneThreadPerCall() -> Bool { singleThreaded }
-}
 
 /// Shape constants of all-MiniLM-L6-v2 (BERT: 6 layers, hidden 384, 12 heads of 32, FFN 1536).
 public struct BertConfiguration: Sendable, Equatable {
@@ -190,7 +156,7 @@ final class BertModel: @unchecked Sendable {
             arena.deallocate()
             throw error
         }
-        BLASRuntime.useOneThreadPerCall()
+        BLASRuntime.configureSingleThreaded()
     }
 
     deinit { arena.deallocate() }

@@ -1,3 +1,4 @@
+import EngramKernels
 import Foundation
 
 /// Micro-benchmark of `MiniLMEmbedder` (release builds only; debug builds are ~50× slower).
@@ -75,9 +76,9 @@ public enum EmbeddingBenchmark {
 
     /// Runs the benchmark, comparing with the numpy reference script when `numpyReference` is given.
     public static func run(embedder: MiniLMEmbedder, numpyReference: URL?) async throws -> String {
-        BLASRuntime.useOneThreadPerCall()
+        BLASRuntime.configureSingleThreaded()
         var lines: [String] = []
-        lines.append("BLAS: \(BLASRuntime.description)")
+        lines.append("BLAS: \(BLASRuntime.details)")
         lines.append("model: \(embedder.modelID) (\(embedder.dimensions)-d), one BLAS thread, median of repeats")
 
         // Per-text latency.

@@ -201,6 +201,10 @@ public final class BM25Index: @unchecked Sendable {
         let lengthWeight = k1 * b / avgdl
         let constant = k1 * (1 - b)
         var acc = [Double](repeating: 0, count: idOfSlot.count)
+        // Many postings: add without tracking which slots were touched, then sweep the
+        // accumulator (sequential, cheap); few postings: remember the touched slots.
+        let postingCount = terms.reduce(0) { $0 + postings[Int($1)].count }
+        let sweep = postingCount >= idOfSlot.count / 8
         var touched: [Int32] = []
         acc.withUnsafeMutableBufferPointer { acc in
             lengthOfSlot.withUnsafeBufferPointer { lengths in
@@ -210,17 +214,28 @@ public final class BM25Index: @unchecked Sendable {
                     let idf = log(1 + (n - df + 0.5) / (df + 0.5))
                     let scale = idf * (k1 + 1)
                     list.withUnsafeBufferPointer { list in
-                        for p in list {
-                            let s = Int(p.slot)
-                            let tf = Double(p.tf)
-                            let add = scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
-                            if acc[s] == 0 { touched.append(p.slot) }
-                            acc[s] += add
+                        if sweep {
+                            for p in list {
+                                let s = Int(p.slot)
+                                let tf = Double(p.tf)
+                                acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+                            }
+                        } else {
+                            for p in list {
+                                let s = Int(p.slot)
+                                let tf = Double(p.tf)
+                                if acc[s] == 0 { touched.append(p.slot) }
+                                acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+                            }
                         }
                     }
                 }
             }
-            for s in touched { report(s, acc[Int(s)]) }
+            if sweep {
+                for s in 0..<acc.count where acc[s] > 0 { report(Int32(s), acc[s]) }
+            } else {
+                for s in touched { report(s, acc[Int(s)]) }
+            }
         }
     }
 }

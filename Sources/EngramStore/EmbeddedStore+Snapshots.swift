@@ -69,12 +69,15 @@ extension EmbeddedStore {
                     let cursor = try Row.fetchCursor(db, sql: "SELECT pid, tenant, vector, payload, sparse FROM points WHERE collection_id = ? ORDER BY pid",
                                                      arguments: [collectionID])
                     while let row = try cursor.next() {
-                        try insert.execute(arguments: [row[0], row[1], row[2], row[3], row[4]])
+                        try insert.execute(arguments: [newID, row[0], row[1], row[2], row[3], row[4]])
                     }
                 }
                 try out.close()
             }
             try FileManager.default.moveItem(at: tmp, to: final)
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw StoreError.io("snapshot of \(collection) failed: \(error.message ?? error.description)")
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw error

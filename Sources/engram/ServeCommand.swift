@@ -31,6 +31,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (bigger bodies get 413).")
     var maxBodyBytes = 1 << 20
 
+    @Option(name: .customLong("qdrant-listen"),
+            help: "Qdrant-compatible API address HOST:PORT (env ENGRAM_QDRANT_LISTEN; default 127.0.0.1:6333); on only when ENGRAM_QDRANT_API_KEY is set.")
+    var qdrantListen: String?
+
     @Flag(help: "Served behind a TLS-terminating proxy: send Strict-Transport-Security.")
     var behindTls = false
 
@@ -115,6 +119,6 @@ struct Serve: AsyncParsableCommand {
         }
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
-        try await app.runService()
+        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger)
     }
 }

@@ -1,4 +1,5 @@
 import EngramEmbedding
+import EngramKernels
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -72,7 +73,7 @@ final class MiniLMEmbedderTests: XCTestCase {
     func testModelIDAndBLAS() throws {
         let embedder = try TestModel.embedder()
         XCTAssertEqual(embedder.modelID, "all-MiniLM-L6-v2")
-        XCTAssertFalse(BLASRuntime.description.isEmpty)
+        XCTAssertFalse(BLASRuntime.details.isEmpty)
     }
 
     /// The vectorised erf/exp used by GELU and softmax agree with Glibc's erff/expf.

@@ -89,8 +89,9 @@ final class BM25IndexTests: XCTestCase {
         let terms = docs.mapValues { $0.flatMap(tokenizer.terms) }
         let n = Double(terms.count)
         let avgdl = Double(terms.values.reduce(0) { $0 + $1.count }) / n
-        for _ in 0..<25 {
-            let query = (0..<3).map { _ in vocabulary[Int(rng.next() % 60)] }.joined(separator: " ")
+        // One-word queries take the touched-slots path (few postings), longer ones the sweep path.
+        for round in 0..<30 {
+            let query = (0..<(1 + round % 3)).map { _ in vocabulary[Int(rng.next() % 60)] }.joined(separator: " ")
             var naive: [Int64: Double] = [:]
             for t in Set(tokenizer.terms(query)) {
                 let df = Double(terms.values.filter { $0.contains(t) }.count)
