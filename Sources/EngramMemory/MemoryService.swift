@@ -223,8 +223,13 @@ public final class MemoryService: Sendable {
             .field(FieldCondition(key: Memory.Field.userId, match: .value(.string(principal.userId)))),
             .field(FieldCondition(key: Memory.Field.state, match: .any(["published", "draft", "pending_review"]))),
         ])
-        let hits = try await store.search(collection, SearchRequest(
-            vector: vector, filter: filter, limit: 1, scoreThreshold: Self.nearDuplicateThreshold, withPayload: false))
+        let hits: [ScoredPoint]
+        do {
+            hits = try await store.search(collection, SearchRequest(
+                vector: vector, filter: filter, limit: 1, scoreThreshold: Self.nearDuplicateThreshold, withPayload: false))
+        } catch {
+            throw MemoryError.unavailable("the store is not reachable")
+        }
         guard let hit = hits.first, case let .uuid(id) = hit.id, let m = index.get(id), AccessPolicy.canModify(principal, m) else {
             return nil
         }

@@ -121,7 +121,7 @@ struct QdrantRoutes: Sendable {
     // MARK: - Collections
 
     func listCollections() throws -> JSONValue {
-        let names = try store.collectionNamesSync()
+        let names = store.collectionNamesSync()
         return .object(["collections": .array(names.map { .object(["name": .string($0)]) })])
     }
 
@@ -545,7 +545,7 @@ struct QdrantRoutes: Sendable {
                 throw QdrantError(.notFound, "Not found: Snapshot \(snapshot) not found")
             }
             let body = try await FileIO().loadFile(path: url.path, context: context)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int
             var headers: HTTPFields = [.contentType: "application/octet-stream",
                                        .contentDisposition: "attachment; filename=\"\(snapshot)\""]
             if let size { headers[.contentLength] = String(size) }

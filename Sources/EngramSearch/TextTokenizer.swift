@@ -11,6 +11,15 @@ public struct TextTokenizer: Sendable {
 
     /// The terms of `text`, in order (duplicates kept: term frequency matters).
     public func terms(_ text: String) -> [String] {
+        var text = text
+        if let ascii = text.withUTF8({ bytes in bytes.allSatisfy { $0 < 0x80 } ? asciiTerms(bytes) : nil }) {
+            return ascii
+        }
+        return unicodeTerms(text)
+    }
+
+    /// The general path: Unicode letters and numbers, by grapheme cluster.
+    func unicodeTerms(_ text: String) -> [String] {
         var out: [String] = []
         var word: [Character] = []
         func flush() {
@@ -41,6 +50,42 @@ public struct TextTokenizer: Sendable {
         if parts.count > 1 {
             for p in parts { if let t = normalise(p.lowercased()) { out.append(t) } }
         }
+    }
+
+    /// The same rules on ASCII bytes (most memories): no grapheme or Unicode property look-ups.
+    func asciiTerms(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        @inline(__always) func isUpper(_ c: UInt8) -> Bool { c >= 0x41 && c <= 0x5A }
+        @inline(__always) func isLower(_ c: UInt8) -> Bool { c >= 0x61 && c <= 0x7A }
+        @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        func lowered(_ range: Range<Int>) -> String {
+            String(decoding: bytes[range].lazy.map { isUpper($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        }
+        var out: [String] = []
+        func emit(_ range: Range<Int>) {
+            if let t = normalise(lowered(range)) { out.append(t) }
+            // camelCase / PascalCase parts, when there is more than one.
+            var parts: [Range<Int>] = []
+            var partStart = range.lowerBound
+            for i in range where i > range.lowerBound && isUpper(bytes[i]) && (isLower(bytes[i - 1]) || isDigit(bytes[i - 1])) {
+                parts.append(partStart..<i)
+                partStart = i
+            }
+            guard !parts.isEmpty else { return }
+            parts.append(partStart..<range.upperBound)
+            for p in parts { if let t = normalise(lowered(p)) { out.append(t) } }
+        }
+        var start = -1
+        for i in 0..<bytes.count {
+            let c = bytes[i]
+            if isUpper(c) || isLower(c) || isDigit(c) {
+                if start < 0 { start = i }
+            } else if start >= 0 {
+                emit(start..<i)
+                start = -1
+            }
+        }
+        if start >= 0 { emit(start..<bytes.count) }
+        return out
     }
 
     private func normalise(_ w: String) -> String? {

@@ -28,6 +28,10 @@ public enum EngramHTTPServer {
         router.get("healthz") { _, _ in JSONBody.response(.object(["status": "ok"])) }
         router.get("readyz") { _, _ in
             let r = services.readiness
+            if let problem = await r.probe?() {
+                return JSONBody.response(.object(["status": "not ready", "store": .string(r.store), "problem": .string(problem)]),
+                                         status: .serviceUnavailable)
+            }
             return JSONBody.response(.object([
                 "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas),
                 "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),

@@ -59,10 +59,3 @@ enum JSONBody {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
-
-extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case let .object(o) = self { return o[key] }
-        return nil
-    }
-}

@@ -45,12 +45,15 @@ public struct ServerLimits: Sendable {
 /// What readiness reports about the running service.
 public struct ReadinessInfo: Sendable {
     public var store: String
+    /// Checks the store's backend; returns a problem description when it is not usable.
+    public var probe: (@Sendable () async -> String?)?
     public var embedder: String
     public var blas: String
     public var mode: String
 
-    public init(store: String, embedder: String, blas: String, mode: String) {
+    public init(store: String, probe: (@Sendable () async -> String?)? = nil, embedder: String, blas: String, mode: String) {
         self.store = store
+        self.probe = probe
         self.embedder = embedder
         self.blas = blas
         self.mode = mode

@@ -82,8 +82,8 @@ extension EmbeddedStore {
             try? FileManager.default.removeItem(at: tmp)
             throw error
         }
-        let size = (try? FileManager.default.attributesOfItem(atPath: final.path)[.size] as? Int) ?? 0
-        return SnapshotDescription(name: name, size: size ?? 0, creationTime: now)
+        let size = ((try? FileManager.default.attributesOfItem(atPath: final.path))?[.size] as? Int) ?? 0
+        return SnapshotDescription(name: name, size: size, creationTime: now)
     }
 
     /// The snapshots of `collection`, oldest first.

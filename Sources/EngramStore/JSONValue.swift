@@ -28,6 +28,12 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// The member `key` of an object value (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        if case let .object(o) = self { return o[key] }
+        return nil
+    }
+
     /// Whether the value is `.null`.
     public var isNull: Bool {
         if case .null = self { return true }

@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (env ENGRAM_PORT; default 8080).")
     var port: Int?
 
-    @OptionGroup var store: StoreOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     @Flag(help: "Development mode: generate a JWT secret in the data directory, create a demo user and print a token.")
     var dev = false
@@ -30,6 +30,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Largest request body in bytes (bigger bodies get 413).")
     var maxBodyBytes = 1 << 20
+
+    @Option(help: "Where memories are stored: `embedded` (default) or `qdrant://host:6333?api_key=…` for a remote Qdrant (env ENGRAM_STORE).")
+    var store: String?
 
     @Option(name: .customLong("qdrant-listen"),
             help: "Qdrant-compatible API address HOST:PORT (env ENGRAM_QDRANT_LISTEN; default 127.0.0.1:6333); on only when ENGRAM_QDRANT_API_KEY is set.")
@@ -69,7 +72,7 @@ struct Serve: AsyncParsableCommand {
         if BLASRuntime.kind == .reference {
             logger.warning("reference BLAS is active: search is ~4x slower; install libopenblas0-pthread")
         }
-        let dataDirectory = store.dataDirectory
+        let dataDirectory = storeOptions.dataDirectory
         let secret: String
         do { secret = try Runtime.jwtSecret(dataDirectory: dataDirectory, dev: dev) } catch {
             logger.critical("refusing to start: \(error)")
@@ -79,14 +82,29 @@ struct Serve: AsyncParsableCommand {
         let directory = try MemberDirectory(database: embedded.database)
         let tokens = await TokenService(secret: secret)
         let embedder = try await Runtime.embedder(logger: logger)
+        // Memories live in the embedded store or a remote Qdrant; users, members and the audit
+        // log always stay in the local database.
+        let storeURL = store ?? env["ENGRAM_STORE"] ?? "embedded"
+        let memoryStore: any VectorStore
+        var probe: (@Sendable () async -> String?)?
+        if storeURL == "embedded" {
+            memoryStore = embedded
+        } else {
+            let remote = try QdrantRemoteStore(url: storeURL, logger: logger)
+            memoryStore = remote
+            probe = {
+                do { _ = try await remote.listCollections(); return nil } catch { return "remote Qdrant unreachable" }
+            }
+            logger.info("memories are stored in a remote Qdrant", metadata: ["host": "\(remote.baseURL.host ?? "?")"])
+        }
         let memories = try await MemoryService(
-            store: embedded, embedder: embedder,
+            store: memoryStore, embedder: embedder,
             requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
             audit: try AuditLog(database: embedded.database),
             logger: logger)
         let services = try ServerServices(
             memories: memories, directory: directory, tokens: tokens, limits: limits(env),
-            readiness: ReadinessInfo(store: "embedded", embedder: embedder?.modelID ?? "none (BM25-only)",
+            readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: embedder?.modelID ?? "none (BM25-only)",
                                      blas: BLASRuntime.kind.rawValue, mode: dev ? "dev" : "production"),
             metrics: registry, logger: logger)
         let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"

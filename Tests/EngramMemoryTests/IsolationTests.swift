@@ -6,7 +6,7 @@ import XCTest
 /// Another user's or another org's memories never surface through any operation.
 final class IsolationTests: XCTestCase {
     func testCrossUserAndCrossOrgIsolation() async throws {
-        let (store, dir) = try MemoryTestSupport.store()
+        let (store, dir) = try await MemoryTestSupport.store()
         defer { try? FileManager.default.removeItem(at: dir) }
         let service = try await MemoryService(store: store, embedder: try MemoryTestSupport.embedder())
         let alice = Principal.user("alice", org: "acme")

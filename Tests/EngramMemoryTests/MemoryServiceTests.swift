@@ -6,11 +6,11 @@ import XCTest
 
 final class MemoryServiceTests: XCTestCase {
     var dir: URL!
-    var store: EmbeddedStore!
+    var store: (any VectorStore)!
     var service: MemoryService!
 
     override func setUp() async throws {
-        (store, dir) = try MemoryTestSupport.store()
+        (store, dir) = try await MemoryTestSupport.store()
         service = try await MemoryService(store: store, embedder: try MemoryTestSupport.embedder())
     }
 

@@ -23,9 +23,16 @@ enum MemoryTestSupport {
 
     struct Missing: Error, CustomStringConvertible { let description: String }
 
-    /// A fresh embedded store in a temporary directory.
-    static func store() throws -> (EmbeddedStore, URL) {
+    /// A fresh store: embedded in a temporary directory, or — when `ENGRAM_TEST_QDRANT_URL` is set —
+    /// the remote-Qdrant backend on that server with the memory collection emptied, so the same
+    /// suite runs on both backends.
+    static func store() async throws -> (any VectorStore, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-memory-\(UUID().uuidString)")
+        if let url = ProcessInfo.processInfo.environment["ENGRAM_TEST_QDRANT_URL"], !url.isEmpty {
+            let remote = try QdrantRemoteStore(url: url)
+            for c in try await remote.listCollections() where c.name.hasPrefix("memories_") { try await remote.deleteCollection(c.name) }
+            return (remote, dir)
+        }
         return (try EmbeddedStore(directory: dir), dir)
     }
 

@@ -27,3 +27,20 @@ final class TextTokenizerTests: XCTestCase {
         XCTAssertEqual(tokenizer.terms("the of and"), [])
     }
 }
+
+final class TextTokenizerPathTests: XCTestCase {
+    /// The ASCII fast path and the Unicode path give the same terms.
+    func testASCIIPathMatchesUnicodePath() {
+        let tokenizer = TextTokenizer()
+        var rng = SplitMix(seed: 5)
+        let pieces = ["retry", "Policy", "HTTP", "Server", "v2", "2024", "the", "Running", "tests", "db_migrate",
+                      "x", "camelCaseWord", "API", "a1B2", " ", "  ", ".", "/", "-", "\r\n", "\t", "'s", "JSONDecoder"]
+        for _ in 0..<500 {
+            let text = (0..<Int(rng.next() % 12)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            var copy = text
+            let fast = copy.withUTF8 { tokenizer.asciiTerms($0) }
+            XCTAssertEqual(fast, tokenizer.unicodeTerms(text), text)
+            XCTAssertEqual(tokenizer.terms(text), fast, text)
+        }
+    }
+}
