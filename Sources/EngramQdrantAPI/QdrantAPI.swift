@@ -13,11 +13,16 @@ public struct QdrantAPIConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Largest snapshot upload.
     public var maxUploadBytes: Int
+    /// Called (asynchronously) after a successful write into a memory collection (`memories_*`),
+    /// so the memory service can bring its in-memory indexes up to date.
+    public var onMemoryCollectionWrite: (@Sendable (String) async -> Void)?
 
-    public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30) {
+    public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30,
+                onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) {
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.maxUploadBytes = maxUploadBytes
+        self.onMemoryCollectionWrite = onMemoryCollectionWrite
     }
 }
 
@@ -32,6 +37,7 @@ public enum QdrantAPI {
         let router = Router()
         router.add(middleware: QdrantLogMiddleware(logger: logger))
         router.add(middleware: QdrantAuthMiddleware(apiKey: configuration.apiKey))
+        if let hook = configuration.onMemoryCollectionWrite { router.add(middleware: MemoryWriteHookMiddleware(hook: hook)) }
         QdrantRoutes(store: store, configuration: configuration).register(on: router)
         return router
     }
@@ -91,6 +97,22 @@ struct QdrantLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
             "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", Envelope.seconds(since: start) * 1000))",
         ])
+        return response
+    }
+}
+
+/// Tells the owner of memory collections that one was written through this API.
+struct MemoryWriteHookMiddleware<Context: RequestContext>: RouterMiddleware {
+    let hook: @Sendable (String) async -> Void
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        guard request.method != .get, request.method != .head, (200..<300).contains(response.status.code) else { return response }
+        let parts = request.uri.path.split(separator: "/")
+        if parts.count >= 2, parts[0] == "collections" {
+            let name = String(parts[1]).removingPercentEncoding ?? String(parts[1])
+            if name.hasPrefix("memories_") { Task { await hook(name) } }
+        }
         return response
     }
 }

@@ -8,7 +8,7 @@ struct Engram: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engram",
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
-        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Scan.self, Bench.self, Eval.self, Debug.self]
+        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self, Bench.self, Eval.self, Debug.self]
     )
 }
 

@@ -12,7 +12,8 @@ enum QdrantListener {
 
     /// Runs `main` alone, or `main` and the Qdrant listener together in one service group that
     /// shuts both down gracefully on SIGTERM / SIGINT.
-    static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listen: String?, logger: Logger) async throws {
+    static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listen: String?, logger: Logger,
+                    onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) async throws {
         let env = ProcessInfo.processInfo.environment
         guard let key = env["ENGRAM_QDRANT_API_KEY"], !key.isEmpty else {
             logger.info("Qdrant-compatible API off (set ENGRAM_QDRANT_API_KEY to enable it)")
@@ -23,7 +24,7 @@ enum QdrantListener {
         guard let (host, port) = QdrantAPI.parseListen(address) else {
             throw Runtime.Failure(description: "--qdrant-listen takes HOST:PORT, e.g. \(defaultListen); got \(address)")
         }
-        let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(apiKey: key),
+        let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(apiKey: key, onMemoryCollectionWrite: onMemoryCollectionWrite),
                                            host: host, port: port, logger: logger)
         logger.info("Qdrant-compatible API on", metadata: ["address": "\(host):\(port)", "emulates": "\(QdrantAPI.emulatedVersion)"])
         let group = ServiceGroup(configuration: .init(services: [app, qdrant], gracefulShutdownSignals: [.sigterm, .sigint],

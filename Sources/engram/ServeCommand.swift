@@ -137,6 +137,9 @@ struct Serve: AsyncParsableCommand {
         }
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
-        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger)
+        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger,
+                                     onMemoryCollectionWrite: { name in
+                                         if name == memories.collection { await memories.reloadFromStore() }
+                                     })
     }
 }

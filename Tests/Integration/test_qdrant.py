@@ -194,3 +194,32 @@ def test_snapshot_create_download_restore_round_trip(qdrant):
     assert q.delete(f"/collections/{c}/snapshots/{snap['name']}").status_code == 404
     assert q.get(f"/collections/{c}/snapshots/{snap['name']}").status_code == 404
     q.delete(f"/collections/{c}")
+
+
+def test_memory_service_sees_writes_made_through_the_qdrant_api(qdrant):
+    """A memory point written or deleted through the Qdrant API shows up in (or leaves) MCP/REST results."""
+    import uuid
+    token = qdrant.token("quinn")
+    status, _, body = helpers.http("POST", qdrant.url + "/v1/memories", {"content": "Quinn keeps release notes in CHANGELOG.md"}, token=token)
+    assert status == 201
+    collection = qdrant.q.get("/collections").json()["result"]["collections"]
+    name = next(c["name"] for c in collection if c["name"].startswith("memories_all_minilm"))
+    existing = qdrant.q.post(f"/collections/{name}/points", json={"ids": [body["memory"]["id"]], "with_payload": True,
+                                                                   "with_vector": True}).json()["result"][0]
+    new_id = str(uuid.uuid4())
+    payload = dict(existing["payload"], content="Quinn tags releases from the main branch only",
+                   content_hash="0" * 64)
+    r = qdrant.q.put(f"/collections/{name}/points?wait=true", json={"points": [{"id": new_id, "vector": existing["vector"], "payload": payload}]})
+    assert r.status_code == 200, r.text
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        status, _, got = helpers.http("GET", f"{qdrant.url}/v1/memories/{new_id}", token=token)
+        if status == 200:
+            break
+        time.sleep(0.1)
+    assert status == 200 and got["memory"]["content"].startswith("Quinn tags releases")
+    qdrant.q.post(f"/collections/{name}/points/delete?wait=true", json={"points": [new_id]})
+    deadline = time.time() + 10
+    while time.time() < deadline and helpers.http("GET", f"{qdrant.url}/v1/memories/{new_id}", token=token)[0] == 200:
+        time.sleep(0.1)
+    assert helpers.http("GET", f"{qdrant.url}/v1/memories/{new_id}", token=token)[0] == 404

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Crypto
+import EngramAuth
+import EngramEmbedding
+import EngramMemory
+import EngramStore
+import Foundation
+import Logging
+
+/// Opens the memory domain over the embedded store in a data directory, or a remote Qdrant.
+enum MemoryStores {
+    static func open(_ spec: String, dataDirectory: URL, embedder: (any Embedder)?, logger: Logger) async throws -> MemoryService {
+        let store: any VectorStore = spec == "embedded"
+            ? try EmbeddedStore(directory: dataDirectory, logger: logger)
+            : try QdrantRemoteStore(url: spec, logger: logger)
+        return try await MemoryService(store: store, embedder: embedder, logger: logger)
+    }
+
+    static func quietLogger() -> Logger {
+        var l = Logger(label: "engram.transfer")
+        l.logLevel = .warning
+        return l
+    }
+}
+
+/// Line-oriented JSONL file I/O with optional gzip (through the system `gzip`).
+enum JSONLines {
+    static func write(_ lines: [Data], to path: String) throws {
+        var blob = Data()
+        for l in lines { blob.append(l); blob.append(0x0A) }
+        if path.hasSuffix(".gz") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["gzip", "-c"]
+            let input = Pipe(), output = Pipe()
+            p.standardInput = input
+            p.standardOutput = output
+            try p.run()
+            let payload = blob
+            let writer = Thread { input.fileHandleForWriting.write(payload); try? input.fileHandleForWriting.close() }
+            writer.start()
+            let compressed = output.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw ValidationError("gzip failed") }
+            try compressed.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } else {
+            try blob.write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+    }
+
+    static func read(_ path: String) throws -> [Data] {
+        var data: Data
+        if path.hasSuffix(".gz") {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["gzip", "-dc", path]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw ValidationError("cannot decompress \(path)") }
+        } else {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        }
+        return data.split(separator: 0x0A).map { Data($0) }.filter { !$0.isEmpty }
+    }
+}
+
+/// One exported memory: the memory (all fields, including audit-relevant ones) and its vector.
+struct ExportLine: Codable {
+    var memory: Memory
+    var vector: [Float]?
+
+    /// RFC 3339 with microseconds, so times survive the round trip exactly.
+    static let dateEncoding = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
+        var c = encoder.singleValueContainer()
+        try c.encode(RFC3339.format(date.timeIntervalSince1970))
+    }
+    static let dateDecoding = JSONDecoder.DateDecodingStrategy.custom { decoder in
+        let c = try decoder.singleValueContainer()
+        let s = try c.decode(String.self)
+        guard let t = RFC3339.parse(s) else { throw DecodingError.dataCorruptedError(in: c, debugDescription: "invalid time \(s)") }
+        return Date(timeIntervalSince1970: t)
+    }
+}
+
+enum Progress {
+    static func show(_ done: Int, _ total: Int?, _ what: String) {
+        let bar: String
+        if let total, total > 0 {
+            let width = 30, filled = min(width, done * width / total)
+            bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
+        } else { bar = "\(done)" }
+        FileHandle.standardError.write(Data("\r\(what) \(bar)".utf8))
+    }
+}
+
+/// `engram export --out memories.jsonl[.gz]`.
+struct Export: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Export every memory with its vector as JSON lines.")
+    @Option(help: "Output file (.jsonl or .jsonl.gz).") var out: String
+    @Option(help: "embedded (default) or qdrant://host:6333?api_key=…") var store = "embedded"
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let logger = MemoryStores.quietLogger()
+        let embedder = try await Runtime.embedder(logger: logger)
+        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = ExportLine.dateEncoding
+        var lines: [Data] = []
+        var offset: PointID?
+        let total = service.count
+        repeat {
+            let page = try await service.exportPage(after: offset)
+            for item in page.items { lines.append(try encoder.encode(ExportLine(memory: item.memory, vector: item.vector))) }
+            offset = page.next
+            Progress.show(lines.count, total, "exporting")
+        } while offset != nil
+        try JSONLines.write(lines, to: out)
+        FileHandle.standardError.write(Data("\n".utf8))
+        print("exported \(lines.count) memories to \(out)")
+    }
+}
+
+/// `engram import --in memories.jsonl[.gz]`: secret scan, dedup, re-embed only when the model differs.
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Import memories exported by `engram export`.")
+    @Option(name: .customLong("in"), help: "Input file (.jsonl or .jsonl.gz).") var input: String
+    @Option(help: "embedded (default) or qdrant://host:6333?api_key=…") var store = "embedded"
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let logger = MemoryStores.quietLogger()
+        let embedder = try await Runtime.embedder(logger: logger)
+        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = ExportLine.dateDecoding
+        let lines = try JSONLines.read(input)
+        var imported = 0, skipped = 0, rejected = 0
+        var batch: [MemoryService.ImportItem] = []
+        func flush() async throws {
+            guard !batch.isEmpty else { return }
+            do {
+                let r = try await service.importSkippingDuplicates(batch)
+                imported += r.imported; skipped += r.skipped
+            } catch MemoryError.secretDetected {
+                // Retry one by one so only the memories holding secrets are refused.
+                for item in batch {
+                    do {
+                        let r = try await service.importSkippingDuplicates([item])
+                        imported += r.imported; skipped += r.skipped
+                    } catch MemoryError.secretDetected { rejected += 1 }
+                }
+            }
+            batch.removeAll()
+            Progress.show(imported + skipped + rejected, lines.count, "importing")
+        }
+        for (n, line) in lines.enumerated() {
+            let entry: ExportLine
+            do { entry = try decoder.decode(ExportLine.self, from: line) } catch {
+                throw ValidationError("line \(n + 1) is not an exported memory")
+            }
+            batch.append(.init(memory: entry.memory, vector: entry.vector))
+            if batch.count == 256 { try await flush() }
+        }
+        try await flush()
+        FileHandle.standardError.write(Data("\n".utf8))
+        print("imported \(imported), skipped \(skipped) duplicates, rejected \(rejected) holding secrets")
+    }
+}
+
+/// `engram migrate --from embedded --to qdrant://…`: copy every memory with its vector, then verify counts and checksums.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy all memories between the embedded store and a remote Qdrant, verified.")
+    @Option(help: "Source: embedded or qdrant://…") var from: String
+    @Option(help: "Target: embedded or qdrant://…") var to: String
+    @Option(help: "Data directory of the target when it is embedded (default: the --data-dir).") var targetDataDir: String?
+    @OptionGroup var storeOptions: StoreOptions
+
+    /// SHA-256 over every memory's id, content hash, state and update time, in id order, and the count.
+    static func checksum(_ service: MemoryService) async throws -> (Int, String) {
+        var hasher = SHA256()
+        var n = 0
+        var offset: PointID?
+        repeat {
+            let page = try await service.exportPage(after: offset)
+            for item in page.items {
+                let m = item.memory
+                hasher.update(data: Data((m.id.uuidString + m.contentHash + m.state.rawValue + "\(m.updatedAt.timeIntervalSince1970)").utf8))
+                n += 1
+            }
+            offset = page.next
+        } while offset != nil
+        return (n, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
+
+    /// Walks both stores in id order and returns the largest vector component difference
+    /// (backends may renormalise unit vectors in the last bits) and the number of id mismatches.
+    static func vectorDrift(_ a: MemoryService, _ b: MemoryService) async throws -> (Float, Int) {
+        var offA: PointID?, offB: PointID?
+        var bufA: [MemoryService.ImportItem] = [], bufB: [MemoryService.ImportItem] = []
+        var doneA = false, doneB = false
+        var drift: Float = 0, mismatches = 0
+        while true {
+            if bufA.isEmpty, !doneA { let p = try await a.exportPage(after: offA); bufA = p.items; offA = p.next; doneA = p.next == nil }
+            if bufB.isEmpty, !doneB { let p = try await b.exportPage(after: offB); bufB = p.items; offB = p.next; doneB = p.next == nil }
+            if bufA.isEmpty || bufB.isEmpty {
+                mismatches += bufA.count + bufB.count
+                if (bufA.isEmpty && doneA) || (bufB.isEmpty && doneB) { break }
+                continue
+            }
+            let x = bufA.removeFirst(), y = bufB.removeFirst()
+            guard x.memory.id == y.memory.id, let vx = x.vector, let vy = y.vector, vx.count == vy.count else { mismatches += 1; continue }
+            for (p, q) in zip(vx, vy) { drift = max(drift, abs(p - q)) }
+        }
+        return (drift, mismatches)
+    }
+
+    func run() async throws {
+        guard from != to || targetDataDir != nil else { throw ValidationError("source and target are the same") }
+        let logger = MemoryStores.quietLogger()
+        let embedder = try await Runtime.embedder(logger: logger)
+        let source = try await MemoryStores.open(from, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let targetDir = targetDataDir.map { URL(fileURLWithPath: $0) } ?? storeOptions.dataDirectory
+        let target = try await MemoryStores.open(to, dataDirectory: targetDir, embedder: embedder, logger: logger)
+        var offset: PointID?
+        var copied = 0
+        repeat {
+            let page = try await source.exportPage(after: offset)
+            copied += try await target.importMemories(page.items)
+            offset = page.next
+            Progress.show(copied, source.count, "migrating")
+        } while offset != nil
+        FileHandle.standardError.write(Data("\n".utf8))
+        let (n1, c1) = try await Self.checksum(source)
+        let (n2, c2) = try await Self.checksum(target)
+        let (drift, mismatches) = try await Self.vectorDrift(source, target)
+        print("source: \(n1) memories, checksum \(c1.prefix(16))…; target: \(n2) memories, checksum \(c2.prefix(16))…; "
+              + "largest vector difference \(drift), mismatched ids \(mismatches)")
+        guard n1 == n2, c1 == c2, mismatches == 0, drift <= 1e-5 else {
+            FileHandle.standardError.write(Data("MIGRATION VERIFICATION FAILED: counts, checksums or vectors differ\n".utf8))
+            throw ExitCode(1)
+        }
+        print("migrated \(copied) memories; counts and checksums match")
+    }
+}
