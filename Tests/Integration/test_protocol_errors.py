@@ -107,3 +107,32 @@ def test_rest_errors(server, tokens):
     status, _, body = http("GET", f"{server.url}/v1/openapi.json")
     assert status == 200 and body["openapi"].startswith("3.")
     assert server.alive()
+
+
+def test_revoked_token_is_refused_at_once(server):
+    import base64
+    import json as _json
+    import subprocess
+    from conftest import BIN
+    token = server.token("rex", org="acme")
+    status, _, _ = http("GET", f"{server.url}/v1/memories", token=token)
+    assert status == 200
+    payload = token.split(".")[1]
+    jti = _json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    r = subprocess.run([BIN, "token", "revoke", "--jti", jti, "--data-dir", str(server.data)], env=server.env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    status, _, body = http("GET", f"{server.url}/v1/memories", token=token)
+    assert status == 401 and "revoked" in body["error"]["message"]
+    status, _, _ = http("POST", f"{server.url}/mcp/rex", {"jsonrpc": "2.0", "id": 1, "method": "ping"}, token=token)
+    assert status == 401
+    fresh = server.token("rex", org="acme")
+    assert http("GET", f"{server.url}/v1/memories", token=fresh)[0] == 200, "other tokens of the user keep working"
+
+
+def test_short_lived_token_expires(server):
+    token = server.token("tina", org="acme", days=0.00003)  # about 2.6 seconds
+    assert http("GET", f"{server.url}/v1/memories", token=token)[0] == 200
+    time.sleep(3.5)
+    status, _, body = http("GET", f"{server.url}/v1/memories", token=token)
+    assert status == 401 and "expired" in body["error"]["message"]
