@@ -14,7 +14,7 @@ DEBUG_BIN := .build/debug/engram
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan eval-secrets test-remote-qdrant test-hardening-small test-crash test-load test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval test-remote-qdrant test-hardening-small test-crash test-load test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -96,7 +96,7 @@ test-load: release
 test-fuzz: release
 	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/fuzz_suite.py --cases 10000
 
-bench: bench-kernels bench-store bench-embed bench-scan
+bench: bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp
 
 bench-kernels: release
 	$(RELEASE_BIN) bench kernels
@@ -107,6 +107,12 @@ bench-store: release
 bench-embed: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench embed
 
+bench-search: release model
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench search --memories 100000
+
+bench-mcp: release model
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench mcp --memories 100000 --clients 8
+
 bench-scan: release
 	$(RELEASE_BIN) bench scan --corpus ../shared/eval/secrets/visible.jsonl.gz
 
@@ -114,6 +120,10 @@ bench-scan: release
 eval-secrets: release
 	python3 ../shared/eval/secrets/eval_secrets.py --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz) \
 	  --cmd "$(CURDIR)/$(RELEASE_BIN) scan" --timing-runs 1
+
+## Retrieval evaluation on LoCoMo through the real add and search path (eval/retrieval/README.md).
+eval-retrieval: release model
+	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/retrieval/run.sh
 
 clean:
 	rm -rf .build

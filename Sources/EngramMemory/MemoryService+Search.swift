@@ -41,6 +41,9 @@ extension MemoryService {
                 && (q.filter.state != nil || defaultStates.contains(m.state))
         }
 
+        // The query embedding (the costliest step) runs while BM25 ranks on the other core.
+        async let embedding: [Float]? = queryEmbedding(q, query)
+
         // Lexical candidates.
         let lexicalDepth = max(q.limit, Self.lexicalCandidates)
         var lexical: [(Memory, Double)] = []
@@ -64,11 +67,7 @@ extension MemoryService {
         // Vector candidates: every visible tenant's exact top-k (not truncated, so the
         // smallest similarity of each full list bounds every memory left out of it).
         let semanticDepth = max(q.limit, Self.semanticCandidates)
-        let v: [Float]
-        if let given = q.queryVector {
-                guard given.count == embedder?.dimensions else { throw MemoryError.invalid("query vector has the wrong dimension") }
-                v = given
-            } else { v = try await embed(query) }
+        guard let v = try await embedding else { throw MemoryError.unavailable("no embedder") }
         var semantic: [(id: String, similarity: Double)] = []
         var floor = -1.0
         for tenant in tenants {
@@ -109,6 +108,16 @@ extension MemoryService {
         return fused.compactMap { item in
             byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
         }
+    }
+
+    /// The query's vector: the caller's precomputed one (checked) or the embedder's; nil without an embedder.
+    func queryEmbedding(_ q: MemorySearchQuery, _ text: String) async throws -> [Float]? {
+        guard let embedder else { return nil }
+        if let given = q.queryVector {
+            guard given.count == embedder.dimensions else { throw MemoryError.invalid("query vector has the wrong dimension") }
+            return given
+        }
+        return try await embed(text)
     }
 
     static func normalised(_ v: [Float]) -> [Float] {

@@ -107,7 +107,8 @@ public struct MemorySearchQuery: Sendable, Hashable {
 /// One search result.
 public struct MemorySearchHit: Sendable, Hashable {
     public var memory: Memory
-    /// Fused rank score (reciprocal-rank fusion of vector and BM25 ranks).
+    /// Fused relevance: 0.7 × cosine similarity + 0.3 × BM25 relative to the query's best BM25 hit (at most 1;
+    /// BM25 relative to the best hit alone in BM25-only mode).
     public var score: Double
     /// Cosine similarity to the query, when an embedder is configured.
     public var similarity: Double?
