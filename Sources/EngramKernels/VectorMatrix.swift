@@ -1,4 +1,7 @@
 import CBLAS
+import Dispatch
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -175,6 +178,14 @@ public final class VectorMatrix: @unchecked Sendable {
         let q = try prepare(query)
         var top = TopK(k: k)
         guard count > 0, let base = storage else { return [] }
+        // Split a large scan across cores only when no other scan is running: under
+        // concurrent load the cores are already busy and splitting only adds overhead.
+        let large = count >= Self.parallelScanThreshold
+        let alone = large && Self.activeScans.add(1, ordering: .relaxed).newValue == 1
+        defer { if large { Self.activeScans.subtract(1, ordering: .relaxed) } }
+        if accept == nil, Self.scanThreads > 1, alone {
+            return parallelSearch(q, k: k, base: base)
+        }
         let block = Self.blockRows
         let n = count, d = dimension
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
@@ -190,6 +201,53 @@ public final class VectorMatrix: @unchecked Sendable {
             }
         }
         return top.sorted()
+    }
+
+    /// Large scans in progress (process-wide), to split only when the cores are otherwise idle.
+    static let activeScans = Atomic<Int>(0)
+
+    /// Rows at or above which one query's scan is split across `scanThreads` threads.
+    public nonisolated(unsafe) static var parallelScanThreshold = 32_768
+    /// Threads one large scan may use (the machine's cores, at most 4). Set 1 to disable splitting.
+    public nonisolated(unsafe) static var scanThreads = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Splits the rows into contiguous parts scored on separate threads (each with its own
+    /// `cblas_sgemv` blocks and heap), then merges the heaps. Same results as the serial scan.
+    private func parallelSearch(_ q: [Float], k: Int, base: UnsafeMutablePointer<Float>) -> [ScoredID] {
+        let parts = Self.scanThreads
+        let n = count, d = dimension, block = Self.blockRows
+        let per = (n + parts - 1) / parts
+        let results = UnsafeMutableBufferPointer<[ScoredID]>.allocate(capacity: parts)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        /// The raw pointers the parts share; each part writes only its own `results` slot.
+        struct Shared: @unchecked Sendable {
+            let base: UnsafeMutablePointer<Float>
+            let query: UnsafePointer<Float>
+            let results: UnsafeMutableBufferPointer<[ScoredID]>
+        }
+        q.withUnsafeBufferPointer { qp in
+            let shared = Shared(base: base, query: qp.baseAddress!, results: results)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let lo = part * per, hi = min(n, lo + per)
+                guard lo < hi else { return }
+                var top = TopK(k: k)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, hi - lo))
+                defer { scratch.deallocate() }
+                var start = lo
+                while start < hi {
+                    let rows = min(block, hi - start)
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
+                                shared.base + start * d, Int32(d), shared.query, 1, 0, scratch, 1)
+                    self.collect(scratch, rows: rows, offset: start, into: &top, accept: nil)
+                    start += rows
+                }
+                shared.results[part] = top.sorted()
+            }
+        }
+        var merged = TopK(k: k)
+        for part in results { for hit in part { merged.insert(hit) } }
+        return merged.sorted()
     }
 
     /// Exact top-k for a batch of queries in one `cblas_sgemm` per block of rows.

@@ -13,9 +13,9 @@ struct EdgeMiddleware: RouterMiddleware {
     let writes: RateLimiter
     let authFailures: RateLimiter
 
-    init(limits: ServerLimits) {
+    init(limits: ServerLimits, writes: RateLimiter) {
         self.limits = limits
-        writes = RateLimiter(rate: limits.writesPerSecond, burst: limits.writeBurst)
+        self.writes = writes
         authFailures = RateLimiter(rate: limits.authFailuresPerMinute / 60, burst: limits.authFailureBurst)
     }
 
@@ -45,8 +45,9 @@ struct EdgeMiddleware: RouterMiddleware {
         let authenticated = request.headers[.authorization] != nil || path.hasPrefix("/mcp")
             || (path.hasPrefix("/v1/") && path != "/v1/openapi.json")
         if authenticated, let wait = authFailures.wouldAllow("ip:" + ip) { throw Self.tooMany(wait, "failed authentications") }
-        if request.method != .get, request.method != .head {
-            let key = request.headers[.authorization].map { "tok:" + Self.digest($0) } ?? "ip:" + ip
+        // MCP requests are all POSTs: the MCP endpoint limits its write tools itself.
+        if request.method != .get, request.method != .head, !path.hasPrefix("/mcp") {
+            let key = Self.writeKey(request, ip: ip)
             if let wait = writes.take(key) { throw Self.tooMany(wait, "write requests") }
         }
         var response: Response
@@ -63,6 +64,11 @@ struct EdgeMiddleware: RouterMiddleware {
         }
         if limits.behindTLS { response.headers[.strictTransportSecurity] = "max-age=31536000; includeSubDomains" }
         return response
+    }
+
+    /// The bucket of a write: the caller's token, or its IP without one.
+    static func writeKey(_ request: Request, ip: String) -> String {
+        request.headers[.authorization].map { "tok:" + digest($0) } ?? "ip:" + ip
     }
 
     static func digest(_ s: String) -> String {

@@ -1,4 +1,5 @@
 import EngramKernels
+import EngramMemory
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -16,7 +17,7 @@ public enum EngramHTTPServer {
         let router = Router(context: EngramRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: services.logger))
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: EdgeMiddleware(limits: services.limits))
+        router.add(middleware: EdgeMiddleware(limits: services.limits, writes: services.writeLimiter))
         router.add(middleware: MetricsMiddleware())
         let mcp = MCPEndpoint(services: services)
         router.post("mcp/{userId}") { request, context in try await mcp.handle(request, context: context) }
@@ -46,8 +47,9 @@ public enum EngramHTTPServer {
                 guard p.role.allows(.reviewMemories) else { throw APIError.forbidden }
             }
             guard let registry = services.metrics else { throw APIError.notFound }
-            for (state, n) in services.memories.countsByState() {
-                registry.makeGauge(name: "engram_memories", labels: [("state", state.rawValue)]).set(Double(n))
+            let counts = services.memories.countsByState()
+            for state in MemoryState.allCases {
+                registry.makeGauge(name: "engram_memories", labels: [("state", state.rawValue)]).set(Double(counts[state] ?? 0))
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

@@ -32,6 +32,8 @@ struct MCPEndpoint: Sendable {
         """
 
     let services: ServerServices
+    /// Tools that change memories: rate-limited like REST writes.
+    static let writeTools: Set<String> = ["add_memory", "update_memory", "delete_memory", "finish_task"]
 
     enum RPCError {
         static let parse = -32700, invalidRequest = -32600, methodNotFound = -32601, invalidParams = -32602, internalError = -32603
@@ -90,6 +92,10 @@ struct MCPEndpoint: Sendable {
         }
         let params = o["params"] ?? .object([:])
         do {
+            if method == "tools/call", let tool = params["name"]?.stringValue, Self.writeTools.contains(tool),
+               let wait = services.writeLimiter.take(EdgeMiddleware.writeKey(request, ip: "unknown")) {
+                throw EdgeMiddleware.tooMany(wait, "write requests")
+            }
             let result = try await dispatch(method: method, params: params, principal: principal, logger: context.logger)
             return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
         } catch let e as RPCFailure {

@@ -71,6 +71,8 @@ public struct ServerServices: Sendable {
     /// Where swift-metrics values are collected for `/metrics` (nil: no endpoint).
     public let metrics: PrometheusCollectorRegistry?
     let tools: ToolCatalog
+    /// Token buckets for write requests (REST non-GET routes and MCP write tools), per token.
+    let writeLimiter: RateLimiter
 
     public init(memories: MemoryService, directory: MemberDirectory, tokens: TokenService, limits: ServerLimits = ServerLimits(),
                 readiness: ReadinessInfo, metrics: PrometheusCollectorRegistry? = nil, logger: Logger) throws {
@@ -82,6 +84,7 @@ public struct ServerServices: Sendable {
         self.readiness = readiness
         self.logger = logger
         tools = try ToolCatalog.load()
+        writeLimiter = RateLimiter(rate: limits.writesPerSecond, burst: limits.writeBurst)
     }
 
     /// Verifies the bearer token and re-checks the caller against the directory:

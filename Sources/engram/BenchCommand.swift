@@ -53,8 +53,11 @@ struct BenchKernels: AsyncParsableCommand {
         BLASRuntime.configureSingleThreaded()
         print("BLAS: \(BLASRuntime.details)")
         print("dimension \(dimension), top-\(k), \(queries) queries per size, one thread\n")
-        print("rows      | MB     | search p50 ms | p99 ms  | read p50 ms | ratio p50 | batch-32 ms/query")
-        print("----------|--------|---------------|---------|-------------|-----------|------------------")
+        // The ratio compares like with like: a one-thread scan against a one-thread read. The last
+        // column shows the split scan the server uses for large shards (all cores, one query).
+        let threads = VectorMatrix.scanThreads
+        print("rows      | MB     | search p50 ms | p99 ms  | read p50 ms | ratio p50 | batch-32 ms/query | \(threads)-thread split p50 ms")
+        print("----------|--------|---------------|---------|-------------|-----------|-------------------|-------------------")
         var rng = XorShift(seed: 42)
         for n in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let m = VectorMatrix(dimension: dimension, initialCapacity: n)
@@ -62,8 +65,15 @@ struct BenchKernels: AsyncParsableCommand {
             let qs = (0..<queries).map { _ in rng.vector(dimension) }
             // Warm up.
             _ = try m.search(qs[0], k: k)
-            var searchTimes: [Double] = [], readTimes: [Double] = []
+            var searchTimes: [Double] = [], readTimes: [Double] = [], splitTimes: [Double] = []
             var sink: Float = 0
+            VectorMatrix.scanThreads = threads
+            for q in qs {
+                let t0 = now()
+                sink += try m.search(q, k: k).first?.score ?? 0
+                splitTimes.append(now() - t0)
+            }
+            VectorMatrix.scanThreads = 1
             for q in qs {
                 let t0 = now()
                 let r = try m.search(q, k: k)
@@ -87,9 +97,10 @@ struct BenchKernels: AsyncParsableCommand {
             func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
             print([pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 6), pad(Stats.ms(p50), 13),
                    pad(Stats.ms(p99), 7), pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", p50 / read50), 9),
-                   Stats.ms(perQuery)].joined(separator: " | "))
+                   pad(Stats.ms(perQuery), 17), n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)"].joined(separator: " | "))
             if sink.isNaN { print("") }
         }
+        VectorMatrix.scanThreads = threads
     }
 }
 

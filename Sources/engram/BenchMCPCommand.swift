@@ -20,6 +20,7 @@ struct BenchMCP: AsyncParsableCommand {
     @Option(help: "Memories in the caller's tenant.") var memories: Int = 100_000
     @Option(help: "Concurrent clients.") var clients: Int = 8
     @Option(help: "Requests per client.") var requests: Int = 50
+    @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -47,7 +48,7 @@ struct BenchMCP: AsyncParsableCommand {
         let store = try EmbeddedStore(directory: dir, logger: logger)
         let directory = try MemberDirectory(database: store.database)
         try directory.upsertUser("bench")
-        let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), logger: logger)
         var corpus = SyntheticCorpus(seed: 21)
         let t0 = now()
         try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)
@@ -67,7 +68,8 @@ struct BenchMCP: AsyncParsableCommand {
             if (try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)) != nil { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let queryTexts = (0..<(clients * requests)).map { _ in corpus.sentence(words: 6) }
+        var questions = MemoryTextGenerator(seed: 123)
+        let queryTexts = (0..<(clients * requests)).map { _ in questions.question() }
         let bodies: [Data] = queryTexts.enumerated().map { i, q in
             try! JSONSerialization.data(withJSONObject: [
                 "jsonrpc": "2.0", "id": i, "method": "tools/call",
@@ -94,7 +96,14 @@ struct BenchMCP: AsyncParsableCommand {
             for c in 0..<clients {
                 group.addTask {
                     var out: [(Double, Bool)] = []
-                    for r in 0..<requests { out.append(try await call(bodies[c * requests + r])) }
+                    var rng = XorShift(seed: UInt64(c + 1))
+                    for r in 0..<requests {
+                        if thinkMs > 0 {
+                            let u = max(1e-9, Double(rng.next() % 1_000_000) / 1_000_000)
+                            try await Task.sleep(for: .milliseconds(-log(u) * thinkMs))
+                        }
+                        out.append(try await call(bodies[c * requests + r]))
+                    }
                     return out
                 }
             }
@@ -105,8 +114,8 @@ struct BenchMCP: AsyncParsableCommand {
         let wall = now() - start
         let latencies = results.map(\.0)
         let errors = results.filter { !$0.1 }.count
-        print(String(format: "tools/call search_memories, %d memories, %d clients x %d requests: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
-                     memories, clients, requests, Stats.percentile(latencies, 50) * 1000, Stats.percentile(latencies, 99) * 1000,
+        print(String(format: "tools/call search_memories, %d memories, %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
+                     memories, clients, requests, thinkMs, Stats.percentile(latencies, 50) * 1000, Stats.percentile(latencies, 99) * 1000,
                      Double(results.count) / wall, errors))
     }
 }

@@ -52,10 +52,13 @@ struct BenchSearch: AsyncParsableCommand {
     static func populate(_ service: MemoryService, embedder: any Embedder, userId: String, count: Int,
                          corpus: inout SyntheticCorpus) async throws {
         var rng = XorShift(seed: 3)
+        var texts = MemoryTextGenerator(seed: 17)
         var batch: [MemoryService.ImportItem] = []
         for i in 0..<count {
+            // Realistic memory sentences (real words, so BM25 posting lists are as long as in practice),
+            // with a few rarer words mixed in.
             let m = Memory(userId: userId, orgId: nil, scope: .personal, state: .published,
-                           content: corpus.sentence(words: 12 + i % 20), tags: [corpus.word()],
+                           content: texts.next() + " " + corpus.sentence(words: 2 + i % 4), tags: [corpus.word()],
                            createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)), embeddingModel: embedder.modelID)
             batch.append(.init(memory: m, vector: rng.vector(embedder.dimensions)))
             if batch.count == 5000 { try await service.importMemories(batch); batch.removeAll() }
@@ -70,7 +73,7 @@ struct BenchSearch: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-search-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
-        let service = try await MemoryService(store: store, embedder: embedder)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder))
         let user = Principal(userId: "bench", orgId: "bench-org", role: .member)
 
         var corpus = SyntheticCorpus(seed: 11)
@@ -78,7 +81,10 @@ struct BenchSearch: AsyncParsableCommand {
         try await Self.populate(service, embedder: embedder, userId: user.userId, count: memories, corpus: &corpus)
         print(String(format: "loaded %d memories in one tenant in %.1f s", memories, now() - t0))
 
-        let texts = (0..<queries).map { _ in corpus.sentence(words: 6) }
+        var questions = MemoryTextGenerator(seed: 99)
+        let texts = (0..<queries).map { _ in questions.question() }
+        let queryTokens = texts.map { embedder.tokenizer.encode($0).count }
+        print(String(format: "queries: short questions, %.1f tokens on average", Double(queryTokens.reduce(0, +)) / Double(queryTokens.count)))
         var full: [Double] = [], alone: [Double] = [], embedOnly: [Double] = []
         for text in texts {
             let a = now()
@@ -97,8 +103,13 @@ struct BenchSearch: AsyncParsableCommand {
         print(row("search alone (precomputed vector)", alone))
         print(row("query embedding alone", embedOnly))
 
-        // Sustained add through the full path (validate, scan, hash, dedup, embed, near-dup, fsync).
-        let addTexts = (0..<adds).map { i in "Bench memory \(i): " + corpus.sentence(words: 16) }
+        // Sustained add through the full path (validate, scan, hash, dedup, embed, near-dup, fsync),
+        // with realistic coding-memory sentences (their token count is what embedding costs).
+        var memoryTexts = MemoryTextGenerator(seed: 5)
+        let addTexts = (0..<adds).map { _ in memoryTexts.next() }
+        let tokens = addTexts.map { embedder.tokenizer.encode($0).count }
+        print(String(format: "add texts: %.1f tokens on average (min %d, max %d)", Double(tokens.reduce(0, +)) / Double(tokens.count),
+                     tokens.min() ?? 0, tokens.max() ?? 0))
         let writer = Principal(userId: "writer", orgId: nil, role: .member)
         let start = now()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -116,3 +127,43 @@ struct BenchSearch: AsyncParsableCommand {
     }
 }
 
+
+/// Realistic coding-memory sentences from templates over real words (build, test, deploy,
+/// conventions, gotchas), so benchmark texts have the token counts of real memories.
+struct MemoryTextGenerator {
+    var rng: XorShift
+    init(seed: UInt64) { rng = XorShift(seed: seed) }
+
+    static let services = ["billing", "auth", "search", "gateway", "notifications", "ingest", "reporting", "payments", "profile", "scheduler"]
+    static let tools = ["pytest", "swift test", "cargo nextest", "go test", "jest", "vitest", "make check", "tox", "gradle test", "bazel test"]
+    static let stores = ["Postgres", "Redis", "SQLite", "Kafka", "S3", "DynamoDB", "Elasticsearch", "RabbitMQ", "MySQL", "Qdrant"]
+    static let habits = ["small pull requests", "feature flags for risky changes", "table-driven tests", "structured logging",
+                         "explicit error types", "dependency injection through initialisers", "snake_case JSON", "UTC timestamps"]
+    static let gotchas = ["the staging cache is shared", "migrations lock the orders table", "the CI runner has only 2 cores",
+                          "timeouts default to 30 seconds", "the SDK retries non-idempotent calls", "clock skew breaks token checks"]
+
+    mutating func pick(_ xs: [String]) -> String { xs[Int(rng.next() % UInt64(xs.count))] }
+    mutating func number(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) + 1 }
+
+    /// A short question an assistant would ask at the start of a task.
+    mutating func question() -> String {
+        switch rng.next() % 5 {
+        case 0: return "how do we run the \(pick(Self.services)) tests"
+        case 1: return "retry policy of the \(pick(Self.services)) client"
+        case 2: return "\(pick(Self.stores)) gotchas in \(pick(Self.services))"
+        case 3: return "how are \(pick(Self.services)) deploys done"
+        default: return "why did we move off \(pick(Self.stores))"
+        }
+    }
+
+    mutating func next() -> String {
+        switch rng.next() % 6 {
+        case 0: return "The \(pick(Self.services)) service runs its tests with \(pick(Self.tools)) and needs a local \(pick(Self.stores)) on port \(5000 + number(999))."
+        case 1: return "The \(pick(Self.services)) client retries \(number(5)) times with exponential backoff when \(pick(Self.stores)) is unavailable."
+        case 2: return "In the \(pick(Self.services)) repository the team prefers \(pick(Self.habits)) over ad-hoc alternatives."
+        case 3: return "Gotcha in \(pick(Self.services)): \(pick(Self.gotchas)), so check it before changing \(pick(Self.stores)) settings."
+        case 4: return "We decided to move \(pick(Self.services)) events from \(pick(Self.stores)) to \(pick(Self.stores)) because of throughput limits seen in release \(number(40))."
+        default: return "Deploys of \(pick(Self.services)) go out after \(pick(Self.tools)) passes and a canary runs for \(number(60)) minutes."
+        }
+    }
+}

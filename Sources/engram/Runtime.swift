@@ -61,7 +61,7 @@ enum Runtime {
                                                              dimensions: dims, apiKey: env["ENGRAM_EMBEDDER_API_KEY"]))
             try await remote.verifyDimensions(expected: dims)
             logger.info("remote embedder ready", metadata: ["model": "\(remote.modelID)", "dimensions": "\(dims)"])
-            return remote
+            return CoalescingEmbedder(remote)
         case "minilm":
             let dir = URL(fileURLWithPath: env["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
             guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
@@ -74,7 +74,8 @@ enum Runtime {
             }
             let e = try MiniLMEmbedder(modelDirectory: dir)
             logger.info("embedder ready", metadata: ["model": "\(e.modelID)", "dimensions": "\(e.dimensions)"])
-            return e
+            // Concurrent requests share forward passes (batched embedding is ~2x cheaper per text).
+            return CoalescingEmbedder(e)
         default:
             throw Failure(description: "unknown ENGRAM_EMBEDDER \(kind): use minilm, openai, ollama or none")
         }

@@ -174,3 +174,22 @@ final class TopKTests: XCTestCase {
         }
     }
 }
+
+final class ParallelScanTests: XCTestCase {
+    func testSplitScanMatchesSerialScan() throws {
+        var rng = TestRNG(state: 11)
+        let m = VectorMatrix(dimension: 32)
+        for i in 0..<40_000 { try m.upsert(id: Int64(i), vector: rng.vector(32)) }
+        let saved = (VectorMatrix.scanThreads, VectorMatrix.parallelScanThreshold)
+        defer { (VectorMatrix.scanThreads, VectorMatrix.parallelScanThreshold) = saved }
+        for _ in 0..<5 {
+            let q = rng.vector(32)
+            VectorMatrix.scanThreads = 1
+            let serial = try m.search(q, k: 25)
+            VectorMatrix.scanThreads = 3
+            VectorMatrix.parallelScanThreshold = 1000
+            let split = try m.search(q, k: 25)
+            XCTAssertEqual(split, serial)
+        }
+    }
+}

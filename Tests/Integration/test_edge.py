@@ -60,14 +60,6 @@ def test_write_rate_limit(strict):
     assert http("POST", strict.url + "/v1/memories", {"content": "walt's own note"}, token=other)[0] == 201
 
 
-def test_auth_failure_rate_limit_and_server_survives(strict):
-    codes = [http("GET", strict.url + "/v1/memories", token="bogus")[0] for _ in range(10)]
-    assert codes[0] == 401 and 429 in codes
-    status, hdrs, _ = http("GET", strict.url + "/v1/memories", token="bogus")
-    assert status == 429 and "Retry-After" in hdrs
-    assert strict.alive()
-
-
 def test_metrics_on_loopback(server, tokens):
     rpc(server, "alice", tokens["alice"], "tools/call", {"name": "search_memories", "arguments": {"query": "metrics"}})
     status, _, body = http("GET", server.url + "/metrics")
@@ -75,3 +67,27 @@ def test_metrics_on_loopback(server, tokens):
     assert 'engram_mcp_tool_calls_total{tool="search_memories"}' in body
     assert "engram_search_duration_seconds" in body and "engram_memories{" in body
     assert "hb_requests" in body and "http_server_request_duration" in body
+
+
+def test_mcp_reads_are_not_rate_limited_but_writes_are(strict):
+    token = strict.token("mona", org="edge-org")
+    for i in range(15):
+        status, _, body = rpc(strict, "mona", token, "tools/call", {"name": "search_memories", "arguments": {"query": f"anything {i}"}})
+        assert status == 200 and body["result"]["isError"] is False
+    statuses = []
+    for i in range(14):
+        status, hdrs, _ = rpc(strict, "mona", token, "tools/call",
+                              {"name": "add_memory", "arguments": {"content": f"mona note number {i} " + "z" * i}})
+        statuses.append(status)
+        if status == 429:
+            assert int(hdrs["Retry-After"]) >= 1
+    assert 429 in statuses and statuses[0] == 200
+
+
+# Runs last against the strict server: it exhausts this IP's failed-authentication bucket.
+def test_auth_failure_rate_limit_and_server_survives(strict):
+    codes = [http("GET", strict.url + "/v1/memories", token="bogus")[0] for _ in range(10)]
+    assert codes[0] == 401 and 429 in codes
+    status, hdrs, _ = http("GET", strict.url + "/v1/memories", token="bogus")
+    assert status == 429 and "Retry-After" in hdrs
+    assert strict.alive()
