@@ -54,7 +54,7 @@ release: deps
 	swift build -c release $(SWIFT_BUILD_FLAGS)
 
 run: release model
-	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(MODEL_DIR)} $(RELEASE_BIN) serve --data-dir $(DATA_DIR)
+	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(MODEL_DIR)} $(RELEASE_BIN) serve --dev --data-dir $(DATA_DIR)
 
 test-deps:
 	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
