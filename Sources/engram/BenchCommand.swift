@@ -180,21 +180,8 @@ struct BenchScan: AsyncParsableCommand {
     @Option(help: "Timed runs (the best is reported).") var runs: Int = 5
 
     func run() async throws {
-        var data: Data
-        if corpus.hasSuffix(".gz") {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["gzip", "-dc", corpus]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            try p.run()
-            data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-        } else {
-            data = try Data(contentsOf: URL(fileURLWithPath: corpus))
-        }
-        let texts: [String] = data.split(separator: UInt8(ascii: "\n")).compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])?["text"] as? String
+        let texts: [String] = try JSONLines.read(corpus).compactMap { line in
+            (try? JSONSerialization.jsonObject(with: line) as? [String: Any])?["text"] as? String
         }
         guard !texts.isEmpty else { throw ValidationError("no texts in \(corpus)") }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
