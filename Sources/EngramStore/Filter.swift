@@ -293,15 +293,31 @@ public enum RFC3339 {
         return Double(days * 86_400 + hour * 3600 + minute * 60 - offset) + second
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` for seconds since 1970.
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` for seconds since 1970 (hand-formatted: this runs for
+    /// every memory in every response, and Foundation's formatters cost microseconds each).
     public static func format(_ t: Double) -> String {
-        let date = Date(timeIntervalSince1970: t)
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let frac = t - t.rounded(.down)
-        var s = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
-        if frac > 0 { s += String(format: ".%06d", Int((frac * 1_000_000).rounded())) }
-        return s + "Z"
+        var micros = Int64((t * 1_000_000).rounded())
+        var seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        micros -= seconds * 1_000_000
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        seconds -= days * 86_400
+        // Civil from days (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int64, _ width: Int) -> String {
+            let digits = String(v)
+            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        }
+        var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(seconds / 3600, 2) + ":"
+            + pad(seconds % 3600 / 60, 2) + ":" + pad(seconds % 60, 2)
+        if micros > 0 { out += "." + pad(micros, 6) }
+        return out + "Z"
     }
 }

@@ -98,6 +98,19 @@ final class FilterTests: XCTestCase {
         XCTAssertNil(RFC3339.parse("2024-13-01"))
         XCTAssertNil(RFC3339.parse("2024-01-01T00:00:00Zjunk"))
         XCTAssertEqual(RFC3339.parse(RFC3339.format(1_704_067_200.25)), 1_704_067_200.25)
+        XCTAssertEqual(RFC3339.format(0), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(RFC3339.format(951_782_400.5), "2000-02-29T00:00:00.500000Z")
+        // Agrees with Foundation's calendar on random times, before and after 1970.
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        var rng = StoreRNG(state: 77)
+        for _ in 0..<2000 {
+            let t = Double(Int64(rng.next() % 8_000_000_000) - 2_000_000_000)
+            let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: t))
+            let want = String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+            XCTAssertEqual(RFC3339.format(t), want)
+            XCTAssertEqual(RFC3339.parse(want), t)
+        }
     }
 
     func testPointIDOrderAndParsing() throws {
