@@ -97,6 +97,12 @@ extension MemoryService {
         repeat {
             do {
                 try await writes.withLock {
+                    // The collection may have been deleted (e.g. through the Qdrant API): recreate it empty.
+                    if try await !store.listCollections().contains(where: { $0.name == collection }) {
+                        try await store.createCollection(CollectionConfig(name: collection, vectorSize: embedder?.dimensions ?? 1,
+                                                                          distance: .cosine, tenantKey: Memory.Field.tenant))
+                        logger.warning("memory collection was missing and has been recreated", metadata: ["collection": "\(collection)"])
+                    }
                     var present = Set<UUID>()
                     var offset: PointID?
                     repeat {

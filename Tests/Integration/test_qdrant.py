@@ -223,3 +223,21 @@ def test_memory_service_sees_writes_made_through_the_qdrant_api(qdrant):
     while time.time() < deadline and helpers.http("GET", f"{qdrant.url}/v1/memories/{new_id}", token=token)[0] == 200:
         time.sleep(0.1)
     assert helpers.http("GET", f"{qdrant.url}/v1/memories/{new_id}", token=token)[0] == 404
+
+
+def test_deleting_the_memory_collection_through_the_qdrant_api_recovers(qdrant):
+    token = qdrant.token("ursula")
+    assert helpers.http("POST", qdrant.url + "/v1/memories", {"content": "Ursula's note before the wipe"}, token=token)[0] == 201
+    names = [c["name"] for c in qdrant.q.get("/collections").json()["result"]["collections"] if c["name"].startswith("memories_all_minilm")]
+    assert qdrant.q.delete(f"/collections/{names[0]}").status_code == 200
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        status, _, body = helpers.http("GET", qdrant.url + "/v1/memories", token=token)
+        if status == 200 and body["memories"] == []:
+            break
+        time.sleep(0.1)
+    assert body["memories"] == []
+    status, _, body = helpers.http("POST", qdrant.url + "/v1/memories", {"content": "Ursula's note after the wipe"}, token=token)
+    assert status == 201, body
+    status, _, body = helpers.http("GET", qdrant.url + "/v1/memories/search?q=note+after+the+wipe", token=token)
+    assert body["results"][0]["memory"]["content"] == "Ursula's note after the wipe"
