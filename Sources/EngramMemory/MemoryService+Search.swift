@@ -97,7 +97,12 @@ extension MemoryService {
         ) { missing in
             // Similarity of lexical-only hits, from their stored vectors.
             let ids = missing.compactMap { UUID(uuidString: $0) }
-            let records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: false, withVector: true)
+            let records: [Record]
+            do {
+                records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: false, withVector: true)
+            } catch {
+                throw MemoryError.unavailable("vector search failed")
+            }
             var out: [String: Double] = [:]
             for r in records {
                 guard case let .uuid(id) = r.id, let rv = r.vector else { continue }

@@ -19,7 +19,7 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             guard let role = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
             guard days > 0, days <= 3650 else { throw ValidationError("days must be between 0 and 3650") }
-            let secret = try Runtime.jwtSecret(dataDirectory: store.dataDirectory, dev: false)
+            let secret = try Runtime.jwtSecret(dataDirectory: store.dataDirectory, dev: false, allowFile: true)
             let embedded = try EmbeddedStore(directory: store.dataDirectory)
             let directory = try MemberDirectory(database: embedded.database)
             if let org { try directory.upsertMember(userId: user, orgId: org, role: role) } else { try directory.upsertUser(user) }

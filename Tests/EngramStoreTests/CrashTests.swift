@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import EngramKernels
 @testable import EngramStore
 
 /// Kills a writer process with SIGKILL at random moments and checks that every
@@ -67,12 +68,12 @@ final class CrashTests: XCTestCase {
             let info = try store.collectionInfoSync("crash")
             let records = try store.retrieveSync("crash", ids: acknowledged.map { .number($0) }, withPayload: true, withVector: true)
             XCTAssertEqual(records.count, acknowledged.count, "round \(round): acknowledged points missing")
-            let probe = VectorMatrixProbe(dimension: dimension)
+            let probe = VectorMatrix(dimension: dimension)
             for r in records {
                 guard case let .number(id) = r.id else { continue }
                 let want = Self.point(id, dimension: dimension)
                 XCTAssertEqual(r.payload, want.payload, "payload of \(id)")
-                XCTAssertEqual(r.vector, try probe.normalised(want.vector), "vector of \(id)")
+                XCTAssertEqual(r.vector, try probe.prepare(want.vector), "vector of \(id)")
             }
             // Batches are atomic: past the acknowledged ones, each batch is wholly present or absent.
             let tail = try store.scrollSync("crash", ScrollRequest(
@@ -90,13 +91,5 @@ final class CrashTests: XCTestCase {
             print("crash round \(round): \(roundAcks) batches acknowledged, \(acknowledged.count) points verified")
         }
         XCTAssertGreaterThan(acknowledged.count, 0, "the writer never acknowledged anything")
-    }
-}
-
-/// Normalises like the store does (through the kernel's own `prepare`).
-struct VectorMatrixProbe {
-    let dimension: Int
-    func normalised(_ v: [Float]) throws -> [Float] {
-        try EngramKernelsBridge.prepare(v, dimension: dimension)
     }
 }

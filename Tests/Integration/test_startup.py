@@ -61,3 +61,17 @@ def test_dev_mode_prints_token_and_claude_line():
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_a_dev_secret_does_not_let_a_production_server_start():
+    data = tempfile.mkdtemp(prefix="engram-devsecret-")
+    with open(os.path.join(data, "jwt-secret"), "w") as f:
+        f.write("d" * 64)
+    env = {k: v for k, v in os.environ.items() if k != "ENGRAM_JWT_SECRET"}
+    env["ENGRAM_MODEL_DIR"] = MODEL_DIR
+    r = subprocess.run([BIN, "serve", "--port", str(free_port()), "--data-dir", data], env=env,
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "ENGRAM_JWT_SECRET" in r.stderr
+    # The CLI may still issue tokens for a dev server from that file.
+    r = subprocess.run([BIN, "token", "issue", "--user", "dev", "--data-dir", data], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.count(".") == 2
