@@ -91,31 +91,43 @@ struct BenchMCP: AsyncParsableCommand {
         }
         // Warm-up.
         for b in bodies.prefix(5) { _ = try await call(b) }
-        let start = now()
-        let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
-            for c in 0..<clients {
-                group.addTask {
-                    var out: [(Double, Bool)] = []
-                    var rng = XorShift(seed: UInt64(c + 1))
-                    for r in 0..<requests {
-                        if thinkMs > 0 {
-                            let u = max(1e-9, Double(rng.next() % 1_000_000) / 1_000_000)
-                            try await Task.sleep(for: .milliseconds(-log(u) * thinkMs))
+        func closedLoop(_ bodies: [Data]) async throws -> (latencies: [Double], errors: Int, rate: Double) {
+            let start = now()
+            let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
+                for c in 0..<clients {
+                    group.addTask {
+                        var out: [(Double, Bool)] = []
+                        var rng = XorShift(seed: UInt64(c + 1))
+                        for r in 0..<requests {
+                            if thinkMs > 0 {
+                                let u = max(1e-9, Double(rng.next() % 1_000_000) / 1_000_000)
+                                try await Task.sleep(for: .milliseconds(-log(u) * thinkMs))
+                            }
+                            out.append(try await call(bodies[c * requests + r]))
                         }
-                        out.append(try await call(bodies[c * requests + r]))
+                        return out
                     }
-                    return out
                 }
+                var all: [(Double, Bool)] = []
+                for try await part in group { all += part }
+                return all
             }
-            var all: [(Double, Bool)] = []
-            for try await part in group { all += part }
-            return all
+            let wall = now() - start
+            return (results.map(\.0), results.filter { !$0.1 }.count, Double(results.count) / wall)
         }
-        let wall = now() - start
-        let latencies = results.map(\.0)
-        let errors = results.filter { !$0.1 }.count
+        // Baseline in the same run: `ping` through the same HTTP, auth and JSON-RPC path
+        // (the floor every tool call pays), then the searches.
+        let pings = (0..<(clients * requests)).map { i in
+            try! JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": i, "method": "ping"])
+        }
+        let base = try await closedLoop(pings)
+        let run = try await closedLoop(bodies)
+        print(String(format: "ping (baseline), %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
+                     clients, requests, thinkMs, Stats.percentile(base.latencies, 50) * 1000, Stats.percentile(base.latencies, 99) * 1000,
+                     base.rate, base.errors))
         print(String(format: "tools/call search_memories, %d memories, %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
-                     memories, clients, requests, thinkMs, Stats.percentile(latencies, 50) * 1000, Stats.percentile(latencies, 99) * 1000,
-                     Double(results.count) / wall, errors))
+                     memories, clients, requests, thinkMs, Stats.percentile(run.latencies, 50) * 1000, Stats.percentile(run.latencies, 99) * 1000,
+                     run.rate, run.errors))
+        print(String(format: "search / ping p50 ratio: %.1fx", Stats.percentile(run.latencies, 50) / max(1e-9, Stats.percentile(base.latencies, 50))))
     }
 }
