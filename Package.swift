@@ -32,10 +32,12 @@ let package = Package(
         // System BLAS (OpenBLAS when installed, else netlib reference BLAS).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
 
+        // SIMD kernels BLAS does not offer (int8 scan, pre-packed sgemm), with runtime CPU dispatch.
+        .target(name: "CEngramKernels"),
         // Vector kernels: contiguous normalised rows, exact cosine top-k on CBLAS.
         .target(
             name: "EngramKernels",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CEngramKernels"],
             swiftSettings: swiftSettings
         ),
         // Qdrant data model and the durable embedded store.
@@ -134,7 +136,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels"]),
+        .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),

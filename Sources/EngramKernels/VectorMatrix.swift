@@ -30,10 +30,12 @@ public final class VectorMatrix: @unchecked Sendable {
     public private(set) var count: Int = 0
 
     private var capacity: Int = 0
-    private var storage: UnsafeMutablePointer<Float>?
+    private(set) var storage: UnsafeMutablePointer<Float>?
     private var allocationBytes: Int = 0
-    private var rowIDs: [Int64] = []
+    private(set) var rowIDs: [Int64] = []
     private var rowOfID: [Int64: Int] = [:]
+    /// The int8 copy of the rows scanned by large searches (`VectorMatrix+Quantized.swift`).
+    var quantized: QuantizedRows
 
     /// Rows are scored in blocks of this many, keeping the score buffer in cache
     /// while the top-k heap consumes it.
@@ -49,10 +51,14 @@ public final class VectorMatrix: @unchecked Sendable {
         precondition(dimension > 0, "dimension must be positive")
         self.dimension = dimension
         self.normalizes = normalizes
+        quantized = QuantizedRows(dimension: dimension)
         if initialCapacity > 0 { reserve(initialCapacity) }
     }
 
-    deinit { storage.map { free($0) } }
+    deinit {
+        storage.map { free($0) }
+        quantized.deallocate()
+    }
 
     /// The ids in row order.
     public var ids: ArraySlice<Int64> { rowIDs[0..<count] }
@@ -90,6 +96,7 @@ public final class VectorMatrix: @unchecked Sendable {
             free(old)
         }
         storage = newStorage
+        quantized.reserve(newCapacity, count: count)
         capacity = newCapacity
         allocationBytes = rounded
         rowIDs.reserveCapacity(newCapacity)
@@ -138,6 +145,7 @@ public final class VectorMatrix: @unchecked Sendable {
         }
         v.withUnsafeBufferPointer { src in
             (storage! + row * dimension).update(from: src.baseAddress!, count: dimension)
+            quantized.set(row: row, from: src.baseAddress!)
         }
     }
 
@@ -148,6 +156,7 @@ public final class VectorMatrix: @unchecked Sendable {
         let last = count - 1
         if row != last, let base = storage {
             (base + row * dimension).update(from: base + last * dimension, count: dimension)
+            quantized.move(from: last, to: row)
             let movedID = rowIDs[last]
             rowIDs[row] = movedID
             rowOfID[movedID] = row
@@ -161,6 +170,7 @@ public final class VectorMatrix: @unchecked Sendable {
     public func removeAll() {
         rowIDs.removeAll(keepingCapacity: true)
         rowOfID.removeAll(keepingCapacity: true)
+        quantized.removeAll()
         count = 0
     }
 
@@ -178,6 +188,9 @@ public final class VectorMatrix: @unchecked Sendable {
         let q = try prepare(query)
         var top = TopK(k: k)
         guard count > 0, let base = storage else { return [] }
+        if Self.quantizedScan, count >= Self.quantizedScanThreshold {
+            return quantizedSearch(q, k: k, accept: accept)
+        }
         // Split a large scan across cores only when no other scan is running: under
         // concurrent load the cores are already busy and splitting only adds overhead.
         let large = count >= Self.parallelScanThreshold
@@ -301,7 +314,7 @@ public final class VectorMatrix: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func collect(_ scores: UnsafeMutablePointer<Float>, rows: Int, offset: Int,
+    func collect(_ scores: UnsafeMutablePointer<Float>, rows: Int, offset: Int,
                          into top: inout TopK, accept: ((Int64) -> Bool)?) {
         var threshold = top.threshold
         rowIDs.withUnsafeBufferPointer { ids in

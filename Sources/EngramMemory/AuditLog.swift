@@ -48,7 +48,7 @@ public final class AuditLog: Sendable {
             try db.execute(sql: """
                 INSERT INTO audit_log (at, org_id, actor, action, memory_id, before_hash, after_hash, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [Date().timeIntervalSince1970, orgId, actor, action, memoryId?.uuidString.lowercased(),
+                """, arguments: [Date().timeIntervalSince1970, orgId, actor, action, memoryId?.lowercasedText,
                                  beforeHash, afterHash, detail])
         }
     }

@@ -50,11 +50,11 @@ extension MemoryService {
         for tenant in tenants {
             lexical += index.lexicalSearch(tenant: tenant, query: query, limit: lexicalDepth, accept: accept)
         }
-        lexical.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id.uuidString < $1.0.id.uuidString) }
+        lexical.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id < $1.0.id) }
         lexical = Array(lexical.prefix(lexicalDepth))
 
-        var byID: [String: Memory] = [:]
-        for (m, _) in lexical { byID[m.id.uuidString] = m }
+        var byID: [UUID: Memory] = [:]
+        for (m, _) in lexical { byID[m.id] = m }
 
         guard embedder != nil else {
             // BM25 only: scores normalised by the best one.
@@ -68,7 +68,7 @@ extension MemoryService {
         // smallest similarity of each full list bounds every memory left out of it).
         let semanticDepth = max(q.limit, Self.semanticCandidates)
         guard let v = try await embedding else { throw MemoryError.unavailable("no embedder") }
-        var semantic: [(id: String, similarity: Double)] = []
+        var semantic: [(id: UUID, similarity: Double)] = []
         var floor = -1.0
         for tenant in tenants {
             let filter = Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
@@ -84,29 +84,29 @@ extension MemoryService {
             for hit in hits {
                 // Defence in depth: the policy re-checks every hit the store returns.
                 guard case let .uuid(id) = hit.id, let m = index.get(id), accept(m) else { continue }
-                byID[m.id.uuidString] = m
-                semantic.append((m.id.uuidString, Double(hit.score)))
+                byID[m.id] = m
+                semantic.append((m.id, Double(hit.score)))
             }
         }
 
         let qn = Self.normalised(v)
         let fused = try await RankFusion.convex(
             semantic: semantic, semanticFloor: floor,
-            lexical: lexical.map { (id: $0.0.id.uuidString, score: $0.1) },
+            lexical: lexical.map { (id: $0.0.id, score: $0.1) },
             limit: q.limit, minSimilarity: q.minScore
         ) { missing in
             // Similarity of lexical-only hits, from their stored vectors.
-            let ids = missing.compactMap { UUID(uuidString: $0) }
+            let ids = missing
             let records: [Record]
             do {
                 records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: false, withVector: true)
             } catch {
                 throw MemoryError.unavailable("vector search failed")
             }
-            var out: [String: Double] = [:]
+            var out: [UUID: Double] = [:]
             for r in records {
                 guard case let .uuid(id) = r.id, let rv = r.vector else { continue }
-                out[id.uuidString] = Double(zip(qn, rv).reduce(Float(0)) { $0 + $1.0 * $1.1 })
+                out[id] = Double(zip(qn, rv).reduce(Float(0)) { $0 + $1.0 * $1.1 })
             }
             return out
         }

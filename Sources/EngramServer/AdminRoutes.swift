@@ -175,7 +175,7 @@ struct AdminRoutes: Sendable {
         .object([
             "id": .int(e.id), "at": .string(RFC3339.format(e.at.timeIntervalSince1970)), "actor": .string(e.actor),
             "action": .string(e.action), "org_id": e.orgId.map { .string($0) } ?? .null,
-            "memory_id": e.memoryId.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "memory_id": e.memoryId.map { .string($0.lowercasedText) } ?? .null,
             "before_hash": e.beforeHash.map { .string($0) } ?? .null, "after_hash": e.afterHash.map { .string($0) } ?? .null,
             "detail": e.detail.map { .string($0) } ?? .null,
         ])

@@ -72,6 +72,6 @@ struct EdgeMiddleware: RouterMiddleware {
     }
 
     static func digest(_ s: String) -> String {
-        SHA256.hash(data: Data(s.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
+        TextFormatting.hex(SHA256.hash(data: Data(s.utf8)).prefix(12))
     }
 }

@@ -77,7 +77,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             let ms = (ContinuousClock.now - start) / .milliseconds(1)
             logger.info("request", metadata: [
                 "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
-                "status": "\(status.code)", "ms": "\(String(format: "%.2f", ms))",
+                "status": "\(status.code)", "ms": "\(TextFormatting.fixed(ms, digits: 2))",
             ])
         }
         do {

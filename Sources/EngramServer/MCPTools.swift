@@ -14,20 +14,20 @@ struct MCPTools {
         case "add_memory":
             let r = try await memories.add(p, ToolArguments.newMemory(args))
             let verb = r.status == .created ? "Saved" : r.status == .duplicate ? "Already saved" : "Updated existing"
-            return result(MemoryJSON.add(r), text: "\(verb) memory \(r.memory.id.uuidString.lowercased()) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue)).")
+            return result(MemoryJSON.add(r), text: "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue)).")
         case "search_memories":
             let hits = try await memories.search(p, ToolArguments.searchQuery(args))
             let text = hits.isEmpty ? "No matching memories." : hits.enumerated().map { i, h in
-                "\(i + 1). \(h.memory.content)\n   id: \(h.memory.id.uuidString.lowercased()) · \(h.memory.kind.rawValue) · \(h.memory.scope.rawValue)"
+                "\(i + 1). \(h.memory.content)\n   id: \(h.memory.id.lowercasedText) · \(h.memory.kind.rawValue) · \(h.memory.scope.rawValue)"
                     + (h.memory.tags.isEmpty ? "" : " · tags: \(h.memory.tags.joined(separator: ", "))")
-                    + (h.similarity.map { String(format: " · similarity %.2f", $0) } ?? "")
+                    + (h.similarity.map { " · similarity " + TextFormatting.fixed($0, digits: 2) } ?? "")
             }.joined(separator: "\n")
             return result(.object(["results": .array(hits.map(MemoryJSON.hit))]), text: text)
         case "list_memories":
             let page = try memories.list(p, filter: ToolArguments.filter(args), limit: ToolArguments.int(args, "limit") ?? 20,
                                          cursor: ToolArguments.string(args, "cursor"))
             var text = page.memories.isEmpty ? "No memories." : page.memories.map { m in
-                "- \(m.content) (id: \(m.id.uuidString.lowercased()), \(m.scope.rawValue), \(m.state.rawValue))"
+                "- \(m.content) (id: \(m.id.lowercasedText), \(m.scope.rawValue), \(m.state.rawValue))"
             }.joined(separator: "\n")
             if let next = page.nextCursor { text += "\nMore: pass cursor \(next)" }
             return result(MemoryJSON.page(page), text: text)
@@ -36,11 +36,11 @@ struct MCPTools {
             return result(.object(["memory": MemoryJSON.memory(m)]), text: m.content)
         case "update_memory":
             let m = try await memories.update(p, id: try ToolArguments.uuid(args), ToolArguments.patch(args))
-            return result(.object(["memory": MemoryJSON.memory(m)]), text: "Updated memory \(m.id.uuidString.lowercased()).")
+            return result(.object(["memory": MemoryJSON.memory(m)]), text: "Updated memory \(m.id.lowercasedText).")
         case "delete_memory":
             let id = try ToolArguments.uuid(args)
             try await memories.delete(p, id: id)
-            return result(.object(["deleted": .string(id.uuidString.lowercased())]), text: "Deleted memory \(id.uuidString.lowercased()).")
+            return result(.object(["deleted": .string(id.lowercasedText)]), text: "Deleted memory \(id.lowercasedText).")
         case "finish_task":
             let task = ToolArguments.string(args, "task_id") ?? ""
             let promoted = try await memories.finish(p, taskId: task)

@@ -7,7 +7,7 @@ import Foundation
 enum MemoryJSON {
     static func memory(_ m: Memory) -> JSONValue {
         var o: [String: JSONValue] = [
-            "id": .string(m.id.uuidString.lowercased()), "user_id": .string(m.userId), "scope": .string(m.scope.rawValue),
+            "id": .string(m.id.lowercasedText), "user_id": .string(m.userId), "scope": .string(m.scope.rawValue),
             "state": .string(m.state.rawValue), "content": .string(m.content), "tags": .array(m.tags.map { .string($0) }),
             "kind": .string(m.kind.rawValue), "content_hash": .string(m.contentHash),
             "created_at": .string(RFC3339.format(m.createdAt.timeIntervalSince1970)),
@@ -37,7 +37,7 @@ enum MemoryJSON {
     static func finish(_ promoted: [Memory], taskId: String) -> JSONValue {
         .object([
             "task_id": .string(taskId),
-            "promoted": .array(promoted.map { .string($0.id.uuidString.lowercased()) }),
+            "promoted": .array(promoted.map { .string($0.id.lowercasedText) }),
             "state": promoted.first.map { .string($0.state.rawValue) } ?? .null,
         ])
     }

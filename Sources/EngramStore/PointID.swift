@@ -24,7 +24,7 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .number(n): return String(n)
-        case let .uuid(u): return u.uuidString.lowercased()
+        case let .uuid(u): return u.lowercasedText
         }
     }
 
@@ -35,7 +35,7 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible {
         case let .number(n):
             let digits = String(n)
             return String(repeating: "0", count: 20 - digits.count) + digits
-        case let .uuid(u): return "u" + u.uuidString.lowercased()
+        case let .uuid(u): return "u" + u.lowercasedText
         }
     }
 
@@ -72,6 +72,28 @@ extension PointID: Codable {
         switch self {
         case let .number(n): try c.encode(n)
         case .uuid: try c.encode(description)
+        }
+    }
+}
+
+extension UUID {
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The canonical lower-case hyphenated text (`uuidString.lowercased()`), built from a table:
+    /// Foundation's `uuidString` formats through `vsnprintf`, which `perf` showed at several
+    /// percent of a search request's CPU (ids are written for every hit).
+    public var lowercasedText: String {
+        withUnsafeBytes(of: uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                var o = 0
+                for (i, b) in bytes.enumerated() {
+                    if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
+                    out[o] = Self.hexDigits[Int(b >> 4)]
+                    out[o + 1] = Self.hexDigits[Int(b & 0x0F)]
+                    o += 2
+                }
+                return o
+            }
         }
     }
 }

@@ -51,39 +51,46 @@ struct BenchKernels: AsyncParsableCommand {
 
     func run() async throws {
         BLASRuntime.configureSingleThreaded()
-        print("BLAS: \(BLASRuntime.details)")
-        print("dimension \(dimension), top-\(k), \(queries) queries per size, one thread\n")
-        // The ratio compares like with like: a one-thread scan against a one-thread read. The last
-        // column shows the split scan the server uses for large shards (all cores, one query).
+        print("BLAS: \(BLASRuntime.details); int8 kernel: \(VectorMatrix.quantizedKernel)")
+        print("dimension \(dimension), top-\(k), \(queries) queries per size, one thread unless split\n")
+        // Ratios compare like with like in the same run: the float scan against a one-thread read
+        // of the same bytes (how close it is to the memory bound), and the int8 scan (exact top-k,
+        // bounded rescoring) against the float scan. The split column is the float scan split
+        // across the cores (what small float-only shards would do on an idle machine).
         let threads = VectorMatrix.scanThreads
-        print("rows      | MB     | search p50 ms | p99 ms  | read p50 ms | ratio p50 | batch-32 ms/query | \(threads)-thread split p50 ms")
-        print("----------|--------|---------------|---------|-------------|-----------|-------------------|-------------------")
+        print("rows      | float MB | float p50 ms | read p50 ms | float/read | int8 p50 ms | int8 p99 ms | float/int8 | same top-k | \(threads)-thread int8 p50 | float batch-32 ms/query")
+        print("----------|----------|--------------|-------------|------------|-------------|-------------|------------|------------|-------------------|------------------------")
         var rng = XorShift(seed: 42)
+        defer { VectorMatrix.scanThreads = threads; VectorMatrix.quantizedScan = true }
         for n in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let m = VectorMatrix(dimension: dimension, initialCapacity: n)
             for i in 0..<n { try m.upsert(id: Int64(i), vector: rng.vector(dimension)) }
             let qs = (0..<queries).map { _ in rng.vector(dimension) }
-            // Warm up.
-            _ = try m.search(qs[0], k: k)
-            var searchTimes: [Double] = [], readTimes: [Double] = [], splitTimes: [Double] = []
             var sink: Float = 0
-            VectorMatrix.scanThreads = threads
-            for q in qs {
-                let t0 = now()
-                sink += try m.search(q, k: k).first?.score ?? 0
-                splitTimes.append(now() - t0)
+            func timed(quantized: Bool, threads t: Int) throws -> ([Double], [[ScoredID]]) {
+                VectorMatrix.quantizedScan = quantized
+                VectorMatrix.scanThreads = t
+                _ = try m.search(qs[0], k: k) // warm-up
+                var times: [Double] = [], results: [[ScoredID]] = []
+                for q in qs {
+                    let t0 = now()
+                    let r = try m.search(q, k: k)
+                    times.append(now() - t0)
+                    results.append(r)
+                }
+                return (times, results)
             }
-            VectorMatrix.scanThreads = 1
-            for q in qs {
+            let (floatTimes, floatResults) = try timed(quantized: false, threads: 1)
+            let (int8Times, int8Results) = try timed(quantized: true, threads: 1)
+            let (splitTimes, _) = try timed(quantized: false, threads: threads)
+            var readTimes: [Double] = []
+            for _ in qs {
                 let t0 = now()
-                let r = try m.search(q, k: k)
-                let t1 = now()
-                sink += r.first?.score ?? 0
                 m.withUnsafeRows { rows in sink += MemoryBandwidth.sequentialRead(rows.baseAddress!, count: rows.count) }
-                let t2 = now()
-                searchTimes.append(t1 - t0)
-                readTimes.append(t2 - t1)
+                readTimes.append(now() - t0)
             }
+            let same = zip(floatResults, int8Results).filter { $0.map(\.id) == $1.map(\.id) }.count
+            VectorMatrix.quantizedScan = false
             let batches = max(1, queries / 32)
             let tb0 = now()
             for b in 0..<batches {
@@ -92,15 +99,18 @@ struct BenchKernels: AsyncParsableCommand {
                 sink += r.first?.first?.score ?? 0
             }
             let perQuery = (now() - tb0) / Double(batches * 32)
-            let p50 = Stats.percentile(searchTimes, 50), p99 = Stats.percentile(searchTimes, 99)
-            let read50 = Stats.percentile(readTimes, 50)
+            let f50 = Stats.percentile(floatTimes, 50), read50 = Stats.percentile(readTimes, 50)
+            let i50 = Stats.percentile(int8Times, 50), i99 = Stats.percentile(int8Times, 99)
             func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-            print([pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 6), pad(Stats.ms(p50), 13),
-                   pad(Stats.ms(p99), 7), pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", p50 / read50), 9),
-                   pad(Stats.ms(perQuery), 17), n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)"].joined(separator: " | "))
+            let quantizedUsed = n >= VectorMatrix.quantizedScanThreshold
+            print([pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 8), pad(Stats.ms(f50), 12),
+                   pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", f50 / read50), 10),
+                   pad(quantizedUsed ? Stats.ms(i50) : "(float)", 11), pad(quantizedUsed ? Stats.ms(i99) : "", 11),
+                   pad(quantizedUsed ? String(format: "%.2fx", f50 / i50) : "", 10), pad("\(same)/\(qs.count)", 10),
+                   pad(n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)", 17),
+                   pad(Stats.ms(perQuery), 22)].joined(separator: " | "))
             if sink.isNaN { print("") }
         }
-        VectorMatrix.scanThreads = threads
     }
 }
 

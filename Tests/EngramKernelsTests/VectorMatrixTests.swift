@@ -181,7 +181,12 @@ final class ParallelScanTests: XCTestCase {
         let m = VectorMatrix(dimension: 32)
         for i in 0..<40_000 { try m.upsert(id: Int64(i), vector: rng.vector(32)) }
         let saved = (VectorMatrix.scanThreads, VectorMatrix.parallelScanThreshold)
-        defer { (VectorMatrix.scanThreads, VectorMatrix.parallelScanThreshold) = saved }
+        // The split applies to the float scan (the int8 scan runs on one core).
+        VectorMatrix.quantizedScan = false
+        defer {
+            (VectorMatrix.scanThreads, VectorMatrix.parallelScanThreshold) = saved
+            VectorMatrix.quantizedScan = true
+        }
         for _ in 0..<5 {
             let q = rng.vector(32)
             VectorMatrix.scanThreads = 1

@@ -125,3 +125,14 @@ final class FilterTests: XCTestCase {
         XCTAssertThrowsError(try JSONDecoder().decode(PointID.self, from: Data("1.5".utf8)))
     }
 }
+
+final class UUIDTextTests: XCTestCase {
+    func testLowercasedTextMatchesFoundation() {
+        for _ in 0..<200 {
+            let u = UUID()
+            XCTAssertEqual(u.lowercasedText, u.uuidString.lowercased())
+        }
+        let fixed = UUID(uuidString: "00FF10AB-0000-4000-8000-ABCDEF012345")!
+        XCTAssertEqual(fixed.lowercasedText, "00ff10ab-0000-4000-8000-abcdef012345")
+    }
+}
