@@ -33,7 +33,9 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
 
         // SIMD kernels BLAS does not offer (int8 scan, pre-packed sgemm), with runtime CPU dispatch.
-        .target(name: "CEngramKernels"),
+        // Optimised in every configuration: at -O0 (SwiftPM debug) the intrinsics kernels run ~60× slower,
+        // and debug builds run the integration tests.
+        .target(name: "CEngramKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // Vector kernels: contiguous normalised rows, exact cosine top-k on CBLAS.
         .target(
             name: "EngramKernels",
@@ -52,7 +54,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
-        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "EngramKernels"], swiftSettings: swiftSettings),
+        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramKernels"], swiftSettings: swiftSettings),
         // Secret filter: rule families, checksums, entropy, placeholders.
         .target(name: "EngramSecrets", swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
@@ -137,7 +139,7 @@ let package = Package(
         ),
 
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
-        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),

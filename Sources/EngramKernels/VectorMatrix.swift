@@ -293,6 +293,18 @@ public final class VectorMatrix: @unchecked Sendable {
         return tops.map { $0.sorted() }
     }
 
+    /// The similarities of the rows with the given ids (ids without a row are skipped), in
+    /// the order given: for scoring a known handful of rows without a scan.
+    public func scores(_ query: [Float], ids: [Int64]) throws -> [ScoredID] {
+        let q = try prepare(query)
+        guard let base = storage else { return [] }
+        return q.withUnsafeBufferPointer { qp in
+            ids.compactMap { id in
+                rowOfID[id].map { ScoredID(id: id, score: cblas_sdot(Int32(dimension), qp.baseAddress, 1, base + $0 * dimension, 1)) }
+            }
+        }
+    }
+
     /// Scores every row against `query` (normalised here when the matrix normalises)
     /// and calls `body` with the id and score of each, in row order.
     public func forEachScore(_ query: [Float], _ body: (Int64, Float) -> Void) throws {

@@ -89,24 +89,28 @@ extension MemoryService {
             }
         }
 
-        let qn = Self.normalised(v)
         let fused = try await RankFusion.convex(
             semantic: semantic, semanticFloor: floor,
             lexical: lexical.map { (id: $0.0.id, score: $0.1) },
             limit: q.limit, minSimilarity: q.minScore
         ) { missing in
-            // Similarity of lexical-only hits, from their stored vectors.
-            let ids = missing
-            let records: [Record]
+            // Similarity of lexical-only hits: a search restricted to their ids (`has_id`), which
+            // the embedded store answers from its in-memory rows without a scan.
+            guard !missing.isEmpty else { return [:] }
+            let filter = Filter(must: [
+                .field(FieldCondition(key: Memory.Field.tenant, match: .any(tenants.map { .string($0) }))),
+                .hasID(missing.map { .uuid($0) }),
+            ])
+            let hits: [ScoredPoint]
             do {
-                records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: false, withVector: true)
+                hits = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: missing.count, withPayload: false))
             } catch {
                 throw MemoryError.unavailable("vector search failed")
             }
             var out: [UUID: Double] = [:]
-            for r in records {
-                guard case let .uuid(id) = r.id, let rv = r.vector else { continue }
-                out[id] = Double(zip(qn, rv).reduce(Float(0)) { $0 + $1.0 * $1.1 })
+            for hit in hits {
+                guard case let .uuid(id) = hit.id else { continue }
+                out[id] = Double(hit.score)
             }
             return out
         }

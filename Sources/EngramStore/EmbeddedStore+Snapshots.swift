@@ -201,7 +201,7 @@ extension EmbeddedStore {
         while let row = try cursor.next() {
             let rowid: Int64 = row[0]
             guard let pid = PointID(storageKey: row[3]) else { throw StoreError.invalidRequest("bad point id in row \(rowid)") }
-            state.pointID[rowid] = pid
+            state.setPoint(rowid, pid)
             if !state.sparse.isEmpty, let blob = row[4] as Data? { state.setSparse(rowid, try SparseCoding.decode(blob)) }
             let shard = state.shard(row[1] as String?)
             try row.withUnsafeData(atIndex: 2) { data in

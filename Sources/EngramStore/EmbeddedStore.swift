@@ -41,7 +41,16 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         /// Payload index definitions (Qdrant's `payload_schema`), field → schema JSON.
         var payloadIndexes: [String: JSONValue] = [:]
         /// Row id → point id, so searches need not touch the database for ids.
-        var pointID: [Int64: PointID] = [:]
+        private(set) var pointID: [Int64: PointID] = [:]
+        /// Point id → row id (the inverse of `pointID`), so `has_id` searches need not either.
+        private(set) var rowOf: [PointID: Int64] = [:]
+
+        /// Records (or, with nil, forgets) the point id of a row in both maps.
+        func setPoint(_ rowid: Int64, _ pid: PointID?) {
+            if let old = pointID[rowid], old != pid { rowOf[old] = nil }
+            pointID[rowid] = pid
+            if let pid { rowOf[pid] = rowid }
+        }
         /// Decoded payloads of rows recently read by filtered searches (readers
         /// fill it concurrently, so it has its own lock; writers invalidate rows).
         let payloadCache = Mutex<[Int64: Payload]>([:])
@@ -193,7 +202,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 }
                 let rowid: Int64 = row[0]
                 guard let pid = PointID(storageKey: row[4]) else { throw StoreError.corrupt("bad point id in row \(rowid)") }
-                state.pointID[rowid] = pid
+                state.setPoint(rowid, pid)
                 if !state.sparse.isEmpty, let blob = row[5] as Data? { state.setSparse(rowid, try SparseCoding.decode(blob)) }
                 try row.withUnsafeData(atIndex: 3) { data in
                     guard let data else { throw StoreError.corrupt("point without vector") }
@@ -362,7 +371,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             for c in changes {
                 if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
                 try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
-                state.pointID[c.rowid] = PointID(storageKey: c.key)
+                state.setPoint(c.rowid, PointID(storageKey: c.key))
                 if !state.sparse.isEmpty { state.setSparse(c.rowid, c.sparse) }
             }
         }
@@ -387,7 +396,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             state.invalidate(rows.map(\.rowid))
             for r in rows {
                 state.shards[r.tenant]?.remove(id: r.rowid)
-                state.pointID[r.rowid] = nil
+                state.setPoint(r.rowid, nil)
                 if !state.sparse.isEmpty { state.removeSparse(r.rowid) }
             }
             return rows.count
@@ -636,7 +645,22 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                     return (id, payload)
                 }
                 var merged = TopK(k: need)
-                for (tenant, shard) in plan.shards(in: state.shards) {
+                if let ids = plan.pinnedIDs {
+                    // `has_id` names the candidates: score just those rows, O(ids) not O(rows).
+                    let rowids = ids.compactMap { state.rowOf[$0] }
+                    for (tenant, shard) in plan.shards(in: state.shards) {
+                        let filter = plan.filter(forTenant: tenant)
+                        let needsPayload = !(filter?.onlyHasID ?? true)
+                        for hit in try shard.scores(request.vector, ids: rowids.filter { shard.contains(id: $0) }) {
+                            if needsPayload, let filter {
+                                let (id, payload) = try load(hit.id)
+                                guard FilterEvaluator.matches(filter, id: id, payload: payload) else { continue }
+                            }
+                            merged.insert(hit)
+                        }
+                    }
+                }
+                for (tenant, shard) in plan.shards(in: state.shards) where plan.pinnedIDs == nil {
                     let filter = plan.filter(forTenant: tenant)
                     guard let filter else {
                         for hit in try shard.search(request.vector, k: need) { merged.insert(hit) }
@@ -712,6 +736,12 @@ struct TenantPlan {
         }
         tenants = nil
         residual = full
+    }
+
+    /// The ids of a top-level `must` `has_id` condition: only those points can match.
+    var pinnedIDs: [PointID]? {
+        for condition in full?.must ?? [] { if case let .hasID(ids) = condition { return ids } }
+        return nil
     }
 
     /// The filter to evaluate on a point of the given shard.

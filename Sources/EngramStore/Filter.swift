@@ -22,6 +22,12 @@ public struct Filter: Sendable, Hashable, Codable {
         (must ?? []).isEmpty && (should ?? []).isEmpty && (mustNot ?? []).isEmpty && minShould == nil
     }
 
+    /// Whether every condition is a top-level `must` `has_id` (nothing to check beyond the id).
+    public var onlyHasID: Bool {
+        (should ?? []).isEmpty && (mustNot ?? []).isEmpty && minShould == nil
+            && (must ?? []).allSatisfy { if case .hasID = $0 { return true } else { return false } }
+    }
+
     enum CodingKeys: String, CodingKey {
         case must, should
         case mustNot = "must_not"

@@ -76,44 +76,55 @@ struct BenchMCP: AsyncParsableCommand {
                 "params": ["name": "search_memories", "arguments": ["query": q, "limit": 10]],
             ])
         }
-        let session = URLSession(configuration: .ephemeral)
-        func call(_ body: Data) async throws -> (Double, Bool) {
-            var req = URLRequest(url: url)
-            req.httpMethod = "POST"
-            req.httpBody = body
-            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            req.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        // Each client is a thread with its own keep-alive connection (BenchHTTPClient: a blocking
+        // socket, so waiting clients use no CPU and the cores go to the server).
+        let headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+                       ("Authorization", "Bearer \(token)")]
+        @Sendable func call(_ client: BenchHTTPClient, _ body: Data) -> (Double, Bool) {
             let a = now()
-            let (data, response) = try await session.data(for: req)
-            let ok = (response as? HTTPURLResponse)?.statusCode == 200 && !data.isEmpty
-                && !(String(decoding: data, as: UTF8.self).contains("\"isError\":true"))
-            return (now() - a, ok)
+            guard let (status, data) = try? client.post("/mcp/bench", body: Array(body), headers: headers) else { return (now() - a, false) }
+            let elapsed = now() - a
+            let ok = status == 200 && !data.isEmpty && !(String(decoding: data, as: UTF8.self).contains("\"isError\":true"))
+            return (elapsed, ok)
         }
         // Warm-up.
-        for b in bodies.prefix(5) { _ = try await call(b) }
+        let warm = try BenchHTTPClient(port: port)
+        for b in bodies.prefix(5) { _ = call(warm, b) }
+        let clients = self.clients, requests = self.requests, thinkMs = self.thinkMs
         func closedLoop(_ bodies: [Data]) async throws -> (latencies: [Double], errors: Int, rate: Double) {
-            let start = now()
-            let results = try await withThrowingTaskGroup(of: [(Double, Bool)].self) { group in
-                for c in 0..<clients {
-                    group.addTask {
-                        var out: [(Double, Bool)] = []
-                        var rng = XorShift(seed: UInt64(c + 1))
-                        for r in 0..<requests {
-                            if thinkMs > 0 {
-                                let u = max(1e-9, Double(rng.next() % 1_000_000) / 1_000_000)
-                                try await Task.sleep(for: .milliseconds(-log(u) * thinkMs))
-                            }
-                            out.append(try await call(bodies[c * requests + r]))
-                        }
-                        return out
-                    }
-                }
+            let connections = try (0..<clients).map { _ in try BenchHTTPClient(port: port) }
+            final class Results: @unchecked Sendable {
+                let lock = NSLock()
                 var all: [(Double, Bool)] = []
-                for try await part in group { all += part }
-                return all
             }
+            let results = Results()
+            let group = DispatchGroup()
+            let start = now()
+            for c in 0..<clients {
+                group.enter()
+                let connection = connections[c]
+                let thread = Thread {
+                    var out: [(Double, Bool)] = []
+                    var rng = XorShift(seed: UInt64(c + 1))
+                    for r in 0..<requests {
+                        if thinkMs > 0 {
+                            let u = max(1e-9, Double(rng.next() % 1_000_000) / 1_000_000)
+                            usleep(UInt32(-log(u) * thinkMs * 1000))
+                        }
+                        out.append(call(connection, bodies[c * requests + r]))
+                    }
+                    results.lock.lock()
+                    results.all += out
+                    results.lock.unlock()
+                    group.leave()
+                }
+                thread.start()
+            }
+            // Wait without blocking a thread of the concurrency pool (the server runs on it).
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in group.notify(queue: .global()) { done.resume() } }
             let wall = now() - start
-            return (results.map(\.0), results.filter { !$0.1 }.count, Double(results.count) / wall)
+            let all = results.all
+            return (all.map(\.0), all.filter { !$0.1 }.count, Double(all.count) / wall)
         }
         // Baseline in the same run: `ping` through the same HTTP, auth and JSON-RPC path
         // (the floor every tool call pays), then the searches.

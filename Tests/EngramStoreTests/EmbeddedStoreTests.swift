@@ -86,6 +86,43 @@ final class EmbeddedStoreTests: XCTestCase {
         XCTAssertEqual(try s.searchSync("c", SearchRequest(vector: q, limit: 0)), [])
     }
 
+    /// `has_id` searches score only the named points (from memory), with the same scores and
+    /// filter semantics as a full scan, and follow deletes, re-inserts and reopening.
+    func testHasIDSearchMatchesAFullScan() throws {
+        var s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 3, tenantKey: "tenant"))
+        var points: [PointStruct] = []
+        for i in 0..<40 {
+            let vector: [Float] = [1, Float(i % 7) / 7, Float(i % 3)]
+            let tenant: JSONValue = .string(i % 2 == 0 ? "a" : "b")
+            points.append(PointStruct(id: .number(UInt64(i)), vector: vector, payload: ["tenant": tenant, "i": .int(Int64(i))]))
+        }
+        try s.upsertSync("c", points: points)
+        let q: [Float] = [0.5, 1, -0.25]
+        func check(_ filter: Filter, _ want: Set<UInt64>, line: UInt = #line) throws {
+            let got = try s.searchSync("c", SearchRequest(vector: q, filter: filter, limit: 100))
+            XCTAssertEqual(Set(got.map(\.id)), Set(want.map { PointID.number($0) }), line: line)
+            // Same scores as an unfiltered scan.
+            let full = try s.searchSync("c", SearchRequest(vector: q, limit: 100))
+            for hit in got {
+                XCTAssertEqual(hit.score, full.first { $0.id == hit.id }!.score, accuracy: 1e-6, line: line)
+            }
+            XCTAssertEqual(got.map(\.score), got.map(\.score).sorted(by: >), line: line)
+        }
+        let ids: [PointID] = [.number(1), .number(2), .number(3), .number(10), .number(11), .number(999)]
+        try check(Filter(must: [.hasID(ids)]), [1, 2, 3, 10, 11])
+        try check(Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b"))), .hasID(ids)]), [1, 3, 11])
+        try check(Filter(must: [.hasID(ids), .field(FieldCondition(key: "i", match: .any([2, 3, 4])))]), [2, 3])
+        try check(Filter(must: [.hasID(ids)], mustNot: [.field(FieldCondition(key: "i", match: .value(10)))]), [1, 2, 3, 11])
+        let limited = try s.searchSync("c", SearchRequest(vector: q, filter: Filter(must: [.hasID(ids)]), limit: 2))
+        XCTAssertEqual(limited.count, 2)
+        try s.deleteSync("c", .ids([.number(2)]))
+        try s.upsertSync("c", points: [PointStruct(id: .number(999), vector: [1, 0, 0], payload: ["tenant": "a", "i": 999])])
+        try check(Filter(must: [.hasID(ids)]), [1, 3, 10, 11, 999])
+        s = try makeStore()
+        try check(Filter(must: [.hasID(ids)]), [1, 3, 10, 11, 999])
+    }
+
     func testScrollPagesInIDOrder() throws {
         let s = try makeStore()
         try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2))
