@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                "EngramKernels", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),

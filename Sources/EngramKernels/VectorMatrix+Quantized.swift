@@ -41,67 +41,82 @@ extension VectorMatrix {
         var candidates: [(row: Int32, upper: Float)] = []
     }
 
-    /// One query's exact top-k through the int8 rows. Not split across threads: one core's
-    /// int8 scan already reads at the memory bandwidth (`engram bench kernels`).
-    func quantizedSearch(_ q: [Float], k: Int, accept: ((Int64) -> Bool)?) -> [ScoredID] {
-        let query = QueryQuantization(q, stride: quantized.stride)
-        let results = [quantizedScan(query, rows: 0..<count, k: k, accept: accept)]
-        // The k-th best lower bound over all parts.
-        var lowers = TopK(k: k)
-        for part in results { for item in part.lowers.sorted() { lowers.insert(item) } }
-        let floor = lowers.threshold
-        var top = TopK(k: k)
+    /// Exact top-k for each query through the int8 rows, all queries in one pass over the rows
+    /// (the int8 kernel reads each row once for up to eight queries, so concurrent searches
+    /// batched together share the memory traffic). Not split across threads: one core's int8
+    /// scan already reads at the memory bandwidth (`engram bench kernels`).
+    /// - Parameter queries: prepared (normalised) queries.
+    func quantizedSearch(_ queries: [[Float]], k: Int, accept: ((Int64) -> Bool)?) -> [[ScoredID]] {
+        let stride = quantized.stride
+        let quantizedQueries = queries.map { QueryQuantization($0, stride: stride) }
+        let parts = quantizedScan(quantizedQueries, k: k, accept: accept)
         let d = Int32(dimension)
-        q.withUnsafeBufferPointer { qp in
-            for part in results {
+        return zip(queries, parts).map { q, part in
+            // The k-th best lower bound: every row in the top k has an upper bound at least this.
+            let floor = part.lowers.threshold
+            var top = TopK(k: k)
+            q.withUnsafeBufferPointer { qp in
                 for c in part.candidates where c.upper >= floor {
                     let row = Int(c.row)
                     let score = cblas_sdot(d, qp.baseAddress, 1, storage! + row * dimension, 1)
                     top.insert(ScoredID(id: rowIDs[row], score: score))
                 }
             }
+            return top.sorted()
         }
-        return top.sorted()
     }
 
-    /// Scans `rows` with the int8 kernel, keeping lower bounds and candidates.
-    func quantizedScan(_ query: QueryQuantization, rows range: Range<Int>, k: Int,
-                       accept: ((Int64) -> Bool)?) -> QuantizedPart {
-        var part = QuantizedPart(lowers: TopK(k: k))
+    /// One pass over all rows for every query, keeping each query's lower bounds and candidates.
+    func quantizedScan(_ queries: [QueryQuantization], k: Int, accept: ((Int64) -> Bool)?) -> [QuantizedPart] {
+        let nq = queries.count
+        var parts = (0..<nq).map { _ in QuantizedPart(lowers: TopK(k: k)) }
+        guard nq > 0 else { return [] }
         let block = Self.quantizedBlock
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * nq)
         defer { scratch.deallocate() }
-        let stride = quantized.stride
+        let stride = quantized.stride, n = count
         let data = quantized.data!, scales = quantized.scales!, errors = quantized.errors!, norms = quantized.norms!
-        // A bound valid for every row: most rows fail the cheap test against it.
-        let widest = query.bound(error: quantized.maxError, norm: quantized.maxNorm)
-        var floor = -Float.infinity
-        query.values.withUnsafeBufferPointer { qv in
+        var values: [Int16] = []
+        values.reserveCapacity(nq * stride)
+        for q in queries { values += q.values }
+        let queryScales = queries.map(\.scale)
+        // A bound valid for every row, per query: most rows fail the cheap test against it.
+        let widest = queries.map { $0.bound(error: quantized.maxError, norm: quantized.maxNorm) }
+        var floors = [Float](repeating: -.infinity, count: nq)
+        values.withUnsafeBufferPointer { qv in
             rowIDs.withUnsafeBufferPointer { ids in
-                var start = range.lowerBound
-                while start < range.upperBound {
-                    let rows = min(block, range.upperBound - start)
-                    engram_i8_scores(data + start * stride, scales + start, rows, stride, qv.baseAddress, query.scale, scratch)
-                    for i in 0..<rows {
-                        let s = scratch[i]
-                        if s + widest < floor { continue }
-                        let row = start + i
-                        let b = query.bound(error: errors[row], norm: norms[row])
-                        if s + b < floor { continue }
-                        if let accept, !accept(ids[row]) { continue }
-                        part.lowers.insert(ScoredID(id: Int64(row), score: s - b))
-                        floor = part.lowers.threshold
-                        part.candidates.append((Int32(row), s + b))
-                    }
-                    // Drop candidates the raised floor has ruled out, so the list stays short.
-                    if part.candidates.count > 4 * k + 1024 {
-                        part.candidates.removeAll { $0.upper < floor }
+                var start = 0
+                while start < n {
+                    let rows = min(block, n - start)
+                    engram_i8_scores(data + start * stride, scales + start, rows, stride, qv.baseAddress, queryScales,
+                                     Int32(nq), scratch)
+                    for qi in 0..<nq {
+                        let scores = scratch + qi * rows
+                        let query = queries[qi]
+                        var floor = floors[qi]
+                        let wide = widest[qi]
+                        for i in 0..<rows {
+                            let s = scores[i]
+                            if s + wide < floor { continue }
+                            let row = start + i
+                            let b = query.bound(error: errors[row], norm: norms[row])
+                            if s + b < floor { continue }
+                            if let accept, !accept(ids[row]) { continue }
+                            parts[qi].lowers.insert(ScoredID(id: Int64(row), score: s - b))
+                            floor = parts[qi].lowers.threshold
+                            parts[qi].candidates.append((Int32(row), s + b))
+                        }
+                        // Drop candidates the raised floor has ruled out, so the list stays short.
+                        if parts[qi].candidates.count > 4 * k + 1024 {
+                            parts[qi].candidates.removeAll { $0.upper < floor }
+                        }
+                        floors[qi] = floor
                     }
                     start += rows
                 }
             }
         }
-        part.candidates.removeAll { $0.upper < floor }
-        return part
+        for qi in 0..<nq { parts[qi].candidates.removeAll { $0.upper < floors[qi] } }
+        return parts
     }
 }

@@ -189,7 +189,7 @@ public final class VectorMatrix: @unchecked Sendable {
         var top = TopK(k: k)
         guard count > 0, let base = storage else { return [] }
         if Self.quantizedScan, count >= Self.quantizedScanThreshold {
-            return quantizedSearch(q, k: k, accept: accept)
+            return quantizedSearch([q], k: k, accept: accept)[0]
         }
         // Split a large scan across cores only when no other scan is running: under
         // concurrent load the cores are already busy and splitting only adds overhead.
@@ -263,14 +263,19 @@ public final class VectorMatrix: @unchecked Sendable {
         return merged.sorted()
     }
 
-    /// Exact top-k for a batch of queries in one `cblas_sgemm` per block of rows.
+    /// Exact top-k for a batch of queries, reading the rows once for several queries: through
+    /// the int8 rows for large matrices (like `search`), else one `cblas_sgemm` per block of rows.
     public func search(batch queries: [[Float]], k: Int) throws -> [[ScoredID]] {
         guard k >= 1 else { throw KernelError.invalidK(k) }
         guard !queries.isEmpty else { return [] }
+        let prepared = try queries.map { try prepare($0) }
+        if Self.quantizedScan, count >= Self.quantizedScanThreshold {
+            return quantizedSearch(prepared, k: k, accept: nil)
+        }
         let b = queries.count, d = dimension
         var packed = [Float]()
         packed.reserveCapacity(b * d)
-        for q in queries { packed += try prepare(q) }
+        for q in prepared { packed += q }
         var tops = (0..<b).map { _ in TopK(k: k) }
         guard count > 0, let base = storage else { return tops.map { $0.sorted() } }
         let n = count

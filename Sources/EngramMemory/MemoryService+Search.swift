@@ -70,16 +70,18 @@ extension MemoryService {
         guard let v = try await embedding else { throw MemoryError.unavailable("no embedder") }
         var semantic: [(id: UUID, similarity: Double)] = []
         var floor = -1.0
-        for tenant in tenants {
-            let filter = Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
+        let requests = tenants.map { tenant in
+            SearchRequest(vector: v, filter: Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
                 + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
-                + Self.conditions(for: q.filter))
-            let hits: [ScoredPoint]
-            do {
-                hits = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: semanticDepth, withPayload: false))
-            } catch {
-                throw MemoryError.unavailable("vector search failed")
-            }
+                + Self.conditions(for: q.filter)), limit: semanticDepth, withPayload: false)
+        }
+        let perTenant: [[ScoredPoint]]
+        do {
+            perTenant = try await scans.submit(requests)
+        } catch {
+            throw MemoryError.unavailable("vector search failed")
+        }
+        for hits in perTenant {
             if hits.count >= semanticDepth, let last = hits.last { floor = max(floor, Double(last.score)) }
             for hit in hits {
                 // Defence in depth: the policy re-checks every hit the store returns.

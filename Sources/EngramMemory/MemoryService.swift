@@ -1,6 +1,7 @@
 import Crypto
 import EngramAuth
 import EngramEmbedding
+import EngramKernels
 import EngramSearch
 import EngramSecrets
 import EngramStore
@@ -30,6 +31,9 @@ public final class MemoryService: Sendable {
     let logger: Logger
     let index = MemoryIndex()
     let writes = AsyncSerialLock()
+    /// Vector searches of concurrent requests, batched so that a shard's rows are read once
+    /// for up to eight queries (the scan is memory-bound; `VectorMatrix.search(batch:k:)`).
+    let scans: BatchCoalescer<SearchRequest, [ScoredPoint]>
     let reloadGate = Mutex(ReloadState())
     struct ReloadState { var running = false; var again = false }
     let requiresReview: @Sendable (String) async -> Bool
@@ -60,6 +64,7 @@ public final class MemoryService: Sendable {
         self.logger = logger
         self.requiresReview = requiresReview
         collection = Self.collectionName(for: embedder)
+        scans = BatchCoalescer(maxBatch: 8) { [store, collection] requests in try await store.search(collection, batch: requests) }
         let dimensions = embedder?.dimensions ?? 1
         let existing = try await store.listCollections().first { $0.name == collection }
         if let existing {

@@ -102,7 +102,8 @@ public final class BM25Index: @unchecked Sendable {
     /// (Tests and diagnostics; `search` is the fast path.)
     public func scores(_ query: String) -> [Int64: Double] {
         var out: [Int64: Double] = [:]
-        accumulate(query) { slot, score in out[idOfSlot[Int(slot)]] = score }
+        guard let (acc, touched) = accumulate(query) else { return out }
+        for s in touched ?? Array(acc.indices.lazy.filter { acc[$0] > 0 }.map { Int32($0) }) { out[idOfSlot[Int(s)]] = acc[Int(s)] }
         return out
     }
 
@@ -114,11 +115,27 @@ public final class BM25Index: @unchecked Sendable {
         // Fast path: keep the best `keep` documents in a bounded heap while scoring (one
         // comparison for most documents), then check `accept` on them best first.
         let keep = limit * 2 + 16
+        guard let (acc, touchedSlots) = accumulate(query) else { return [] }
         var touched = 0
         var best = BoundedHeap(capacity: keep)
-        accumulate(query) { slot, score in
-            touched += 1
-            best.offer(Candidate(score: score, id: idOfSlot[Int(slot)]))
+        acc.withUnsafeBufferPointer { acc in
+            idOfSlot.withUnsafeBufferPointer { ids in
+                // Inline selection: once the heap is full, a document below its worst is
+                // skipped with one comparison (most of them).
+                var floor = -Double.infinity
+                func offer(_ slot: Int) {
+                    let score = acc[slot]
+                    touched += 1
+                    if score < floor { return }
+                    best.offer(Candidate(score: score, id: ids[slot]))
+                    if best.items.count == keep { floor = best.items[0].score }
+                }
+                if let touchedSlots {
+                    for s in touchedSlots { offer(Int(s)) }
+                } else {
+                    for s in 0..<acc.count where acc[s] > 0 { offer(s) }
+                }
+            }
         }
         var out: [(id: Int64, score: Double)] = []
         out.reserveCapacity(min(limit, touched))
@@ -130,7 +147,9 @@ public final class BM25Index: @unchecked Sendable {
         // `accept` rejected too many of them: rank every matching document.
         var all: [Candidate] = []
         all.reserveCapacity(touched)
-        accumulate(query) { slot, score in all.append(Candidate(score: score, id: idOfSlot[Int(slot)])) }
+        for s in touchedSlots ?? Array(acc.indices.lazy.filter { acc[$0] > 0 }.map { Int32($0) }) {
+            all.append(Candidate(score: acc[Int(s)], id: idOfSlot[Int(s)]))
+        }
         all.sort { $0.isBetter(than: $1) }
         out.removeAll(keepingCapacity: true)
         for c in all where accept(c.id) {
@@ -187,15 +206,17 @@ public final class BM25Index: @unchecked Sendable {
     }
 
     /// Scores the query into a dense accumulator and reports every touched slot once.
-    private func accumulate(_ query: String, _ report: (Int32, Double) -> Void) {
+    /// The query's score of every document: `acc[slot]` (0 where no query term occurs) and,
+    /// when few documents match, the matching slots (nil: sweep `acc` for scores > 0).
+    private func accumulate(_ query: String) -> (acc: [Double], touched: [Int32]?)? {
         let n = Double(slotOf.count)
-        guard n > 0 else { return }
+        guard n > 0 else { return nil }
         var seen = Set<Int32>()
         var terms: [Int32] = []
         for term in tokenizer.terms(query) {
             if let t = termIDs[term], !postings[Int(t)].isEmpty, seen.insert(t).inserted { terms.append(t) }
         }
-        guard !terms.isEmpty else { return }
+        guard !terms.isEmpty else { return nil }
         let avgdl = max(1, Double(totalLength) / n)
         let k1 = self.k1
         let lengthWeight = k1 * b / avgdl
@@ -231,12 +252,8 @@ public final class BM25Index: @unchecked Sendable {
                     }
                 }
             }
-            if sweep {
-                for s in 0..<acc.count where acc[s] > 0 { report(Int32(s), acc[s]) }
-            } else {
-                for s in touched { report(s, acc[Int(s)]) }
-            }
         }
+        return (acc, sweep ? nil : touched)
     }
 }
 

@@ -617,88 +617,135 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     public func search(_ collection: String, batch: [SearchRequest]) async throws -> [[ScoredPoint]] {
-        try batch.map { try searchSync(collection, $0) }
+        try searchSync(collection, batch: batch)
     }
 
     /// Synchronous exact search (see the type's documentation for the plan).
     public func searchSync(_ collection: String, _ request: SearchRequest) throws -> [ScoredPoint] {
-        guard request.limit >= 0, request.offset >= 0 else { throw StoreError.invalidRequest("limit and offset must be non-negative") }
+        try searchSync(collection, batch: [request])[0]
+    }
+
+    /// Synchronous batch search: each request as `searchSync` answers it, but requests that scan
+    /// the same shard share one pass over its rows (`VectorMatrix.search(batch:k:)`).
+    public func searchSync(_ collection: String, batch requests: [SearchRequest]) throws -> [[ScoredPoint]] {
+        for request in requests {
+            guard request.limit >= 0, request.offset >= 0 else { throw StoreError.invalidRequest("limit and offset must be non-negative") }
+        }
         return try lock.read {
             let state = try state(collection)
-            guard request.vector.count == state.config.vectorSize else {
-                throw StoreError.dimensionMismatch(expected: state.config.vectorSize, got: request.vector.count)
+            for request in requests {
+                guard request.vector.count == state.config.vectorSize else {
+                    throw StoreError.dimensionMismatch(expected: state.config.vectorSize, got: request.vector.count)
+                }
+                guard !request.vector.contains(where: { !$0.isFinite }) else {
+                    throw StoreError.invalidVector("vector contains NaN or infinity")
+                }
             }
-            guard !request.vector.contains(where: { !$0.isFinite }) else {
-                throw StoreError.invalidVector("vector contains NaN or infinity")
-            }
-            let need = request.limit + request.offset
-            guard need > 0 else { return [] }
-            let plan = TenantPlan(filter: request.filter, tenantKey: state.config.tenantKey)
+            let plans = requests.map { TenantPlan(filter: $0.filter, tenantKey: state.config.tenantKey) }
+            let firstPasses = requests.count > 1 ? try sharedFirstPasses(state, requests, plans) : Array(repeating: [:], count: requests.count)
             return try database.read { db in
-                let fetch = try db.cachedStatement(sql: "SELECT payload FROM points WHERE rowid = ?")
-                func load(_ rowid: Int64) throws -> (PointID, Payload) {
-                    guard let id = state.pointID[rowid] else { throw StoreError.corrupt("point row \(rowid) missing") }
-                    if let cached = state.cachedPayload(rowid) { return (id, cached) }
-                    guard let data = try Data.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
-                    let payload = try PayloadCoding.decode(data)
-                    state.cache(payload, for: rowid)
-                    return (id, payload)
-                }
-                var merged = TopK(k: need)
-                if let ids = plan.pinnedIDs {
-                    // `has_id` names the candidates: score just those rows, O(ids) not O(rows).
-                    let rowids = ids.compactMap { state.rowOf[$0] }
-                    for (tenant, shard) in plan.shards(in: state.shards) {
-                        let filter = plan.filter(forTenant: tenant)
-                        let needsPayload = !(filter?.onlyHasID ?? true)
-                        for hit in try shard.scores(request.vector, ids: rowids.filter { shard.contains(id: $0) }) {
-                            if needsPayload, let filter {
-                                let (id, payload) = try load(hit.id)
-                                guard FilterEvaluator.matches(filter, id: id, payload: payload) else { continue }
-                            }
-                            merged.insert(hit)
-                        }
-                    }
-                }
-                for (tenant, shard) in plan.shards(in: state.shards) where plan.pinnedIDs == nil {
-                    let filter = plan.filter(forTenant: tenant)
-                    guard let filter else {
-                        for hit in try shard.search(request.vector, k: need) { merged.insert(hit) }
-                        continue
-                    }
-                    // Widen the candidate list until enough candidates pass the filter.
-                    var k = min(shard.count, need * 4 + 16)
-                    var accepted: [ScoredID] = []
-                    while k > 0 {
-                        accepted.removeAll(keepingCapacity: true)
-                        for hit in try shard.search(request.vector, k: k) {
-                            let (id, payload) = try load(hit.id)
-                            if FilterEvaluator.matches(filter, id: id, payload: payload) {
-                                accepted.append(hit)
-                                if accepted.count == need { break }
-                            }
-                        }
-                        if accepted.count == need || k == shard.count { break }
-                        k = min(shard.count, k * 4)
-                    }
-                    for hit in accepted { merged.insert(hit) }
-                }
-                var results: [ScoredPoint] = []
-                let vectorStmt = try db.cachedStatement(sql: "SELECT vector FROM points WHERE rowid = ?")
-                for hit in merged.sorted().dropFirst(request.offset) {
-                    if let t = request.scoreThreshold, hit.score < t { break }
-                    guard let id = state.pointID[hit.id] else { throw StoreError.corrupt("point row \(hit.id) missing") }
-                    let payload = request.withPayload ? try load(hit.id).1 : nil
-                    var vector: [Float]?
-                    if request.withVector, let data = try Data.fetchOne(vectorStmt, arguments: [hit.id]) {
-                        vector = try PayloadCoding.vector(data, dimension: state.config.vectorSize)
-                    }
-                    results.append(ScoredPoint(id: id, score: hit.score, payload: payload, vector: vector,
-                                               sparseVectors: request.withVector ? state.sparseVectors(hit.id) : nil))
-                }
-                return results
+                try requests.indices.map { try search(db, state, requests[$0], plans[$0], firstPass: firstPasses[$0]) }
             }
         }
+    }
+
+    /// How many candidates the first scan of a shard takes: the results needed, or with a filter
+    /// to check, more (the search widens further only when too few pass).
+    static func firstScanDepth(need: Int, filtered: Bool, rows: Int) -> Int {
+        filtered ? min(rows, need * 4 + 16) : need
+    }
+
+    /// The first scan of every shard that several requests read, done once for all of them.
+    /// Returns, per request, shard → that request's first-scan candidates (best first).
+    func sharedFirstPasses(_ state: CollectionState, _ requests: [SearchRequest], _ plans: [TenantPlan]) throws -> [[String?: [ScoredID]]] {
+        var groups: [String?: [(request: Int, depth: Int)]] = [:]
+        for (i, request) in requests.enumerated() {
+            let need = request.limit + request.offset
+            guard need > 0, plans[i].pinnedIDs == nil else { continue }
+            for (tenant, shard) in plans[i].shards(in: state.shards) where shard.count > 0 {
+                let depth = Self.firstScanDepth(need: need, filtered: plans[i].filter(forTenant: tenant) != nil, rows: shard.count)
+                groups[tenant, default: []].append((i, depth))
+            }
+        }
+        var out = [[String?: [ScoredID]]](repeating: [:], count: requests.count)
+        for (tenant, members) in groups where members.count > 1 {
+            guard let shard = state.shards[tenant] else { continue }
+            let depth = members.map(\.depth).max()!
+            let results = try shard.search(batch: members.map { requests[$0.request].vector }, k: depth)
+            // The top `d` of a top-`depth` list is the top `d`: same order, same ties.
+            for (member, hits) in zip(members, results) { out[member.request][tenant] = Array(hits.prefix(member.depth)) }
+        }
+        return out
+    }
+
+    /// One request inside the read lock and a read transaction.
+    func search(_ db: Database, _ state: CollectionState, _ request: SearchRequest, _ plan: TenantPlan,
+                firstPass: [String?: [ScoredID]]) throws -> [ScoredPoint] {
+        let need = request.limit + request.offset
+        guard need > 0 else { return [] }
+        let fetch = try db.cachedStatement(sql: "SELECT payload FROM points WHERE rowid = ?")
+        func load(_ rowid: Int64) throws -> (PointID, Payload) {
+            guard let id = state.pointID[rowid] else { throw StoreError.corrupt("point row \(rowid) missing") }
+            if let cached = state.cachedPayload(rowid) { return (id, cached) }
+            guard let data = try Data.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
+            let payload = try PayloadCoding.decode(data)
+            state.cache(payload, for: rowid)
+            return (id, payload)
+        }
+        var merged = TopK(k: need)
+        if let ids = plan.pinnedIDs {
+            // `has_id` names the candidates: score just those rows, O(ids) not O(rows).
+            let rowids = ids.compactMap { state.rowOf[$0] }
+            for (tenant, shard) in plan.shards(in: state.shards) {
+                let filter = plan.filter(forTenant: tenant)
+                let needsPayload = !(filter?.onlyHasID ?? true)
+                for hit in try shard.scores(request.vector, ids: rowids.filter { shard.contains(id: $0) }) {
+                    if needsPayload, let filter {
+                        let (id, payload) = try load(hit.id)
+                        guard FilterEvaluator.matches(filter, id: id, payload: payload) else { continue }
+                    }
+                    merged.insert(hit)
+                }
+            }
+        }
+        for (tenant, shard) in plan.shards(in: state.shards) where plan.pinnedIDs == nil {
+            let filter = plan.filter(forTenant: tenant)
+            guard let filter else {
+                for hit in try firstPass[tenant] ?? shard.search(request.vector, k: need) { merged.insert(hit) }
+                continue
+            }
+            // Widen the candidate list until enough candidates pass the filter.
+            let first = Self.firstScanDepth(need: need, filtered: true, rows: shard.count)
+            var k = first
+            var accepted: [ScoredID] = []
+            while k > 0 {
+                accepted.removeAll(keepingCapacity: true)
+                for hit in try (k == first ? firstPass[tenant] : nil) ?? shard.search(request.vector, k: k) {
+                    let (id, payload) = try load(hit.id)
+                    if FilterEvaluator.matches(filter, id: id, payload: payload) {
+                        accepted.append(hit)
+                        if accepted.count == need { break }
+                    }
+                }
+                if accepted.count == need || k == shard.count { break }
+                k = min(shard.count, k * 4)
+            }
+            for hit in accepted { merged.insert(hit) }
+        }
+        var results: [ScoredPoint] = []
+        let vectorStmt = try db.cachedStatement(sql: "SELECT vector FROM points WHERE rowid = ?")
+        for hit in merged.sorted().dropFirst(request.offset) {
+            if let t = request.scoreThreshold, hit.score < t { break }
+            guard let id = state.pointID[hit.id] else { throw StoreError.corrupt("point row \(hit.id) missing") }
+            let payload = request.withPayload ? try load(hit.id).1 : nil
+            var vector: [Float]?
+            if request.withVector, let data = try Data.fetchOne(vectorStmt, arguments: [hit.id]) {
+                vector = try PayloadCoding.vector(data, dimension: state.config.vectorSize)
+            }
+            results.append(ScoredPoint(id: id, score: hit.score, payload: payload, vector: vector,
+                                       sparseVectors: request.withVector ? state.sparseVectors(hit.id) : nil))
+        }
+        return results
     }
 }
 

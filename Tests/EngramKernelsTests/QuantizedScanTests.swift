@@ -78,6 +78,20 @@ final class QuantizedScanTests: XCTestCase {
     }
 
     /// Overwrites and swap-removes must keep the int8 rows in step with the float rows.
+    func testBatchSearchMatchesSingleSearches() throws {
+        var rng = TestRNG(state: 36)
+        let m = VectorMatrix(dimension: 96)
+        for i in 0..<7000 { try m.upsert(id: Int64(i), vector: rng.vector(96)) }
+        let queries = (0..<11).map { _ in rng.vector(96) }
+        let batch = try m.search(batch: queries, k: 17)
+        VectorMatrix.quantizedScan = false
+        for (q, got) in zip(queries, batch) {
+            let want = try m.search(q, k: 17)
+            XCTAssertEqual(got.map(\.id), want.map(\.id))
+            for (g, w) in zip(got, want) { XCTAssertEqual(g.score, w.score, accuracy: 1e-5) }
+        }
+    }
+
     func testUpdatesAndRemovalsKeepTheInt8RowsInStep() throws {
         var rng = TestRNG(state: 34)
         let m = VectorMatrix(dimension: 64)
@@ -109,8 +123,24 @@ final class QuantizedScanTests: XCTestCase {
         }
         for isa in [0, 1, 2] {
             var out = [Float](repeating: .nan, count: n)
-            engram_i8_scores_isa(Int32(isa), rows, scales, n, stride, query, 0.5, &out)
+            engram_i8_scores_isa(Int32(isa), rows, scales, n, stride, query, [0.5], 1, &out)
             XCTAssertEqual(out, expected, "path \(isa)")
+        }
+        // Several queries per pass (up to 8, and 11 = 8 + 3 in two passes): each as if alone.
+        for nq in [2, 5, 8, 11] {
+            let queries = (0..<(nq * stride)).map { _ in Int16(truncatingIfNeeded: Int(rng.next() % 60_000) - 30_000) }
+            let queryScales = (0..<nq).map { Float($0 + 1) / 4 }
+            var alone: [Float] = []
+            for q in 0..<nq {
+                var out = [Float](repeating: .nan, count: n)
+                engram_i8_scores_isa(0, rows, scales, n, stride, Array(queries[(q * stride)..<((q + 1) * stride)]), [queryScales[q]], 1, &out)
+                alone += out
+            }
+            for isa in [0, 1, 2] {
+                var out = [Float](repeating: .nan, count: nq * n)
+                engram_i8_scores_isa(Int32(isa), rows, scales, n, stride, queries, queryScales, Int32(nq), &out)
+                XCTAssertEqual(out, alone, "path \(isa), \(nq) queries")
+            }
         }
         XCTAssertTrue(["avx512", "avx2", "portable"].contains(VectorMatrix.quantizedKernel))
     }

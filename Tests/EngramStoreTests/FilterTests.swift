@@ -136,3 +136,25 @@ final class UUIDTextTests: XCTestCase {
         XCTAssertEqual(fixed.lowercasedText, "00ff10ab-0000-4000-8000-abcdef012345")
     }
 }
+
+final class JSONWriterTests: XCTestCase {
+    func testBytesMatchJSONEncoder() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let values: [JSONValue] = [
+            .null, true, false, 0, -42, .int(Int64.max), 1.0, 0.5, -0.0, 1e-7, 1e22, 0.1, 123456789012.0, 3.141592653589793,
+            "", "plain", "quote \" backslash \\ slash / tab \t newline \n return \r bell \u{07} nul \u{00} esc \u{1B} del \u{7F}",
+            "ünïcödé ✓ 𝄞 \u{2028}",
+            [], [1, "two", [3.5, nil]],
+            ["B": 1, "a": 2, "_x": 3, "a1": 4, "a10": 5, "a2": 6, "z": ["nested": ["k": "v"]], "Ä": 7],
+        ]
+        for v in values {
+            let want = String(decoding: try encoder.encode(v), as: UTF8.self)
+            XCTAssertEqual(String(decoding: v.jsonBytes(), as: UTF8.self), want)
+            // Round trip (an integral double comes back as an int, as after JSONEncoder).
+            if case let .double(d) = v, d == d.rounded() { continue }
+            XCTAssertEqual(try JSONDecoder().decode(JSONValue.self, from: Data(v.jsonBytes())), v)
+        }
+        XCTAssertEqual(String(decoding: JSONValue.double(.nan).jsonBytes(), as: UTF8.self), "null")
+    }
+}
