@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 /// An in-memory BM25 index over documents identified by `Int64`.
 ///
 /// Layout (built for search at 100k+ documents per index): documents live in dense
@@ -33,6 +36,17 @@ public final class BM25Index: @unchecked Sendable {
     private var termsOfSlot: [[Int32]] = []
     private var freeSlots: [Int32] = []
     private var totalLength: Int = 0
+    /// Bumped by every write: the cached per-document weights are for one version.
+    private var version = 0
+    /// `(k1 + 1) / (1 + k1·(1 − b + b·dl/avgdl))` per slot — a term's weight in a document where it
+    /// occurs once, the common case, so the postings loop multiplies instead of dividing. Built by
+    /// the first search after a write (O(documents)); concurrent searches share it.
+    private final class UnitWeights: @unchecked Sendable {
+        let version: Int
+        let values: [Double]
+        init(version: Int, values: [Double]) { self.version = version; self.values = values }
+    }
+    private let unitWeightCache = Mutex<UnitWeights?>(nil)
 
     public init(k1: Double = 1.2, b: Double = 0.75, tokenizer: TextTokenizer = TextTokenizer()) {
         precondition(k1 >= 0 && (0...1).contains(b), "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1")
@@ -79,6 +93,7 @@ public final class BM25Index: @unchecked Sendable {
         termsOfSlot[Int(slot)] = ids
         slotOf[id] = slot
         totalLength += terms.count
+        version &+= 1
     }
 
     /// Removes the document `id` (no-op when absent).
@@ -96,6 +111,7 @@ public final class BM25Index: @unchecked Sendable {
         lengthOfSlot[Int(slot)] = 0
         idOfSlot[Int(slot)] = -1
         freeSlots.append(slot)
+        version &+= 1
     }
 
     /// The BM25 score of every document matching at least one query term, by id.
@@ -122,19 +138,33 @@ public final class BM25Index: @unchecked Sendable {
             idOfSlot.withUnsafeBufferPointer { ids in
                 // Inline selection: once the heap is full, a document below its worst is
                 // skipped with one comparison (most of them).
-                var floor = -Double.infinity
-                func offer(_ slot: Int) {
-                    let score = acc[slot]
-                    touched += 1
-                    if score < floor { return }
-                    best.offer(Candidate(score: score, id: ids[slot]))
-                    if best.items.count == keep { floor = best.items[0].score }
-                }
+                var floor = 0.0
+                var count = 0
                 if let touchedSlots {
-                    for s in touchedSlots { offer(Int(s)) }
+                    for slot in touchedSlots {
+                        let score = acc[Int(slot)]
+                        count += 1
+                        if score < floor { continue }
+                        best.offer(Candidate(score: score, id: ids[Int(slot)]))
+                        if best.items.count == keep { floor = best.items[0].score }
+                    }
                 } else {
-                    for s in 0..<acc.count where acc[s] > 0 { offer(s) }
+                    // One well-predicted branch per slot: the floor starts just above 0 and soon
+                    // sits near the best scores; matching slots are counted without a branch.
+                    var slot = 0
+                    let n = acc.count
+                    floor = .leastNonzeroMagnitude
+                    while slot < n {
+                        let score = acc[slot]
+                        count &+= score > 0 ? 1 : 0
+                        if score >= floor {
+                            best.offer(Candidate(score: score, id: ids[slot]))
+                            if best.items.count == keep { floor = best.items[0].score }
+                        }
+                        slot += 1
+                    }
                 }
+                touched = count
             }
         }
         var out: [(id: Int64, score: Double)] = []
@@ -206,6 +236,16 @@ public final class BM25Index: @unchecked Sendable {
     }
 
     /// Scores the query into a dense accumulator and reports every touched slot once.
+    /// The per-slot weights of a term occurring once, for the current version (built if stale).
+    private func unitWeights(constant: Double, lengthWeight: Double) -> [Double] {
+        if let cached = unitWeightCache.withLock({ $0 }), cached.version == version { return cached.values }
+        let k1 = self.k1
+        let values = lengthOfSlot.map { (k1 + 1) / (1 + constant + lengthWeight * Double($0)) }
+        let built = UnitWeights(version: version, values: values)
+        unitWeightCache.withLock { $0 = built }
+        return values
+    }
+
     /// The query's score of every document: `acc[slot]` (0 where no query term occurs) and,
     /// when few documents match, the matching slots (nil: sweep `acc` for scores > 0).
     private func accumulate(_ query: String) -> (acc: [Double], touched: [Int32]?)? {
@@ -221,6 +261,7 @@ public final class BM25Index: @unchecked Sendable {
         let k1 = self.k1
         let lengthWeight = k1 * b / avgdl
         let constant = k1 * (1 - b)
+        let unit = unitWeights(constant: constant, lengthWeight: lengthWeight)
         var acc = [Double](repeating: 0, count: idOfSlot.count)
         // Many postings: add without tracking which slots were touched, then sweep the
         // accumulator (sequential, cheap); few postings: remember the touched slots.
@@ -229,24 +270,22 @@ public final class BM25Index: @unchecked Sendable {
         var touched: [Int32] = []
         acc.withUnsafeMutableBufferPointer { acc in
             lengthOfSlot.withUnsafeBufferPointer { lengths in
-                for t in terms {
-                    let list = postings[Int(t)]
-                    let df = Double(list.count)
-                    let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-                    let scale = idf * (k1 + 1)
-                    list.withUnsafeBufferPointer { list in
-                        if sweep {
+                unit.withUnsafeBufferPointer { unit in
+                    for t in terms {
+                        let list = postings[Int(t)]
+                        let df = Double(list.count)
+                        let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+                        let scale = idf * (k1 + 1)
+                        list.withUnsafeBufferPointer { list in
                             for p in list {
                                 let s = Int(p.slot)
-                                let tf = Double(p.tf)
-                                acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
-                            }
-                        } else {
-                            for p in list {
-                                let s = Int(p.slot)
-                                let tf = Double(p.tf)
-                                if acc[s] == 0 { touched.append(p.slot) }
-                                acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+                                if !sweep, acc[s] == 0 { touched.append(p.slot) }
+                                if p.tf == 1 {
+                                    acc[s] += idf * unit[s]
+                                } else {
+                                    let tf = Double(p.tf)
+                                    acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+                                }
                             }
                         }
                     }

@@ -16,6 +16,7 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
     private let port: UInt16
     private var buffer = [UInt8]()
     private var start = 0
+    private var chunk = [UInt8](repeating: 0, count: 65536)
 
     init(port: Int) throws {
         self.port = UInt16(port)
@@ -61,18 +62,20 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
 
     private func fill() throws {
         if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard n > 0 else { throw BenchClientError.io("connection closed") }
         buffer.append(contentsOf: chunk[0..<n])
     }
 
-    private func line() throws -> String {
+    /// The next line's bytes (without CR LF).
+    private func line() throws -> ArraySlice<UInt8> {
         while true {
             if let i = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                let s = String(decoding: buffer[start..<i], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                var end = i
+                if end > start, buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                let out = buffer[start..<end]
                 start = i + 1
-                return s
+                return out
             }
             try fill()
         }
@@ -85,23 +88,47 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
         return out
     }
 
+    /// Whether `header` starts with `name` (ASCII, case-insensitive), returning the rest.
+    private static func value(_ header: ArraySlice<UInt8>, _ name: String) -> ArraySlice<UInt8>? {
+        let n = Array(name.utf8)
+        guard header.count >= n.count else { return nil }
+        for (a, b) in zip(header.prefix(n.count), n) where a | 0x20 != b | 0x20 { return nil }
+        return header.dropFirst(n.count).drop { $0 == UInt8(ascii: " ") }
+    }
+
+    private static func integer(_ digits: ArraySlice<UInt8>, radix: Int = 10) -> Int? {
+        var v = 0
+        var any = false
+        for c in digits {
+            let d: Int
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(c) - 48
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: d = Int(c) - 87
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: d = Int(c) - 55
+            default: return any ? v : nil
+            }
+            v = v * radix + d
+            any = true
+        }
+        return any ? v : nil
+    }
+
     private func readResponse() throws -> (status: Int, body: [UInt8]) {
         let statusLine = try line()
-        let parts = statusLine.split(separator: " ")
-        guard parts.count >= 2, let status = Int(parts[1]) else { throw BenchClientError.io("bad status line") }
+        guard let space = statusLine.firstIndex(of: UInt8(ascii: " ")),
+              let status = Self.integer(statusLine[(space + 1)...]) else { throw BenchClientError.io("bad status line") }
         var length: Int?
         var chunked = false
         while true {
             let h = try line()
             if h.isEmpty { break }
-            let lower = h.lowercased()
-            if lower.hasPrefix("content-length:") { length = Int(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) }
-            if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
+            if let v = Self.value(h, "content-length:") { length = Self.integer(v) }
+            if let v = Self.value(h, "transfer-encoding:"), String(decoding: v, as: UTF8.self).lowercased().contains("chunked") { chunked = true }
         }
         if chunked {
             var body: [UInt8] = []
             while true {
-                let size = Int(try line(), radix: 16) ?? 0
+                let size = Self.integer(try line(), radix: 16) ?? 0
                 if size == 0 { _ = try line(); break }
                 body += try bytes(size)
                 _ = try line()
@@ -109,6 +136,19 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
             return (status, body)
         }
         return (status, try bytes(length ?? 0))
+    }
+
+    /// Whether `haystack` contains `needle` (bytes).
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+        let first = needle[0]
+        var i = 0
+        let last = haystack.count - needle.count
+        while i <= last {
+            if haystack[i] == first, haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 }
 

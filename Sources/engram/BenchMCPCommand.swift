@@ -80,11 +80,12 @@ struct BenchMCP: AsyncParsableCommand {
         // socket, so waiting clients use no CPU and the cores go to the server).
         let headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
                        ("Authorization", "Bearer \(token)")]
+        let isError = Array("\"isError\":true".utf8)
         @Sendable func call(_ client: BenchHTTPClient, _ body: Data) -> (Double, Bool) {
             let a = now()
             guard let (status, data) = try? client.post("/mcp/bench", body: Array(body), headers: headers) else { return (now() - a, false) }
             let elapsed = now() - a
-            let ok = status == 200 && !data.isEmpty && !(String(decoding: data, as: UTF8.self).contains("\"isError\":true"))
+            let ok = status == 200 && !data.isEmpty && !BenchHTTPClient.contains(data, isError)
             return (elapsed, ok)
         }
         // Warm-up.
