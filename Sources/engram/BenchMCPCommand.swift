@@ -19,7 +19,7 @@ struct BenchMCP: AsyncParsableCommand {
 
     @Option(help: "Memories in the caller's tenant.") var memories: Int = 100_000
     @Option(help: "Concurrent clients.") var clients: Int = 8
-    @Option(help: "Requests per client.") var requests: Int = 50
+    @Option(help: "Requests per client.") var requests: Int = 200
     @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
 
     static func freePort() throws -> Int {
