@@ -152,3 +152,34 @@ void engram_i8_scores(const int8_t *rows, const float *row_scales, long n, long 
                       const int16_t *queries, const float *query_scales, int nq, float *out) {
     engram_i8_scores_isa(2, rows, row_scales, n, stride, queries, query_scales, nq, out);
 }
+
+// Row quantisation for the int8 copy (runs for every row when a store opens, so it is
+// vectorised per CPU through target clones; the result is the same on every path up to the
+// float summation order of the two norms, which the caller's bounds allow for).
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+void engram_i8_quantize(const float *x, long d, long stride, int8_t *dst,
+                        float *scale_out, float *residual_sq_out, float *norm_sq_out) {
+    float peak = 0;
+    for (long j = 0; j < d; j++) {
+        float a = x[j] < 0 ? -x[j] : x[j];
+        peak = a > peak ? a : peak;
+    }
+    float scale = peak > 0 ? peak / 127.0f : 0.0f;
+    float inv = scale > 0 ? 1.0f / scale : 0.0f;
+    float residual = 0, norm = 0;
+    for (long j = 0; j < d; j++) {
+        float s = x[j] * inv;
+        float q = (float)(int32_t)(s + (s < 0 ? -0.5f : 0.5f)); // round half away from zero
+        q = q > 127.0f ? 127.0f : (q < -127.0f ? -127.0f : q);
+        dst[j] = (int8_t)q;
+        float r = x[j] - scale * q;
+        residual += r * r;
+        norm += x[j] * x[j];
+    }
+    for (long j = d; j < stride; j++) dst[j] = 0;
+    *scale_out = scale;
+    *residual_sq_out = residual;
+    *norm_sq_out = norm;
+}

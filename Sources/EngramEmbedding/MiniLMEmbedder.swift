@@ -1,3 +1,4 @@
+import CEngramKernels
 import Foundation
 
 /// A model directory that lacks a required file.
@@ -52,6 +53,13 @@ public struct MiniLMEmbedder: Embedder {
         dimensions = config.hidden
         modelID = Self.defaultModelID
         self.modelDirectory = modelDirectory
+    }
+
+    /// The kernel the encoder's weight products run on: `avx512` or `avx2` (packed-weight
+    /// sgemm, CEngramKernels) or `blas` (`cblas_sgemm`).
+    public static var projectionKernel: String {
+        guard BertModel.usesPackedKernel else { return "blas" }
+        return engram_sgemm_isa() == 2 ? "avx512" : "avx2"
     }
 
     /// Embeds `texts` as one packed batch (split every `maxBatchTokens`). CPU-bound: it computes on

@@ -34,7 +34,7 @@ public enum EngramHTTPServer {
                                          status: .serviceUnavailable)
             }
             return JSONBody.response(.object([
-                "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas),
+                "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas), "kernels": .object(r.kernels.mapValues { .string($0) }),
                 "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
                 "memories": .int(Int64(services.memories.count)), "mode": .string(r.mode),
                 "version": .string(EngramVersion.current),

@@ -58,8 +58,8 @@ struct BenchKernels: AsyncParsableCommand {
         // bounded rescoring) against the float scan. The split column is the float scan split
         // across the cores (what small float-only shards would do on an idle machine).
         let threads = VectorMatrix.scanThreads
-        print("rows      | float MB | float p50 ms | read p50 ms | float/read | int8 p50 ms | int8 p99 ms | float/int8 | same top-k | \(threads)-thread int8 p50 | float batch-32 ms/query")
-        print("----------|----------|--------------|-------------|------------|-------------|-------------|------------|------------|-------------------|------------------------")
+        print("rows      | float MB | float p50 ms | read p50 ms | float/read | int8 p50 ms | int8 p99 ms | float/int8 | same top-k | \(threads)-thread float p50 | float batch-32 ms/query | int8 batch-8 ms/query")
+        print("----------|----------|--------------|-------------|------------|-------------|-------------|------------|------------|---------------------|------------------------|-----------------------")
         var rng = XorShift(seed: 42)
         defer { VectorMatrix.scanThreads = threads; VectorMatrix.quantizedScan = true }
         for n in sizes.split(separator: ",").compactMap({ Int($0) }) {
@@ -99,6 +99,14 @@ struct BenchKernels: AsyncParsableCommand {
                 sink += r.first?.first?.score ?? 0
             }
             let perQuery = (now() - tb0) / Double(batches * 32)
+            // The int8 kernel's shared pass: 8 queries per pass over the rows.
+            VectorMatrix.quantizedScan = true
+            let ti0 = now()
+            for b in 0..<(qs.count / 8) {
+                let r = try m.search(batch: Array(qs[(b * 8)..<(b * 8 + 8)]), k: k)
+                sink += r.first?.first?.score ?? 0
+            }
+            let int8PerQuery = (now() - ti0) / Double(qs.count / 8 * 8)
             let f50 = Stats.percentile(floatTimes, 50), read50 = Stats.percentile(readTimes, 50)
             let i50 = Stats.percentile(int8Times, 50), i99 = Stats.percentile(int8Times, 99)
             func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
@@ -107,8 +115,8 @@ struct BenchKernels: AsyncParsableCommand {
                    pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", f50 / read50), 10),
                    pad(quantizedUsed ? Stats.ms(i50) : "(float)", 11), pad(quantizedUsed ? Stats.ms(i99) : "", 11),
                    pad(quantizedUsed ? String(format: "%.2fx", f50 / i50) : "", 10), pad("\(same)/\(qs.count)", 10),
-                   pad(n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)", 17),
-                   pad(Stats.ms(perQuery), 22)].joined(separator: " | "))
+                   pad(n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)", 19),
+                   pad(Stats.ms(perQuery), 22), pad(quantizedUsed ? Stats.ms(int8PerQuery) : "(float)", 21)].joined(separator: " | "))
             if sink.isNaN { print("") }
         }
     }

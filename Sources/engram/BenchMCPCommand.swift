@@ -56,7 +56,8 @@ struct BenchMCP: AsyncParsableCommand {
         let tokens = await TokenService(secret: String(repeating: "b", count: 48))
         let (token, _) = try await tokens.issue(for: Principal(userId: "bench", orgId: nil, role: .member))
         let services = try ServerServices(memories: service, directory: directory, tokens: tokens,
-                                          readiness: ReadinessInfo(store: "embedded", embedder: embedder.modelID, blas: BLASRuntime.kind.rawValue, mode: "bench"),
+                                          readiness: ReadinessInfo(store: "embedded", embedder: embedder.modelID, blas: BLASRuntime.kind.rawValue,
+                                     kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: "bench"),
                                           logger: logger)
         let port = try Self.freePort()
         let app = EngramHTTPServer.application(services: services, host: "127.0.0.1", port: port)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramEmbedding
 import EngramKernels
 import EngramMemory
 import EngramServer
@@ -105,7 +106,8 @@ struct Serve: AsyncParsableCommand {
         let services = try ServerServices(
             memories: memories, directory: directory, tokens: tokens, limits: limits(env),
             readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: embedder?.modelID ?? "none (BM25-only)",
-                                     blas: BLASRuntime.kind.rawValue, mode: dev ? "dev" : "production"),
+                                     blas: BLASRuntime.kind.rawValue,
+                                     kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: dev ? "dev" : "production"),
             metrics: registry, logger: logger)
         let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"
         let resolvedPort = port ?? env["ENGRAM_PORT"].flatMap(Int.init) ?? 8080

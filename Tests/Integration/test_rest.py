@@ -31,3 +31,5 @@ def test_finish_alias_and_readiness(server, tokens):
     status, _, body = http("GET", f"{server.url}/readyz")
     assert status == 200 and body["store"] == "embedded" and body["blas"] in ("openblas", "reference")
     assert body["embedder"] == "all-MiniLM-L6-v2"
+    assert body["kernels"]["int8_scan"] in ("avx512", "avx2", "portable")
+    assert body["kernels"]["minilm_sgemm"] in ("avx512", "avx2", "blas")

@@ -25,6 +25,13 @@ void engram_i8_scores(const int8_t *rows, const float *row_scales, long n, long 
 void engram_i8_scores_isa(int isa, const int8_t *rows, const float *row_scales, long n, long stride,
                           const int16_t *queries, const float *query_scales, int nq, float *out);
 
+/// Quantises one row of `d` floats into `stride` int8 values (zero-padded): scale
+/// `max|x| / 127`, values rounded half away from zero. Returns the scale and the float sums of
+/// squares of the residual `x − scale·q` and of `x` (callers round the bounds up for the float
+/// summation error).
+void engram_i8_quantize(const float *x, long d, long stride, int8_t *dst,
+                        float *scale_out, float *residual_sq_out, float *norm_sq_out);
+
 /// Which code path `engram_i8_scores` runs on this CPU: 2 = AVX-512BW, 1 = AVX2, 0 = portable C.
 int engram_i8_isa(void);
 
