@@ -23,6 +23,9 @@ extension VectorMatrix {
     public nonisolated(unsafe) static var quantizedScan = true
     /// Rows from which the int8 scan is used.
     public nonisolated(unsafe) static var quantizedScanThreshold = 4096
+    /// Whether searches of this matrix take the int8 path (single and batch alike).
+    public var usesQuantizedScan: Bool { Self.quantizedScan && count >= Self.quantizedScanThreshold }
+
     /// Rows scored per call of the int8 kernel.
     static let quantizedBlock = 4096
 

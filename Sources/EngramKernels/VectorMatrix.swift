@@ -188,7 +188,7 @@ public final class VectorMatrix: @unchecked Sendable {
         let q = try prepare(query)
         var top = TopK(k: k)
         guard count > 0, let base = storage else { return [] }
-        if Self.quantizedScan, count >= Self.quantizedScanThreshold {
+        if usesQuantizedScan {
             return quantizedSearch([q], k: k, accept: accept)[0]
         }
         // Split a large scan across cores only when no other scan is running: under
@@ -269,7 +269,7 @@ public final class VectorMatrix: @unchecked Sendable {
         guard k >= 1 else { throw KernelError.invalidK(k) }
         guard !queries.isEmpty else { return [] }
         let prepared = try queries.map { try prepare($0) }
-        if Self.quantizedScan, count >= Self.quantizedScanThreshold {
+        if usesQuantizedScan {
             return quantizedSearch(prepared, k: k, accept: nil)
         }
         let b = queries.count, d = dimension

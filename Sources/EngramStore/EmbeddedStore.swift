@@ -662,7 +662,9 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         for (i, request) in requests.enumerated() {
             let need = request.limit + request.offset
             guard need > 0, plans[i].pinnedIDs == nil else { continue }
-            for (tenant, shard) in plans[i].shards(in: state.shards) where shard.count > 0 {
+            // Only shards on the int8 path: their batch and single scans rescore alike, so a
+            // request gets bit-identical results whether or not it shared a pass.
+            for (tenant, shard) in plans[i].shards(in: state.shards) where shard.usesQuantizedScan {
                 let depth = Self.firstScanDepth(need: need, filtered: plans[i].filter(forTenant: tenant) != nil, rows: shard.count)
                 groups[tenant, default: []].append((i, depth))
             }

@@ -123,6 +123,48 @@ final class EmbeddedStoreTests: XCTestCase {
         try check(Filter(must: [.hasID(ids)]), [1, 3, 10, 11, 999])
     }
 
+    /// A batch answers each request exactly as a single search does, while requests on the same
+    /// shard share its first scan (int8 path: shards above the threshold).
+    func testBatchSearchMatchesSingleSearches() throws {
+        let s = try makeStore()
+        try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 16, tenantKey: "tenant"))
+        var rng: UInt64 = 99
+        func next() -> Float {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            return Float(rng >> 40) / Float(1 << 24) * 2 - 1
+        }
+        var points: [PointStruct] = []
+        for i in 0..<9000 {
+            let vector = (0..<16).map { _ in next() }
+            let payload: Payload = ["tenant": .string(i % 3 == 0 ? "a" : "b"), "state": .string(i % 5 == 0 ? "archived" : "live"),
+                                    "i": .int(Int64(i))]
+            points.append(PointStruct(id: .number(UInt64(i)), vector: vector, payload: payload))
+        }
+        try s.upsertSync("c", points: points)
+        func tenant(_ t: String) -> Condition { .field(FieldCondition(key: "tenant", match: .value(.string(t)))) }
+        let live = Condition.field(FieldCondition(key: "state", match: .value("live")))
+        var requests: [SearchRequest] = []
+        for r in 0..<12 {
+            let q = (0..<16).map { _ in next() }
+            switch r % 6 {
+            case 0: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("b")]), limit: 10))
+            case 1: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("b"), live]), limit: 30, withPayload: false))
+            case 2: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("a"), live]), limit: 5, offset: 3))
+            case 3: requests.append(SearchRequest(vector: q, limit: 7, scoreThreshold: 0.5))
+            case 4: requests.append(SearchRequest(vector: q, filter: Filter(must: [.hasID([.number(1), .number(2), .number(3)])]), limit: 3))
+            default: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("b")],
+                                                   mustNot: [.field(FieldCondition(key: "i", match: .any([1, 2, 4, 5, 7])))]), limit: 0))
+            }
+        }
+        let batch = try s.searchSync("c", batch: requests)
+        XCTAssertEqual(batch.count, requests.count)
+        for (request, got) in zip(requests, batch) {
+            XCTAssertEqual(got, try s.searchSync("c", request))
+        }
+        // One bad request fails the batch with its own error, and nothing else changes.
+        XCTAssertThrowsError(try s.searchSync("c", batch: [requests[0], SearchRequest(vector: [1, 2], limit: 3)]))
+    }
+
     func testScrollPagesInIDOrder() throws {
         let s = try makeStore()
         try s.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2))
