@@ -119,7 +119,7 @@ public final class BM25Index: @unchecked Sendable {
     public func scores(_ query: String) -> [Int64: Double] {
         var out: [Int64: Double] = [:]
         guard let (acc, touched) = accumulate(query) else { return out }
-        for s in touched ?? Array(acc.indices.lazy.filter { acc[$0] > 0 }.map { Int32($0) }) { out[idOfSlot[Int(s)]] = acc[Int(s)] }
+        for s in touched { out[idOfSlot[Int(s)]] = acc[Int(s)] }
         return out
     }
 
@@ -139,32 +139,13 @@ public final class BM25Index: @unchecked Sendable {
                 // Inline selection: once the heap is full, a document below its worst is
                 // skipped with one comparison (most of them).
                 var floor = 0.0
-                var count = 0
-                if let touchedSlots {
-                    for slot in touchedSlots {
-                        let score = acc[Int(slot)]
-                        count += 1
-                        if score < floor { continue }
-                        best.offer(Candidate(score: score, id: ids[Int(slot)]))
-                        if best.items.count == keep { floor = best.items[0].score }
-                    }
-                } else {
-                    // One well-predicted branch per slot: the floor starts just above 0 and soon
-                    // sits near the best scores; matching slots are counted without a branch.
-                    var slot = 0
-                    let n = acc.count
-                    floor = .leastNonzeroMagnitude
-                    while slot < n {
-                        let score = acc[slot]
-                        count &+= score > 0 ? 1 : 0
-                        if score >= floor {
-                            best.offer(Candidate(score: score, id: ids[slot]))
-                            if best.items.count == keep { floor = best.items[0].score }
-                        }
-                        slot += 1
-                    }
+                for slot in touchedSlots {
+                    let score = acc[Int(slot)]
+                    if score < floor { continue }
+                    best.offer(Candidate(score: score, id: ids[Int(slot)]))
+                    if best.items.count == keep { floor = best.items[0].score }
                 }
-                touched = count
+                touched = touchedSlots.count
             }
         }
         var out: [(id: Int64, score: Double)] = []
@@ -177,7 +158,7 @@ public final class BM25Index: @unchecked Sendable {
         // `accept` rejected too many of them: rank every matching document.
         var all: [Candidate] = []
         all.reserveCapacity(touched)
-        for s in touchedSlots ?? Array(acc.indices.lazy.filter { acc[$0] > 0 }.map { Int32($0) }) {
+        for s in touchedSlots {
             all.append(Candidate(score: acc[Int(s)], id: idOfSlot[Int(s)]))
         }
         all.sort { $0.isBetter(than: $1) }
@@ -246,9 +227,9 @@ public final class BM25Index: @unchecked Sendable {
         return values
     }
 
-    /// The query's score of every document: `acc[slot]` (0 where no query term occurs) and,
-    /// when few documents match, the matching slots (nil: sweep `acc` for scores > 0).
-    private func accumulate(_ query: String) -> (acc: [Double], touched: [Int32]?)? {
+    /// The query's score of every document: `acc[slot]` (0 where no query term occurs) and the
+    /// matching slots, each once.
+    private func accumulate(_ query: String) -> (acc: [Double], touched: [Int32])? {
         let n = Double(slotOf.count)
         guard n > 0 else { return nil }
         var seen = Set<Int32>()
@@ -263,28 +244,32 @@ public final class BM25Index: @unchecked Sendable {
         let constant = k1 * (1 - b)
         let unit = unitWeights(constant: constant, lengthWeight: lengthWeight)
         var acc = [Double](repeating: 0, count: idOfSlot.count)
-        // Many postings: add without tracking which slots were touched, then sweep the
-        // accumulator (sequential, cheap); few postings: remember the touched slots.
+        // The matching slots are collected without a branch: every posting writes its slot at
+        // the end of the list, which advances only when the slot had no score yet (a branch on
+        // that is taken about half the time, unpredictably). No sweep of all documents after.
         let postingCount = terms.reduce(0) { $0 + postings[Int($1)].count }
-        let sweep = postingCount >= idOfSlot.count / 8
-        var touched: [Int32] = []
+        var touched = [Int32](repeating: 0, count: postingCount)
+        var touchedCount = 0
         acc.withUnsafeMutableBufferPointer { acc in
-            lengthOfSlot.withUnsafeBufferPointer { lengths in
-                unit.withUnsafeBufferPointer { unit in
-                    for t in terms {
-                        let list = postings[Int(t)]
-                        let df = Double(list.count)
-                        let idf = log(1 + (n - df + 0.5) / (df + 0.5))
-                        let scale = idf * (k1 + 1)
-                        list.withUnsafeBufferPointer { list in
-                            for p in list {
-                                let s = Int(p.slot)
-                                if !sweep, acc[s] == 0 { touched.append(p.slot) }
-                                if p.tf == 1 {
-                                    acc[s] += idf * unit[s]
-                                } else {
-                                    let tf = Double(p.tf)
-                                    acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+            touched.withUnsafeMutableBufferPointer { touched in
+                lengthOfSlot.withUnsafeBufferPointer { lengths in
+                    unit.withUnsafeBufferPointer { unit in
+                        for t in terms {
+                            let list = postings[Int(t)]
+                            let df = Double(list.count)
+                            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+                            let scale = idf * (k1 + 1)
+                            list.withUnsafeBufferPointer { list in
+                                for p in list {
+                                    let s = Int(p.slot)
+                                    touched[touchedCount] = p.slot
+                                    touchedCount &+= acc[s] == 0 ? 1 : 0
+                                    if p.tf == 1 {
+                                        acc[s] += idf * unit[s]
+                                    } else {
+                                        let tf = Double(p.tf)
+                                        acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
+                                    }
                                 }
                             }
                         }
@@ -292,7 +277,8 @@ public final class BM25Index: @unchecked Sendable {
                 }
             }
         }
-        return (acc, sweep ? nil : touched)
+        touched.removeLast(touched.count - touchedCount)
+        return (acc, touched)
     }
 }
 

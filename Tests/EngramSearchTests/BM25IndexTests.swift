@@ -89,7 +89,7 @@ final class BM25IndexTests: XCTestCase {
         let terms = docs.mapValues { $0.flatMap(tokenizer.terms) }
         let n = Double(terms.count)
         let avgdl = Double(terms.values.reduce(0) { $0 + $1.count }) / n
-        // One-word queries take the touched-slots path (few postings), longer ones the sweep path.
+        // One- to three-word queries: short and long posting lists, shared documents.
         for round in 0..<30 {
             let query = (0..<(1 + round % 3)).map { _ in vocabulary[Int(rng.next() % 60)] }.joined(separator: " ")
             var naive: [Int64: Double] = [:]
