@@ -156,7 +156,7 @@ void engram_i8_scores(const int8_t *rows, const float *row_scales, long n, long 
 // Row quantisation for the int8 copy (runs for every row when a store opens, so it is
 // vectorised per CPU through target clones; the result is the same on every path up to the
 // float summation order of the two norms, which the caller's bounds allow for).
-#if defined(__x86_64__) && defined(__clang__)
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__) // target clones need ifunc (ELF)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 void engram_i8_quantize(const float *x, long d, long stride, int8_t *dst,
