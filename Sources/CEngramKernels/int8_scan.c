@@ -7,6 +7,7 @@
 // int32 sums, so results do not depend on the CPU.
 
 #include "engram_int8.h"
+#include "cpu_level.h"
 #include <stdlib.h>
 
 #if defined(__x86_64__)
@@ -107,29 +108,9 @@ static void scores_portable(const int8_t *rows, const float *row_scales, long n,
     }
 }
 
-static int detected_isa(void) {
-    // ENGRAM_INT8_ISA=0/1 forces a lower path (tests compare every path on one machine).
-    int limit = 2;
-    const char *forced = getenv("ENGRAM_INT8_ISA");
-    if (forced && forced[0] >= '0' && forced[0] <= '2') limit = forced[0] - '0';
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (limit >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return 2;
-    if (limit >= 1 && __builtin_cpu_supports("avx2")) return 1;
-#endif
-    return 0;
-}
-
 static int cached_isa = -1;
 
-int engram_i8_isa(void) {
-    int isa = __atomic_load_n(&cached_isa, __ATOMIC_RELAXED);
-    if (isa < 0) {
-        isa = detected_isa();
-        __atomic_store_n(&cached_isa, isa, __ATOMIC_RELAXED);
-    }
-    return isa;
-}
+int engram_i8_isa(void) { return engram_cpu_level("ENGRAM_INT8_ISA", &cached_isa); }
 
 void engram_i8_scores_isa(int isa, const int8_t *rows, const float *row_scales, long n, long stride,
                           const int16_t *queries, const float *query_scales, int nq, float *out) {

@@ -32,6 +32,7 @@
 
 #include "engram_sgemm.h"
 #include <stdint.h>
+#include "cpu_level.h"
 #include <stdlib.h>
 
 #define PANEL 16 // columns per packed panel
@@ -327,30 +328,9 @@ static const path_desc path256 = {MR256, MR256, np256, tile256};
 // ---------------------------------------------------------------------------------------------
 // Dispatch.
 
-static int detected_isa(void) {
-    // ENGRAM_SGEMM_ISA=0/1/2 caps the path (tests compare every path on one machine).
-    int limit = 2;
-    const char *forced = getenv("ENGRAM_SGEMM_ISA");
-    if (forced && forced[0] >= '0' && forced[0] <= '2') limit = forced[0] - '0';
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (limit >= 2 && __builtin_cpu_supports("avx512f")) return 2;
-    if (limit >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
-    (void)limit;
-    return 0;
-}
-
 static int cached_isa = -1;
 
-int engram_sgemm_isa(void) {
-    int isa = __atomic_load_n(&cached_isa, __ATOMIC_RELAXED);
-    if (isa < 0) {
-        isa = detected_isa();
-        __atomic_store_n(&cached_isa, isa, __ATOMIC_RELAXED);
-    }
-    return isa;
-}
+int engram_sgemm_isa(void) { return engram_cpu_level("ENGRAM_SGEMM_ISA", &cached_isa); }
 
 void engram_sgemm_packed_isa(int isa, int m, int n, int k, const float *a, int lda, const float *packed,
                              float beta, float *c, int ldc) {

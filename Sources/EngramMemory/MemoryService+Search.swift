@@ -131,11 +131,6 @@ extension MemoryService {
         return try await embed(text)
     }
 
-    static func normalised(_ v: [Float]) -> [Float] {
-        let n = v.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
-        return n > 0 ? v.map { $0 / n } : v
-    }
-
     /// Store conditions for the caller's own filters (scope is handled by the choice of tenants).
     static func conditions(for f: MemoryFilter) -> [Condition] {
         var out: [Condition] = []

@@ -145,15 +145,7 @@ public final class MemoryService: Sendable {
     }
 
     static func contentHash(_ content: String) -> String {
-        Self.hex(SHA256.hash(data: Data(normalisedForHash(content).utf8)))
-    }
-
-    /// Lower-case hex (without `String(format:)`, which parses a format string per byte).
-    static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0x0F)]) }
-        return String(decoding: out, as: UTF8.self)
+        Hex.lowercase(SHA256.hash(data: Data(normalisedForHash(content).utf8)))
     }
 
     /// Rejects any text field holding a credential. The error names rules and spans, never the secret.

@@ -1,4 +1,5 @@
 import Crypto
+import EngramStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -72,6 +73,6 @@ struct EdgeMiddleware: RouterMiddleware {
     }
 
     static func digest(_ s: String) -> String {
-        TextFormatting.hex(SHA256.hash(data: Data(s.utf8)).prefix(12))
+        Hex.lowercase(SHA256.hash(data: Data(s.utf8)).prefix(12))
     }
 }

@@ -1,4 +1,4 @@
-/// Number and byte formatting for per-request paths.
+/// Number formatting for per-request paths.
 ///
 /// `String(format:)` goes through the C library's `vsnprintf` (format parsing, locale) and
 /// showed up at ~6 % of the CPU of a search request in `perf`; these do the same with
@@ -17,18 +17,5 @@ enum TextFormatting {
         var fraction = String(n % f)
         while fraction.count < digits { fraction = "0" + fraction }
         return sign + String(n / f) + "." + fraction
-    }
-
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Lower-case hex of `bytes`.
-    static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for b in bytes {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -75,7 +75,7 @@ public enum StoreBackup {
     static func describe(_ file: URL) throws -> BackupManifest.File {
         let data = try Data(contentsOf: file, options: .alwaysMapped)
         return .init(name: file.lastPathComponent, bytes: data.count,
-                     sha256: SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined())
+                     sha256: Hex.lowercase(SHA256.hash(data: data)))
     }
 
     static func tableCounts(path: String) throws -> [String: Int] {

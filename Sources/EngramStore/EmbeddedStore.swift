@@ -695,7 +695,8 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             return (id, payload)
         }
         var merged = TopK(k: need)
-        if let ids = plan.pinnedIDs {
+        let pinnedIDs = plan.pinnedIDs
+        if let ids = pinnedIDs {
             // `has_id` names the candidates: score just those rows, O(ids) not O(rows).
             let rowids = ids.compactMap { state.rowOf[$0] }
             for (tenant, shard) in plan.shards(in: state.shards) {
@@ -710,7 +711,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
                 }
             }
         }
-        for (tenant, shard) in plan.shards(in: state.shards) where plan.pinnedIDs == nil {
+        for (tenant, shard) in plan.shards(in: state.shards) where pinnedIDs == nil {
             let filter = plan.filter(forTenant: tenant)
             guard let filter else {
                 for hit in try firstPass[tenant] ?? shard.search(request.vector, k: need) { merged.insert(hit) }

@@ -17,8 +17,6 @@ extension JSONValue {
 }
 
 enum JSONWriter {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out += "null".utf8
@@ -66,8 +64,8 @@ enum JSONWriter {
             case 0x0C: out += "\\f".utf8
             case 0..<0x20:
                 out += "\\u00".utf8
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0x0F)])
+                out.append(Hex.digits[Int(b >> 4)])
+                out.append(Hex.digits[Int(b & 0x0F)])
             default: out.append(b)
             }
         }

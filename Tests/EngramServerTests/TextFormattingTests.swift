@@ -12,9 +12,4 @@ final class TextFormattingTests: XCTestCase {
         XCTAssertEqual(TextFormatting.fixed(2.5, digits: 0), "3")
         XCTAssertEqual(TextFormatting.fixed(.nan, digits: 2), "nan")
     }
-
-    func testHexMatchesFoundation() {
-        let bytes: [UInt8] = [0, 1, 0x0f, 0x10, 0xab, 0xff, 0x7e]
-        XCTAssertEqual(TextFormatting.hex(bytes), bytes.map { String(format: "%02x", $0) }.joined())
-    }
 }

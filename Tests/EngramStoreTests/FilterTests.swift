@@ -127,6 +127,12 @@ final class FilterTests: XCTestCase {
 }
 
 final class UUIDTextTests: XCTestCase {
+    func testHexMatchesFoundation() {
+        let bytes: [UInt8] = [0, 1, 0x0f, 0x10, 0xab, 0xff, 0x7e]
+        XCTAssertEqual(Hex.lowercase(bytes), bytes.map { String(format: "%02x", $0) }.joined())
+        XCTAssertEqual(Hex.lowercase([UInt8]()), "")
+    }
+
     func testLowercasedTextMatchesFoundation() {
         for _ in 0..<200 {
             let u = UUID()

@@ -32,7 +32,7 @@ void engram_i8_scores_isa(int isa, const int8_t *rows, const float *row_scales, 
 void engram_i8_quantize(const float *x, long d, long stride, int8_t *dst,
                         float *scale_out, float *residual_sq_out, float *norm_sq_out);
 
-/// Which code path `engram_i8_scores` runs on this CPU: 2 = AVX-512BW, 1 = AVX2, 0 = portable C.
+/// Which code path `engram_i8_scores` runs on this CPU: 2 = AVX-512 (F, BW), 1 = AVX2 (with FMA), 0 = portable C.
 int engram_i8_isa(void);
 
 #ifdef __cplusplus

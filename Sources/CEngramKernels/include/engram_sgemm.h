@@ -30,7 +30,7 @@ void engram_sgemm_packed(int m, int n, int k, const float *a, int lda, const flo
 void engram_sgemm_packed_isa(int isa, int m, int n, int k, const float *a, int lda, const float *packed,
                              float beta, float *c, int ldc);
 
-/// Which code path `engram_sgemm_packed` runs on this CPU: 2 = AVX-512F, 1 = AVX2+FMA,
+/// Which code path `engram_sgemm_packed` runs on this CPU: 2 = AVX-512 (F, BW), 1 = AVX2+FMA,
 /// 0 = portable C. The environment variable ENGRAM_SGEMM_ISA=0/1/2, read once, caps it (tests
 /// compare every path on one machine).
 int engram_sgemm_isa(void);
