@@ -18,17 +18,33 @@ public struct Membership: Sendable, Hashable, Codable {
     public var createdAt: Date
 }
 
+/// An invitation to join an organisation. A user id is one person's global identity (they may belong
+/// to several organisations, and their personal memories follow the id), so an organisation's admin
+/// cannot enrol anyone: they invite, and the person accepts with a credential of their own.
+public struct Invitation: Sendable, Hashable, Codable {
+    public var id: UUID
+    public var orgId: String
+    public var userId: String
+    public var role: Role
+    public var invitedBy: String
+    public var createdAt: Date
+    public var expiresAt: Date
+}
+
 /// Errors of directory operations.
 public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidIdentifier(String)
     case notFound(String)
     case lastOwner
+    /// The user is already a member of the organisation, or already invited to it.
+    case alreadyExists(String)
 
     public var description: String {
         switch self {
         case let .invalidIdentifier(why): return "invalid identifier: \(why)"
         case let .notFound(what): return "\(what) not found"
         case .lastOwner: return "the last owner of an organisation cannot be removed or demoted"
+        case let .alreadyExists(what): return what
         }
     }
 }
@@ -52,6 +68,15 @@ public final class MemberDirectory: Sendable {
                     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
                     role TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (org_id, user_id));
                 CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, revoked_at REAL NOT NULL, expires_at REAL);
+                """)
+        }
+        m.registerMigration("auth-v2-invitations") { db in
+            try db.execute(sql: """
+                CREATE TABLE invitations (
+                    id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, user_id TEXT NOT NULL,
+                    role TEXT NOT NULL, invited_by TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
+                CREATE UNIQUE INDEX invitations_org_user ON invitations(org_id, user_id);
+                CREATE INDEX invitations_user ON invitations(user_id);
                 """)
         }
         try m.migrate(database)
@@ -161,6 +186,86 @@ public final class MemberDirectory: Sendable {
     public func isRevoked(jti: String) throws -> Bool {
         try database.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = ?)", arguments: [jti]) ?? false
+        }
+    }
+
+    // MARK: - Invitations
+
+    /// How long an invitation stays valid.
+    public static let invitationLifetime: TimeInterval = 7 * 86_400
+
+    /// Invites `userId` into `orgId` with `role` (replacing an expired invitation). The person becomes a
+    /// member only when they accept (`acceptInvitation`). Fails when they are a member or hold a live invitation.
+    public func invite(userId: String, orgId: String, role: Role, invitedBy: String, now: Date = Date()) throws -> Invitation {
+        try Self.validate(identifier: userId, what: "user id")
+        let invitation = Invitation(id: UUID(), orgId: orgId, userId: userId, role: role, invitedBy: invitedBy, createdAt: now,
+                                    expiresAt: now.addingTimeInterval(Self.invitationLifetime))
+        try database.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM members WHERE org_id = ? AND user_id = ?)", arguments: [orgId, userId]) == true {
+                throw DirectoryError.alreadyExists("\(userId) is already a member; use PATCH to change the role")
+            }
+            try db.execute(sql: "DELETE FROM invitations WHERE org_id = ? AND user_id = ? AND expires_at <= ?",
+                           arguments: [orgId, userId, now.timeIntervalSince1970])
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM invitations WHERE org_id = ? AND user_id = ?)", arguments: [orgId, userId]) == true {
+                throw DirectoryError.alreadyExists("\(userId) already has a pending invitation to \(orgId)")
+            }
+            try db.execute(sql: """
+                INSERT INTO invitations (id, org_id, user_id, role, invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [invitation.id.uuidString.lowercased(), orgId, userId, role.rawValue, invitedBy,
+                                 now.timeIntervalSince1970, invitation.expiresAt.timeIntervalSince1970])
+        }
+        return invitation
+    }
+
+    /// Live (unexpired) invitations of an organisation, or addressed to a user.
+    public func invitations(orgId: String? = nil, userId: String? = nil, now: Date = Date()) throws -> [Invitation] {
+        try database.read { db in
+            var sql = "SELECT * FROM invitations WHERE expires_at > ?"
+            var args: [any DatabaseValueConvertible] = [now.timeIntervalSince1970]
+            if let orgId { sql += " AND org_id = ?"; args.append(orgId) }
+            if let userId { sql += " AND user_id = ?"; args.append(userId) }
+            sql += " ORDER BY created_at"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)).compactMap(Self.invitation)
+        }
+    }
+
+    private static func invitation(_ row: Row) -> Invitation? {
+        guard let id = UUID(uuidString: row["id"]), let role = Role(rawValue: row["role"]) else { return nil }
+        return Invitation(id: id, orgId: row["org_id"], userId: row["user_id"], role: role, invitedBy: row["invited_by"],
+                          createdAt: Date(timeIntervalSince1970: row["created_at"]), expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+    }
+
+    /// Accepts a live invitation addressed to `userId`: the membership is created with the invited role
+    /// and the invitation is consumed. Another user's, an expired or an unknown invitation is not found.
+    public func acceptInvitation(id: UUID, userId: String, now: Date = Date()) throws -> Membership {
+        try database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ? AND user_id = ? AND expires_at > ?",
+                                             arguments: [id.uuidString.lowercased(), userId, now.timeIntervalSince1970]),
+                  let invitation = Self.invitation(row) else { throw DirectoryError.notFound("invitation") }
+            try db.execute(sql: "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", arguments: [userId, now.timeIntervalSince1970])
+            try db.execute(sql: """
+                INSERT INTO members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(org_id, user_id) DO NOTHING
+                """, arguments: [invitation.orgId, userId, invitation.role.rawValue, now.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM invitations WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            let role = try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?",
+                                           arguments: [invitation.orgId, userId]).flatMap(Role.init(rawValue:)) ?? invitation.role
+            return Membership(orgId: invitation.orgId, userId: userId, role: role, createdAt: now)
+        }
+    }
+
+    /// Removes an invitation: declined by its addressee (`userId`) or revoked by the org (`orgId`).
+    /// Returns the removed invitation; not found when neither matches.
+    @discardableResult
+    public func removeInvitation(id: UUID, userId: String? = nil, orgId: String? = nil) throws -> Invitation {
+        try database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id.uuidString.lowercased()]),
+                  let invitation = Self.invitation(row),
+                  userId.map({ $0 == invitation.userId }) ?? true, orgId.map({ $0 == invitation.orgId }) ?? true,
+                  userId != nil || orgId != nil
+            else { throw DirectoryError.notFound("invitation") }
+            try db.execute(sql: "DELETE FROM invitations WHERE id = ?", arguments: [id.uuidString.lowercased()])
+            return invitation
         }
     }
 }

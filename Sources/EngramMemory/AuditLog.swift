@@ -41,15 +41,48 @@ public final class AuditLog: Sendable {
         try m.migrate(database)
     }
 
+    /// An entry to append (the log assigns `id` and `at`).
+    public struct Record: Sendable, Hashable {
+        public var orgId: String?
+        public var actor: String
+        public var action: String
+        public var memoryId: UUID?
+        public var beforeHash: String?
+        public var afterHash: String?
+        public var detail: String?
+
+        public init(orgId: String?, actor: String, action: String, memoryId: UUID? = nil, beforeHash: String? = nil,
+                    afterHash: String? = nil, detail: String? = nil) {
+            self.orgId = orgId
+            self.actor = actor
+            self.action = action
+            self.memoryId = memoryId
+            self.beforeHash = beforeHash
+            self.afterHash = afterHash
+            self.detail = detail
+        }
+    }
+
     /// Appends an entry (durably, before returning).
     public func record(orgId: String?, actor: String, action: String, memoryId: UUID? = nil,
                        beforeHash: String? = nil, afterHash: String? = nil, detail: String? = nil) throws {
+        try record([Record(orgId: orgId, actor: actor, action: action, memoryId: memoryId, beforeHash: beforeHash,
+                           afterHash: afterHash, detail: detail)])
+    }
+
+    /// Appends entries in one transaction (bulk imports, store reloads), durably, before returning.
+    public func record(_ records: [Record]) throws {
+        guard !records.isEmpty else { return }
+        let at = Date().timeIntervalSince1970
         try database.write { db in
-            try db.execute(sql: """
+            let insert = try db.makeStatement(sql: """
                 INSERT INTO audit_log (at, org_id, actor, action, memory_id, before_hash, after_hash, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [Date().timeIntervalSince1970, orgId, actor, action, memoryId?.lowercasedText,
-                                 beforeHash, afterHash, detail])
+                """)
+            for r in records {
+                try insert.execute(arguments: [at, r.orgId, r.actor, r.action, r.memoryId?.lowercasedText,
+                                               r.beforeHash, r.afterHash, r.detail])
+            }
         }
     }
 

@@ -124,3 +124,44 @@ extension Memory {
                   embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none")
     }
 }
+
+extension Memory {
+    /// Why `payload` may not be stored as a memory point, or nil when it may: the rules every write path
+    /// applies (content size and control characters, tag, repo and task limits, known enum values), for
+    /// writes that reach the store around `MemoryService` (the Qdrant-compatible API). A `complete`
+    /// payload (upsert, overwrite, snapshot restore) must also be a whole memory under a UUID id.
+    public static func storePayloadProblem(id: PointID?, _ payload: Payload, complete: Bool) -> String? {
+        do {
+            if let value = payload[Field.content] {
+                guard let text = value.stringValue else { return "`content` must be a string" }
+                _ = try MemoryService.validate(content: text)
+            }
+            if let value = payload[Field.tags] {
+                guard case let .array(items) = value, items.allSatisfy({ $0.stringValue != nil }) else { return "`tags` must be a list of strings" }
+                _ = try MemoryService.validate(tags: items.compactMap(\.stringValue))
+            }
+            for (field, limit) in [(Field.repo, MemoryLimits.maxRepoLength), (Field.taskId, MemoryLimits.maxTaskIdLength)] {
+                guard let value = payload[field], value != .null else { continue }
+                guard let text = value.stringValue else { return "`\(field)` must be a string" }
+                _ = try MemoryService.validate(optional: text, field: field, max: limit)
+            }
+        } catch let error as MemoryError {
+            return error.description
+        } catch {
+            return "unreadable memory"
+        }
+        let enums: [(String, (String) -> Bool)] = [
+            (Field.scope, { MemoryScope(rawValue: $0) != nil }), (Field.state, { MemoryState(rawValue: $0) != nil }),
+            (Field.kind, { MemoryKind(rawValue: $0) != nil }),
+        ]
+        for (field, known) in enums {
+            if let value = payload[field], !(value.stringValue.map(known) ?? false) { return "`\(field)` has an unknown value" }
+        }
+        guard complete else { return nil }
+        guard case .uuid? = id ?? .uuid(UUID()) else { return "memory points need a UUID id" }
+        guard Memory(id: .uuid(UUID()), payload: payload) != nil else {
+            return "not a memory: it needs user_id, scope, state, content, kind, content_hash, created_at and updated_at"
+        }
+        return nil
+    }
+}

@@ -13,6 +13,8 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
     case secretDetected(findings: [Finding])
     /// A dependency (store, embedder) failed.
     case unavailable(String)
+    /// The memory changed since the caller read it (e.g. a reviewer approving text that was edited meanwhile).
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,7 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalid(why): return "invalid input: \(why)"
         case let .secretDetected(findings): return SecretScanner.rejectionMessage(findings)
         case let .unavailable(why): return "service unavailable: \(why)"
+        case let .conflict(why): return "conflict: \(why)"
         }
     }
 
@@ -32,6 +35,7 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalid: return "invalid_request"
         case .secretDetected: return "secret_detected"
         case .unavailable: return "unavailable"
+        case .conflict: return "conflict"
         }
     }
 }

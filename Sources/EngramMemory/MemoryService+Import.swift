@@ -17,10 +17,11 @@ extension MemoryService {
     /// Writes memories in bulk (export/import, migration, benchmarks), keeping
     /// their ids, authors, states and times. Every text field still passes the
     /// secret filter and validation; a vector of the wrong size is re-embedded.
-    /// No duplicate detection: the caller decides what to import.
+    /// No duplicate detection: the caller decides what to import. Every memory written is
+    /// audited (action `import`, the hash it replaced if its id existed, the hash written).
     /// - Returns: the number written.
     @discardableResult
-    public func importMemories(_ items: [ImportItem], batchSize: Int = 512) async throws -> Int {
+    public func importMemories(_ items: [ImportItem], actor: String = "operator", batchSize: Int = 512) async throws -> Int {
         var written = 0
         var start = 0
         while start < items.count {
@@ -44,10 +45,15 @@ extension MemoryService {
                 memories.append(m)
             }
             try await writes.withLock {
+                let replaced = memories.map { index.get($0.id)?.contentHash }
                 do { try await store.upsert(collection, points: points) } catch {
                     throw MemoryError.unavailable("the store did not accept the import batch")
                 }
                 for m in memories { index.put(m) }
+                try recordAudit(zip(memories, replaced).map { m, before in
+                    AuditLog.Record(orgId: m.orgId, actor: actor, action: "import", memoryId: m.id, beforeHash: before,
+                                    afterHash: m.contentHash, detail: "via \(WriteChannel.importer.rawValue); state \(m.state.rawValue)")
+                })
             }
             written += memories.count
             start += batchSize
@@ -104,17 +110,22 @@ extension MemoryService {
                         logger.warning("memory collection was missing and has been recreated", metadata: ["collection": "\(collection)"])
                     }
                     var present = Set<UUID>()
+                    var changes: [(before: Memory?, after: Memory, stored: Memory)] = []
                     var offset: PointID?
                     repeat {
                         let page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
                         for r in page.points {
-                            guard let payload = r.payload, let m = Memory(id: r.id, payload: payload) else { continue }
-                            present.insert(m.id)
-                            if index.get(m.id) != m { index.put(m) }
+                            guard let payload = r.payload, let stored = Memory(id: r.id, payload: payload) else { continue }
+                            present.insert(stored.id)
+                            let before = index.get(stored.id)
+                            if before == stored { continue }
+                            let admitted = await admitExternalWrite(stored, replacing: before)
+                            if before != admitted { changes.append((before, admitted, stored)) }
                         }
                         offset = page.nextPageOffset
                     } while offset != nil
-                    for m in index.all(where: { !present.contains($0.id) }) { index.remove(m.id) }
+                    let removed = index.all(where: { !present.contains($0.id) })
+                    try await applyExternalChanges(changes, removed: removed)
                 }
             } catch {
                 logger.error("memory reload failed", metadata: ["error": "\(type(of: error))"])
@@ -124,5 +135,54 @@ extension MemoryService {
             state.running = false
             return false
         })
+    }
+}
+
+extension MemoryService {
+    /// The memory rules applied to a memory written around this service (through the Qdrant-compatible
+    /// API, which is an operator credential): the content hash is recomputed from the content (a stored
+    /// hash is never trusted), and new or changed content of a published or pending org memory goes to
+    /// `pending_review` when its organisation requires review.
+    func admitExternalWrite(_ stored: Memory, replacing before: Memory?) async -> Memory {
+        var m = stored
+        m.contentHash = Self.contentHash(m.content)
+        if let before {
+            m.state = await stateAfterContentChange(m, from: before)
+        } else if m.scope == .org, let org = m.orgId, m.state == .published, await requiresReview(org) {
+            m.state = .pendingReview
+        }
+        return m
+    }
+
+    /// Brings the index in line with external writes found by `reloadFromStore`: fixes the stored hash or
+    /// state where the memory rules changed them, and audits every creation, change and removal
+    /// (actor `qdrant-api`, both content hashes).
+    func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
+        for (_, after, stored) in changes where after.contentHash != stored.contentHash || after.state != stored.state {
+            do {
+                try await store.setPayload(collection, payload: [
+                    Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
+                ], key: nil, .ids([.uuid(after.id)]))
+            } catch {
+                throw MemoryError.unavailable("the store did not accept the corrected memory")
+            }
+        }
+        let actor = WriteChannel.qdrantAPI.rawValue
+        var records: [AuditLog.Record] = []
+        for (before, after, stored) in changes {
+            index.put(after)
+            var detail = "via \(actor)"
+            if let before, before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
+            if before == nil { detail += "; state \(after.state.rawValue)" }
+            if stored.state != after.state { detail += " (written as \(stored.state.rawValue); review required)" }
+            records.append(AuditLog.Record(orgId: after.orgId, actor: actor, action: before == nil ? "create" : "update", memoryId: after.id,
+                                           beforeHash: before?.contentHash, afterHash: after.contentHash, detail: detail))
+        }
+        for m in removed {
+            index.remove(m.id)
+            records.append(AuditLog.Record(orgId: m.orgId, actor: actor, action: "delete", memoryId: m.id, beforeHash: m.contentHash,
+                                           afterHash: nil, detail: "via \(actor)"))
+        }
+        try recordAudit(records)
     }
 }

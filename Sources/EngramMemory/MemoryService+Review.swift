@@ -70,11 +70,21 @@ extension MemoryService {
     }
 
     /// Approve (→ published), reject (→ rejected, kept for audit) or archive.
-    public func review(_ principal: Principal, id: UUID, action: ReviewAction) async throws -> Memory {
+    ///
+    /// Approval binds to what the reviewer read: `seenContentHash` must equal the memory's current
+    /// content hash (the author may have edited it since the reviewer opened it), else
+    /// `MemoryError.conflict` and nothing changes. Approve requires it; reject and archive accept it.
+    public func review(_ principal: Principal, id: UUID, action: ReviewAction, seenContentHash: String? = nil) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
+        if action == .approve, seenContentHash == nil {
+            throw MemoryError.invalid("approve needs the content_hash of the text you reviewed (or an If-Match header)")
+        }
         let now = Date()
         let updated: Memory = try await writes.withLock {
             guard var m = index.get(id) else { throw MemoryError.notFound }
+            if let seen = seenContentHash, seen.lowercased() != m.contentHash {
+                throw MemoryError.conflict("the memory was edited after you opened it; reload it and review the current text")
+            }
             m.state = action.target
             m.updatedAt = now
             try await setStates([m], state: action.target, at: now)
@@ -85,12 +95,12 @@ extension MemoryService {
         return updated
     }
 
-    /// Edit by a reviewer: re-scanned for secrets, re-hashed, re-embedded.
+    /// Edit by a reviewer: re-scanned for secrets, re-hashed, re-embedded; the state stays (the reviewer wrote it).
     public func reviewEdit(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
-        let updated = try await applyPatch(current, patch)
+        let (before, updated) = try await applyPatch(current, patch, byReviewer: true)
         try recordAudit(current.orgId, actor: principal.userId, action: "edit", memory: updated,
-                        before: current.contentHash, after: updated.contentHash)
+                        before: before.contentHash, after: updated.contentHash, detail: "via \(WriteChannel.admin.rawValue)")
         return updated
     }
 

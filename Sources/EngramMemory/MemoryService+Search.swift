@@ -116,8 +116,11 @@ extension MemoryService {
             }
             return out
         }
+        // The relevance floor: hits that neither share words with the query nor come close in meaning
+        // (fused score below `minRelevance`, e.g. cosine < 0.21 without a keyword match at 0.15) are noise.
         return fused.compactMap { item in
-            byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
+            guard item.score >= minRelevance else { return nil }
+            return byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
         }
     }
 

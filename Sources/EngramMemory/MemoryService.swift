@@ -39,6 +39,11 @@ public final class MemoryService: Sendable {
     let requiresReview: @Sendable (String) async -> Bool
     /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
     public let audit: AuditLog?
+    /// Hybrid-search hits whose fused relevance is below this are dropped (0 keeps everything).
+    public let minRelevance: Double
+    /// The default relevance floor: 0.15 of the fused score, i.e. a cosine similarity of about 0.21
+    /// for a hit that shares no word with the query (unrelated MiniLM pairs score 0 to 0.15).
+    public static let defaultMinRelevance = 0.15
 
     /// The model id recorded on memories and in the collection name (`none` for BM25-only).
     public var embeddingModel: String { embedder?.modelID ?? "none" }
@@ -56,8 +61,10 @@ public final class MemoryService: Sendable {
     public init(store: any VectorStore, embedder: (any Embedder)?, scanner: SecretScanner = SecretScanner(),
                 requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
                 audit: AuditLog? = nil,
+                minRelevance: Double = MemoryService.defaultMinRelevance,
                 logger: Logger = Logger(label: "engram.memory")) async throws {
         self.audit = audit
+        self.minRelevance = minRelevance
         self.store = store
         self.embedder = embedder
         self.scanner = scanner
@@ -107,9 +114,22 @@ public final class MemoryService: Sendable {
 
     // MARK: - Validation and normalisation
 
+    /// Whether `text` holds a control character (NUL, other C0 controls, DEL, C1 controls); `allowingLayout`
+    /// lets tab, line feed and carriage return through (content may have lines; tags and ids may not).
+    static func hasControlCharacter(_ text: String, allowingLayout: Bool) -> Bool {
+        text.unicodeScalars.contains { u in
+            let v = u.value
+            if allowingLayout, v == 0x09 || v == 0x0A || v == 0x0D { return false }
+            return v < 0x20 || (0x7F...0x9F).contains(v)
+        }
+    }
+
     static func validate(content: String) throws -> String {
         let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw MemoryError.invalid("content must not be empty") }
+        guard !hasControlCharacter(trimmed, allowingLayout: true) else {
+            throw MemoryError.invalid("content must not contain control characters (NUL and the like)")
+        }
         guard trimmed.utf8.count <= MemoryLimits.maxContentBytes else {
             throw MemoryError.invalid("content is \(trimmed.utf8.count) bytes; the limit is \(MemoryLimits.maxContentBytes)")
         }
@@ -124,6 +144,7 @@ public final class MemoryService: Sendable {
             guard !t.isEmpty, t.count <= MemoryLimits.maxTagLength else {
                 throw MemoryError.invalid("tags must be 1 to \(MemoryLimits.maxTagLength) characters")
             }
+            guard !hasControlCharacter(t, allowingLayout: false) else { throw MemoryError.invalid("tags must not contain control characters") }
             if !out.contains(t) { out.append(t) }
         }
         return out
@@ -134,6 +155,7 @@ public final class MemoryService: Sendable {
         let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
         if v.isEmpty { return nil }
         guard v.count <= max else { throw MemoryError.invalid("\(field) is longer than \(max) characters") }
+        guard !hasControlCharacter(v, allowingLayout: false) else { throw MemoryError.invalid("\(field) must not contain control characters") }
         return v
     }
 
@@ -173,7 +195,7 @@ public final class MemoryService: Sendable {
     // MARK: - Add
 
     /// Saves a memory (see the type's documentation for the pipeline).
-    public func add(_ principal: Principal, _ input: NewMemory) async throws -> AddResult {
+    public func add(_ principal: Principal, _ input: NewMemory, channel: WriteChannel = .rest) async throws -> AddResult {
         guard AccessPolicy.canCreate(principal, scope: input.scope) else {
             if !principal.role.allows(.writeOwnMemories) { throw MemoryError.forbidden("role \(principal.role.rawValue) cannot write memories") }
             throw MemoryError.invalid("org scope needs an organisation; the token has none")
@@ -205,7 +227,9 @@ public final class MemoryService: Sendable {
                 m.kind = input.kind
                 m.updatedAt = now
                 m.embeddingModel = embeddingModel
+                m.state = await stateAfterContentChange(m, from: near)
                 try await persist(m, vector: vector)
+                try recordUpdate(actor: principal.userId, before: near, after: m, channel: channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
             let m = Memory(id: UUID(), userId: principal.userId, orgId: orgId, scope: input.scope,
@@ -278,13 +302,19 @@ public final class MemoryService: Sendable {
     // MARK: - Update and delete
 
     /// Changes the caller's own memory: re-scanned, re-hashed and re-embedded when the content changes.
-    public func update(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
+    /// A content change to a published or pending org memory sends it (back) to review when the org
+    /// requires review (`stateAfterContentChange`); every update is audited with both content hashes.
+    public func update(_ principal: Principal, id: UUID, _ patch: MemoryPatch, channel: WriteChannel = .rest) async throws -> Memory {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can change this memory") }
-        return try await applyPatch(current, patch)
+        let (before, after) = try await applyPatch(current, patch, byReviewer: false)
+        try recordUpdate(actor: principal.userId, before: before, after: after, channel: channel)
+        return after
     }
 
-    func applyPatch(_ current: Memory, _ patch: MemoryPatch) async throws -> Memory {
+    /// Applies `patch` under the write lock and returns the memory as it was just before and after.
+    /// Edits by a reviewer keep the state; other edits go through `stateAfterContentChange`.
+    func applyPatch(_ current: Memory, _ patch: MemoryPatch, byReviewer: Bool) async throws -> (before: Memory, after: Memory) {
         var m = current
         if let c = patch.content { m.content = try Self.validate(content: c) }
         if let t = patch.tags { m.tags = try Self.validate(tags: t) }
@@ -297,11 +327,33 @@ public final class MemoryService: Sendable {
         return try await writes.withLock {
             guard let latest = index.get(current.id) else { throw MemoryError.notFound }
             m.state = latest.state
+            if !byReviewer { m.state = await stateAfterContentChange(m, from: latest) }
             m.updatedAt = Date()
             m.embeddingModel = embeddingModel
             try await persist(m, vector: vector)
-            return m
+            return (latest, m)
         }
+    }
+
+    /// The state of `changed` after its content moved away from `previous`'s outside review: a published
+    /// or pending org memory goes (back) to `pending_review` when its organisation requires review, so
+    /// no reader is served text that no reviewer approved, and a pending review restarts on the new text.
+    func stateAfterContentChange(_ changed: Memory, from previous: Memory) async -> MemoryState {
+        guard changed.scope == .org, let org = changed.orgId, changed.contentHash != previous.contentHash else { return changed.state }
+        switch changed.state {
+        case .published, .pendingReview: return await requiresReview(org) ? .pendingReview : changed.state
+        case .draft, .archived, .rejected: return changed.state
+        }
+    }
+
+    /// Audits a change of an existing memory: before and after content hashes, the path it came by,
+    /// and the state change if any (never content).
+    func recordUpdate(actor: String, before: Memory, after: Memory, channel: WriteChannel, how: String? = nil) throws {
+        var detail = "via \(channel.rawValue)"
+        if let how { detail += "; \(how)" }
+        if before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
+        try recordAudit(after.orgId, actor: actor, action: "update", memory: after, before: before.contentHash,
+                        after: after.contentHash, detail: detail)
     }
 
     /// Deletes the caller's own memory.
@@ -314,11 +366,17 @@ public final class MemoryService: Sendable {
 
     /// Appends to the audit log when one is configured. Never records content.
     func recordAudit(_ org: String?, actor: String, action: String, memory: Memory?, before: String?, after: String?, detail: String? = nil) throws {
-        guard let audit else { return }
+        try recordAudit([AuditLog.Record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before,
+                                         afterHash: after, detail: detail)])
+    }
+
+    /// Appends entries in one transaction when an audit log is configured. Never records content.
+    func recordAudit(_ records: [AuditLog.Record]) throws {
+        guard let audit, !records.isEmpty else { return }
         do {
-            try audit.record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before, afterHash: after, detail: detail)
+            try audit.record(records)
         } catch {
-            logger.error("audit write failed", metadata: ["action": "\(action)"])
+            logger.error("audit write failed", metadata: ["actions": "\(Set(records.map(\.action)).sorted())"])
             throw MemoryError.unavailable("the audit log did not accept the entry")
         }
     }
@@ -337,12 +395,14 @@ public final class MemoryService: Sendable {
     // MARK: - Finish
 
     /// Promotes the caller's org drafts of `taskId` to `published`, or to
-    /// `pending_review` when the org requires review. Idempotent: returns the
+    /// `pending_review` when the org requires review. Without a task id (nil or blank)
+    /// it promotes the caller's drafts saved without one. Idempotent: returns the
     /// memories it changed (none on a repeat call).
-    public func finish(_ principal: Principal, taskId: String) async throws -> [Memory] {
-        let task = taskId.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !task.isEmpty, task.count <= MemoryLimits.maxTaskIdLength else {
-            throw MemoryError.invalid("task_id must be 1 to \(MemoryLimits.maxTaskIdLength) characters")
+    public func finish(_ principal: Principal, taskId: String?) async throws -> [Memory] {
+        let trimmed = taskId?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let task: String? = trimmed.isEmpty ? nil : trimmed
+        guard trimmed.count <= MemoryLimits.maxTaskIdLength else {
+            throw MemoryError.invalid("task_id must be at most \(MemoryLimits.maxTaskIdLength) characters")
         }
         guard let org = principal.orgId, principal.role.allows(.writeOwnMemories) else { return [] }
         let target: MemoryState = await requiresReview(org) ? .pendingReview : .published
@@ -359,7 +419,7 @@ public final class MemoryService: Sendable {
             try await setStates(promoted, state: target, at: now)
             for m in promoted {
                 try recordAudit(org, actor: principal.userId, action: "promote", memory: m, before: m.contentHash, after: m.contentHash,
-                                detail: "state draft→\(target.rawValue) task \(task)")
+                                detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task"))
             }
             return promoted.sorted { $0.createdAt < $1.createdAt }
         }

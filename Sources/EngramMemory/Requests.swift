@@ -37,6 +37,13 @@ public struct MemoryPatch: Sendable, Hashable, Codable {
     }
 }
 
+/// The path a write came in by, recorded in the audit log beside the before and after content hashes.
+public enum WriteChannel: String, Sendable, Codable, CaseIterable {
+    case mcp, rest, admin, cli
+    case importer = "import"
+    case qdrantAPI = "qdrant-api"
+}
+
 /// How `add` treated the input.
 public enum AddStatus: String, Sendable, Codable {
     /// A new memory was stored.

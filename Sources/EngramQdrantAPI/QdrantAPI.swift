@@ -5,6 +5,10 @@ import Hummingbird
 import Logging
 import NIOCore
 
+/// The memory domain's check of one payload bound for a memory collection (`memories_*`): the problem, or
+/// nil to accept. `complete` is false for partial edits (set payload).
+public typealias MemoryPayloadCheck = @Sendable (_ collection: String, _ id: PointID?, _ payload: Payload, _ complete: Bool) -> String?
+
 /// Settings of the Qdrant-compatible listener.
 public struct QdrantAPIConfiguration: Sendable {
     /// Required in `api-key` or `Authorization: Bearer` on every request except `/` and health checks.
@@ -16,13 +20,18 @@ public struct QdrantAPIConfiguration: Sendable {
     /// Called (asynchronously) after a successful write into a memory collection (`memories_*`),
     /// so the memory service can bring its in-memory indexes up to date.
     public var onMemoryCollectionWrite: (@Sendable (String) async -> Void)?
+    /// The memory domain's rules for a payload written into a memory collection: returns the problem
+    /// (refused with 400) or nil. `complete` is false for partial edits (set payload). Nil: secrets only.
+    public var memoryPayloadProblem: MemoryPayloadCheck?
 
     public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30,
-                onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) {
+                onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil,
+                memoryPayloadProblem: MemoryPayloadCheck? = nil) {
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.maxUploadBytes = maxUploadBytes
         self.onMemoryCollectionWrite = onMemoryCollectionWrite
+        self.memoryPayloadProblem = memoryPayloadProblem
     }
 }
 

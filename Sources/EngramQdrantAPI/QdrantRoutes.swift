@@ -9,7 +9,7 @@ import NIOCore
 struct QdrantRoutes: Sendable {
     let store: EmbeddedStore
     let configuration: QdrantAPIConfiguration
-    let secrets = SecretGuard()
+    var secrets: SecretGuard { SecretGuard(validate: configuration.memoryPayloadProblem) }
 
     typealias Body = [String: JSONValue]
     typealias Context = BasicRequestContext
@@ -306,11 +306,15 @@ struct QdrantRoutes: Sendable {
         guard let p = Wire.field(a.body, "payload") else { throw QdrantError.format("missing field `payload`") }
         let payload = try Wire.payload(p)
         let selector = try Wire.selector(a.body)
-        try secrets.check(collection: a.name, [(nil, payload)])
+        let key = Wire.field(a.body, "key")?.stringValue
+        if secrets.applies(to: a.name), key != nil {
+            throw QdrantError.wrongInput("payload rejected by Engram's memory rules: nested `key` edits are not accepted in memory collections")
+        }
+        try secrets.check(collection: a.name, [(nil, payload)], complete: overwrite)
         if overwrite {
             try store.overwritePayload(a.name, payload: payload, selector, requireAll: true)
         } else {
-            try store.setPayload(a.name, payload: payload, key: Wire.field(a.body, "key")?.stringValue, selector, requireAll: true)
+            try store.setPayload(a.name, payload: payload, key: key, selector, requireAll: true)
         }
         return Envelope.update(wait: a.wait)
     }

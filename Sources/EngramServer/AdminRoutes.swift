@@ -28,8 +28,11 @@ struct AdminRoutes: Sendable {
             admin.post("memories/{id}/\(action.rawValue)") { request, context in
                 let p = try await services.authenticate(request)
                 let id = try RESTRoutes.id(context)
+                let seen = try await Self.seenContentHash(request, limit: services.limits.maxBodyBytes)
                 return try await Self.mappedAsync {
-                    JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action))]))
+                    JSONBody.response(.object([
+                        "memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action, seenContentHash: seen)),
+                    ]))
                 }
             }
         }
@@ -70,8 +73,13 @@ struct AdminRoutes: Sendable {
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
             let members = try services.directory.members(orgId: org)
-            return JSONBody.response(.object(["members": .array(members.map(Self.memberJSON))]))
+            let invitations = try services.directory.invitations(orgId: org)
+            return JSONBody.response(.object([
+                "members": .array(members.map(Self.memberJSON)), "invitations": .array(invitations.map(Self.invitationJSON)),
+            ]))
         }
+        // Adding someone invites them: membership needs the person's consent (they accept with their own
+        // credential), since a user id is one person's identity across organisations.
         admin.post("members") { request, _ in
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
@@ -79,10 +87,27 @@ struct AdminRoutes: Sendable {
             guard let user = body["user_id"]?.stringValue, let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
                 throw APIError.badRequest("body needs user_id and role (owner, admin, member, viewer)")
             }
-            if try services.directory.role(userId: user, orgId: org) != nil {
-                throw APIError(.conflict, code: "conflict", "\(user) is already a member; use PATCH to change the role")
+            if role == .owner, !p.role.allows(.manageOwners) {
+                throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
             }
-            return try setRole(p, org: org, user: user, role: role, created: true)
+            let invitation: Invitation
+            do { invitation = try services.directory.invite(userId: user, orgId: org, role: role, invitedBy: p.userId) } catch let e as DirectoryError {
+                if case .alreadyExists = e { throw APIError(.conflict, code: "conflict", e.description) }
+                throw APIError.badRequest(e.description)
+            }
+            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite",
+                                       detail: "user \(user) role \(role.rawValue) invitation \(invitation.id.lowercasedText)")
+            return JSONBody.response(.object(["invitation": Self.invitationJSON(invitation)]), status: .accepted)
+        }
+        admin.delete("invitations/{id}") { request, context in
+            let p = try await services.authenticate(request)
+            let org = try Self.require(p, .manageMembers)
+            let id = try RESTRoutes.id(context)
+            let removed: Invitation
+            do { removed = try services.directory.removeInvitation(id: id, orgId: org) } catch is DirectoryError { throw APIError.notFound }
+            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite.revoke",
+                                       detail: "user \(removed.userId) invitation \(removed.id.lowercasedText)")
+            return Response(status: .noContent)
         }
         admin.patch("members/{userId}") { request, context in
             let p = try await services.authenticate(request)
@@ -123,6 +148,31 @@ struct AdminRoutes: Sendable {
             guard let o = try services.directory.organisation(org) else { throw APIError.notFound }
             return JSONBody.response(Self.orgJSON(o))
         }
+    }
+
+    /// The content hash the reviewer saw: `{"content_hash": "…"}` in the body, or `If-Match: "…"`
+    /// (the memory's content hash is its entity tag). Both given must agree.
+    static func seenContentHash(_ request: Request, limit: Int) async throws -> String? {
+        var fromHeader: String?
+        if let raw = request.headers[.ifMatch] {
+            var tag = raw.trimmingCharacters(in: .whitespaces)
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            fromHeader = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        var fromBody: String?
+        let buffer = try await request.body.collect(upTo: limit)
+        if buffer.readableBytes > 0 {
+            let body = try JSONBody.parse(Data(buffer.readableBytesView))
+            guard case let .object(o) = body else { throw APIError.badRequest("request body must be a JSON object") }
+            if let value = o["content_hash"] {
+                guard let text = value.stringValue else { throw APIError.badRequest("content_hash must be a string") }
+                fromBody = text
+            }
+        }
+        if let fromHeader, let fromBody, fromHeader.lowercased() != fromBody.lowercased() {
+            throw APIError.badRequest("If-Match and content_hash disagree")
+        }
+        return fromBody ?? fromHeader
     }
 
     static func reviewQuery(_ request: Request) throws -> ReviewQuery {
@@ -183,6 +233,14 @@ struct AdminRoutes: Sendable {
 
     static func memberJSON(_ m: Membership) -> JSONValue {
         .object(["user_id": .string(m.userId), "role": .string(m.role.rawValue), "created_at": .string(RFC3339.format(m.createdAt.timeIntervalSince1970))])
+    }
+
+    static func invitationJSON(_ i: Invitation) -> JSONValue {
+        .object([
+            "id": .string(i.id.lowercasedText), "org_id": .string(i.orgId), "user_id": .string(i.userId), "role": .string(i.role.rawValue),
+            "invited_by": .string(i.invitedBy), "created_at": .string(RFC3339.format(i.createdAt.timeIntervalSince1970)),
+            "expires_at": .string(RFC3339.format(i.expiresAt.timeIntervalSince1970)), "status": "pending",
+        ])
     }
 
     static func orgJSON(_ o: Organisation) -> JSONValue {

@@ -56,6 +56,7 @@ public enum EngramHTTPServer {
         }
         RESTRoutes(services: services).register(on: router)
         AdminRoutes(services: services).register(on: router)
+        InvitationRoutes(services: services).register(on: router)
         AdminPage.register(on: router)
         return router
     }

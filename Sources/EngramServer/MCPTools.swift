@@ -12,40 +12,45 @@ struct MCPTools {
     func call(_ name: String, _ args: JSONValue, _ p: Principal) async throws -> JSONValue {
         switch name {
         case "add_memory":
-            let r = try await memories.add(p, ToolArguments.newMemory(args))
+            let r = try await memories.add(p, ToolArguments.newMemory(args), channel: .mcp)
             let verb = r.status == .created ? "Saved" : r.status == .duplicate ? "Already saved" : "Updated existing"
-            return result(MemoryJSON.add(r), text: "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue)).")
+            var text = "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue))."
+            if let next = MemoryJSON.nextStep(r.memory) { text += " " + next }
+            return result(MemoryJSON.add(r, lean: true), text: text)
         case "search_memories":
             let hits = try await memories.search(p, ToolArguments.searchQuery(args))
             let text = hits.isEmpty ? "No matching memories." : hits.enumerated().map { i, h in
-                "\(i + 1). \(h.memory.content)\n   id: \(h.memory.id.lowercasedText) · \(h.memory.kind.rawValue) · \(h.memory.scope.rawValue)"
-                    + (h.memory.tags.isEmpty ? "" : " · tags: \(h.memory.tags.joined(separator: ", "))")
+                "\(i + 1). \(h.memory.content)\n   " + TextFormatting.summary(h.memory)
+                    + " · relevance " + TextFormatting.fixed(h.score, digits: 2)
                     + (h.similarity.map { " · similarity " + TextFormatting.fixed($0, digits: 2) } ?? "")
             }.joined(separator: "\n")
-            return result(.object(["results": .array(hits.map(MemoryJSON.hit))]), text: text)
+            return result(.object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true) })]), text: text)
         case "list_memories":
             let page = try memories.list(p, filter: ToolArguments.filter(args), limit: ToolArguments.int(args, "limit") ?? 20,
                                          cursor: ToolArguments.string(args, "cursor"))
             var text = page.memories.isEmpty ? "No memories." : page.memories.map { m in
-                "- \(m.content) (id: \(m.id.lowercasedText), \(m.scope.rawValue), \(m.state.rawValue))"
+                "- \(m.content)\n  " + TextFormatting.summary(m)
             }.joined(separator: "\n")
             if let next = page.nextCursor { text += "\nMore: pass cursor \(next)" }
-            return result(MemoryJSON.page(page), text: text)
+            return result(MemoryJSON.page(page, lean: true), text: text)
         case "get_memory":
             let m = try memories.get(p, id: try ToolArguments.uuid(args))
-            return result(.object(["memory": MemoryJSON.memory(m)]), text: m.content)
+            return result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: m.content + "\n" + TextFormatting.summary(m))
         case "update_memory":
-            let m = try await memories.update(p, id: try ToolArguments.uuid(args), ToolArguments.patch(args))
-            return result(.object(["memory": MemoryJSON.memory(m)]), text: "Updated memory \(m.id.lowercasedText).")
+            let m = try await memories.update(p, id: try ToolArguments.uuid(args), ToolArguments.patch(args), channel: .mcp)
+            var text = "Updated memory \(m.id.lowercasedText) (\(m.scope.rawValue), \(m.state.rawValue))."
+            if m.state == .pendingReview { text += " Its organisation requires review: the new text is served once an admin approves it." }
+            return result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: text)
         case "delete_memory":
             let id = try ToolArguments.uuid(args)
             try await memories.delete(p, id: id)
             return result(.object(["deleted": .string(id.lowercasedText)]), text: "Deleted memory \(id.lowercasedText).")
         case "finish_task":
-            let task = ToolArguments.string(args, "task_id") ?? ""
+            let task = ToolArguments.string(args, "task_id")
             let promoted = try await memories.finish(p, taskId: task)
-            let text = promoted.isEmpty ? "No drafts to promote for task \(task)."
-                : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") to \(promoted[0].state.rawValue)."
+            let which = task.map { "task \($0)" } ?? "drafts saved without a task_id"
+            let text = promoted.isEmpty ? "No drafts to promote for \(which)."
+                : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") (\(which)) to \(promoted[0].state.rawValue)."
             return result(MemoryJSON.finish(promoted, taskId: task), text: text)
         default:
             throw MemoryError.invalid("unknown tool \(name)")

@@ -37,7 +37,7 @@ struct RESTRoutes: Sendable {
             let id = try Self.id(context)
             let body = try await validatedBody(request, tool: "update_memory", droppingID: true)
             return try await runAsync {
-                JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.update(p, id: id, ToolArguments.patch(body)))]))
+                JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.update(p, id: id, ToolArguments.patch(body), channel: .rest))]))
             }
         }
         v1.delete("memories/{id}") { request, context in
@@ -80,7 +80,7 @@ struct RESTRoutes: Sendable {
         let p = try await services.authenticate(request)
         let body = try await validatedBody(request, tool: "add_memory")
         return try await runAsync {
-            let r = try await memories.add(p, ToolArguments.newMemory(body))
+            let r = try await memories.add(p, ToolArguments.newMemory(body), channel: .rest)
             return JSONBody.response(MemoryJSON.add(r), status: r.status == .created ? .created : .ok)
         }
     }
@@ -129,7 +129,7 @@ struct RESTRoutes: Sendable {
         }
         return try await runAsync {
             let hits = try await memories.search(p, ToolArguments.searchQuery(args))
-            return JSONBody.response(.object(["results": .array(hits.map(MemoryJSON.hit))]))
+            return JSONBody.response(.object(["results": .array(hits.map { MemoryJSON.hit($0) })]))
         }
     }
 
@@ -137,7 +137,7 @@ struct RESTRoutes: Sendable {
         let p = try await services.authenticate(request)
         let body = try await validatedBody(request, tool: "finish_task")
         return try await runAsync {
-            let task = ToolArguments.string(body, "task_id") ?? ""
+            let task = ToolArguments.string(body, "task_id")
             return JSONBody.response(MemoryJSON.finish(try await memories.finish(p, taskId: task), taskId: task))
         }
     }

@@ -125,6 +125,7 @@ public struct ServerServices: Sendable {
         case .invalid: return APIError(.badRequest, code: error.code, error.description)
         case .secretDetected: return APIError(.unprocessableContent, code: error.code, error.description)
         case .unavailable: return APIError(.serviceUnavailable, code: error.code, error.description)
+        case .conflict: return APIError(.conflict, code: error.code, error.description)
         }
     }
 }

@@ -1,3 +1,6 @@
+import EngramMemory
+import EngramStore
+
 /// Number formatting for per-request paths.
 ///
 /// `String(format:)` goes through the C library's `vsnprintf` (format parsing, locale) and
@@ -17,5 +20,16 @@ enum TextFormatting {
         var fraction = String(n % f)
         while fraction.count < digits { fraction = "0" + fraction }
         return sign + String(n / f) + "." + fraction
+    }
+
+    /// One line about a memory for the text form of tool results: id, kind, scope and state,
+    /// repository, tags and the day it last changed, e.g.
+    /// `id: 3f… · pattern · org/published · repo github.com/acme/api · tags: ci · updated 2026-12-04`.
+    static func summary(_ m: Memory) -> String {
+        var parts = ["id: \(m.id.lowercasedText)", m.kind.rawValue, "\(m.scope.rawValue)/\(m.state.rawValue)"]
+        if let repo = m.repo { parts.append("repo \(repo)") }
+        if !m.tags.isEmpty { parts.append("tags: \(m.tags.joined(separator: ", "))") }
+        parts.append("updated \(RFC3339.format(m.updatedAt.timeIntervalSince1970).prefix(10))")
+        return parts.joined(separator: " · ")
     }
 }

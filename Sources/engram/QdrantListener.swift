@@ -1,3 +1,4 @@
+import EngramMemory
 import EngramQdrantAPI
 import EngramStore
 import Foundation
@@ -13,6 +14,7 @@ enum QdrantListener {
     /// Runs `main` alone, or `main` and the Qdrant listener together in one service group that
     /// shuts both down gracefully on SIGTERM / SIGINT.
     static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listen: String?, logger: Logger,
+                    memoryCollection: String? = nil,
                     onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) async throws {
         let env = ProcessInfo.processInfo.environment
         guard let key = env["ENGRAM_QDRANT_API_KEY"], !key.isEmpty else {
@@ -24,11 +26,22 @@ enum QdrantListener {
         guard let (host, port) = QdrantAPI.parseListen(address) else {
             throw Runtime.Failure(description: "--qdrant-listen takes HOST:PORT, e.g. \(defaultListen); got \(address)")
         }
-        let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(apiKey: key, onMemoryCollectionWrite: onMemoryCollectionWrite),
+        let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(
+            apiKey: key, onMemoryCollectionWrite: onMemoryCollectionWrite,
+            memoryPayloadProblem: memoryRules(for: memoryCollection)),
                                            host: host, port: port, logger: logger)
         logger.info("Qdrant-compatible API on", metadata: ["address": "\(host):\(port)", "emulates": "\(QdrantAPI.emulatedVersion)"])
         let group = ServiceGroup(configuration: .init(services: [app, qdrant], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
         try await group.run()
+    }
+
+    /// The memory rules for writes into `live`, the collection the memory service reads; other `memories_*`
+    /// collections (another model's, a test's) get the secret filter only.
+    static func memoryRules(for live: String?) -> MemoryPayloadCheck? {
+        guard let live else { return nil }
+        return { collection, id, payload, complete in
+            collection == live ? Memory.storePayloadProblem(id: id, payload, complete: complete) : nil
+        }
     }
 }

@@ -51,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Scheduled backups to keep.")
     var keep = 14
 
+    @Option(help: "Search drops hits whose fused relevance is below this, 0 to 1 (env ENGRAM_SEARCH_MIN_RELEVANCE; default 0.15; 0 keeps all).")
+    var minRelevance: Double?
+
     /// Edge limits from the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`, `ENGRAM_ALLOWED_ORIGINS`).
     func limits(_ env: [String: String]) -> ServerLimits {
         func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
@@ -60,6 +63,15 @@ struct Serve: AsyncParsableCommand {
                             authFailuresPerMinute: number("ENGRAM_RATE_AUTH_FAILURES_PER_MIN", 30),
                             authFailureBurst: number("ENGRAM_RATE_AUTH_FAILURE_BURST", 20),
                             allowedOrigins: origins, corsOrigin: env["ENGRAM_CORS_ORIGIN"], behindTLS: behindTls)
+    }
+
+    /// The search relevance floor: `--min-relevance`, else `ENGRAM_SEARCH_MIN_RELEVANCE`, else the default.
+    func searchFloor(_ env: [String: String]) throws -> Double {
+        guard let raw = minRelevance ?? env["ENGRAM_SEARCH_MIN_RELEVANCE"].flatMap(Double.init) else {
+            return MemoryService.defaultMinRelevance
+        }
+        guard (0...1).contains(raw) else { throw ValidationError("the minimum relevance must be between 0 and 1") }
+        return raw
     }
 
     func run() async throws {
@@ -102,6 +114,7 @@ struct Serve: AsyncParsableCommand {
             store: memoryStore, embedder: embedder,
             requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
             audit: try AuditLog(database: embedded.database),
+            minRelevance: try searchFloor(env),
             logger: logger)
         let services = try ServerServices(
             memories: memories, directory: directory, tokens: tokens, limits: limits(env),
@@ -140,6 +153,7 @@ struct Serve: AsyncParsableCommand {
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger,
+                                     memoryCollection: storeURL == "embedded" ? memories.collection : nil,
                                      onMemoryCollectionWrite: { name in
                                          if name == memories.collection { await memories.reloadFromStore() }
                                      })

@@ -110,6 +110,29 @@ class EngramServer:
             return r.status == 200
 
 
+def start_with_qdrant_listener(name, api_key, **env_extra):
+    """A started server with ENGRAM_QDRANT_API_KEY set and the Qdrant API on its own free port;
+    `s.q` is an httpx client for that API (close it and stop the server when done)."""
+    import httpx
+    s = EngramServer(name, ENGRAM_QDRANT_API_KEY=api_key, **env_extra)
+    port = free_port()
+    s.qdrant_url = f"http://127.0.0.1:{port}"
+    s.start("--qdrant-listen", f"127.0.0.1:{port}")
+    deadline = time.time() + 30
+    while True:
+        try:
+            if httpx.get(s.qdrant_url + "/", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline:
+            s.stop()
+            raise RuntimeError("the Qdrant listener did not come up")
+        time.sleep(0.1)
+    s.q = httpx.Client(base_url=s.qdrant_url, headers={"api-key": api_key}, timeout=60)
+    return s
+
+
 @pytest.fixture(scope="session")
 def server():
     s = EngramServer("main").start()

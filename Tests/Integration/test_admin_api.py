@@ -46,7 +46,8 @@ def test_full_lifecycle_over_mcp_and_rest(server, org):
     status, _, body = http("PATCH", f"{server.url}/v1/admin/memories/{mid}",
                            {"content": "Initech services pin base images by sha256 digest"}, token=org["adam"])
     assert status == 200 and body["memory"]["state"] == "pending_review"
-    status, _, body = post(server, f"/v1/admin/memories/{mid}/approve", None, org["adam"])
+    # Approval names the text the reviewer read (its content hash).
+    status, _, body = post(server, f"/v1/admin/memories/{mid}/approve", {"content_hash": body["memory"]["content_hash"]}, org["adam"])
     assert status == 200 and body["memory"]["state"] == "published"
     status, _, body = http("GET", f"{server.url}/v1/memories/{mid}", token=org["val"])
     assert status == 200 and body["memory"]["content"].endswith("sha256 digest")
@@ -128,13 +129,16 @@ def test_role_matrix(server, org):
         elif path.startswith("/v1/admin/members/"):
             assert status in (404,), ("other org", method, path, status)
         else:
-            assert status in (200, 201), ("other org sees only its own org", method, path, status)
-    # Admins: every route works (delete last).
+            assert status in (200, 201, 202), ("other org sees only its own org", method, path, status)
+    # Admins: every route works (delete last); approval names the content hash it reviewed.
+    content_hash = http("GET", f"{server.url}/v1/admin/memories/{mid}", token=org["adam"])[2]["memory"]["content_hash"]
     for method, path, body in ADMIN_ROUTES:
         if path.endswith("/members/nobody"):
             continue
+        if path.endswith("/approve"):
+            body = {"content_hash": content_hash}
         status, _, payload = http(method, server.url + path.replace("{id}", mid), body, token=org["adam"])
-        assert status in (200, 201, 204), (method, path, status, payload)
+        assert status in (200, 201, 202, 204), (method, path, status, payload)
 
 
 def test_other_org_sees_nothing(server, org):
@@ -154,8 +158,16 @@ def test_other_org_sees_nothing(server, org):
 
 
 def test_members_and_last_owner(server, org):
+    # Adding invites; nina joins when she accepts with her own (personal) token.
     status, _, body = post(server, "/v1/admin/members", {"user_id": "nina", "role": "member"}, org["adam"])
-    assert status == 201 and body["member"]["role"] == "member"
+    assert status == 202 and body["invitation"]["role"] == "member" and body["invitation"]["status"] == "pending"
+    status, _, body = post(server, "/v1/admin/members", {"user_id": "nina", "role": "member"}, org["adam"])
+    assert status == 409
+    nina_personal = server.token("nina")
+    invitation = http("GET", server.url + "/v1/invitations", token=nina_personal)[2]["invitations"][0]
+    assert invitation["org_id"] == "initech"
+    status, _, body = post(server, f"/v1/invitations/{invitation['id']}/accept", None, nina_personal)
+    assert status == 200 and body["member"]["role"] == "member"
     status, _, body = post(server, "/v1/admin/members", {"user_id": "nina", "role": "member"}, org["adam"])
     assert status == 409
     status, _, body = http("PATCH", server.url + "/v1/admin/members/nina", {"role": "owner"}, token=org["adam"])
@@ -176,4 +188,4 @@ def test_members_and_last_owner(server, org):
     assert status == 401
     status, _, body = http("GET", server.url + "/v1/admin/audit?limit=200", token=org["olga"])
     kinds = [e["action"] for e in body["entries"] if (e["detail"] or "").startswith("user nina")]
-    assert kinds[:2] == ["member.remove", "member.add"]
+    assert kinds[:3] == ["member.remove", "member.join", "member.invite"]

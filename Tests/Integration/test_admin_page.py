@@ -292,6 +292,15 @@ def test_admin_page_edit_delete_and_members(server, browser):
         driver.find_element(By.ID, "member-user").send_keys(newcomer)
         Select(driver.find_element(By.ID, "member-role")).select_by_value("viewer")
         driver.find_element(By.ID, "member-add").click()
+        # Adding invites: the newcomer is pending until they accept with their own credential.
+        _visible(driver, By.CSS_SELECTOR, f"[data-testid=invitation-row][data-user-id='{newcomer}']")
+        assert newcomer not in {m["user_id"] for m in http("GET", f"{server.url}/v1/admin/members", token=admin)[2]["members"]}
+        newcomer_token = server.token(newcomer)
+        invitation = http("GET", f"{server.url}/v1/invitations", token=newcomer_token)[2]["invitations"][0]
+        assert invitation["role"] == "viewer"
+        assert http("POST", f"{server.url}/v1/invitations/{invitation['id']}/accept", token=newcomer_token)[0] == 200
+        driver.find_element(By.ID, "tab-audit").click()
+        driver.find_element(By.ID, "tab-members").click()
         row_css = f"[data-testid=member-row][data-user-id='{newcomer}']"
         row = _visible(driver, By.CSS_SELECTOR, row_css)
         Select(row.find_element(By.CSS_SELECTOR, "[data-testid=member-role-select]")).select_by_value("member")

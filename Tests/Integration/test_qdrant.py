@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import helpers
-from conftest import REPO, EngramServer, free_port
+from conftest import REPO, start_with_qdrant_listener
 
 CONFORMANCE = REPO.parent / "shared" / "qdrant" / "qdrant_conformance.py"
 API_KEY = "qdrant-it-" + secrets.token_hex(16)
@@ -24,23 +24,7 @@ API_KEY = "qdrant-it-" + secrets.token_hex(16)
 @pytest.fixture(scope="module")
 def qdrant():
     """A server with ENGRAM_QDRANT_API_KEY set and the Qdrant API on its own free port."""
-    s = EngramServer("qdrant")
-    s.env["ENGRAM_QDRANT_API_KEY"] = API_KEY
-    port = free_port()
-    s.qdrant_url = f"http://127.0.0.1:{port}"
-    s.start("--qdrant-listen", f"127.0.0.1:{port}")
-    deadline = time.time() + 30
-    while True:
-        try:
-            if httpx.get(s.qdrant_url + "/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.time() > deadline:
-            s.stop()
-            raise RuntimeError("the Qdrant listener did not come up")
-        time.sleep(0.1)
-    s.q = httpx.Client(base_url=s.qdrant_url, headers={"api-key": API_KEY}, timeout=60)
+    s = start_with_qdrant_listener("qdrant", API_KEY)
     yield s
     s.q.close()
     s.stop()

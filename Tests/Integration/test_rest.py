@@ -26,7 +26,10 @@ def test_finish_alias_and_readiness(server, tokens):
     t = tokens["bob"]
     status, _, body = http("POST", f"{server.url}/finish", {"task_id": "nothing-here"}, token=t)
     assert status == 200 and body["promoted"] == []
+    # Without task_id, finish publishes the caller's org drafts saved without one (none here).
     status, _, body = http("POST", f"{server.url}/v1/finish", {}, token=t)
+    assert status == 200 and body["promoted"] == [] and body["task_id"] is None
+    status, _, body = http("POST", f"{server.url}/v1/finish", {"task_id": 7}, token=t)
     assert status == 400
     status, _, body = http("GET", f"{server.url}/readyz")
     assert status == 200 and body["store"] == "embedded" and body["blas"] in ("openblas", "reference")

@@ -409,7 +409,20 @@
   async function transition(action) {
     if (!current) return;
     await runAction(async () => {
-      const data = await api("POST", `/v1/admin/memories/${encodeURIComponent(current.id)}/${action}`);
+      // Approval binds to the text on screen: the server answers 409 if it changed since it was loaded.
+      let data;
+      try {
+        data = await api("POST", `/v1/admin/memories/${encodeURIComponent(current.id)}/${action}`,
+          action === "approve" ? { content_hash: current.content_hash } : undefined);
+      } catch (e) {
+        if (e.status === 409) {
+          // Show the text as it is now, so the reviewer reads what they would approve.
+          const fresh = await api("GET", `/v1/admin/memories/${encodeURIComponent(current.id)}`);
+          renderDetail(fresh.memory);
+          replaceListItem(fresh.memory);
+        }
+        throw e;
+      }
       renderDetail(data.memory);
       replaceListItem(data.memory);
       showMessage(`Memory ${shortId(data.memory.id)} ${action === "approve" ? "approved" : action === "reject" ? "rejected" : "archived"}: now ${stateLabel(data.memory.state)}.`, "info");
@@ -463,6 +476,30 @@
     const members = data.members || [];
     for (const m of members) body.append(memberRow(m));
     show($("members-empty"), members.length === 0);
+    const pending = $("invitations-body");
+    clear(pending);
+    const invitations = data.invitations || [];
+    for (const i of invitations) pending.append(invitationRow(i));
+    show($("invitations-empty"), invitations.length === 0);
+  }
+
+  function invitationRow(i) {
+    const revoke = h("button", { type: "button", class: "btn btn-small", "data-testid": "invitation-revoke" }, "Revoke");
+    revoke.addEventListener("click", async () => {
+      try {
+        await api("DELETE", `/v1/admin/invitations/${encodeURIComponent(i.id)}`);
+        row.remove();
+        showMessage(`Invitation of ${i.user_id} revoked.`, "info");
+      } catch (e) {
+        showError(e);
+      }
+    });
+    const row = h("tr", { "data-testid": "invitation-row", "data-user-id": i.user_id },
+      h("td", {}, i.user_id),
+      h("td", {}, i.role),
+      h("td", { class: "nowrap muted" }, fmtTime(i.expires_at)),
+      h("td", { class: "col-actions" }, revoke));
+    return row;
   }
 
   function memberRow(m) {
@@ -515,7 +552,7 @@
     try {
       await api("POST", "/v1/admin/members", { user_id, role });
       $("member-user").value = "";
-      showMessage(`${user_id} added as ${role}.`, "info");
+      showMessage(`${user_id} invited as ${role}: they join when they accept (POST /v1/invitations/{id}/accept).`, "info");
       await loadMembers();
     } catch (e) {
       showError(e);

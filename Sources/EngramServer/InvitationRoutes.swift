@@ -1,0 +1,39 @@
+import EngramAuth
+import EngramMemory
+import EngramStore
+import Foundation
+import Hummingbird
+
+/// The invitee's side of joining an organisation, under `/v1/invitations`: list the invitations
+/// addressed to the caller, accept one (the membership is created with the invited role) or decline
+/// it. Authenticated with any credential of the invitee; another user's invitation answers 404.
+struct InvitationRoutes: Sendable {
+    let services: ServerServices
+
+    func register(on router: Router<EngramRequestContext>) {
+        let group = router.group("v1/invitations")
+        group.get { request, _ in
+            let p = try await services.authenticate(request)
+            let mine = try services.directory.invitations(userId: p.userId)
+            return JSONBody.response(.object(["invitations": .array(mine.map(AdminRoutes.invitationJSON))]))
+        }
+        group.post("{id}/accept") { request, context in
+            let p = try await services.authenticate(request)
+            let id = try RESTRoutes.id(context)
+            let membership: Membership
+            do { membership = try services.directory.acceptInvitation(id: id, userId: p.userId) } catch is DirectoryError { throw APIError.notFound }
+            try services.memories.audit?.record(orgId: membership.orgId, actor: p.userId, action: "member.join",
+                                                detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
+            return JSONBody.response(.object(["member": AdminRoutes.memberJSON(membership), "org_id": .string(membership.orgId)]))
+        }
+        group.post("{id}/decline") { request, context in
+            let p = try await services.authenticate(request)
+            let id = try RESTRoutes.id(context)
+            let removed: Invitation
+            do { removed = try services.directory.removeInvitation(id: id, userId: p.userId) } catch is DirectoryError { throw APIError.notFound }
+            try services.memories.audit?.record(orgId: removed.orgId, actor: p.userId, action: "member.invite.decline",
+                                                detail: "user \(p.userId) invitation \(id.lowercasedText)")
+            return Response(status: .noContent)
+        }
+    }
+}
