@@ -1,34 +1,64 @@
 /// Private key material: PEM blocks (PKCS#1/#8, SEC1, DSA, encrypted), OpenSSH and PGP private
 /// key blocks, PuTTY key files, base64-wrapped PEM (kubeconfig `client-key-data`), including
-/// JSON-escaped `\n` line breaks (service-account JSON). A header quoted in prose without key
-/// material after it is not a finding. Public blocks (PUBLIC KEY, CERTIFICATE, PGP PUBLIC KEY
-/// BLOCK) and `ssh-…` public keys are recorded as suppressed ranges so no other rule fires inside.
+/// JSON-escaped `\n` line breaks (service-account JSON). Armour is matched in any spacing, dash
+/// count (2+) or case. A header quoted in prose without key material after it is not a finding;
+/// a BEGIN … PRIVATE KEY line standing on its own line with nothing after it is (the first piece
+/// of a key saved in parts). Bodies without armour are recognised by `KeyMaterial`. Public blocks
+/// (PUBLIC KEY, CERTIFICATE, PGP PUBLIC KEY BLOCK) and `ssh-…` public keys are recorded as
+/// suppressed ranges so no other rule fires inside.
 enum PrivateKeyRules {
-    static let dashes = bytes("-----")
-    static let begin = bytes("BEGIN ")
-    static let end = bytes("-----END")
+    static let begin = bytes("begin")
     static let privateWord = bytes("PRIVATE KEY")
     static let b64WithEscapes = ByteSet("+/=\\\r\n \t", alnum: true)
+
+    /// An armour line: `-----BEGIN LABEL-----` with 2+ dashes, optional spaces, any case.
+    struct Armour {
+        /// Upper-cased label with single spaces.
+        var label: [UInt8]
+        /// Index just past the closing dashes.
+        var end: Int
+    }
+
+    /// Matches an armour line opening with `word` (lower case: "begin"/"end") at `i`.
+    static func armour(_ t: Text, at i: Int, word: [UInt8]) -> Armour? {
+        let b = t.b
+        let n = b.count
+        var j = i
+        while j < n && b[j] == 0x2D { j += 1 }
+        guard j - i >= 2 else { return nil }
+        while j < n && b[j] == 0x20 { j += 1 }
+        guard t.matchesCI(word, at: j), j + word.count < n, b[j + word.count] == 0x20 else { return nil }
+        j += word.count
+        while j < n && b[j] == 0x20 { j += 1 }
+        let labelStart = j
+        while j < n && j - labelStart < 60 && b[j] != 0x2D && b[j] != 0x0A { j += 1 }
+        var close = j
+        while close < n && b[close] == 0x2D { close += 1 }
+        guard close - j >= 2 else { return nil }
+        var label: [UInt8] = []
+        for c in b[labelStart..<j] {
+            if c == 0x20 || c == 0x09 { if let l = label.last, l != 0x20 { label.append(0x20) } } else { label.append(isLower(c) ? c - 0x20 : c) }
+        }
+        while label.last == 0x20 { label.removeLast() }
+        guard !label.isEmpty else { return nil }
+        return Armour(label: label, end: close)
+    }
 
     static func scan(_ t: Text, into out: inout [Candidate], suppressed: inout [Range<Int>]) {
         let b = t.b
         let n = b.count
         var i = 0
         while i + 10 < n {
-            guard b[i] == 0x2D, t.matches(dashes, at: i), t.matches(begin, at: i + 5) else { i += 1; continue }
-            // Label up to the closing dashes.
-            let labelStart = i + 11
-            var j = labelStart
-            while j < n && j - labelStart < 60 && b[j] != 0x2D && b[j] != 0x0A { j += 1 }
-            guard j < n, t.matches(dashes, at: j) else { i += 1; continue }
-            let label = Array(b[labelStart..<j])
-            let headerEnd = j + 5
+            guard b[i] == 0x2D, b[i + 1] == 0x2D, i == 0 || b[i - 1] != 0x2D, let head = armour(t, at: i, word: begin) else { i += 1; continue }
+            let label = head.label
+            let headerEnd = head.end
             let endIdx = findEnd(t, from: headerEnd)
             let blockEnd = endIdx.map { t.lineEnd($0) } ?? min(n, headerEnd)
             if Placeholders.contains(label, privateWord) {
                 let body = bodyStats(t, from: headerEnd, to: endIdx ?? n)
-                if body.b64 >= 64 && body.random {
-                    let stop = endIdx.map { closingEnd(t, $0) } ?? body.lastIndex
+                let random = body.b64 >= 64 && body.random
+                if random || headerStandsAlone(t, i, headerEnd) {
+                    let stop = random ? (endIdx.map { closingEnd(t, $0) } ?? body.lastIndex) : headerEnd
                     var id = "private-key"
                     var family = "private-key"
                     if Placeholders.contains(label, bytes("OPENSSH")) { id = "openssh-private-key" }
@@ -37,7 +67,7 @@ enum PrivateKeyRules {
                     else if Placeholders.contains(label, bytes("EC ")) { id = "ec-private-key" }
                     else if Placeholders.contains(label, bytes("ENCRYPTED")) { id = "encrypted-private-key" }
                     if isServiceAccount(t, around: i) { id = "gcp-service-account-key"; family = "gcp" }
-                    out.append(Candidate(start: i, end: stop, ruleID: id, family: family, confidence: 1.0, tier: 3))
+                    out.append(Candidate(start: i, end: stop, ruleID: id, family: family, confidence: random ? 1.0 : 0.9, tier: 3))
                     i = max(stop, i + 1)
                     continue
                 }
@@ -50,6 +80,22 @@ enum PrivateKeyRules {
         }
         scanPuTTY(t, into: &out)
         scanBase64PEM(t, into: &out)
+        KeyMaterial.scan(t, into: &out)
+    }
+
+    /// The header is armour, not a quotation: alone on its line (after an optional `> `/`- `
+    /// prefix) and followed by nothing but whitespace — the first piece of a key saved in parts.
+    /// A header inside a sentence or in quotes/backticks is prose naming the format.
+    static func headerStandsAlone(_ t: Text, _ start: Int, _ end: Int) -> Bool {
+        var k = t.lineStart(start)
+        while k < start {
+            let c = t.b[k]
+            guard isHSpace(c) || c == 0x3E || c == 0x23 || c == 0x7C || ((c == 0x2D || c == 0x2A || c == 0x2B) && isHSpace(t.at(k + 1))) else { return false }
+            k += 1
+        }
+        var j = end
+        while j < t.n && isSpace(t.b[j]) { j += 1 }
+        return j == t.n
     }
 
     static func isPublicLabel(_ label: [UInt8]) -> Bool {
@@ -58,11 +104,21 @@ enum PrivateKeyRules {
         return false
     }
 
+    static let endWord = bytes("end")
+
+    /// Start of the closing armour line (`-----END …`, any dash count/spacing/case) after `from`.
     static func findEnd(_ t: Text, from: Int) -> Int? {
         var i = from
         let b = t.b
-        while i + 8 <= b.count {
-            if b[i] == 0x2D && t.matches(end, at: i) { return i }
+        while i + 6 <= b.count {
+            if b[i] == 0x2D && b[i + 1] == 0x2D {
+                var j = i
+                while j < b.count && b[j] == 0x2D { j += 1 }
+                while j < b.count && b[j] == 0x20 { j += 1 }
+                if t.matchesCI(endWord, at: j) && j + 3 < b.count && b[j + 3] == 0x20 { return i }
+                i = j
+                continue
+            }
             i += 1
         }
         return nil
@@ -70,8 +126,10 @@ enum PrivateKeyRules {
 
     /// Index just past `-----END … -----`.
     static func closingEnd(_ t: Text, _ endIdx: Int) -> Int {
-        var j = endIdx + 8
+        if let a = armour(t, at: endIdx, word: endWord) { return a.end }
+        var j = endIdx
         let b = t.b
+        while j < b.count && b[j] == 0x2D { j += 1 }
         while j < b.count && b[j] != 0x2D && b[j] != 0x0A && j - endIdx < 80 { j += 1 }
         while j < b.count && b[j] == 0x2D { j += 1 }
         return j
@@ -99,6 +157,8 @@ enum PrivateKeyRules {
             if c == 0x0A || c == 0x0D { i += 1; lineStartFlag = true; continue }
             if c == 0x20 || c == 0x09 { i += 1; continue }
             if lineStartFlag {
+                // Quote and list prefixes (`> `, `- `, `* `, `# `, `| `).
+                if c == 0x3E || c == 0x23 || c == 0x7C || ((c == 0x2D || c == 0x2A) && i + 1 < to && isHSpace(b[i + 1])) { i += 1; continue }
                 // Skip "Header: value" lines.
                 var k = i
                 while k < to && (isAlnum(b[k]) || b[k] == 0x2D) { k += 1 }
