@@ -76,12 +76,31 @@ struct ByteSet: Sendable {
     static let tokenish = ByteSet("+/=_-", alnum: true)
 }
 
+/// Lower-case needles grouped by first byte (see `Text.containsAnyCI(_:from:to:)`).
+struct NeedleSet: Sendable {
+    let firsts: ByteSet
+    let byFirst: [[[UInt8]]]
+
+    init(_ needles: [String]) {
+        var f = ByteSet()
+        var groups = [[[UInt8]]](repeating: [], count: 256)
+        for nd in needles.map(bytes) where !nd.isEmpty {
+            f.insert(nd[0])
+            groups[Int(nd[0])].append(nd)
+        }
+        firsts = f
+        byFirst = groups
+    }
+}
+
 /// Read-only view of the text being scanned.
 struct Text {
     let b: [UInt8]
     var n: Int { b.count }
 
     init(_ s: String) { b = Array(s.utf8) }
+
+    init(bytes: [UInt8]) { b = bytes }
 
     @inline(__always) subscript(_ i: Int) -> UInt8 { b[i] }
 
@@ -149,6 +168,20 @@ struct Text {
             let c = lowerByte(b[i])
             if firsts.contains(c) {
                 for nd in needles where nd.first == c && i + nd.count <= hi && matchesCI(nd, at: i) { return true }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// `containsAnyCI` with the needles grouped by first byte once, for hot paths.
+    func containsAnyCI(_ set: NeedleSet, from lo: Int, to hi: Int) -> Bool {
+        let hi = min(hi, b.count)
+        var i = max(0, lo)
+        while i < hi {
+            let c = lowerByte(b[i])
+            if set.firsts.contains(c) {
+                for nd in set.byFirst[Int(c)] where i + nd.count <= hi && matchesCI(nd, at: i) { return true }
             }
             i += 1
         }

@@ -29,7 +29,8 @@ enum KeyMaterial {
 
     static let ruleID = "private-key-material"
 
-    static func scan(_ t: Text, into out: inout [Candidate]) {
+    /// Scans `t`; blocks starting inside `suppressed` (public keys, certificates) are skipped.
+    static func scan(_ t: Text, skipping suppressed: [Range<Int>], into out: inout [Candidate]) {
         let b = t.b
         let n = b.count
         var i = 0
@@ -37,6 +38,7 @@ enum KeyMaterial {
             guard isBody(b[i]), i == 0 || !isBody(b[i - 1]) else { i += 1; continue }
             let e = pieceEnd(t, i)
             guard e - i >= minPiece, isMixed(b[i..<e]) else { i = e; continue }
+            if let r = suppressed.first(where: { $0.contains(i) }) { i = max(r.upperBound, e); continue }
             let block = collect(t, from: i, firstEnd: e)
             if block.chars.count >= minBlock && isKeyMaterial(block) {
                 out.append(Candidate(start: block.start, end: block.end, ruleID: ruleID, family: "private-key", confidence: 0.95, tier: 3))

@@ -63,7 +63,15 @@ enum KeyNames {
         "enc", "root", "admin", "deploy", "webhook", "write", "read", "ingest", "server", "consumer", "integration",
         "management", "mgmt", "sdk", "rest", "live", "prod", "production", "test", "dev", "partner", "merchant", "cookie",
         "secure", "cipher", "wireguard", "preshared", "psk", "sas", "function", "functions", "host", "ssh", "gpg", "pgp",
+        "geheime", "geheimer", "geheimen", "privater", "privaten", "privee", "privada", "privata", "hemliga",
     ]
+
+    /// Words after a key noun that make it a credential in languages that put the adjective after
+    /// the noun (`clé API`, `clave secreta`, `chiave segreta`, `token segreto`).
+    static let strongKeyNext: [[UInt8]] = [
+        "api", "secreta", "secreto", "secrete", "secret", "segreta", "segreto", "privada", "privado", "privee", "privata",
+        "privato", "d'api", "de api", "di accesso", "de acceso", "de acesso", "d'acces", "de acces",
+    ].map(bytes)
 
     static let compoundStrong: [String] = [
         "apikey", "accesskey", "secretkey", "privatekey", "authkey", "masterkey", "signingkey", "encryptionkey",
@@ -73,6 +81,23 @@ enum KeyNames {
     ]
 
     static let passwordWords: Set<String> = ["pwd", "pass", "pw", "passw", "pword", "pswd", "passcode", "passwd", "pass_phrase", "dbpass", "pgpass", "userpass", "adminpass", "rootpass"]
+
+    // Other languages (after `NormalizedText` folded accents: contraseña → contrasena, clé → cle).
+
+    /// Password nouns: German, Spanish, French (`mot de passe`, `palavra-passe` → `passe`),
+    /// Portuguese, Dutch, Nordic, Polish/Czech, Finnish, Afrikaans; matched as whole words.
+    static let foreignPasswordWords: Set<String> = [
+        "passwort", "kennwort", "contrasena", "contrasenya", "clave", "passe", "senha", "wachtwoord", "losenord",
+        "passord", "adgangskode", "salasana", "haslo", "heslo", "wagwoord", "parool", "jelszo", "sifre",
+    ]
+    /// Long password nouns also matched inside compounds (`Datenbankpasswort`, `rootwachtwoord`).
+    static let foreignPasswordStems: [[UInt8]] = ["passwort", "kennwort", "wachtwoord", "contrasena"].map(bytes)
+    /// Secret / token nouns.
+    static let foreignSecretWords: Set<String> = ["geheimnis", "secreto", "segredo", "segreto", "jeton", "jetons", "gettone", "hemlighet"]
+    /// Nouns meaning "key" (a qualifier decides whether it is a credential, as for `key`).
+    static let keyNouns: Set<String> = [
+        "key", "schlussel", "schluessel", "cle", "clef", "chave", "chiave", "sleutel", "llave", "nyckel", "nogle", "klucz", "avain",
+    ]
 
     /// Words ending in "pass" that are not passwords.
     static let notPass: Set<String> = ["compass", "bypass", "overpass", "underpass", "trespass", "surpass", "encompass", "firstpass", "multipass", "onepass", "singlepass", "getpass", "nopass", "skippass", "renderpass", "subpass"]
@@ -143,7 +168,13 @@ enum KeyNames {
     }()
 
     /// Cheap pre-filter on raw bytes before splitting into words.
-    static let triggers: [[UInt8]] = ["pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "bearer", "pat", "psk", "login", "logon", "signin"].map(bytes)
+    static let triggers = NeedleSet([
+        "pass", "pwd", "pw", "secret", "token", "key", "auth", "cred", "bearer", "pat", "psk", "login", "logon", "signin",
+        // other languages
+        "wort", "woord", "contrase", "clave", "senha", "cle", "chave", "chiave", "schl", "sleutel", "llave", "nyckel", "nogle",
+        "klucz", "avain", "geheim", "segre", "jeton", "gettone", "haslo", "heslo", "salasana", "losenord", "adgangskode",
+        "parool", "jelszo", "sifre", "hemlighet", "ordine",
+    ])
 
     static func classify(_ t: Text, _ s: Int, _ e: Int) -> KeyInfo? {
         guard e - s <= 64, t.containsAnyCI(triggers, from: s, to: e) else { return nil }
@@ -156,6 +187,8 @@ enum KeyNames {
             if negative.contains(base) { return nil }
             let u = Array(base.utf8)
             if has(u, bPassword) || has(u, bPasswd) || has(u, bPassphrase) || passwordWords.contains(base)
+                || foreignPasswordWords.contains(base) || foreignPasswordStems.contains(where: { has(u, $0) })
+                || (base == "ordine" && (t.matchesCI(bytes("parola d"), at: s - 9) || t.matchesCI(bytes("parola d"), at: s - 11)))
                 || (u.count >= 4 && u.count <= 12 && Array(u.suffix(4)) == bPass && !notPass.contains(base)) {
                 hasPassword = true
             } else if has(u, bSecret) && base != "secrets" && !has(u, bSecretsManager) {
@@ -164,9 +197,11 @@ enum KeyNames {
                 hasSecret = true
             } else if compoundStrongBytes.contains(where: { has(u, $0) }) {
                 hasSecret = true
+            } else if foreignSecretWords.contains(base) {
+                hasSecret = true
             } else if base == "credential" || base == "credentials" || base == "creds" || base == "cred" || base == "pat" || base == "psk" {
                 hasSecret = true
-            } else if base == "key" {
+            } else if keyNouns.contains(base) {
                 if strongKeyPrev.contains(prev) { hasSecret = true } else { hasKey = true }
             } else if base == "login" || base == "logon" || base == "signin" {
                 hasPassword = hasPassword || ws.count <= 2 // "login: admin/S3cret" (value must carry user + password)

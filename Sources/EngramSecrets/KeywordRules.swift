@@ -3,7 +3,9 @@
 /// `<password>…</password>`, `key="ApiKey" value="…"`), CLI flags (`--password x`, `sshpass -p x`,
 /// `mysql -pX`, `curl -u user:pass`), HTTP headers (`Authorization: Bearer …`, `X-API-Key: …`,
 /// `Authorization: Basic base64(user:pass)`), bearer tokens in logs, and prose
-/// (`the admin password is …`, `… and secret …`).
+/// (`the admin password is …`, `… and secret …`), also in German, Spanish, French, Portuguese,
+/// Italian and Dutch (`das Passwort ist …`, `la contraseña del servidor es …`, `le mot de passe
+/// est …`, `la clé API est …`; vocabularies in `KeyNames`, accents folded by `NormalizedText`).
 ///
 /// The key name decides the class (see `KeyNames`); the value must then pass class-specific checks:
 /// not a placeholder, template, reference or code expression, and human-password-like (password
@@ -98,6 +100,16 @@ enum KeywordRules {
         }
     }
 
+    /// The value starting at `valueStart` is assigned (`key=value`, `key: value`, `"key": "value"`)
+    /// rather than named in prose. Used for keyword findings in decoded text.
+    static func isAssigned(_ t: Text, valueStart: Int) -> Bool {
+        var k = valueStart - 1
+        var steps = 0
+        while k >= 0 && steps < 4 && (isHSpace(t.b[k]) || isQuote(t.b[k])) { k -= 1; steps += 1 }
+        guard k >= 0 else { return false }
+        return t.b[k] == 0x3D || (t.b[k] == 0x3A && t.at(k + 1) != 0x2F)
+    }
+
     /// The key right before a value (`NEXT_PUBLIC_X=`, `"publicKey": `) names it public.
     static func precedingKeyIsPublic(_ t: Text, _ start: Int) -> Bool {
         var k = start - 1
@@ -130,6 +142,11 @@ enum KeywordRules {
         }
 
         var j = e
+        // Qualifier after the noun: "clé API", "clave secreta", "token segreto".
+        if j < n && isHSpace(b[j]), let q = KeyNames.strongKeyNext.first(where: { t.matchesCI($0, at: j + 1) && isHSpace(t.at(j + 1 + $0.count)) }) {
+            if info.cls == .weakKey { info.cls = .secret }
+            j += 1 + q.count
+        }
         if keyQuoted && j < n && b[j] == prevByte { j += 1 }
         if j < n && b[j] == 0x5D { j += 1 } // env["KEY"]
         var spaces = 0
@@ -256,7 +273,17 @@ enum KeywordRules {
         return String(decoding: t.b[ws...k].map(lowerByte), as: UTF8.self)
     }
 
-    static let isWords: [[UInt8]] = ["is:", "is", "was", "are", "=", "is set to", "is now", "set to", "of", "is still", "became", "now"].map(bytes)
+    static let isWords: [[UInt8]] = [
+        "is:", "is", "was", "are", "=", "is set to", "is now", "set to", "of", "is still", "became", "now",
+        // German, Spanish, French, Portuguese, Italian, Dutch (accents folded: é/è → e)
+        "ist", "lautet", "war", "ist jetzt", "lautet jetzt", "es", "era", "fue", "es ahora", "est", "etait", "est maintenant",
+        "e", "foi", "e agora", "sono", "e ora", "is nu", "blijft",
+    ].map(bytes).sorted { $0.count > $1.count }
+
+    /// Copulas that may end "password for the staging box is" (`matchForIs`).
+    static let copulas: Set<String> = ["is", "ist", "lautet", "war", "es", "era", "est", "e", "foi", "fue", "sono"]
+    /// Words that open the "for the staging box" part, in the supported languages.
+    static let forWords: [[UInt8]] = ["for", "fur", "von", "vom", "der", "zum", "zur", "de", "del", "des", "du", "da", "do", "della", "dello", "di", "pour", "para", "per", "van", "voor"].map(bytes)
 
     /// One of `words` followed by a space.
     static func matchWord(_ t: Text, at j: Int, _ words: [String]) -> Int? {
@@ -269,7 +296,7 @@ enum KeywordRules {
 
     /// Prose connectors: "is", "was", "are", "is set to", "is now".
     static func matchIsWord(_ t: Text, at j: Int) -> Int? {
-        for w in isWords.sorted(by: { $0.count > $1.count }) where t.matchesCI(w, at: j) {
+        for w in isWords where t.matchesCI(w, at: j) {
             let k = j + w.count
             if k < t.n && (isHSpace(t.b[k]) || t.b[k] == 0x3A) {
                 var m = k
@@ -282,14 +309,14 @@ enum KeywordRules {
 
     /// "for the staging box is" → index after "is" (≤ 5 words, same line, no punctuation).
     static func matchForIs(_ t: Text, at j: Int) -> Int? {
-        guard t.matchesCI(bytes("for "), at: j) else { return nil }
-        var k = j + 4
+        guard let opener = forWords.first(where: { t.matchesCI($0, at: j) && isHSpace(t.at(j + $0.count)) }) else { return nil }
+        var k = j + opener.count
         var words = 0
         while k < t.n && words < 6 {
             while k < t.n && isHSpace(t.b[k]) { k += 1 }
             let we = t.runEnd(from: k, in: .keyChars)
             if we == k { return nil }
-            if t.matchesCI(bytes("is"), at: k) && we - k == 2 {
+            if we - k <= 6 && copulas.contains(String(decoding: t.b[k..<we].map(lowerByte), as: UTF8.self)) {
                 return we < t.n && isHSpace(t.b[we]) ? we : nil
             }
             if we < t.n && t.b[we] == 0x3A && we + 1 < t.n && isHSpace(t.b[we + 1]) { return we + 1 }
@@ -423,7 +450,7 @@ enum KeywordRules {
         if info.loginOnly { return nil }
         switch info.cls {
         case .password:
-            if Entropy.isWordJoined(v) { return nil }
+            if Entropy.isWordJoined(v) && !(mode == .isConn && isPassphrase(lower)) { return nil }
             if Entropy.isCamelIdentifier(v) && mode != .assign && mode != .xml && mode != .call { return nil }
             if naturalWords.contains(String(decoding: lower, as: UTF8.self)) { return nil }
             let minLen = (mode == .direct) ? 8 : 6
@@ -458,6 +485,21 @@ enum KeywordRules {
             let id = provider.map { "\($0)-api-key" } ?? "generic-key"
             return (0.7, (id, provider ?? "generic"))
         }
+    }
+
+    /// `summer-rain-42`, `correct-horse-battery-staple`: words joined by `-`/`_`/`.` with a number
+    /// or four words or more and no function words ("stored-in-vault", "set-by-ops" are prose).
+    /// Counted only right after "password is".
+    static func isPassphrase(_ lower: [UInt8]) -> Bool {
+        let parts = lower.split(whereSeparator: { $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
+        guard parts.count >= 3 else { return false }
+        var words = 0, numbers = 0
+        for p in parts {
+            if p.allSatisfy(isDigit) { numbers += 1; continue }
+            if naturalWords.contains(String(decoding: p, as: UTF8.self)) || p.count < 3 { return false }
+            words += 1
+        }
+        return words >= 2 && (numbers > 0 || words >= 4)
     }
 
     /// Public-by-design key prefixes (never secrets even next to a key keyword).

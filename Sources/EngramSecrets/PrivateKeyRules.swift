@@ -3,7 +3,7 @@
 /// JSON-escaped `\n` line breaks (service-account JSON). Armour is matched in any spacing, dash
 /// count (2+) or case. A header quoted in prose without key material after it is not a finding;
 /// a BEGIN … PRIVATE KEY line standing on its own line with nothing after it is (the first piece
-/// of a key saved in parts). Bodies without armour are recognised by `KeyMaterial`. Public blocks
+/// of a key saved in parts). Bodies without armour are `KeyMaterial`'s. Public blocks
 /// (PUBLIC KEY, CERTIFICATE, PGP PUBLIC KEY BLOCK) and `ssh-…` public keys are recorded as
 /// suppressed ranges so no other rule fires inside.
 enum PrivateKeyRules {
@@ -80,7 +80,6 @@ enum PrivateKeyRules {
         }
         scanPuTTY(t, into: &out)
         scanBase64PEM(t, into: &out)
-        KeyMaterial.scan(t, into: &out)
     }
 
     /// The header is armour, not a quotation: alone on its line (after an optional `> `/`- `

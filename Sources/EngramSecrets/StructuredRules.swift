@@ -8,6 +8,7 @@ enum StructuredRules {
         suppressPublic(t, &suppressed)
         scanJWT(t, &out)
         scanURLs(t, &out)
+        scanSchemelessURLs(t, &out)
         scanAzure(t, &out)
         scanColonPairs(t, &out)
         scanTwilioSIDContext(t, &out)
@@ -143,6 +144,34 @@ enum StructuredRules {
                 guard userinfo.count >= 20, Entropy.looksRandom(userinfo), !Placeholders.isPlaceholder(userinfo) else { continue }
                 out.append(Candidate(start: authStart, end: lastAt, ruleID: "url-token", family: "basic-auth-url", confidence: 0.8, tier: 2))
             }
+        }
+    }
+
+    static let hostChars = ByteSet(".-", alnum: true)
+    static let userChars = ByteSet("._-", alnum: true)
+
+    /// `user:secret@host/path` without a scheme (Git remotes, pip/npm registry settings):
+    /// the host must be a domain name followed by a path or a port (an e-mail address is not), and
+    /// the password must look generated (no scheme means no other evidence it is a URL).
+    static func scanSchemelessURLs(_ t: Text, _ out: inout [Candidate]) {
+        let b = t.b
+        let n = b.count
+        var from = 0
+        while from < n, let at = b[from...].firstIndex(of: 0x40) {
+            from = at + 1
+            // Host: a domain with a dot and an alphabetic top-level label, then `/`, `:`, or the end.
+            let he = t.runEnd(from: at + 1, in: hostChars)
+            guard he - at - 1 >= 4, let dot = b[(at + 1)..<he].lastIndex(of: 0x2E), he - dot - 1 >= 2,
+                  b[(dot + 1)..<he].allSatisfy(isAlpha), he < n, b[he] == 0x2F || b[he] == 0x3A else { continue }
+            // userinfo back to whitespace, a quote or a bracket; `scheme://` forms are scanURLs' job.
+            var us = at
+            while us > 0 && !isSpace(b[us - 1]) && !isQuote(b[us - 1]) && b[us - 1] != 0x2F && b[us - 1] != 0x28 && b[us - 1] != 0x3C && b[us - 1] != 0x5B && b[us - 1] != 0x40 { us -= 1 }
+            guard us == 0 || b[us - 1] != 0x2F, let colon = b[us..<at].firstIndex(of: 0x3A), colon > us,
+                  b[us..<colon].allSatisfy({ userChars.contains($0) }) else { continue }
+            let pass = b[(colon + 1)..<at]
+            guard pass.count >= 8, urlPasswordIsReal(user: b[us..<colon], pass: pass),
+                  Entropy.looksRandom(pass) || (Shape(pass).classes >= 3 && !Entropy.isWordJoined(pass.map(lowerByte))) else { continue }
+            out.append(Candidate(start: colon + 1, end: at, ruleID: "basic-auth-url", family: "basic-auth-url", confidence: 0.85, tier: 2))
         }
     }
 
