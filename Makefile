@@ -10,6 +10,7 @@ DATA_DIR ?= ./data
 MODEL_DIR ?= models/all-MiniLM-L6-v2
 RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
+BENCH_BIN := .build/release/engram-bench
 
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
@@ -19,7 +20,7 @@ TEST_APT_PACKAGES := chromium chromium-driver
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
 	@echo "make test   - set up, build and run every test"
-	@echo "make bench  - release-build benchmarks (kernels, store start-up)"
+	@echo "make bench  - release-build benchmarks (engram-bench: kernels, store, embed, scan, search, mcp)"
 
 ## System packages (apt), installed only when missing.
 deps:
@@ -67,7 +68,7 @@ test: deps test-deps pydeps model test-swift test-integration test-remote-qdrant
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
-	ENGRAM_BIN=$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	ENGRAM_BIN=$(DEBUG_BIN) ENGRAM_BENCH_BIN=$(CURDIR)/.build/debug/engram-bench ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} swift test --skip-build $(SWIFT_BUILD_FLAGS)
 
 test-integration:
 	swift build $(SWIFT_BUILD_FLAGS)
@@ -99,22 +100,22 @@ test-fuzz: release
 bench: bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp
 
 bench-kernels: release
-	$(RELEASE_BIN) bench kernels
+	$(BENCH_BIN) kernels
 
 bench-store: release
-	$(RELEASE_BIN) bench store --points 1000000
+	$(BENCH_BIN) store --points 1000000
 
 bench-embed: release model
-	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench embed
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) embed
 
 bench-search: release model
-	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench search --memories 100000
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) search --memories 100000
 
 bench-mcp: release model
-	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(RELEASE_BIN) bench mcp --memories 100000 --clients 8
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8
 
 bench-scan: release
-	$(RELEASE_BIN) bench scan --corpus ../shared/eval/secrets/visible.jsonl.gz
+	$(BENCH_BIN) scan --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz)
 
 ## Secret-filter evaluation on the team's labelled corpus (precision, recall, per-family misses).
 eval-secrets: release
@@ -123,7 +124,7 @@ eval-secrets: release
 
 ## Retrieval evaluation on LoCoMo through the real add and search path (eval/retrieval/README.md).
 eval-retrieval: release model
-	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/retrieval/run.sh
+	ENGRAM_BENCH_BIN=$(CURDIR)/$(BENCH_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/retrieval/run.sh
 
 clean:
 	rm -rf .build

@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "engram", targets: ["engram"]),
+        .executable(name: "engram-bench", targets: ["engram-bench"]),
         .library(name: "EngramKernels", targets: ["EngramKernels"]),
         .library(name: "EngramStore", targets: ["EngramStore"]),
     ],
@@ -134,6 +135,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks, evaluations and test helpers (`engram-bench`): not part of the shipped `engram`.
+        .executableTarget(
+            name: "engram-bench",
+            dependencies: [
+                "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding", "EngramSecrets",
+                "EngramSearch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -47,7 +47,7 @@ extension VectorMatrix {
     /// Exact top-k for each query through the int8 rows, all queries in one pass over the rows
     /// (the int8 kernel reads each row once for up to eight queries, so concurrent searches
     /// batched together share the memory traffic). Not split across threads: one core's int8
-    /// scan already reads at the memory bandwidth (`engram bench kernels`).
+    /// scan already reads at the memory bandwidth (`engram-bench kernels`).
     /// - Parameter queries: prepared (normalised) queries.
     func quantizedSearch(_ queries: [[Float]], k: Int, accept: ((Int64) -> Bool)?) -> [[ScoredID]] {
         let stride = quantized.stride

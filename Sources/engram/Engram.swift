@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import Logging
 
-/// The `engram` command: runs the service and its maintenance and benchmark tools.
+/// The `engram` command: runs the service and its maintenance tools (benchmarks live in `engram-bench`).
 @main
 struct Engram: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engram",
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
-        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self, Bench.self, Eval.self, Debug.self]
+        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self]
     )
 }
 

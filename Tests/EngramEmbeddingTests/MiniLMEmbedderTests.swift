@@ -27,7 +27,8 @@ final class MiniLMEmbedderTests: XCTestCase {
 
     func testBatchEqualsSingles() async throws {
         let embedder = try TestModel.embedder()
-        let texts = Array(try ReferenceCase.load().map(\.text).prefix(30)) + EmbeddingBenchmark.shortTexts.prefix(10)
+        let cases = try ReferenceCase.load()
+        let texts = Array(cases.map(\.text).prefix(30)) + cases.filter { $0.kind == "short" || $0.kind == "code" }.map(\.text).prefix(10)
         let batch = try await embedder.embed(texts)
         XCTAssertEqual(batch.count, texts.count)
         for (i, t) in texts.enumerated() {
@@ -58,7 +59,7 @@ final class MiniLMEmbedderTests: XCTestCase {
 
     func testConcurrentCallsAgree() async throws {
         let embedder = try TestModel.embedder()
-        let texts = EmbeddingBenchmark.shortTexts
+        let texts = try ReferenceCase.load().filter { $0.kind == "short" || $0.kind == "code" }.map(\.text)
         let expected = try await embedder.embed(texts)
         try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
             for i in 0..<16 {

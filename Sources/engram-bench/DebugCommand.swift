@@ -14,13 +14,13 @@ struct Debug: AsyncParsableCommand {
 struct CrashWriter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "crash-writer")
 
-    @OptionGroup var store: StoreOptions
+    @Option(help: "Data directory of the store to write.") var dataDir: String
     @Option var start: UInt64 = 0
     @Option var batch: Int = 8
     @Option var dimension: Int = 16
 
     func run() async throws {
-        let s = try EmbeddedStore(directory: store.dataDirectory)
+        let s = try EmbeddedStore(directory: URL(fileURLWithPath: dataDir))
         if (try? s.collectionInfoSync("crash")) == nil {
             try s.createCollectionSync(CollectionConfig(name: "crash", vectorSize: dimension, tenantKey: "tenant"))
         }

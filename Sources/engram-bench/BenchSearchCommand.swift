@@ -37,7 +37,7 @@ struct SyntheticCorpus {
     mutating func sentence(words: Int) -> String { (0..<words).map { _ in word() }.joined(separator: " ") }
 }
 
-/// `engram bench search`: the memory domain at scale: `search` latency at N memories
+/// `engram-bench search`: the memory domain at scale: `search` latency at N memories
 /// in one tenant (with and without embedding the query), and sustained `add` throughput.
 struct BenchSearch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "search", abstract: "MemoryService search latency and add throughput.")

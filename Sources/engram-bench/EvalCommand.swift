@@ -20,7 +20,7 @@ struct Eval: AsyncParsableCommand {
 /// Where `MemoryService.search` spends its time at `--memories` memories in one tenant:
 /// hybrid search (precomputed query vector), the store's vector search alone and the
 /// BM25 part alone, interleaved per query so outside load hits all three alike. Same
-/// synthetic corpus and loading as `engram bench search` (which gives the headline figures).
+/// synthetic corpus and loading as `engram-bench search` (which gives the headline figures).
 struct EvalSearchBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search-breakdown", abstract: "Hybrid search latency split into its vector and BM25 parts.")

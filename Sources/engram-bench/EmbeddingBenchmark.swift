@@ -1,3 +1,4 @@
+import EngramEmbedding
 import EngramKernels
 import Foundation
 

@@ -12,7 +12,7 @@ import Logging
 import FoundationNetworking
 #endif
 
-/// `engram bench mcp`: `tools/call search_memories` over loopback HTTP against an
+/// `engram-bench mcp`: `tools/call search_memories` over loopback HTTP against an
 /// in-process server holding N memories, from C concurrent clients.
 struct BenchMCP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mcp", abstract: "MCP search latency over loopback with concurrent clients.")

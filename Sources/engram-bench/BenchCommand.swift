@@ -5,12 +5,6 @@ import EngramSecrets
 import EngramStore
 import Foundation
 
-/// `engram bench`: performance benchmarks that print ratios against a baseline
-/// measured in the same run (absolute times drift between machines).
-struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run benchmarks (use a release build).", subcommands: [BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self, BenchSearch.self, BenchMCP.self])
-}
 
 /// Small, fast, deterministic generator for benchmark data.
 struct XorShift {
@@ -40,7 +34,7 @@ enum Stats {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-/// `engram bench kernels`: exact top-k latency against the memory-bandwidth bound.
+/// `engram-bench kernels`: exact top-k latency against the memory-bandwidth bound.
 struct BenchKernels: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kernels", abstract: "Exact cosine top-k vs a sequential read of the same bytes.")
 
@@ -122,7 +116,7 @@ struct BenchKernels: AsyncParsableCommand {
     }
 }
 
-/// `engram bench store`: time to open a store of N points and serve the first search.
+/// `engram-bench store`: time to open a store of N points and serve the first search.
 struct BenchStore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "store", abstract: "Store open + first search time.")
 
@@ -173,7 +167,7 @@ struct BenchStore: AsyncParsableCommand {
     }
 }
 
-/// `engram bench embed`: MiniLM latency per text length, batch vs single calls, and
+/// `engram-bench embed`: MiniLM latency per text length, batch vs single calls, and
 /// the numpy reference forward pass in the same run when Python and numpy are present.
 struct BenchEmbed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "embed", abstract: "Embedding latency and batch throughput.")
@@ -188,7 +182,7 @@ struct BenchEmbed: AsyncParsableCommand {
     }
 }
 
-/// `engram bench scan`: secret-filter throughput on the corpus texts, one core.
+/// `engram-bench scan`: secret-filter throughput on the corpus texts, one core.
 struct BenchScan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scan", abstract: "Secret scanner memories/s and MB/s on one core.")
 
