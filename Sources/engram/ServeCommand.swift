@@ -71,9 +71,9 @@ struct Serve: AsyncParsableCommand {
     /// `ENGRAM_ALLOWED_ORIGINS`, `ENGRAM_TRUSTED_PROXIES`, the timeouts and the per-IP connection cap).
     func limits(_ env: [String: String]) throws -> ServerLimits {
         func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
-        func seconds(_ flag: Double?, _ key: String, _ fallback: Double) throws -> TimeAmount {
+        func seconds(_ flag: Double?, _ name: String, _ key: String, _ fallback: Double) throws -> TimeAmount {
             let value = flag ?? number(key, fallback)
-            guard value > 0, value <= 86_400 else { throw ValidationError("\(key) / its flag takes seconds between 0 and 86400") }
+            guard value > 0, value <= 86_400 else { throw ValidationError("--\(name) (\(key)) takes seconds, more than 0 and at most 86400") }
             return .nanoseconds(Int64(value * 1e9))
         }
         let origins = Set((env["ENGRAM_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
@@ -82,10 +82,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let perIP = maxConnectionsPerIp ?? env["ENGRAM_MAX_CONNECTIONS_PER_IP"].flatMap(Int.init) ?? 64
-        guard perIP > 0 else { throw ValidationError("the connection limit per IP must be positive") }
-        let connections = ConnectionLimits(idleTimeout: try seconds(idleTimeout, "ENGRAM_IDLE_TIMEOUT", 60),
-                                           headerTimeout: try seconds(headerTimeout, "ENGRAM_HEADER_TIMEOUT", 10),
-                                           bodyTimeout: try seconds(bodyTimeout, "ENGRAM_BODY_TIMEOUT", 30),
+        guard perIP > 0 else { throw ValidationError("--max-connections-per-ip (ENGRAM_MAX_CONNECTIONS_PER_IP) must be positive") }
+        let connections = ConnectionLimits(idleTimeout: try seconds(idleTimeout, "idle-timeout", "ENGRAM_IDLE_TIMEOUT", 60),
+                                           headerTimeout: try seconds(headerTimeout, "header-timeout", "ENGRAM_HEADER_TIMEOUT", 10),
+                                           bodyTimeout: try seconds(bodyTimeout, "body-timeout", "ENGRAM_BODY_TIMEOUT", 30),
                                            maxConnectionsPerIP: perIP)
         return ServerLimits(maxBodyBytes: maxBodyBytes,
                             writesPerSecond: number("ENGRAM_RATE_WRITES_PER_SEC", 50), writeBurst: number("ENGRAM_RATE_WRITE_BURST", 100),

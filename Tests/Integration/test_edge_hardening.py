@@ -362,3 +362,12 @@ def test_token_issue_prints_jti_and_revoke_validates_it(limited):
 def test_readiness_does_not_expose_the_memory_count(limited):
     status, _, body = http("GET", limited.url + "/readyz")
     assert status == 200 and body["status"] == "ready" and "memories" not in body
+
+
+def test_edge_settings_are_validated_at_start_up():
+    for flags, expected in [(["--header-timeout", "0"], "--header-timeout"), (["--trusted-proxies", "proxy.example"], "proxy.example"),
+                            (["--max-connections-per-ip", "0"], "--max-connections-per-ip")]:
+        s = EngramServer("hardening-flags", ENGRAM_EMBEDDER="none")
+        r = subprocess.run([BIN, "serve", "--port", str(s.port), "--data-dir", str(s.data), *flags], env=s.env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and expected in r.stderr, r.stderr[-500:]
