@@ -31,6 +31,24 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                  headers: [.wwwAuthenticate: #"Bearer realm="engram", error="invalid_token""#])
     }
 
+    /// 429 with `Retry-After` (whole seconds, at least 1).
+    static func tooManyRequests(retryAfter seconds: Double, _ what: String) -> APIError {
+        APIError(.tooManyRequests, code: "rate_limited", "too many \(what); retry later",
+                 headers: [.retryAfter: String(max(1, Int(seconds.rounded(.up))))])
+    }
+
+    /// Runs the rest of a middleware chain and returns its response, turning a thrown
+    /// `HTTPResponseError` into the response it describes, so headers can be added to errors too.
+    static func responseOrError<Context: RequestContext>(
+        _ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            return try error.response(from: request, context: context)
+        }
+    }
+
     static let forbidden = APIError(.forbidden, code: "forbidden", "forbidden")
     static let notFound = APIError(.notFound, code: "not_found", "not found")
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, code: "invalid_request", message) }

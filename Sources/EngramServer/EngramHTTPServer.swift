@@ -12,12 +12,16 @@ import NIOCore
 /// query strings (they may hold memory text) or headers (they hold tokens).
 public enum EngramHTTPServer {
     public static func router(services: ServerServices) -> Router<EngramRequestContext> {
-        // Order: logging sees every final status; security headers land on every response,
-        // errors included; the edge policy runs before any handler.
+        // Order: logging sees every final status; security and CORS headers land on every
+        // response, errors included; the real client address is known before the limits;
+        // the edge policy runs before any handler.
         let router = Router(context: EngramRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: services.logger))
-        router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: EdgeMiddleware(limits: services.limits, writes: services.writeLimiter))
+        router.add(middleware: SecurityHeadersMiddleware(hsts: services.limits.behindTLS))
+        router.add(middleware: BrowserOriginMiddleware(limits: services.limits))
+        router.add(middleware: ClientAddressMiddleware(proxies: services.limits.trustedProxies))
+        router.add(middleware: AuthFailureLimitMiddleware(tokens: services.tokens, limits: services.limits))
+        router.add(middleware: WriteLimitMiddleware(writes: services.writeLimiter))
         router.add(middleware: MetricsMiddleware())
         let mcp = MCPEndpoint(services: services)
         router.post("mcp/{userId}") { request, context in try await mcp.handle(request, context: context) }
@@ -26,6 +30,9 @@ public enum EngramHTTPServer {
                 Response(status: .methodNotAllowed, headers: [.allow: "POST"])
             }
         }
+        // Preflights from allowed origins are answered by BrowserOriginMiddleware; the route exists so
+        // they match `/mcp/{userId}` (whatever the raw path's spelling).
+        router.on("mcp/{userId}", method: .options) { _, _ -> Response in Response(status: .forbidden) }
         router.get("healthz") { _, _ in JSONBody.response(.object(["status": "ok"])) }
         router.get("readyz") { _, _ in
             let r = services.readiness
@@ -36,12 +43,12 @@ public enum EngramHTTPServer {
             return JSONBody.response(.object([
                 "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas), "kernels": .object(r.kernels.mapValues { .string($0) }),
                 "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
-                "memories": .int(Int64(services.memories.count)), "mode": .string(r.mode),
+                "mode": .string(r.mode),
                 "version": .string(EngramVersion.current),
             ]))
         }
         router.get("metrics") { request, context -> Response in
-            // Loopback scrapes need no token; from elsewhere an admin or owner token is required.
+            // Local scrapes (loopback, not relayed by a proxy) need no token; from elsewhere an admin or owner token is required.
             if !context.isLoopback {
                 let p = try await services.authenticate(request)
                 guard p.role.allows(.reviewMemories) else { throw APIError.forbidden }
@@ -63,6 +70,7 @@ public enum EngramHTTPServer {
 
     public static func application(services: ServerServices, host: String, port: Int) -> some ApplicationProtocol {
         Application(router: router(services: services),
+                    server: EngramHTTPChannel.builder(limits: services.limits.connections, trustedProxies: services.limits.trustedProxies),
                     configuration: .init(address: .hostname(host, port: port), serverName: "engram"),
                     logger: services.logger)
     }

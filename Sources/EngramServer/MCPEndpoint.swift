@@ -45,7 +45,7 @@ struct MCPEndpoint: Sendable {
         ]), status: status)
     }
 
-    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+    func handle(_ request: Request, context: EngramRequestContext) async throws -> Response {
         let principal = try await services.authenticate(request)
         guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
             return Response(status: .forbidden)
@@ -93,8 +93,8 @@ struct MCPEndpoint: Sendable {
         let params = o["params"] ?? .object([:])
         do {
             if method == "tools/call", let tool = params["name"]?.stringValue, Self.writeTools.contains(tool),
-               let wait = services.writeLimiter.take(EdgeMiddleware.writeKey(request, ip: "unknown")) {
-                throw EdgeMiddleware.tooMany(wait, "write requests")
+               let wait = services.writeLimiter.take(WriteLimitMiddleware.key(context)) {
+                throw APIError.tooManyRequests(retryAfter: wait, "write requests")
             }
             let result = try await dispatch(method: method, params: params, principal: principal, logger: context.logger)
             return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))

@@ -16,9 +16,9 @@ public struct ServerLimits: Sendable {
     public var writesPerSecond: Double
     /// Burst of write requests per token.
     public var writeBurst: Double
-    /// Failed authentications per minute per client IP before 429.
+    /// Failed authentications per minute per client IP and per claimed subject before 429.
     public var authFailuresPerMinute: Double
-    /// Burst of failed authentications per IP.
+    /// Burst of failed authentications per client IP and per claimed subject.
     public var authFailureBurst: Double
     /// Browser origins allowed to call `/mcp` (requests with another `Origin` get 403:
     /// DNS-rebinding protection). Requests without `Origin` (CLI clients) pass.
@@ -27,10 +27,17 @@ public struct ServerLimits: Sendable {
     public var corsOrigin: String?
     /// Send `Strict-Transport-Security` (behind a TLS-terminating proxy).
     public var behindTLS: Bool
+    /// Proxies whose forwarding headers name the real client (rate limits, loopback checks).
+    public var trustedProxies: TrustedProxies
+    /// Header, body and idle timeouts; connections per client IP.
+    public var connections: ConnectionLimits
 
     public init(maxBodyBytes: Int = 1 << 20, writesPerSecond: Double = 50, writeBurst: Double = 100,
                 authFailuresPerMinute: Double = 30, authFailureBurst: Double = 20,
-                allowedOrigins: Set<String> = [], corsOrigin: String? = nil, behindTLS: Bool = false) {
+                allowedOrigins: Set<String> = [], corsOrigin: String? = nil, behindTLS: Bool = false,
+                trustedProxies: TrustedProxies = .none, connections: ConnectionLimits = ConnectionLimits()) {
+        self.trustedProxies = trustedProxies
+        self.connections = connections
         self.maxBodyBytes = maxBodyBytes
         self.writesPerSecond = writesPerSecond
         self.writeBurst = writeBurst
@@ -75,7 +82,7 @@ public struct ServerServices: Sendable {
     /// Where swift-metrics values are collected for `/metrics` (nil: no endpoint).
     public let metrics: PrometheusCollectorRegistry?
     let tools: ToolCatalog
-    /// Token buckets for write requests (REST non-GET routes and MCP write tools), per token.
+    /// Token buckets for write requests (REST non-GET routes and MCP write tools), per verified token.
     let writeLimiter: RateLimiter
 
     public init(memories: MemoryService, directory: MemberDirectory, tokens: TokenService, limits: ServerLimits = ServerLimits(),

@@ -15,11 +15,16 @@ enum Runtime {
     /// The JWT signing secret: `ENGRAM_JWT_SECRET`, else `DATA_DIR/jwt-secret` made by a dev-mode
     /// server (generated there by `serve --dev`). A production server (`dev: false, allowFile: false`)
     /// takes the environment only, so a leftover dev secret never signs production tokens; the CLI
-    /// (`allowFile: true`) may read the file to issue tokens for a dev server.
+    /// (`allowFile: true`) may read the file to issue tokens for a dev server. A production server also
+    /// refuses a secret with too little entropy (`TokenService.weakness(ofSecret:)`).
     static func jwtSecret(dataDirectory: URL, dev: Bool, allowFile: Bool = false) throws -> String {
         if let s = env["ENGRAM_JWT_SECRET"], !s.isEmpty {
             guard s.utf8.count >= TokenService.minimumSecretBytes else {
                 throw Failure(description: "ENGRAM_JWT_SECRET must be at least \(TokenService.minimumSecretBytes) bytes")
+            }
+            // A production server also refuses a guessable secret (a repeated letter, a phrase).
+            if !dev, !allowFile, let weakness = TokenService.weakness(ofSecret: s) {
+                throw Failure(description: "ENGRAM_JWT_SECRET is too weak: it \(weakness); generate one with `openssl rand -base64 48`")
             }
             return s
         }

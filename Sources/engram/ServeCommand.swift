@@ -9,6 +9,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Metrics
+import NIOCore
 import Prometheus
 
 /// `engram serve`: runs the HTTP service (MCP, REST, health).
@@ -42,6 +43,21 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Served behind a TLS-terminating proxy: send Strict-Transport-Security.")
     var behindTls = false
 
+    @Option(help: "Proxies whose X-Forwarded-For / Forwarded headers are believed: comma-separated IPs or CIDRs (env ENGRAM_TRUSTED_PROXIES; default none).")
+    var trustedProxies: String?
+
+    @Option(help: "Seconds a keep-alive connection may stay idle (env ENGRAM_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: Double?
+
+    @Option(help: "Seconds to receive a request's head from its first byte (env ENGRAM_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Double?
+
+    @Option(help: "Seconds to receive a request's body after its head (env ENGRAM_BODY_TIMEOUT; default 30).")
+    var bodyTimeout: Double?
+
+    @Option(help: "Concurrent connections per client IP; trusted proxies are exempt (env ENGRAM_MAX_CONNECTIONS_PER_IP; default 64).")
+    var maxConnectionsPerIp: Int?
+
     @Option(help: "Take a verified backup this often while serving, e.g. 24h (off by default).")
     var backupEvery: String?
 
@@ -54,15 +70,32 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Search drops hits whose fused relevance is below this, 0 to 1 (env ENGRAM_SEARCH_MIN_RELEVANCE; default 0.15; 0 keeps all).")
     var minRelevance: Double?
 
-    /// Edge limits from the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`, `ENGRAM_ALLOWED_ORIGINS`).
-    func limits(_ env: [String: String]) -> ServerLimits {
+    /// Edge limits from the flags and the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`,
+    /// `ENGRAM_ALLOWED_ORIGINS`, `ENGRAM_TRUSTED_PROXIES`, the timeouts and the per-IP connection cap).
+    func limits(_ env: [String: String]) throws -> ServerLimits {
         func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
+        func seconds(_ flag: Double?, _ name: String, _ key: String, _ fallback: Double) throws -> TimeAmount {
+            let value = flag ?? number(key, fallback)
+            guard value > 0, value <= 86_400 else { throw ValidationError("--\(name) (\(key)) takes seconds, more than 0 and at most 86400") }
+            return .nanoseconds(Int64(value * 1e9))
+        }
         let origins = Set((env["ENGRAM_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let proxies: TrustedProxies
+        do { proxies = try TrustedProxies(parsing: trustedProxies ?? env["ENGRAM_TRUSTED_PROXIES"] ?? "") } catch {
+            throw ValidationError("\(error)")
+        }
+        let perIP = maxConnectionsPerIp ?? env["ENGRAM_MAX_CONNECTIONS_PER_IP"].flatMap(Int.init) ?? 64
+        guard perIP > 0 else { throw ValidationError("--max-connections-per-ip (ENGRAM_MAX_CONNECTIONS_PER_IP) must be positive") }
+        let connections = ConnectionLimits(idleTimeout: try seconds(idleTimeout, "idle-timeout", "ENGRAM_IDLE_TIMEOUT", 60),
+                                           headerTimeout: try seconds(headerTimeout, "header-timeout", "ENGRAM_HEADER_TIMEOUT", 10),
+                                           bodyTimeout: try seconds(bodyTimeout, "body-timeout", "ENGRAM_BODY_TIMEOUT", 30),
+                                           maxConnectionsPerIP: perIP)
         return ServerLimits(maxBodyBytes: maxBodyBytes,
                             writesPerSecond: number("ENGRAM_RATE_WRITES_PER_SEC", 50), writeBurst: number("ENGRAM_RATE_WRITE_BURST", 100),
                             authFailuresPerMinute: number("ENGRAM_RATE_AUTH_FAILURES_PER_MIN", 30),
                             authFailureBurst: number("ENGRAM_RATE_AUTH_FAILURE_BURST", 20),
-                            allowedOrigins: origins, corsOrigin: env["ENGRAM_CORS_ORIGIN"], behindTLS: behindTls)
+                            allowedOrigins: origins, corsOrigin: env["ENGRAM_CORS_ORIGIN"], behindTLS: behindTls,
+                            trustedProxies: proxies, connections: connections)
     }
 
     /// The search relevance floor: `--min-relevance`, else `ENGRAM_SEARCH_MIN_RELEVANCE`, else the default.
@@ -86,6 +119,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning("reference BLAS is active: search is ~4x slower; install libopenblas0-pthread")
         }
         let dataDirectory = storeOptions.dataDirectory
+        let edgeLimits = try limits(env)
         let secret: String
         do { secret = try Runtime.jwtSecret(dataDirectory: dataDirectory, dev: dev) } catch {
             logger.critical("refusing to start: \(error)")
@@ -117,7 +151,7 @@ struct Serve: AsyncParsableCommand {
             minRelevance: try searchFloor(env),
             logger: logger)
         let services = try ServerServices(
-            memories: memories, directory: directory, tokens: tokens, limits: limits(env),
+            memories: memories, directory: directory, tokens: tokens, limits: edgeLimits,
             readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: embedder?.modelID ?? "none (BM25-only)",
                                      blas: BLASRuntime.kind.rawValue,
                                      kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: dev ? "dev" : "production"),

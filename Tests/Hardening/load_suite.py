@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
 
-    server = EngramServer("load")
+    server = EngramServer("load", ENGRAM_MAX_CONNECTIONS_PER_IP="1024")  # every client shares 127.0.0.1
     server.start()
     users = [f"load{c}" for c in range(args.clients)]
     clients = {u: RPC(server, u, server.token(u), timeout=30) for u in users}

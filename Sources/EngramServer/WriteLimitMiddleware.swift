@@ -1,0 +1,24 @@
+import HTTPTypes
+import Hummingbird
+
+/// Write rate limit of the REST API (non-GET requests), per verified token (`jti`): the raw
+/// `Authorization` text is not a key, so `bearer`/`BEARER`/extra spaces share the token's bucket.
+/// MCP requests are all POSTs: the MCP endpoint limits its write tools itself, with the same key.
+struct WriteLimitMiddleware: RouterMiddleware {
+    typealias Context = EngramRequestContext
+    let writes: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.method != .get, request.method != .head, request.method != .options, !BrowserOriginMiddleware.isMCP(context),
+           let wait = writes.take(Self.key(context)) {
+            throw APIError.tooManyRequests(retryAfter: wait, "write requests")
+        }
+        return try await next(request, context)
+    }
+
+    /// The bucket of a write: the verified token's id, or the client IP without one
+    /// (such a request fails authentication anyway).
+    static func key(_ context: Context) -> String {
+        context.verifiedToken.map { "jti:" + $0.jti.value } ?? "ip:" + context.client.ip
+    }
+}
