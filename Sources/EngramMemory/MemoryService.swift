@@ -55,12 +55,13 @@ public final class MemoryService: Sendable {
         return "memories_\(String(model))_\(embedder.dimensions)"
     }
 
-    /// Opens the memory domain over `store`: creates the collection if needed,
-    /// checks its vector size against the embedder (a mismatch is refused, never
-    /// silently stored), and rebuilds the in-memory indexes.
+    /// Opens the memory domain over `store`: creates the collection if needed (with
+    /// `createIfMissing: false`, a read-only open, a missing collection is left missing
+    /// and no memories are loaded), checks its vector size against the embedder (a
+    /// mismatch is refused, never silently stored), and rebuilds the in-memory indexes.
     public init(store: any VectorStore, embedder: (any Embedder)?, scanner: SecretScanner = SecretScanner(),
                 requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
-                audit: AuditLog? = nil,
+                audit: AuditLog? = nil, createIfMissing: Bool = true,
                 minRelevance: Double = MemoryService.defaultMinRelevance,
                 logger: Logger = Logger(label: "engram.memory")) async throws {
         self.audit = audit
@@ -79,9 +80,12 @@ public final class MemoryService: Sendable {
                 throw MemoryError.unavailable(
                     "collection \(collection) holds \(existing.vectorSize)-d vectors but the embedder produces \(dimensions)-d")
             }
-        } else {
+        } else if createIfMissing {
             try await store.createCollection(CollectionConfig(name: collection, vectorSize: dimensions, distance: .cosine,
                                                               tenantKey: Memory.Field.tenant))
+        } else {
+            logger.info("no memory collection (read-only open)", metadata: ["collection": "\(collection)"])
+            return
         }
         var offset: PointID?
         var loaded = 0

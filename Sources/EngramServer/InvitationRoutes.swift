@@ -11,13 +11,12 @@ struct InvitationRoutes: Sendable {
     let services: ServerServices
 
     func register(on router: Router<EngramRequestContext>) {
-        let group = router.group("v1/invitations")
-        group.get { request, _ in
+        router.get("v1/invitations") { request, _ in
             let p = try await services.authenticate(request)
             let mine = try services.directory.invitations(userId: p.userId)
             return JSONBody.response(.object(["invitations": .array(mine.map(AdminRoutes.invitationJSON))]))
         }
-        group.post("{id}/accept") { request, context in
+        router.post("v1/invitations/{id}/accept") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
             let membership: Membership
@@ -26,7 +25,7 @@ struct InvitationRoutes: Sendable {
                                                 detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
             return JSONBody.response(.object(["member": AdminRoutes.memberJSON(membership), "org_id": .string(membership.orgId)]))
         }
-        group.post("{id}/decline") { request, context in
+        router.post("v1/invitations/{id}/decline") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
             let removed: Invitation

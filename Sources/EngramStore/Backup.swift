@@ -55,7 +55,7 @@ public enum StoreBackup {
     public static func create(from source: DatabasePool, into directory: URL) throws -> BackupManifest {
         let fm = FileManager.default
         if let items = try? fm.contentsOfDirectory(atPath: directory.path), !items.isEmpty { throw Failure.exists(directory.path) }
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(directory)
         let target = directory.appendingPathComponent(databaseFile)
         let partial = directory.appendingPathComponent(databaseFile + ".partial")
         let destination = try DatabaseQueue(path: partial.path)
@@ -63,12 +63,14 @@ public enum StoreBackup {
         try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try destination.close()
         try fm.moveItem(at: partial, to: target)
+        try PrivateFiles.restrictFiles([target.path])
         let manifest = BackupManifest(format: 1, createdAt: ISO8601DateFormatter().string(from: Date()),
                                       files: [try describe(target)], tables: try tableCounts(path: target.path))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(manifest)
         try data.write(to: directory.appendingPathComponent(manifestFile), options: .atomic)
+        try PrivateFiles.restrictFiles([directory.appendingPathComponent(manifestFile).path])
         return manifest
     }
 
@@ -138,11 +140,12 @@ public enum StoreBackup {
         let fm = FileManager.default
         let target = dataDirectory.appendingPathComponent(databaseFile)
         if fm.fileExists(atPath: target.path) { throw Failure.exists(target.path) }
-        try fm.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(dataDirectory)
         let partial = dataDirectory.appendingPathComponent(databaseFile + ".restoring")
         try? fm.removeItem(at: partial)
         try fm.copyItem(at: directory.appendingPathComponent(databaseFile), to: partial)
         try fm.moveItem(at: partial, to: target)
+        try PrivateFiles.restrictFiles([target.path])
         // Drill: the restored file must pass the same gates.
         let drill = fm.temporaryDirectory.appendingPathComponent("engram-restore-check-\(UUID().uuidString)")
         try fm.createDirectory(at: drill, withIntermediateDirectories: true)

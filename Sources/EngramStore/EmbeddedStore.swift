@@ -119,12 +119,15 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         } catch let error as DatabaseError {
             throw StoreError.io("cannot open \(path): \(error.message ?? error.description)")
         }
+        do { try PrivateFiles.restrictFiles(PrivateFiles.databaseFiles(path)) } catch {
+            logger.warning("cannot make the database files private (0600)", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
         try loadShards()
     }
 
-    /// Opens the store in `directory` (file `engram.sqlite`), creating the directory.
+    /// Opens the store in `directory` (file `engram.sqlite`), creating the directory (private: 0700).
     public convenience init(directory: URL, logger: Logger = Logger(label: "engram.store")) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateFiles.makeDirectory(directory)
         try self.init(path: directory.appendingPathComponent("engram.sqlite").path, logger: logger)
     }
 

@@ -47,14 +47,30 @@ struct EngramClient {
             req.httpBody = try JSONSerialization.data(withJSONObject: body)
             req.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let (data, response) = try await URLSession.shared.data(for: req)
+        let data: Data, response: URLResponse
+        do { (data, response) = try await URLSession.shared.data(for: req) } catch {
+            throw Failure(description: "cannot reach \(base.absoluteString): \(Self.reason(error)) — is the server running? (set ENGRAM_URL)")
+        }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         let parsed = data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data)
         if status >= 400 {
             let message = ((parsed as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? "HTTP \(status)"
-            throw Failure(description: "error: \(message) (HTTP \(status))")
+            throw Failure(description: "\(message) (HTTP \(status))")
         }
         return (status, parsed)
+    }
+
+    /// A transport error in a few words (`connection refused`, `timed out`, …).
+    static func reason(_ error: any Error) -> String {
+        guard let e = error as? URLError else { return "\(error)" }
+        switch e.code {
+        case .cannotConnectToHost: return "connection refused"
+        case .timedOut: return "timed out"
+        case .cannotFindHost, .dnsLookupFailed: return "unknown host"
+        case .networkConnectionLost: return "connection lost"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: return "TLS failed"
+        default: return e.localizedDescription
+        }
     }
 }
 
@@ -69,15 +85,28 @@ enum Render {
         return flat.count <= width ? flat : String(flat.prefix(width - 1)) + "…"
     }
 
-    /// id (short), kind, scope/state, content.
-    static func table(_ memories: [[String: Any]], scores: [Double?]? = nil) {
+    /// id (short), kind, scope/state, content; `lead` holds columns printed before each row's id.
+    static func table(_ memories: [[String: Any]], lead: [String]? = nil) {
         if memories.isEmpty { print("No memories."); return }
         for (i, m) in memories.enumerated() {
             let id = (m["id"] as? String).map { String($0.prefix(8)) } ?? "?"
-            let score = scores?[i].map { String(format: "%.2f ", $0) } ?? ""
             let meta = "\(m["kind"] as? String ?? "") \(m["scope"] as? String ?? "")/\(m["state"] as? String ?? "")"
-            print("\(score)\(id)  \(meta.padding(toLength: 26, withPad: " ", startingAt: 0)) \(oneLine(m["content"] as? String ?? "", 90))")
+            print("\(lead?[i] ?? "")\(id)  \(meta.padding(toLength: 26, withPad: " ", startingAt: 0)) \(oneLine(m["content"] as? String ?? "", 90))")
         }
+    }
+
+    /// Search hits, best first: the fused score they are sorted by, then the cosine similarity.
+    static func hits(_ results: [[String: Any]]) {
+        if results.isEmpty { print("No memories."); return }
+        print("results sorted by score (fused relevance: 0.7 × cosine similarity + 0.3 × BM25 relative to the best keyword hit); "
+              + "similarity = cosine alone (- for keyword-only hits)")
+        print("score  similarity  id        kind scope/state")
+        let lead = results.map { r -> String in
+            let score = (r["score"] as? Double).map { String(format: "%.3f", $0) } ?? "-"
+            let similarity = (r["similarity"] as? Double).map { String(format: "%.3f", $0) } ?? "-"
+            return score.padding(toLength: 7, withPad: " ", startingAt: 0) + similarity.padding(toLength: 12, withPad: " ", startingAt: 0)
+        }
+        table(results.compactMap { $0["memory"] as? [String: Any] }, lead: lead)
     }
 }
 
@@ -97,9 +126,7 @@ struct Recall: AsyncParsableCommand {
         if let repo { q.append(URLQueryItem(name: "repo", value: repo)) }
         let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/search", query: q)
         if client.json { Render.json(body); return }
-        let results = ((body as? [String: Any])?["results"] as? [[String: Any]]) ?? []
-        Render.table(results.compactMap { $0["memory"] as? [String: Any] },
-                     scores: results.map { ($0["similarity"] as? Double) ?? ($0["score"] as? Double) })
+        Render.hits(((body as? [String: Any])?["results"] as? [[String: Any]]) ?? [])
     }
 }
 
@@ -130,12 +157,14 @@ struct Memories: AsyncParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one memory.")
-        @Argument(help: "Memory id.") var id: String
+        @Argument(help: "Memory id, or a unique prefix of it (at least 4 hex digits).") var id: String
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             let (base, token) = try client.resolved()
-            let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/\(id)")
+            let api = EngramClient(base: base, token: token)
+            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (_, body) = try await api.request("GET", "v1/memories/\(id)")
             if client.json { Render.json(body); return }
             guard let m = (body as? [String: Any])?["memory"] as? [String: Any] else { return }
             for key in ["id", "kind", "scope", "state", "tags", "repo", "task_id", "user_id", "org_id", "created_at", "updated_at"] {
@@ -149,12 +178,14 @@ struct Memories: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete one of your memories.")
-        @Argument(help: "Memory id.") var id: String
+        @Argument(help: "Memory id, or a unique prefix of it (at least 4 hex digits).") var id: String
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             let (base, token) = try client.resolved()
-            _ = try await EngramClient(base: base, token: token).request("DELETE", "v1/memories/\(id)")
+            let api = EngramClient(base: base, token: token)
+            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            _ = try await api.request("DELETE", "v1/memories/\(id)")
             if client.json { Render.json(["deleted": id]) } else { print("deleted \(id)") }
         }
     }

@@ -10,6 +10,25 @@ struct Engram: AsyncParsableCommand {
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
         subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self]
     )
+
+    /// Runs the command with a private umask (new files 0600, directories 0700: the database, its
+    /// WAL, backups and exports hold every memory), and reports a `CommandFailure` as one line.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as any CommandFailure {
+            FileHandle.standardError.write(Data("engram: \(failure.description)\n".utf8))
+            Self.exit(withError: ExitCode(1))
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }
 
 /// Options shared by every command that touches the store.

@@ -49,16 +49,37 @@ enum Runtime {
         return secret
     }
 
+    /// The embedder a command runs with and, without one, why not (for `ModelGuard`'s error).
+    struct EmbedderSetup {
+        var embedder: (any Embedder)?
+        /// The MiniLM model directory in use (recorded in `DATA_DIR/engram.json`).
+        var modelDirectory: URL?
+        /// Why there is no embedder, and how to get one.
+        var unavailable: ModelGuard.Unavailable?
+
+        /// Says loudly that search is BM25-only (once the memories are known not to need a model).
+        func announce(_ logger: Logger) {
+            guard embedder == nil, let unavailable else { return }
+            let banner = String(repeating: "!", count: 78)
+            logger.warning("\(banner)")
+            logger.warning("NO EMBEDDING MODEL: search is BM25-ONLY (keyword matching, no semantic recall): \(unavailable.reason).")
+            logger.warning("\(unavailable.fix)")
+            logger.warning("\(banner)")
+        }
+    }
+
     /// The embedder chosen by the environment:
-    /// `ENGRAM_EMBEDDER` = `minilm` (default; files from `ENGRAM_MODEL_DIR`, default `./models/all-MiniLM-L6-v2`),
+    /// `ENGRAM_EMBEDDER` = `minilm` (default; model files found by `ModelLocator`: `ENGRAM_MODEL_DIR`, the
+    /// directory recorded in `dataDirectory`, beside the executable, `./models/all-MiniLM-L6-v2`),
     /// `openai` / `ollama` (`ENGRAM_EMBEDDER_URL`, `ENGRAM_EMBEDDER_MODEL`, `ENGRAM_EMBEDDER_DIMENSIONS`,
-    /// `ENGRAM_EMBEDDER_API_KEY`), or `none` (BM25 only). A missing model means BM25 only, said loudly.
-    static func embedder(logger: Logger) async throws -> (any Embedder)? {
+    /// `ENGRAM_EMBEDDER_API_KEY`), or `none` (BM25 only). A missing model means BM25 only, said loudly,
+    /// unless the data directory's memories need it (`ModelGuard` then refuses).
+    static func embedder(logger: Logger, dataDirectory: URL) async throws -> EmbedderSetup {
         let kind = (env["ENGRAM_EMBEDDER"] ?? "minilm").lowercased()
         switch kind {
         case "none":
-            logger.warning("ENGRAM_EMBEDDER=none: search is BM25-only (no semantic recall)")
-            return nil
+            return EmbedderSetup(unavailable: .init(reason: "ENGRAM_EMBEDDER=none (BM25-only) is set",
+                                                    fix: "Unset ENGRAM_EMBEDDER, or set it to the embedder the memories were made with."))
         case "openai", "ollama":
             guard let url = env["ENGRAM_EMBEDDER_URL"].flatMap(URL.init(string:)), let model = env["ENGRAM_EMBEDDER_MODEL"],
                   let dims = env["ENGRAM_EMBEDDER_DIMENSIONS"].flatMap(Int.init), dims > 0 else {
@@ -68,21 +89,18 @@ enum Runtime {
                                                              dimensions: dims, apiKey: env["ENGRAM_EMBEDDER_API_KEY"]))
             try await remote.verifyDimensions(expected: dims)
             logger.info("remote embedder ready", metadata: ["model": "\(remote.modelID)", "dimensions": "\(dims)"])
-            return CoalescingEmbedder(remote)
+            return EmbedderSetup(embedder: CoalescingEmbedder(remote))
         case "minilm":
-            let dir = URL(fileURLWithPath: env["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
-            guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path) else {
-                let banner = String(repeating: "!", count: 78)
-                logger.warning("\(banner)")
-                logger.warning("NO EMBEDDING MODEL in \(dir.path): search is BM25-ONLY (keyword matching, no semantic recall).")
-                logger.warning("Fetch the model with `make model`, or set ENGRAM_MODEL_DIR / ENGRAM_EMBEDDER.")
-                logger.warning("\(banner)")
-                return nil
+            let locator = ModelLocator(environment: env, record: DataDirectoryRecord.load(from: dataDirectory))
+            guard let dir = locator.found else {
+                return EmbedderSetup(unavailable: .init(
+                    reason: "the model \(MiniLMEmbedder.defaultModelID) is not available here (no \(ModelLocator.weightsFile) in \(locator.tried.joined(separator: ", ")))",
+                    fix: "Set ENGRAM_MODEL_DIR to the directory holding model.safetensors and vocab.txt (`make model` fetches them into models/all-MiniLM-L6-v2 of the checkout)."))
             }
             let e = try MiniLMEmbedder(modelDirectory: dir)
-            logger.info("embedder ready", metadata: ["model": "\(e.modelID)", "dimensions": "\(e.dimensions)"])
+            logger.info("embedder ready", metadata: ["model": "\(e.modelID)", "dimensions": "\(e.dimensions)", "dir": "\(dir.path)"])
             // Concurrent requests share forward passes (batched embedding is ~2x cheaper per text).
-            return CoalescingEmbedder(e)
+            return EmbedderSetup(embedder: CoalescingEmbedder(e), modelDirectory: dir)
         default:
             throw Failure(description: "unknown ENGRAM_EMBEDDER \(kind): use minilm, openai, ollama or none")
         }

@@ -128,7 +128,7 @@ struct Serve: AsyncParsableCommand {
         let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
         let directory = try MemberDirectory(database: embedded.database)
         let tokens = await TokenService(secret: secret)
-        let embedder = try await Runtime.embedder(logger: logger)
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: dataDirectory)
         // Memories live in the embedded store or a remote Qdrant; users, members and the audit
         // log always stay in the local database.
         let storeURL = store ?? env["ENGRAM_STORE"] ?? "embedded"
@@ -144,15 +144,20 @@ struct Serve: AsyncParsableCommand {
             }
             logger.info("memories are stored in a remote Qdrant", metadata: ["host": "\(remote.baseURL.host ?? "?")"])
         }
-        let memories = try await MemoryService(
-            store: memoryStore, embedder: embedder,
-            requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
-            audit: try AuditLog(database: embedded.database),
-            minRelevance: try searchFloor(env),
-            logger: logger)
+        let memories: MemoryService
+        do {
+            memories = try await MemoryStores.open(
+                store: memoryStore, location: storeURL == "embedded" ? "the data directory \(dataDirectory.path)" : "the remote Qdrant store",
+                dataDirectory: dataDirectory, setup: setup, mode: .readWrite,
+                requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
+                audit: try AuditLog(database: embedded.database), minRelevance: try searchFloor(env), logger: logger)
+        } catch let failure as Runtime.Failure {
+            logger.critical("refusing to start: \(failure)")
+            throw ExitCode(78)
+        }
         let services = try ServerServices(
             memories: memories, directory: directory, tokens: tokens, limits: edgeLimits,
-            readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: embedder?.modelID ?? "none (BM25-only)",
+            readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: setup.embedder?.modelID ?? "none (BM25-only)",
                                      blas: BLASRuntime.kind.rawValue,
                                      kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: dev ? "dev" : "production"),
             metrics: registry, logger: logger)
@@ -181,6 +186,7 @@ struct Serve: AsyncParsableCommand {
         if let backupEvery {
             guard let every = BackupSchedule.interval(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
             let root = URL(fileURLWithPath: backupDir ?? dataDirectory.appendingPathComponent("backups").path)
+            try PrivateFiles.makeDirectory(root)
             backupTask = Task { await BackupSchedule.run(database: embedded.database, root: root, every: every, keep: keep, logger: logger) }
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }

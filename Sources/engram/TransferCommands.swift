@@ -7,22 +7,6 @@ import EngramStore
 import Foundation
 import Logging
 
-/// Opens the memory domain over the embedded store in a data directory, or a remote Qdrant.
-enum MemoryStores {
-    static func open(_ spec: String, dataDirectory: URL, embedder: (any Embedder)?, logger: Logger) async throws -> MemoryService {
-        let store: any VectorStore = spec == "embedded"
-            ? try EmbeddedStore(directory: dataDirectory, logger: logger)
-            : try QdrantRemoteStore(url: spec, logger: logger)
-        return try await MemoryService(store: store, embedder: embedder, logger: logger)
-    }
-
-    static func quietLogger() -> Logger {
-        var l = Logger(label: "engram.transfer")
-        l.logLevel = .warning
-        return l
-    }
-}
-
 /// Line-oriented JSONL file I/O with optional gzip (through the system `gzip`).
 enum JSONLines {
     static func write(_ lines: [Data], to path: String) throws {
@@ -105,20 +89,22 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let logger = MemoryStores.quietLogger()
-        let embedder = try await Runtime.embedder(logger: logger)
-        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
+        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = ExportLine.dateEncoding
         var lines: [Data] = []
         var offset: PointID?
         let total = service.count
-        repeat {
-            let page = try await service.exportPage(after: offset)
-            for item in page.items { lines.append(try encoder.encode(ExportLine(memory: item.memory, vector: item.vector))) }
-            offset = page.next
-            Progress.show(lines.count, total, "exporting")
-        } while offset != nil
+        if try await MemoryStores.hasCollection(service) {
+            repeat {
+                let page = try await service.exportPage(after: offset)
+                for item in page.items { lines.append(try encoder.encode(ExportLine(memory: item.memory, vector: item.vector))) }
+                offset = page.next
+                Progress.show(lines.count, total, "exporting")
+            } while offset != nil
+        }
         try JSONLines.write(lines, to: out)
         FileHandle.standardError.write(Data("\n".utf8))
         print("exported \(lines.count) memories to \(out)")
@@ -134,8 +120,8 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         let logger = MemoryStores.quietLogger()
-        let embedder = try await Runtime.embedder(logger: logger)
-        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
+        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readWrite, logger: logger)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = ExportLine.dateDecoding
         let lines = try JSONLines.read(input)
@@ -222,10 +208,14 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         guard from != to || targetDataDir != nil else { throw ValidationError("source and target are the same") }
         let logger = MemoryStores.quietLogger()
-        let embedder = try await Runtime.embedder(logger: logger)
-        let source = try await MemoryStores.open(from, dataDirectory: storeOptions.dataDirectory, embedder: embedder, logger: logger)
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
+        let source = try await MemoryStores.open(from, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
+        guard try await MemoryStores.hasCollection(source) else {
+            print("the source holds no memories: nothing to migrate")
+            return
+        }
         let targetDir = targetDataDir.map { URL(fileURLWithPath: $0) } ?? storeOptions.dataDirectory
-        let target = try await MemoryStores.open(to, dataDirectory: targetDir, embedder: embedder, logger: logger)
+        let target = try await MemoryStores.open(to, dataDirectory: targetDir, setup: setup, mode: .readWrite, logger: logger)
         var offset: PointID?
         var copied = 0
         repeat {

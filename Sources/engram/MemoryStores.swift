@@ -1,0 +1,71 @@
+import EngramEmbedding
+import EngramMemory
+import EngramStore
+import Foundation
+import Logging
+
+/// Opens the memory domain for a command: over the embedded store in a data directory or a remote
+/// Qdrant, with the embedder the memories were made with (`ModelGuard`), creating nothing when the
+/// command only reads.
+enum MemoryStores {
+    /// What a command does with the memories.
+    enum Mode {
+        /// Reads only (export, a migration's source): the database and the memory collection must
+        /// already exist; nothing is created.
+        case readOnly
+        /// Writes (serve, import, a migration's target): creates the collection when missing and
+        /// records the embedding model in the data directory.
+        case readWrite
+    }
+
+    /// Opens `spec` (`embedded` or `qdrant://…`).
+    static func open(_ spec: String, dataDirectory: URL, setup: Runtime.EmbedderSetup, mode: Mode, logger: Logger) async throws -> MemoryService {
+        let store: any VectorStore
+        let location: String
+        var audit: AuditLog?
+        if spec == "embedded" {
+            let file = dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
+            if mode == .readOnly, !FileManager.default.fileExists(atPath: file.path) {
+                throw Runtime.Failure(description: "no Engram database at \(file.path): pass --data-dir (or set ENGRAM_DATA_DIR) to the server's data directory")
+            }
+            let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
+            store = embedded
+            location = "the data directory \(dataDirectory.path)"
+            // Writes (import, a migration's target) are audited like every other path.
+            if mode == .readWrite { audit = try AuditLog(database: embedded.database) }
+        } else {
+            let remote = try QdrantRemoteStore(url: spec, logger: logger)
+            store = remote
+            location = "the Qdrant store at \(remote.baseURL.host ?? spec)"
+        }
+        return try await open(store: store, location: location, dataDirectory: dataDirectory, setup: setup, mode: mode, audit: audit,
+                              logger: logger)
+    }
+
+    /// Opens the memories in `store` after `ModelGuard`'s check; records the model when writing.
+    static func open(store: any VectorStore, location: String, dataDirectory: URL, setup: Runtime.EmbedderSetup, mode: Mode,
+                     requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false }, audit: AuditLog? = nil,
+                     minRelevance: Double = MemoryService.defaultMinRelevance, logger: Logger) async throws -> MemoryService {
+        let record = DataDirectoryRecord.load(from: dataDirectory)
+        try await ModelGuard.check(store: store, collection: MemoryService.collectionName(for: setup.embedder), embedder: setup.embedder,
+                                   record: record, location: location, unavailable: setup.unavailable)
+        setup.announce(logger)
+        let service = try await MemoryService(store: store, embedder: setup.embedder, requiresReview: requiresReview, audit: audit,
+                                              createIfMissing: mode == .readWrite, minRelevance: minRelevance, logger: logger)
+        if mode == .readWrite, FileManager.default.fileExists(atPath: dataDirectory.path) {
+            try DataDirectoryRecord(embedder: setup.embedder, modelDirectory: setup.modelDirectory).save(in: dataDirectory)
+        }
+        return service
+    }
+
+    /// Whether the service's collection exists (a read-only open of a store without memories has none).
+    static func hasCollection(_ service: MemoryService) async throws -> Bool {
+        try await service.store.listCollections().contains { $0.name == service.collection }
+    }
+
+    static func quietLogger() -> Logger {
+        var l = Logger(label: "engram.transfer")
+        l.logLevel = .warning
+        return l
+    }
+}
