@@ -24,6 +24,8 @@ enum KeyMaterial {
     static let minBlock = 60
     /// Shortest block searched for structure inside (a later part of a body).
     static let minInner = 80
+    /// Shortest OpenSSH block (its first line is the same in every key of a type).
+    static let minOpenSSH = 100
     /// Bytes of base64 collected per block (a 4096-bit RSA key is ~3,200).
     static let maxBlock = 16384
 
@@ -123,7 +125,10 @@ enum KeyMaterial {
             guard c == 0x4D || c == 0x62 || c == 0x6C || c == 0x78 else { continue }
             let stop = min(chars.count, start + 128)
             let head = chars[start..<(start + (stop - start) / 4 * 4)]
-            if let d = decodeBase64(head), derPrivateKeyStart(d) || opensshStart(d) || pgpSecretKeyStart(d) { return true }
+            guard let d = decodeBase64(head) else { continue }
+            // The first ~77 characters of an OpenSSH key are the same for every key of a type
+            // (magic, cipher, key type): a quoted first line alone is not material.
+            if derPrivateKeyStart(d) || pgpSecretKeyStart(d) || (opensshStart(d) && chars.count - start >= minOpenSSH) { return true }
         }
         // A later part of a body: structure inside, at the alignment where it was cut.
         guard chars.count >= minInner else { return false }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The UTF-8 bytes every rule family scans, after Unicode normalisation, plus the way back from
-/// those bytes to Character offsets of the original text.
+/// those bytes to offsets in the original text.
 ///
 /// Secrets hidden with invisible or look-alike characters (`AKIA` + U+200B + …, a full-width `＠`
 /// in a Git URL, 𝐠𝐡𝐩_ in mathematical letters) are made visible to the byte rules by:
@@ -16,53 +16,65 @@ import Foundation
 struct NormalizedText {
     /// Bytes the rules scan.
     let bytes: [UInt8]
-    /// For the copied path: `charStarts[c]` is the offset in `bytes` where original Character `c`
-    /// begins; one extra entry holds `bytes.count`. Nil on the ASCII fast path.
-    let charStarts: [Int]?
+    /// For the copied path, per Unicode scalar of the original: where its output starts in
+    /// `bytes` and where it starts in the original UTF-8. Empty on the ASCII fast path, where
+    /// offsets are the same.
+    private let normStarts: [Int32]
+    private let origStarts: [Int32]
+    private let origCount: Int
 
     init(_ text: String) {
         let raw = Array(text.utf8)
+        origCount = raw.count
         if !raw.contains(where: { $0 >= 0x80 }) {
             bytes = raw
-            charStarts = nil
+            normStarts = []
+            origStarts = []
             return
         }
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
-        var starts: [Int] = []
-        starts.reserveCapacity(raw.count)
-        for ch in text {
-            starts.append(out.count)
-            for s in ch.unicodeScalars { Normalization.append(s, to: &out) }
+        var ns: [Int32] = [], os: [Int32] = []
+        ns.reserveCapacity(raw.count)
+        os.reserveCapacity(raw.count)
+        var orig = 0
+        for s in text.unicodeScalars {
+            ns.append(Int32(out.count))
+            os.append(Int32(orig))
+            orig += UTF8.width(s)
+            Normalization.append(s, to: &out)
         }
-        starts.append(out.count)
         bytes = out
-        charStarts = starts
+        normStarts = ns
+        origStarts = os
     }
 
-    /// Character offset of the character containing normalised byte `b` (for range starts).
-    func characterFloor(_ b: Int) -> Int {
-        guard let s = charStarts else { return b }
-        // Last character whose output starts at or before `b`: when dropped (empty) characters
-        // share that start, this is the visible one after them.
-        var lo = 0, hi = s.count - 1
+    /// Whether offsets in `bytes` differ from offsets in the original UTF-8.
+    var isCopy: Bool { !normStarts.isEmpty }
+
+    /// Original UTF-8 offset of the scalar whose output contains normalised byte `b` (range
+    /// starts). When dropped (empty) scalars share that start, the visible one after them.
+    func originalFloor(_ b: Int) -> Int {
+        guard isCopy else { return b }
+        if b >= bytes.count { return origCount }
+        var lo = 0, hi = normStarts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
-            if s[mid] <= b { lo = mid } else { hi = mid - 1 }
+            if Int(normStarts[mid]) <= b { lo = mid } else { hi = mid - 1 }
         }
-        return lo
+        return Int(origStarts[lo])
     }
 
-    /// Character offset just past the character containing normalised byte `b - 1` (range ends).
-    func characterCeil(_ b: Int) -> Int {
-        guard let s = charStarts else { return b }
-        // First character whose output starts at or after `b`.
-        var lo = 0, hi = s.count - 1
+    /// Original UTF-8 offset just past the scalar containing normalised byte `b - 1` (range ends).
+    func originalCeil(_ b: Int) -> Int {
+        guard isCopy else { return b }
+        // First scalar whose output starts at or after `b`.
+        var lo = 0, hi = normStarts.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if s[mid] >= b { hi = mid } else { lo = mid + 1 }
+            if Int(normStarts[mid]) >= b { hi = mid } else { lo = mid + 1 }
         }
-        return lo
+        return lo == normStarts.count ? origCount : Int(origStarts[lo])
     }
 }
 
@@ -105,13 +117,27 @@ enum Normalization {
         if isInvisible(v) || isCombining(v) { return }
         if v >= 0xFF01 && v <= 0xFF5E { out.append(UInt8(v - 0xFEE0)); return } // full-width ASCII
         if v == 0x3000 || v == 0x00A0 || (0x2000...0x200A).contains(v) || v == 0x202F || v == 0x205F { out.append(0x20); return }
-        if let f = extraFolds[v] { out.append(contentsOf: f.utf8); return }
+        // Latin letters and general punctuation are common in prose: mapped once, then looked up.
+        if v >= 0xA0 && v <= 0x02FF { out.append(contentsOf: latinTable[Int(v) - 0xA0]); return }
+        if v >= 0x2000 && v <= 0x218F { out.append(contentsOf: punctuationTable[Int(v) - 0x2000]); return }
         guard needsMapping(v) else { appendUTF8(s, to: &out); return }
-        // NFKD (compatibility decomposition), then combining marks dropped: NFKC plus accent folding.
+        out.append(contentsOf: mapped(s))
+    }
+
+    static let latinTable: [[UInt8]] = (0xA0...0x02FF).map { mapped(Unicode.Scalar(UInt32($0))!) }
+    static let punctuationTable: [[UInt8]] = (0x2000...0x218F).map { Unicode.Scalar(UInt32($0)).map(mapped) ?? [] }
+
+    /// NFKD (compatibility decomposition) with combining marks and invisibles dropped: NFKC plus
+    /// accent folding, for one scalar.
+    static func mapped(_ s: Unicode.Scalar) -> [UInt8] {
+        if isInvisible(s.value) { return [] }
+        if let f = extraFolds[s.value] { return Array(f.utf8) }
+        var out: [UInt8] = []
         for d in String(Character(s)).decomposedStringWithCompatibilityMapping.unicodeScalars {
             if isInvisible(d.value) || isCombining(d.value) { continue }
             if d.value < 0x80 { out.append(UInt8(d.value)) } else if let f = extraFolds[d.value] { out.append(contentsOf: f.utf8) } else { appendUTF8(d, to: &out) }
         }
+        return out
     }
 
     @inline(__always) static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {

@@ -140,16 +140,15 @@ public struct SecretScanner: Sendable {
 
     /// Converts byte offsets of the scanned (normalised) bytes to Character offsets of `text`
     /// (only done when something was found).
-    static func toFindings(_ kept: [Candidate], text: String, normalized norm: NormalizedText) -> [Finding] {
-        if norm.charStarts != nil {
-            return kept.map { c in
-                let s = norm.characterFloor(c.start)
-                let e = max(s, norm.characterCeil(c.end))
-                return Finding(ruleID: c.ruleID, family: c.family, range: s..<e, confidence: c.confidence)
+    static func toFindings(_ found: [Candidate], text: String, normalized norm: NormalizedText) -> [Finding] {
+        var kept = found
+        if norm.isCopy {
+            for k in kept.indices {
+                kept[k].start = norm.originalFloor(kept[k].start)
+                kept[k].end = max(kept[k].start, norm.originalCeil(kept[k].end))
             }
         }
-        let bytes = norm.bytes
-        let simple = !bytes.contains(where: { $0 >= 0x80 || $0 == 0x0D })
+        let simple = !norm.isCopy && !norm.bytes.contains(where: { $0 == 0x0D })
         if simple {
             return kept.map { Finding(ruleID: $0.ruleID, family: $0.family, range: $0.start..<$0.end, confidence: $0.confidence) }
         }

@@ -163,6 +163,8 @@ enum StructuredRules {
             let he = t.runEnd(from: at + 1, in: hostChars)
             guard he - at - 1 >= 4, let dot = b[(at + 1)..<he].lastIndex(of: 0x2E), he - dot - 1 >= 2,
                   b[(dot + 1)..<he].allSatisfy(isAlpha), he < n, b[he] == 0x2F || b[he] == 0x3A else { continue }
+            let host = b[(at + 1)..<he].map(lowerByte)
+            if exampleHosts.contains(where: { Placeholders.contains(host, $0) }) { continue }
             // userinfo back to whitespace, a quote or a bracket; `scheme://` forms are scanURLs' job.
             var us = at
             while us > 0 && !isSpace(b[us - 1]) && !isQuote(b[us - 1]) && b[us - 1] != 0x2F && b[us - 1] != 0x28 && b[us - 1] != 0x3C && b[us - 1] != 0x5B && b[us - 1] != 0x40 { us -= 1 }

@@ -137,6 +137,12 @@ final class PrivateKeyMaterialTests: XCTestCase {
         assertClean("> " + fx.sshEd25519Public())
     }
 
+    func testConstantOpenSSHFirstLineStaysAllowed() {
+        // Every unencrypted Ed25519 key starts with the same 70 characters (magic, cipher, key type).
+        let first = Fixtures.wrapped(fx.opensshEd25519(), width: 70)[0]
+        assertClean("A valid key file's body starts with \(first) — that part is the same for every key.")
+    }
+
     func testOtherBase64BlobsStayAllowed() {
         // Random binary (an image, ciphertext) wrapped like PEM has no key structure.
         let blob = Fixtures.wrapped(fx.bytes(900))
