@@ -69,6 +69,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP edge both listeners share: connection limits and timeouts, client address behind
+        // trusted proxies, token-bucket rate limits.
+        .target(
+            name: "EngramHTTPEdge",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The memory domain: Memory, MemoryService, AccessPolicy, finish, review.
         .target(
             name: "EngramMemory",
@@ -93,7 +105,7 @@ let package = Package(
         .target(
             name: "EngramServer",
             dependencies: [
-                "EngramMemory", "EngramAuth", "EngramSchemas", "EngramStore", "EngramKernels",
+                "EngramMemory", "EngramAuth", "EngramSchemas", "EngramStore", "EngramKernels", "EngramHTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -108,7 +120,7 @@ let package = Package(
         .target(
             name: "EngramQdrantAPI",
             dependencies: [
-                "EngramStore", "EngramSecrets",
+                "EngramStore", "EngramSecrets", "EngramHTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,7 +170,7 @@ let package = Package(
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
-        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas"]),
+        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas", "EngramHTTPEdge"]),
         .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),
     ]
 )

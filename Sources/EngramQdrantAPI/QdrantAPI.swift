@@ -1,3 +1,4 @@
+import EngramHTTPEdge
 import EngramStore
 import Foundation
 import HTTPTypes
@@ -23,15 +24,28 @@ public struct QdrantAPIConfiguration: Sendable {
     /// The memory domain's rules for a payload written into a memory collection: returns the problem
     /// (refused with 400) or nil. `complete` is false for partial edits (set payload). Nil: secrets only.
     public var memoryPayloadProblem: MemoryPayloadCheck?
+    /// Timeouts and the per-IP connection cap (as on the main listener).
+    public var connections: ConnectionLimits
+    /// Proxies whose forwarding headers name the real client.
+    public var trustedProxies: TrustedProxies
+    /// Wrong or missing keys allowed per client IP per minute, and their burst, before 429. A
+    /// request with the right key is never refused for other callers' failures.
+    public var keyFailuresPerMinute: Double
+    public var keyFailureBurst: Double
 
     public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30,
                 onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil,
-                memoryPayloadProblem: MemoryPayloadCheck? = nil) {
+                memoryPayloadProblem: MemoryPayloadCheck? = nil, connections: ConnectionLimits = ConnectionLimits(),
+                trustedProxies: TrustedProxies = .none, keyFailuresPerMinute: Double = 30, keyFailureBurst: Double = 20) {
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.maxUploadBytes = maxUploadBytes
         self.onMemoryCollectionWrite = onMemoryCollectionWrite
         self.memoryPayloadProblem = memoryPayloadProblem
+        self.connections = connections
+        self.trustedProxies = trustedProxies
+        self.keyFailuresPerMinute = keyFailuresPerMinute
+        self.keyFailureBurst = keyFailureBurst
     }
 }
 
@@ -42,10 +56,10 @@ public enum QdrantAPI {
     /// The Qdrant version whose REST API is emulated (reported by `GET /`).
     public static let emulatedVersion = "1.19.0"
 
-    public static func router(store: EmbeddedStore, configuration: QdrantAPIConfiguration, logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router()
+    public static func router(store: EmbeddedStore, configuration: QdrantAPIConfiguration, logger: Logger) -> Router<QdrantRequestContext> {
+        let router = Router(context: QdrantRequestContext.self)
         router.add(middleware: QdrantLogMiddleware(logger: logger))
-        router.add(middleware: QdrantAuthMiddleware(apiKey: configuration.apiKey))
+        router.add(middleware: QdrantAuthMiddleware(configuration: configuration))
         if let hook = configuration.onMemoryCollectionWrite { router.add(middleware: MemoryWriteHookMiddleware(hook: hook)) }
         QdrantRoutes(store: store, configuration: configuration).register(on: router)
         return router
@@ -55,6 +69,7 @@ public enum QdrantAPI {
     public static func application(store: EmbeddedStore, configuration: QdrantAPIConfiguration, host: String, port: Int,
                                    logger: Logger) -> some ApplicationProtocol {
         Application(router: router(store: store, configuration: configuration, logger: logger),
+                    server: EngramHTTPChannel.builder(limits: configuration.connections, trustedProxies: configuration.trustedProxies),
                     configuration: .init(address: .hostname(host, port: port), serverName: "engram-qdrant"),
                     logger: logger)
     }
@@ -69,22 +84,55 @@ public enum QdrantAPI {
     }
 }
 
+/// The request context of the Qdrant listener: Hummingbird's storage and the real client address
+/// (the peer, or what a trusted proxy forwarded), for the per-client key-failure limit.
+public struct QdrantRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The client address, as far as the edge can tell.
+    public var client: ClientAddress
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        client = ClientAddress(peer: source.channel.remoteAddress?.ipAddress ?? "unknown")
+    }
+}
+
 /// `api-key: K` or `Authorization: Bearer K`: 401 when missing, 403 when wrong (Qdrant's texts).
-struct QdrantAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Missing and wrong keys are counted per client IP; a client over its budget gets 429 with
+/// `Retry-After` (guessing the key gets slow). The right key always passes.
+struct QdrantAuthMiddleware: RouterMiddleware {
+    typealias Context = QdrantRequestContext
     let apiKey: String
+    let trustedProxies: TrustedProxies
+    let failures: RateLimiter
     static var open: Set<String> { ["/", "/healthz", "/livez", "/readyz"] }
+
+    init(configuration: QdrantAPIConfiguration) {
+        apiKey = configuration.apiKey
+        trustedProxies = configuration.trustedProxies
+        failures = RateLimiter(rate: configuration.keyFailuresPerMinute / 60, burst: configuration.keyFailureBurst)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if Self.open.contains(request.uri.path) { return try await next(request, context) }
+        var context = context
+        context.client = trustedProxies.client(peer: context.client.ip, headers: request.headers)
         var key = request.headers[HTTPField.Name("api-key")!]
         if key == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             key = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
-        guard let key else {
+        if let key, Self.constantTimeEqual(key, apiKey) { return try await next(request, context) }
+        let bucket = "ip:" + context.client.ip
+        if let wait = failures.wouldAllow(bucket) {
+            var response = Envelope.text("Too many requests with a wrong API key; retry later", status: .tooManyRequests)
+            response.headers[.retryAfter] = String(max(1, Int(wait.rounded(.up))))
+            return response
+        }
+        _ = failures.take(bucket)
+        guard key != nil else {
             return Envelope.text("Must provide an API key or an Authorization bearer token", status: .unauthorized)
         }
-        guard Self.constantTimeEqual(key, apiKey) else { return Envelope.text("Invalid API key or JWT", status: .forbidden) }
-        return try await next(request, context)
+        return Envelope.text("Invalid API key or JWT", status: .forbidden)
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

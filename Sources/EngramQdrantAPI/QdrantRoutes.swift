@@ -12,7 +12,7 @@ struct QdrantRoutes: Sendable {
     var secrets: SecretGuard { SecretGuard(validate: configuration.memoryPayloadProblem) }
 
     typealias Body = [String: JSONValue]
-    typealias Context = BasicRequestContext
+    typealias Context = QdrantRequestContext
 
     func register(on router: Router<Context>) {
         router.get("/") { _, _ in

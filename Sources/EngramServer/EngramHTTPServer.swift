@@ -1,3 +1,4 @@
+import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
 import Foundation

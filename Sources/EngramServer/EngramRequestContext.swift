@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramHTTPEdge
 import Hummingbird
 import NIOCore
 
@@ -17,8 +18,7 @@ public struct EngramRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
-        let peer = remoteAddress?.ipAddress ?? "unknown"
-        client = ClientAddress(ip: peer, viaProxy: false, peerIsLoopback: ClientAddress.isLoopback(peer), carriesForwardingHeaders: false)
+        client = ClientAddress(peer: remoteAddress?.ipAddress ?? "unknown")
     }
 
     /// The client IP as text (`unknown` when not available).

@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramHTTPEdge
 import EngramMemory
 import EngramSchemas
 import EngramStore

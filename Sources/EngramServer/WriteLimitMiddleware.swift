@@ -1,3 +1,4 @@
+import EngramHTTPEdge
 import HTTPTypes
 import Hummingbird
 

@@ -1,5 +1,6 @@
 import EngramMemory
 import EngramQdrantAPI
+import EngramServer
 import EngramStore
 import Foundation
 import Hummingbird
@@ -14,7 +15,7 @@ enum QdrantListener {
     /// Runs `main` alone, or `main` and the Qdrant listener together in one service group that
     /// shuts both down gracefully on SIGTERM / SIGINT.
     static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listen: String?, logger: Logger,
-                    memoryCollection: String? = nil,
+                    limits: ServerLimits, memoryCollection: String? = nil,
                     onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) async throws {
         let env = ProcessInfo.processInfo.environment
         guard let key = env["ENGRAM_QDRANT_API_KEY"], !key.isEmpty else {
@@ -28,7 +29,10 @@ enum QdrantListener {
         }
         let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(
             apiKey: key, onMemoryCollectionWrite: onMemoryCollectionWrite,
-            memoryPayloadProblem: memoryRules(for: memoryCollection)),
+            memoryPayloadProblem: memoryRules(for: memoryCollection),
+            // The main listener's edge settings: timeouts, connection cap, proxies, failed-credential limit.
+            connections: limits.connections, trustedProxies: limits.trustedProxies,
+            keyFailuresPerMinute: limits.authFailuresPerMinute, keyFailureBurst: limits.authFailureBurst),
                                            host: host, port: port, logger: logger)
         logger.info("Qdrant-compatible API on", metadata: ["address": "\(host):\(port)", "emulates": "\(QdrantAPI.emulatedVersion)"])
         let group = ServiceGroup(configuration: .init(services: [app, qdrant], gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramAuth
 import EngramEmbedding
+import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
 import EngramServer
@@ -192,7 +193,7 @@ struct Serve: AsyncParsableCommand {
         }
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
-        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger,
+        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger, limits: edgeLimits,
                                      memoryCollection: storeURL == "embedded" ? memories.collection : nil,
                                      onMemoryCollectionWrite: { name in
                                          if name == memories.collection { await memories.reloadFromStore() }

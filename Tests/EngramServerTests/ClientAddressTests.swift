@@ -1,6 +1,6 @@
 import HTTPTypes
 import XCTest
-@testable import EngramServer
+@testable import EngramHTTPEdge
 
 /// Trusted proxies and the real client address (issue 13, item 4).
 final class ClientAddressTests: XCTestCase {

@@ -6,8 +6,8 @@ import NIOCore
 /// Hummingbird's HTTP/1 child channel with Engram's connection limits in front: the per-IP
 /// connection cap, the header and body timeouts, and closing after early responses. The idle
 /// timeout is Hummingbird's own (`HTTP1Channel.Configuration.idleTimeout`).
-struct EngramHTTPChannel: ServerChildChannel {
-    typealias Value = HTTP1Channel.Value
+public struct EngramHTTPChannel: ServerChildChannel {
+    public typealias Value = HTTP1Channel.Value
 
     let http1: HTTP1Channel
     let counter: ConnectionCounter
@@ -23,11 +23,11 @@ struct EngramHTTPChannel: ServerChildChannel {
     }
 
     /// The server builder for `Application(server:)`.
-    static func builder(limits: ConnectionLimits, trustedProxies: TrustedProxies) -> HTTPServerBuilder {
+    public static func builder(limits: ConnectionLimits, trustedProxies: TrustedProxies) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in EngramHTTPChannel(responder: responder, limits: limits, trustedProxies: trustedProxies) }
     }
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    public func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let ip = channel.remoteAddress?.ipAddress ?? "unknown"
         let counted = !trustedProxies.contains(ip)
         let admitted = !counted || counter.admit(ip)
@@ -41,7 +41,7 @@ struct EngramHTTPChannel: ServerChildChannel {
         }.flatMap { http1.setup(channel: channel, logger: logger) }
     }
 
-    func handle(value: Value, logger: Logger) async {
+    public func handle(value: Value, logger: Logger) async {
         await http1.handle(value: value, logger: logger)
     }
 }

@@ -3,13 +3,13 @@ import Synchronization
 
 /// Token buckets keyed by client (token digest or IP): `rate` tokens per second
 /// refill up to `burst`. Thread-safe; idle buckets are pruned.
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     private struct Bucket { var tokens: Double; var updated: Double }
     private let buckets = Mutex<[String: Bucket]>([:])
-    let rate: Double
-    let burst: Double
+    public let rate: Double
+    public let burst: Double
 
-    init(rate: Double, burst: Double) {
+    public init(rate: Double, burst: Double) {
         self.rate = rate
         self.burst = burst
     }
@@ -17,7 +17,7 @@ final class RateLimiter: Sendable {
     private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// Takes one token; returns nil when allowed, else the seconds until one is available.
-    func take(_ key: String) -> Double? {
+    public func take(_ key: String) -> Double? {
         guard rate > 0 else { return nil }
         let t = Self.now()
         return buckets.withLock { all in
@@ -32,7 +32,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Whether `key` has a token left, without taking it.
-    func wouldAllow(_ key: String) -> Double? {
+    public func wouldAllow(_ key: String) -> Double? {
         guard rate > 0 else { return nil }
         let t = Self.now()
         return buckets.withLock { all in

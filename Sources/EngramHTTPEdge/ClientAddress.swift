@@ -138,6 +138,18 @@ public struct ClientAddress: Sendable, Equatable {
     /// makes every request look like loopback, so anything forwarded or carrying forwarding headers is not).
     public var isLoopback: Bool { peerIsLoopback && !viaProxy && !carriesForwardingHeaders }
 
+    public init(ip: String, viaProxy: Bool, peerIsLoopback: Bool, carriesForwardingHeaders: Bool) {
+        self.ip = ip
+        self.viaProxy = viaProxy
+        self.peerIsLoopback = peerIsLoopback
+        self.carriesForwardingHeaders = carriesForwardingHeaders
+    }
+
+    /// A directly connected peer (no proxy, no forwarding headers seen yet).
+    public init(peer: String) {
+        self.init(ip: peer, viaProxy: false, peerIsLoopback: Self.isLoopback(peer), carriesForwardingHeaders: false)
+    }
+
     static func isLoopback(_ ip: String) -> Bool {
         guard let b = TrustedProxies.bytes(of: ip) else { return false }
         return b.count == 4 ? b[0] == 127 : b == [UInt8](repeating: 0, count: 15) + [1]
