@@ -17,40 +17,34 @@ struct AdminRoutes: Sendable {
         admin.get("memories") { request, _ in
             let p = try await services.authenticate(request)
             let query = try Self.reviewQuery(request)
-            return try Self.mapped { JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query))) }
+            return JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query)))
         }
         admin.get("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            return try Self.mapped { JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.reviewGet(p, id: id))])) }
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.reviewGet(p, id: id))]))
         }
         for action in ReviewAction.allCases {
             admin.post("memories/{id}/\(action.rawValue)") { request, context in
                 let p = try await services.authenticate(request)
                 let id = try RESTRoutes.id(context)
                 let seen = try await Self.seenContentHash(request, limit: services.limits.maxBodyBytes)
-                return try await Self.mappedAsync {
-                    JSONBody.response(.object([
-                        "memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action, seenContentHash: seen)),
-                    ]))
-                }
+                return JSONBody.response(.object([
+                    "memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action, seenContentHash: seen)),
+                ]))
             }
         }
         admin.patch("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
             let body = try await RESTRoutes(services: services).validatedBody(request, tool: "update_memory", droppingID: true)
-            return try await Self.mappedAsync {
-                JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.reviewEdit(p, id: id, ToolArguments.patch(body)))]))
-            }
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.reviewEdit(p, id: id, ToolArguments.patch(body)))]))
         }
         admin.delete("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            return try await Self.mappedAsync {
-                try await memories.reviewDelete(p, id: id)
-                return Response(status: .noContent)
-            }
+            try await memories.reviewDelete(p, id: id)
+            return Response(status: .noContent)
         }
         admin.get("audit") { request, _ in
             let p = try await services.authenticate(request)
@@ -90,11 +84,7 @@ struct AdminRoutes: Sendable {
             if role == .owner, !p.role.allows(.manageOwners) {
                 throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
             }
-            let invitation: Invitation
-            do { invitation = try services.directory.invite(userId: user, orgId: org, role: role, invitedBy: p.userId) } catch let e as DirectoryError {
-                if case .alreadyExists = e { throw APIError(.conflict, code: "conflict", e.description) }
-                throw APIError.badRequest(e.description)
-            }
+            let invitation = try services.directory.invite(userId: user, orgId: org, role: role, invitedBy: p.userId)
             try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite",
                                        detail: "user \(user) role \(role.rawValue) invitation \(invitation.id.lowercasedText)")
             return JSONBody.response(.object(["invitation": Self.invitationJSON(invitation)]), status: .accepted)
@@ -103,8 +93,7 @@ struct AdminRoutes: Sendable {
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
             let id = try RESTRoutes.id(context)
-            let removed: Invitation
-            do { removed = try services.directory.removeInvitation(id: id, orgId: org) } catch is DirectoryError { throw APIError.notFound }
+            let removed = try services.directory.removeInvitation(id: id, orgId: org)
             try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite.revoke",
                                        detail: "user \(removed.userId) invitation \(removed.id.lowercasedText)")
             return Response(status: .noContent)
@@ -126,9 +115,7 @@ struct AdminRoutes: Sendable {
             let user = try context.parameters.require("userId")
             guard let current = try services.directory.role(userId: user, orgId: org) else { throw APIError.notFound }
             if current == .owner, !p.role.allows(.manageOwners) { throw APIError(.forbidden, code: "forbidden", "only owners can remove an owner") }
-            do { try services.directory.removeMember(userId: user, orgId: org) } catch let e as DirectoryError {
-                throw APIError(.conflict, code: "conflict", e.description)
-            }
+            try services.directory.removeMember(userId: user, orgId: org)
             try memories.audit?.record(orgId: org, actor: p.userId, action: "member.remove", detail: "user \(user) role \(current.rawValue)")
             return Response(status: .noContent)
         }
@@ -197,9 +184,7 @@ struct AdminRoutes: Sendable {
         if role == .owner || previous == .owner, !p.role.allows(.manageOwners) {
             throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
         }
-        do { try services.directory.upsertMember(userId: user, orgId: org, role: role) } catch let e as DirectoryError {
-            throw APIError(e == .lastOwner ? .conflict : .badRequest, code: e == .lastOwner ? "conflict" : "invalid_request", e.description)
-        }
+        try services.directory.upsertMember(userId: user, orgId: org, role: role)
         try memories.audit?.record(orgId: org, actor: p.userId, action: created ? "member.add" : "member.role",
                                    detail: "user \(user) role \(previous?.rawValue ?? "none")→\(role.rawValue)")
         guard let m = try services.directory.members(orgId: org).first(where: { $0.userId == user }) else { throw APIError.notFound }
@@ -211,14 +196,6 @@ struct AdminRoutes: Sendable {
             throw APIError(.forbidden, code: "forbidden", "this needs the \(permission == .manageOwners ? "owner" : "admin or owner") role")
         }
         return org
-    }
-
-    static func mapped(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
-    }
-
-    static func mappedAsync(_ body: () async throws -> Response) async throws -> Response {
-        do { return try await body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
     }
 
     static func auditJSON(_ e: AuditEntry) -> JSONValue {

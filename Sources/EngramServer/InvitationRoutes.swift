@@ -19,8 +19,7 @@ struct InvitationRoutes: Sendable {
         router.post("v1/invitations/{id}/accept") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            let membership: Membership
-            do { membership = try services.directory.acceptInvitation(id: id, userId: p.userId) } catch is DirectoryError { throw APIError.notFound }
+            let membership = try services.directory.acceptInvitation(id: id, userId: p.userId)
             try services.memories.audit?.record(orgId: membership.orgId, actor: p.userId, action: "member.join",
                                                 detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
             return JSONBody.response(.object(["member": AdminRoutes.memberJSON(membership), "org_id": .string(membership.orgId)]))
@@ -28,8 +27,7 @@ struct InvitationRoutes: Sendable {
         router.post("v1/invitations/{id}/decline") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            let removed: Invitation
-            do { removed = try services.directory.removeInvitation(id: id, userId: p.userId) } catch is DirectoryError { throw APIError.notFound }
+            let removed = try services.directory.removeInvitation(id: id, userId: p.userId)
             try services.memories.audit?.record(orgId: removed.orgId, actor: p.userId, action: "member.invite.decline",
                                                 detail: "user \(p.userId) invitation \(id.lowercasedText)")
             return Response(status: .noContent)

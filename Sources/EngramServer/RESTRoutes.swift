@@ -30,23 +30,19 @@ struct RESTRoutes: Sendable {
         v1.get("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try Self.id(context)
-            return try run { JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.get(p, id: id))])) }
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.get(p, id: id))]))
         }
         v1.patch("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try Self.id(context)
             let body = try await validatedBody(request, tool: "update_memory", droppingID: true)
-            return try await runAsync {
-                JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.update(p, id: id, ToolArguments.patch(body), channel: .rest))]))
-            }
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.update(p, id: id, ToolArguments.patch(body), channel: .rest))]))
         }
         v1.delete("memories/{id}") { request, context in
             let p = try await services.authenticate(request)
             let id = try Self.id(context)
-            return try await runAsync {
-                try await memories.delete(p, id: id)
-                return Response(status: .noContent)
-            }
+            try await memories.delete(p, id: id)
+            return Response(status: .noContent)
         }
         v1.post("finish") { request, _ in try await finish(request) }
         router.post("finish") { request, _ in try await finish(request) }
@@ -68,21 +64,11 @@ struct RESTRoutes: Sendable {
         return body
     }
 
-    func run(_ body: () throws -> Response) throws -> Response {
-        do { return try body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
-    }
-
-    func runAsync(_ body: () async throws -> Response) async throws -> Response {
-        do { return try await body() } catch let e as MemoryError { throw ServerServices.apiError(e) }
-    }
-
     func add(_ request: Request) async throws -> Response {
         let p = try await services.authenticate(request)
         let body = try await validatedBody(request, tool: "add_memory")
-        return try await runAsync {
-            let r = try await memories.add(p, ToolArguments.newMemory(body), channel: .rest)
-            return JSONBody.response(MemoryJSON.add(r), status: r.status == .created ? .created : .ok)
-        }
+        let r = try await memories.add(p, ToolArguments.newMemory(body), channel: .rest)
+        return JSONBody.response(MemoryJSON.add(r), status: r.status == .created ? .created : .ok)
     }
 
     /// Query parameters as the tool-argument object the schemas describe.
@@ -112,11 +98,9 @@ struct RESTRoutes: Sendable {
         if let problem = services.tools.validators["list_memories"]?.validate(args) {
             throw APIError.badRequest(problem.replacingOccurrences(of: "arguments", with: "query"))
         }
-        return try run {
-            JSONBody.response(MemoryJSON.page(try memories.list(p, filter: ToolArguments.filter(args),
-                                                                  limit: ToolArguments.int(args, "limit") ?? 20,
-                                                                  cursor: ToolArguments.string(args, "cursor"))))
-        }
+        return JSONBody.response(MemoryJSON.page(try memories.list(p, filter: ToolArguments.filter(args),
+                                                              limit: ToolArguments.int(args, "limit") ?? 20,
+                                                              cursor: ToolArguments.string(args, "cursor"))))
     }
 
     func search(_ request: Request) async throws -> Response {
@@ -127,18 +111,14 @@ struct RESTRoutes: Sendable {
         if let problem = services.tools.validators["search_memories"]?.validate(args) {
             throw APIError.badRequest(problem.replacingOccurrences(of: "arguments", with: "query").replacingOccurrences(of: "query: is required", with: "q: is required"))
         }
-        return try await runAsync {
-            let hits = try await memories.search(p, ToolArguments.searchQuery(args))
-            return JSONBody.response(.object(["results": .array(hits.map { MemoryJSON.hit($0) })]))
-        }
+        let hits = try await memories.search(p, ToolArguments.searchQuery(args))
+        return JSONBody.response(.object(["results": .array(hits.map { MemoryJSON.hit($0) })]))
     }
 
     func finish(_ request: Request) async throws -> Response {
         let p = try await services.authenticate(request)
         let body = try await validatedBody(request, tool: "finish_task")
-        return try await runAsync {
-            let task = ToolArguments.string(body, "task_id")
-            return JSONBody.response(MemoryJSON.finish(try await memories.finish(p, taskId: task), taskId: task))
-        }
+        let task = ToolArguments.string(body, "task_id")
+        return JSONBody.response(MemoryJSON.finish(try await memories.finish(p, taskId: task), taskId: task))
     }
 }

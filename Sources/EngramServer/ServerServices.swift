@@ -124,18 +124,6 @@ public struct ServerServices: Sendable {
         }
         return principal
     }
-
-    /// Maps domain errors to HTTP errors (REST).
-    static func apiError(_ error: MemoryError) -> APIError {
-        switch error {
-        case .notFound: return .notFound
-        case let .forbidden(why): return APIError(.forbidden, code: "forbidden", why)
-        case .invalid: return APIError(.badRequest, code: error.code, error.description)
-        case .secretDetected: return APIError(.unprocessableContent, code: error.code, error.description)
-        case .unavailable: return APIError(.serviceUnavailable, code: error.code, error.description)
-        case .conflict: return APIError(.conflict, code: error.code, error.description)
-        }
-    }
 }
 
 /// The MCP tools: definitions loaded from `schemas/mcp/*.json` and their validators.

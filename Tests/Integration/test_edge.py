@@ -76,11 +76,14 @@ def test_mcp_reads_are_not_rate_limited_but_writes_are(strict):
         assert status == 200 and body["result"]["isError"] is False
     statuses = []
     for i in range(14):
-        status, hdrs, _ = rpc(strict, "mona", token, "tools/call",
-                              {"name": "add_memory", "arguments": {"content": f"mona note number {i} " + "z" * i}})
+        status, hdrs, body = rpc(strict, "mona", token, "tools/call",
+                                 {"name": "add_memory", "arguments": {"content": f"mona note number {i} " + "z" * i}})
         statuses.append(status)
         if status == 429:
             assert int(hdrs["Retry-After"]) >= 1
+            # A JSON-RPC error (not a REST body) that MCP clients surface as such.
+            assert body["jsonrpc"] == "2.0" and body["id"] == 1 and body["error"]["code"] == -32000
+            assert body["error"]["data"]["retry_after"] >= 1 and "error" not in body["error"]
     assert 429 in statuses and statuses[0] == 200
 
 
