@@ -49,6 +49,9 @@ def test_idle_and_half_sent_connections_are_closed(listener):
 def test_connections_per_ip_are_capped(listener):
     port = urllib.parse.urlsplit(listener.qdrant_url).port
     held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+    for s in held:  # each answered once: admitted and counted before the extra one arrives
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: q\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
     extra = socket.create_connection(("127.0.0.1", port), timeout=10)
     extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: q\r\n\r\n")
     answer = extra.recv(65536)
