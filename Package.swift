@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // JSON values and writer, RFC 3339, hex, UUID text, locks, the batch coalescer: no dependencies.
+        .target(name: "EngramCore", swiftSettings: swiftSettings),
         // System BLAS (OpenBLAS when installed, else netlib reference BLAS).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
 
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "EngramStore",
             dependencies: [
-                "EngramKernels",
+                "EngramCore", "EngramKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -55,7 +57,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
-        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramKernels"], swiftSettings: swiftSettings),
+        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
         // Secret filter: rule families, checksums, entropy, placeholders.
         .target(name: "EngramSecrets", swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
@@ -85,7 +87,7 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramKernels", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                "EngramCore", "EngramKernels", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,7 +107,7 @@ let package = Package(
         .target(
             name: "EngramServer",
             dependencies: [
-                "EngramMemory", "EngramAuth", "EngramSchemas", "EngramStore", "EngramKernels", "EngramHTTPEdge",
+                "EngramCore", "EngramMemory", "EngramAuth", "EngramSchemas", "EngramHTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -120,7 +122,7 @@ let package = Package(
         .target(
             name: "EngramQdrantAPI",
             dependencies: [
-                "EngramStore", "EngramSecrets", "EngramHTTPEdge",
+                "EngramCore", "EngramStore", "EngramSecrets", "EngramHTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -131,6 +133,7 @@ let package = Package(
         .executableTarget(
             name: "engram",
             dependencies: [
+                "EngramCore",
                 "EngramKernels",
                 "EngramStore",
                 "EngramMemory",
@@ -155,8 +158,8 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding", "EngramSecrets",
-                "EngramSearch",
+                "EngramCore", "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding",
+                "EngramSecrets", "EngramSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -164,13 +167,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
-        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas", "EngramHTTPEdge"]),
-        .testTarget(name: "EngramStoreTests", dependencies: ["EngramStore", "EngramKernels"]),
+        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas", "EngramHTTPEdge", "EngramCore"]),
+        .testTarget(name: "EngramStoreTests", dependencies: ["EngramCore", "EngramStore", "EngramKernels"]),
     ]
 )

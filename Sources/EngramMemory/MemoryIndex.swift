@@ -1,5 +1,5 @@
+import EngramCore
 import EngramSearch
-import EngramStore
 import Foundation
 
 /// The in-memory side of the memory domain: every memory by id, a BM25 index

@@ -1,5 +1,6 @@
 import Crypto
 import EngramAuth
+import EngramCore
 import EngramEmbedding
 import EngramKernels
 import EngramSearch

@@ -1,3 +1,4 @@
+import EngramCore
 import EngramStore
 import Foundation
 import HTTPTypes

@@ -1,5 +1,4 @@
 import EngramHTTPEdge
-import EngramKernels
 import EngramMemory
 import Foundation
 import HTTPTypes

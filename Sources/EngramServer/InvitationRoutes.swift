@@ -1,6 +1,6 @@
 import EngramAuth
+import EngramCore
 import EngramMemory
-import EngramStore
 import Foundation
 import Hummingbird
 

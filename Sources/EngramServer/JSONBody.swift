@@ -1,4 +1,4 @@
-import EngramStore
+import EngramCore
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,4 @@
-import EngramStore
+import EngramCore
 import Foundation
 
 /// Validates JSON values against the subset of JSON Schema used by `schemas/`:

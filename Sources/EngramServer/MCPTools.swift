@@ -1,6 +1,6 @@
 import EngramAuth
+import EngramCore
 import EngramMemory
-import EngramStore
 import Foundation
 
 /// Executes MCP tools on the memory domain and renders their results as

@@ -1,5 +1,5 @@
+import EngramCore
 import EngramMemory
-import EngramStore
 import Foundation
 
 /// The wire form of memories and search hits (snake_case, RFC 3339 times),

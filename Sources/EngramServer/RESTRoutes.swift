@@ -1,7 +1,7 @@
 import EngramAuth
+import EngramCore
 import EngramMemory
 import EngramSchemas
-import EngramStore
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,8 +1,8 @@
 import EngramAuth
+import EngramCore
 import EngramHTTPEdge
 import EngramMemory
 import EngramSchemas
-import EngramStore
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,5 +1,5 @@
+import EngramCore
 import EngramMemory
-import EngramStore
 
 /// Number formatting for per-request paths.
 ///

@@ -1,5 +1,5 @@
+import EngramCore
 import EngramMemory
-import EngramStore
 import Foundation
 
 /// Typed views of validated tool arguments / REST bodies.

@@ -1,4 +1,5 @@
 import Crypto
+import EngramCore
 import Foundation
 import GRDB
 

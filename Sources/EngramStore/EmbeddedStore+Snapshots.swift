@@ -1,3 +1,4 @@
+import EngramCore
 import EngramKernels
 import Foundation
 import GRDB

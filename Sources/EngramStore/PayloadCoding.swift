@@ -1,4 +1,8 @@
+import EngramCore
 import Foundation
+
+/// A point's payload: a JSON object.
+public typealias Payload = [String: JSONValue]
 
 /// JSON encoding of payloads and raw encoding of vectors for the database.
 enum PayloadCoding {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import EngramAuth
+import EngramCore
 import EngramEmbedding
 import EngramMemory
 import EngramStore

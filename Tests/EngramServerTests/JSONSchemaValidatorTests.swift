@@ -1,5 +1,5 @@
+import EngramCore
 import EngramSchemas
-import EngramStore
 import Foundation
 import XCTest
 @testable import EngramServer

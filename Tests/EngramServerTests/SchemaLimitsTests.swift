@@ -1,6 +1,6 @@
+import EngramCore
 import EngramMemory
 import EngramSchemas
-import EngramStore
 import Foundation
 import Testing
 

@@ -4,14 +4,16 @@ import Synchronization
 ///
 /// Actors are re-entrant across `await`, so they cannot serialise a
 /// check-then-write sequence that awaits the store; this can.
-final class AsyncSerialLock: Sendable {
+public final class AsyncSerialLock: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
-    func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+    public init() {}
+
+    public func withLock<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         await acquire()
         defer { release() }
         return try await body()

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import XCTest
-@testable import EngramKernels
+@testable import EngramCore
 
 final class BatchCoalescerTests: XCTestCase {
     struct Bad: Error {}

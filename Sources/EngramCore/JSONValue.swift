@@ -90,9 +90,6 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(nilLiteral: ()) { self = .null }
 }
 
-/// A point's payload: a JSON object.
-public typealias Payload = [String: JSONValue]
-
 extension Dictionary where Key == String, Value == JSONValue {
     /// Every value found at a dotted key path (`metadata.user_id`, `items[].name`).
     ///
