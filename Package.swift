@@ -174,7 +174,20 @@ let package = Package(
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
-        .testTarget(name: "EngramServerTests", dependencies: ["EngramServer", "EngramSchemas", "EngramHTTPEdge", "EngramCore"]),
+        .testTarget(
+            name: "EngramServerTests",
+            dependencies: [
+                "EngramServer", "EngramSchemas", "EngramHTTPEdge", "EngramCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "EngramQdrantAPITests",
+            dependencies: [
+                "EngramQdrantAPI", "EngramStore", "EngramCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "EngramStoreTests", dependencies: ["EngramCore", "EngramStore", "EngramKernels"]),
     ]
 )
