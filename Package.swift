@@ -3,8 +3,18 @@
 // Module map and dependency arrows: see README.md ("Architecture") and DESIGN.md §1.
 import PackageDescription
 
+/// Every target: checked arithmetic and bounds in every configuration, so a bug on hostile input
+/// (JSON, the secret scanner, RFC 3339, multipart, tokenizer) traps instead of being undefined behaviour.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// The vector kernels alone (no input parsing: rows and queries are floats whose dimensions the store
+/// has checked) drop the checks. Measured with `engram-bench kernels --sizes 10000,100000 --queries 300`,
+/// two alternating runs per build in one window on this 2-core machine: the int8 scan p50 at 100k rows is
+/// 1.34–1.37 ms unchecked against 1.49–1.51 ms checked (≈ 10 %), 8 queries per pass 0.89–0.90 against
+/// 0.94–1.02 ms/query; at 10k rows 0.092–0.097 against 0.096–0.102 ms.
+let kernelSettings: [SwiftSetting] = swiftSettings + [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
@@ -43,7 +53,7 @@ let package = Package(
         .target(
             name: "EngramKernels",
             dependencies: ["CBLAS", "CEngramKernels"],
-            swiftSettings: swiftSettings
+            swiftSettings: kernelSettings
         ),
         // Qdrant data model and the durable embedded store.
         .target(
