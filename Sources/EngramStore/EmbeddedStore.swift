@@ -264,15 +264,18 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     /// Runs `body` on the serial writer queue; the caller suspends until it returns.
     func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            writerQueue.async { continuation.resume(with: Result { try body() }) }
-        }
+        try await Self.run(on: writerQueue, body)
     }
 
     /// Runs `body` on the concurrent reader queue; the caller suspends until it returns.
     func onReader<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: readerQueue, body)
+    }
+
+    /// Runs `body` on `queue` and resumes the suspended caller with its result.
+    static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            readerQueue.async { continuation.resume(with: Result { try body() }) }
+            queue.async { continuation.resume(with: Result { try body() }) }
         }
     }
 
