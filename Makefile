@@ -15,7 +15,7 @@ BENCH_BIN := .build/release/engram-bench
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval test-remote-qdrant test-hardening-small test-crash test-load test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -93,6 +93,9 @@ test-crash: release
 
 test-load: release
 	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/load_suite.py --clients 64 --seconds 60
+
+test-healthz: release
+	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/healthz_under_writes.py --clients 16 --seconds 20
 
 test-fuzz: release
 	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/fuzz_suite.py --cases 10000

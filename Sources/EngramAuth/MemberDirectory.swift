@@ -51,6 +51,10 @@ public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible 
 
 /// Users, organisations, memberships and revoked token ids, persisted in the
 /// service's SQLite database (the embedded store's file) through GRDB.
+///
+/// Every operation is `async`: a read suspends while one of GRDB's readers runs
+/// the query, a write until GRDB's writer has committed (and fsynced) it; neither
+/// blocks a thread of Swift's cooperative pool.
 public final class MemberDirectory: Sendable {
     private let database: DatabasePool
 
@@ -90,11 +94,11 @@ public final class MemberDirectory: Sendable {
     }
 
     /// Creates the user and org if needed and sets the user's role in the org.
-    public func upsertMember(userId: String, orgId: String, role: Role, orgName: String? = nil) throws {
+    public func upsertMember(userId: String, orgId: String, role: Role, orgName: String? = nil) async throws {
         try Self.validate(identifier: userId, what: "user id")
         try Self.validate(identifier: orgId, what: "org id")
         let now = Date().timeIntervalSince1970
-        try database.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", arguments: [userId, now])
             try db.execute(sql: "INSERT OR IGNORE INTO orgs (id, name, created_at) VALUES (?, ?, ?)", arguments: [orgId, orgName ?? orgId, now])
             if let current = try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId]),
@@ -109,9 +113,9 @@ public final class MemberDirectory: Sendable {
     }
 
     /// Creates a user with no organisation (personal memories only).
-    public func upsertUser(_ userId: String) throws {
+    public func upsertUser(_ userId: String) async throws {
         try Self.validate(identifier: userId, what: "user id")
-        try database.write { db in
+        try await database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO users (id, created_at) VALUES (?, ?)", arguments: [userId, Date().timeIntervalSince1970])
         }
     }
@@ -121,8 +125,8 @@ public final class MemberDirectory: Sendable {
     }
 
     /// Removes a member; the last owner cannot be removed.
-    public func removeMember(userId: String, orgId: String) throws {
-        try database.write { db in
+    public func removeMember(userId: String, orgId: String) async throws {
+        try await database.write { db in
             guard let role = try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId]) else {
                 throw DirectoryError.notFound("member")
             }
@@ -132,21 +136,21 @@ public final class MemberDirectory: Sendable {
     }
 
     /// The user's current role in the org, or nil when not a member.
-    public func role(userId: String, orgId: String) throws -> Role? {
-        try database.read { db in
+    public func role(userId: String, orgId: String) async throws -> Role? {
+        try await database.read { db in
             try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId])
                 .flatMap(Role.init(rawValue:))
         }
     }
 
     /// Whether the user exists.
-    public func userExists(_ userId: String) throws -> Bool {
-        try database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?)", arguments: [userId]) ?? false }
+    public func userExists(_ userId: String) async throws -> Bool {
+        try await database.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM users WHERE id = ?)", arguments: [userId]) ?? false }
     }
 
     /// Members of an org, by user id.
-    public func members(orgId: String) throws -> [Membership] {
-        try database.read { db in
+    public func members(orgId: String) async throws -> [Membership] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT org_id, user_id, role, created_at FROM members WHERE org_id = ? ORDER BY user_id", arguments: [orgId])
                 .compactMap { row in
                     guard let role = Role(rawValue: row["role"]) else { return nil }
@@ -157,8 +161,8 @@ public final class MemberDirectory: Sendable {
     }
 
     /// The organisation, if it exists.
-    public func organisation(_ orgId: String) throws -> Organisation? {
-        try database.read { db in
+    public func organisation(_ orgId: String) async throws -> Organisation? {
+        try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT id, name, require_review, created_at FROM orgs WHERE id = ?", arguments: [orgId]).map { row in
                 Organisation(id: row["id"], name: row["name"], requireReview: row["require_review"],
                              createdAt: Date(timeIntervalSince1970: row["created_at"]))
@@ -167,24 +171,24 @@ public final class MemberDirectory: Sendable {
     }
 
     /// Sets the org's review policy.
-    public func setRequireReview(_ on: Bool, orgId: String) throws {
-        try database.write { db in
+    public func setRequireReview(_ on: Bool, orgId: String) async throws {
+        try await database.write { db in
             try db.execute(sql: "UPDATE orgs SET require_review = ? WHERE id = ?", arguments: [on, orgId])
             if db.changesCount == 0 { throw DirectoryError.notFound("organisation") }
         }
     }
 
     /// Records a revoked token id (kept until it would have expired anyway).
-    public func revoke(jti: String, expiresAt: Date?) throws {
-        try database.write { db in
+    public func revoke(jti: String, expiresAt: Date?) async throws {
+        try await database.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (?, ?, ?)",
                            arguments: [jti, Date().timeIntervalSince1970, expiresAt?.timeIntervalSince1970])
         }
     }
 
     /// Whether a token id has been revoked.
-    public func isRevoked(jti: String) throws -> Bool {
-        try database.read { db in
+    public func isRevoked(jti: String) async throws -> Bool {
+        try await database.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM revoked_tokens WHERE jti = ?)", arguments: [jti]) ?? false
         }
     }
@@ -196,11 +200,11 @@ public final class MemberDirectory: Sendable {
 
     /// Invites `userId` into `orgId` with `role` (replacing an expired invitation). The person becomes a
     /// member only when they accept (`acceptInvitation`). Fails when they are a member or hold a live invitation.
-    public func invite(userId: String, orgId: String, role: Role, invitedBy: String, now: Date = Date()) throws -> Invitation {
+    public func invite(userId: String, orgId: String, role: Role, invitedBy: String, now: Date = Date()) async throws -> Invitation {
         try Self.validate(identifier: userId, what: "user id")
         let invitation = Invitation(id: UUID(), orgId: orgId, userId: userId, role: role, invitedBy: invitedBy, createdAt: now,
                                     expiresAt: now.addingTimeInterval(Self.invitationLifetime))
-        try database.write { db in
+        try await database.write { db in
             if try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM members WHERE org_id = ? AND user_id = ?)", arguments: [orgId, userId]) == true {
                 throw DirectoryError.alreadyExists("\(userId) is already a member; use PATCH to change the role")
             }
@@ -218,8 +222,8 @@ public final class MemberDirectory: Sendable {
     }
 
     /// Live (unexpired) invitations of an organisation, or addressed to a user.
-    public func invitations(orgId: String? = nil, userId: String? = nil, now: Date = Date()) throws -> [Invitation] {
-        try database.read { db in
+    public func invitations(orgId: String? = nil, userId: String? = nil, now: Date = Date()) async throws -> [Invitation] {
+        try await database.read { db in
             var sql = "SELECT * FROM invitations WHERE expires_at > ?"
             var args: [any DatabaseValueConvertible] = [now.timeIntervalSince1970]
             if let orgId { sql += " AND org_id = ?"; args.append(orgId) }
@@ -237,8 +241,8 @@ public final class MemberDirectory: Sendable {
 
     /// Accepts a live invitation addressed to `userId`: the membership is created with the invited role
     /// and the invitation is consumed. Another user's, an expired or an unknown invitation is not found.
-    public func acceptInvitation(id: UUID, userId: String, now: Date = Date()) throws -> Membership {
-        try database.write { db in
+    public func acceptInvitation(id: UUID, userId: String, now: Date = Date()) async throws -> Membership {
+        try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ? AND user_id = ? AND expires_at > ?",
                                              arguments: [id.uuidString.lowercased(), userId, now.timeIntervalSince1970]),
                   let invitation = Self.invitation(row) else { throw DirectoryError.notFound("invitation") }
@@ -257,8 +261,8 @@ public final class MemberDirectory: Sendable {
     /// Removes an invitation: declined by its addressee (`userId`) or revoked by the org (`orgId`).
     /// Returns the removed invitation; not found when neither matches.
     @discardableResult
-    public func removeInvitation(id: UUID, userId: String? = nil, orgId: String? = nil) throws -> Invitation {
-        try database.write { db in
+    public func removeInvitation(id: UUID, userId: String? = nil, orgId: String? = nil) async throws -> Invitation {
+        try await database.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id.uuidString.lowercased()]),
                   let invitation = Self.invitation(row),
                   userId.map({ $0 == invitation.userId }) ?? true, orgId.map({ $0 == invitation.orgId }) ?? true,

@@ -64,18 +64,19 @@ public final class AuditLog: Sendable {
         }
     }
 
-    /// Appends an entry (durably, before returning).
+    /// Appends an entry (durably, before returning). Suspends as `record(_:)`.
     public func record(orgId: String?, actor: String, action: String, memoryId: UUID? = nil,
-                       beforeHash: String? = nil, afterHash: String? = nil, detail: String? = nil) throws {
-        try record([Record(orgId: orgId, actor: actor, action: action, memoryId: memoryId, beforeHash: beforeHash,
+                       beforeHash: String? = nil, afterHash: String? = nil, detail: String? = nil) async throws {
+        try await record([Record(orgId: orgId, actor: actor, action: action, memoryId: memoryId, beforeHash: beforeHash,
                            afterHash: afterHash, detail: detail)])
     }
 
     /// Appends entries in one transaction (bulk imports, store reloads), durably, before returning.
-    public func record(_ records: [Record]) throws {
+    /// Suspends until GRDB's writer has committed (and fsynced) the transaction.
+    public func record(_ records: [Record]) async throws {
         guard !records.isEmpty else { return }
         let at = Date().timeIntervalSince1970
-        try database.write { db in
+        try await database.write { db in
             let insert = try db.makeStatement(sql: """
                 INSERT INTO audit_log (at, org_id, actor, action, memory_id, before_hash, after_hash, detail)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -88,8 +89,9 @@ public final class AuditLog: Sendable {
     }
 
     /// Entries of one organisation, newest first, `limit` after the cursor (an entry id).
-    public func entries(orgId: String, limit: Int, before cursor: Int64? = nil) throws -> [AuditEntry] {
-        try database.read { db in
+    /// Suspends while a GRDB reader fetches them.
+    public func entries(orgId: String, limit: Int, before cursor: Int64? = nil) async throws -> [AuditEntry] {
+        try await database.read { db in
             var sql = "SELECT * FROM audit_log WHERE org_id = ?"
             var args: [any DatabaseValueConvertible] = [orgId]
             if let cursor { sql += " AND id < ?"; args.append(cursor) }

@@ -50,7 +50,7 @@ extension MemoryService {
                     throw MemoryError.unavailable("the store did not accept the import batch")
                 }
                 for m in memories { index.put(m) }
-                try recordAudit(zip(memories, replaced).map { m, before in
+                try await recordAudit(zip(memories, replaced).map { m, before in
                     AuditLog.Record(orgId: m.orgId, actor: actor, action: "import", memoryId: m.id, beforeHash: before,
                                     afterHash: m.contentHash, detail: "via \(WriteChannel.importer.rawValue); state \(m.state.rawValue)")
                 })
@@ -162,7 +162,7 @@ extension MemoryService {
             do {
                 try await store.setPayload(collection, payload: [
                     Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
-                ], key: nil, .ids([.uuid(after.id)]))
+                ], key: nil, .ids([.uuid(after.id)]), requireAll: false)
             } catch {
                 throw MemoryError.unavailable("the store did not accept the corrected memory")
             }
@@ -183,6 +183,6 @@ extension MemoryService {
             records.append(AuditLog.Record(orgId: m.orgId, actor: actor, action: "delete", memoryId: m.id, beforeHash: m.contentHash,
                                            afterHash: nil, detail: "via \(actor)"))
         }
-        try recordAudit(records)
+        try await recordAudit(records)
     }
 }

@@ -90,8 +90,8 @@ extension MemoryService {
             try await setStates([m], state: action.target, at: now)
             return m
         }
-        try recordAudit(current.orgId, actor: principal.userId, action: action.rawValue, memory: updated,
-                        before: current.contentHash, after: updated.contentHash, detail: "state \(current.state.rawValue)→\(updated.state.rawValue)")
+        try await recordAudit(current.orgId, actor: principal.userId, action: action.rawValue, memory: updated,
+                              before: current.contentHash, after: updated.contentHash, detail: "state \(current.state.rawValue)→\(updated.state.rawValue)")
         return updated
     }
 
@@ -99,8 +99,8 @@ extension MemoryService {
     public func reviewEdit(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
         let (before, updated) = try await applyPatch(current, patch, byReviewer: true)
-        try recordAudit(current.orgId, actor: principal.userId, action: "edit", memory: updated,
-                        before: before.contentHash, after: updated.contentHash, detail: "via \(WriteChannel.admin.rawValue)")
+        try await recordAudit(current.orgId, actor: principal.userId, action: "edit", memory: updated,
+                              before: before.contentHash, after: updated.contentHash, detail: "via \(WriteChannel.admin.rawValue)")
         return updated
     }
 
@@ -108,7 +108,7 @@ extension MemoryService {
     public func reviewDelete(_ principal: Principal, id: UUID) async throws {
         let current = try reviewGet(principal, id: id)
         try await remove(current)
-        try recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
+        try await recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
     }
 
     /// Sorts newest first and cuts one page after an opaque cursor (shared by list and review).

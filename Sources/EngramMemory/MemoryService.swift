@@ -234,7 +234,7 @@ public final class MemoryService: Sendable {
                 m.embeddingModel = embeddingModel
                 m.state = await stateAfterContentChange(m, from: near)
                 try await persist(m, vector: vector)
-                try recordUpdate(actor: principal.userId, before: near, after: m, channel: channel, how: "near-duplicate merge")
+                try await recordUpdate(actor: principal.userId, before: near, after: m, channel: channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
             let m = Memory(id: UUID(), userId: principal.userId, orgId: orgId, scope: input.scope,
@@ -313,7 +313,7 @@ public final class MemoryService: Sendable {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can change this memory") }
         let (before, after) = try await applyPatch(current, patch, byReviewer: false)
-        try recordUpdate(actor: principal.userId, before: before, after: after, channel: channel)
+        try await recordUpdate(actor: principal.userId, before: before, after: after, channel: channel)
         return after
     }
 
@@ -353,12 +353,12 @@ public final class MemoryService: Sendable {
 
     /// Audits a change of an existing memory: before and after content hashes, the path it came by,
     /// and the state change if any (never content).
-    func recordUpdate(actor: String, before: Memory, after: Memory, channel: WriteChannel, how: String? = nil) throws {
+    func recordUpdate(actor: String, before: Memory, after: Memory, channel: WriteChannel, how: String? = nil) async throws {
         var detail = "via \(channel.rawValue)"
         if let how { detail += "; \(how)" }
         if before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
-        try recordAudit(after.orgId, actor: actor, action: "update", memory: after, before: before.contentHash,
-                        after: after.contentHash, detail: detail)
+        try await recordAudit(after.orgId, actor: actor, action: "update", memory: after, before: before.contentHash,
+                              after: after.contentHash, detail: detail)
     }
 
     /// Deletes the caller's own memory.
@@ -366,20 +366,20 @@ public final class MemoryService: Sendable {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can delete this memory") }
         try await remove(current)
-        try recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
+        try await recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
     }
 
     /// Appends to the audit log when one is configured. Never records content.
-    func recordAudit(_ org: String?, actor: String, action: String, memory: Memory?, before: String?, after: String?, detail: String? = nil) throws {
-        try recordAudit([AuditLog.Record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before,
+    func recordAudit(_ org: String?, actor: String, action: String, memory: Memory?, before: String?, after: String?, detail: String? = nil) async throws {
+        try await recordAudit([AuditLog.Record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before,
                                          afterHash: after, detail: detail)])
     }
 
     /// Appends entries in one transaction when an audit log is configured. Never records content.
-    func recordAudit(_ records: [AuditLog.Record]) throws {
+    func recordAudit(_ records: [AuditLog.Record]) async throws {
         guard let audit, !records.isEmpty else { return }
         do {
-            try audit.record(records)
+            try await audit.record(records)
         } catch {
             logger.error("audit write failed", metadata: ["actions": "\(Set(records.map(\.action)).sorted())"])
             throw MemoryError.unavailable("the audit log did not accept the entry")
@@ -423,8 +423,8 @@ public final class MemoryService: Sendable {
             }
             try await setStates(promoted, state: target, at: now)
             for m in promoted {
-                try recordAudit(org, actor: principal.userId, action: "promote", memory: m, before: m.contentHash, after: m.contentHash,
-                                detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task"))
+                try await recordAudit(org, actor: principal.userId, action: "promote", memory: m, before: m.contentHash, after: m.contentHash,
+                                      detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task"))
             }
             return promoted.sorted { $0.createdAt < $1.createdAt }
         }
@@ -436,7 +436,7 @@ public final class MemoryService: Sendable {
             try await store.setPayload(collection, payload: [
                 Memory.Field.state: .string(state.rawValue),
                 Memory.Field.updatedAt: .string(RFC3339.format(time.timeIntervalSince1970)),
-            ], key: nil, .ids(memories.map { .uuid($0.id) }))
+            ], key: nil, .ids(memories.map { .uuid($0.id) }), requireAll: false)
         } catch {
             throw MemoryError.unavailable("the store did not accept the state change")
         }

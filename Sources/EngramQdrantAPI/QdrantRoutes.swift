@@ -23,45 +23,45 @@ struct QdrantRoutes: Sendable {
             router.get(RouterPath(check)) { _, _ in Envelope.text("\(check) check passed", status: .ok) }
         }
         // Collections
-        router.get("collections") { r, c in await run(r, c) { _ in try listCollections() } }
-        router.get("collections/{name}") { r, c in await run(r, c) { try getCollection($0.name) } }
-        router.get("collections/{name}/exists") { r, c in await run(r, c) { try .object(["exists": .bool(exists($0.name))]) } }
-        router.put("collections/{name}") { r, c in await run(r, c, body: true) { try createCollection($0.name, $0.body) } }
-        router.patch("collections/{name}") { r, c in await run(r, c, body: true) { a in _ = try info(a.name); return true } }
-        router.delete("collections/{name}") { r, c in await run(r, c) { try .bool(store.deleteCollectionSync($0.name)) } }
-        router.put("collections/{name}/index") { r, c in await run(r, c, body: true) { try createIndex($0) } }
+        router.get("collections") { r, c in await run(r, c) { _ in try await listCollections() } }
+        router.get("collections/{name}") { r, c in await run(r, c) { try await getCollection($0.name) } }
+        router.get("collections/{name}/exists") { r, c in await run(r, c) { .object(["exists": .bool(try await exists($0.name))]) } }
+        router.put("collections/{name}") { r, c in await run(r, c, body: true) { try await createCollection($0.name, $0.body) } }
+        router.patch("collections/{name}") { r, c in await run(r, c, body: true) { a in _ = try await info(a.name); return true } }
+        router.delete("collections/{name}") { r, c in await run(r, c) { .bool(try await store.deleteCollection($0.name)) } }
+        router.put("collections/{name}/index") { r, c in await run(r, c, body: true) { try await createIndex($0) } }
         router.delete("collections/{name}/index/{field}") { r, c in
             await run(r, c) { a in
-                _ = try store.deletePayloadIndex(a.name, field: try c.parameters.require("field"))
+                _ = try await store.deletePayloadIndex(a.name, field: try c.parameters.require("field"))
                 return Envelope.update(wait: a.wait)
             }
         }
         // Points
-        router.put("collections/{name}/points") { r, c in await run(r, c, body: true) { try upsert($0) } }
-        router.post("collections/{name}/points") { r, c in await run(r, c, body: true) { try retrieve($0) } }
-        router.get("collections/{name}/points/{id}") { r, c in await run(r, c) { a in try getPoint(a, id: try c.parameters.require("id")) } }
-        router.post("collections/{name}/points/delete") { r, c in await run(r, c, body: true) { try deletePoints($0) } }
-        router.put("collections/{name}/points/vectors") { r, c in await run(r, c, body: true) { try updateVectors($0) } }
-        router.post("collections/{name}/points/payload") { r, c in await run(r, c, body: true) { try setPayload($0, overwrite: false) } }
-        router.put("collections/{name}/points/payload") { r, c in await run(r, c, body: true) { try setPayload($0, overwrite: true) } }
-        router.post("collections/{name}/points/payload/delete") { r, c in await run(r, c, body: true) { try deletePayload($0) } }
-        router.post("collections/{name}/points/payload/clear") { r, c in await run(r, c, body: true) { try clearPayload($0) } }
-        router.post("collections/{name}/points/scroll") { r, c in await run(r, c, body: true) { try scroll($0) } }
-        router.post("collections/{name}/points/count") { r, c in await run(r, c, body: true) { try count($0) } }
+        router.put("collections/{name}/points") { r, c in await run(r, c, body: true) { try await upsert($0) } }
+        router.post("collections/{name}/points") { r, c in await run(r, c, body: true) { try await retrieve($0) } }
+        router.get("collections/{name}/points/{id}") { r, c in await run(r, c) { a in try await getPoint(a, id: try c.parameters.require("id")) } }
+        router.post("collections/{name}/points/delete") { r, c in await run(r, c, body: true) { try await deletePoints($0) } }
+        router.put("collections/{name}/points/vectors") { r, c in await run(r, c, body: true) { try await updateVectors($0) } }
+        router.post("collections/{name}/points/payload") { r, c in await run(r, c, body: true) { try await setPayload($0, overwrite: false) } }
+        router.put("collections/{name}/points/payload") { r, c in await run(r, c, body: true) { try await setPayload($0, overwrite: true) } }
+        router.post("collections/{name}/points/payload/delete") { r, c in await run(r, c, body: true) { try await deletePayload($0) } }
+        router.post("collections/{name}/points/payload/clear") { r, c in await run(r, c, body: true) { try await clearPayload($0) } }
+        router.post("collections/{name}/points/scroll") { r, c in await run(r, c, body: true) { try await scroll($0) } }
+        router.post("collections/{name}/points/count") { r, c in await run(r, c, body: true) { try await count($0) } }
         router.post("collections/{name}/points/query") { r, c in
-            await run(r, c, body: true) { a in try queryResult(a.name, a.body) }
+            await run(r, c, body: true) { a in try await queryResult(a.name, a.body) }
         }
-        router.post("collections/{name}/points/query/batch") { r, c in await run(r, c, body: true) { try queryBatch($0) } }
-        router.post("collections/{name}/points/search") { r, c in await run(r, c, body: true) { a in try legacySearch(a.name, a.body) } }
-        router.post("collections/{name}/points/search/batch") { r, c in await run(r, c, body: true) { try legacySearchBatch($0) } }
+        router.post("collections/{name}/points/query/batch") { r, c in await run(r, c, body: true) { try await queryBatch($0) } }
+        router.post("collections/{name}/points/search") { r, c in await run(r, c, body: true) { a in try await legacySearch(a.name, a.body) } }
+        router.post("collections/{name}/points/search/batch") { r, c in await run(r, c, body: true) { try await legacySearchBatch($0) } }
         // Snapshots
-        router.post("collections/{name}/snapshots") { r, c in await run(r, c) { try createSnapshot($0.name) } }
-        router.get("collections/{name}/snapshots") { r, c in await run(r, c) { try listSnapshots($0.name) } }
+        router.post("collections/{name}/snapshots") { r, c in await run(r, c) { try await createSnapshot($0.name) } }
+        router.get("collections/{name}/snapshots") { r, c in await run(r, c) { try await listSnapshots($0.name) } }
         router.delete("collections/{name}/snapshots/{snapshot}") { r, c in
-            await run(r, c) { a in try deleteSnapshot(a.name, try c.parameters.require("snapshot")) }
+            await run(r, c) { a in try await deleteSnapshot(a.name, try c.parameters.require("snapshot")) }
         }
         router.get("collections/{name}/snapshots/{snapshot}") { r, c in await downloadSnapshot(r, c) }
-        router.put("collections/{name}/snapshots/recover") { r, c in await run(r, c, body: true) { try recoverSnapshot($0) } }
+        router.put("collections/{name}/snapshots/recover") { r, c in await run(r, c, body: true) { try await recoverSnapshot($0) } }
         router.post("collections/{name}/snapshots/upload") { r, c in await uploadSnapshot(r, c) }
     }
 
@@ -75,7 +75,7 @@ struct QdrantRoutes: Sendable {
 
     /// Reads the path, query and (optionally) JSON body, runs `handler` and answers in Qdrant's envelope.
     func run(_ request: Request, _ context: Context, body readBody: Bool = false,
-             _ handler: (Args) throws -> JSONValue) async -> Response {
+             _ handler: (Args) async throws -> JSONValue) async -> Response {
         let start = ContinuousClock.now
         do {
             var body: Body = [:]
@@ -98,7 +98,7 @@ struct QdrantRoutes: Sendable {
             }
             let name = context.parameters.get("name") ?? ""
             let wait = request.uri.queryParameters["wait"].map { $0 == "true" } ?? false
-            return Envelope.ok(try handler(Args(name: name, body: body, wait: wait)), start: start)
+            return Envelope.ok(try await handler(Args(name: name, body: body, wait: wait)), start: start)
         } catch {
             return Envelope.error(Self.map(error), start: start)
         }
@@ -113,21 +113,21 @@ struct QdrantRoutes: Sendable {
         }
     }
 
-    func info(_ name: String) throws -> CollectionInfo { try store.collectionInfoSync(name) }
+    func info(_ name: String) async throws -> CollectionInfo { try await store.collectionInfo(name) }
 
-    func exists(_ name: String) throws -> Bool {
-        do { _ = try info(name); return true } catch StoreError.collectionNotFound { return false }
+    func exists(_ name: String) async throws -> Bool {
+        do { _ = try await info(name); return true } catch StoreError.collectionNotFound { return false }
     }
 
     // MARK: - Collections
 
-    func listCollections() throws -> JSONValue {
-        let names = store.collectionNamesSync()
+    func listCollections() async throws -> JSONValue {
+        let names = try await store.collectionNames()
         return .object(["collections": .array(names.map { .object(["name": .string($0)]) })])
     }
 
-    func getCollection(_ name: String) throws -> JSONValue {
-        let info = try info(name)
+    func getCollection(_ name: String) async throws -> JSONValue {
+        let info = try await info(name)
         let config = info.config
         var params: Body = [
             "vectors": .object(["size": .int(Int64(config.vectorSize)), "distance": .string(config.distance.rawValue)]),
@@ -139,7 +139,7 @@ struct QdrantRoutes: Sendable {
             })
         }
         var schema: Body = [:]
-        for (field, def) in try store.payloadIndexes(name) {
+        for (field, def) in try await store.payloadIndexes(name) {
             var entry: Body = [:]
             switch def {
             case let .string(t): entry["data_type"] = .string(t)
@@ -148,7 +148,7 @@ struct QdrantRoutes: Sendable {
                 entry["params"] = def
             default: entry["data_type"] = "keyword"
             }
-            entry["points"] = .int(Int64(try store.countSync(name, filter: Filter(mustNot: [.isEmpty(key: field)]))))
+            entry["points"] = .int(Int64(try await store.count(name, filter: Filter(mustNot: [.isEmpty(key: field)]))))
             schema[field] = .object(entry)
         }
         return .object([
@@ -167,7 +167,7 @@ struct QdrantRoutes: Sendable {
         ])
     }
 
-    func createCollection(_ name: String, _ body: Body) throws -> JSONValue {
+    func createCollection(_ name: String, _ body: Body) async throws -> JSONValue {
         guard let vectors = Wire.object(Wire.field(body, "vectors")) else {
             throw QdrantError.wrongInput("Engram collections need one dense vector: `vectors: {size, distance}`")
         }
@@ -196,18 +196,18 @@ struct QdrantRoutes: Sendable {
                 sparse[k] = SparseVectorParams(modifier: m)
             }
         }
-        try store.createCollectionSync(CollectionConfig(name: name, vectorSize: size, distance: distance, sparseVectors: sparse))
+        try await store.createCollection(CollectionConfig(name: name, vectorSize: size, distance: distance, sparseVectors: sparse))
         return true
     }
 
-    func createIndex(_ a: Args) throws -> JSONValue {
+    func createIndex(_ a: Args) async throws -> JSONValue {
         guard let field = Wire.field(a.body, "field_name")?.stringValue else { throw QdrantError.format("missing field `field_name`") }
         let schema = Wire.field(a.body, "field_schema") ?? "keyword"
         switch schema {
         case .string, .object: break
         default: throw QdrantError.format("field_schema must be a type name or an object")
         }
-        try store.createPayloadIndex(a.name, field: field, schema: schema)
+        try await store.createPayloadIndex(a.name, field: field, schema: schema)
         return Envelope.update(wait: a.wait)
     }
 
@@ -238,8 +238,8 @@ struct QdrantRoutes: Sendable {
         return (dense, sparse)
     }
 
-    func upsert(_ a: Args) throws -> JSONValue {
-        let config = try info(a.name).config
+    func upsert(_ a: Args) async throws -> JSONValue {
+        let config = try await info(a.name).config
         var points: [PointStruct] = []
         if let batch = Wire.object(Wire.field(a.body, "batch")) {
             let ids = try Wire.pointIDs(Wire.field(batch, "ids"), key: "batch.ids")
@@ -279,18 +279,18 @@ struct QdrantRoutes: Sendable {
             throw QdrantError.format("expected `points` (a list of points) or `batch` (ids, vectors, payloads)")
         }
         try secrets.check(collection: a.name, points.map { ($0.id, $0.payload) })
-        try store.upsertSync(a.name, points: points)
+        try await store.upsert(a.name, points: points)
         return Envelope.update(wait: a.wait)
     }
 
-    func deletePoints(_ a: Args) throws -> JSONValue {
-        _ = try info(a.name)
-        try store.deleteSync(a.name, try Wire.selector(a.body))
+    func deletePoints(_ a: Args) async throws -> JSONValue {
+        _ = try await info(a.name)
+        try await store.delete(a.name, try Wire.selector(a.body))
         return Envelope.update(wait: a.wait)
     }
 
-    func updateVectors(_ a: Args) throws -> JSONValue {
-        let config = try info(a.name).config
+    func updateVectors(_ a: Args) async throws -> JSONValue {
+        let config = try await info(a.name).config
         guard case let .array(list)? = Wire.field(a.body, "points") else { throw QdrantError.format("missing field `points`") }
         var updates: [PointVectorsUpdate] = []
         for item in list {
@@ -298,12 +298,12 @@ struct QdrantRoutes: Sendable {
             let (dense, sparse) = try vectors(Wire.field(p, "vector"), config: config, requireDense: false)
             updates.append(PointVectorsUpdate(id: try Wire.pointID(idValue), vector: dense, sparseVectors: sparse))
         }
-        try store.updateVectors(a.name, updates)
+        try await store.updateVectors(a.name, updates)
         return Envelope.update(wait: a.wait)
     }
 
-    func setPayload(_ a: Args, overwrite: Bool) throws -> JSONValue {
-        _ = try info(a.name)
+    func setPayload(_ a: Args, overwrite: Bool) async throws -> JSONValue {
+        _ = try await info(a.name)
         guard let p = Wire.field(a.body, "payload") else { throw QdrantError.format("missing field `payload`") }
         let payload = try Wire.payload(p)
         let selector = try Wire.selector(a.body)
@@ -313,57 +313,57 @@ struct QdrantRoutes: Sendable {
         }
         try secrets.check(collection: a.name, [(nil, payload)], complete: overwrite)
         if overwrite {
-            try store.overwritePayload(a.name, payload: payload, selector, requireAll: true)
+            try await store.overwritePayload(a.name, payload: payload, selector, requireAll: true)
         } else {
-            try store.setPayload(a.name, payload: payload, key: key, selector, requireAll: true)
+            try await store.setPayload(a.name, payload: payload, key: key, selector, requireAll: true)
         }
         return Envelope.update(wait: a.wait)
     }
 
-    func deletePayload(_ a: Args) throws -> JSONValue {
-        _ = try info(a.name)
+    func deletePayload(_ a: Args) async throws -> JSONValue {
+        _ = try await info(a.name)
         guard case let .array(k)? = Wire.field(a.body, "keys") else { throw QdrantError.format("missing field `keys`") }
-        try store.deletePayloadKeys(a.name, keys: try Wire.strings(k), try Wire.selector(a.body), requireAll: true)
+        try await store.deletePayloadKeys(a.name, keys: try Wire.strings(k), try Wire.selector(a.body), requireAll: true)
         return Envelope.update(wait: a.wait)
     }
 
-    func clearPayload(_ a: Args) throws -> JSONValue {
-        _ = try info(a.name)
-        try store.clearPayload(a.name, try Wire.selector(a.body), requireAll: true)
+    func clearPayload(_ a: Args) async throws -> JSONValue {
+        _ = try await info(a.name)
+        try await store.clearPayload(a.name, try Wire.selector(a.body), requireAll: true)
         return Envelope.update(wait: a.wait)
     }
 
     // MARK: - Points: reads
 
-    func retrieve(_ a: Args) throws -> JSONValue {
-        let config = try info(a.name).config
+    func retrieve(_ a: Args) async throws -> JSONValue {
+        let config = try await info(a.name).config
         let ids = try Wire.pointIDs(Wire.field(a.body, "ids"), key: "ids")
         let payload = try Wire.payloadSelector(Wire.field(a.body, "with_payload"), default: true)
         let vector = try Wire.vectorSelector(Wire.field(a.body, "with_vector"), default: false)
-        let records = try store.retrieveSync(a.name, ids: ids, withPayload: payload.wantsPayload, withVector: vector.wantsVectors)
+        let records = try await store.retrieve(a.name, ids: ids, withPayload: payload.wantsPayload, withVector: vector.wantsVectors)
         let named = !config.sparseVectors.isEmpty
         return .array(records.map { Wire.record($0, named: named, payload: payload, vector: vector) })
     }
 
-    func getPoint(_ a: Args, id raw: String) throws -> JSONValue {
-        let config = try info(a.name).config
+    func getPoint(_ a: Args, id raw: String) async throws -> JSONValue {
+        let config = try await info(a.name).config
         let id: PointID
         if let n = UInt64(raw) { id = .number(n) } else if let u = PointID(string: raw), case .uuid = u { id = u } else {
             throw QdrantError.badRequest("Unable to parse point id \(raw)")
         }
-        guard let r = try store.retrieveSync(a.name, ids: [id], withPayload: true, withVector: true).first else {
+        guard let r = try await store.retrieve(a.name, ids: [id], withPayload: true, withVector: true).first else {
             throw QdrantError(.notFound, "Not found: Point with id \(id) does not exists!")
         }
         return Wire.record(r, named: !config.sparseVectors.isEmpty, payload: .all, vector: .all)
     }
 
-    func scroll(_ a: Args) throws -> JSONValue {
-        let config = try info(a.name).config
+    func scroll(_ a: Args) async throws -> JSONValue {
+        let config = try await info(a.name).config
         if Wire.field(a.body, "order_by") != nil { throw QdrantError.wrongInput("order_by is not supported by Engram") }
         let payload = try Wire.payloadSelector(Wire.field(a.body, "with_payload"), default: true)
         let vector = try Wire.vectorSelector(Wire.field(a.body, "with_vector"), default: false)
         let offset = try Wire.field(a.body, "offset").map(Wire.pointID)
-        let page = try store.scrollSync(a.name, ScrollRequest(
+        let page = try await store.scroll(a.name, ScrollRequest(
             filter: try Wire.filter(a.body), limit: try Wire.int(a.body, "limit") ?? 10, offset: offset,
             withPayload: payload.wantsPayload, withVector: vector.wantsVectors))
         let named = !config.sparseVectors.isEmpty
@@ -373,8 +373,8 @@ struct QdrantRoutes: Sendable {
         ])
     }
 
-    func count(_ a: Args) throws -> JSONValue {
-        .object(["count": .int(Int64(try store.countSync(a.name, filter: try Wire.filter(a.body))))])
+    func count(_ a: Args) async throws -> JSONValue {
+        .object(["count": .int(Int64(try await store.count(a.name, filter: try Wire.filter(a.body))))])
     }
 
     /// What a query asks for: a dense vector, a named sparse vector, or none (id order).
@@ -396,7 +396,7 @@ struct QdrantRoutes: Sendable {
     }
 
     /// Resolves `query` / `vector` + `using` against the collection's vectors.
-    func queryVector(_ q: JSONValue?, using: String?, config: CollectionConfig, collection: String) throws -> (QueryVector, PointID?) {
+    func queryVector(_ q: JSONValue?, using: String?, config: CollectionConfig, collection: String) async throws -> (QueryVector, PointID?) {
         guard var q, !q.isNull else { return (.none, nil) }
         if case let .object(o) = q, let nearest = o["nearest"] { q = nearest }
         if case let .object(o) = q, o["recommend"] != nil || o["fusion"] != nil || o["discover"] != nil || o["context"] != nil
@@ -419,7 +419,7 @@ struct QdrantRoutes: Sendable {
             return (.sparse(name, try Wire.sparse(q)), nil)
         case .int, .string, .double:
             let id = try Wire.pointID(q)
-            guard let r = try store.retrieveSync(collection, ids: [id], withPayload: false, withVector: true).first else {
+            guard let r = try await store.retrieve(collection, ids: [id], withPayload: false, withVector: true).first else {
                 throw QdrantError(.notFound, "Not found: No point with id \(id) found")
             }
             if name.isEmpty, let v = r.vector { return (.dense(v), id) }
@@ -430,20 +430,20 @@ struct QdrantRoutes: Sendable {
         }
     }
 
-    func execute(_ collection: String, _ s: Search) throws -> [ScoredPoint] {
+    func execute(_ collection: String, _ s: Search) async throws -> [ScoredPoint] {
         let extra = s.exclude == nil ? 0 : 1
         var hits: [ScoredPoint]
         switch s.vector {
         case let .dense(v):
-            hits = try store.searchSync(collection, SearchRequest(
+            hits = try await store.search(collection, SearchRequest(
                 vector: v, filter: s.filter, limit: s.limit + s.offset + extra, offset: 0, scoreThreshold: s.threshold,
                 withPayload: s.payload.wantsPayload, withVector: s.vectors.wantsVectors))
         case let .sparse(name, v):
-            hits = try store.searchSparse(collection, SparseSearchRequest(
+            hits = try await store.searchSparse(collection, SparseSearchRequest(
                 using: name, vector: v, filter: s.filter, limit: s.limit + s.offset + extra, offset: 0, scoreThreshold: s.threshold,
                 withPayload: s.payload.wantsPayload, withVector: s.vectors.wantsVectors))
         case .none:
-            let page = try store.scrollSync(collection, ScrollRequest(
+            let page = try await store.scroll(collection, ScrollRequest(
                 filter: s.filter, limit: s.limit + s.offset, withPayload: s.payload.wantsPayload, withVector: s.vectors.wantsVectors))
             hits = page.points.map { ScoredPoint(id: $0.id, score: 0, payload: $0.payload, vector: $0.vector, sparseVectors: $0.sparseVectors) }
         }
@@ -452,9 +452,9 @@ struct QdrantRoutes: Sendable {
         return Array(hits.dropFirst(s.offset).prefix(s.limit))
     }
 
-    func parseQuery(_ collection: String, _ body: Body, config: CollectionConfig) throws -> Search {
+    func parseQuery(_ collection: String, _ body: Body, config: CollectionConfig) async throws -> Search {
         if Wire.field(body, "prefetch") != nil { throw QdrantError.wrongInput("prefetch is not supported by Engram") }
-        let (vector, exclude) = try queryVector(Wire.field(body, "query"), using: Wire.field(body, "using")?.stringValue,
+        let (vector, exclude) = try await queryVector(Wire.field(body, "query"), using: Wire.field(body, "using")?.stringValue,
                                                 config: config, collection: collection)
         return Search(vector: vector, exclude: exclude, filter: try Wire.filter(body),
                       limit: try Wire.int(body, "limit") ?? 10, offset: try Wire.int(body, "offset") ?? 0,
@@ -463,27 +463,29 @@ struct QdrantRoutes: Sendable {
                       vectors: try Wire.vectorSelector(Wire.field(body, "with_vector"), default: false))
     }
 
-    func queryResult(_ collection: String, _ body: Body) throws -> JSONValue {
-        let config = try info(collection).config
-        let s = try parseQuery(collection, body, config: config)
+    func queryResult(_ collection: String, _ body: Body) async throws -> JSONValue {
+        let config = try await info(collection).config
+        let s = try await parseQuery(collection, body, config: config)
         let named = !config.sparseVectors.isEmpty
-        return .object(["points": .array(try execute(collection, s).map {
+        return .object(["points": .array(try await execute(collection, s).map {
             Wire.scored($0, named: named, payload: s.payload, vector: s.vectors)
         })])
     }
 
-    func queryBatch(_ a: Args) throws -> JSONValue {
-        _ = try info(a.name)
+    func queryBatch(_ a: Args) async throws -> JSONValue {
+        _ = try await info(a.name)
         guard case let .array(list)? = Wire.field(a.body, "searches") else { throw QdrantError.format("missing field `searches`") }
-        return .array(try list.map { item in
+        var results: [JSONValue] = []
+        for item in list {
             guard case let .object(o) = item else { throw QdrantError.format("each search must be an object") }
-            return try queryResult(a.name, o)
-        })
+            results.append(try await queryResult(a.name, o))
+        }
+        return .array(results)
     }
 
     /// The legacy `POST /points/search` (removed from the 1.19 OpenAPI, still served by Qdrant).
-    func legacySearch(_ collection: String, _ body: Body) throws -> JSONValue {
-        let config = try info(collection).config
+    func legacySearch(_ collection: String, _ body: Body) async throws -> JSONValue {
+        let config = try await info(collection).config
         guard var v = Wire.field(body, "vector") else { throw QdrantError.format("missing field `vector`") }
         var using: String?
         if case let .object(o) = v, let inner = o["vector"] {
@@ -492,22 +494,24 @@ struct QdrantRoutes: Sendable {
         } else if Wire.isSparse(v) {
             throw QdrantError.wrongInput("a sparse search needs {name, vector}")
         }
-        let (qv, _) = try queryVector(v, using: using, config: config, collection: collection)
+        let (qv, _) = try await queryVector(v, using: using, config: config, collection: collection)
         let s = Search(vector: qv, exclude: nil, filter: try Wire.filter(body), limit: try Wire.int(body, "limit") ?? 10,
                        offset: try Wire.int(body, "offset") ?? 0, threshold: try Wire.float(body, "score_threshold"),
                        payload: try Wire.payloadSelector(Wire.field(body, "with_payload"), default: false),
                        vectors: try Wire.vectorSelector(Wire.field(body, "with_vector"), default: false))
         let named = !config.sparseVectors.isEmpty
-        return .array(try execute(collection, s).map { Wire.scored($0, named: named, payload: s.payload, vector: s.vectors) })
+        return .array(try await execute(collection, s).map { Wire.scored($0, named: named, payload: s.payload, vector: s.vectors) })
     }
 
-    func legacySearchBatch(_ a: Args) throws -> JSONValue {
-        _ = try info(a.name)
+    func legacySearchBatch(_ a: Args) async throws -> JSONValue {
+        _ = try await info(a.name)
         guard case let .array(list)? = Wire.field(a.body, "searches") else { throw QdrantError.format("missing field `searches`") }
-        return .array(try list.map { item in
+        var results: [JSONValue] = []
+        for item in list {
             guard case let .object(o) = item else { throw QdrantError.format("each search must be an object") }
-            return try legacySearch(a.name, o)
-        })
+            results.append(try await legacySearch(a.name, o))
+        }
+        return .array(results)
     }
 
     // MARK: - Snapshots
@@ -524,18 +528,18 @@ struct QdrantRoutes: Sendable {
         return .object(["name": .string(s.name), "creation_time": time, "size": .int(Int64(s.size)), "checksum": .null])
     }
 
-    func createSnapshot(_ name: String) throws -> JSONValue {
-        _ = try info(name)
-        return Self.describe(try store.createSnapshot(name))
+    func createSnapshot(_ name: String) async throws -> JSONValue {
+        _ = try await info(name)
+        return Self.describe(try await store.createSnapshot(name))
     }
 
-    func listSnapshots(_ name: String) throws -> JSONValue {
-        _ = try info(name)
-        return .array(try store.listSnapshots(name).map(Self.describe))
+    func listSnapshots(_ name: String) async throws -> JSONValue {
+        _ = try await info(name)
+        return .array(try await store.listSnapshots(name).map(Self.describe))
     }
 
-    func deleteSnapshot(_ name: String, _ snapshot: String) throws -> JSONValue {
-        guard try store.deleteSnapshot(name, name: snapshot) else {
+    func deleteSnapshot(_ name: String, _ snapshot: String) async throws -> JSONValue {
+        guard try await store.deleteSnapshot(name, name: snapshot) else {
             throw QdrantError(.notFound, "Not found: Snapshot \(snapshot) not found")
         }
         return true
@@ -546,7 +550,7 @@ struct QdrantRoutes: Sendable {
         do {
             let name = try context.parameters.require("name")
             let snapshot = try context.parameters.require("snapshot")
-            guard let url = try store.snapshotFile(name, name: snapshot) else {
+            guard let url = try await store.snapshotFile(name, name: snapshot) else {
                 throw QdrantError(.notFound, "Not found: Snapshot \(snapshot) not found")
             }
             let body = try await FileIO().loadFile(path: url.path, context: context)
@@ -561,16 +565,18 @@ struct QdrantRoutes: Sendable {
     }
 
     /// Restores `name` from a snapshot file; payloads bound for a memory collection pass the secret filter.
-    func restore(_ name: String, from file: URL) throws {
+    func restore(_ name: String, from file: URL) async throws {
         let guardian = secrets
-        try store.restoreSnapshot(name, from: file, validatePayload: guardian.applies(to: name) ? { id, payload in
-            try guardian.check(collection: name, [(id, payload)])
-        } : nil)
+        var validate: (@Sendable (PointID, Payload) throws -> Void)?
+        if guardian.applies(to: name) {
+            validate = { id, payload in try guardian.check(collection: name, [(id, payload)]) }
+        }
+        try await store.restoreSnapshot(name, from: file, validatePayload: validate)
     }
 
     /// `PUT /collections/{name}/snapshots/recover {"location": "file:///…" | "<snapshot name>"}`:
     /// only files under `DATA_DIR/snapshots` are accepted.
-    func recoverSnapshot(_ a: Args) throws -> JSONValue {
+    func recoverSnapshot(_ a: Args) async throws -> JSONValue {
         guard let location = Wire.field(a.body, "location")?.stringValue else { throw QdrantError.format("missing field `location`") }
         let root = store.snapshotsDirectory.standardizedFileURL.resolvingSymlinksInPath().path
         var file: URL
@@ -583,7 +589,7 @@ struct QdrantRoutes: Sendable {
             file = URL(fileURLWithPath: location)
         } else {
             // A bare snapshot name of this collection.
-            guard let u = try store.snapshotFile(a.name, name: location) else {
+            guard let u = try await store.snapshotFile(a.name, name: location) else {
                 throw QdrantError(.notFound, "Not found: Snapshot \(location) not found")
             }
             file = u
@@ -595,7 +601,7 @@ struct QdrantRoutes: Sendable {
         guard FileManager.default.fileExists(atPath: file.path) else {
             throw QdrantError(.notFound, "Not found: Snapshot file \(file.lastPathComponent) does not exist")
         }
-        try restore(a.name, from: file)
+        try await restore(a.name, from: file)
         return true
     }
 
@@ -637,7 +643,7 @@ struct QdrantRoutes: Sendable {
                 try Multipart.extractFile(from: raw, contentType: contentType, field: "snapshot", to: part)
                 file = part
             }
-            try restore(name, from: file)
+            try await restore(name, from: file)
             return Envelope.ok(true, start: start)
         } catch {
             return Envelope.error(Self.map(error), start: start)

@@ -58,7 +58,7 @@ struct AdminRoutes: Sendable {
                 cursor = v
             }
             guard let audit = memories.audit else { return JSONBody.response(.object(["entries": .array([]), "next_cursor": .null])) }
-            let entries = try audit.entries(orgId: org, limit: limit + 1, before: cursor)
+            let entries = try await audit.entries(orgId: org, limit: limit + 1, before: cursor)
             let page = Array(entries.prefix(limit))
             let next: JSONValue = entries.count > limit ? .string(String(page.last!.id)) : .null
             return JSONBody.response(.object(["entries": .array(page.map(Self.auditJSON)), "next_cursor": next]))
@@ -66,8 +66,8 @@ struct AdminRoutes: Sendable {
         admin.get("members") { request, _ in
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
-            let members = try services.directory.members(orgId: org)
-            let invitations = try services.directory.invitations(orgId: org)
+            let members = try await services.directory.members(orgId: org)
+            let invitations = try await services.directory.invitations(orgId: org)
             return JSONBody.response(.object([
                 "members": .array(members.map(Self.memberJSON)), "invitations": .array(invitations.map(Self.invitationJSON)),
             ]))
@@ -84,18 +84,18 @@ struct AdminRoutes: Sendable {
             if role == .owner, !p.role.allows(.manageOwners) {
                 throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
             }
-            let invitation = try services.directory.invite(userId: user, orgId: org, role: role, invitedBy: p.userId)
-            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite",
-                                       detail: "user \(user) role \(role.rawValue) invitation \(invitation.id.lowercasedText)")
+            let invitation = try await services.directory.invite(userId: user, orgId: org, role: role, invitedBy: p.userId)
+            try await memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite",
+                                             detail: "user \(user) role \(role.rawValue) invitation \(invitation.id.lowercasedText)")
             return JSONBody.response(.object(["invitation": Self.invitationJSON(invitation)]), status: .accepted)
         }
         admin.delete("invitations/{id}") { request, context in
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
             let id = try RESTRoutes.id(context)
-            let removed = try services.directory.removeInvitation(id: id, orgId: org)
-            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite.revoke",
-                                       detail: "user \(removed.userId) invitation \(removed.id.lowercasedText)")
+            let removed = try await services.directory.removeInvitation(id: id, orgId: org)
+            try await memories.audit?.record(orgId: org, actor: p.userId, action: "member.invite.revoke",
+                                             detail: "user \(removed.userId) invitation \(removed.id.lowercasedText)")
             return Response(status: .noContent)
         }
         admin.patch("members/{userId}") { request, context in
@@ -106,23 +106,23 @@ struct AdminRoutes: Sendable {
             guard let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
                 throw APIError.badRequest("body needs role (owner, admin, member, viewer)")
             }
-            guard try services.directory.role(userId: user, orgId: org) != nil else { throw APIError.notFound }
-            return try setRole(p, org: org, user: user, role: role, created: false)
+            guard try await services.directory.role(userId: user, orgId: org) != nil else { throw APIError.notFound }
+            return try await setRole(p, org: org, user: user, role: role, created: false)
         }
         admin.delete("members/{userId}") { request, context in
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .manageMembers)
             let user = try context.parameters.require("userId")
-            guard let current = try services.directory.role(userId: user, orgId: org) else { throw APIError.notFound }
+            guard let current = try await services.directory.role(userId: user, orgId: org) else { throw APIError.notFound }
             if current == .owner, !p.role.allows(.manageOwners) { throw APIError(.forbidden, code: "forbidden", "only owners can remove an owner") }
-            try services.directory.removeMember(userId: user, orgId: org)
-            try memories.audit?.record(orgId: org, actor: p.userId, action: "member.remove", detail: "user \(user) role \(current.rawValue)")
+            try await services.directory.removeMember(userId: user, orgId: org)
+            try await memories.audit?.record(orgId: org, actor: p.userId, action: "member.remove", detail: "user \(user) role \(current.rawValue)")
             return Response(status: .noContent)
         }
         admin.get("org") { request, _ in
             let p = try await services.authenticate(request)
             let org = try Self.require(p, .reviewMemories)
-            guard let o = try services.directory.organisation(org) else { throw APIError.notFound }
+            guard let o = try await services.directory.organisation(org) else { throw APIError.notFound }
             return JSONBody.response(Self.orgJSON(o))
         }
         admin.patch("org") { request, _ in
@@ -130,9 +130,9 @@ struct AdminRoutes: Sendable {
             let org = try Self.require(p, .configureOrg)
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             guard case let .bool(on)? = body["require_review"] else { throw APIError.badRequest("body needs require_review (boolean)") }
-            try services.directory.setRequireReview(on, orgId: org)
-            try memories.audit?.record(orgId: org, actor: p.userId, action: "org.policy", detail: "require_review \(on)")
-            guard let o = try services.directory.organisation(org) else { throw APIError.notFound }
+            try await services.directory.setRequireReview(on, orgId: org)
+            try await memories.audit?.record(orgId: org, actor: p.userId, action: "org.policy", detail: "require_review \(on)")
+            guard let o = try await services.directory.organisation(org) else { throw APIError.notFound }
             return JSONBody.response(Self.orgJSON(o))
         }
     }
@@ -179,15 +179,15 @@ struct AdminRoutes: Sendable {
                            limit: limit, cursor: text("cursor"))
     }
 
-    func setRole(_ p: Principal, org: String, user: String, role: Role, created: Bool) throws -> Response {
-        let previous = try services.directory.role(userId: user, orgId: org)
+    func setRole(_ p: Principal, org: String, user: String, role: Role, created: Bool) async throws -> Response {
+        let previous = try await services.directory.role(userId: user, orgId: org)
         if role == .owner || previous == .owner, !p.role.allows(.manageOwners) {
             throw APIError(.forbidden, code: "forbidden", "only owners can grant or change the owner role")
         }
-        try services.directory.upsertMember(userId: user, orgId: org, role: role)
-        try memories.audit?.record(orgId: org, actor: p.userId, action: created ? "member.add" : "member.role",
-                                   detail: "user \(user) role \(previous?.rawValue ?? "none")→\(role.rawValue)")
-        guard let m = try services.directory.members(orgId: org).first(where: { $0.userId == user }) else { throw APIError.notFound }
+        try await services.directory.upsertMember(userId: user, orgId: org, role: role)
+        try await memories.audit?.record(orgId: org, actor: p.userId, action: created ? "member.add" : "member.role",
+                                         detail: "user \(user) role \(previous?.rawValue ?? "none")→\(role.rawValue)")
+        guard let m = try await services.directory.members(orgId: org).first(where: { $0.userId == user }) else { throw APIError.notFound }
         return JSONBody.response(.object(["member": Self.memberJSON(m)]), status: created ? .created : .ok)
     }
 

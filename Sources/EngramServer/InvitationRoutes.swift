@@ -13,23 +13,23 @@ struct InvitationRoutes: Sendable {
     func register(on router: Router<EngramRequestContext>) {
         router.get("v1/invitations") { request, _ in
             let p = try await services.authenticate(request)
-            let mine = try services.directory.invitations(userId: p.userId)
+            let mine = try await services.directory.invitations(userId: p.userId)
             return JSONBody.response(.object(["invitations": .array(mine.map(AdminRoutes.invitationJSON))]))
         }
         router.post("v1/invitations/{id}/accept") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            let membership = try services.directory.acceptInvitation(id: id, userId: p.userId)
-            try services.memories.audit?.record(orgId: membership.orgId, actor: p.userId, action: "member.join",
-                                                detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
+            let membership = try await services.directory.acceptInvitation(id: id, userId: p.userId)
+            try await services.memories.audit?.record(orgId: membership.orgId, actor: p.userId, action: "member.join",
+                                                      detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
             return JSONBody.response(.object(["member": AdminRoutes.memberJSON(membership), "org_id": .string(membership.orgId)]))
         }
         router.post("v1/invitations/{id}/decline") { request, context in
             let p = try await services.authenticate(request)
             let id = try RESTRoutes.id(context)
-            let removed = try services.directory.removeInvitation(id: id, userId: p.userId)
-            try services.memories.audit?.record(orgId: removed.orgId, actor: p.userId, action: "member.invite.decline",
-                                                detail: "user \(p.userId) invitation \(id.lowercasedText)")
+            let removed = try await services.directory.removeInvitation(id: id, userId: p.userId)
+            try await services.memories.audit?.record(orgId: removed.orgId, actor: p.userId, action: "member.invite.decline",
+                                                      detail: "user \(p.userId) invitation \(id.lowercasedText)")
             return Response(status: .noContent)
         }
     }

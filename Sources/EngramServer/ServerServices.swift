@@ -112,14 +112,14 @@ public struct ServerServices: Sendable {
         } catch let e as TokenError {
             throw APIError.unauthorized(e.description)
         }
-        if try directory.isRevoked(jti: claims.jti.value) { throw APIError.unauthorized(TokenError.revoked.description) }
+        if try await directory.isRevoked(jti: claims.jti.value) { throw APIError.unauthorized(TokenError.revoked.description) }
         var principal = claims.principal
         if let org = principal.orgId {
-            guard let current = try directory.role(userId: principal.userId, orgId: org) else {
+            guard let current = try await directory.role(userId: principal.userId, orgId: org) else {
                 throw APIError.unauthorized("not a member of this organisation")
             }
             principal.role = min(current, principal.role)
-        } else if try !directory.userExists(principal.userId) {
+        } else if !(try await directory.userExists(principal.userId)) {
             throw APIError.unauthorized("unknown user")
         }
         return principal

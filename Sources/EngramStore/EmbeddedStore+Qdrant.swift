@@ -11,7 +11,12 @@ extension EmbeddedStore {
 
     /// Exact search on a named sparse vector: dot product over shared indices (query values
     /// weighted by IDF when the vector has that modifier); points sharing no index are not hits.
-    public func searchSparse(_ collection: String, _ request: SparseSearchRequest) throws -> [ScoredPoint] {
+    /// Suspends while the reader queue scans (it takes the lock and reads payloads from SQLite).
+    public func searchSparse(_ collection: String, _ request: SparseSearchRequest) async throws -> [ScoredPoint] {
+        try await onReader { try self.searchSparseBlocking(collection, request) }
+    }
+
+    func searchSparseBlocking(_ collection: String, _ request: SparseSearchRequest) throws -> [ScoredPoint] {
         guard request.limit >= 0, request.offset >= 0 else { throw StoreError.invalidRequest("limit and offset must be non-negative") }
         return try lock.read {
             let state = try state(collection)
@@ -60,9 +65,14 @@ extension EmbeddedStore {
     // MARK: - Vector updates
 
     /// Replaces the given vectors of existing points (others keep their value). Fails with
-    /// `StoreError.pointNotFound` (writing nothing) when a point does not exist.
-    public func updateVectors(_ collection: String, _ updates: [PointVectorsUpdate]) throws {
+    /// `StoreError.pointNotFound` (writing nothing) when a point does not exist. Suspends until the
+    /// writer queue has committed and fsynced the update and updated the in-memory shards.
+    public func updateVectors(_ collection: String, _ updates: [PointVectorsUpdate]) async throws {
         guard !updates.isEmpty else { return }
+        try await onWriter { try self.updateVectorsBlocking(collection, updates) }
+    }
+
+    func updateVectorsBlocking(_ collection: String, _ updates: [PointVectorsUpdate]) throws {
         try lock.write {
             let state = try state(collection)
             let probe = VectorMatrix(dimension: state.config.vectorSize, normalizes: state.config.distance == .cosine)
@@ -112,44 +122,18 @@ extension EmbeddedStore {
         }
     }
 
-    // MARK: - Strict payload edits (Qdrant: an id that does not exist is a 404, nothing is written)
-
-    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector,
-                           requireAll: Bool) throws {
-        try editPayloads(collection, selector, requireAll: requireAll) { old in
-            var new = old
-            if let key {
-                new = Self.merging(payload, into: new, at: key.split(separator: ".").map(String.init))
-            } else {
-                for (k, v) in payload { if v.isNull { new[k] = nil } else { new[k] = v } }
-            }
-            return new
-        }
-    }
-
-    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector, requireAll: Bool) throws {
-        try editPayloads(collection, selector, requireAll: requireAll) { _ in payload }
-    }
-
-    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector, requireAll: Bool) throws {
-        try editPayloads(collection, selector, requireAll: requireAll) { old in
-            var new = old
-            for key in keys { new = Self.removing(key.split(separator: ".").map(String.init)[...], from: new) }
-            return new
-        }
-    }
-
-    public func clearPayload(_ collection: String, _ selector: PointSelector, requireAll: Bool) throws {
-        try editPayloads(collection, selector, requireAll: requireAll) { _ in [:] }
-    }
-
     // MARK: - Payload index definitions
 
     /// Records a payload index definition (Qdrant's `payload_schema`). Exact search needs no
     /// index; the definition is kept durably so clients see what they created. A keyword index
     /// with `is_tenant: true` on a collection without a tenant key makes that field the tenant
     /// key: points are re-sharded per value, so searches pinning it scan only those shards.
-    public func createPayloadIndex(_ collection: String, field: String, schema: JSONValue) throws {
+    /// Suspends until the writer queue has committed and fsynced the definition (and re-sharding).
+    public func createPayloadIndex(_ collection: String, field: String, schema: JSONValue) async throws {
+        try await onWriter { try self.createPayloadIndexBlocking(collection, field: field, schema: schema) }
+    }
+
+    func createPayloadIndexBlocking(_ collection: String, field: String, schema: JSONValue) throws {
         guard !field.isEmpty else { throw StoreError.invalidRequest("field_name must not be empty") }
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -185,9 +169,14 @@ extension EmbeddedStore {
         }
     }
 
-    /// Removes a payload index definition; returns whether it existed.
+    /// Removes a payload index definition; returns whether it existed. Suspends until the writer
+    /// queue has committed and fsynced the removal.
     @discardableResult
-    public func deletePayloadIndex(_ collection: String, field: String) throws -> Bool {
+    public func deletePayloadIndex(_ collection: String, field: String) async throws -> Bool {
+        try await onWriter { try self.deletePayloadIndexBlocking(collection, field: field) }
+    }
+
+    func deletePayloadIndexBlocking(_ collection: String, field: String) throws -> Bool {
         try lock.write {
             let state = try state(collection)
             guard state.payloadIndexes[field] != nil else { return false }
@@ -199,15 +188,14 @@ extension EmbeddedStore {
         }
     }
 
-    /// The payload index definitions of a collection, field → schema.
-    public func payloadIndexes(_ collection: String) throws -> [String: JSONValue] {
-        try lock.read { try state(collection).payloadIndexes }
+    /// The payload index definitions of a collection, field → schema. Suspends on the reader
+    /// queue (for the lock).
+    public func payloadIndexes(_ collection: String) async throws -> [String: JSONValue] {
+        try await onReader { try self.lock.read { try self.state(collection).payloadIndexes } }
     }
-}
 
-extension EmbeddedStore {
-    /// Synchronous collection names, sorted.
-    public func collectionNamesSync() -> [String] {
-        lock.read { collections.keys.sorted() }
+    /// The collection names, sorted. Suspends on the reader queue (for the lock).
+    public func collectionNames() async throws -> [String] {
+        try await onReader { self.lock.read { self.collections.keys.sorted() } }
     }
 }

@@ -36,7 +36,12 @@ extension EmbeddedStore {
 
     /// Writes a snapshot of `collection` and returns its description. The copy is read in one
     /// read transaction (WAL snapshot isolation), so it is consistent while writes continue.
-    public func createSnapshot(_ collection: String) throws -> SnapshotDescription {
+    /// Suspends while the reader queue writes the file.
+    public func createSnapshot(_ collection: String) async throws -> SnapshotDescription {
+        try await onReader { try self.createSnapshotBlocking(collection) }
+    }
+
+    func createSnapshotBlocking(_ collection: String) throws -> SnapshotDescription {
         let collectionID = try lock.read { try state(collection).id }
         let dir = try snapshotDirectory(for: collection)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -87,8 +92,12 @@ extension EmbeddedStore {
         return SnapshotDescription(name: name, size: size, creationTime: now)
     }
 
-    /// The snapshots of `collection`, oldest first.
-    public func listSnapshots(_ collection: String) throws -> [SnapshotDescription] {
+    /// The snapshots of `collection`, oldest first. Suspends while the reader queue lists them.
+    public func listSnapshots(_ collection: String) async throws -> [SnapshotDescription] {
+        try await onReader { try self.listSnapshotsBlocking(collection) }
+    }
+
+    func listSnapshotsBlocking(_ collection: String) throws -> [SnapshotDescription] {
         let dir = try snapshotDirectory(for: collection)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
         return names.filter { $0.hasSuffix(Self.snapshotSuffix) && !$0.hasPrefix(".") }.compactMap { name in
@@ -97,8 +106,13 @@ extension EmbeddedStore {
         }.sorted { ($0.creationTime ?? .distantPast, $0.name) < ($1.creationTime ?? .distantPast, $1.name) }
     }
 
-    /// The file of snapshot `name` of `collection`, or nil when there is none.
-    public func snapshotFile(_ collection: String, name: String) throws -> URL? {
+    /// The file of snapshot `name` of `collection`, or nil when there is none. Suspends while
+    /// the reader queue looks for it.
+    public func snapshotFile(_ collection: String, name: String) async throws -> URL? {
+        try await onReader { try self.snapshotFileBlocking(collection, name: name) }
+    }
+
+    func snapshotFileBlocking(_ collection: String, name: String) throws -> URL? {
         guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/"), !name.contains("\\"), name.hasSuffix(Self.snapshotSuffix) else {
             return nil
         }
@@ -106,21 +120,30 @@ extension EmbeddedStore {
         return FileManager.default.fileExists(atPath: url.path) ? url : nil
     }
 
-    /// Deletes snapshot `name` of `collection`; returns whether it existed.
+    /// Deletes snapshot `name` of `collection`; returns whether it existed. Suspends while the
+    /// reader queue removes the file.
     @discardableResult
-    public func deleteSnapshot(_ collection: String, name: String) throws -> Bool {
-        guard let url = try snapshotFile(collection, name: name) else { return false }
-        try FileManager.default.removeItem(at: url)
-        return true
+    public func deleteSnapshot(_ collection: String, name: String) async throws -> Bool {
+        try await onReader {
+            guard let url = try self.snapshotFileBlocking(collection, name: name) else { return false }
+            try FileManager.default.removeItem(at: url)
+            return true
+        }
     }
 
     /// Replaces (or creates) `collection` with the content of a snapshot file made by
     /// `createSnapshot`. The file is checked first (one collection, vectors of the right size,
     /// readable ids); `validatePayload` sees every payload before anything is written (e.g. a
     /// secret filter) and may throw to refuse the restore. The swap is one transaction: a
-    /// crash leaves either the old collection or the restored one.
+    /// crash leaves either the old collection or the restored one. Suspends while the writer
+    /// queue checks the file (where `validatePayload` runs) and commits and fsyncs the swap.
     public func restoreSnapshot(_ collection: String, from file: URL,
-                                validatePayload: ((PointID, Payload) throws -> Void)? = nil) throws {
+                                validatePayload: (@Sendable (PointID, Payload) throws -> Void)? = nil) async throws {
+        try await onWriter { try self.restoreSnapshotBlocking(collection, from: file, validatePayload: validatePayload) }
+    }
+
+    func restoreSnapshotBlocking(_ collection: String, from file: URL,
+                                 validatePayload: ((PointID, Payload) throws -> Void)?) throws {
         try Self.validate(name: collection)
         var readOnly = Configuration()
         readOnly.readonly = true

@@ -22,6 +22,13 @@ import Synchronization
 /// **Concurrency.** Searches and reads share a readers-writer lock; writes take it
 /// exclusively for the database commit and the in-memory update, so memory and
 /// disk never disagree for a reader.
+///
+/// **Suspension.** Every operation is `async` and suspends instead of blocking the
+/// caller's thread: writes run one at a time on the store's serial writer queue,
+/// and reads (which take the lock and may read SQLite) on its concurrent reader
+/// queue, both outside Swift's cooperative pool. The lock is taken and released on
+/// those queues, never held across a suspension point, so a writer waiting for its
+/// fsync stalls no task of the pool.
 public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// The database. Other modules may keep their own tables in it (through their
     /// own migrations); the `collections` and `points` tables belong to the store.
@@ -30,6 +37,10 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     public let path: String
 
     let lock = ReadWriteLock()
+    /// Runs every write (lock held exclusively, SQLite commit and fsync), one at a time.
+    let writerQueue = DispatchQueue(label: "engram.store.writer")
+    /// Runs reads that take the lock or read SQLite, concurrently.
+    let readerQueue = DispatchQueue(label: "engram.store.reader", attributes: .concurrent)
     var collections: [String: CollectionState] = [:]
     let logger: Logger
 
@@ -249,12 +260,33 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         return String(decoding: try e.encode(config.sparseVectors), as: UTF8.self)
     }
 
+    // MARK: - Queues
+
+    /// Runs `body` on the serial writer queue; the caller suspends until it returns.
+    func onWriter<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: writerQueue, body)
+    }
+
+    /// Runs `body` on the concurrent reader queue; the caller suspends until it returns.
+    func onReader<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Self.run(on: readerQueue, body)
+    }
+
+    /// Runs `body` on `queue` and resumes the suspended caller with its result.
+    static func run<T: Sendable>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     // MARK: - Collections
 
-    public func createCollection(_ config: CollectionConfig) async throws { try createCollectionSync(config) }
+    /// Creates a collection. Suspends while the writer queue commits (and fsyncs) its row.
+    public func createCollection(_ config: CollectionConfig) async throws {
+        try await onWriter { try self.createCollectionBlocking(config) }
+    }
 
-    /// Synchronous `createCollection`.
-    public func createCollectionSync(_ config: CollectionConfig) throws {
+    func createCollectionBlocking(_ config: CollectionConfig) throws {
         try Self.validate(name: config.name)
         guard (1...65_536).contains(config.vectorSize) else {
             throw StoreError.invalidRequest("vector size must be between 1 and 65536, got \(config.vectorSize)")
@@ -281,12 +313,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
+    /// Deletes a collection and its points; returns whether it existed. Suspends while the
+    /// writer queue commits (and fsyncs) the deletion.
     @discardableResult
-    public func deleteCollection(_ name: String) async throws -> Bool { try deleteCollectionSync(name) }
+    public func deleteCollection(_ name: String) async throws -> Bool {
+        try await onWriter { try self.deleteCollectionBlocking(name) }
+    }
 
-    /// Synchronous `deleteCollection`.
-    @discardableResult
-    public func deleteCollectionSync(_ name: String) throws -> Bool {
+    func deleteCollectionBlocking(_ name: String) throws -> Bool {
         try lock.write {
             guard let state = collections[name] else { return false }
             try database.write { db in
@@ -298,18 +332,21 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
-    public func collectionInfo(_ name: String) async throws -> CollectionInfo { try collectionInfoSync(name) }
-
-    /// Synchronous `collectionInfo`.
-    public func collectionInfoSync(_ name: String) throws -> CollectionInfo {
-        try lock.read {
-            let state = try state(name)
-            return CollectionInfo(config: state.config, pointsCount: state.count, shardCount: state.shards.count)
+    /// A collection's configuration and size. Suspends on the reader queue (for the lock).
+    public func collectionInfo(_ name: String) async throws -> CollectionInfo {
+        try await onReader {
+            try self.lock.read {
+                let state = try self.state(name)
+                return CollectionInfo(config: state.config, pointsCount: state.count, shardCount: state.shards.count)
+            }
         }
     }
 
+    /// Every collection's configuration, by name. Suspends on the reader queue (for the lock).
     public func listCollections() async throws -> [CollectionConfig] {
-        lock.read { collections.values.map(\.config).sorted { $0.name < $1.name } }
+        try await onReader {
+            self.lock.read { self.collections.values.map(\.config).sorted { $0.name < $1.name } }
+        }
     }
 
     func state(_ name: String) throws -> CollectionState {
@@ -319,10 +356,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     // MARK: - Writes
 
-    public func upsert(_ collection: String, points: [PointStruct]) async throws { try upsertSync(collection, points: points) }
+    /// Inserts or replaces points, all or none. Suspends until the writer queue has committed
+    /// and fsynced the batch and updated the in-memory shards.
+    public func upsert(_ collection: String, points: [PointStruct]) async throws {
+        guard !points.isEmpty else { return }
+        try await onWriter { try self.upsertBlocking(collection, points: points) }
+    }
 
-    /// Synchronous `upsert`: returns after the batch is committed and fsynced.
-    public func upsertSync(_ collection: String, points: [PointStruct]) throws {
+    func upsertBlocking(_ collection: String, points: [PointStruct]) throws {
         guard !points.isEmpty else { return }
         try lock.write {
             let state = try state(collection)
@@ -381,14 +422,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
+    /// Deletes the selected points; returns how many existed. Suspends until the writer queue
+    /// has committed and fsynced the deletion and updated the in-memory shards.
     @discardableResult
     public func delete(_ collection: String, _ selector: PointSelector) async throws -> Int {
-        try deleteSync(collection, selector)
+        try await onWriter { try self.deleteBlocking(collection, selector) }
     }
 
-    /// Synchronous `delete`.
-    @discardableResult
-    public func deleteSync(_ collection: String, _ selector: PointSelector) throws -> Int {
+    func deleteBlocking(_ collection: String, _ selector: PointSelector) throws -> Int {
         try lock.write {
             let state = try state(collection)
             let rows = try database.write { db -> [SelectedRow] in
@@ -409,8 +450,12 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     // MARK: - Payload edits
 
-    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector) async throws {
-        try editPayloads(collection, selector) { old in
+    /// Merges `payload` into the selected points (a null value deletes the key); `key` nests it
+    /// under a dotted path. With `requireAll`, an id naming a missing point fails the edit with
+    /// `StoreError.pointNotFound` and nothing is written (Qdrant's semantics). Suspends as `editPayloads`.
+    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector,
+                           requireAll: Bool = false) async throws {
+        try await editPayloads(collection, selector, requireAll: requireAll) { old in
             var new = old
             if let key {
                 new = Self.merging(payload, into: new, at: key.split(separator: ".").map(String.init))
@@ -433,12 +478,17 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         return result
     }
 
-    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector) async throws {
-        try editPayloads(collection, selector) { _ in payload }
+    /// Replaces the selected points' payloads (`requireAll` as in `setPayload`). Suspends as `editPayloads`.
+    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector,
+                                 requireAll: Bool = false) async throws {
+        try await editPayloads(collection, selector, requireAll: requireAll) { _ in payload }
     }
 
-    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector) async throws {
-        try editPayloads(collection, selector) { old in
+    /// Removes keys (dotted paths) from the selected points (`requireAll` as in `setPayload`).
+    /// Suspends as `editPayloads`.
+    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector,
+                                  requireAll: Bool = false) async throws {
+        try await editPayloads(collection, selector, requireAll: requireAll) { old in
             var new = old
             for key in keys { new = Self.removing(key.split(separator: ".").map(String.init)[...], from: new) }
             return new
@@ -456,20 +506,23 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         return result
     }
 
-    public func clearPayload(_ collection: String, _ selector: PointSelector) async throws {
-        try editPayloads(collection, selector) { _ in [:] }
+    /// Empties the selected points' payloads (`requireAll` as in `setPayload`). Suspends as `editPayloads`.
+    public func clearPayload(_ collection: String, _ selector: PointSelector, requireAll: Bool = false) async throws {
+        try await editPayloads(collection, selector, requireAll: requireAll) { _ in [:] }
     }
 
-    /// Applies `transform` to the selected points' payloads in one transaction,
-    /// moving points between shards when their tenant value changes.
-    public func editPayloads(_ collection: String, _ selector: PointSelector, _ transform: (Payload) throws -> Payload) throws {
-        try editPayloads(collection, selector, requireAll: false, transform)
+    /// Applies `transform` to the selected points' payloads in one transaction, moving points
+    /// between shards when their tenant value changes. With `requireAll`, an id selector naming a
+    /// missing point fails the whole edit with `StoreError.pointNotFound` and nothing is written
+    /// (Qdrant's semantics). Suspends until the writer queue (where `transform` runs) has committed
+    /// and fsynced the edit and updated the in-memory shards.
+    public func editPayloads(_ collection: String, _ selector: PointSelector, requireAll: Bool = false,
+                             _ transform: @escaping @Sendable (Payload) throws -> Payload) async throws {
+        try await onWriter { try self.editPayloadsBlocking(collection, selector, requireAll: requireAll, transform) }
     }
 
-    /// `editPayloads`; with `requireAll`, an id selector naming a missing point fails the whole
-    /// edit with `StoreError.pointNotFound` and nothing is written (Qdrant's semantics).
-    public func editPayloads(_ collection: String, _ selector: PointSelector, requireAll: Bool,
-                             _ transform: (Payload) throws -> Payload) throws {
+    func editPayloadsBlocking(_ collection: String, _ selector: PointSelector, requireAll: Bool,
+                              _ transform: (Payload) throws -> Payload) throws {
         try lock.write {
             let state = try state(collection)
             struct Move { let rowid: Int64; let from: String?; let to: String? }
@@ -548,12 +601,13 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
-    public func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
-        try retrieveSync(collection, ids: ids, withPayload: withPayload, withVector: withVector)
+    /// The found points in request order (missing ids are skipped). Suspends while the reader
+    /// queue reads them.
+    public func retrieve(_ collection: String, ids: [PointID], withPayload: Bool = true, withVector: Bool = false) async throws -> [Record] {
+        try await onReader { try self.retrieveBlocking(collection, ids: ids, withPayload: withPayload, withVector: withVector) }
     }
 
-    /// Synchronous `retrieve`: found points in request order (missing ids are skipped).
-    public func retrieveSync(_ collection: String, ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {
+    func retrieveBlocking(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) throws -> [Record] {
         try lock.read {
             let state = try state(collection)
             return try database.read { db in
@@ -570,10 +624,13 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
-    public func scroll(_ collection: String, _ request: ScrollRequest) async throws -> ScrollResult { try scrollSync(collection, request) }
+    /// Points in id order; `nextPageOffset` is the first id of the next page. Suspends while the
+    /// reader queue reads the page.
+    public func scroll(_ collection: String, _ request: ScrollRequest) async throws -> ScrollResult {
+        try await onReader { try self.scrollBlocking(collection, request) }
+    }
 
-    /// Synchronous `scroll`: points in id order; `nextPageOffset` is the first id of the next page.
-    public func scrollSync(_ collection: String, _ request: ScrollRequest) throws -> ScrollResult {
+    func scrollBlocking(_ collection: String, _ request: ScrollRequest) throws -> ScrollResult {
         guard request.limit >= 0 else { throw StoreError.invalidRequest("limit must be non-negative") }
         return try lock.read {
             let state = try state(collection)
@@ -599,10 +656,13 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         }
     }
 
-    public func count(_ collection: String, filter: Filter?) async throws -> Int { try countSync(collection, filter: filter) }
+    /// The exact number of points matching `filter`. Suspends while the reader queue counts
+    /// (a filtered count reads SQLite).
+    public func count(_ collection: String, filter: Filter? = nil) async throws -> Int {
+        try await onReader { try self.countBlocking(collection, filter: filter) }
+    }
 
-    /// Synchronous `count` (exact).
-    public func countSync(_ collection: String, filter: Filter?) throws -> Int {
+    func countBlocking(_ collection: String, filter: Filter?) throws -> Int {
         try lock.read {
             let state = try state(collection)
             guard let filter, !filter.isEmpty else { return state.count }
@@ -616,22 +676,20 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
 
     // MARK: - Search
 
+    /// Exact search (see the type's documentation for the plan). Suspends while the reader
+    /// queue scans: it takes the lock (which a committing writer holds) and reads candidate
+    /// payloads from SQLite.
     public func search(_ collection: String, _ request: SearchRequest) async throws -> [ScoredPoint] {
-        try searchSync(collection, request)
+        try await search(collection, batch: [request])[0]
     }
 
+    /// Batch search: each request as `search(_:_:)` answers it, but requests that scan the same
+    /// shard share one pass over its rows (`VectorMatrix.search(batch:k:)`). Suspends as `search(_:_:)`.
     public func search(_ collection: String, batch: [SearchRequest]) async throws -> [[ScoredPoint]] {
-        try searchSync(collection, batch: batch)
+        try await onReader { try self.searchBlocking(collection, batch: batch) }
     }
 
-    /// Synchronous exact search (see the type's documentation for the plan).
-    public func searchSync(_ collection: String, _ request: SearchRequest) throws -> [ScoredPoint] {
-        try searchSync(collection, batch: [request])[0]
-    }
-
-    /// Synchronous batch search: each request as `searchSync` answers it, but requests that scan
-    /// the same shard share one pass over its rows (`VectorMatrix.search(batch:k:)`).
-    public func searchSync(_ collection: String, batch requests: [SearchRequest]) throws -> [[ScoredPoint]] {
+    func searchBlocking(_ collection: String, batch requests: [SearchRequest]) throws -> [[ScoredPoint]] {
         for request in requests {
             guard request.limit >= 0, request.offset >= 0 else { throw StoreError.invalidRequest("limit and offset must be non-negative") }
         }

@@ -283,26 +283,32 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
 
     // MARK: - Payload
 
-    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector) async throws {
+    // The server applies its own rule to ids that do not exist (Qdrant: a 404, nothing written),
+    // whatever `requireAll` says.
+
+    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector,
+                           requireAll: Bool = false) async throws {
         var o = try Self.selectorBody(selector)
         o["payload"] = .object(payload)
         if let key { o["key"] = .string(key) }
         try await call("POST", collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
     }
 
-    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector) async throws {
+    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector,
+                                 requireAll: Bool = false) async throws {
         var o = try Self.selectorBody(selector)
         o["payload"] = .object(payload)
         try await call("PUT", collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
     }
 
-    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector) async throws {
+    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector,
+                                  requireAll: Bool = false) async throws {
         var o = try Self.selectorBody(selector)
         o["keys"] = .array(keys.map { .string($0) })
         try await call("POST", collectionPath(collection) + "/points/payload/delete", query: "wait=true", body: .object(o))
     }
 
-    public func clearPayload(_ collection: String, _ selector: PointSelector) async throws {
+    public func clearPayload(_ collection: String, _ selector: PointSelector, requireAll: Bool = false) async throws {
         try await call("POST", collectionPath(collection) + "/points/payload/clear", query: "wait=true", body: .object(try Self.selectorBody(selector)))
     }
 }

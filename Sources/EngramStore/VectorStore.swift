@@ -22,11 +22,12 @@ public protocol VectorStore: Sendable {
     func count(_ collection: String, filter: Filter?) async throws -> Int
 
     /// Merges `payload` into the selected points (a null value deletes the key); `key` nests it under a path.
-    func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector) async throws
-    /// Replaces the selected points' payloads.
-    func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector) async throws
-    /// Removes keys (dotted paths) from the selected points.
-    func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector) async throws
-    /// Empties the selected points' payloads.
-    func clearPayload(_ collection: String, _ selector: PointSelector) async throws
+    /// With `requireAll`, an id naming a missing point fails the edit and nothing is written (Qdrant's semantics).
+    func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector, requireAll: Bool) async throws
+    /// Replaces the selected points' payloads (`requireAll` as in `setPayload`).
+    func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector, requireAll: Bool) async throws
+    /// Removes keys (dotted paths) from the selected points (`requireAll` as in `setPayload`).
+    func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector, requireAll: Bool) async throws
+    /// Empties the selected points' payloads (`requireAll` as in `setPayload`).
+    func clearPayload(_ collection: String, _ selector: PointSelector, requireAll: Bool) async throws
 }

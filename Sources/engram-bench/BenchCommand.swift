@@ -132,10 +132,10 @@ struct BenchStore: AsyncParsableCommand {
         var rng = XorShift(seed: 7)
         do {
             let store = try EmbeddedStore(directory: directory)
-            let existing = (try? store.collectionInfoSync("bench"))?.pointsCount ?? -1
+            let existing = (try? await store.collectionInfo("bench"))?.pointsCount ?? -1
             if existing != points {
-                if existing >= 0 { try store.deleteCollectionSync("bench") }
-                try store.createCollectionSync(CollectionConfig(name: "bench", vectorSize: dimension, tenantKey: "tenant"))
+                if existing >= 0 { try await store.deleteCollection("bench") }
+                try await store.createCollection(CollectionConfig(name: "bench", vectorSize: dimension, tenantKey: "tenant"))
                 let t0 = now()
                 var written = 0
                 while written < points {
@@ -145,7 +145,7 @@ struct BenchStore: AsyncParsableCommand {
                         return PointStruct(id: .number(UInt64(id)), vector: rng.vector(dimension),
                                            payload: ["tenant": .string("t\(id % tenants)"), "n": .int(Int64(id))])
                     }
-                    try store.upsertSync("bench", points: batch)
+                    try await store.upsert("bench", points: batch)
                     written += n
                 }
                 print(String(format: "wrote %d points in %.1f s (%.0f points/s, batches of 10k)", points, now() - t0,
@@ -155,9 +155,9 @@ struct BenchStore: AsyncParsableCommand {
         let t0 = now()
         let store = try EmbeddedStore(directory: directory)
         let t1 = now()
-        let hits = try store.searchSync("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
+        let hits = try await store.search("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
         let t2 = now()
-        let tenantHits = try store.searchSync("bench", SearchRequest(
+        let tenantHits = try await store.search("bench", SearchRequest(
             vector: rng.vector(dimension),
             filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]), limit: 10))
         let t3 = now()

@@ -47,7 +47,7 @@ struct BenchMCP: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir, logger: logger)
         let directory = try MemberDirectory(database: store.database)
-        try directory.upsertUser("bench")
+        try await directory.upsertUser("bench")
         let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), logger: logger)
         var corpus = SyntheticCorpus(seed: 21)
         let t0 = now()

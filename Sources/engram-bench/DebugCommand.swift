@@ -21,8 +21,8 @@ struct CrashWriter: AsyncParsableCommand {
 
     func run() async throws {
         let s = try EmbeddedStore(directory: URL(fileURLWithPath: dataDir))
-        if (try? s.collectionInfoSync("crash")) == nil {
-            try s.createCollectionSync(CollectionConfig(name: "crash", vectorSize: dimension, tenantKey: "tenant"))
+        if (try? await s.collectionInfo("crash")) == nil {
+            try await s.createCollection(CollectionConfig(name: "crash", vectorSize: dimension, tenantKey: "tenant"))
         }
         var next = start
         var batchNumber = 0
@@ -32,7 +32,7 @@ struct CrashWriter: AsyncParsableCommand {
                 points.append(CrashFixture.point(next, dimension: dimension))
                 next += 1
             }
-            try s.upsertSync("crash", points: points)
+            try await s.upsert("crash", points: points)
             // Unbuffered write: the line is out before the next batch starts.
             FileHandle.standardOutput.write(Data("ACK \(batchNumber) \(next - UInt64(batch)) \(batch)\n".utf8))
             batchNumber += 1

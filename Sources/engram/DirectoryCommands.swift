@@ -18,7 +18,7 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
             let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
-            if let org { try directory.upsertMember(userId: user, orgId: org, role: r) } else { try directory.upsertUser(user) }
+            if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
             print(org.map { "\(user) is \(r.rawValue) of \($0)" } ?? "user \(user) exists")
         }
     }
@@ -31,7 +31,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
-            try directory.removeMember(userId: user, orgId: org)
+            try await directory.removeMember(userId: user, orgId: org)
             print("removed \(user) from \(org)")
         }
     }
@@ -49,9 +49,9 @@ struct Org: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
-            guard let o = try directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
+            guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
             print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
-            for m in try directory.members(orgId: org) { print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)") }
+            for m in try await directory.members(orgId: org) { print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)") }
         }
     }
 
@@ -63,7 +63,7 @@ struct Org: AsyncParsableCommand {
 
         func run() async throws {
             let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
-            try directory.setRequireReview(requireReview, orgId: org)
+            try await directory.setRequireReview(requireReview, orgId: org)
             print("\(org) require_review=\(requireReview)")
         }
     }

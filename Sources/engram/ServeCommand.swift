@@ -150,7 +150,7 @@ struct Serve: AsyncParsableCommand {
             memories = try await MemoryStores.open(
                 store: memoryStore, location: storeURL == "embedded" ? "the data directory \(dataDirectory.path)" : "the remote Qdrant store",
                 dataDirectory: dataDirectory, setup: setup, mode: .readWrite,
-                requiresReview: { org in (try? directory.organisation(org)?.requireReview) ?? false },
+                requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
                 audit: try AuditLog(database: embedded.database), minRelevance: try searchFloor(env), logger: logger)
         } catch let failure as Runtime.Failure {
             logger.critical("refusing to start: \(failure)")
@@ -165,7 +165,7 @@ struct Serve: AsyncParsableCommand {
         let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"
         let resolvedPort = port ?? env["ENGRAM_PORT"].flatMap(Int.init) ?? 8080
         if dev {
-            try directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
+            try await directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
             let (token, _) = try await tokens.issue(for: Principal(userId: devUser, orgId: devUser, role: .owner))
             let url = "http://\(resolvedHost):\(resolvedPort)/mcp/\(devUser)"
             // Written unbuffered so it shows at once even when stdout is a pipe.

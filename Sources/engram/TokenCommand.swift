@@ -27,17 +27,17 @@ struct Token: AsyncParsableCommand {
             let embedded = try EmbeddedStore(directory: store.dataDirectory)
             let directory = try MemberDirectory(database: embedded.database)
             if let org {
-                if let current = try directory.role(userId: user, orgId: org) {
+                if let current = try await directory.role(userId: user, orgId: org) {
                     guard role <= current else {
                         throw ValidationError("\(user) is \(current.rawValue) in \(org): a token cannot carry more than the member's role "
                                               + "(change the membership with `engram user add` or the admin API first)")
                     }
                 } else {
-                    try directory.upsertMember(userId: user, orgId: org, role: role)
+                    try await directory.upsertMember(userId: user, orgId: org, role: role)
                 }
             } else {
                 guard role <= .member else { throw ValidationError("roles above member belong to an organisation: pass --org") }
-                try directory.upsertUser(user)
+                try await directory.upsertUser(user)
             }
             let tokens = await TokenService(secret: secret)
             let (token, claims) = try await tokens.issue(for: Principal(userId: user, orgId: org, role: role), lifetime: days * 86_400)
@@ -58,11 +58,11 @@ struct Token: AsyncParsableCommand {
             let jti = id.uuidString.lowercased()
             let embedded = try EmbeddedStore(directory: store.dataDirectory)
             let directory = try MemberDirectory(database: embedded.database)
-            if try directory.isRevoked(jti: jti) {
+            if try await directory.isRevoked(jti: jti) {
                 print("\(jti) was already revoked")
                 return
             }
-            try directory.revoke(jti: jti, expiresAt: nil)
+            try await directory.revoke(jti: jti, expiresAt: nil)
             print("revoked \(jti)")
         }
     }

@@ -29,7 +29,7 @@ final class CrashTests: XCTestCase {
                            payload: ["tenant": .string("t\(id % 3)"), "n": .int(Int64(id)), "text": .string("point \(id)")])
     }
 
-    func testKillNineLosesNoAcknowledgedWrite() throws {
+    func testKillNineLosesNoAcknowledgedWrite() async throws {
         let binary = try Self.engramBinary()
         let dir = temporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -65,8 +65,8 @@ final class CrashTests: XCTestCase {
             }
             // Reopen and check everything acknowledged so far.
             let store = try EmbeddedStore(directory: dir)
-            let info = try store.collectionInfoSync("crash")
-            let records = try store.retrieveSync("crash", ids: acknowledged.map { .number($0) }, withPayload: true, withVector: true)
+            let info = try await store.collectionInfo("crash")
+            let records = try await store.retrieve("crash", ids: acknowledged.map { .number($0) }, withPayload: true, withVector: true)
             XCTAssertEqual(records.count, acknowledged.count, "round \(round): acknowledged points missing")
             let probe = VectorMatrix(dimension: dimension)
             for r in records {
@@ -76,7 +76,7 @@ final class CrashTests: XCTestCase {
                 XCTAssertEqual(r.vector, try probe.prepare(want.vector), "vector of \(id)")
             }
             // Batches are atomic: past the acknowledged ones, each batch is wholly present or absent.
-            let tail = try store.scrollSync("crash", ScrollRequest(
+            let tail = try await store.scroll("crash", ScrollRequest(
                 filter: Filter(must: [.field(FieldCondition(key: "n", range: RangeCondition(gte: .number(Double(start)))))]),
                 limit: 1_000_000, withPayload: false))
             var perBatch: [UInt64: Int] = [:]
@@ -85,7 +85,7 @@ final class CrashTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(info.pointsCount, acknowledged.count)
             // Search works on the reopened shards.
             if let last = acknowledged.last {
-                let hits = try store.searchSync("crash", SearchRequest(vector: Self.point(last, dimension: dimension).vector, limit: 1))
+                let hits = try await store.search("crash", SearchRequest(vector: Self.point(last, dimension: dimension).vector, limit: 1))
                 XCTAssertEqual(hits.first?.score ?? 0, 1, accuracy: 1e-5)
             }
             print("crash round \(round): \(roundAcks) batches acknowledged, \(acknowledged.count) points verified")

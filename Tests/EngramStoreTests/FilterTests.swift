@@ -66,16 +66,16 @@ final class FilterTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-filter-\(UUID())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
-        try store.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "city"))
-        try store.upsertSync("c", points: Self.points.enumerated().map { i, p in
+        try await store.createCollection(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "city"))
+        try await store.upsert("c", points: Self.points.enumerated().map { i, p in
             PointStruct(id: p.0, vector: [1, Float(i)], payload: p.1)
         })
         for (json, expected) in Self.cases {
             let filter = try JSONDecoder().decode(Filter.self, from: Data(json.utf8))
-            let scrolled = try store.scrollSync("c", ScrollRequest(filter: filter, limit: 100)).points.map { Self.label($0.id) }
+            let scrolled = try await store.scroll("c", ScrollRequest(filter: filter, limit: 100)).points.map { Self.label($0.id) }
             XCTAssertEqual(scrolled, expected, "scroll " + json)
-            XCTAssertEqual(try store.countSync("c", filter: filter), expected.count, "count " + json)
-            let searched = try store.searchSync("c", SearchRequest(vector: [1, 0], filter: filter, limit: 100))
+            await assertEqualAsync(try await store.count("c", filter: filter), expected.count, "count " + json)
+            let searched = try await store.search("c", SearchRequest(vector: [1, 0], filter: filter, limit: 100))
             XCTAssertEqual(Set(searched.map { Self.label($0.id) }), Set(expected), "search " + json)
         }
     }

@@ -10,7 +10,7 @@ final class PrivateFilesTests: XCTestCase {
         try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
     }
 
-    func testStoreAndBackupFilesArePrivate() throws {
+    func testStoreAndBackupFilesArePrivate() async throws {
         let fm = FileManager.default
         let root = fm.temporaryDirectory.appendingPathComponent("engram-private-\(UUID().uuidString)")
         defer { try? fm.removeItem(at: root) }
@@ -19,7 +19,7 @@ final class PrivateFilesTests: XCTestCase {
         let db = data.appendingPathComponent("engram.sqlite").path
         XCTAssertTrue(fm.createFile(atPath: db, contents: nil, attributes: [.posixPermissions: 0o644]))
         let store = try EmbeddedStore(directory: data)
-        try store.createCollectionSync(CollectionConfig(name: "c", vectorSize: 2))
+        try await store.createCollection(CollectionConfig(name: "c", vectorSize: 2))
         XCTAssertEqual(try mode(data.path), 0o700)
         for path in [db, db + "-wal", db + "-shm"] { XCTAssertEqual(try mode(path), 0o600, path) }
 
