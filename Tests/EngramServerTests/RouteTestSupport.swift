@@ -49,9 +49,9 @@ struct RouteServer: Sendable {
     /// Makes `user` a member of `org` with `role` (or just a user without an org) and returns a token for them.
     func token(_ user: String, org: String? = "acme", role: Role = .member) async throws -> String {
         if let org {
-            try directory.upsertMember(userId: user, orgId: org, role: role)
+            try await directory.upsertMember(userId: user, orgId: org, role: role)
         } else {
-            try directory.upsertUser(user)
+            try await directory.upsertUser(user)
         }
         return try await tokens.issue(for: Principal(userId: user, orgId: org, role: role)).token
     }
