@@ -2,17 +2,12 @@
 #ifndef ENGRAM_CPU_LEVEL_H
 #define ENGRAM_CPU_LEVEL_H
 
-#include <stdlib.h>
-
-/// The best path this CPU runs: 2 = AVX-512 (F and BW), 1 = AVX2 with FMA, 0 = portable C.
-/// The environment variable `env` (0, 1 or 2), read once per caller, caps it, so tests can
-/// compare every path on one machine. `cache` holds the answer (start it at -1).
-static inline int engram_cpu_level(const char *env, int *cache) {
+/// The best path this CPU runs: 2 = AVX-512 (F and BW), 1 = AVX2 with FMA, 0 = portable C,
+/// capped at `limit` (0, 1 or 2; the executable sets it from its configuration, so one machine can
+/// compare every path). `cache` holds the answer (start it at -1; a new cap resets it).
+static inline int engram_cpu_level(int limit, int *cache) {
     int level = __atomic_load_n(cache, __ATOMIC_RELAXED);
     if (level >= 0) return level;
-    int limit = 2;
-    const char *forced = getenv(env);
-    if (forced && forced[0] >= '0' && forced[0] <= '2') limit = forced[0] - '0';
     level = 0;
 #if defined(__x86_64__)
     __builtin_cpu_init();

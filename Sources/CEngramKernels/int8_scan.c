@@ -109,8 +109,14 @@ static void scores_portable(const int8_t *rows, const float *row_scales, long n,
 }
 
 static int cached_isa = -1;
+static int isa_cap = 2;
 
-int engram_i8_isa(void) { return engram_cpu_level("ENGRAM_INT8_ISA", &cached_isa); }
+int engram_i8_isa(void) { return engram_cpu_level(__atomic_load_n(&isa_cap, __ATOMIC_RELAXED), &cached_isa); }
+
+void engram_i8_cap_isa(int cap) {
+    __atomic_store_n(&isa_cap, cap < 0 ? 0 : (cap > 2 ? 2 : cap), __ATOMIC_RELAXED);
+    __atomic_store_n(&cached_isa, -1, __ATOMIC_RELAXED);
+}
 
 void engram_i8_scores_isa(int isa, const int8_t *rows, const float *row_scales, long n, long stride,
                           const int16_t *queries, const float *query_scales, int nq, float *out) {

@@ -329,8 +329,14 @@ static const path_desc path256 = {MR256, MR256, np256, tile256};
 // Dispatch.
 
 static int cached_isa = -1;
+static int isa_cap = 2;
 
-int engram_sgemm_isa(void) { return engram_cpu_level("ENGRAM_SGEMM_ISA", &cached_isa); }
+int engram_sgemm_isa(void) { return engram_cpu_level(__atomic_load_n(&isa_cap, __ATOMIC_RELAXED), &cached_isa); }
+
+void engram_sgemm_cap_isa(int cap) {
+    __atomic_store_n(&isa_cap, cap < 0 ? 0 : (cap > 2 ? 2 : cap), __ATOMIC_RELAXED);
+    __atomic_store_n(&cached_isa, -1, __ATOMIC_RELAXED);
+}
 
 void engram_sgemm_packed_isa(int isa, int m, int n, int k, const float *a, int lda, const float *packed,
                              float beta, float *c, int ldc) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramKernels
 import Foundation
 import Logging
 
@@ -15,6 +16,15 @@ struct EngramBench: AsyncParsableCommand {
             Debug.self,
         ]
     )
+
+    /// Runs the command after capping the kernels' SIMD paths from `ENGRAM_INT8_ISA` / `ENGRAM_SGEMM_ISA`
+    /// (0 portable, 1 AVX2, 2 AVX-512), as `engram` does, so every path can be measured on one machine.
+    static func main() async {
+        let environment = ProcessInfo.processInfo.environment
+        KernelDispatch.cap(int8Scan: environment["ENGRAM_INT8_ISA"].flatMap(Int.init),
+                           projections: environment["ENGRAM_SGEMM_ISA"].flatMap(Int.init))
+        await main(nil)
+    }
 }
 
 /// Reads a JSON Lines file (uncompressed: pass `<(zcat file.gz)` for a compressed one).

@@ -12,21 +12,7 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.") var json = false
 
     func resolved() throws -> (URL, String) {
-        let env = ProcessInfo.processInfo.environment
-        var fileURL: String?, fileToken: String?
-        let home = env["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
-        let config = home.appendingPathComponent(".config/engram/config.json")
-        if let data = try? Data(contentsOf: config), let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            fileURL = o["url"] as? String
-            fileToken = o["token"] as? String
-        }
-        guard let base = URL(string: url ?? env["ENGRAM_URL"] ?? fileURL ?? "http://127.0.0.1:8080") else {
-            throw ValidationError("invalid server URL")
-        }
-        guard let t = token ?? env["ENGRAM_TOKEN"] ?? fileToken, !t.isEmpty else {
-            throw ValidationError("no token: pass --token, set ENGRAM_TOKEN, or write ~/.config/engram/config.json")
-        }
-        return (base, t)
+        try EngramConfiguration().clientEndpoint(url: url, token: token)
     }
 }
 

@@ -8,7 +8,7 @@ struct Engram: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engram",
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
-        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self]
+        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self, Config.self]
     )
 
     /// Runs the command with a private umask (new files 0600, directories 0700: the database, its
@@ -37,14 +37,14 @@ struct StoreOptions: ParsableArguments {
     var dataDir: String?
 
     var dataDirectory: URL {
-        URL(fileURLWithPath: dataDir ?? ProcessInfo.processInfo.environment["ENGRAM_DATA_DIR"] ?? "./data")
+        EngramConfiguration().dataDirectory(flag: dataDir)
     }
 }
 
 enum Logs {
     /// Logs go to standard error; the level comes from `ENGRAM_LOG_LEVEL` (default info).
-    static func bootstrap() {
-        let level = ProcessInfo.processInfo.environment["ENGRAM_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    static func bootstrap(_ configuration: EngramConfiguration = EngramConfiguration()) throws {
+        let level = try configuration.logLevel()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

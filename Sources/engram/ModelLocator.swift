@@ -15,9 +15,10 @@ struct ModelLocator {
     /// Every directory looked at, in order (for the error that names them).
     let tried: [String]
 
-    init(environment: [String: String], record: DataDirectoryRecord?) {
+    /// Looks in `explicit` (`ENGRAM_MODEL_DIR`) alone when given, else in the usual places.
+    init(explicit: String?, record: DataDirectoryRecord?) {
         var candidates: [URL] = []
-        if let explicit = environment["ENGRAM_MODEL_DIR"], !explicit.isEmpty {
+        if let explicit, !explicit.isEmpty {
             candidates = [URL(fileURLWithPath: explicit)]
         } else {
             if let recorded = record?.embedding.modelDirectory { candidates.append(URL(fileURLWithPath: recorded)) }

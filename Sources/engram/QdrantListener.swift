@@ -7,23 +7,21 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// `engram serve`'s optional second listener: the Qdrant-compatible API (issue 8), on only when
+/// `engram serve`'s optional second listener: the Qdrant-compatible API, on only when
 /// `ENGRAM_QDRANT_API_KEY` is set, at `--qdrant-listen` / `ENGRAM_QDRANT_LISTEN` (default 127.0.0.1:6333).
 enum QdrantListener {
     static let defaultListen = "127.0.0.1:6333"
 
     /// Runs `main` alone, or `main` and the Qdrant listener together in one service group that
     /// shuts both down gracefully on SIGTERM / SIGINT.
-    static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listen: String?, logger: Logger,
+    static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listener: (apiKey: String, address: String)?, logger: Logger,
                     limits: ServerLimits, memoryCollection: String? = nil,
                     onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) async throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let key = env["ENGRAM_QDRANT_API_KEY"], !key.isEmpty else {
+        guard let (key, address) = listener else {
             logger.info("Qdrant-compatible API off (set ENGRAM_QDRANT_API_KEY to enable it)")
             try await app.runService()
             return
         }
-        let address = listen ?? env["ENGRAM_QDRANT_LISTEN"] ?? defaultListen
         guard let (host, port) = QdrantAPI.parseListen(address) else {
             throw Runtime.Failure(description: "--qdrant-listen takes HOST:PORT, e.g. \(defaultListen); got \(address)")
         }

@@ -8,8 +8,6 @@ import Logging
 
 /// Start-up plumbing shared by the commands: store, secret, embedder.
 enum Runtime {
-    static var env: [String: String] { ProcessInfo.processInfo.environment }
-
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     /// The JWT signing secret: `ENGRAM_JWT_SECRET`, else `DATA_DIR/jwt-secret` made by a dev-mode
@@ -17,8 +15,9 @@ enum Runtime {
     /// takes the environment only, so a leftover dev secret never signs production tokens; the CLI
     /// (`allowFile: true`) may read the file to issue tokens for a dev server. A production server also
     /// refuses a secret with too little entropy (`TokenService.weakness(ofSecret:)`).
-    static func jwtSecret(dataDirectory: URL, dev: Bool, allowFile: Bool = false) throws -> String {
-        if let s = env["ENGRAM_JWT_SECRET"], !s.isEmpty {
+    static func jwtSecret(dataDirectory: URL, dev: Bool, allowFile: Bool = false,
+                          configuration: EngramConfiguration = EngramConfiguration()) throws -> String {
+        if let s = configuration[.jwtSecret] {
             guard s.utf8.count >= TokenService.minimumSecretBytes else {
                 throw Failure(description: "ENGRAM_JWT_SECRET must be at least \(TokenService.minimumSecretBytes) bytes")
             }
@@ -74,24 +73,25 @@ enum Runtime {
     /// `openai` / `ollama` (`ENGRAM_EMBEDDER_URL`, `ENGRAM_EMBEDDER_MODEL`, `ENGRAM_EMBEDDER_DIMENSIONS`,
     /// `ENGRAM_EMBEDDER_API_KEY`), or `none` (BM25 only). A missing model means BM25 only, said loudly,
     /// unless the data directory's memories need it (`ModelGuard` then refuses).
-    static func embedder(logger: Logger, dataDirectory: URL) async throws -> EmbedderSetup {
-        let kind = (env["ENGRAM_EMBEDDER"] ?? "minilm").lowercased()
+    static func embedder(logger: Logger, dataDirectory: URL,
+                         configuration: EngramConfiguration = EngramConfiguration()) async throws -> EmbedderSetup {
+        let kind = (configuration[.embedder] ?? "minilm").lowercased()
         switch kind {
         case "none":
             return EmbedderSetup(unavailable: .init(reason: "ENGRAM_EMBEDDER=none (BM25-only) is set",
                                                     fix: "Unset ENGRAM_EMBEDDER, or set it to the embedder the memories were made with."))
         case "openai", "ollama":
-            guard let url = env["ENGRAM_EMBEDDER_URL"].flatMap(URL.init(string:)), let model = env["ENGRAM_EMBEDDER_MODEL"],
-                  let dims = env["ENGRAM_EMBEDDER_DIMENSIONS"].flatMap(Int.init), dims > 0 else {
+            guard let url = configuration[.embedderURL].flatMap(URL.init(string:)), let model = configuration[.embedderModel],
+                  let dims = try configuration.value(.embedderDimensions, as: Int.self), dims > 0 else {
                 throw Failure(description: "ENGRAM_EMBEDDER=\(kind) needs ENGRAM_EMBEDDER_URL, ENGRAM_EMBEDDER_MODEL and ENGRAM_EMBEDDER_DIMENSIONS")
             }
             let remote = RemoteEmbedder(configuration: .init(api: kind == "openai" ? .openAI : .ollama, baseURL: url, model: model,
-                                                             dimensions: dims, apiKey: env["ENGRAM_EMBEDDER_API_KEY"]))
+                                                             dimensions: dims, apiKey: configuration[.embedderAPIKey]))
             try await remote.verifyDimensions(expected: dims)
             logger.info("remote embedder ready", metadata: ["model": "\(remote.modelID)", "dimensions": "\(dims)"])
             return EmbedderSetup(embedder: CoalescingEmbedder(remote))
         case "minilm":
-            let locator = ModelLocator(environment: env, record: DataDirectoryRecord.load(from: dataDirectory))
+            let locator = ModelLocator(explicit: configuration[.modelDir], record: DataDirectoryRecord.load(from: dataDirectory))
             guard let dir = locator.found else {
                 return EmbedderSetup(unavailable: .init(
                     reason: "the model \(MiniLMEmbedder.defaultModelID) is not available here (no \(ModelLocator.weightsFile) in \(locator.tried.joined(separator: ", ")))",

@@ -71,46 +71,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Search drops hits whose fused relevance is below this, 0 to 1 (env ENGRAM_SEARCH_MIN_RELEVANCE; default 0.15; 0 keeps all).")
     var minRelevance: Double?
 
-    /// Edge limits from the flags and the environment (`ENGRAM_RATE_*`, `ENGRAM_CORS_ORIGIN`,
-    /// `ENGRAM_ALLOWED_ORIGINS`, `ENGRAM_TRUSTED_PROXIES`, the timeouts and the per-IP connection cap).
-    func limits(_ env: [String: String]) throws -> ServerLimits {
-        func number(_ key: String, _ fallback: Double) -> Double { env[key].flatMap(Double.init) ?? fallback }
-        func seconds(_ flag: Double?, _ name: String, _ key: String, _ fallback: Double) throws -> TimeAmount {
-            let value = flag ?? number(key, fallback)
-            guard value > 0, value <= 86_400 else { throw ValidationError("--\(name) (\(key)) takes seconds, more than 0 and at most 86400") }
-            return .nanoseconds(Int64(value * 1e9))
-        }
-        let origins = Set((env["ENGRAM_ALLOWED_ORIGINS"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        let proxies: TrustedProxies
-        do { proxies = try TrustedProxies(parsing: trustedProxies ?? env["ENGRAM_TRUSTED_PROXIES"] ?? "") } catch {
-            throw ValidationError("\(error)")
-        }
-        let perIP = maxConnectionsPerIp ?? env["ENGRAM_MAX_CONNECTIONS_PER_IP"].flatMap(Int.init) ?? 64
-        guard perIP > 0 else { throw ValidationError("--max-connections-per-ip (ENGRAM_MAX_CONNECTIONS_PER_IP) must be positive") }
-        let connections = ConnectionLimits(idleTimeout: try seconds(idleTimeout, "idle-timeout", "ENGRAM_IDLE_TIMEOUT", 60),
-                                           headerTimeout: try seconds(headerTimeout, "header-timeout", "ENGRAM_HEADER_TIMEOUT", 10),
-                                           bodyTimeout: try seconds(bodyTimeout, "body-timeout", "ENGRAM_BODY_TIMEOUT", 30),
-                                           maxConnectionsPerIP: perIP)
-        return ServerLimits(maxBodyBytes: maxBodyBytes,
-                            writesPerSecond: number("ENGRAM_RATE_WRITES_PER_SEC", 50), writeBurst: number("ENGRAM_RATE_WRITE_BURST", 100),
-                            authFailuresPerMinute: number("ENGRAM_RATE_AUTH_FAILURES_PER_MIN", 30),
-                            authFailureBurst: number("ENGRAM_RATE_AUTH_FAILURE_BURST", 20),
-                            allowedOrigins: origins, corsOrigin: env["ENGRAM_CORS_ORIGIN"], behindTLS: behindTls,
-                            trustedProxies: proxies, connections: connections)
-    }
-
-    /// The search relevance floor: `--min-relevance`, else `ENGRAM_SEARCH_MIN_RELEVANCE`, else the default.
-    func searchFloor(_ env: [String: String]) throws -> Double {
-        guard let raw = minRelevance ?? env["ENGRAM_SEARCH_MIN_RELEVANCE"].flatMap(Double.init) else {
-            return MemoryService.defaultMinRelevance
-        }
-        guard (0...1).contains(raw) else { throw ValidationError("the minimum relevance must be between 0 and 1") }
-        return raw
+    /// The edge flags, for `EngramConfiguration.serverLimits`.
+    var edgeFlags: EngramConfiguration.EdgeFlags {
+        EngramConfiguration.EdgeFlags(
+            maxBodyBytes: maxBodyBytes,
+            behindTLS: behindTls,
+            trustedProxies: trustedProxies,
+            idleTimeout: idleTimeout,
+            headerTimeout: headerTimeout,
+            bodyTimeout: bodyTimeout,
+            maxConnectionsPerIP: maxConnectionsPerIp
+        )
     }
 
     func run() async throws {
-        Logs.bootstrap()
-        let env = ProcessInfo.processInfo.environment
+        let configuration = EngramConfiguration()
+        try Logs.bootstrap(configuration)
+        try configuration.applyKernelCaps()
         let logger = Logger(label: "engram")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -119,20 +96,22 @@ struct Serve: AsyncParsableCommand {
         if BLASRuntime.kind == .reference {
             logger.warning("reference BLAS is active: search is ~4x slower; install libopenblas0-pthread")
         }
-        let dataDirectory = storeOptions.dataDirectory
-        let edgeLimits = try limits(env)
+        let dataDirectory = configuration.dataDirectory(flag: storeOptions.dataDir)
+        let edgeLimits = try configuration.serverLimits(edgeFlags)
+        let searchFloor = try configuration.searchFloor(flag: minRelevance)
+        let listen = try configuration.listenAddress(host: host, port: port)
         let secret: String
-        do { secret = try Runtime.jwtSecret(dataDirectory: dataDirectory, dev: dev) } catch {
+        do { secret = try Runtime.jwtSecret(dataDirectory: dataDirectory, dev: dev, configuration: configuration) } catch {
             logger.critical("refusing to start: \(error)")
             throw ExitCode(78)
         }
         let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
         let directory = try MemberDirectory(database: embedded.database)
         let tokens = await TokenService(secret: secret)
-        let setup = try await Runtime.embedder(logger: logger, dataDirectory: dataDirectory)
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: dataDirectory, configuration: configuration)
         // Memories live in the embedded store or a remote Qdrant; users, members and the audit
         // log always stay in the local database.
-        let storeURL = store ?? env["ENGRAM_STORE"] ?? "embedded"
+        let storeURL = configuration.storeSpec(flag: store)
         let memoryStore: any VectorStore
         var probe: (@Sendable () async -> String?)?
         if storeURL == "embedded" {
@@ -151,7 +130,7 @@ struct Serve: AsyncParsableCommand {
                 store: memoryStore, location: storeURL == "embedded" ? "the data directory \(dataDirectory.path)" : "the remote Qdrant store",
                 dataDirectory: dataDirectory, setup: setup, mode: .readWrite,
                 requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
-                audit: try AuditLog(database: embedded.database), minRelevance: try searchFloor(env), logger: logger)
+                audit: try AuditLog(database: embedded.database), minRelevance: searchFloor, logger: logger)
         } catch let failure as Runtime.Failure {
             logger.critical("refusing to start: \(failure)")
             throw ExitCode(78)
@@ -162,8 +141,7 @@ struct Serve: AsyncParsableCommand {
                                      blas: BLASRuntime.kind.rawValue,
                                      kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: dev ? "dev" : "production"),
             metrics: registry, logger: logger)
-        let resolvedHost = host ?? env["ENGRAM_HOST"] ?? "127.0.0.1"
-        let resolvedPort = port ?? env["ENGRAM_PORT"].flatMap(Int.init) ?? 8080
+        let (resolvedHost, resolvedPort) = listen
         if dev {
             try await directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
             let (token, _) = try await tokens.issue(for: Principal(userId: devUser, orgId: devUser, role: .owner))
@@ -193,7 +171,7 @@ struct Serve: AsyncParsableCommand {
         }
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
-        try await QdrantListener.run(main: app, store: embedded, listen: qdrantListen, logger: logger, limits: edgeLimits,
+        try await QdrantListener.run(main: app, store: embedded, listener: configuration.qdrantListener(flag: qdrantListen), logger: logger, limits: edgeLimits,
                                      memoryCollection: storeURL == "embedded" ? memories.collection : nil,
                                      onMemoryCollectionWrite: { name in
                                          if name == memories.collection { await memories.reloadFromStore() }

@@ -85,13 +85,13 @@ enum Progress {
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export every memory with its vector as JSON lines.")
     @Option(help: "Output file (.jsonl or .jsonl.gz).") var out: String
-    @Option(help: "embedded (default) or qdrant://host:6333?api_key=…") var store = "embedded"
+    @Option(help: "embedded (default) or qdrant://host:6333?api_key=… (env ENGRAM_STORE).") var store: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
-        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
+        let service = try await MemoryStores.open(EngramConfiguration().storeSpec(flag: store), dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = ExportLine.dateEncoding
@@ -116,13 +116,13 @@ struct Export: AsyncParsableCommand {
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Import memories exported by `engram export`.")
     @Option(name: .customLong("in"), help: "Input file (.jsonl or .jsonl.gz).") var input: String
-    @Option(help: "embedded (default) or qdrant://host:6333?api_key=…") var store = "embedded"
+    @Option(help: "embedded (default) or qdrant://host:6333?api_key=… (env ENGRAM_STORE).") var store: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
-        let service = try await MemoryStores.open(store, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readWrite, logger: logger)
+        let service = try await MemoryStores.open(EngramConfiguration().storeSpec(flag: store), dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readWrite, logger: logger)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = ExportLine.dateDecoding
         let lines = try JSONLines.read(input)

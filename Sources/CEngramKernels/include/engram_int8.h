@@ -35,6 +35,9 @@ void engram_i8_quantize(const float *x, long d, long stride, int8_t *dst,
 /// Which code path `engram_i8_scores` runs on this CPU: 2 = AVX-512 (F, BW), 1 = AVX2 (with FMA), 0 = portable C.
 int engram_i8_isa(void);
 
+/// Caps the path `engram_i8_scores` takes (0, 1 or 2), for tests and diagnosis; call it before the first scan.
+void engram_i8_cap_isa(int cap);
+
 #ifdef __cplusplus
 }
 #endif

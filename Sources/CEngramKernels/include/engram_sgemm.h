@@ -31,9 +31,12 @@ void engram_sgemm_packed_isa(int isa, int m, int n, int k, const float *a, int l
                              float beta, float *c, int ldc);
 
 /// Which code path `engram_sgemm_packed` runs on this CPU: 2 = AVX-512 (F, BW), 1 = AVX2+FMA,
-/// 0 = portable C. The environment variable ENGRAM_SGEMM_ISA=0/1/2, read once, caps it (tests
-/// compare every path on one machine).
+/// 0 = portable C, capped by `engram_sgemm_cap_isa`.
 int engram_sgemm_isa(void);
+
+/// Caps the path `engram_sgemm_packed` takes (0, 1 or 2), for tests and diagnosis; call it before
+/// the first product (a model loaded before keeps the packing it chose).
+void engram_sgemm_cap_isa(int cap);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,135 @@
+import EngramHTTPEdge
+import EngramKernels
+import EngramMemory
+import EngramServer
+import Foundation
+import Logging
+import NIOCore
+
+/// The typed settings the commands use, each resolved as flag, then environment, then default.
+extension EngramConfiguration {
+    /// The data directory: `--data-dir`, else `ENGRAM_DATA_DIR`, else `./data`.
+    func dataDirectory(flag: String?) -> URL {
+        URL(fileURLWithPath: flag ?? self[.dataDir] ?? "./data")
+    }
+
+    /// The log level from `ENGRAM_LOG_LEVEL` (trace, debug, info, notice, warning, error, critical).
+    func logLevel() throws -> Logger.Level {
+        guard let raw = self[.logLevel] else { return .info }
+        guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+            throw Invalid("ENGRAM_LOG_LEVEL=\(raw) is not a level: use trace, debug, info, notice, warning, error or critical")
+        }
+        return level
+    }
+
+    /// Where memories are stored: `--store`, else `ENGRAM_STORE`, else `embedded`.
+    func storeSpec(flag: String?) -> String {
+        flag ?? self[.store] ?? "embedded"
+    }
+
+    /// The listen address of the main HTTP listener.
+    func listenAddress(host: String?, port: Int?) throws -> (host: String, port: Int) {
+        let resolvedPort = try value(flag: port, .port, as: Int.self) ?? 8080
+        guard (0...65_535).contains(resolvedPort) else { throw Invalid("the port must be between 0 and 65535") }
+        return (host ?? self[.host] ?? "127.0.0.1", resolvedPort)
+    }
+
+    /// The search relevance floor: `--min-relevance`, else `ENGRAM_SEARCH_MIN_RELEVANCE`, else the default.
+    func searchFloor(flag: Double?) throws -> Double {
+        guard let raw = try value(flag: flag, .minRelevance, as: Double.self) else { return MemoryService.defaultMinRelevance }
+        guard (0...1).contains(raw) else { throw Invalid("the minimum relevance must be between 0 and 1") }
+        return raw
+    }
+
+    /// The Qdrant-compatible listener: on only when `ENGRAM_QDRANT_API_KEY` is set, at `--qdrant-listen`,
+    /// else `ENGRAM_QDRANT_LISTEN`, else `127.0.0.1:6333`.
+    func qdrantListener(flag: String?) -> (apiKey: String, address: String)? {
+        guard let key = self[.qdrantAPIKey] else { return nil }
+        return (key, flag ?? self[.qdrantListen] ?? "127.0.0.1:6333")
+    }
+
+    /// Caps the SIMD paths of the C kernels from `ENGRAM_INT8_ISA` and `ENGRAM_SGEMM_ISA` (0, 1 or 2).
+    func applyKernelCaps() throws {
+        let int8 = try value(.int8ISA, as: Int.self)
+        let sgemm = try value(.sgemmISA, as: Int.self)
+        for (setting, level) in [(Setting.int8ISA, int8), (.sgemmISA, sgemm)] {
+            if let level, !(0...2).contains(level) {
+                throw Invalid("\(setting.rawValue) takes 0 (portable), 1 (AVX2) or 2 (AVX-512)")
+            }
+        }
+        KernelDispatch.cap(int8Scan: int8, projections: sgemm)
+    }
+
+    /// The flags of `engram serve` that the edge limits take.
+    struct EdgeFlags {
+        var maxBodyBytes: Int
+        var behindTLS: Bool
+        var trustedProxies: String?
+        var idleTimeout: Double?
+        var headerTimeout: Double?
+        var bodyTimeout: Double?
+        var maxConnectionsPerIP: Int?
+    }
+
+    /// The edge limits: body size, rate limits, origins, proxies, timeouts and the per-IP connection cap.
+    func serverLimits(_ flags: EdgeFlags) throws -> ServerLimits {
+        func seconds(_ flag: Double?, _ setting: Setting, _ fallback: Double) throws -> TimeAmount {
+            let value = try value(flag: flag, setting, as: Double.self) ?? fallback
+            guard value > 0, value <= 86_400 else {
+                throw Invalid("\(setting.flag ?? "") (\(setting.rawValue)) takes seconds, more than 0 and at most 86400")
+            }
+            return .nanoseconds(Int64(value * 1e9))
+        }
+        func rate(_ setting: Setting, _ fallback: Double) throws -> Double {
+            let value = try value(setting, as: Double.self) ?? fallback
+            guard value >= 0, value.isFinite else { throw Invalid("\(setting.rawValue) must be a number, 0 or more") }
+            return value
+        }
+        let proxies: TrustedProxies
+        do {
+            proxies = try TrustedProxies(parsing: flags.trustedProxies ?? self[.trustedProxies] ?? "")
+        } catch {
+            throw Invalid("\(error)")
+        }
+        let perIP = try value(flag: flags.maxConnectionsPerIP, .maxConnectionsPerIP, as: Int.self) ?? 64
+        guard perIP > 0 else { throw Invalid("--max-connections-per-ip (ENGRAM_MAX_CONNECTIONS_PER_IP) must be positive") }
+        let connections = ConnectionLimits(
+            idleTimeout: try seconds(flags.idleTimeout, .idleTimeout, 60),
+            headerTimeout: try seconds(flags.headerTimeout, .headerTimeout, 10),
+            bodyTimeout: try seconds(flags.bodyTimeout, .bodyTimeout, 30),
+            maxConnectionsPerIP: perIP
+        )
+        return ServerLimits(
+            maxBodyBytes: flags.maxBodyBytes,
+            writesPerSecond: try rate(.writesPerSecond, 50),
+            writeBurst: try rate(.writeBurst, 100),
+            authFailuresPerMinute: try rate(.authFailuresPerMinute, 30),
+            authFailureBurst: try rate(.authFailureBurst, 20),
+            allowedOrigins: Set(list(.allowedOrigins)),
+            corsOrigin: self[.corsOrigin],
+            behindTLS: flags.behindTLS,
+            trustedProxies: proxies,
+            connections: connections
+        )
+    }
+
+    /// Where the CLI's HTTP client finds the server and its token: the flags, else `ENGRAM_URL` and
+    /// `ENGRAM_TOKEN`, else `~/.config/engram/config.json` (`{"url", "token"}`).
+    func clientEndpoint(url: String?, token: String?) throws -> (URL, String) {
+        var fileURL: String?
+        var fileToken: String?
+        let home = environment["HOME"].map { URL(fileURLWithPath: $0) } ?? FileManager.default.homeDirectoryForCurrentUser
+        let config = home.appendingPathComponent(".config/engram/config.json")
+        if let data = try? Data(contentsOf: config), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            fileURL = object["url"] as? String
+            fileToken = object["token"] as? String
+        }
+        guard let base = URL(string: url ?? self[.url] ?? fileURL ?? "http://127.0.0.1:8080") else {
+            throw Invalid("invalid server URL")
+        }
+        guard let resolvedToken = token ?? self[.token] ?? fileToken, !resolvedToken.isEmpty else {
+            throw Invalid("no token: pass --token, set ENGRAM_TOKEN, or write ~/.config/engram/config.json")
+        }
+        return (base, resolvedToken)
+    }
+}

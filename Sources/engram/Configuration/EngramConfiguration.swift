@@ -1,0 +1,149 @@
+import Foundation
+
+/// Every setting `engram` reads from its environment, and the one place that reads it.
+///
+/// A command's flag wins over the environment variable, which wins over the default. Values are
+/// parsed here, and a malformed one is an error that names the variable, instead of a silent
+/// fallback to the default. `engram config` prints the whole table with the values in effect
+/// (secrets shown only as set or unset).
+///
+/// Hand-written rather than swift-configuration: ArgumentParser already owns the flags, and what
+/// remains is a flat table of `ENGRAM_*` variables that this type parses and documents in one place.
+struct EngramConfiguration: Sendable {
+    /// The process environment, or a test's.
+    let environment: [String: String]
+
+    /// The configuration of this process.
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    /// The non-empty value of `setting` in the environment.
+    subscript(_ setting: Setting) -> String? {
+        guard let value = environment[setting.rawValue], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// `flag` when given, else the variable's value parsed as `T`, else nil.
+    ///
+    /// - Throws: `ValidationError` naming the variable when its value does not parse.
+    func value<T: LosslessStringConvertible>(flag: T? = nil, _ setting: Setting, as type: T.Type = T.self) throws -> T? {
+        if let flag { return flag }
+        guard let raw = self[setting] else { return nil }
+        guard let parsed = T(raw.trimmingCharacters(in: .whitespaces)) else {
+            throw Invalid("\(setting.rawValue)=\(setting.isSecret ? "…" : raw) is not a valid \(Self.typeName(T.self))")
+        }
+        return parsed
+    }
+
+    /// A comma-separated list from the environment, items trimmed, empty items dropped.
+    func list(_ setting: Setting) -> [String] {
+        (self[setting] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A setting whose value cannot be used; reported as one line naming the variable or flag.
+    struct Invalid: CommandFailure {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    private static func typeName<T>(_ type: T.Type) -> String {
+        switch type {
+        case is Int.Type: "integer"
+        case is Double.Type: "number"
+        default: "\(type)"
+        }
+    }
+}
+
+extension EngramConfiguration {
+    /// The environment variables `engram` reads, with the flag that overrides each and its default.
+    enum Setting: String, CaseIterable, Sendable {
+        case host = "ENGRAM_HOST"
+        case port = "ENGRAM_PORT"
+        case dataDir = "ENGRAM_DATA_DIR"
+        case jwtSecret = "ENGRAM_JWT_SECRET"
+        case embedder = "ENGRAM_EMBEDDER"
+        case modelDir = "ENGRAM_MODEL_DIR"
+        case embedderURL = "ENGRAM_EMBEDDER_URL"
+        case embedderModel = "ENGRAM_EMBEDDER_MODEL"
+        case embedderDimensions = "ENGRAM_EMBEDDER_DIMENSIONS"
+        case embedderAPIKey = "ENGRAM_EMBEDDER_API_KEY"
+        case writesPerSecond = "ENGRAM_RATE_WRITES_PER_SEC"
+        case writeBurst = "ENGRAM_RATE_WRITE_BURST"
+        case authFailuresPerMinute = "ENGRAM_RATE_AUTH_FAILURES_PER_MIN"
+        case authFailureBurst = "ENGRAM_RATE_AUTH_FAILURE_BURST"
+        case trustedProxies = "ENGRAM_TRUSTED_PROXIES"
+        case idleTimeout = "ENGRAM_IDLE_TIMEOUT"
+        case headerTimeout = "ENGRAM_HEADER_TIMEOUT"
+        case bodyTimeout = "ENGRAM_BODY_TIMEOUT"
+        case maxConnectionsPerIP = "ENGRAM_MAX_CONNECTIONS_PER_IP"
+        case allowedOrigins = "ENGRAM_ALLOWED_ORIGINS"
+        case corsOrigin = "ENGRAM_CORS_ORIGIN"
+        case store = "ENGRAM_STORE"
+        case qdrantRemoteAPIKey = "ENGRAM_QDRANT_REMOTE_API_KEY"
+        case qdrantListen = "ENGRAM_QDRANT_LISTEN"
+        case qdrantAPIKey = "ENGRAM_QDRANT_API_KEY"
+        case minRelevance = "ENGRAM_SEARCH_MIN_RELEVANCE"
+        case logLevel = "ENGRAM_LOG_LEVEL"
+        case int8ISA = "ENGRAM_INT8_ISA"
+        case sgemmISA = "ENGRAM_SGEMM_ISA"
+        case url = "ENGRAM_URL"
+        case token = "ENGRAM_TOKEN"
+
+        /// The flag that overrides the variable, if any.
+        var flag: String? {
+            switch self {
+            case .host: "--host"
+            case .port: "--port"
+            case .dataDir: "--data-dir"
+            case .trustedProxies: "--trusted-proxies"
+            case .idleTimeout: "--idle-timeout"
+            case .headerTimeout: "--header-timeout"
+            case .bodyTimeout: "--body-timeout"
+            case .maxConnectionsPerIP: "--max-connections-per-ip"
+            case .store: "--store"
+            case .qdrantListen: "--qdrant-listen"
+            case .minRelevance: "--min-relevance"
+            case .url: "--url"
+            case .token: "--token"
+            default: nil
+            }
+        }
+
+        /// The value in effect when neither the flag nor the variable is given, as people read it.
+        var defaultDescription: String {
+            switch self {
+            case .host: "127.0.0.1"
+            case .port: "8080"
+            case .dataDir: "./data"
+            case .jwtSecret: "required outside dev mode"
+            case .embedder: "minilm"
+            case .modelDir: "recorded in DATA_DIR/engram.json, else beside the executable's checkout, else ./models"
+            case .writesPerSecond: "50"
+            case .writeBurst: "100"
+            case .authFailuresPerMinute: "30"
+            case .authFailureBurst: "20"
+            case .idleTimeout: "60"
+            case .headerTimeout: "10"
+            case .bodyTimeout: "30"
+            case .maxConnectionsPerIP: "64"
+            case .store: "embedded"
+            case .qdrantListen: "127.0.0.1:6333 (on only when ENGRAM_QDRANT_API_KEY is set)"
+            case .minRelevance: "0.15"
+            case .logLevel: "info"
+            case .int8ISA, .sgemmISA: "the CPU's best"
+            case .url: "http://127.0.0.1:8080"
+            default: "none"
+            }
+        }
+
+        /// Whether the value is a credential (never printed).
+        var isSecret: Bool {
+            switch self {
+            case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token: true
+            default: false
+            }
+        }
+    }
+}
