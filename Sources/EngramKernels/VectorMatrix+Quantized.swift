@@ -4,7 +4,7 @@ import Foundation
 
 /// Exact top-k through the int8 copy of the rows.
 ///
-/// A full float scan is memory-bound (DESIGN.md §8): at 100k × 384 it reads 154 MB per query.
+/// A full float scan is memory-bound (it streams every row once): at 100k × 384 it reads 154 MB per query.
 /// The int8 rows are a quarter of that. Each int8 score `ŝᵢ` is within a proven bound `bᵢ` of
 /// the float similarity (`QueryQuantization.bound`), so:
 ///

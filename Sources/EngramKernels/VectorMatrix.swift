@@ -17,7 +17,7 @@ import Darwin
 ///   hole (O(1)); ids stay valid, row positions do not.
 /// - Storage grows geometrically (amortised O(1) per insert, never a copy per insert)
 ///   and sits on 2 MiB-aligned memory advised for transparent huge pages, which
-///   measurably speeds up full scans (DESIGN.md §8).
+///   measurably speeds up full scans, which are bound by memory bandwidth.
 ///
 /// Not synchronised: concurrent reads are safe, but writes must be serialised
 /// against all other access by the owner (EngramStore holds a readers-writer lock).

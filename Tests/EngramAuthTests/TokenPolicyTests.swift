@@ -3,7 +3,7 @@ import JWTKit
 import XCTest
 @testable import EngramAuth
 
-/// Time claims, lifetime, org-bound roles and signing-secret strength (issue 13, item 16).
+/// Time claims, lifetime, org-bound roles and signing-secret strength.
 final class TokenPolicyTests: XCTestCase {
     let secret = "policy-tests-" + String(repeating: "0123456789abcdefghijklmnopqrstuv", count: 2)
 

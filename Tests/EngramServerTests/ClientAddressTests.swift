@@ -2,7 +2,7 @@ import HTTPTypes
 import XCTest
 @testable import EngramHTTPEdge
 
-/// Trusted proxies and the real client address (issue 13, item 4).
+/// Trusted proxies and the real client address.
 final class ClientAddressTests: XCTestCase {
     func testParsingAndMatching() throws {
         let proxies = try TrustedProxies(parsing: "10.0.0.0/8, 192.168.1.7 ,::1, 2001:db8::/32")
