@@ -7,7 +7,13 @@ import PackageDescription
 /// (JSON, the secret scanner, RFC 3339, multipart, tokenizer) traps instead of being undefined behaviour.
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // A file sees only the modules it imports, and an import is internal unless marked `public import`
+    // (a module's public API names which dependencies it exposes).
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+/// Targets not yet converted to explicit import visibility (being reshaped in parallel branches).
+let legacySettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 /// The vector kernels alone (no input parsing: rows and queries are floats whose dimensions the store
 /// has checked) drop the checks. Measured with `engram-bench kernels --sizes 10000,100000 --queries 300`,
@@ -64,12 +70,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
         .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
         // Secret filter: rule families, checksums, entropy, placeholders.
-        .target(name: "EngramSecrets", swiftSettings: swiftSettings),
+        .target(name: "EngramSecrets", swiftSettings: legacySettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens.
@@ -79,7 +85,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
         // The HTTP edge both listeners share: connection limits and timeouts, client address behind
         // trusted proxies, token-bucket rate limits.
@@ -103,7 +109,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
         // JSON Schemas of the MCP tools and the REST API (top-level `schemas/`).
         .target(
@@ -126,7 +132,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Admin")],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
         // Qdrant-compatible REST API on its own listener, over the embedded store (issue 8).
         .target(
@@ -137,7 +143,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
         // The `engram` command: serve, bench, maintenance commands.
         .executableTarget(
@@ -161,7 +167,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
 
         // Benchmarks, evaluations and test helpers (`engram-bench`): not part of the shipped `engram`.
@@ -174,7 +180,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: legacySettings
         ),
 
         .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 extension UUID {
     /// The canonical lower-case hyphenated text (`uuidString.lowercased()`), built from a table:

@@ -1,5 +1,5 @@
 import CEngramKernels
-import Foundation
+public import Foundation
 
 /// A model directory that lacks a required file.
 public enum MiniLMError: Error, Equatable, CustomStringConvertible {

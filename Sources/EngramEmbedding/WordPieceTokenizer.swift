@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // Why hand-written: no Swift tokenizer library runs on Linux without pulling in a large dependency
 // graph (swift-transformers needs Apple frameworks / Jinja; the Rust `tokenizers` crate has no

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
-import HTTPTypes
+public import HTTPTypes
 
 /// Proxies trusted to report the real client in `X-Forwarded-For` / `Forwarded`
 /// (`--trusted-proxies`, `ENGRAM_TRUSTED_PROXIES`: comma-separated IPs or CIDRs).

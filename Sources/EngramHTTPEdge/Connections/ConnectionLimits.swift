@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Connection-level limits: how long a client may take and how many connections one IP may hold.
 /// Defaults suit a service behind a reverse proxy.

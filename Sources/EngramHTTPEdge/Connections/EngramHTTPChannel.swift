@@ -1,7 +1,7 @@
 import Hummingbird
-import HummingbirdCore
-import Logging
-import NIOCore
+public import HummingbirdCore
+public import Logging
+public import NIOCore
 
 /// Hummingbird's HTTP/1 child channel with Engram's connection limits in front: the per-IP
 /// connection cap, the header and body timeouts, and closing after early responses. The idle
