@@ -22,7 +22,10 @@ public final class AsyncSerialLock: Sendable {
     private func acquire() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { s -> Bool in
-                if s.locked { s.waiters.append(c); return false }
+                if s.locked {
+                    s.waiters.append(c)
+                    return false
+                }
                 s.locked = true
                 return true
             }
@@ -32,7 +35,10 @@ public final class AsyncSerialLock: Sendable {
 
     private func release() {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            if s.waiters.isEmpty { s.locked = false; return nil }
+            if s.waiters.isEmpty {
+                s.locked = false
+                return nil
+            }
             return s.waiters.removeFirst()
         }
         next?.resume()

@@ -45,7 +45,10 @@ enum JSONWriter {
 
     /// Shortest round-trip digits (Swift's `description`), integral values without `.0`, as JSONEncoder does.
     static func writeDouble(_ d: Double, into out: inout [UInt8]) {
-        guard d.isFinite else { out += "null".utf8; return }
+        guard d.isFinite else {
+            out += "null".utf8
+            return
+        }
         var text = d.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         out += text.utf8

@@ -15,28 +15,48 @@ public enum RFC3339 {
             return v
         }
         guard b.count >= 10, let year = num(0, 4), b[4] == 45, let month = num(5, 2), b[7] == 45,
-              let day = num(8, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
-        var hour = 0, minute = 0, second = 0.0, offset = 0
+            let day = num(8, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var hour = 0
+        var minute = 0
+        var second = 0.0
+        var offset = 0
         var i = 10
         if i < b.count {
             guard b[i] == 84 || b[i] == 116 || b[i] == 32, let h = num(i + 1, 2), b.count > i + 3, b[i + 3] == 58,
-                  let m = num(i + 4, 2), h < 24, m < 60 else { return nil }
-            hour = h; minute = m; i += 6
+                let m = num(i + 4, 2), h < 24, m < 60
+            else { return nil }
+            hour = h
+            minute = m
+            i += 6
             if i < b.count, b[i] == 58 {
                 guard let s = num(i + 1, 2), s <= 60 else { return nil }
-                second = Double(s); i += 3
+                second = Double(s)
+                i += 3
                 if i < b.count, b[i] == 46 {
-                    var j = i + 1, scale = 0.1, frac = 0.0
-                    while j < b.count, b[j] >= 48, b[j] <= 57 { frac += Double(b[j] - 48) * scale; scale /= 10; j += 1 }
+                    var j = i + 1
+                    var scale = 0.1
+                    var frac = 0.0
+                    while j < b.count, b[j] >= 48, b[j] <= 57 {
+                        frac += Double(b[j] - 48) * scale
+                        scale /= 10
+                        j += 1
+                    }
                     guard j > i + 1 else { return nil }
-                    second += frac; i = j
+                    second += frac
+                    i = j
                 }
             }
             if i < b.count {
-                if b[i] == 90 || b[i] == 122 { i += 1 } else if b[i] == 43 || b[i] == 45 {
+                if b[i] == 90 || b[i] == 122 {
+                    i += 1
+                } else if b[i] == 43 || b[i] == 45 {
                     guard let oh = num(i + 1, 2), b.count >= i + 6, b[i + 3] == 58, let om = num(i + 4, 2) else { return nil }
-                    offset = (oh * 60 + om) * 60 * (b[i] == 45 ? -1 : 1); i += 6
-                } else { return nil }
+                    offset = (oh * 60 + om) * 60 * (b[i] == 45 ? -1 : 1)
+                    i += 6
+                } else {
+                    return nil
+                }
             }
             guard i == b.count else { return nil }
         }
@@ -73,7 +93,8 @@ public enum RFC3339 {
             let digits = String(v)
             return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
         }
-        var out = pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(seconds / 3600, 2) + ":"
+        var out =
+            pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(seconds / 3600, 2) + ":"
             + pad(seconds % 3600 / 60, 2) + ":" + pad(seconds % 60, 2)
         if micros > 0 { out += "." + pad(micros, 6) }
         return out + "Z"

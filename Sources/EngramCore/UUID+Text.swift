@@ -9,7 +9,10 @@ extension UUID {
             String(unsafeUninitializedCapacity: 36) { out in
                 var o = 0
                 for (i, b) in bytes.enumerated() {
-                    if i == 4 || i == 6 || i == 8 || i == 10 { out[o] = UInt8(ascii: "-"); o += 1 }
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        out[o] = UInt8(ascii: "-")
+                        o += 1
+                    }
                     out[o] = Hex.digits[Int(b >> 4)]
                     out[o + 1] = Hex.digits[Int(b & 0x0F)]
                     o += 2

@@ -2,6 +2,7 @@ import CBLAS
 import CEngramKernels
 import EngramKernels
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -75,8 +76,22 @@ final class BertModel: @unchecked Sendable {
             if packed {
                 engram_sgemm_packed(Int32(m), Int32(n), Int32(k), a, Int32(lda), data, beta, c, Int32(ldc))
             } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                            1, a, Int32(lda), data, Int32(n), beta, c, Int32(ldc))
+                cblas_sgemm(
+                    CblasRowMajor,
+                    CblasNoTrans,
+                    CblasNoTrans,
+                    Int32(m),
+                    Int32(n),
+                    Int32(k),
+                    1,
+                    a,
+                    Int32(lda),
+                    data,
+                    Int32(n),
+                    beta,
+                    c,
+                    Int32(ldc)
+                )
             }
         }
     }
@@ -87,10 +102,12 @@ final class BertModel: @unchecked Sendable {
     init(file: SafetensorsFile, config: BertConfiguration = BertConfiguration()) throws {
         self.config = config
         self.file = file
-        let h = config.hidden, f = config.intermediate
+        let h = config.hidden
+        let f = config.intermediate
         // Validate every tensor before allocating anything.
-        let prefix: String = file.tensors["embeddings.word_embeddings.weight"] == nil
-            && file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+        let prefix: String =
+            file.tensors["embeddings.word_embeddings.weight"] == nil
+                && file.tensors["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         func name(_ s: String) -> String { prefix + s }
         _ = try file.info(name("embeddings.word_embeddings.weight"), shape: [config.vocabularySize, h])
         _ = try file.info(name("embeddings.position_embeddings.weight"), shape: [config.maxPositions, h])
@@ -99,8 +116,10 @@ final class BertModel: @unchecked Sendable {
         _ = try file.info(name("embeddings.LayerNorm.bias"), shape: [h])
         for l in 0..<config.layers {
             let p = name("encoder.layer.\(l).")
-            for (n, s) in [("attention.self.query", [h, h]), ("attention.self.key", [h, h]), ("attention.self.value", [h, h]),
-                           ("attention.output.dense", [h, h]), ("intermediate.dense", [f, h]), ("output.dense", [h, f])] {
+            for (n, s) in [
+                ("attention.self.query", [h, h]), ("attention.self.key", [h, h]), ("attention.self.value", [h, h]),
+                ("attention.output.dense", [h, h]), ("intermediate.dense", [f, h]), ("output.dense", [h, f]),
+            ] {
                 _ = try file.info(p + n + ".weight", shape: s)
                 _ = try file.info(p + n + ".bias", shape: [s[0]])
             }
@@ -117,7 +136,8 @@ final class BertModel: @unchecked Sendable {
         if mappedWord == nil { total += round(config.vocabularySize * h) }
         let packed = Self.usesPackedKernel
         func weightFloats(_ k: Int, _ n: Int) -> Int { packed ? max(k * n, engram_sgemm_packed_count(Int32(k), Int32(n))) : k * n }
-        let perLayer = round(weightFloats(h, 3 * h)) + round(3 * h) + round(weightFloats(h, h)) + round(h) * 6
+        let perLayer =
+            round(weightFloats(h, 3 * h)) + round(3 * h) + round(weightFloats(h, h)) + round(h) * 6
             + round(weightFloats(h, f)) + round(f) + round(weightFloats(f, h))
         total += perLayer * config.layers
         let arena = UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64)
@@ -135,8 +155,14 @@ final class BertModel: @unchecked Sendable {
         }
         // Copies the [out, inp] weight `tensor` transposed into columns colOffset..<colOffset+out of
         // the [inp, ld] row-major matrix at `dst`.
-        func loadTransposed(_ tensor: String, out: Int, inp: Int, into dst: UnsafeMutablePointer<Float>,
-                            ld: Int, colOffset: Int = 0) throws {
+        func loadTransposed(
+            _ tensor: String,
+            out: Int,
+            inp: Int,
+            into dst: UnsafeMutablePointer<Float>,
+            ld: Int,
+            colOffset: Int = 0
+        ) throws {
             let t = try file.info(tensor, shape: [out, inp])
             let src = file.rawPointer(t)
             for o in 0..<out {
@@ -186,18 +212,22 @@ final class BertModel: @unchecked Sendable {
                 try file.copyFloats(p + "attention.self.query.bias", shape: [h], into: bqkv)
                 try file.copyFloats(p + "attention.self.key.bias", shape: [h], into: bqkv + h)
                 try file.copyFloats(p + "attention.self.value.bias", shape: [h], into: bqkv + 2 * h)
-                layers.append(Layer(
-                    wqkv: wqkv, bqkv: UnsafePointer(bqkv),
-                    wo: try loadT(p + "attention.output.dense.weight", out: h, inp: h),
-                    bo: try load(p + "attention.output.dense.bias", [h]),
-                    ln1g: try load(p + "attention.output.LayerNorm.weight", [h]),
-                    ln1b: try load(p + "attention.output.LayerNorm.bias", [h]),
-                    wi: try loadT(p + "intermediate.dense.weight", out: f, inp: h),
-                    bi: try load(p + "intermediate.dense.bias", [f]),
-                    wo2: try loadT(p + "output.dense.weight", out: h, inp: f),
-                    bo2: try load(p + "output.dense.bias", [h]),
-                    ln2g: try load(p + "output.LayerNorm.weight", [h]),
-                    ln2b: try load(p + "output.LayerNorm.bias", [h])))
+                layers.append(
+                    Layer(
+                        wqkv: wqkv,
+                        bqkv: UnsafePointer(bqkv),
+                        wo: try loadT(p + "attention.output.dense.weight", out: h, inp: h),
+                        bo: try load(p + "attention.output.dense.bias", [h]),
+                        ln1g: try load(p + "attention.output.LayerNorm.weight", [h]),
+                        ln1b: try load(p + "attention.output.LayerNorm.bias", [h]),
+                        wi: try loadT(p + "intermediate.dense.weight", out: f, inp: h),
+                        bi: try load(p + "intermediate.dense.bias", [f]),
+                        wo2: try loadT(p + "output.dense.weight", out: h, inp: f),
+                        bo2: try load(p + "output.dense.bias", [h]),
+                        ln2g: try load(p + "output.LayerNorm.weight", [h]),
+                        ln2b: try load(p + "output.LayerNorm.bias", [h])
+                    )
+                )
             }
             layerWeights = layers
         } catch {
@@ -219,7 +249,10 @@ final class BertModel: @unchecked Sendable {
     /// head over that sequence's own rows. This is exactly "pad to a rectangle + attention mask with
     /// −∞ on padded keys + mean over real tokens", minus the padded rows' wasted work.
     func embed(sequences: [[Int32]]) -> [[Float]] {
-        let h = config.hidden, f = config.intermediate, nh = config.heads, dh = config.headDimension
+        let h = config.hidden
+        let f = config.intermediate
+        let nh = config.heads
+        let dh = config.headDimension
         let lengths = sequences.map(\.count)
         precondition(lengths.allSatisfy { $0 >= 1 && $0 <= config.maxPositions }, "sequence length out of range")
         let T = lengths.reduce(0, +)
@@ -231,7 +264,13 @@ final class BertModel: @unchecked Sendable {
         let ctx = UnsafeMutablePointer<Float>.allocate(capacity: T * h)
         let inter = UnsafeMutablePointer<Float>.allocate(capacity: T * f)
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: maxL * maxL)
-        defer { x.deallocate(); qkv.deallocate(); ctx.deallocate(); inter.deallocate(); scores.deallocate() }
+        defer {
+            x.deallocate()
+            qkv.deallocate()
+            ctx.deallocate()
+            inter.deallocate()
+            scores.deallocate()
+        }
 
         // Embeddings: word + position + token type 0, then LayerNorm.
         var row = 0
@@ -263,11 +302,39 @@ final class BertModel: @unchecked Sendable {
                     let q = base + head * dh
                     let k = base + h + head * dh
                     let v = base + 2 * h + head * dh
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(dh),
-                                scale, q, ld3, k, ld3, 0, scores, n)
+                    cblas_sgemm(
+                        CblasRowMajor,
+                        CblasNoTrans,
+                        CblasTrans,
+                        n,
+                        n,
+                        Int32(dh),
+                        scale,
+                        q,
+                        ld3,
+                        k,
+                        ld3,
+                        0,
+                        scores,
+                        n
+                    )
                     softmaxRows(scores, rows: len, cols: len)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(dh), n,
-                                1, scores, n, v, ld3, 0, ctx + start * h + head * dh, Int32(h))
+                    cblas_sgemm(
+                        CblasRowMajor,
+                        CblasNoTrans,
+                        CblasNoTrans,
+                        n,
+                        Int32(dh),
+                        n,
+                        1,
+                        scores,
+                        n,
+                        v,
+                        ld3,
+                        0,
+                        ctx + start * h + head * dh,
+                        Int32(h)
+                    )
                 }
                 start += len
             }
@@ -309,8 +376,12 @@ final class BertModel: @unchecked Sendable {
     // MARK: kernels (plain loops the compiler vectorises)
 
     @inline(__always)
-    private func layerNorm(_ v: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                           gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>) {
+    private func layerNorm(
+        _ v: UnsafeMutablePointer<Float>,
+        bias: UnsafePointer<Float>?,
+        gamma: UnsafePointer<Float>,
+        beta: UnsafePointer<Float>
+    ) {
         let n = config.hidden
         if let bias { for j in 0..<n { v[j] += bias[j] } }
         // Eight partial sums: keeps the reduction accurate and lets it pipeline.
@@ -321,7 +392,10 @@ final class BertModel: @unchecked Sendable {
             j += 8
         }
         var sum = s.sum()
-        while j < n { sum += v[j]; j += 1 }
+        while j < n {
+            sum += v[j]
+            j += 1
+        }
         let mean = sum / Float(n)
         var s2 = SIMD8<Float>()
         j = 0
@@ -332,7 +406,11 @@ final class BertModel: @unchecked Sendable {
             j += 8
         }
         var sq = s2.sum()
-        while j < n { let d = v[j] - mean; sq += d * d; j += 1 }
+        while j < n {
+            let d = v[j] - mean
+            sq += d * d
+            j += 1
+        }
         let inv = 1 / (sq / Float(n) + config.layerNormEpsilon).squareRoot()
         for k in 0..<n { v[k] = (v[k] - mean) * inv * gamma[k] + beta[k] }
     }
@@ -402,8 +480,8 @@ public enum EmbeddingKernels {
     @inline(__always)
     public static func exp(_ a: Float) -> Float {
         let x = min(max(a, -87), 88)
-        let shifted = x * 1.44269504088896341 + 12582912  // 1.5·2^23: rounds to nearest integer
-        let n = shifted - 12582912
+        let shifted = x * 1.44269504088896341 + 12_582_912  // 1.5·2^23: rounds to nearest integer
+        let n = shifted - 12_582_912
         let r = x - n * 0.693359375 + n * 2.12194440e-4
         var p: Float = 1.9875691500e-4
         p = p * r + 1.3981999507e-3
@@ -426,7 +504,10 @@ public enum EmbeddingKernels {
             j += 8
         }
         var total = s.sum()
-        while j < n { total += p[j]; j += 1 }
+        while j < n {
+            total += p[j]
+            j += 1
+        }
         return total
     }
 }

@@ -30,10 +30,15 @@ public enum VectorMath {
     /// Cosine similarity of two equal-length vectors (0 when either is zero).
     public static func cosine(_ a: [Float], _ b: [Float]) -> Double {
         precondition(a.count == b.count, "cosine: length mismatch \(a.count) vs \(b.count)")
-        var dot = 0.0, na = 0.0, nb = 0.0
+        var dot = 0.0
+        var na = 0.0
+        var nb = 0.0
         for i in a.indices {
-            let x = Double(a[i]), y = Double(b[i])
-            dot += x * y; na += x * x; nb += y * y
+            let x = Double(a[i])
+            let y = Double(b[i])
+            dot += x * y
+            na += x * x
+            nb += y * y
         }
         guard na > 0, nb > 0 else { return 0 }
         return dot / (na.squareRoot() * nb.squareRoot())

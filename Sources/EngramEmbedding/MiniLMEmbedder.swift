@@ -48,7 +48,9 @@ public struct MiniLMEmbedder: Embedder {
         model = try BertModel(file: file, config: config)
         guard tokenizer.vocabulary.count == config.vocabularySize else {
             throw TokenizerError.cannotRead(
-                path: vocab.path, reason: "has \(tokenizer.vocabulary.count) tokens, the model expects \(config.vocabularySize)")
+                path: vocab.path,
+                reason: "has \(tokenizer.vocabulary.count) tokens, the model expects \(config.vocabularySize)"
+            )
         }
         dimensions = config.hidden
         modelID = Self.defaultModelID

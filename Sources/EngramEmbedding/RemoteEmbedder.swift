@@ -1,4 +1,5 @@
 public import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -70,9 +71,18 @@ public struct RemoteEmbedder: Embedder {
         /// Texts per request.
         public var maxBatchSize: Int
 
-        public init(api: API, baseURL: URL, model: String, dimensions: Int, apiKey: String? = nil,
-                    timeout: TimeInterval = 30, maxAttempts: Int = 4, initialBackoff: TimeInterval = 0.5,
-                    maxBackoff: TimeInterval = 8, maxBatchSize: Int = 64) {
+        public init(
+            api: API,
+            baseURL: URL,
+            model: String,
+            dimensions: Int,
+            apiKey: String? = nil,
+            timeout: TimeInterval = 30,
+            maxAttempts: Int = 4,
+            initialBackoff: TimeInterval = 0.5,
+            maxBackoff: TimeInterval = 8,
+            maxBatchSize: Int = 64
+        ) {
             self.api = api
             self.baseURL = baseURL
             self.model = model
@@ -126,7 +136,10 @@ public struct RemoteEmbedder: Embedder {
             for var v in vectors {
                 guard v.count == configuration.dimensions else {
                     throw RemoteEmbedderError.dimensionMismatch(
-                        model: configuration.model, expected: configuration.dimensions, actual: v.count)
+                        model: configuration.model,
+                        expected: configuration.dimensions,
+                        actual: v.count
+                    )
                 }
                 VectorMath.normalize(&v)
                 out.append(v)
@@ -146,15 +159,24 @@ public struct RemoteEmbedder: Embedder {
         }
         if configuration.dimensions != expected {
             throw RemoteEmbedderError.dimensionMismatch(
-                model: configuration.model, expected: expected, actual: configuration.dimensions)
+                model: configuration.model,
+                expected: expected,
+                actual: configuration.dimensions
+            )
         }
     }
 
     // MARK: transport
 
-    private struct OpenAIRequest: Encodable { let model: String; let input: [String] }
+    private struct OpenAIRequest: Encodable {
+        let model: String
+        let input: [String]
+    }
     private struct OpenAIResponse: Decodable {
-        struct Item: Decodable { let index: Int?; let embedding: [Float] }
+        struct Item: Decodable {
+            let index: Int?
+            let embedding: [Float]
+        }
         let data: [Item]
     }
     private struct OllamaResponse: Decodable { let embeddings: [[Float]] }
@@ -183,7 +205,9 @@ public struct RemoteEmbedder: Embedder {
             }
         } catch {
             throw RemoteEmbedderError.invalidResponse(
-                url: endpoint.absoluteString, reason: "\(error) — body: \(String(decoding: data.prefix(300), as: UTF8.self))")
+                url: endpoint.absoluteString,
+                reason: "\(error) — body: \(String(decoding: data.prefix(300), as: UTF8.self))"
+            )
         }
         guard vectors.count == texts.count else {
             throw RemoteEmbedderError.countMismatch(expected: texts.count, actual: vectors.count)
@@ -198,7 +222,8 @@ public struct RemoteEmbedder: Embedder {
 
     private func attemptOnce(_ request: URLRequest, attempt: Int) async throws -> Attempt {
         let url = endpoint.absoluteString
-        let data: Data, response: URLResponse
+        let data: Data
+        let response: URLResponse
         do {
             (data, response) = try await session.data(for: request)
         } catch is CancellationError {
@@ -211,7 +236,11 @@ public struct RemoteEmbedder: Embedder {
         }
         if (200..<300).contains(http.statusCode) { return .success(data) }
         let failure = RemoteEmbedderError.httpStatus(
-            url: url, status: http.statusCode, body: String(decoding: data.prefix(500), as: UTF8.self), attempts: attempt)
+            url: url,
+            status: http.statusCode,
+            body: String(decoding: data.prefix(500), as: UTF8.self),
+            attempts: attempt
+        )
         guard http.statusCode == 429 || (500...599).contains(http.statusCode) else { throw failure }
         return .retryable(failure, retryAfter: http.value(forHTTPHeaderField: "Retry-After").flatMap(TimeInterval.init))
     }

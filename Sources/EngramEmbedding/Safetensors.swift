@@ -1,4 +1,5 @@
 public import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -163,7 +164,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard let shapeAny = entry["shape"] as? [Any], let shape = intArray(shapeAny), shape.allSatisfy({ $0 >= 0 })
             else { throw SafetensorsError.invalidTensor(name: name, reason: "shape is not a list of non-negative integers") }
             guard let offAny = entry["data_offsets"] as? [Any], let offsets = intArray(offAny), offsets.count == 2,
-                  offsets[0] >= 0, offsets[1] >= offsets[0]
+                offsets[0] >= 0, offsets[1] >= offsets[0]
             else { throw SafetensorsError.invalidTensor(name: name, reason: "data_offsets is not [begin, end] with 0 <= begin <= end") }
             var count = 1
             for d in shape {
@@ -176,7 +177,8 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard offsets[1] - offsets[0] == count * elementSize else {
                 throw SafetensorsError.invalidTensor(
                     name: name,
-                    reason: "data_offsets span \(offsets[1] - offsets[0]) bytes but shape \(shape) of \(dtype) needs \(count * elementSize)")
+                    reason: "data_offsets span \(offsets[1] - offsets[0]) bytes but shape \(shape) of \(dtype) needs \(count * elementSize)"
+                )
             }
             tensors[name] = SafetensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1])
         }

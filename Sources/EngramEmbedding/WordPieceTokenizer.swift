@@ -107,8 +107,11 @@ public struct WordPieceTokenizer: Sendable {
             guard let v = ws[Array(t.utf8)] else { throw TokenizerError.missingSpecialToken(t) }
             return v
         }
-        padID = try id("[PAD]"); unkID = try id("[UNK]"); clsID = try id("[CLS]")
-        sepID = try id("[SEP]"); maskID = try id("[MASK]")
+        padID = try id("[PAD]")
+        unkID = try id("[UNK]")
+        clsID = try id("[CLS]")
+        sepID = try id("[SEP]")
+        maskID = try id("[MASK]")
         specials = [("[PAD]", padID), ("[UNK]", unkID), ("[CLS]", clsID), ("[SEP]", sepID), ("[MASK]", maskID)]
             .map { (Array($0.0.unicodeScalars), $0.1) }
         wordStart = ws
@@ -156,7 +159,10 @@ public struct WordPieceTokenizer: Sendable {
     private func matchSpecial(_ s: [Unicode.Scalar], at i: Int) -> (Int, Int32)? {
         for special in specials where i + special.scalars.count <= s.count {
             var ok = true
-            for (k, c) in special.scalars.enumerated() where s[i + k] != c { ok = false; break }
+            for (k, c) in special.scalars.enumerated() where s[i + k] != c {
+                ok = false
+                break
+            }
             if ok { return (special.scalars.count, special.id) }
         }
         return nil
@@ -174,7 +180,9 @@ public struct WordPieceTokenizer: Sendable {
             if Self.isWhitespace(c) {
                 cleaned.append(" ")
             } else if Self.isChineseChar(v) {
-                cleaned.append(" "); cleaned.append(c); cleaned.append(" ")
+                cleaned.append(" ")
+                cleaned.append(c)
+                cleaned.append(" ")
                 asciiOnly = false
             } else {
                 if v >= 0x80 { asciiOnly = false }
@@ -197,9 +205,15 @@ public struct WordPieceTokenizer: Sendable {
             }
             for l in lowered {
                 if Self.isWhitespace(l) {
-                    if !word.isEmpty { wordPiece(word, into: &ids); word.removeAll(keepingCapacity: true) }
+                    if !word.isEmpty {
+                        wordPiece(word, into: &ids)
+                        word.removeAll(keepingCapacity: true)
+                    }
                 } else if Self.isPunctuation(l) {
-                    if !word.isEmpty { wordPiece(word, into: &ids); word.removeAll(keepingCapacity: true) }
+                    if !word.isEmpty {
+                        wordPiece(word, into: &ids)
+                        word.removeAll(keepingCapacity: true)
+                    }
                     wordPiece([l], into: &ids)
                 } else {
                     word.append(l)
@@ -241,7 +255,7 @@ public struct WordPieceTokenizer: Sendable {
         guard isReferenceAssigned(c) else { return false }
         switch c.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            .initialPunctuation, .finalPunctuation, .otherPunctuation:
             return true
         default:
             return false
@@ -274,7 +288,10 @@ public struct WordPieceTokenizer: Sendable {
 
     private func wordPiece(_ word: [Unicode.Scalar], into ids: inout [Int32]) {
         let n = word.count
-        if n > maxInputCharsPerWord { ids.append(unkID); return }
+        if n > maxInputCharsPerWord {
+            ids.append(unkID)
+            return
+        }
         // UTF-8 bytes of the word and the byte offset of each scalar boundary.
         var bytes: [UInt8] = []
         bytes.reserveCapacity(n * 2)
@@ -291,7 +308,10 @@ public struct WordPieceTokenizer: Sendable {
             var found: Int32? = nil
             let table = start == 0 ? wordStart : continuation
             while start < end {
-                if let id = table[Array(bytes[bounds[start]..<bounds[end]])] { found = id; break }
+                if let id = table[Array(bytes[bounds[start]..<bounds[end]])] {
+                    found = id
+                    break
+                }
                 end -= 1
             }
             guard let id = found else {

@@ -1,10 +1,11 @@
+import Foundation
+public import HTTPTypes
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-public import HTTPTypes
 
 /// Proxies trusted to report the real client in `X-Forwarded-For` / `Forwarded`
 /// (`--trusted-proxies`, `ENGRAM_TRUSTED_PROXIES`: comma-separated IPs or CIDRs).
@@ -91,8 +92,12 @@ public struct TrustedProxies: Sendable, Equatable {
                 if !contains(hop) { break }
             }
         }
-        return ClientAddress(ip: ip, viaProxy: viaProxy, peerIsLoopback: ClientAddress.isLoopback(peer),
-                             carriesForwardingHeaders: forwardingHeaders)
+        return ClientAddress(
+            ip: ip,
+            viaProxy: viaProxy,
+            peerIsLoopback: ClientAddress.isLoopback(peer),
+            carriesForwardingHeaders: forwardingHeaders
+        )
     }
 
     /// The addresses of `Forwarded` (RFC 7239 `for=`) or else `X-Forwarded-For`, client first.

@@ -4,7 +4,10 @@ import Synchronization
 /// Token buckets keyed by client (token digest or IP): `rate` tokens per second
 /// refill up to `burst`. Thread-safe; idle buckets are pruned.
 public final class RateLimiter: Sendable {
-    private struct Bucket { var tokens: Double; var updated: Double }
+    private struct Bucket {
+        var tokens: Double
+        var updated: Double
+    }
     private let buckets = Mutex<[String: Bucket]>([:])
     public let rate: Double
     public let burst: Double
@@ -26,7 +29,10 @@ public final class RateLimiter: Sendable {
             b.tokens = min(burst, b.tokens + (t - b.updated) * rate)
             b.updated = t
             defer { all[key] = b }
-            if b.tokens >= 1 { b.tokens -= 1; return nil }
+            if b.tokens >= 1 {
+                b.tokens -= 1
+                return nil
+            }
             return (1 - b.tokens) / rate
         }
     }

@@ -1,4 +1,5 @@
 import CBLAS
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

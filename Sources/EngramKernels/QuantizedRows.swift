@@ -47,7 +47,7 @@ struct QuantizedRows {
             fatalError("QuantizedRows: out of memory reserving \(bytes) bytes")
         }
         #if os(Linux)
-        if alignment == hugePage { _ = madvise(raw, bytes, 14 /* MADV_HUGEPAGE */) }
+        if alignment == hugePage { _ = madvise(raw, bytes, VectorMatrix.madviseHugePage) }
         #endif
         let newData = raw.bindMemory(to: Int8.self, capacity: bytes)
         let newScales = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity)
@@ -71,7 +71,9 @@ struct QuantizedRows {
     /// sums of squares carry a relative error below d·2⁻²⁴, covered by rounding the stored
     /// bounds up by d·1.2·10⁻⁷ + 10⁻⁵ relative.
     mutating func set(row: Int, from vector: UnsafePointer<Float>) {
-        var scale: Float = 0, residual: Float = 0, norm: Float = 0
+        var scale: Float = 0
+        var residual: Float = 0
+        var norm: Float = 0
         engram_i8_quantize(vector, dimension, stride, data! + row * stride, &scale, &residual, &norm)
         scales![row] = scale
         // Rounded up so the stored bounds are never below the true values.
@@ -118,7 +120,9 @@ struct QueryQuantization {
         let scale = peak > 0 ? peak / qmax : 0
         let inv = scale > 0 ? 1 / scale : 0
         var values = [Int16](repeating: 0, count: stride)
-        var residual = 0.0, quantNorm = 0.0, norm = 0.0
+        var residual = 0.0
+        var quantNorm = 0.0
+        var norm = 0.0
         for (j, x) in query.enumerated() {
             let q = max(-qmax, min(qmax, (x * inv).rounded()))
             values[j] = Int16(q)

@@ -66,7 +66,9 @@ public struct TopK: Sendable {
             if worse(heap[i], heap[parent]) {
                 heap.swapAt(i, parent)
                 i = parent
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 
@@ -74,7 +76,8 @@ public struct TopK: Sendable {
         var i = index
         let n = heap.count
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var m = i
             if l < n, worse(heap[l], heap[m]) { m = l }
             if r < n, worse(heap[r], heap[m]) { m = r }

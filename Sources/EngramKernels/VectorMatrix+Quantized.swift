@@ -77,8 +77,12 @@ extension VectorMatrix {
         let block = Self.quantizedBlock
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: block * nq)
         defer { scratch.deallocate() }
-        let stride = quantized.stride, n = count
-        let data = quantized.data!, scales = quantized.scales!, errors = quantized.errors!, norms = quantized.norms!
+        let stride = quantized.stride
+        let n = count
+        let data = quantized.data!
+        let scales = quantized.scales!
+        let errors = quantized.errors!
+        let norms = quantized.norms!
         var values: [Int16] = []
         values.reserveCapacity(nq * stride)
         for q in queries { values += q.values }
@@ -91,8 +95,16 @@ extension VectorMatrix {
                 var start = 0
                 while start < n {
                     let rows = min(block, n - start)
-                    engram_i8_scores(data + start * stride, scales + start, rows, stride, qv.baseAddress, queryScales,
-                                     Int32(nq), scratch)
+                    engram_i8_scores(
+                        data + start * stride,
+                        scales + start,
+                        rows,
+                        stride,
+                        qv.baseAddress,
+                        queryScales,
+                        Int32(nq),
+                        scratch
+                    )
                     for qi in 0..<nq {
                         let scores = scratch + qi * rows
                         let query = queries[qi]

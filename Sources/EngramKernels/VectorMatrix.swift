@@ -2,6 +2,7 @@ import CBLAS
 import Dispatch
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -41,6 +42,8 @@ public final class VectorMatrix: @unchecked Sendable {
     /// while the top-k heap consumes it.
     static let blockRows = 16_384
     static let hugePage = 2 << 20
+    /// `MADV_HUGEPAGE` (Linux), which Glibc does not export to Swift.
+    static let madviseHugePage: Int32 = 14
 
     /// Creates an empty matrix.
     /// - Parameters:
@@ -88,7 +91,7 @@ public final class VectorMatrix: @unchecked Sendable {
             fatalError("VectorMatrix: out of memory reserving \(rounded) bytes")
         }
         #if os(Linux)
-        if alignment == Self.hugePage { _ = madvise(raw, rounded, 14 /* MADV_HUGEPAGE */) }
+        if alignment == Self.hugePage { _ = madvise(raw, rounded, Self.madviseHugePage) }
         #endif
         let newStorage = raw.bindMemory(to: Float.self, capacity: newCapacity * dimension)
         if let old = storage {
@@ -200,15 +203,28 @@ public final class VectorMatrix: @unchecked Sendable {
             return parallelSearch(q, k: k, base: base)
         }
         let block = Self.blockRows
-        let n = count, d = dimension
+        let n = count
+        let d = dimension
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
         defer { scratch.deallocate() }
         q.withUnsafeBufferPointer { qp in
             var start = 0
             while start < n {
                 let rows = min(block, n - start)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
-                            base + start * d, Int32(d), qp.baseAddress, 1, 0, scratch, 1)
+                cblas_sgemv(
+                    CblasRowMajor,
+                    CblasNoTrans,
+                    Int32(rows),
+                    Int32(d),
+                    1,
+                    base + start * d,
+                    Int32(d),
+                    qp.baseAddress,
+                    1,
+                    0,
+                    scratch,
+                    1
+                )
                 collect(scratch, rows: rows, offset: start, into: &top, accept: accept)
                 start += rows
             }
@@ -228,7 +244,9 @@ public final class VectorMatrix: @unchecked Sendable {
     /// `cblas_sgemv` blocks and heap), then merges the heaps. Same results as the serial scan.
     private func parallelSearch(_ q: [Float], k: Int, base: UnsafeMutablePointer<Float>) -> [ScoredID] {
         let parts = Self.scanThreads
-        let n = count, d = dimension, block = Self.blockRows
+        let n = count
+        let d = dimension
+        let block = Self.blockRows
         let per = (n + parts - 1) / parts
         let results = UnsafeMutableBufferPointer<[ScoredID]>.allocate(capacity: parts)
         results.initialize(repeating: [])
@@ -242,7 +260,8 @@ public final class VectorMatrix: @unchecked Sendable {
         q.withUnsafeBufferPointer { qp in
             let shared = Shared(base: base, query: qp.baseAddress!, results: results)
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let lo = part * per, hi = min(n, lo + per)
+                let lo = part * per
+                let hi = min(n, lo + per)
                 guard lo < hi else { return }
                 var top = TopK(k: k)
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, hi - lo))
@@ -250,8 +269,20 @@ public final class VectorMatrix: @unchecked Sendable {
                 var start = lo
                 while start < hi {
                     let rows = min(block, hi - start)
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
-                                shared.base + start * d, Int32(d), shared.query, 1, 0, scratch, 1)
+                    cblas_sgemv(
+                        CblasRowMajor,
+                        CblasNoTrans,
+                        Int32(rows),
+                        Int32(d),
+                        1,
+                        shared.base + start * d,
+                        Int32(d),
+                        shared.query,
+                        1,
+                        0,
+                        scratch,
+                        1
+                    )
                     self.collect(scratch, rows: rows, offset: start, into: &top, accept: nil)
                     start += rows
                 }
@@ -272,7 +303,8 @@ public final class VectorMatrix: @unchecked Sendable {
         if usesQuantizedScan {
             return quantizedSearch(prepared, k: k, accept: nil)
         }
-        let b = queries.count, d = dimension
+        let b = queries.count
+        let d = dimension
         var packed = [Float]()
         packed.reserveCapacity(b * d)
         for q in prepared { packed += q }
@@ -287,8 +319,22 @@ public final class VectorMatrix: @unchecked Sendable {
             while start < n {
                 let rows = min(block, n - start)
                 // C[b × rows] = Q[b × d] · M[start..<start+rows]ᵀ
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(b), Int32(rows), Int32(d), 1,
-                            qp.baseAddress, Int32(d), base + start * d, Int32(d), 0, scratch, Int32(rows))
+                cblas_sgemm(
+                    CblasRowMajor,
+                    CblasNoTrans,
+                    CblasTrans,
+                    Int32(b),
+                    Int32(rows),
+                    Int32(d),
+                    1,
+                    qp.baseAddress,
+                    Int32(d),
+                    base + start * d,
+                    Int32(d),
+                    0,
+                    scratch,
+                    Int32(rows)
+                )
                 for qi in 0..<b {
                     collect(scratch + qi * rows, rows: rows, offset: start, into: &tops[qi], accept: nil)
                 }
@@ -315,15 +361,29 @@ public final class VectorMatrix: @unchecked Sendable {
     public func forEachScore(_ query: [Float], _ body: (Int64, Float) -> Void) throws {
         let q = try prepare(query)
         guard count > 0, let base = storage else { return }
-        let n = count, d = dimension, block = Self.blockRows
+        let n = count
+        let d = dimension
+        let block = Self.blockRows
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
         defer { scratch.deallocate() }
         q.withUnsafeBufferPointer { qp in
             var start = 0
             while start < n {
                 let rows = min(block, n - start)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1,
-                            base + start * d, Int32(d), qp.baseAddress, 1, 0, scratch, 1)
+                cblas_sgemv(
+                    CblasRowMajor,
+                    CblasNoTrans,
+                    Int32(rows),
+                    Int32(d),
+                    1,
+                    base + start * d,
+                    Int32(d),
+                    qp.baseAddress,
+                    1,
+                    0,
+                    scratch,
+                    1
+                )
                 for i in 0..<rows { body(rowIDs[start + i], scratch[i]) }
                 start += rows
             }
@@ -331,8 +391,13 @@ public final class VectorMatrix: @unchecked Sendable {
     }
 
     @inline(__always)
-    func collect(_ scores: UnsafeMutablePointer<Float>, rows: Int, offset: Int,
-                         into top: inout TopK, accept: ((Int64) -> Bool)?) {
+    func collect(
+        _ scores: UnsafeMutablePointer<Float>,
+        rows: Int,
+        offset: Int,
+        into top: inout TopK,
+        accept: ((Int64) -> Bool)?
+    ) {
         var threshold = top.threshold
         rowIDs.withUnsafeBufferPointer { ids in
             for i in 0..<rows {

@@ -44,7 +44,10 @@ public final class BM25Index: @unchecked Sendable {
     private final class UnitWeights: @unchecked Sendable {
         let version: Int
         let values: [Double]
-        init(version: Int, values: [Double]) { self.version = version; self.values = values }
+        init(version: Int, values: [Double]) {
+            self.version = version
+            self.values = values
+        }
     }
     private let unitWeightCache = Mutex<UnitWeights?>(nil)
 
@@ -82,7 +85,9 @@ public final class BM25Index: @unchecked Sendable {
         ids.reserveCapacity(tf.count)
         for (term, n) in tf {
             let t: Int32
-            if let existing = termIDs[term] { t = existing } else {
+            if let existing = termIDs[term] {
+                t = existing
+            } else {
                 t = Int32(postings.count)
                 termIDs[term] = t
                 postings.append([])

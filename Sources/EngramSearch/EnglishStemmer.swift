@@ -71,7 +71,10 @@ public enum EnglishStemmer {
     /// Whether `w[0..<end]` contains a vowel.
     private static func hasVowel(_ w: [UInt8], before end: Int) -> Bool {
         var k = 0
-        while k < end { if isVowel(w[k]) { return true }; k += 1 }
+        while k < end {
+            if isVowel(w[k]) { return true }
+            k += 1
+        }
         return false
     }
 
@@ -102,7 +105,8 @@ public enum EnglishStemmer {
             foundY = true
         }
         // Regions.
-        var p1 = w.count, p2 = w.count
+        var p1 = w.count
+        var p2 = w.count
         var start: Int?
         if let prefix = r1Prefixes.filter({ w.starts(with: $0) }).max(by: { $0.count < $1.count }) {
             start = prefix.count
@@ -249,8 +253,10 @@ public enum EnglishStemmer {
         replaceSuffix(&w, suffix.count, with: step3Rules.first { $0.0 == name }!.1)
     }
 
-    private static let step4Suffixes = ["al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent",
-                                        "ism", "ate", "iti", "ous", "ive", "ize", "ion"].map(u)
+    private static let step4Suffixes = [
+        "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent",
+        "ism", "ate", "iti", "ous", "ive", "ize", "ion",
+    ].map(u)
 
     private static func step4(_ w: inout [UInt8], p2: Int) {
         guard let suffix = longestSuffix(w, step4Suffixes) else { return }

@@ -4,7 +4,10 @@ public enum RankFusion {
     /// to every document it contains; documents are ordered by the summed score.
     /// `k` = 60 is the usual constant.
     public static func reciprocalRank<ID: Hashable & Comparable>(
-        _ lists: [[ID]], weights: [Double]? = nil, k: Double = 60, limit: Int
+        _ lists: [[ID]],
+        weights: [Double]? = nil,
+        k: Double = 60,
+        limit: Int
     ) -> [(id: ID, score: Double)] {
         var scores: [ID: Double] = [:]
         for (i, list) in lists.enumerated() {
@@ -55,8 +58,11 @@ public enum RankFusion {
     ///
     /// Returns up to `limit` results, best first (ties by ascending id).
     public static func convex<ID: Hashable & Comparable>(
-        semantic: [(id: ID, similarity: Double)], semanticFloor: Double,
-        lexical: [(id: ID, score: Double)], weight: Double = defaultSemanticWeight, limit: Int,
+        semantic: [(id: ID, similarity: Double)],
+        semanticFloor: Double,
+        lexical: [(id: ID, score: Double)],
+        weight: Double = defaultSemanticWeight,
+        limit: Int,
         minSimilarity: Double? = nil,
         similarities: ([ID]) async throws -> [ID: Double]
     ) async rethrows -> [Fused<ID>] {

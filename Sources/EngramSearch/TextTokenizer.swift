@@ -42,7 +42,8 @@ public struct TextTokenizer: Sendable {
         var current: [Character] = []
         for (i, ch) in word.enumerated() {
             if i > 0, ch.isUppercase, let prev = current.last, prev.isLowercase || prev.isNumber {
-                parts.append(String(current)); current.removeAll()
+                parts.append(String(current))
+                current.removeAll()
             }
             current.append(ch)
         }

@@ -13,8 +13,12 @@ public struct ConnectionLimits: Sendable, Equatable {
     /// Concurrent connections per client IP (trusted proxies are exempt); further ones get 503 and are closed.
     public var maxConnectionsPerIP: Int
 
-    public init(idleTimeout: TimeAmount = .seconds(60), headerTimeout: TimeAmount = .seconds(10),
-                bodyTimeout: TimeAmount = .seconds(30), maxConnectionsPerIP: Int = 64) {
+    public init(
+        idleTimeout: TimeAmount = .seconds(60),
+        headerTimeout: TimeAmount = .seconds(10),
+        bodyTimeout: TimeAmount = .seconds(30),
+        maxConnectionsPerIP: Int = 64
+    ) {
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout

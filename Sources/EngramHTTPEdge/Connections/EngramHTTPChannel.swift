@@ -14,10 +14,15 @@ public struct EngramHTTPChannel: ServerChildChannel {
     let trustedProxies: TrustedProxies
 
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits, trustedProxies: TrustedProxies) {
-        let header = limits.headerTimeout, body = limits.bodyTimeout
-        http1 = HTTP1Channel(responder: responder, configuration: .init(
-            additionalChannelHandlers: [RequestTimeoutHandler(header: header, body: body), EarlyResponseCloseHandler(linger: body)],
-            idleTimeout: limits.idleTimeout))
+        let header = limits.headerTimeout
+        let body = limits.bodyTimeout
+        http1 = HTTP1Channel(
+            responder: responder,
+            configuration: .init(
+                additionalChannelHandlers: [RequestTimeoutHandler(header: header, body: body), EarlyResponseCloseHandler(linger: body)],
+                idleTimeout: limits.idleTimeout
+            )
+        )
         counter = ConnectionCounter(limit: limits.maxConnectionsPerIP)
         self.trustedProxies = trustedProxies
     }
