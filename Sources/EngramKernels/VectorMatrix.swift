@@ -202,32 +202,8 @@ public final class VectorMatrix: @unchecked Sendable {
         if accept == nil, Self.scanThreads > 1, alone {
             return parallelSearch(q, k: k, base: base)
         }
-        let block = Self.blockRows
-        let n = count
-        let d = dimension
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: min(block, n))
-        defer { scratch.deallocate() }
-        q.withUnsafeBufferPointer { qp in
-            var start = 0
-            while start < n {
-                let rows = min(block, n - start)
-                cblas_sgemv(
-                    CblasRowMajor,
-                    CblasNoTrans,
-                    Int32(rows),
-                    Int32(d),
-                    1,
-                    base + start * d,
-                    Int32(d),
-                    qp.baseAddress,
-                    1,
-                    0,
-                    scratch,
-                    1
-                )
-                collect(scratch, rows: rows, offset: start, into: &top, accept: accept)
-                start += rows
-            }
+        scanBlocks(q, base: base) { scores, rows, start in
+            collect(scores, rows: rows, offset: start, into: &top, accept: accept)
         }
         return top.sorted()
     }
@@ -361,6 +337,20 @@ public final class VectorMatrix: @unchecked Sendable {
     public func forEachScore(_ query: [Float], _ body: (Int64, Float) -> Void) throws {
         let q = try prepare(query)
         guard count > 0, let base = storage else { return }
+        scanBlocks(q, base: base) { scores, rows, start in
+            for i in 0..<rows { body(rowIDs[start + i], scores[i]) }
+        }
+    }
+
+    /// Scores the rows against the prepared query `q` in blocks of `blockRows` with one `sgemv` each
+    /// (the block's scores stay in cache), calling `visit` with the scores, the block's row count and
+    /// its first row.
+    @inline(__always)
+    private func scanBlocks(
+        _ q: [Float],
+        base: UnsafeMutablePointer<Float>,
+        _ visit: (UnsafeMutablePointer<Float>, Int, Int) -> Void
+    ) {
         let n = count
         let d = dimension
         let block = Self.blockRows
@@ -370,21 +360,8 @@ public final class VectorMatrix: @unchecked Sendable {
             var start = 0
             while start < n {
                 let rows = min(block, n - start)
-                cblas_sgemv(
-                    CblasRowMajor,
-                    CblasNoTrans,
-                    Int32(rows),
-                    Int32(d),
-                    1,
-                    base + start * d,
-                    Int32(d),
-                    qp.baseAddress,
-                    1,
-                    0,
-                    scratch,
-                    1
-                )
-                for i in 0..<rows { body(rowIDs[start + i], scratch[i]) }
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(rows), Int32(d), 1, base + start * d, Int32(d), qp.baseAddress, 1, 0, scratch, 1)
+                visit(scratch, rows, start)
                 start += rows
             }
         }
