@@ -103,7 +103,7 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramCore", "EngramKernels", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                "EngramCore", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,7 +145,7 @@ let package = Package(
             ],
             swiftSettings: legacySettings
         ),
-        // The `engram` command: serve, bench, maintenance commands.
+        // The `engram` command: serve and the maintenance commands.
         .executableTarget(
             name: "engram",
             dependencies: [
@@ -158,6 +158,7 @@ let package = Package(
                 "EngramAuth",
                 "EngramEmbedding",
                 "EngramSecrets",
+                "EngramHTTPEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -174,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramCore", "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding",
+                "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding",
                 "EngramSecrets", "EngramSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

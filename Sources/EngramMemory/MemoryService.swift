@@ -2,7 +2,6 @@ import Crypto
 import EngramAuth
 import EngramCore
 import EngramEmbedding
-import EngramKernels
 import EngramSearch
 import EngramSecrets
 import EngramStore

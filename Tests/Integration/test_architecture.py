@@ -1,0 +1,68 @@
+"""The module arrows: what each target imports equals what Package.swift declares, and both equal the
+arrows written in the README's Architecture section (so the diagram cannot drift from the code)."""
+import json
+import pathlib
+import re
+import subprocess
+
+from conftest import REPO
+
+IMPORT = re.compile(r"^\s*(?:@\w+(?:\([^)]*\))?\s+)*(?:public |package |internal |private |fileprivate )?import\s+(\w+)", re.M)
+
+
+def package():
+    out = subprocess.run(["swift", "package", "dump-package"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def internal_arrows():
+    """target -> (declared internal dependencies, imported internal modules)."""
+    pkg = package()
+    names = {t["name"] for t in pkg["targets"]}
+    arrows = {}
+    for t in pkg["targets"]:
+        if t["type"] not in ("regular", "executable") or t["name"] in ("CEngramKernels", "EngramSchemas"):
+            continue
+        declared = set()
+        for dep in t["dependencies"]:
+            kind = next(iter(dep))
+            name = dep[kind][0]
+            if name in names:
+                declared.add(name)
+        root = REPO / (t.get("path") or f"Sources/{t['name']}")
+        imported = set()
+        for f in root.rglob("*.swift"):
+            imported |= {m for m in IMPORT.findall(f.read_text()) if m in names}
+        arrows[t["name"]] = (declared, imported)
+    return arrows
+
+
+def readme_arrows():
+    text = (REPO / "README.md").read_text()
+    block = text.split("Module arrows", 1)[1].split("```", 2)[1]
+    arrows = {}
+    for line in block.strip().splitlines():
+        source, _, targets = line.partition("→")
+        arrows[source.strip()] = {t.strip() for t in targets.split(",") if t.strip() and t.strip() != "(none)"}
+    return arrows
+
+
+def test_imports_match_declared_dependencies():
+    for target, (declared, imported) in internal_arrows().items():
+        assert imported == declared, f"{target}: declared but not imported {declared - imported}; imported but not declared {imported - declared}"
+
+
+def test_readme_arrows_match_the_code():
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    documented = readme_arrows()
+    assert set(documented) == set(code), f"modules: README {sorted(documented)} vs code {sorted(code)}"
+    for target in code:
+        assert documented[target] == code[target], f"{target}: README says {sorted(documented[target])}, code imports {sorted(code[target])}"
+
+
+def test_the_engine_never_sees_http():
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    for engine in ("EngramCore", "EngramKernels", "EngramStore", "EngramSearch", "EngramSecrets", "EngramEmbedding", "EngramAuth", "EngramMemory"):
+        if engine in code:
+            assert not code[engine] & {"EngramServer", "EngramHTTPEdge", "EngramQdrantAPI"}, engine
