@@ -131,7 +131,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Admin")],
+            resources: [.copy("REST/Admin")],
             swiftSettings: legacySettings
         ),
         // Qdrant-compatible REST API on its own listener, over the embedded store (issue 8).
