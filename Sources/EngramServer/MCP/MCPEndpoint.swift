@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramCore
+import EngramHTTPEdge
 import EngramMemory
 import Foundation
 import HTTPTypes
@@ -10,8 +11,8 @@ import Metrics
 /// MCP over Streamable HTTP, stateless, JSON responses: `POST /mcp/{userId}`.
 ///
 /// Hand-written rather than the MCP Swift SDK: its stateless transport builds a
-/// server per request and its stateful one keeps per-session state in memory
-/// (DESIGN.md §4). Here every request stands alone, so restarts and replicas are
+/// server per request and its stateful one keeps per-session state in memory.
+/// Here every request stands alone, so restarts and replicas are
 /// invisible to clients.
 struct MCPEndpoint: Sendable {
     static let supportedVersions = ["2025-11-25", "2025-06-18", "2025-03-26"]
@@ -32,68 +33,39 @@ struct MCPEndpoint: Sendable {
         """
 
     let services: ServerServices
-    /// Tools that change memories: rate-limited like REST writes.
-    static let writeTools: Set<String> = ["add_memory", "update_memory", "delete_memory", "finish_task"]
-
-    enum RPCError {
-        static let parse = -32700, invalidRequest = -32600, methodNotFound = -32601, invalidParams = -32602, internalError = -32603
-        /// Implementation-defined server error (JSON-RPC reserves -32000 to -32099): the call was rate-limited.
-        static let rateLimited = -32000
-    }
-
-    static func errorResponse(id: JSONValue, code: Int, message: String, data: JSONValue? = nil,
-                              status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var error: [String: JSONValue] = ["code": .int(Int64(code)), "message": .string(message)]
-        if let data { error["data"] = data }
-        return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "error": .object(error)]), status: status, headers: headers)
-    }
-
-    /// A write tool called while the caller's write budget is spent.
-    struct RateLimited: Error {
-        let retryAfter: Double
-    }
-
-    /// The one mapping from a failed request to its JSON-RPC answer: protocol faults keep their codes, a
-    /// rate-limited call is a server error (-32000) with `data.retry_after`, HTTP 429 and `Retry-After`
-    /// (MCP SDKs surface a JSON-RPC error body at any status), anything
-    /// else an internal error (logged by type, never by content). Tool failures never get here: they
-    /// are tool results with `isError` (`dispatch`).
-    static func rpcErrorResponse(_ error: any Error, id: JSONValue, logger: Logger) -> Response {
-        switch error {
-        case let failure as RPCFailure:
-            return errorResponse(id: id, code: failure.code, message: failure.message)
-        case let limited as RateLimited:
-            let seconds = max(1, Int(limited.retryAfter.rounded(.up)))
-            return errorResponse(id: id, code: RPCError.rateLimited, message: "Rate limited: too many write requests; retry after \(seconds) s",
-                                 data: .object(["retry_after": .int(Int64(seconds))]), status: .tooManyRequests,
-                                 headers: [.retryAfter: String(seconds)])
-        default:
-            logger.error("request failed", metadata: ["error": "\(type(of: error))"])
-            return errorResponse(id: id, code: RPCError.internalError, message: "Internal error")
-        }
-    }
-
     func handle(_ request: Request, context: EngramRequestContext) async throws -> Response {
-        let principal = try await services.authenticate(request)
+        let principal = try context.requirePrincipal()
         guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
             return Response(status: .forbidden)
         }
         if let version = request.headers[Self.protocolHeader], !Self.supportedVersions.contains(version) {
-            return Self.errorResponse(id: .null, code: RPCError.invalidRequest,
-                                      message: "Unsupported MCP-Protocol-Version: supported are \(Self.supportedVersions.joined(separator: ", "))",
-                                      status: .badRequest)
+            return JSONRPC.errorResponse(
+                id: .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Unsupported MCP-Protocol-Version: supported are \(Self.supportedVersions.joined(separator: ", "))",
+                status: .badRequest
+            )
         }
         let buffer = try await request.body.collect(upTo: services.limits.maxBodyBytes)
         let data = Data(buffer.readableBytesView)
         guard JSONBody.depthWithinLimit(data), let message = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return Self.errorResponse(id: .null, code: RPCError.parse, message: "Parse error: the body is not valid JSON", status: .badRequest)
+            return JSONRPC.errorResponse(id: .null, code: JSONRPC.Code.parse, message: "Parse error: the body is not valid JSON", status: .badRequest)
         }
         guard case let .object(o) = message else {
             if case .array = message {
-                return Self.errorResponse(id: .null, code: RPCError.invalidRequest,
-                                          message: "Invalid Request: JSON-RPC batches are not supported", status: .badRequest)
+                return JSONRPC.errorResponse(
+                    id: .null,
+                    code: JSONRPC.Code.invalidRequest,
+                    message: "Invalid Request: JSON-RPC batches are not supported",
+                    status: .badRequest
+                )
             }
-            return Self.errorResponse(id: .null, code: RPCError.invalidRequest, message: "Invalid Request: expected a JSON-RPC object", status: .badRequest)
+            return JSONRPC.errorResponse(
+                id: .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Invalid Request: expected a JSON-RPC object",
+                status: .badRequest
+            )
         }
         let id = o["id"]
         let validID: Bool
@@ -102,38 +74,47 @@ struct MCPEndpoint: Sendable {
         default: validID = false
         }
         guard o["jsonrpc"] == "2.0" else {
-            return Self.errorResponse(id: validID ? id! : .null, code: RPCError.invalidRequest,
-                                      message: "Invalid Request: jsonrpc must be \"2.0\"", status: .badRequest)
+            return JSONRPC.errorResponse(
+                id: validID ? id! : .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Invalid Request: jsonrpc must be \"2.0\"",
+                status: .badRequest
+            )
         }
         guard case let .string(method)? = o["method"] else {
             // A response from the client (to a request we never send) or garbage.
             if validID, o["result"] != nil || o["error"] != nil { return Response(status: .accepted) }
-            return Self.errorResponse(id: validID ? id! : .null, code: RPCError.invalidRequest,
-                                      message: "Invalid Request: method is missing", status: .badRequest)
+            return JSONRPC.errorResponse(
+                id: validID ? id! : .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Invalid Request: method is missing",
+                status: .badRequest
+            )
         }
         guard let id else {
             // Notification: acknowledged, no body.
             return Response(status: .accepted)
         }
         guard validID else {
-            return Self.errorResponse(id: .null, code: RPCError.invalidRequest, message: "Invalid Request: id must be a string or an integer", status: .badRequest)
+            return JSONRPC.errorResponse(
+                id: .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Invalid Request: id must be a string or an integer",
+                status: .badRequest
+            )
         }
         let params = o["params"] ?? .object([:])
         do {
-            if method == "tools/call", let tool = params["name"]?.stringValue, Self.writeTools.contains(tool),
-               let wait = services.writeLimiter.take(WriteLimitMiddleware.key(context)) {
-                throw RateLimited(retryAfter: wait)
+            if method == "tools/call", let tool = params["name"]?.stringValue.flatMap(Tool.init(rawValue:)), tool.isWrite,
+                let wait = services.writeLimiter.take(WriteLimitMiddleware.key(context))
+            {
+                throw JSONRPC.RateLimited(retryAfter: wait)
             }
             let result = try await dispatch(method: method, params: params, principal: principal, logger: context.logger)
             return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
         } catch {
-            return Self.rpcErrorResponse(error, id: id, logger: context.logger)
+            return JSONRPC.rpcErrorResponse(error, id: id, logger: context.logger)
         }
-    }
-
-    struct RPCFailure: Error {
-        let code: Int
-        let message: String
     }
 
     func dispatch(method: String, params: JSONValue, principal: Principal, logger: Logger) async throws -> JSONValue {
@@ -153,39 +134,30 @@ struct MCPEndpoint: Sendable {
             return .object(["tools": .array(services.tools.definitions)])
         case "tools/call":
             guard case let .string(name)? = params["name"] else {
-                throw RPCFailure(code: RPCError.invalidParams, message: "Invalid params: name is required")
+                throw JSONRPC.Failure(code: JSONRPC.Code.invalidParams, message: "Invalid params: name is required")
             }
-            guard let validator = services.tools.validators[name] else {
-                throw RPCFailure(code: RPCError.invalidParams, message: "Unknown tool: \(name)")
+            guard let tool = Tool(rawValue: name), let validator = services.tools.validators[name] else {
+                throw JSONRPC.Failure(code: JSONRPC.Code.invalidParams, message: "Unknown tool: \(name)")
             }
             let arguments = params["arguments"] ?? .object([:])
             guard case .object = arguments else {
-                throw RPCFailure(code: RPCError.invalidParams, message: "Invalid params: arguments must be an object")
+                throw JSONRPC.Failure(code: JSONRPC.Code.invalidParams, message: "Invalid params: arguments must be an object")
             }
             Counter(label: "engram_mcp_tool_calls_total", dimensions: [("tool", name)]).increment()
             if let problem = validator.validate(arguments) {
-                return Self.toolError("Invalid arguments for \(name): \(problem)")
+                return Tool.errorResult("Invalid arguments for \(name): \(problem)")
             }
             do {
-                return try await MCPTools(services: services).call(name, arguments, principal)
+                return try await tool.call(arguments, principal: principal, memories: services.memories)
             } catch let e as MemoryError {
                 logger.info("tool failed", metadata: ["tool": "\(name)", "code": "\(e.code)"])
-                return Self.toolError(e.description)
+                return Tool.errorResult(e.description)
             } catch {
                 logger.error("tool crashed", metadata: ["tool": "\(name)", "error": "\(type(of: error))"])
-                return Self.toolError("internal error")
+                return Tool.errorResult("internal error")
             }
         default:
-            throw RPCFailure(code: RPCError.methodNotFound, message: "Method not found: \(method)")
+            throw JSONRPC.Failure(code: JSONRPC.Code.methodNotFound, message: "Method not found: \(method)")
         }
     }
-
-    static func toolError(_ message: String) -> JSONValue {
-        .object(["content": .array([.object(["type": "text", "text": .string(message)])]), "isError": true])
-    }
-}
-
-/// The service version reported to clients.
-public enum EngramVersion {
-    public static let current = "0.1.0"
 }

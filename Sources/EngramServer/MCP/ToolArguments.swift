@@ -25,25 +25,43 @@ enum ToolArguments {
     }
 
     static func newMemory(_ o: JSONValue) -> NewMemory {
-        NewMemory(content: string(o, "content") ?? "",
-                  scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)) ?? .personal,
-                  tags: strings(o, "tags") ?? [], repo: string(o, "repo"), taskId: string(o, "task_id"),
-                  kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)) ?? .pattern)
+        NewMemory(
+            content: string(o, "content") ?? "",
+            scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)) ?? .personal,
+            tags: strings(o, "tags") ?? [],
+            repo: string(o, "repo"),
+            taskId: string(o, "task_id"),
+            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)) ?? .pattern
+        )
     }
 
     static func patch(_ o: JSONValue) -> MemoryPatch {
-        MemoryPatch(content: string(o, "content"), tags: strings(o, "tags"), repo: string(o, "repo"),
-                    taskId: string(o, "task_id"), kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)))
+        MemoryPatch(
+            content: string(o, "content"),
+            tags: strings(o, "tags"),
+            repo: string(o, "repo"),
+            taskId: string(o, "task_id"),
+            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:))
+        )
     }
 
     static func filter(_ o: JSONValue) -> MemoryFilter {
-        MemoryFilter(scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)), tags: strings(o, "tags"),
-                     repo: string(o, "repo"), kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)),
-                     state: string(o, "state").flatMap(MemoryState.init(rawValue:)), taskId: string(o, "task_id"))
+        MemoryFilter(
+            scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)),
+            tags: strings(o, "tags"),
+            repo: string(o, "repo"),
+            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)),
+            state: string(o, "state").flatMap(MemoryState.init(rawValue:)),
+            taskId: string(o, "task_id")
+        )
     }
 
     static func searchQuery(_ o: JSONValue) -> MemorySearchQuery {
-        MemorySearchQuery(query: string(o, "query") ?? "", limit: int(o, "limit") ?? 10, filter: filter(o),
-                          minScore: o["min_score"]?.number)
+        MemorySearchQuery(
+            query: string(o, "query") ?? "",
+            limit: int(o, "limit") ?? 10,
+            filter: filter(o),
+            minScore: o["min_score"]?.number
+        )
     }
 }

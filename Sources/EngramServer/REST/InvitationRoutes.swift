@@ -11,25 +11,18 @@ struct InvitationRoutes: Sendable {
     let services: ServerServices
 
     func register(on router: Router<EngramRequestContext>) {
-        router.get("v1/invitations") { request, _ in
-            let p = try await services.authenticate(request)
-            let mine = try await services.directory.invitations(userId: p.userId)
-            return JSONBody.response(.object(["invitations": .array(mine.map(AdminRoutes.invitationJSON))]))
+        router.get("v1/invitations") { _, context in
+            let mine = try await services.organisations.invitations(for: try context.requirePrincipal())
+            return JSONBody.response(.object(["invitations": .array(mine.map(OrgJSON.invitation))]))
         }
-        router.post("v1/invitations/{id}/accept") { request, context in
-            let p = try await services.authenticate(request)
-            let id = try RESTRoutes.id(context)
-            let membership = try await services.directory.acceptInvitation(id: id, userId: p.userId)
-            try await services.memories.audit?.record(orgId: membership.orgId, actor: p.userId, action: "member.join",
-                                                      detail: "user \(p.userId) role \(membership.role.rawValue) invitation \(id.lowercasedText)")
-            return JSONBody.response(.object(["member": AdminRoutes.memberJSON(membership), "org_id": .string(membership.orgId)]))
+        router.post("v1/invitations/{id}/accept") { _, context in
+            let p = try context.requirePrincipal()
+            let membership = try await services.organisations.acceptInvitation(p, id: try MemoryRoutes.id(context))
+            return JSONBody.response(.object(["member": OrgJSON.member(membership), "org_id": .string(membership.orgId)]))
         }
-        router.post("v1/invitations/{id}/decline") { request, context in
-            let p = try await services.authenticate(request)
-            let id = try RESTRoutes.id(context)
-            let removed = try await services.directory.removeInvitation(id: id, userId: p.userId)
-            try await services.memories.audit?.record(orgId: removed.orgId, actor: p.userId, action: "member.invite.decline",
-                                                      detail: "user \(p.userId) invitation \(id.lowercasedText)")
+        router.post("v1/invitations/{id}/decline") { _, context in
+            let p = try context.requirePrincipal()
+            try await services.organisations.declineInvitation(p, id: try MemoryRoutes.id(context))
             return Response(status: .noContent)
         }
     }
