@@ -1,4 +1,5 @@
 import EngramCore
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -59,5 +60,55 @@ enum JSONRPC {
     struct Failure: Error {
         let code: Int
         let message: String
+    }
+
+    /// One JSON-RPC message a client posts (batches are not supported).
+    enum Message {
+        /// A request: answered with a result or an error carrying its `id`.
+        case request(id: JSONValue, method: String, params: JSONValue)
+        /// A notification (no `id`): acknowledged with 202 and no body.
+        case notification
+        /// A client's response to a request the server never sends: acknowledged with 202.
+        case clientResponse
+
+        /// A malformed envelope: answered with HTTP 400 and this error.
+        struct Rejection: Error {
+            let id: JSONValue
+            let code: Int
+            let message: String
+        }
+
+        /// Parses a POST body: JSON (nesting bounded) holding one object with `jsonrpc: "2.0"`, a string
+        /// `method` and a string or integer `id` (none for a notification); `params` defaults to `{}`.
+        static func parse(_ data: Data) -> Result<Message, Rejection> {
+            guard JSONBody.depthWithinLimit(data), let message = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                return .failure(Rejection(id: .null, code: Code.parse, message: "Parse error: the body is not valid JSON"))
+            }
+            guard case let .object(o) = message else {
+                if case .array = message {
+                    return .failure(Rejection(id: .null, code: Code.invalidRequest, message: "Invalid Request: JSON-RPC batches are not supported"))
+                }
+                return .failure(Rejection(id: .null, code: Code.invalidRequest, message: "Invalid Request: expected a JSON-RPC object"))
+            }
+            let id = o["id"]
+            let validID: JSONValue?
+            switch id {
+            case .string?, .int?: validID = id
+            default: validID = nil
+            }
+            guard o["jsonrpc"] == "2.0" else {
+                return .failure(Rejection(id: validID ?? .null, code: Code.invalidRequest, message: "Invalid Request: jsonrpc must be \"2.0\""))
+            }
+            guard case let .string(method)? = o["method"] else {
+                // A response from the client (to a request we never send) or garbage.
+                if validID != nil, o["result"] != nil || o["error"] != nil { return .success(.clientResponse) }
+                return .failure(Rejection(id: validID ?? .null, code: Code.invalidRequest, message: "Invalid Request: method is missing"))
+            }
+            guard id != nil else { return .success(.notification) }
+            guard let validID else {
+                return .failure(Rejection(id: .null, code: Code.invalidRequest, message: "Invalid Request: id must be a string or an integer"))
+            }
+            return .success(.request(id: validID, method: method, params: o["params"] ?? .object([:])))
+        }
     }
 }

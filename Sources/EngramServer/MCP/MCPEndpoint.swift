@@ -33,6 +33,7 @@ struct MCPEndpoint: Sendable {
         """
 
     let services: ServerServices
+
     func handle(_ request: Request, context: EngramRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
@@ -47,63 +48,19 @@ struct MCPEndpoint: Sendable {
             )
         }
         let buffer = try await request.body.collect(upTo: services.limits.maxBodyBytes)
-        let data = Data(buffer.readableBytesView)
-        guard JSONBody.depthWithinLimit(data), let message = try? JSONDecoder().decode(JSONValue.self, from: data) else {
-            return JSONRPC.errorResponse(id: .null, code: JSONRPC.Code.parse, message: "Parse error: the body is not valid JSON", status: .badRequest)
-        }
-        guard case let .object(o) = message else {
-            if case .array = message {
-                return JSONRPC.errorResponse(
-                    id: .null,
-                    code: JSONRPC.Code.invalidRequest,
-                    message: "Invalid Request: JSON-RPC batches are not supported",
-                    status: .badRequest
-                )
-            }
-            return JSONRPC.errorResponse(
-                id: .null,
-                code: JSONRPC.Code.invalidRequest,
-                message: "Invalid Request: expected a JSON-RPC object",
-                status: .badRequest
-            )
-        }
-        let id = o["id"]
-        let validID: Bool
-        switch id {
-        case .string?, .int?: validID = true
-        default: validID = false
-        }
-        guard o["jsonrpc"] == "2.0" else {
-            return JSONRPC.errorResponse(
-                id: validID ? id! : .null,
-                code: JSONRPC.Code.invalidRequest,
-                message: "Invalid Request: jsonrpc must be \"2.0\"",
-                status: .badRequest
-            )
-        }
-        guard case let .string(method)? = o["method"] else {
-            // A response from the client (to a request we never send) or garbage.
-            if validID, o["result"] != nil || o["error"] != nil { return Response(status: .accepted) }
-            return JSONRPC.errorResponse(
-                id: validID ? id! : .null,
-                code: JSONRPC.Code.invalidRequest,
-                message: "Invalid Request: method is missing",
-                status: .badRequest
-            )
-        }
-        guard let id else {
-            // Notification: acknowledged, no body.
+        let id: JSONValue
+        let method: String
+        let params: JSONValue
+        switch JSONRPC.Message.parse(Data(buffer.readableBytesView)) {
+        case let .failure(rejection):
+            return JSONRPC.errorResponse(id: rejection.id, code: rejection.code, message: rejection.message, status: .badRequest)
+        case .success(.notification), .success(.clientResponse):
             return Response(status: .accepted)
+        case let .success(.request(requestID, requestMethod, requestParams)):
+            id = requestID
+            method = requestMethod
+            params = requestParams
         }
-        guard validID else {
-            return JSONRPC.errorResponse(
-                id: .null,
-                code: JSONRPC.Code.invalidRequest,
-                message: "Invalid Request: id must be a string or an integer",
-                status: .badRequest
-            )
-        }
-        let params = o["params"] ?? .object([:])
         do {
             if method == "tools/call", let tool = params["name"]?.stringValue.flatMap(Tool.init(rawValue:)), tool.isWrite,
                 let wait = services.writeLimiter.take(WriteLimitMiddleware.key(context))
