@@ -1,6 +1,6 @@
-import EngramAuth
+public import EngramAuth
 import EngramCore
-import Foundation
+public import Foundation
 
 /// Why an organisation administration request is refused. The HTTP layer maps each case once.
 public enum OrgAdministrationError: Error, Equatable, Sendable, CustomStringConvertible {
