@@ -15,7 +15,7 @@ BENCH_BIN := .build/release/engram-bench
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -128,6 +128,10 @@ eval-secrets: release
 ## Retrieval evaluation on LoCoMo through the real add and search path (eval/retrieval/README.md).
 eval-retrieval: release model
 	ENGRAM_BENCH_BIN=$(CURDIR)/$(BENCH_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/retrieval/run.sh
+
+## Code-search evaluation (eval/codesearch/README.md): fusion against its parts on questions about code.
+eval-codesearch: release model
+	ENGRAM_BENCH_BIN=$(CURDIR)/$(BENCH_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/codesearch/run.sh
 
 clean:
 	rm -rf .build

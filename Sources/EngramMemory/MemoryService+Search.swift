@@ -24,6 +24,60 @@ extension MemoryService {
             Timer(label: "engram_search_duration_seconds", preferredDisplayUnit: .seconds)
                 .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         }
+        let candidates = try await searchCandidates(principal, q)
+        guard let v = candidates.queryVector else {
+            // BM25 only: scores normalised by the best one.
+            let best = candidates.lexical.first?.score ?? 0
+            return candidates.lexical.prefix(q.limit).compactMap { hit in
+                candidates.memories[hit.id].map { MemorySearchHit(memory: $0, score: best > 0 ? hit.score / best : 0, similarity: nil) }
+            }
+        }
+        let weight: Double
+        switch q.weighting {
+        case let .fixed(w):
+            weight = w
+        case let .adaptive(constants):
+            weight = RankFusion.adaptiveWeight(
+                similarities: candidates.semantic.map(\.similarity), lexical: candidates.lexical.map(\.score),
+                constants: constants)
+        }
+        let fused = try await RankFusion.convex(
+            semantic: candidates.semantic, semanticFloor: candidates.semanticFloor, lexical: candidates.lexical,
+            weight: weight, limit: q.limit, minSimilarity: q.minScore
+        ) { missing in
+            try await similarities(of: missing, to: v, tenants: candidates.tenants)
+        }
+        // The relevance floor: hits that neither share words with the query nor come close in meaning
+        // are noise. Judged at the reference weight whatever this query's weight is, so the floor means
+        // the same for every query (at 0.15: a cosine under 0.21 without a keyword match).
+        let reference = RankFusion.defaultSemanticWeight
+        return fused.compactMap { item in
+            let relevance = reference * (item.similarity ?? 0) + (1 - reference) * item.lexical
+            guard relevance >= minRelevance else { return nil }
+            return candidates.memories[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
+        }
+    }
+
+    /// What hybrid search fuses, before fusion: the vector and the lexical candidates of one query
+    /// over the memories the caller may see (every candidate already passed `AccessPolicy`).
+    public struct SearchCandidates: Sendable {
+        /// Vector hits with their cosine similarity: each visible tenant's exact top-k.
+        public var semantic: [(id: UUID, similarity: Double)]
+        /// An upper bound on the similarity of every visible memory not in `semantic`.
+        public var semanticFloor: Double
+        /// BM25 hits with their raw scores, best first.
+        public var lexical: [(id: UUID, score: Double)]
+        /// The query's embedding (nil without an embedder: BM25-only mode).
+        public var queryVector: [Float]?
+        /// The candidates' memories.
+        public var memories: [UUID: Memory]
+        /// The tenants searched.
+        public var tenants: [String]
+    }
+
+    /// The candidates of `search` (validation, access rules and filters included), for fusion and
+    /// for evaluations that compare fusion methods on the same candidates.
+    public func searchCandidates(_ principal: Principal, _ q: MemorySearchQuery) async throws -> SearchCandidates {
         let query = q.query.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !query.isEmpty else { throw MemoryError.invalid("query must not be empty") }
         guard query.utf8.count <= MemoryLimits.maxQueryBytes else {
@@ -56,21 +110,16 @@ extension MemoryService {
 
         var byID: [UUID: Memory] = [:]
         for (m, _) in lexical { byID[m.id] = m }
-
-        guard embedder != nil else {
-            // BM25 only: scores normalised by the best one.
-            let best = lexical.first?.1 ?? 0
-            return lexical.prefix(q.limit).map { m, s in
-                MemorySearchHit(memory: m, score: best > 0 ? s / best : 0, similarity: nil)
-            }
-        }
+        var candidates = SearchCandidates(
+            semantic: [], semanticFloor: -1, lexical: lexical.map { (id: $0.0.id, score: $0.1) },
+            queryVector: nil, memories: byID, tenants: tenants)
+        guard embedder != nil else { return candidates }
 
         // Vector candidates: every visible tenant's exact top-k (not truncated, so the
         // smallest similarity of each full list bounds every memory left out of it).
         let semanticDepth = max(q.limit, Self.semanticCandidates)
         guard let v = try await embedding else { throw MemoryError.unavailable("no embedder") }
-        var semantic: [(id: UUID, similarity: Double)] = []
-        var floor = -1.0
+        candidates.queryVector = v
         let requests = tenants.map { tenant in
             SearchRequest(vector: v, filter: Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
                 + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
@@ -83,57 +132,37 @@ extension MemoryService {
             throw MemoryError.unavailable("vector search failed")
         }
         for hits in perTenant {
-            if hits.count >= semanticDepth, let last = hits.last { floor = max(floor, Double(last.score)) }
+            if hits.count >= semanticDepth, let last = hits.last { candidates.semanticFloor = max(candidates.semanticFloor, Double(last.score)) }
             for hit in hits {
                 // Defence in depth: the policy re-checks every hit the store returns.
                 guard case let .uuid(id) = hit.id, let m = index.get(id), accept(m) else { continue }
-                byID[m.id] = m
-                semantic.append((m.id, Double(hit.score)))
+                candidates.memories[m.id] = m
+                candidates.semantic.append((m.id, Double(hit.score)))
             }
         }
+        return candidates
+    }
 
-        let weight: Double
-        switch q.weighting {
-        case let .fixed(w):
-            weight = w
-        case let .adaptive(constants):
-            weight = RankFusion.adaptiveWeight(
-                similarities: semantic.map(\.similarity), lexical: lexical.map(\.1), constants: constants)
+    /// Cosine similarity of `ids` (lexical-only candidates) to `vector`: a search restricted to their
+    /// ids (`has_id`), which the embedded store answers from its in-memory rows without a scan.
+    public func similarities(of ids: [UUID], to vector: [Float], tenants: [String]) async throws -> [UUID: Double] {
+        guard !ids.isEmpty else { return [:] }
+        let filter = Filter(must: [
+            .field(FieldCondition(key: Memory.Field.tenant, match: .any(tenants.map { .string($0) }))),
+            .hasID(ids.map { .uuid($0) }),
+        ])
+        let hits: [ScoredPoint]
+        do {
+            hits = try await store.search(collection, SearchRequest(vector: vector, filter: filter, limit: ids.count, withPayload: false))
+        } catch {
+            throw MemoryError.unavailable("vector search failed")
         }
-        let fused = try await RankFusion.convex(
-            semantic: semantic, semanticFloor: floor,
-            lexical: lexical.map { (id: $0.0.id, score: $0.1) },
-            weight: weight, limit: q.limit, minSimilarity: q.minScore
-        ) { missing in
-            // Similarity of lexical-only hits: a search restricted to their ids (`has_id`), which
-            // the embedded store answers from its in-memory rows without a scan.
-            guard !missing.isEmpty else { return [:] }
-            let filter = Filter(must: [
-                .field(FieldCondition(key: Memory.Field.tenant, match: .any(tenants.map { .string($0) }))),
-                .hasID(missing.map { .uuid($0) }),
-            ])
-            let hits: [ScoredPoint]
-            do {
-                hits = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: missing.count, withPayload: false))
-            } catch {
-                throw MemoryError.unavailable("vector search failed")
-            }
-            var out: [UUID: Double] = [:]
-            for hit in hits {
-                guard case let .uuid(id) = hit.id else { continue }
-                out[id] = Double(hit.score)
-            }
-            return out
+        var out: [UUID: Double] = [:]
+        for hit in hits {
+            guard case let .uuid(id) = hit.id else { continue }
+            out[id] = Double(hit.score)
         }
-        // The relevance floor: hits that neither share words with the query nor come close in meaning
-        // are noise. Judged at the reference weight whatever this query's weight is, so the floor means
-        // the same for every query (at 0.15: a cosine under 0.21 without a keyword match).
-        let reference = RankFusion.defaultSemanticWeight
-        return fused.compactMap { item in
-            let relevance = reference * (item.similarity ?? 0) + (1 - reference) * item.lexical
-            guard relevance >= minRelevance else { return nil }
-            return byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
-        }
+        return out
     }
 
     /// The query's vector: the caller's precomputed one (checked) or the embedder's; nil without an embedder.

@@ -147,6 +147,8 @@ struct EvalLocomo: AsyncParsableCommand {
     var weighting: String = "adaptive"
     @Option(help: "Also run every query with another weighting and write its rankings: SPEC=PATH (repeatable).")
     var variant: [String] = []
+    @Option(help: "Write every query's fusion candidates (vector and BM25 lists with both scores) as JSONL here.")
+    var candidatesOut: String?
 
     /// `adaptive`, `adaptive:b,sg,lg,lo,hi` or `fixed:w`.
     static func parseWeighting(_ spec: String) throws -> RankFusion.Weighting {
@@ -289,6 +291,9 @@ struct EvalLocomo: AsyncParsableCommand {
         }
         let searchSeconds = Date().timeIntervalSince(searchStart)
         try Self.write(qs, hybrid, evalIDs: evalIDs, to: out)
+        if let candidatesOut {
+            try await writeCandidates(service, qs, evalIDs: evalIDs, to: candidatesOut)
+        }
         for (w, path) in variants {
             let ranked = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "search \(w)") { principal, q, k in
                 try await service.search(principal, MemorySearchQuery(query: q, limit: k, weighting: w)).map(\.memory.id)
@@ -309,6 +314,54 @@ struct EvalLocomo: AsyncParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(stats).write(to: URL(fileURLWithPath: statsOut), options: .atomic)
         }
+    }
+
+    /// One query's fusion inputs: `[memory, eval ids, cosine, bm25 or nil]` for every candidate.
+    struct CandidateLine: Encodable {
+        var id: String
+        var floor: Double
+        var candidates: [[JSONScalar]]
+    }
+
+    enum JSONScalar: Encodable {
+        case string(String), number(Double), strings([String]), null
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case let .string(s): try c.encode(s)
+            case let .number(d): try c.encode(d)
+            case let .strings(a): try c.encode(a)
+            case .null: try c.encodeNil()
+            }
+        }
+    }
+
+    /// Every query's candidates with both scores (the similarity of lexical-only hits fetched),
+    /// so fusion functions can be compared offline on exactly what `search` fuses.
+    func writeCandidates(_ service: MemoryService, _ qs: [EvalQuery], evalIDs: [UUID: [String]], to path: String) async throws {
+        let encoder = JSONEncoder()
+        var data = Data()
+        for q in qs {
+            let principal = Principal(userId: q.user, orgId: nil, role: .member)
+            let c = try await service.searchCandidates(principal, MemorySearchQuery(query: q.text, limit: Self.depth(q)))
+            var sims: [UUID: Double] = [:]
+            for hit in c.semantic { sims[hit.id] = hit.similarity }
+            let missing = c.lexical.map(\.id).filter { sims[$0] == nil }
+            if let v = c.queryVector {
+                for (id, s) in try await service.similarities(of: missing, to: v, tenants: c.tenants) { sims[id] = s }
+            }
+            var bm25: [UUID: Double] = [:]
+            for hit in c.lexical { bm25[hit.id] = hit.score }
+            let ids = Array(Set(sims.keys).union(bm25.keys)).sorted()
+            let rows: [[JSONScalar]] = ids.map { id in
+                [.string(id.uuidString), .strings(evalIDs[id] ?? []), sims[id].map(JSONScalar.number) ?? .null,
+                 bm25[id].map(JSONScalar.number) ?? .null]
+            }
+            data.append(try encoder.encode(CandidateLine(id: q.id, floor: c.semanticFloor, candidates: rows)))
+            data.append(0x0A)
+        }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        Self.say("wrote \(path)")
     }
 
     struct Stats: Encodable {

@@ -84,7 +84,7 @@ enum Render {
     /// Search hits, best first: the fused score they are sorted by, then the cosine similarity.
     static func hits(_ results: [[String: Any]]) {
         if results.isEmpty { print("No memories."); return }
-        print("results sorted by score (fused relevance: 0.7 × cosine similarity + 0.3 × BM25 relative to the best keyword hit); "
+        print("results sorted by score (fused relevance: w × cosine similarity + (1 − w) × BM25 relative to the best keyword hit, w per query); "
               + "similarity = cosine alone (- for keyword-only hits)")
         print("score  similarity  id        kind scope/state")
         let lead = results.map { r -> String in
