@@ -164,7 +164,10 @@ def build():
                 "get": {"summary": "Hybrid search (vector + BM25)",
                         "parameters": [param("q", search["query"], "Query text", required=True), param("limit", search["limit"], "Maximum results"),
                                        param("scope", search["scope"], "personal or org"), param("tag", {"type": "array", "items": search["tags"]["items"]}, "Any of these tags", explode=True),
-                                       param("repo", search["repo"], "Repository"), param("kind", search["kind"], "Kind"), param("min_score", search["min_score"], "Minimum cosine similarity")],
+                                       param("repo", search["repo"], "Repository"), param("kind", search["kind"], "Kind"), param("min_score", search["min_score"], "Minimum cosine similarity"),
+                                       param("created_after", search["created_after"], "Created at or after: RFC 3339, a date or a span back from now (7d)"),
+                                       param("created_before", search["created_before"], "Created before: RFC 3339, a date or a span back from now"),
+                                       param("updated_after", search["updated_after"], "Last changed at or after: RFC 3339, a date or a span back from now")],
                         "responses": {"200": {"description": "Results, best first", "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}}}}}, **auth_errors}},
             },

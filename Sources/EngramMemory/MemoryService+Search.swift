@@ -184,6 +184,17 @@ extension MemoryService {
         if let repo = f.repo { out.append(.field(FieldCondition(key: Memory.Field.repo, match: .value(.string(repo))))) }
         if let kind = f.kind { out.append(.field(FieldCondition(key: Memory.Field.kind, match: .value(.string(kind.rawValue))))) }
         if let task = f.taskId { out.append(.field(FieldCondition(key: Memory.Field.taskId, match: .value(.string(task))))) }
+        // Times are stored as RFC 3339 text; the store compares datetime ranges by instant.
+        if f.createdAfter != nil || f.createdBefore != nil {
+            let range = RangeCondition(
+                gte: f.createdAfter.map { .datetime($0.timeIntervalSince1970) },
+                lt: f.createdBefore.map { .datetime($0.timeIntervalSince1970) })
+            out.append(.field(FieldCondition(key: Memory.Field.createdAt, range: range)))
+        }
+        if let updatedAfter = f.updatedAfter {
+            let range = RangeCondition(gte: .datetime(updatedAfter.timeIntervalSince1970))
+            out.append(.field(FieldCondition(key: Memory.Field.updatedAt, range: range)))
+        }
         return out
     }
 }

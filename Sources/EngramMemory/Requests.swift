@@ -70,15 +70,25 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
     public var kind: MemoryKind?
     public var state: MemoryState?
     public var taskId: String?
+    /// Created at or after this instant.
+    public var createdAfter: Date?
+    /// Created before this instant.
+    public var createdBefore: Date?
+    /// Last changed at or after this instant.
+    public var updatedAfter: Date?
 
     public init(scope: MemoryScope? = nil, tags: [String]? = nil, repo: String? = nil, kind: MemoryKind? = nil,
-                state: MemoryState? = nil, taskId: String? = nil) {
+                state: MemoryState? = nil, taskId: String? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil,
+                updatedAfter: Date? = nil) {
         self.scope = scope
         self.tags = tags
         self.repo = repo
         self.kind = kind
         self.state = state
         self.taskId = taskId
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+        self.updatedAfter = updatedAfter
     }
 
     func matches(_ m: Memory) -> Bool {
@@ -88,6 +98,9 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
         if let kind, m.kind != kind { return false }
         if let state, m.state != state { return false }
         if let taskId, m.taskId != taskId { return false }
+        if let createdAfter, m.createdAt < createdAfter { return false }
+        if let createdBefore, m.createdAt >= createdBefore { return false }
+        if let updatedAfter, m.updatedAt < updatedAfter { return false }
         return true
     }
 }

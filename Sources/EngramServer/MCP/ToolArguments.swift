@@ -45,22 +45,28 @@ enum ToolArguments {
         )
     }
 
-    static func filter(_ o: JSONValue) -> MemoryFilter {
-        MemoryFilter(
+    static func filter(_ o: JSONValue) throws -> MemoryFilter {
+        func time(_ key: String) throws -> Date? {
+            try string(o, key).map { try TimeBound.require($0, argument: key) }
+        }
+        return MemoryFilter(
             scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)),
             tags: strings(o, "tags"),
             repo: string(o, "repo"),
             kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)),
             state: string(o, "state").flatMap(MemoryState.init(rawValue:)),
-            taskId: string(o, "task_id")
+            taskId: string(o, "task_id"),
+            createdAfter: try time("created_after"),
+            createdBefore: try time("created_before"),
+            updatedAfter: try time("updated_after")
         )
     }
 
-    static func searchQuery(_ o: JSONValue) -> MemorySearchQuery {
+    static func searchQuery(_ o: JSONValue) throws -> MemorySearchQuery {
         MemorySearchQuery(
             query: string(o, "query") ?? "",
             limit: int(o, "limit") ?? 10,
-            filter: filter(o),
+            filter: try filter(o),
             minScore: o["min_score"]?.number
         )
     }

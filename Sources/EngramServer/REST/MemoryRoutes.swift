@@ -127,6 +127,7 @@ struct MemoryRoutes: Sendable {
             request,
             mapping: [
                 "q": "query", "limit": "limit", "scope": "scope", "tag": "tags", "repo": "repo", "kind": "kind", "min_score": "min_score",
+                "created_after": "created_after", "created_before": "created_before", "updated_after": "updated_after",
             ]
         )
         if let problem = services.tools.validators["search_memories"]?.validate(args) {
