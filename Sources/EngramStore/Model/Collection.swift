@@ -22,8 +22,13 @@ public struct CollectionConfig: Sendable, Hashable {
     /// Empty for the default single-dense-vector collections.
     public var sparseVectors: [String: SparseVectorParams]
 
-    public init(name: String, vectorSize: Int, distance: Distance = .cosine, tenantKey: String? = nil,
-                sparseVectors: [String: SparseVectorParams] = [:]) {
+    public init(
+        name: String,
+        vectorSize: Int,
+        distance: Distance = .cosine,
+        tenantKey: String? = nil,
+        sparseVectors: [String: SparseVectorParams] = [:]
+    ) {
         self.name = name
         self.vectorSize = vectorSize
         self.distance = distance
@@ -98,8 +103,13 @@ public struct ScoredPoint: Sendable, Hashable {
     /// The point's sparse vectors, filled when vectors were requested and the collection has any.
     public var sparseVectors: [String: SparseVector]? = nil
 
-    public init(id: PointID, score: Float, payload: Payload? = nil, vector: [Float]? = nil,
-                sparseVectors: [String: SparseVector]? = nil) {
+    public init(
+        id: PointID,
+        score: Float,
+        payload: Payload? = nil,
+        vector: [Float]? = nil,
+        sparseVectors: [String: SparseVector]? = nil
+    ) {
         self.id = id
         self.score = score
         self.payload = payload
@@ -125,8 +135,15 @@ public struct SearchRequest: Sendable, Hashable {
     public var withPayload: Bool
     public var withVector: Bool
 
-    public init(vector: [Float], filter: Filter? = nil, limit: Int = 10, offset: Int = 0,
-                scoreThreshold: Float? = nil, withPayload: Bool = true, withVector: Bool = false) {
+    public init(
+        vector: [Float],
+        filter: Filter? = nil,
+        limit: Int = 10,
+        offset: Int = 0,
+        scoreThreshold: Float? = nil,
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) {
         self.vector = vector
         self.filter = filter
         self.limit = limit
@@ -146,8 +163,13 @@ public struct ScrollRequest: Sendable, Hashable {
     public var withPayload: Bool
     public var withVector: Bool
 
-    public init(filter: Filter? = nil, limit: Int = 10, offset: PointID? = nil,
-                withPayload: Bool = true, withVector: Bool = false) {
+    public init(
+        filter: Filter? = nil,
+        limit: Int = 10,
+        offset: PointID? = nil,
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) {
         self.filter = filter
         self.limit = limit
         self.offset = offset

@@ -1,5 +1,5 @@
-import EngramCore
-import Foundation
+public import EngramCore
+public import Foundation
 
 /// A point's payload: a JSON object.
 public typealias Payload = [String: JSONValue]
