@@ -1,6 +1,6 @@
 // swift-tools-version:6.2
 // Engram: a self-hosted memory service for AI coding assistants.
-// Module map and dependency arrows: see README.md ("Architecture") and DESIGN.md §1.
+// Module map and dependency arrows: see README.md ("Architecture", "Module arrows").
 import PackageDescription
 
 /// Every target: checked arithmetic and bounds in every configuration, so a bug on hostile input

@@ -1,4 +1,4 @@
-public import EngramCore
+import EngramCore
 import EngramKernels
 import Synchronization
 

@@ -1,6 +1,6 @@
 public import EngramCore
 import EngramKernels
-public import Foundation
+import Foundation
 import GRDB
 
 /// Payload index definitions (Qdrant's `payload_schema`) and collection names.

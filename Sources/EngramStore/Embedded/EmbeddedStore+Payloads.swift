@@ -1,6 +1,6 @@
-public import EngramCore
+import EngramCore
 import EngramKernels
-public import Foundation
+import Foundation
 import GRDB
 
 /// Payload edits: one transaction per edit, points moved between shards when their tenant changes.

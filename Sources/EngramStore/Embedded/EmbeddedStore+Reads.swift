@@ -1,6 +1,6 @@
-public import EngramCore
+import EngramCore
 import EngramKernels
-public import Foundation
+import Foundation
 import GRDB
 
 /// Point reads: selection, retrieval by id, scroll and count.

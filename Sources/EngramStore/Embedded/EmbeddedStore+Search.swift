@@ -1,6 +1,6 @@
-public import EngramCore
+import EngramCore
 import EngramKernels
-public import Foundation
+import Foundation
 import GRDB
 
 /// Exact dense search (single and batch) and sparse search.

@@ -1,4 +1,4 @@
-public import EngramCore
+import EngramCore
 public import EngramDatabase
 import EngramKernels
 public import Foundation

@@ -1,3 +1,4 @@
+import EngramCore
 import EngramKernels
 
 /// How a filter maps onto tenant shards: when its top-level `must` pins the

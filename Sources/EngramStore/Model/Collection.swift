@@ -67,6 +67,12 @@ public struct CollectionInfo: Sendable, Hashable {
     public var pointsCount: Int
     /// Number of in-memory shards (distinct tenant values).
     public var shardCount: Int
+
+    public init(config: CollectionConfig, pointsCount: Int, shardCount: Int) {
+        self.config = config
+        self.pointsCount = pointsCount
+        self.shardCount = shardCount
+    }
 }
 
 /// A point to write: id, vector and payload.
@@ -92,6 +98,13 @@ public struct Record: Sendable, Hashable {
     public var vector: [Float]?
     /// The point's sparse vectors, filled when vectors were requested and the collection has any.
     public var sparseVectors: [String: SparseVector]? = nil
+
+    public init(id: PointID, payload: Payload?, vector: [Float]?, sparseVectors: [String: SparseVector]? = nil) {
+        self.id = id
+        self.payload = payload
+        self.vector = vector
+        self.sparseVectors = sparseVectors
+    }
 }
 
 /// A search hit.
@@ -182,4 +195,9 @@ public struct ScrollRequest: Sendable, Hashable {
 public struct ScrollResult: Sendable, Hashable {
     public var points: [Record]
     public var nextPageOffset: PointID?
+
+    public init(points: [Record], nextPageOffset: PointID?) {
+        self.points = points
+        self.nextPageOffset = nextPageOffset
+    }
 }

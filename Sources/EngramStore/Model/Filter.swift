@@ -1,5 +1,5 @@
 public import EngramCore
-public import Foundation
+import Foundation
 
 /// A Qdrant filter: every `must` condition holds, at least one `should` holds
 /// (when any are given), and no `must_not` condition holds.

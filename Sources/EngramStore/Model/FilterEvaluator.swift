@@ -1,4 +1,4 @@
-public import EngramCore
+import EngramCore
 
 /// Evaluates filters against a point's id and payload with Qdrant's semantics.
 ///

@@ -1,5 +1,5 @@
 public import EngramCore
-public import Foundation
+import Foundation
 
 /// A point's payload: a JSON object.
 public typealias Payload = [String: JSONValue]

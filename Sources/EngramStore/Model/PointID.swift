@@ -1,4 +1,4 @@
-public import EngramCore
+import EngramCore
 public import Foundation
 
 /// A point identifier: an unsigned integer or a UUID, as in Qdrant.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A sparse vector: strictly increasing dimension indices and their values (Qdrant's `SparseVector`).
 public struct SparseVector: Sendable, Hashable, Codable {
