@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import EngramCore
+import EngramCore
 public import EngramStore
 public import Foundation
 public import Logging

@@ -16,9 +16,14 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-main-layout-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = try #require(Bundle.module.url(forResource: "main-layout", withExtension: "sql", subdirectory: "Fixtures"))
-        let dump = try String(contentsOf: url, encoding: .utf8)
-        let queue = try DatabaseQueue(path: dir.appendingPathComponent(EngramDatabase.fileName).path)
-        try queue.writeWithoutTransaction { db in try db.execute(sql: dump) }
+        // The dump's own BEGIN / COMMIT give way to GRDB's write transaction.
+        let dump = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+            .filter { $0 != "BEGIN TRANSACTION;" && $0 != "COMMIT;" }.joined(separator: "\n")
+        // The dump creates tables in name order, before the tables their foreign keys name.
+        var loading = Configuration()
+        loading.foreignKeysEnabled = false
+        let queue = try DatabaseQueue(path: dir.appendingPathComponent(EngramDatabase.fileName).path, configuration: loading)
+        try queue.write { db in try db.execute(sql: dump) }
         try queue.close()
         return dir
     }
@@ -36,14 +41,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent(EngramDatabase.fileName).path
         let before = try DatabaseQueue(path: path)
-        let schemaBefore = try await before.read { db in
+        let schemaBefore = try before.read { db in
             try Row.fetchAll(db, sql: "SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
         }
         let countsBefore = try await before.read { db in try Self.counts(db) }
         try before.close()
 
         let database = try EngramDatabase(directory: dir)
-        let (applied, completed, schemaAfter, countsAfter) = try await database.pool.read { db in
+        let (applied, completed, schemaAfter, countsAfter) = try database.pool.read { db in
             (
                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"),
                 try EngramDatabase.migrator.hasCompletedMigrations(db),
