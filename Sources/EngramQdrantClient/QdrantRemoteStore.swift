@@ -55,6 +55,9 @@ public final class QdrantRemoteStore: VectorStore, Sendable {
         self.timeout = .milliseconds(Int64(timeout * 1000))
         var configuration = HTTPClient.Configuration(timeout: .init(connect: self.timeout, read: self.timeout))
         configuration.redirectConfiguration = .disallow
+        // AsyncHTTPClient would keep re-dialling a refused connection until the call's deadline,
+        // for every call alike; `call` retries instead, and only what is safe to send again.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.maxAttempts = maxAttempts
         self.logger = logger
@@ -99,7 +102,7 @@ public final class QdrantRemoteStore: VectorStore, Sendable {
         for attempt in 1...max(1, maxAttempts) {
             var retriable = idempotent
             do {
-                let response = try await client.execute(request, timeout: timeout, logger: logger)
+                let response = try await client.execute(request, timeout: timeout)
                 let data = Data(try await response.body.collect(upTo: Self.maxResponseBytes).readableBytesView)
                 let status = Int(response.status.code)
                 let parsed = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
