@@ -231,6 +231,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "EngramQdrantClientTests", dependencies: ["EngramQdrantClient", "EngramStore"]),
         .testTarget(
             name: "EngramStoreTests",
             dependencies: ["EngramCore", "EngramStore", "EngramKernels", "EngramDatabase", .product(name: "GRDB", package: "GRDB.swift")],
