@@ -14,9 +14,10 @@ extension MemoryService {
 
     /// Hybrid search over the memories the caller may see: exact cosine over the
     /// visible tenants' shards and BM25 over the same memories, fused by a convex
-    /// combination `0.7 · cosine + 0.3 · bm25 / max bm25` (`RankFusion.convex`;
-    /// measured against reciprocal-rank fusion in eval/retrieval/README.md).
-    /// BM25 alone without an embedder.
+    /// combination `w · cosine + (1 − w) · bm25 / max bm25` (`RankFusion.convex`), with
+    /// the weight `w` chosen per query from how decisive each ranking is
+    /// (`RankFusion.adaptiveWeight`, unless the query fixes it; measured in
+    /// eval/retrieval/README.md and eval/codesearch/README.md). BM25 alone without an embedder.
     public func search(_ principal: Principal, _ q: MemorySearchQuery) async throws -> [MemorySearchHit] {
         let started = DispatchTime.now().uptimeNanoseconds
         defer {
@@ -91,10 +92,18 @@ extension MemoryService {
             }
         }
 
+        let weight: Double
+        switch q.weighting {
+        case let .fixed(w):
+            weight = w
+        case let .adaptive(constants):
+            weight = RankFusion.adaptiveWeight(
+                similarities: semantic.map(\.similarity), lexical: lexical.map(\.1), constants: constants)
+        }
         let fused = try await RankFusion.convex(
             semantic: semantic, semanticFloor: floor,
             lexical: lexical.map { (id: $0.0.id, score: $0.1) },
-            limit: q.limit, minSimilarity: q.minScore
+            weight: weight, limit: q.limit, minSimilarity: q.minScore
         ) { missing in
             // Similarity of lexical-only hits: a search restricted to their ids (`has_id`), which
             // the embedded store answers from its in-memory rows without a scan.
@@ -117,9 +126,12 @@ extension MemoryService {
             return out
         }
         // The relevance floor: hits that neither share words with the query nor come close in meaning
-        // (fused score below `minRelevance`, e.g. cosine < 0.21 without a keyword match at 0.15) are noise.
+        // are noise. Judged at the reference weight whatever this query's weight is, so the floor means
+        // the same for every query (at 0.15: a cosine under 0.21 without a keyword match).
+        let reference = RankFusion.defaultSemanticWeight
         return fused.compactMap { item in
-            guard item.score >= minRelevance else { return nil }
+            let relevance = reference * (item.similarity ?? 0) + (1 - reference) * item.lexical
+            guard relevance >= minRelevance else { return nil }
             return byID[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
         }
     }

@@ -1,3 +1,4 @@
+import EngramSearch
 import Foundation
 
 /// Input of `MemoryService.add`.
@@ -100,22 +101,26 @@ public struct MemorySearchQuery: Sendable, Hashable {
     public var minScore: Double?
     /// A precomputed embedding of `query` (skips the embedder; benchmarks and batch callers).
     public var queryVector: [Float]?
+    /// How cosine and BM25 are weighed (per query by default; fixed weights for evaluations).
+    public var weighting: RankFusion.Weighting
 
     public init(query: String, limit: Int = 10, filter: MemoryFilter = MemoryFilter(), minScore: Double? = nil,
-                queryVector: [Float]? = nil) {
+                queryVector: [Float]? = nil, weighting: RankFusion.Weighting = .default) {
         self.query = query
         self.limit = limit
         self.filter = filter
         self.minScore = minScore
         self.queryVector = queryVector
+        self.weighting = weighting
     }
 }
 
 /// One search result.
 public struct MemorySearchHit: Sendable, Hashable {
     public var memory: Memory
-    /// Fused relevance: 0.7 × cosine similarity + 0.3 × BM25 relative to the query's best BM25 hit (at most 1;
-    /// BM25 relative to the best hit alone in BM25-only mode).
+    /// Fused relevance: w × cosine similarity + (1 − w) × BM25 relative to the query's best BM25 hit, with the
+    /// query's weight w (`RankFusion.adaptiveWeight`; at most 1); BM25 relative to the best hit alone in
+    /// BM25-only mode.
     public var score: Double
     /// Cosine similarity to the query, when an embedder is configured.
     public var similarity: Double?

@@ -12,7 +12,8 @@ import Synchronization
 ///
 /// Scores use Okapi BM25 with the Lucene IDF `ln(1 + (N − df + 0.5)/(df + 0.5))`:
 /// `Σ_t idf(t) · tf·(k1+1) / (tf + k1·(1 − b + b·dl/avgdl))` over the distinct
-/// query terms `t` present in the document.
+/// query terms `t` present in the document, where a compound name in the query
+/// (`juniper-media`, `src/api.swift`: see `TextTokenizer`) counts `identifierWeight` times.
 ///
 /// Not synchronised: the owner serialises writes against reads (concurrent
 /// searches are fine: they share no mutable state).
@@ -22,6 +23,10 @@ public final class BM25Index: @unchecked Sendable {
     /// Length normalisation.
     public let b: Double
     public let tokenizer: TextTokenizer
+    /// How many times a compound name of the query counts. A query naming one service must
+    /// find that service before another that shares the query's common words: the name's
+    /// parts already match both, so the exact name has to outweigh a few common words.
+    public let identifierWeight: Double
 
     private struct Posting {
         var slot: Int32
@@ -51,10 +56,12 @@ public final class BM25Index: @unchecked Sendable {
     }
     private let unitWeightCache = Mutex<UnitWeights?>(nil)
 
-    public init(k1: Double = 1.2, b: Double = 0.75, tokenizer: TextTokenizer = TextTokenizer()) {
+    public init(k1: Double = 1.2, b: Double = 0.75, identifierWeight: Double = 2, tokenizer: TextTokenizer = TextTokenizer()) {
         precondition(k1 >= 0 && (0...1).contains(b), "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1")
+        precondition(identifierWeight > 0, "BM25 needs a positive identifier weight")
         self.k1 = k1
         self.b = b
+        self.identifierWeight = identifierWeight
         self.tokenizer = tokenizer
     }
 
@@ -238,9 +245,11 @@ public final class BM25Index: @unchecked Sendable {
         let n = Double(slotOf.count)
         guard n > 0 else { return nil }
         var seen = Set<Int32>()
-        var terms: [Int32] = []
+        var terms: [(id: Int32, weight: Double)] = []
         for term in tokenizer.terms(query) {
-            if let t = termIDs[term], !postings[Int(t)].isEmpty, seen.insert(t).inserted { terms.append(t) }
+            if let t = termIDs[term], !postings[Int(t)].isEmpty, seen.insert(t).inserted {
+                terms.append((t, TextTokenizer.isCompound(term) ? identifierWeight : 1))
+            }
         }
         guard !terms.isEmpty else { return nil }
         let avgdl = max(1, Double(totalLength) / n)
@@ -252,17 +261,17 @@ public final class BM25Index: @unchecked Sendable {
         // The matching slots are collected without a branch: every posting writes its slot at
         // the end of the list, which advances only when the slot had no score yet (a branch on
         // that is taken about half the time, unpredictably). No sweep of all documents after.
-        let postingCount = terms.reduce(0) { $0 + postings[Int($1)].count }
+        let postingCount = terms.reduce(0) { $0 + postings[Int($1.id)].count }
         var touched = [Int32](repeating: 0, count: postingCount)
         var touchedCount = 0
         acc.withUnsafeMutableBufferPointer { acc in
             touched.withUnsafeMutableBufferPointer { touched in
                 lengthOfSlot.withUnsafeBufferPointer { lengths in
                     unit.withUnsafeBufferPointer { unit in
-                        for t in terms {
+                        for (t, weight) in terms {
                             let list = postings[Int(t)]
                             let df = Double(list.count)
-                            let idf = log(1 + (n - df + 0.5) / (df + 0.5))
+                            let idf = weight * log(1 + (n - df + 0.5) / (df + 0.5))
                             let scale = idf * (k1 + 1)
                             list.withUnsafeBufferPointer { list in
                                 for p in list {

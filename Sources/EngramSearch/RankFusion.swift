@@ -19,11 +19,70 @@ public enum RankFusion {
         return Array(ranked.prefix(max(0, limit)))
     }
 
-    /// Weight of cosine similarity in `convex` (BM25 gets `1 − weight`).
+    /// The fixed weight of cosine similarity in `convex` (BM25 gets `1 − weight`), and the
+    /// reference weight of the search relevance floor.
     ///
     /// Chosen on LoCoMo (eval/retrieval/README.md): 0.6–0.8 all beat RRF on both
     /// dialogue turns and distilled facts; 0.7 is the middle of that plateau.
     public static let defaultSemanticWeight = 0.7
+
+    /// How `convex` weighs cosine similarity against BM25 for one query.
+    public enum Weighting: Sendable, Hashable {
+        /// The same cosine weight for every query.
+        case fixed(Double)
+        /// A cosine weight chosen per query from how decisive each ranking is (`adaptiveWeight`).
+        case adaptive(Adaptive)
+
+        /// `adaptive` with the measured default constants.
+        public static let `default` = Weighting.adaptive(Adaptive())
+    }
+
+    /// Constants of the per-query weight
+    /// `w = clamp(base + semanticGain · lead(cos) − lexicalGain · lead(bm25), lower, upper)`.
+    public struct Adaptive: Sendable, Hashable {
+        public var base: Double
+        public var semanticGain: Double
+        public var lexicalGain: Double
+        public var lower: Double
+        public var upper: Double
+
+        public init(base: Double = 0.6, semanticGain: Double = 1.5, lexicalGain: Double = 0.2, lower: Double = 0.4, upper: Double = 0.9) {
+            self.base = base
+            self.semanticGain = semanticGain
+            self.lexicalGain = lexicalGain
+            self.lower = lower
+            self.upper = upper
+        }
+    }
+
+    /// How far a ranking's best score stands above the rest: the best score minus the mean of
+    /// the next `depth − 1` scores (0 with fewer than two). Scores need not be sorted.
+    public static func lead(_ scores: [Double], depth: Int = 10) -> Double {
+        guard scores.count >= 2 else { return 0 }
+        let top = scores.sorted(by: >).prefix(max(2, depth))
+        let rest = top.dropFirst()
+        return top[top.startIndex] - rest.reduce(0, +) / Double(rest.count)
+    }
+
+    /// The cosine weight for one query.
+    ///
+    /// A fixed weight loses to its own parts where one signal is decisive and the other is
+    /// noise: on natural-language questions about code, dense retrieval alone beats a fixed
+    /// 0.7/0.3 mix because BM25 spreads its mass over shared identifiers; on chat turns BM25
+    /// carries the exact names dense retrieval blurs. The lead of each ranking says which is
+    /// decisive for *this* query: a cosine top hit far above its neighbours (a lead of 0.1 is
+    /// large for MiniLM) raises the weight of cosine; a BM25 top hit far above its neighbours
+    /// (relative to the best, so in 0…1) lowers it, less strongly, since BM25 scores also
+    /// spike on one rare word. Clamped so that neither signal is ever ignored. The constants
+    /// were chosen on LoCoMo and on a code-search set (eval/codesearch/README.md).
+    public static func adaptiveWeight(
+        similarities: [Double], lexical: [Double], constants: Adaptive = Adaptive()
+    ) -> Double {
+        let best = lexical.max() ?? 0
+        let lexicalLead = best > 0 ? lead(lexical.map { $0 / best }) : 0
+        let w = constants.base + constants.semanticGain * lead(similarities) - constants.lexicalGain * lexicalLead
+        return min(constants.upper, max(constants.lower, w))
+    }
 
     /// One fused result of `convex`.
     public struct Fused<ID: Hashable & Comparable>: Hashable {

@@ -2,6 +2,10 @@
 ///
 /// Lower-cased runs of letters and digits; identifiers are also split at
 /// camelCase boundaries (`retryPolicy` → `retrypolicy`, `retry`, `policy`);
+/// words joined by `-`, `_`, `/`, `.`, `:` or `@` without spaces also give the whole
+/// compound as one unstemmed term (`juniper-media`, `src/api.swift`, `max_retries`), so
+/// an exact service, path or symbol name in a query outweighs the common words it shares
+/// with other names (a rare compound has a high inverse document frequency);
 /// common English stop words are dropped and the Snowball English (Porter2)
 /// stemmer folds inflections and derivations (`retries`/`retried`/`retrying` →
 /// `retri`, `configuration`/`configured` → `configur`).
@@ -22,16 +26,55 @@ public struct TextTokenizer: Sendable {
     func unicodeTerms(_ text: String) -> [String] {
         var out: [String] = []
         var word: [Character] = []
-        func flush() {
-            guard !word.isEmpty else { return }
+        // The compound being read: its characters and how many words it joins so far.
+        var compound: [Character] = []
+        var compoundWords = 0
+        let characters = Array(text)
+        for (i, ch) in characters.enumerated() {
+            if ch.isLetter || ch.isNumber {
+                word.append(ch)
+                compound.append(ch)
+                continue
+            }
+            guard !word.isEmpty else {
+                compound.removeAll(keepingCapacity: true)
+                compoundWords = 0
+                continue
+            }
             emit(word, into: &out)
             word.removeAll(keepingCapacity: true)
+            compoundWords += 1
+            if Self.isConnector(ch), i + 1 < characters.count, characters[i + 1].isLetter || characters[i + 1].isNumber {
+                compound.append(ch)
+                continue
+            }
+            emitCompound(compound, words: compoundWords, into: &out)
+            compound.removeAll(keepingCapacity: true)
+            compoundWords = 0
         }
-        for ch in text {
-            if ch.isLetter || ch.isNumber { word.append(ch) } else { flush() }
+        if !word.isEmpty {
+            emit(word, into: &out)
+            emitCompound(compound, words: compoundWords + 1, into: &out)
         }
-        flush()
         return out
+    }
+
+    /// Characters that join words into one name (`juniper-media`, `a/b.swift`, `user@host`).
+    static func isConnector(_ ch: Character) -> Bool {
+        ch == "-" || ch == "_" || ch == "/" || ch == "." || ch == ":" || ch == "@"
+    }
+
+    /// Whether `term` (one of `terms`) is a compound name: only compounds hold a connector.
+    public static func isCompound(_ term: String) -> Bool {
+        term.utf8.contains { $0 == 0x2D || $0 == 0x5F || $0 == 0x2F || $0 == 0x2E || $0 == 0x3A || $0 == 0x40 }
+    }
+
+    /// The longest compound kept as a term; longer runs (URLs, long paths) keep their parts only.
+    static let maxCompoundLength = 64
+
+    private func emitCompound(_ compound: [Character], words: Int, into out: inout [String]) {
+        guard words >= 2, compound.count <= Self.maxCompoundLength else { return }
+        out.append(String(compound).lowercased())
     }
 
     private func emit(_ word: [Character], into out: inout [String]) {
@@ -75,17 +118,43 @@ public struct TextTokenizer: Sendable {
             parts.append(partStart..<range.upperBound)
             for p in parts { if let t = normalise(lowered(p)) { out.append(t) } }
         }
+        @inline(__always) func isWordByte(_ c: UInt8) -> Bool { isUpper(c) || isLower(c) || isDigit(c) }
+        @inline(__always) func isConnector(_ c: UInt8) -> Bool {
+            // - _ / . : @
+            c == 0x2D || c == 0x5F || c == 0x2F || c == 0x2E || c == 0x3A || c == 0x40
+        }
+        func emitCompound(_ range: Range<Int>, words: Int) {
+            guard words >= 2, range.count <= Self.maxCompoundLength else { return }
+            out.append(lowered(range))
+        }
         var start = -1
+        // Where the compound being read starts, and how many words it joins so far.
+        var compoundStart = -1
+        var compoundWords = 0
         for i in 0..<bytes.count {
             let c = bytes[i]
-            if isUpper(c) || isLower(c) || isDigit(c) {
+            if isWordByte(c) {
                 if start < 0 { start = i }
-            } else if start >= 0 {
-                emit(start..<i)
-                start = -1
+                if compoundStart < 0 { compoundStart = i }
+                continue
             }
+            guard start >= 0 else {
+                compoundStart = -1
+                compoundWords = 0
+                continue
+            }
+            emit(start..<i)
+            start = -1
+            compoundWords += 1
+            if isConnector(c), i + 1 < bytes.count, isWordByte(bytes[i + 1]) { continue }
+            emitCompound(compoundStart..<i, words: compoundWords)
+            compoundStart = -1
+            compoundWords = 0
         }
-        if start >= 0 { emit(start..<bytes.count) }
+        if start >= 0 {
+            emit(start..<bytes.count)
+            emitCompound(compoundStart..<bytes.count, words: compoundWords + 1)
+        }
         return out
     }
 

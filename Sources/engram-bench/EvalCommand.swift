@@ -143,6 +143,27 @@ struct EvalLocomo: AsyncParsableCommand {
     var jobs: Int = 2
     @Option(help: "Write run statistics (timings, add outcomes, secret-filter rule ids) as JSON here.")
     var statsOut: String?
+    @Option(help: "Fusion weighting of the main run: adaptive, adaptive:BASE,SEMANTIC_GAIN,LEXICAL_GAIN,LOWER,UPPER or fixed:W.")
+    var weighting: String = "adaptive"
+    @Option(help: "Also run every query with another weighting and write its rankings: SPEC=PATH (repeatable).")
+    var variant: [String] = []
+
+    /// `adaptive`, `adaptive:b,sg,lg,lo,hi` or `fixed:w`.
+    static func parseWeighting(_ spec: String) throws -> RankFusion.Weighting {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        let numbers = parts.count > 1 ? parts[1].split(separator: ",").compactMap { Double($0) } : []
+        switch parts[0] {
+        case "fixed" where numbers.count == 1:
+            return .fixed(numbers[0])
+        case "adaptive" where parts.count == 1:
+            return .default
+        case "adaptive" where numbers.count == 5:
+            return .adaptive(RankFusion.Adaptive(
+                base: numbers[0], semanticGain: numbers[1], lexicalGain: numbers[2], lower: numbers[3], upper: numbers[4]))
+        default:
+            throw ValidationError("weighting '\(spec)': expected adaptive, adaptive:b,sg,lg,lo,hi or fixed:w")
+        }
+    }
 
     struct EvalMemory: Decodable { var id: String; var user: String; var text: String }
     struct EvalQuery: Decodable { var id: String; var user: String; var text: String; var k: Int? }
@@ -257,12 +278,23 @@ struct EvalLocomo: AsyncParsableCommand {
             queriesByUser[q.user, default: []].append(i)
         }
         let userQueries = queriesByUser
+        let mainWeighting = try Self.parseWeighting(weighting)
+        let variants = try variant.map { spec -> (RankFusion.Weighting, String) in
+            guard let eq = spec.firstIndex(of: "=") else { throw ValidationError("variant '\(spec)': expected SPEC=PATH") }
+            return (try Self.parseWeighting(String(spec[..<eq])), String(spec[spec.index(after: eq)...]))
+        }
         let searchStart = Date()
         let hybrid = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "search") { principal, q, k in
-            try await service.search(principal, MemorySearchQuery(query: q, limit: k)).map(\.memory.id)
+            try await service.search(principal, MemorySearchQuery(query: q, limit: k, weighting: mainWeighting)).map(\.memory.id)
         }
         let searchSeconds = Date().timeIntervalSince(searchStart)
         try Self.write(qs, hybrid, evalIDs: evalIDs, to: out)
+        for (w, path) in variants {
+            let ranked = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "search \(w)") { principal, q, k in
+                try await service.search(principal, MemorySearchQuery(query: q, limit: k, weighting: w)).map(\.memory.id)
+            }
+            try Self.write(qs, ranked, evalIDs: evalIDs, to: path)
+        }
         if let vectorOut {
             let vector = try await runQueries(qs, users: queryUsers, byUser: userQueries, label: "vector-only search") { principal, q, k in
                 try await Self.vectorSearch(service, user: principal.userId, query: q, limit: k)

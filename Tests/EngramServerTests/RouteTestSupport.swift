@@ -27,17 +27,19 @@ struct RouteServer: Sendable {
         return logger
     }()
 
-    /// A server with `limits`; orgs in `reviewOrgs` require review.
-    init(limits: ServerLimits = ServerLimits(), reviewOrgs: Set<String> = []) async throws {
+    /// A server with `limits`; orgs in `reviewOrgs` require review; tokens signed with `secret` and
+    /// checked by `verifier` (the token service when nil).
+    init(limits: ServerLimits = ServerLimits(), reviewOrgs: Set<String> = [], secret: String = RouteServer.randomSecret(),
+         verifier: (any BearerTokenVerifier)? = nil) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-routes-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder, logger: Self.logger)
         directory = try MemberDirectory(database: store.database)
-        tokens = await TokenService(secret: Self.randomSecret())
+        tokens = await TokenService(secret: secret)
         let memories = try await MemoryService(store: store, embedder: nil, requiresReview: { reviewOrgs.contains($0) },
                                                audit: try AuditLog(database: store.database), logger: Self.logger)
         services = try ServerServices(memories: memories, directory: directory, tokens: tokens, limits: limits,
                                       readiness: ReadinessInfo(store: "embedded", embedder: "none (BM25-only)", blas: "test", mode: "test"),
-                                      logger: Self.logger)
+                                      logger: Self.logger, verifier: verifier)
     }
 
     /// 48 random bytes, base64: well above `TokenService`'s length and entropy floors.

@@ -35,11 +35,14 @@ struct BrowserOriginMiddleware: RouterMiddleware {
             throw APIError(.forbidden, code: "forbidden", "origin not allowed")
         }
         if request.method == .options {
-            return Response(status: .noContent, headers: [
-                .accessControlAllowOrigin: origin, .vary: "Origin", .accessControlMaxAge: "600",
-                .accessControlAllowMethods: mcp ? Self.mcpMethods : Self.restMethods,
-                .accessControlAllowHeaders: mcp ? Self.mcpRequestHeaders : Self.restRequestHeaders,
-            ])
+            return Response(
+                status: .noContent,
+                headers: [
+                    .accessControlAllowOrigin: origin, .vary: "Origin", .accessControlMaxAge: "600",
+                    .accessControlAllowMethods: mcp ? Self.mcpMethods : Self.restMethods,
+                    .accessControlAllowHeaders: mcp ? Self.mcpRequestHeaders : Self.restRequestHeaders,
+                ]
+            )
         }
         var response = try await APIError.responseOrError(request, context, next)
         if allowed {

@@ -17,7 +17,8 @@ struct JSONSchemaValidator: Sendable {
     private func check(_ value: JSONValue, against schema: JSONValue, path: String) -> String? {
         let name = path.isEmpty ? "arguments" : path
         if let type = schema["type"]?.stringValue, !Self.has(type: type, value) {
-            return "\(name): must be \(type == "integer" ? "an integer" : type == "object" ? "an object" : type == "array" ? "an array" : "a \(type)")"
+            return
+                "\(name): must be \(type == "integer" ? "an integer" : type == "object" ? "an object" : type == "array" ? "an array" : "a \(type)")"
         }
         if case let .array(options)? = schema["enum"], !options.contains(value) {
             let list = options.compactMap(\.stringValue).joined(separator: ", ")

@@ -1,6 +1,6 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
+public import HTTPTypes
+public import Hummingbird
 import NIOCore
 
 /// An error answered as `{"error": {"code", "message"}}` with an HTTP status.
@@ -27,20 +27,30 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, code: "unauthorized", message,
-                 headers: [.wwwAuthenticate: #"Bearer realm="engram", error="invalid_token""#])
+        APIError(
+            .unauthorized,
+            code: "unauthorized",
+            message,
+            headers: [.wwwAuthenticate: #"Bearer realm="engram", error="invalid_token""#]
+        )
     }
 
     /// 429 with `Retry-After` (whole seconds, at least 1).
     static func tooManyRequests(retryAfter seconds: Double, _ what: String) -> APIError {
-        APIError(.tooManyRequests, code: "rate_limited", "too many \(what); retry later",
-                 headers: [.retryAfter: String(max(1, Int(seconds.rounded(.up))))])
+        APIError(
+            .tooManyRequests,
+            code: "rate_limited",
+            "too many \(what); retry later",
+            headers: [.retryAfter: String(max(1, Int(seconds.rounded(.up))))]
+        )
     }
 
     /// Runs the rest of a middleware chain and returns its response, turning a thrown
     /// `HTTPResponseError` into the response it describes, so headers can be added to errors too.
     static func responseOrError<Context: RequestContext>(
-        _ request: Request, _ context: Context, _ next: (Request, Context) async throws -> Response
+        _ request: Request,
+        _ context: Context,
+        _ next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {
             return try await next(request, context)

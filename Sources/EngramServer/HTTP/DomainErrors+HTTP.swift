@@ -1,8 +1,8 @@
-import EngramAuth
-import EngramMemory
+public import EngramAuth
+public import EngramMemory
 import Foundation
-import HTTPTypes
-import Hummingbird
+public import HTTPTypes
+public import Hummingbird
 
 /// The one place where domain errors become HTTP answers (handlers just throw them): the same
 /// `{"error": {"code", "message"}}` body as `APIError`. Messages never hold memory content or secrets.
@@ -44,5 +44,21 @@ extension DirectoryError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let code = status == .conflict ? "conflict" : status == .notFound ? "not_found" : "invalid_request"
         return try APIError(status, code: code, description).response(from: request, context: context)
+    }
+}
+
+extension OrgAdministrationError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .forbidden: return .forbidden
+        case .notFound: return .notFound
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        switch self {
+        case let .forbidden(why): return try APIError(.forbidden, code: "forbidden", why).response(from: request, context: context)
+        case .notFound: return try APIError.notFound.response(from: request, context: context)
+        }
     }
 }

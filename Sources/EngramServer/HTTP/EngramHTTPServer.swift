@@ -1,11 +1,13 @@
+import EngramAuth
+import EngramCore
 import EngramHTTPEdge
 import EngramMemory
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Logging
-import Prometheus
 import NIOCore
+import Prometheus
 
 /// Builds the Hummingbird application: MCP, REST, health and readiness, with
 /// request logging that records method, route, status and time — never bodies,
@@ -20,7 +22,7 @@ public enum EngramHTTPServer {
         router.add(middleware: SecurityHeadersMiddleware(hsts: services.limits.behindTLS))
         router.add(middleware: BrowserOriginMiddleware(limits: services.limits))
         router.add(middleware: ClientAddressMiddleware(proxies: services.limits.trustedProxies))
-        router.add(middleware: AuthFailureLimitMiddleware(tokens: services.tokens, limits: services.limits))
+        router.add(middleware: BearerAuthMiddleware(verifier: services.verifier, directory: services.directory, limits: services.limits))
         router.add(middleware: WriteLimitMiddleware(writes: services.writeLimiter))
         router.add(middleware: MetricsMiddleware())
         let mcp = MCPEndpoint(services: services)
@@ -37,20 +39,25 @@ public enum EngramHTTPServer {
         router.get("readyz") { _, _ in
             let r = services.readiness
             if let problem = await r.probe?() {
-                return JSONBody.response(.object(["status": "not ready", "store": .string(r.store), "problem": .string(problem)]),
-                                         status: .serviceUnavailable)
+                return JSONBody.response(
+                    .object(["status": "not ready", "store": .string(r.store), "problem": .string(problem)]),
+                    status: .serviceUnavailable
+                )
             }
-            return JSONBody.response(.object([
-                "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas), "kernels": .object(r.kernels.mapValues { .string($0) }),
-                "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
-                "mode": .string(r.mode),
-                "version": .string(EngramVersion.current),
-            ]))
+            return JSONBody.response(
+                .object([
+                    "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas),
+                    "kernels": .object(r.kernels.mapValues { .string($0) }),
+                    "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
+                    "mode": .string(r.mode),
+                    "version": .string(EngramVersion.current),
+                ])
+            )
         }
-        router.get("metrics") { request, context -> Response in
+        router.get("metrics") { _, context -> Response in
             // Local scrapes (loopback, not relayed by a proxy) need no token; from elsewhere an admin or owner token is required.
             if !context.isLoopback {
-                let p = try await services.authenticate(request)
+                let p = try context.requirePrincipal()
                 guard p.role.allows(.reviewMemories) else { throw APIError.forbidden }
             }
             guard let registry = services.metrics else { throw APIError.notFound }
@@ -58,10 +65,13 @@ public enum EngramHTTPServer {
             for state in MemoryState.allCases {
                 registry.makeGauge(name: "engram_memories", labels: [("state", state.rawValue)]).set(Double(counts[state] ?? 0))
             }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+            )
         }
-        RESTRoutes(services: services).register(on: router)
+        MemoryRoutes(services: services).register(on: router)
         AdminRoutes(services: services).register(on: router)
         InvitationRoutes(services: services).register(on: router)
         AdminPage.register(on: router)
@@ -69,37 +79,11 @@ public enum EngramHTTPServer {
     }
 
     public static func application(services: ServerServices, host: String, port: Int) -> some ApplicationProtocol {
-        Application(router: router(services: services),
-                    server: EngramHTTPChannel.builder(limits: services.limits.connections, trustedProxies: services.limits.trustedProxies),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "engram"),
-                    logger: services.logger)
-    }
-}
-
-/// Logs one line per request: method, route template, status, milliseconds.
-struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
-    let logger: Logger
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
-        func log(_ status: HTTPResponse.Status) {
-            let ms = (ContinuousClock.now - start) / .milliseconds(1)
-            logger.info("request", metadata: [
-                "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
-                "status": "\(status.code)", "ms": "\(TextFormatting.fixed(ms, digits: 2))",
-            ])
-        }
-        do {
-            let response = try await next(request, context)
-            log(response.status)
-            return response
-        } catch let error as any HTTPResponseError {
-            log(error.status)
-            throw error
-        } catch {
-            log(.internalServerError)
-            logger.error("unhandled error", metadata: ["error": "\(type(of: error))"])
-            throw APIError(.internalServerError, code: "internal", "internal error")
-        }
+        Application(
+            router: router(services: services),
+            server: EngramHTTPChannel.builder(limits: services.limits.connections, trustedProxies: services.limits.trustedProxies),
+            configuration: .init(address: .hostname(host, port: port), serverName: "engram"),
+            logger: services.logger
+        )
     }
 }

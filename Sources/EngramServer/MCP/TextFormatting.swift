@@ -1,5 +1,6 @@
 import EngramCore
 import EngramMemory
+import Foundation
 
 /// Number formatting for per-request paths.
 ///
@@ -14,7 +15,8 @@ enum TextFormatting {
         for _ in 0..<digits { factor *= 10 }
         let scaled = (abs(x) * factor).rounded()
         guard scaled < 9e15 else { return String(Int64(x)) }
-        let n = Int64(scaled), f = Int64(factor)
+        let n = Int64(scaled)
+        let f = Int64(factor)
         let sign = x < 0 && n > 0 ? "-" : ""
         guard digits > 0 else { return sign + String(n) }
         var fraction = String(n % f)

@@ -1,6 +1,8 @@
+import EngramAuth
 import EngramHTTPEdge
 import HTTPTypes
 import Hummingbird
+import JWTKit
 
 /// Write rate limit of the REST API (non-GET requests), per verified token (`jti`): the raw
 /// `Authorization` text is not a key, so `bearer`/`BEARER`/extra spaces share the token's bucket.
@@ -11,7 +13,8 @@ struct WriteLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method != .get, request.method != .head, request.method != .options, !BrowserOriginMiddleware.isMCP(context),
-           let wait = writes.take(Self.key(context)) {
+            let wait = writes.take(Self.key(context))
+        {
             throw APIError.tooManyRequests(retryAfter: wait, "write requests")
         }
         return try await next(request, context)

@@ -27,7 +27,9 @@ enum JSONBody {
 
     /// Counts bracket depth outside strings.
     static func depthWithinLimit(_ data: Data) -> Bool {
-        var depth = 0, inString = false, escaped = false
+        var depth = 0
+        var inString = false
+        var escaped = false
         for b in data {
             if inString {
                 if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }

@@ -1,19 +1,25 @@
-import EngramAuth
-import EngramHTTPEdge
-import Hummingbird
-import NIOCore
+public import EngramAuth
+public import EngramHTTPEdge
+public import Hummingbird
+public import HummingbirdAuth
+public import NIOCore
 
-/// The request context: Hummingbird's core storage, the client's address (rate limits
-/// per IP, loopback-only endpoints) and the bearer token once it verified.
-public struct EngramRequestContext: RequestContext {
+/// The request context: Hummingbird's core storage, the client's address (rate limits per IP,
+/// loopback-only endpoints) and the caller as `BearerAuthMiddleware` verified them, once.
+public struct EngramRequestContext: AuthRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The peer address of the connection.
     public let remoteAddress: SocketAddress?
     /// The real client: the peer, or the address a trusted proxy forwarded (`ClientAddressMiddleware`).
     public var client: ClientAddress
     /// The claims of the request's bearer token when its signature and time claims verified
-    /// (`AuthFailureLimitMiddleware`); the directory checks still happen in `authenticate`.
+    /// (the write limit's key).
     public var verifiedToken: TokenClaims?
+    /// The caller: the verified token's principal, still valid in the member directory (its role
+    /// the member's current role, never more than the token's).
+    public var identity: Principal?
+    /// Why the request has no `identity` (a 401, or a directory failure), answered by `requirePrincipal()`.
+    var authenticationFailure: (any Error)?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -26,6 +32,13 @@ public struct EngramRequestContext: RequestContext {
 
     /// Whether the client is local: loopback peer, not relayed by a proxy.
     public var isLoopback: Bool { client.isLoopback }
+
+    /// The verified caller, or the reason there is none: 401 with a `WWW-Authenticate` challenge
+    /// for a missing, malformed, forged, expired or revoked token, a removed member or an unknown user.
+    public func requirePrincipal() throws -> Principal {
+        if let identity { return identity }
+        throw authenticationFailure ?? APIError.unauthorized("missing bearer token")
+    }
 }
 
 /// Resolves the real client address of every request (see `TrustedProxies`).

@@ -1,0 +1,99 @@
+import EngramAuth
+import EngramHTTPEdge
+import EngramMemory
+import HTTPTypes
+import Hummingbird
+import JWTKit
+
+/// Bearer authentication, once per request, and the failed-authentication limit.
+///
+/// The token is verified here and nowhere else: its signature, algorithm and time claims, then the
+/// caller against the member directory (a revoked token, an unknown user or a removed member is
+/// refused, and the role is the member's current role, never more than the token's). The principal
+/// becomes the context's `identity`; a failure is kept for `requirePrincipal()`, so each route still
+/// decides whether it needs a caller (health, the OpenAPI document and the admin page do not).
+///
+/// A token whose signature verifies (even if expired) is never refused by the limit, so valid users
+/// are never locked out by other callers' failures. Failures (401s of requests without such a token)
+/// are counted per real client IP and per subject the token claims (when it parses), and a caller
+/// whose bucket is empty gets 429: a bad client exhausts only its own buckets.
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = EngramRequestContext
+    let verifier: any BearerTokenVerifier
+    let directory: MemberDirectory
+    let failures: RateLimiter
+
+    init(verifier: any BearerTokenVerifier, directory: MemberDirectory, limits: ServerLimits) {
+        self.verifier = verifier
+        self.directory = directory
+        failures = RateLimiter(rate: limits.authFailuresPerMinute / 60, burst: limits.authFailureBurst)
+    }
+
+    /// Routes that need no credential (unmatched paths answer 404 and need none either).
+    static let publicRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/admin", "/admin/{file}"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let token = TokenService.bearerToken(request.headers[.authorization])
+        var signed = false
+        if let token {
+            do {
+                let claims = try await verifier.verify(token)
+                context.verifiedToken = claims
+                signed = true
+                if Self.needsCaller(context) {
+                    do {
+                        context.identity = try await principal(claims)
+                    } catch {
+                        context.authenticationFailure = error
+                    }
+                }
+            } catch let error as TokenError {
+                signed = error.signatureVerified
+                context.authenticationFailure = APIError.unauthorized(error.description)
+            }
+        }
+        if signed { return try await next(request, context) }
+        var keys = ["ip:" + context.client.ip]
+        if let token, let subject = TokenService.unverifiedSubject(token) { keys.append("sub:" + subject) }
+        let needsCredential =
+            request.headers[.authorization] != nil || context.endpointPath.map { !Self.publicRoutes.contains($0) } ?? false
+        if needsCredential, let wait = keys.compactMap(failures.wouldAllow).max() {
+            throw APIError.tooManyRequests(retryAfter: wait, "failed authentications")
+        }
+        do {
+            let response = try await next(request, context)
+            if response.status == .unauthorized { record(keys) }
+            return response
+        } catch let error as any HTTPResponseError where error.status == .unauthorized {
+            record(keys)
+            throw error
+        }
+    }
+
+    /// Whether the matched route may ask for the caller (every route but the credential-free ones;
+    /// `/metrics` asks callers that are not local).
+    static func needsCaller(_ context: Context) -> Bool {
+        guard let path = context.endpointPath else { return false }
+        return path == "/metrics" || !publicRoutes.contains(path)
+    }
+
+    /// The caller a verified token names, re-checked against the directory.
+    func principal(_ claims: TokenClaims) async throws -> Principal {
+        if try await directory.isRevoked(jti: claims.jti.value) { throw APIError.unauthorized(TokenError.revoked.description) }
+        var principal = claims.principal
+        if let org = principal.orgId {
+            guard let current = try await directory.role(userId: principal.userId, orgId: org) else {
+                throw APIError.unauthorized("not a member of this organisation")
+            }
+            principal.role = min(current, principal.role)
+        } else if !(try await directory.userExists(principal.userId)) {
+            throw APIError.unauthorized("unknown user")
+        }
+        return principal
+    }
+
+    private func record(_ keys: [String]) {
+        for key in keys { _ = failures.take(key) }
+    }
+}

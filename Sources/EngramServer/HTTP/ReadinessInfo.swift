@@ -1,0 +1,27 @@
+/// What readiness reports about the running service.
+public struct ReadinessInfo: Sendable {
+    public var store: String
+    /// Checks the store's backend; returns a problem description when it is not usable.
+    public var probe: (@Sendable () async -> String?)?
+    public var embedder: String
+    public var blas: String
+    /// The hand-written SIMD kernels and the CPU path each runs (e.g. `int8_scan: avx512`).
+    public var kernels: [String: String]
+    public var mode: String
+
+    public init(
+        store: String,
+        probe: (@Sendable () async -> String?)? = nil,
+        embedder: String,
+        blas: String,
+        kernels: [String: String] = [:],
+        mode: String
+    ) {
+        self.kernels = kernels
+        self.store = store
+        self.probe = probe
+        self.embedder = embedder
+        self.blas = blas
+        self.mode = mode
+    }
+}

@@ -1,0 +1,34 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Logs one line per request: method, route template, status, milliseconds.
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        func log(_ status: HTTPResponse.Status) {
+            let ms = (ContinuousClock.now - start) / .milliseconds(1)
+            logger.info(
+                "request",
+                metadata: [
+                    "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
+                    "status": "\(status.code)", "ms": "\(TextFormatting.fixed(ms, digits: 2))",
+                ]
+            )
+        }
+        do {
+            let response = try await next(request, context)
+            log(response.status)
+            return response
+        } catch let error as any HTTPResponseError {
+            log(error.status)
+            throw error
+        } catch {
+            log(.internalServerError)
+            logger.error("unhandled error", metadata: ["error": "\(type(of: error))"])
+            throw APIError(.internalServerError, code: "internal", "internal error")
+        }
+    }
+}

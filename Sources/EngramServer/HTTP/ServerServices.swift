@@ -1,0 +1,47 @@
+public import EngramAuth
+import EngramHTTPEdge
+public import EngramMemory
+public import Logging
+public import Prometheus
+
+/// Everything the HTTP layer needs: the memory domain, identity and tokens, limits.
+public struct ServerServices: Sendable {
+    public let memories: MemoryService
+    public let directory: MemberDirectory
+    public let tokens: TokenService
+    public let limits: ServerLimits
+    public let readiness: ReadinessInfo
+    public let logger: Logger
+    /// Where swift-metrics values are collected for `/metrics` (nil: no endpoint).
+    public let metrics: PrometheusCollectorRegistry?
+    /// Verifies bearer tokens (`tokens` unless a test counts verifications).
+    let verifier: any BearerTokenVerifier
+    /// The organisation administration rules over `directory` and the memories' audit log.
+    let organisations: OrgAdministration
+    let tools: ToolCatalog
+    /// Token buckets for write requests (REST non-GET routes and MCP write tools), per verified token.
+    let writeLimiter: RateLimiter
+
+    public init(
+        memories: MemoryService,
+        directory: MemberDirectory,
+        tokens: TokenService,
+        limits: ServerLimits = ServerLimits(),
+        readiness: ReadinessInfo,
+        metrics: PrometheusCollectorRegistry? = nil,
+        logger: Logger,
+        verifier: (any BearerTokenVerifier)? = nil
+    ) throws {
+        self.metrics = metrics
+        self.memories = memories
+        self.directory = directory
+        self.tokens = tokens
+        self.limits = limits
+        self.readiness = readiness
+        self.logger = logger
+        self.verifier = verifier ?? tokens
+        organisations = OrgAdministration(directory: directory, audit: memories.audit)
+        tools = try ToolCatalog.load()
+        writeLimiter = RateLimiter(rate: limits.writesPerSecond, burst: limits.writeBurst)
+    }
+}

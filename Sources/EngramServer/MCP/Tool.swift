@@ -1,0 +1,95 @@
+import EngramAuth
+import EngramCore
+import EngramMemory
+import Foundation
+
+/// Every MCP tool: its name, its input schema (`schemas/mcp/<name>.json`), whether it writes, and what
+/// it runs on the memory domain. Results are `structuredContent` plus a readable text block.
+enum Tool: String, CaseIterable, Sendable {
+    case addMemory = "add_memory"
+    case searchMemories = "search_memories"
+    case listMemories = "list_memories"
+    case getMemory = "get_memory"
+    case updateMemory = "update_memory"
+    case deleteMemory = "delete_memory"
+    case finishTask = "finish_task"
+
+    /// The tool's definition (name, description, input schema) among the schema resources.
+    var schemaPath: String { "mcp/\(rawValue).json" }
+
+    /// Tools that change memories: rate-limited like REST writes.
+    var isWrite: Bool {
+        switch self {
+        case .addMemory, .updateMemory, .deleteMemory, .finishTask: return true
+        case .searchMemories, .listMemories, .getMemory: return false
+        }
+    }
+
+    /// Runs the tool for `p` with arguments its schema validated, on the memory domain.
+    func call(_ args: JSONValue, principal p: Principal, memories: MemoryService) async throws -> JSONValue {
+        switch self {
+        case .addMemory:
+            let r = try await memories.add(p, ToolArguments.newMemory(args), channel: .mcp)
+            let verb = r.status == .created ? "Saved" : r.status == .duplicate ? "Already saved" : "Updated existing"
+            var text = "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue))."
+            if let next = MemoryJSON.nextStep(r.memory) { text += " " + next }
+            return Self.result(MemoryJSON.add(r, lean: true), text: text)
+        case .searchMemories:
+            let hits = try await memories.search(p, ToolArguments.searchQuery(args))
+            let text =
+                hits.isEmpty
+                ? "No matching memories."
+                : hits.enumerated().map { i, h in
+                    "\(i + 1). \(h.memory.content)\n   " + TextFormatting.summary(h.memory)
+                        + " · relevance " + TextFormatting.fixed(h.score, digits: 2)
+                        + (h.similarity.map { " · similarity " + TextFormatting.fixed($0, digits: 2) } ?? "")
+                }.joined(separator: "\n")
+            return Self.result(.object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true) })]), text: text)
+        case .listMemories:
+            let page = try memories.list(
+                p,
+                filter: ToolArguments.filter(args),
+                limit: ToolArguments.int(args, "limit") ?? 20,
+                cursor: ToolArguments.string(args, "cursor")
+            )
+            var text =
+                page.memories.isEmpty
+                ? "No memories."
+                : page.memories.map { m in
+                    "- \(m.content)\n  " + TextFormatting.summary(m)
+                }.joined(separator: "\n")
+            if let next = page.nextCursor { text += "\nMore: pass cursor \(next)" }
+            return Self.result(MemoryJSON.page(page, lean: true), text: text)
+        case .getMemory:
+            let m = try memories.get(p, id: try ToolArguments.uuid(args))
+            return Self.result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: m.content + "\n" + TextFormatting.summary(m))
+        case .updateMemory:
+            let m = try await memories.update(p, id: try ToolArguments.uuid(args), ToolArguments.patch(args), channel: .mcp)
+            var text = "Updated memory \(m.id.lowercasedText) (\(m.scope.rawValue), \(m.state.rawValue))."
+            if m.state == .pendingReview { text += " Its organisation requires review: the new text is served once an admin approves it." }
+            return Self.result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: text)
+        case .deleteMemory:
+            let id = try ToolArguments.uuid(args)
+            try await memories.delete(p, id: id)
+            return Self.result(.object(["deleted": .string(id.lowercasedText)]), text: "Deleted memory \(id.lowercasedText).")
+        case .finishTask:
+            let task = ToolArguments.string(args, "task_id")
+            let promoted = try await memories.finish(p, taskId: task)
+            let which = task.map { "task \($0)" } ?? "drafts saved without a task_id"
+            let text =
+                promoted.isEmpty
+                ? "No drafts to promote for \(which)."
+                : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") (\(which)) to \(promoted[0].state.rawValue)."
+            return Self.result(MemoryJSON.finish(promoted, taskId: task), text: text)
+        }
+    }
+
+    static func result(_ structured: JSONValue, text: String) -> JSONValue {
+        .object(["content": .array([.object(["type": "text", "text": .string(text)])]), "structuredContent": structured, "isError": false])
+    }
+
+    /// A failed call: a tool result with `isError` (the client's model reads the message).
+    static func errorResult(_ message: String) -> JSONValue {
+        .object(["content": .array([.object(["type": "text", "text": .string(message)])]), "isError": true])
+    }
+}

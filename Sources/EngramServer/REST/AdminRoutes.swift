@@ -1,0 +1,171 @@
+import EngramAuth
+import EngramCore
+import EngramMemory
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Organisation administration under `/v1/admin`: the review queue and actions,
+/// members, org policy and the audit log. Admins and owners only (members get
+/// 403); another org's memories answer 404. The rules live in `OrgAdministration`
+/// and `MemoryService`; these routes parse requests and render answers.
+struct AdminRoutes: Sendable {
+    let services: ServerServices
+    var memories: MemoryService { services.memories }
+    var organisations: OrgAdministration { services.organisations }
+
+    func register(on router: Router<EngramRequestContext>) {
+        let admin = router.group("v1/admin")
+        admin.get("memories") { request, context in
+            let p = try context.requirePrincipal()
+            let query = try Self.reviewQuery(request)
+            return JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query)))
+        }
+        admin.get("memories/{id}") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try MemoryRoutes.id(context)
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.reviewGet(p, id: id))]))
+        }
+        for action in ReviewAction.allCases {
+            admin.post("memories/{id}/\(action.rawValue)") { request, context in
+                let p = try context.requirePrincipal()
+                let id = try MemoryRoutes.id(context)
+                let seen = try await Self.seenContentHash(request, limit: services.limits.maxBodyBytes)
+                return JSONBody.response(
+                    .object([
+                        "memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action, seenContentHash: seen))
+                    ])
+                )
+            }
+        }
+        admin.patch("memories/{id}") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try MemoryRoutes.id(context)
+            let body = try await MemoryRoutes(services: services).validatedBody(request, tool: "update_memory", droppingID: true)
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.reviewEdit(p, id: id, ToolArguments.patch(body)))]))
+        }
+        admin.delete("memories/{id}") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try MemoryRoutes.id(context)
+            try await memories.reviewDelete(p, id: id)
+            return Response(status: .noContent)
+        }
+        admin.get("audit") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .readAudit)
+            let q = request.uri.queryParameters
+            let limit = Int(q.get("limit") ?? "50") ?? -1
+            guard (1...200).contains(limit) else { throw APIError.badRequest("limit must be between 1 and 200") }
+            var cursor: Int64?
+            if let c = q.get("cursor") {
+                guard let v = Int64(c) else { throw APIError.badRequest("malformed cursor") }
+                cursor = v
+            }
+            let page = try await organisations.auditEntries(p, limit: limit, before: cursor)
+            let next: JSONValue = page.more ? page.entries.last.map { .string(String($0.id)) } ?? .null : .null
+            return JSONBody.response(.object(["entries": .array(page.entries.map(OrgJSON.auditEntry)), "next_cursor": next]))
+        }
+        admin.get("members") { _, context in
+            let listing = try await organisations.members(try context.requirePrincipal())
+            return JSONBody.response(
+                .object([
+                    "members": .array(listing.members.map(OrgJSON.member)),
+                    "invitations": .array(listing.invitations.map(OrgJSON.invitation)),
+                ])
+            )
+        }
+        // Adding someone invites them (`OrgAdministration.invite`).
+        admin.post("members") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let user = body["user_id"]?.stringValue, let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                throw APIError.badRequest("body needs user_id and role (owner, admin, member, viewer)")
+            }
+            let invitation = try await organisations.invite(p, userId: user, role: role)
+            return JSONBody.response(.object(["invitation": OrgJSON.invitation(invitation)]), status: .accepted)
+        }
+        admin.delete("invitations/{id}") { _, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            try await organisations.revokeInvitation(p, id: try MemoryRoutes.id(context))
+            return Response(status: .noContent)
+        }
+        admin.patch("members/{userId}") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            let user = try context.parameters.require("userId")
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                throw APIError.badRequest("body needs role (owner, admin, member, viewer)")
+            }
+            let member = try await organisations.changeRole(p, userId: user, role: role)
+            return JSONBody.response(.object(["member": OrgJSON.member(member)]))
+        }
+        admin.delete("members/{userId}") { _, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            try await organisations.removeMember(p, userId: try context.parameters.require("userId"))
+            return Response(status: .noContent)
+        }
+        admin.get("org") { _, context in
+            JSONBody.response(OrgJSON.organisation(try await organisations.organisation(try context.requirePrincipal())))
+        }
+        admin.patch("org") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard case let .bool(on)? = body["require_review"] else { throw APIError.badRequest("body needs require_review (boolean)") }
+            return JSONBody.response(OrgJSON.organisation(try await organisations.setRequireReview(p, on)))
+        }
+    }
+
+    /// The content hash the reviewer saw: `{"content_hash": "…"}` in the body, or `If-Match: "…"`
+    /// (the memory's content hash is its entity tag). Both given must agree.
+    static func seenContentHash(_ request: Request, limit: Int) async throws -> String? {
+        var fromHeader: String?
+        if let raw = request.headers[.ifMatch] {
+            var tag = raw.trimmingCharacters(in: .whitespaces)
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            fromHeader = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        var fromBody: String?
+        let buffer = try await request.body.collect(upTo: limit)
+        if buffer.readableBytes > 0 {
+            let body = try JSONBody.parse(Data(buffer.readableBytesView))
+            guard case let .object(o) = body else { throw APIError.badRequest("request body must be a JSON object") }
+            if let value = o["content_hash"] {
+                guard let text = value.stringValue else { throw APIError.badRequest("content_hash must be a string") }
+                fromBody = text
+            }
+        }
+        if let fromHeader, let fromBody, fromHeader.lowercased() != fromBody.lowercased() {
+            throw APIError.badRequest("If-Match and content_hash disagree")
+        }
+        return fromBody ?? fromHeader
+    }
+
+    static func reviewQuery(_ request: Request) throws -> ReviewQuery {
+        let q = request.uri.queryParameters
+        func text(_ name: String) -> String? { q.get(name).map { String($0) } }
+        var state: MemoryState?
+        if let s = text("state") {
+            guard let parsed = MemoryState(rawValue: s) else { throw APIError.badRequest("unknown state \(s)") }
+            state = parsed
+        }
+        var limit = 50
+        if let raw = text("limit") {
+            guard let n = Int(raw) else { throw APIError.badRequest("limit must be an integer") }
+            limit = n
+        }
+        return ReviewQuery(
+            state: state,
+            author: text("author"),
+            tag: text("tag"),
+            repo: text("repo"),
+            text: text("q"),
+            limit: limit,
+            cursor: text("cursor")
+        )
+    }
+}
