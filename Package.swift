@@ -1,6 +1,6 @@
 // swift-tools-version:6.2
 // Engram: a self-hosted memory service for AI coding assistants.
-// Module map and dependency arrows: see README.md ("Architecture") and DESIGN.md §1.
+// Module map and dependency arrows: see README.md ("Architecture", "Module arrows").
 import PackageDescription
 
 /// Every target: checked arithmetic and bounds in every configuration, so a bug on hostile input
@@ -45,6 +45,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // JSON values and writer, RFC 3339, hex, UUID text, locks, the batch coalescer: no dependencies.
@@ -62,16 +64,39 @@ let package = Package(
             dependencies: ["CBLAS", "CEngramKernels"],
             swiftSettings: kernelSettings
         ),
-        // Qdrant data model and the durable embedded store.
+        // The service's SQLite database: the pool, the single migrator for every table in the file,
+        // the SQL of members and the audit log, and consistent backups of the file.
         .target(
-            name: "EngramStore",
+            name: "EngramDatabase",
             dependencies: [
-                "EngramCore", "EngramKernels",
+                "EngramCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
+        ),
+        // Qdrant data model (Model/) and the durable embedded store (Embedded/) on the database.
+        .target(
+            name: "EngramStore",
+            dependencies: [
+                "EngramCore", "EngramKernels", "EngramDatabase",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The remote-Qdrant VectorStore on AsyncHTTPClient.
+        .target(
+            name: "EngramQdrantClient",
+            dependencies: [
+                "EngramCore", "EngramStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
         .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
@@ -83,10 +108,9 @@ let package = Package(
         .target(
             name: "EngramAuth",
             dependencies: [
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit")
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
         // The HTTP edge both listeners share: connection limits and timeouts, client address behind
         // trusted proxies, token-bucket rate limits.
@@ -100,13 +124,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The memory domain: Memory, MemoryService, AccessPolicy, finish, review.
+        // The memory domain: Memory, MemoryService, AccessPolicy, finish, review, and
+        // OrgAdministration/ (member and invitation rules, the audit log) on the database.
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                "EngramCore", "EngramStore", "EngramDatabase", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -155,6 +179,8 @@ let package = Package(
                 "EngramCore",
                 "EngramKernels",
                 "EngramStore",
+                "EngramDatabase",
+                "EngramQdrantClient",
                 "EngramMemory",
                 "EngramServer",
                 "EngramQdrantAPI",
@@ -192,8 +218,8 @@ let package = Package(
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
-        .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
+        .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
+        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramQdrantClient"]),
         .testTarget(
             name: "EngramServerTests",
             dependencies: [
@@ -208,6 +234,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "EngramStoreTests", dependencies: ["EngramCore", "EngramStore", "EngramKernels"]),
+        .testTarget(name: "EngramQdrantClientTests", dependencies: ["EngramQdrantClient", "EngramStore"]),
+        .testTarget(
+            name: "EngramStoreTests",
+            dependencies: ["EngramCore", "EngramStore", "EngramKernels", "EngramDatabase", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Fixtures")]
+        ),
     ]
 )

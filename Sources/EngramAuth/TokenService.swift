@@ -1,5 +1,5 @@
-import Foundation
-import JWTKit
+public import Foundation
+public import JWTKit
 
 /// The claims of an Engram access token.
 public struct TokenClaims: JWTPayload, Sendable, Equatable {

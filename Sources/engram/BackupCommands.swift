@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramDatabase
 import EngramStore
 import Foundation
 import GRDB

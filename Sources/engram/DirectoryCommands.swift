@@ -1,5 +1,7 @@
 import ArgumentParser
 import EngramAuth
+import EngramDatabase
+import EngramMemory
 import EngramStore
 import Foundation
 
@@ -17,7 +19,7 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
-            let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
+            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
             if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
             print(org.map { "\(user) is \(r.rawValue) of \($0)" } ?? "user \(user) exists")
         }
@@ -30,7 +32,7 @@ struct User: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
+            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
             try await directory.removeMember(userId: user, orgId: org)
             print("removed \(user) from \(org)")
         }
@@ -48,7 +50,7 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
+            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
             guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
             print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
             for m in try await directory.members(orgId: org) { print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)") }
@@ -62,7 +64,7 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(database: try EmbeddedStore(directory: store.dataDirectory).database)
+            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
             try await directory.setRequireReview(requireReview, orgId: org)
             print("\(org) require_review=\(requireReview)")
         }

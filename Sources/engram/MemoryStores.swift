@@ -1,5 +1,7 @@
 import EngramEmbedding
 import EngramMemory
+import EngramQdrantClient
+import EngramDatabase
 import EngramStore
 import Foundation
 import Logging
@@ -34,7 +36,7 @@ enum MemoryStores {
             // Writes (import, a migration's target) are audited like every other path.
             if mode == .readWrite { audit = try AuditLog(database: embedded.database) }
         } else {
-            let remote = try QdrantRemoteStore(url: spec, logger: logger)
+            let remote = try QdrantRemoteStore(url: spec, apiKey: EngramConfiguration().qdrantRemoteAPIKey, logger: logger)
             store = remote
             location = "the Qdrant store at \(remote.baseURL.host ?? spec)"
         }
@@ -61,6 +63,13 @@ enum MemoryStores {
     /// Whether the service's collection exists (a read-only open of a store without memories has none).
     static func hasCollection(_ service: MemoryService) async throws -> Bool {
         try await service.store.listCollections().contains { $0.name == service.collection }
+    }
+
+    /// Shuts down what the services opened (a remote store's HTTP client) at the end of a command.
+    static func close(_ services: MemoryService...) async {
+        for service in services {
+            if let remote = service.store as? QdrantRemoteStore { try? await remote.shutdown() }
+        }
     }
 
     static func quietLogger() -> Logger {

@@ -1,9 +1,11 @@
 import ArgumentParser
 import EngramAuth
+import EngramDatabase
 import EngramEmbedding
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
+import EngramQdrantClient
 import EngramServer
 import EngramStore
 import Foundation
@@ -113,11 +115,13 @@ struct Serve: AsyncParsableCommand {
         // log always stay in the local database.
         let storeURL = configuration.storeSpec(flag: store)
         let memoryStore: any VectorStore
+        var remoteStore: QdrantRemoteStore?
         var probe: (@Sendable () async -> String?)?
         if storeURL == "embedded" {
             memoryStore = embedded
         } else {
-            let remote = try QdrantRemoteStore(url: storeURL, logger: logger)
+            let remote = try QdrantRemoteStore(url: storeURL, apiKey: configuration.qdrantRemoteAPIKey, logger: logger)
+            remoteStore = remote
             memoryStore = remote
             probe = {
                 do { _ = try await remote.listCollections(); return nil } catch { return "remote Qdrant unreachable" }
@@ -166,15 +170,21 @@ struct Serve: AsyncParsableCommand {
             guard let every = BackupSchedule.interval(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
             let root = URL(fileURLWithPath: backupDir ?? dataDirectory.appendingPathComponent("backups").path)
             try PrivateFiles.makeDirectory(root)
-            backupTask = Task { await BackupSchedule.run(database: embedded.database, root: root, every: every, keep: keep, logger: logger) }
+            backupTask = Task { await BackupSchedule.run(database: embedded.database.pool, root: root, every: every, keep: keep, logger: logger) }
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
-        try await QdrantListener.run(main: app, store: embedded, listener: configuration.qdrantListener(flag: qdrantListen), logger: logger, limits: edgeLimits,
-                                     memoryCollection: storeURL == "embedded" ? memories.collection : nil,
-                                     onMemoryCollectionWrite: { name in
-                                         if name == memories.collection { await memories.reloadFromStore() }
-                                     })
+        do {
+            try await QdrantListener.run(main: app, store: embedded, listener: configuration.qdrantListener(flag: qdrantListen), logger: logger, limits: edgeLimits,
+                                         memoryCollection: storeURL == "embedded" ? memories.collection : nil,
+                                         onMemoryCollectionWrite: { name in
+                                             if name == memories.collection { await memories.reloadFromStore() }
+                                         })
+        } catch {
+            try? await remoteStore?.shutdown()
+            throw error
+        }
+        try? await remoteStore?.shutdown()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramMemory
 import EngramStore
 import Foundation
 

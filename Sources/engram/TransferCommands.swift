@@ -106,6 +106,7 @@ struct Export: AsyncParsableCommand {
                 Progress.show(lines.count, total, "exporting")
             } while offset != nil
         }
+        await MemoryStores.close(service)
         try JSONLines.write(lines, to: out)
         FileHandle.standardError.write(Data("\n".utf8))
         print("exported \(lines.count) memories to \(out)")
@@ -154,6 +155,7 @@ struct Import: AsyncParsableCommand {
             if batch.count == 256 { try await flush() }
         }
         try await flush()
+        await MemoryStores.close(service)
         FileHandle.standardError.write(Data("\n".utf8))
         print("imported \(imported), skipped \(skipped) duplicates, rejected \(rejected) holding secrets")
     }
@@ -213,6 +215,7 @@ struct Migrate: AsyncParsableCommand {
         let source = try await MemoryStores.open(from, dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
         guard try await MemoryStores.hasCollection(source) else {
             print("the source holds no memories: nothing to migrate")
+            await MemoryStores.close(source)
             return
         }
         let targetDir = targetDataDir.map { URL(fileURLWithPath: $0) } ?? storeOptions.dataDirectory
@@ -229,6 +232,7 @@ struct Migrate: AsyncParsableCommand {
         let (n1, c1) = try await Self.checksum(source)
         let (n2, c2) = try await Self.checksum(target)
         let (drift, mismatches) = try await Self.vectorDrift(source, target)
+        await MemoryStores.close(source, target)
         print("source: \(n1) memories, checksum \(c1.prefix(16))…; target: \(n2) memories, checksum \(c2.prefix(16))…; "
               + "largest vector difference \(drift), mismatched ids \(mismatches)")
         guard n1 == n2, c1 == c2, mismatches == 0, drift <= 1e-5 else {

@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramEmbedding
+import EngramQdrantClient
 import EngramStore
 import Foundation
 import XCTest
@@ -29,11 +30,24 @@ enum MemoryTestSupport {
     static func store() async throws -> (any VectorStore, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-memory-\(UUID().uuidString)")
         if let url = ProcessInfo.processInfo.environment["ENGRAM_TEST_QDRANT_URL"], !url.isEmpty {
-            let remote = try QdrantRemoteStore(url: url)
+            let remote = try remoteStore(url)
             for c in try await remote.listCollections() where c.name.hasPrefix("memories_") { try await remote.deleteCollection(c.name) }
             return (remote, dir)
         }
         return (try EmbeddedStore(directory: dir), dir)
+    }
+
+    /// One remote store per test process (its HTTP client lives as long as the process).
+    nonisolated(unsafe) static var remote: QdrantRemoteStore?
+    static let remoteLock = NSLock()
+
+    static func remoteStore(_ url: String) throws -> QdrantRemoteStore {
+        try remoteLock.withLock {
+            if let remote { return remote }
+            let created = try QdrantRemoteStore(url: url)
+            remote = created
+            return created
+        }
     }
 
     /// A GitHub-style token with a valid CRC32 checksum, assembled at run time so

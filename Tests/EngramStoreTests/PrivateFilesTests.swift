@@ -1,4 +1,5 @@
 import Foundation
+import EngramDatabase
 import GRDB
 import XCTest
 @testable import EngramStore
@@ -24,7 +25,7 @@ final class PrivateFilesTests: XCTestCase {
         for path in [db, db + "-wal", db + "-shm"] { XCTAssertEqual(try mode(path), 0o600, path) }
 
         let backup = root.appendingPathComponent("backups/one")
-        try StoreBackup.create(from: store.database, into: backup)
+        try StoreBackup.create(from: store.database.pool, into: backup)
         XCTAssertEqual(try mode(backup.path), 0o700)
         for name in try fm.contentsOfDirectory(atPath: backup.path) {
             XCTAssertEqual(try mode(backup.appendingPathComponent(name).path), 0o600, name)

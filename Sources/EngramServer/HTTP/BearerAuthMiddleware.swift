@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramHTTPEdge
+import EngramMemory
 import HTTPTypes
 import Hummingbird
 import JWTKit

@@ -27,6 +27,11 @@ extension EngramConfiguration {
         flag ?? self[.store] ?? "embedded"
     }
 
+    /// The API key of a remote Qdrant store (`ENGRAM_QDRANT_REMOTE_API_KEY`), used when its URL names none.
+    var qdrantRemoteAPIKey: String? {
+        self[.qdrantRemoteAPIKey]
+    }
+
     /// The listen address of the main HTTP listener.
     func listenAddress(host: String?, port: Int?) throws -> (host: String, port: Int) {
         let resolvedPort = try value(flag: port, .port, as: Int.self) ?? 8080

@@ -1,7 +1,7 @@
 import Crypto
 import EngramCore
-import Foundation
-import GRDB
+public import Foundation
+public import GRDB
 
 /// A backup's manifest: what was copied, its size and SHA-256, and row counts
 /// of every table, so `verify` can tell a good copy from a damaged one.
@@ -65,8 +65,12 @@ public enum StoreBackup {
         try destination.close()
         try fm.moveItem(at: partial, to: target)
         try PrivateFiles.restrictFiles([target.path])
-        let manifest = BackupManifest(format: 1, createdAt: ISO8601DateFormatter().string(from: Date()),
-                                      files: [try describe(target)], tables: try tableCounts(path: target.path))
+        let manifest = BackupManifest(
+            format: 1,
+            createdAt: ISO8601DateFormatter().string(from: Date()),
+            files: [try describe(target)],
+            tables: try tableCounts(path: target.path)
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(manifest)
@@ -77,8 +81,11 @@ public enum StoreBackup {
 
     static func describe(_ file: URL) throws -> BackupManifest.File {
         let data = try Data(contentsOf: file, options: .alwaysMapped)
-        return .init(name: file.lastPathComponent, bytes: data.count,
-                     sha256: Hex.lowercase(SHA256.hash(data: data)))
+        return .init(
+            name: file.lastPathComponent,
+            bytes: data.count,
+            sha256: Hex.lowercase(SHA256.hash(data: data))
+        )
     }
 
     static func tableCounts(path: String) throws -> [String: Int] {
@@ -88,7 +95,10 @@ public enum StoreBackup {
         defer { try? queue.close() }
         return try queue.read { db in
             var counts: [String: Int] = [:]
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'") {
+            for table in try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'grdb_%'"
+            ) {
                 counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\(table)\"") ?? 0
             }
             return counts
@@ -125,8 +135,14 @@ public enum StoreBackup {
             report.checks.append(("integrity_check", result == ["ok"], result.prefix(3).joined(separator: "; ")))
             let counts = try tableCounts(path: db.path)
             let same = counts == manifest.tables
-            report.checks.append(("row counts", same, same ? counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-                                                           : "differ from the manifest"))
+            report.checks.append(
+                (
+                    "row counts", same,
+                    same
+                        ? counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                        : "differ from the manifest"
+                )
+            )
         } catch {
             report.checks.append(("integrity_check", false, "cannot open the database: \(error)"))
         }

@@ -1,4 +1,4 @@
-import EngramCore
+public import EngramCore
 import Foundation
 
 /// A Qdrant filter: every `must` condition holds, at least one `should` holds
@@ -10,8 +10,12 @@ public struct Filter: Sendable, Hashable, Codable {
     /// At least `minCount` of `conditions` must hold.
     public var minShould: MinShould?
 
-    public init(must: [Condition]? = nil, should: [Condition]? = nil, mustNot: [Condition]? = nil,
-                minShould: MinShould? = nil) {
+    public init(
+        must: [Condition]? = nil,
+        should: [Condition]? = nil,
+        mustNot: [Condition]? = nil,
+        minShould: MinShould? = nil
+    ) {
         self.must = must
         self.should = should
         self.mustNot = mustNot
@@ -87,12 +91,21 @@ public indirect enum Condition: Sendable, Hashable {
 
 extension Condition: Codable {
     private enum Keys: String, CodingKey {
-        case key, match, range, valuesCount = "values_count"
-        case isEmpty = "is_empty", isNull = "is_null", hasID = "has_id", nested
-        case must, should, mustNot = "must_not", minShould = "min_should"
+        case key, match, range
+        case valuesCount = "values_count"
+        case isEmpty = "is_empty"
+        case isNull = "is_null"
+        case hasID = "has_id"
+        case nested
+        case must, should
+        case mustNot = "must_not"
+        case minShould = "min_should"
     }
     private struct KeyOnly: Codable { var key: String }
-    private struct NestedBody: Codable { var key: String; var filter: Filter }
+    private struct NestedBody: Codable {
+        var key: String
+        var filter: Filter
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -110,9 +123,12 @@ extension Condition: Codable {
         } else if c.contains(.must) || c.contains(.should) || c.contains(.mustNot) || c.contains(.minShould) {
             self = .filter(try Filter(from: decoder))
         } else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "unknown condition: expected one of key, is_empty, is_null, has_id, nested, must, should, must_not"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "unknown condition: expected one of key, is_empty, is_null, has_id, nested, must, should, must_not"
+                )
+            )
         }
     }
 
@@ -175,7 +191,10 @@ extension Match: Codable {
             case .string, .int, .bool: self = .value(v)
             default:
                 throw DecodingError.dataCorruptedError(
-                    forKey: .value, in: c, debugDescription: "match.value must be a string, integer or boolean")
+                    forKey: .value,
+                    in: c,
+                    debugDescription: "match.value must be a string, integer or boolean"
+                )
             }
         } else if c.contains(.any) {
             self = .any(try c.decode([JSONValue].self, forKey: .any))
@@ -184,8 +203,12 @@ extension Match: Codable {
         } else if c.contains(.text) {
             self = .text(try c.decode(String.self, forKey: .text))
         } else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath, debugDescription: "match needs one of value, any, except, text"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "match needs one of value, any, except, text"
+                )
+            )
         }
     }
 
@@ -207,7 +230,10 @@ public enum RangeBound: Sendable, Hashable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let d = try? c.decode(Double.self) { self = .number(d); return }
+        if let d = try? c.decode(Double.self) {
+            self = .number(d)
+            return
+        }
         let s = try c.decode(String.self)
         guard let t = RFC3339.parse(s) else {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: "invalid datetime in range: expected RFC 3339")

@@ -22,8 +22,13 @@ public struct CollectionConfig: Sendable, Hashable {
     /// Empty for the default single-dense-vector collections.
     public var sparseVectors: [String: SparseVectorParams]
 
-    public init(name: String, vectorSize: Int, distance: Distance = .cosine, tenantKey: String? = nil,
-                sparseVectors: [String: SparseVectorParams] = [:]) {
+    public init(
+        name: String,
+        vectorSize: Int,
+        distance: Distance = .cosine,
+        tenantKey: String? = nil,
+        sparseVectors: [String: SparseVectorParams] = [:]
+    ) {
         self.name = name
         self.vectorSize = vectorSize
         self.distance = distance
@@ -62,6 +67,12 @@ public struct CollectionInfo: Sendable, Hashable {
     public var pointsCount: Int
     /// Number of in-memory shards (distinct tenant values).
     public var shardCount: Int
+
+    public init(config: CollectionConfig, pointsCount: Int, shardCount: Int) {
+        self.config = config
+        self.pointsCount = pointsCount
+        self.shardCount = shardCount
+    }
 }
 
 /// A point to write: id, vector and payload.
@@ -87,6 +98,13 @@ public struct Record: Sendable, Hashable {
     public var vector: [Float]?
     /// The point's sparse vectors, filled when vectors were requested and the collection has any.
     public var sparseVectors: [String: SparseVector]? = nil
+
+    public init(id: PointID, payload: Payload?, vector: [Float]?, sparseVectors: [String: SparseVector]? = nil) {
+        self.id = id
+        self.payload = payload
+        self.vector = vector
+        self.sparseVectors = sparseVectors
+    }
 }
 
 /// A search hit.
@@ -98,8 +116,13 @@ public struct ScoredPoint: Sendable, Hashable {
     /// The point's sparse vectors, filled when vectors were requested and the collection has any.
     public var sparseVectors: [String: SparseVector]? = nil
 
-    public init(id: PointID, score: Float, payload: Payload? = nil, vector: [Float]? = nil,
-                sparseVectors: [String: SparseVector]? = nil) {
+    public init(
+        id: PointID,
+        score: Float,
+        payload: Payload? = nil,
+        vector: [Float]? = nil,
+        sparseVectors: [String: SparseVector]? = nil
+    ) {
         self.id = id
         self.score = score
         self.payload = payload
@@ -125,8 +148,15 @@ public struct SearchRequest: Sendable, Hashable {
     public var withPayload: Bool
     public var withVector: Bool
 
-    public init(vector: [Float], filter: Filter? = nil, limit: Int = 10, offset: Int = 0,
-                scoreThreshold: Float? = nil, withPayload: Bool = true, withVector: Bool = false) {
+    public init(
+        vector: [Float],
+        filter: Filter? = nil,
+        limit: Int = 10,
+        offset: Int = 0,
+        scoreThreshold: Float? = nil,
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) {
         self.vector = vector
         self.filter = filter
         self.limit = limit
@@ -146,8 +176,13 @@ public struct ScrollRequest: Sendable, Hashable {
     public var withPayload: Bool
     public var withVector: Bool
 
-    public init(filter: Filter? = nil, limit: Int = 10, offset: PointID? = nil,
-                withPayload: Bool = true, withVector: Bool = false) {
+    public init(
+        filter: Filter? = nil,
+        limit: Int = 10,
+        offset: PointID? = nil,
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) {
         self.filter = filter
         self.limit = limit
         self.offset = offset
@@ -160,4 +195,9 @@ public struct ScrollRequest: Sendable, Hashable {
 public struct ScrollResult: Sendable, Hashable {
     public var points: [Record]
     public var nextPageOffset: PointID?
+
+    public init(points: [Record], nextPageOffset: PointID?) {
+        self.points = points
+        self.nextPageOffset = nextPageOffset
+    }
 }

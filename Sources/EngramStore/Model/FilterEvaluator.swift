@@ -1,4 +1,5 @@
 import EngramCore
+
 /// Evaluates filters against a point's id and payload with Qdrant's semantics.
 ///
 /// - A field holding an array matches `match`/`range` when any element does.

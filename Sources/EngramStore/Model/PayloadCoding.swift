@@ -1,4 +1,4 @@
-import EngramCore
+public import EngramCore
 import Foundation
 
 /// A point's payload: a JSON object.

@@ -1,5 +1,5 @@
 import EngramCore
-import Foundation
+public import Foundation
 
 /// A point identifier: an unsigned integer or a UUID, as in Qdrant.
 ///
@@ -11,13 +11,23 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses a UUID string (hyphenated or 32 hex digits) or a decimal integer.
     public init?(string: String) {
-        if let n = UInt64(string) { self = .number(n); return }
-        if let u = UUID(uuidString: string) { self = .uuid(u); return }
+        if let n = UInt64(string) {
+            self = .number(n)
+            return
+        }
+        if let u = UUID(uuidString: string) {
+            self = .uuid(u)
+            return
+        }
         if string.count == 32, string.allSatisfy(\.isHexDigit) {
             let s = Array(string)
-            let hyphenated = String(s[0..<8]) + "-" + String(s[8..<12]) + "-" + String(s[12..<16]) + "-"
+            let hyphenated =
+                String(s[0..<8]) + "-" + String(s[8..<12]) + "-" + String(s[12..<16]) + "-"
                 + String(s[16..<20]) + "-" + String(s[20..<32])
-            if let u = UUID(uuidString: hyphenated) { self = .uuid(u); return }
+            if let u = UUID(uuidString: hyphenated) {
+                self = .uuid(u)
+                return
+            }
         }
         return nil
     }
@@ -57,15 +67,28 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible {
 extension PointID: Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let n = try? c.decode(UInt64.self) { self = .number(n); return }
+        if let n = try? c.decode(UInt64.self) {
+            self = .number(n)
+            return
+        }
         if let s = try? c.decode(String.self) {
-            if let u = UUID(uuidString: s) { self = .uuid(u); return }
-            if let id = PointID(string: s), case .uuid = id { self = id; return }
+            if let u = UUID(uuidString: s) {
+                self = .uuid(u)
+                return
+            }
+            if let id = PointID(string: s), case .uuid = id {
+                self = id
+                return
+            }
             throw DecodingError.dataCorruptedError(
-                in: c, debugDescription: "Unable to parse UUID: \(s)")
+                in: c,
+                debugDescription: "Unable to parse UUID: \(s)"
+            )
         }
         throw DecodingError.dataCorruptedError(
-            in: c, debugDescription: "point id must be an unsigned integer or a UUID string")
+            in: c,
+            debugDescription: "point id must be an unsigned integer or a UUID string"
+        )
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -57,8 +57,16 @@ public struct SparseSearchRequest: Sendable, Hashable {
     public var withPayload: Bool
     public var withVector: Bool
 
-    public init(using: String, vector: SparseVector, filter: Filter? = nil, limit: Int = 10, offset: Int = 0,
-                scoreThreshold: Float? = nil, withPayload: Bool = true, withVector: Bool = false) {
+    public init(
+        using: String,
+        vector: SparseVector,
+        filter: Filter? = nil,
+        limit: Int = 10,
+        offset: Int = 0,
+        scoreThreshold: Float? = nil,
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) {
         self.using = using
         self.vector = vector
         self.filter = filter
@@ -111,7 +119,8 @@ final class SparseIndex: @unchecked Sendable {
 
     /// Inverse document frequency of `index` over the rows holding this vector.
     func idf(_ index: UInt32) -> Double {
-        let n = Double(vectors.count), df = Double(postings[index]?.count ?? 0)
+        let n = Double(vectors.count)
+        let df = Double(postings[index]?.count ?? 0)
         return log((n - df + 0.5) / (df + 0.5) + 1)
     }
 
@@ -137,7 +146,8 @@ enum SparseCoding {
         u32(UInt32(vectors.count))
         for (name, v) in vectors.sorted(by: { $0.key < $1.key }) {
             let bytes = Array(name.utf8)
-            u32(UInt32(bytes.count)); d.append(contentsOf: bytes)
+            u32(UInt32(bytes.count))
+            d.append(contentsOf: bytes)
             u32(UInt32(v.indices.count))
             for i in v.indices { u32(i) }
             for x in v.values { u32(x.bitPattern) }
@@ -164,8 +174,10 @@ enum SparseCoding {
             p += len
             let n = Int(try u32())
             guard n <= (b.count - p) / 8 else { throw StoreError.corrupt("truncated sparse vector blob") }
-            var idx: [UInt32] = [], val: [Float] = []
-            idx.reserveCapacity(n); val.reserveCapacity(n)
+            var idx: [UInt32] = []
+            var val: [Float] = []
+            idx.reserveCapacity(n)
+            val.reserveCapacity(n)
             for _ in 0..<n { idx.append(try u32()) }
             for _ in 0..<n { val.append(Float(bitPattern: try u32())) }
             out[name] = SparseVector(indices: idx, values: val)

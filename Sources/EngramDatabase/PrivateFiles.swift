@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The data directory, the database with its WAL and shared-memory files, and backups hold every
 /// memory and member: they are private to the service's user (directories 0700, files 0600).
@@ -10,8 +10,11 @@ public enum PrivateFiles {
 
     /// Creates `directory` (and missing parents) if needed and makes it 0700.
     public static func makeDirectory(_ directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: directoryMode])
+        try FileManager.default.createDirectory(
+            at: directory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: directoryMode]
+        )
         try restrict(directory.path, to: directoryMode)
     }
 

@@ -1,9 +1,10 @@
+import AsyncHTTPClient
 import EngramCore
-import Foundation
-import Logging
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+public import EngramStore
+public import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
 
 /// `VectorStore` on a real Qdrant server over its REST API, for deployments that
 /// outgrow one machine.
@@ -12,18 +13,31 @@ import FoundationNetworking
 ///   payload index on the tenant field with `is_tenant: true`; the memory domain
 ///   filters every request by tenant.
 /// - Every write is sent with `wait=true`, so an acknowledged write is applied.
-/// - Transient failures (connection errors, 429, 5xx) are retried with exponential
-///   backoff; when Qdrant stays down the error is `StoreError.io`, so callers answer
-///   "unavailable" instead of losing a write.
-public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
+/// - Transient failures (connection errors, 429, 5xx) of idempotent calls are retried with
+///   exponential backoff; when Qdrant stays down the error is `StoreError.io`, so callers answer
+///   "unavailable" instead of losing a write. A non-idempotent call (creating a collection) is
+///   retried only when Qdrant answered 429 or 503, i.e. did not run it.
+/// - The HTTP client (AsyncHTTPClient) belongs to the store: call `shutdown()` when done.
+public final class QdrantRemoteStore: VectorStore, Sendable {
     public let baseURL: URL
     let apiKey: String?
-    let session: URLSession
+    let client: HTTPClient
+    let timeout: TimeAmount
     let maxAttempts: Int
     let logger: Logger
 
+    /// The largest response body read (a page of points with their vectors is far smaller).
+    static let maxResponseBytes = 256 * 1024 * 1024
+
     /// `url`: `qdrant://host:6333?api_key=K` (plain HTTP), `qdrants://…` (HTTPS), or an `http(s)://` URL.
-    public init(url: String, timeout: TimeInterval = 10, maxAttempts: Int = 4, logger: Logger = Logger(label: "engram.qdrant")) throws {
+    /// `apiKey` is used when the URL names none. `timeout` bounds connecting, each read and each call.
+    public init(
+        url: String,
+        apiKey: String? = nil,
+        timeout: TimeInterval = 10,
+        maxAttempts: Int = 4,
+        logger: Logger = Logger(label: "engram.qdrant")
+    ) throws {
         guard var components = URLComponents(string: url), let scheme = components.scheme else {
             throw StoreError.invalidRequest("invalid Qdrant URL")
         }
@@ -37,12 +51,21 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
         if components.port == nil, scheme.hasPrefix("qdrant") { components.port = 6333 }
         guard let base = components.url else { throw StoreError.invalidRequest("invalid Qdrant URL") }
         baseURL = base
-        apiKey = key ?? ProcessInfo.processInfo.environment["ENGRAM_QDRANT_REMOTE_API_KEY"]
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        session = URLSession(configuration: config)
+        self.apiKey = key ?? apiKey
+        self.timeout = .milliseconds(Int64(timeout * 1000))
+        var configuration = HTTPClient.Configuration(timeout: .init(connect: self.timeout, read: self.timeout))
+        configuration.redirectConfiguration = .disallow
+        // AsyncHTTPClient would keep re-dialling a refused connection until the call's deadline,
+        // for every call alike; `call` retries instead, and only what is safe to send again.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.maxAttempts = maxAttempts
         self.logger = logger
+    }
+
+    /// Shuts the HTTP client down; the store makes no call afterwards.
+    public func shutdown() async throws {
+        try await client.shutdown()
     }
 
     // MARK: - HTTP
@@ -55,43 +78,53 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
         name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? name
     }
 
-    /// Sends a request and returns the envelope's `result`, retrying transient failures.
+    /// Sends a request and returns the envelope's `result`, retrying transient failures (all of
+    /// them when `idempotent`, else only the answers saying Qdrant did not run the call).
     @discardableResult
-    func call(_ method: String, _ path: String, query: String? = nil, body: JSONValue? = nil) async throws -> JSONValue {
+    func call(
+        _ method: HTTPMethod,
+        _ path: String,
+        query: String? = nil,
+        body: JSONValue? = nil,
+        idempotent: Bool = true
+    ) async throws -> JSONValue {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = query
-        var request = URLRequest(url: components.url!)
-        request.httpMethod = method
-        if let apiKey { request.setValue(apiKey, forHTTPHeaderField: "api-key") }
+        var request = HTTPClientRequest(url: components.url!.absoluteString)
+        request.method = method
+        if let apiKey { request.headers.add(name: "api-key", value: apiKey) }
         if let body {
-            request.httpBody = try JSONEncoder().encode(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
         var delay = 0.2
         var lastError = "no attempt"
         for attempt in 1...max(1, maxAttempts) {
+            var retriable = idempotent
             do {
-                let (data, response) = try await session.data(for: request)
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                let response = try await client.execute(request, timeout: timeout)
+                let data = Data(try await response.body.collect(upTo: Self.maxResponseBytes).readableBytesView)
+                let status = Int(response.status.code)
                 let parsed = (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null
                 if (200..<300).contains(status) {
-                    if case let .object(o) = parsed, let result = o["result"] { return result }
+                    if case .object(let o) = parsed, let result = o["result"] { return result }
                     return parsed
                 }
                 let message: String
-                if case let .object(o) = parsed, case let .object(s)? = o["status"], let e = s["error"]?.stringValue { message = e } else {
+                if case .object(let o) = parsed, case .object(let s)? = o["status"], let e = s["error"]?.stringValue {
+                    message = e
+                } else {
                     message = "HTTP \(status)"
                 }
-                if status == 429 || status >= 500 {
-                    lastError = message
-                } else {
-                    throw Self.mapError(status: status, message: message, path: path)
-                }
+                guard status == 429 || status >= 500 else { throw Self.mapError(status: status, message: message, path: path) }
+                lastError = message
+                retriable = idempotent || status == 429 || status == 503
             } catch let e as StoreError {
                 throw e
             } catch {
                 lastError = "\(type(of: error))"
             }
+            guard retriable else { break }
             if attempt < maxAttempts {
                 try await Task.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 3)
@@ -142,25 +175,36 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
     // MARK: - Collections
 
     public func createCollection(_ config: CollectionConfig) async throws {
-        try await call("PUT", collectionPath(config.name), body: .object([
-            "vectors": .object(["size": .int(Int64(config.vectorSize)), "distance": .string(config.distance.rawValue)]),
-        ]))
+        // Not idempotent: once Qdrant created it, a second call is refused as existing.
+        try await call(
+            .PUT,
+            collectionPath(config.name),
+            body: .object([
+                "vectors": .object(["size": .int(Int64(config.vectorSize)), "distance": .string(config.distance.rawValue)])
+            ]),
+            idempotent: false
+        )
         if let key = config.tenantKey {
-            try await call("PUT", collectionPath(config.name) + "/index", query: "wait=true", body: .object([
-                "field_name": .string(key), "field_schema": .object(["type": "keyword", "is_tenant": true]),
-            ]))
+            try await call(
+                .PUT,
+                collectionPath(config.name) + "/index",
+                query: "wait=true",
+                body: .object([
+                    "field_name": .string(key), "field_schema": .object(["type": "keyword", "is_tenant": true]),
+                ])
+            )
         }
     }
 
     @discardableResult
     public func deleteCollection(_ name: String) async throws -> Bool {
         do {
-            return try await call("DELETE", collectionPath(name)) == .bool(true)
+            return try await call(.DELETE, collectionPath(name)) == .bool(true)
         } catch StoreError.collectionNotFound { return false }
     }
 
     public func collectionInfo(_ name: String) async throws -> CollectionInfo {
-        let r = try await call("GET", collectionPath(name))
+        let r = try await call(.GET, collectionPath(name))
         var size = 0
         var distance = Distance.cosine
         if case let .object(v)? = r["config"]?["params"]?["vectors"] {
@@ -172,12 +216,15 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
             tenantKey = schema.first { $0.value["params"]?["is_tenant"] == .bool(true) }?.key
         }
         let count = Int(r["points_count"]?.number ?? 0)
-        return CollectionInfo(config: CollectionConfig(name: name, vectorSize: size, distance: distance, tenantKey: tenantKey),
-                              pointsCount: count, shardCount: 1)
+        return CollectionInfo(
+            config: CollectionConfig(name: name, vectorSize: size, distance: distance, tenantKey: tenantKey),
+            pointsCount: count,
+            shardCount: 1
+        )
     }
 
     public func listCollections() async throws -> [CollectionConfig] {
-        let r = try await call("GET", "collections")
+        let r = try await call(.GET, "collections")
         guard case let .array(items)? = r["collections"] else { return [] }
         var out: [CollectionConfig] = []
         for item in items {
@@ -192,17 +239,23 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
     public func upsert(_ collection: String, points: [PointStruct]) async throws {
         guard !points.isEmpty else { return }
         let body: [JSONValue] = points.map { p in
-            .object(["id": (try? Self.json(p.id)) ?? .null, "vector": .array(p.vector.map { .double(Double($0)) }),
-                     "payload": .object(p.payload)])
+            .object([
+                "id": (try? Self.json(p.id)) ?? .null, "vector": .array(p.vector.map { .double(Double($0)) }),
+                "payload": .object(p.payload),
+            ])
         }
-        try await call("PUT", collectionPath(collection) + "/points", query: "wait=true", body: .object(["points": .array(body)]))
+        try await call(.PUT, collectionPath(collection) + "/points", query: "wait=true", body: .object(["points": .array(body)]))
     }
 
     public func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
         guard !ids.isEmpty else { return [] }
-        let r = try await call("POST", collectionPath(collection) + "/points", body: .object([
-            "ids": try Self.json(ids), "with_payload": .bool(withPayload), "with_vector": .bool(withVector),
-        ]))
+        let r = try await call(
+            .POST,
+            collectionPath(collection) + "/points",
+            body: .object([
+                "ids": try Self.json(ids), "with_payload": .bool(withPayload), "with_vector": .bool(withVector),
+            ])
+        )
         guard case let .array(items) = r else { return [] }
         var byID: [PointID: Record] = [:]
         for item in items {
@@ -220,7 +273,7 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
         case let .ids(ids): existing = try await retrieve(collection, ids: ids, withPayload: false, withVector: false).count
         case let .filter(f): existing = try await count(collection, filter: f)
         }
-        try await call("POST", collectionPath(collection) + "/points/delete", query: "wait=true", body: .object(try Self.selectorBody(selector)))
+        try await call(.POST, collectionPath(collection) + "/points/delete", query: "wait=true", body: .object(try Self.selectorBody(selector)))
         return existing
     }
 
@@ -244,23 +297,28 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
 
     public func search(_ collection: String, _ request: SearchRequest) async throws -> [ScoredPoint] {
         guard request.limit > 0 else { return [] }
-        return try scored(try await call("POST", collectionPath(collection) + "/points/query", body: try queryBody(request)), request)
+        return try scored(try await call(.POST, collectionPath(collection) + "/points/query", body: try queryBody(request)), request)
     }
 
     public func search(_ collection: String, batch: [SearchRequest]) async throws -> [[ScoredPoint]] {
         guard !batch.isEmpty else { return [] }
-        let r = try await call("POST", collectionPath(collection) + "/points/query/batch",
-                               body: .object(["searches": .array(try batch.map(queryBody))]))
+        let r = try await call(
+            .POST,
+            collectionPath(collection) + "/points/query/batch",
+            body: .object(["searches": .array(try batch.map(queryBody))])
+        )
         guard case let .array(results) = r else { return [] }
         return try zip(results, batch).map { try scored($0, $1) }
     }
 
     public func scroll(_ collection: String, _ request: ScrollRequest) async throws -> ScrollResult {
-        var o: [String: JSONValue] = ["limit": .int(Int64(request.limit)), "with_payload": .bool(request.withPayload),
-                                      "with_vector": .bool(request.withVector)]
+        var o: [String: JSONValue] = [
+            "limit": .int(Int64(request.limit)), "with_payload": .bool(request.withPayload),
+            "with_vector": .bool(request.withVector),
+        ]
         if let f = request.filter, !f.isEmpty { o["filter"] = try Self.json(f) }
         if let offset = request.offset { o["offset"] = try Self.json(offset) }
-        let r = try await call("POST", collectionPath(collection) + "/points/scroll", body: .object(o))
+        let r = try await call(.POST, collectionPath(collection) + "/points/scroll", body: .object(o))
         var points: [Record] = []
         if case let .array(items)? = r["points"] {
             for item in items {
@@ -278,7 +336,7 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
     public func count(_ collection: String, filter: Filter?) async throws -> Int {
         var o: [String: JSONValue] = ["exact": true]
         if let filter, !filter.isEmpty { o["filter"] = try Self.json(filter) }
-        return Int(try await call("POST", collectionPath(collection) + "/points/count", body: .object(o))["count"]?.number ?? 0)
+        return Int(try await call(.POST, collectionPath(collection) + "/points/count", body: .object(o))["count"]?.number ?? 0)
     }
 
     // MARK: - Payload
@@ -286,30 +344,47 @@ public final class QdrantRemoteStore: VectorStore, @unchecked Sendable {
     // The server applies its own rule to ids that do not exist (Qdrant: a 404, nothing written),
     // whatever `requireAll` says.
 
-    public func setPayload(_ collection: String, payload: Payload, key: String?, _ selector: PointSelector,
-                           requireAll: Bool = false) async throws {
+    public func setPayload(
+        _ collection: String,
+        payload: Payload,
+        key: String?,
+        _ selector: PointSelector,
+        requireAll: Bool = false
+    ) async throws {
         var o = try Self.selectorBody(selector)
         o["payload"] = .object(payload)
         if let key { o["key"] = .string(key) }
-        try await call("POST", collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
+        try await call(.POST, collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
     }
 
-    public func overwritePayload(_ collection: String, payload: Payload, _ selector: PointSelector,
-                                 requireAll: Bool = false) async throws {
+    public func overwritePayload(
+        _ collection: String,
+        payload: Payload,
+        _ selector: PointSelector,
+        requireAll: Bool = false
+    ) async throws {
         var o = try Self.selectorBody(selector)
         o["payload"] = .object(payload)
-        try await call("PUT", collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
+        try await call(.PUT, collectionPath(collection) + "/points/payload", query: "wait=true", body: .object(o))
     }
 
-    public func deletePayloadKeys(_ collection: String, keys: [String], _ selector: PointSelector,
-                                  requireAll: Bool = false) async throws {
+    public func deletePayloadKeys(
+        _ collection: String,
+        keys: [String],
+        _ selector: PointSelector,
+        requireAll: Bool = false
+    ) async throws {
         var o = try Self.selectorBody(selector)
         o["keys"] = .array(keys.map { .string($0) })
-        try await call("POST", collectionPath(collection) + "/points/payload/delete", query: "wait=true", body: .object(o))
+        try await call(.POST, collectionPath(collection) + "/points/payload/delete", query: "wait=true", body: .object(o))
     }
 
     public func clearPayload(_ collection: String, _ selector: PointSelector, requireAll: Bool = false) async throws {
-        try await call("POST", collectionPath(collection) + "/points/payload/clear", query: "wait=true", body: .object(try Self.selectorBody(selector)))
+        try await call(
+            .POST,
+            collectionPath(collection) + "/points/payload/clear",
+            query: "wait=true",
+            body: .object(try Self.selectorBody(selector))
+        )
     }
 }
-

@@ -1,6 +1,7 @@
 import EngramCore
+import EngramDatabase
 import EngramKernels
-import Foundation
+public import Foundation
 import GRDB
 
 /// A collection snapshot file.
@@ -56,24 +57,44 @@ extension EmbeddedStore {
         let tmp = dir.appendingPathComponent(".\(name).part")
         try? FileManager.default.removeItem(at: tmp)
         do {
-            try database.read { db in
-                guard let col = try Row.fetchOne(db, sql: """
-                    SELECT name, vector_size, distance, tenant_key, created_at, sparse_vectors FROM collections WHERE id = ? AND name = ?
-                    """, arguments: [collectionID, collection]) else { throw StoreError.collectionNotFound(collection) }
+            try pool.read { db in
+                guard
+                    let col = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT name, vector_size, distance, tenant_key, created_at, sparse_vectors FROM collections WHERE id = ? AND name = ?
+                            """,
+                        arguments: [collectionID, collection]
+                    )
+                else { throw StoreError.collectionNotFound(collection) }
                 let out = try DatabaseQueue(path: tmp.path)
-                try Self.migrator.migrate(out)
+                try EngramDatabase.storeMigrator.migrate(out)
                 try out.write { odb in
-                    try odb.execute(sql: """
-                        INSERT INTO collections (name, vector_size, distance, tenant_key, created_at, sparse_vectors) VALUES (?, ?, ?, ?, ?, ?)
-                        """, arguments: [col[0], col[1], col[2], col[3], col[4], col[5]])
+                    try odb.execute(
+                        sql: """
+                            INSERT INTO collections (name, vector_size, distance, tenant_key, created_at, sparse_vectors) VALUES (?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [col[0], col[1], col[2], col[3], col[4], col[5]]
+                    )
                     let newID = odb.lastInsertedRowID
-                    for row in try Row.fetchAll(db, sql: "SELECT field, schema FROM payload_indexes WHERE collection_id = ?", arguments: [collectionID]) {
-                        try odb.execute(sql: "INSERT INTO payload_indexes (collection_id, field, schema) VALUES (?, ?, ?)",
-                                        arguments: [newID, row[0], row[1]])
+                    for row in try Row.fetchAll(
+                        db,
+                        sql: "SELECT field, schema FROM payload_indexes WHERE collection_id = ?",
+                        arguments: [collectionID]
+                    ) {
+                        try odb.execute(
+                            sql: "INSERT INTO payload_indexes (collection_id, field, schema) VALUES (?, ?, ?)",
+                            arguments: [newID, row[0], row[1]]
+                        )
                     }
-                    let insert = try odb.makeStatement(sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload, sparse) VALUES (?, ?, ?, ?, ?, ?)")
-                    let cursor = try Row.fetchCursor(db, sql: "SELECT pid, tenant, vector, payload, sparse FROM points WHERE collection_id = ? ORDER BY pid",
-                                                     arguments: [collectionID])
+                    let insert = try odb.makeStatement(
+                        sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload, sparse) VALUES (?, ?, ?, ?, ?, ?)"
+                    )
+                    let cursor = try Row.fetchCursor(
+                        db,
+                        sql: "SELECT pid, tenant, vector, payload, sparse FROM points WHERE collection_id = ? ORDER BY pid",
+                        arguments: [collectionID]
+                    )
                     while let row = try cursor.next() {
                         try insert.execute(arguments: [newID, row[0], row[1], row[2], row[3], row[4]])
                     }
@@ -137,13 +158,19 @@ extension EmbeddedStore {
     /// secret filter) and may throw to refuse the restore. The swap is one transaction: a
     /// crash leaves either the old collection or the restored one. Suspends while the writer
     /// queue checks the file (where `validatePayload` runs) and commits and fsyncs the swap.
-    public func restoreSnapshot(_ collection: String, from file: URL,
-                                validatePayload: (@Sendable (PointID, Payload) throws -> Void)? = nil) async throws {
+    public func restoreSnapshot(
+        _ collection: String,
+        from file: URL,
+        validatePayload: (@Sendable (PointID, Payload) throws -> Void)? = nil
+    ) async throws {
         try await onWriter { try self.restoreSnapshotBlocking(collection, from: file, validatePayload: validatePayload) }
     }
 
-    func restoreSnapshotBlocking(_ collection: String, from file: URL,
-                                 validatePayload: ((PointID, Payload) throws -> Void)?) throws {
+    func restoreSnapshotBlocking(
+        _ collection: String,
+        from file: URL,
+        validatePayload: ((PointID, Payload) throws -> Void)?
+    ) throws {
         try Self.validate(name: collection)
         var readOnly = Configuration()
         readOnly.readonly = true
@@ -156,14 +183,19 @@ extension EmbeddedStore {
             }
             defer { try? snap.close() }
             (snapshotID, configRow) = try snap.read { db -> (Int64, Row) in
-                let ok = (try? db.tableExists("collections")) == true && (try? db.tableExists("points")) == true
+                let ok =
+                    (try? db.tableExists("collections")) == true && (try? db.tableExists("points")) == true
                     && (try? db.tableExists("payload_indexes")) == true
                 guard ok else { throw StoreError.invalidRequest("not an Engram collection snapshot") }
                 let rows = try Row.fetchAll(db, sql: "SELECT id, name, vector_size, distance, tenant_key, sparse_vectors FROM collections")
                 guard rows.count == 1 else { throw StoreError.invalidRequest("a snapshot holds exactly one collection, this file has \(rows.count)") }
                 let state = try Self.collectionState(rows[0])
-                let bad = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM points WHERE collection_id != ? OR length(vector) != ?",
-                                           arguments: [state.id, state.config.vectorSize * 4]) ?? 0
+                let bad =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT COUNT(*) FROM points WHERE collection_id != ? OR length(vector) != ?",
+                        arguments: [state.id, state.config.vectorSize * 4]
+                    ) ?? 0
                 guard bad == 0 else { throw StoreError.invalidRequest("snapshot has \(bad) malformed points") }
                 if let validatePayload {
                     let cursor = try Row.fetchCursor(db, sql: "SELECT pid, payload FROM points")
@@ -178,13 +210,18 @@ extension EmbeddedStore {
             throw StoreError.invalidRequest("snapshot is not readable: \(e.message ?? e.description)")
         }
         let source = try Self.collectionState(configRow)
-        let config = CollectionConfig(name: collection, vectorSize: source.config.vectorSize, distance: source.config.distance,
-                                      tenantKey: source.config.tenantKey, sparseVectors: source.config.sparseVectors)
+        let config = CollectionConfig(
+            name: collection,
+            vectorSize: source.config.vectorSize,
+            distance: source.config.distance,
+            tenantKey: source.config.tenantKey,
+            sparseVectors: source.config.sparseVectors
+        )
         guard (1...65_536).contains(config.vectorSize) else { throw StoreError.invalidRequest("snapshot has an invalid vector size") }
         try lock.write {
             let old = collections[collection]
             var restored: CollectionState?
-            try database.writeWithoutTransaction { db in
+            try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "ATTACH DATABASE ? AS snap", arguments: [file.path])
                 defer { try? db.execute(sql: "DETACH DATABASE snap") }
                 try db.inTransaction {
@@ -193,18 +230,28 @@ extension EmbeddedStore {
                         try db.execute(sql: "DELETE FROM collections WHERE id = ?", arguments: [old.id])
                     }
                     try db.execute(
-                        sql: "INSERT INTO main.collections (name, vector_size, distance, tenant_key, created_at, sparse_vectors) VALUES (?, ?, ?, ?, ?, ?)",
-                        arguments: [collection, config.vectorSize, config.distance.rawValue, config.tenantKey,
-                                    Date().timeIntervalSince1970, try Self.sparseConfigJSON(config)])
+                        sql:
+                            "INSERT INTO main.collections (name, vector_size, distance, tenant_key, created_at, sparse_vectors) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [
+                            collection, config.vectorSize, config.distance.rawValue, config.tenantKey,
+                            Date().timeIntervalSince1970, try Self.sparseConfigJSON(config),
+                        ]
+                    )
                     let newID = db.lastInsertedRowID
-                    try db.execute(sql: """
-                        INSERT INTO main.payload_indexes (collection_id, field, schema)
-                        SELECT ?, field, schema FROM snap.payload_indexes WHERE collection_id = ?
-                        """, arguments: [newID, snapshotID])
-                    try db.execute(sql: """
-                        INSERT INTO main.points (collection_id, pid, tenant, vector, payload, sparse)
-                        SELECT ?, pid, tenant, vector, payload, sparse FROM snap.points WHERE collection_id = ? ORDER BY pid
-                        """, arguments: [newID, snapshotID])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO main.payload_indexes (collection_id, field, schema)
+                            SELECT ?, field, schema FROM snap.payload_indexes WHERE collection_id = ?
+                            """,
+                        arguments: [newID, snapshotID]
+                    )
+                    try db.execute(
+                        sql: """
+                            INSERT INTO main.points (collection_id, pid, tenant, vector, payload, sparse)
+                            SELECT ?, pid, tenant, vector, payload, sparse FROM snap.points WHERE collection_id = ? ORDER BY pid
+                            """,
+                        arguments: [newID, snapshotID]
+                    )
                     let state = CollectionState(id: newID, config: config)
                     try Self.loadCollection(db, state)
                     restored = state
@@ -220,8 +267,11 @@ extension EmbeddedStore {
         for row in try Row.fetchAll(db, sql: "SELECT field, schema FROM payload_indexes WHERE collection_id = ?", arguments: [state.id]) {
             state.payloadIndexes[row[0]] = try? JSONDecoder().decode(JSONValue.self, from: Data((row[1] as String).utf8))
         }
-        let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, tenant, vector, pid, sparse FROM points WHERE collection_id = ?",
-                                         arguments: [state.id])
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: "SELECT rowid, tenant, vector, pid, sparse FROM points WHERE collection_id = ?",
+            arguments: [state.id]
+        )
         while let row = try cursor.next() {
             let rowid: Int64 = row[0]
             guard let pid = PointID(storageKey: row[3]) else { throw StoreError.invalidRequest("bad point id in row \(rowid)") }

@@ -1,0 +1,56 @@
+public import Foundation
+public import GRDB
+public import Logging
+
+/// The service's SQLite database: one file (`engram.sqlite` in the data directory) in WAL mode
+/// with `synchronous = FULL`, holding every table: the embedded store's collections and points,
+/// users, organisations, members, invitations, revoked token ids and the audit log.
+///
+/// Opening it applies the single migrator (`EngramDatabase.migrator`), which registers every
+/// table of the file, so a data directory written by any earlier version opens with only its
+/// missing migrations run. The file, its WAL and shared-memory files are private (0600).
+public final class EngramDatabase: Sendable {
+    /// The file name inside a data directory.
+    public static let fileName = "engram.sqlite"
+
+    /// GRDB's connection pool: one writer, concurrent readers.
+    public let pool: DatabasePool
+    /// Path of the database file.
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and runs the missing migrations.
+    public init(path: String, logger: Logger = Logger(label: "engram.database")) throws {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw OpenFailure(description: "cannot open \(path): \(error.message ?? error.description)")
+        }
+        do {
+            try PrivateFiles.restrictFiles(PrivateFiles.databaseFiles(path))
+        } catch {
+            logger.warning(
+                "cannot make the database files private (0600)",
+                metadata: ["path": "\(path)", "error": "\(error)"]
+            )
+        }
+    }
+
+    /// Opens the database in `directory` (file `engram.sqlite`), creating the directory (private: 0700).
+    public convenience init(directory: URL, logger: Logger = Logger(label: "engram.database")) throws {
+        try PrivateFiles.makeDirectory(directory)
+        try self.init(path: directory.appendingPathComponent(Self.fileName).path, logger: logger)
+    }
+
+    /// The database file could not be opened or migrated.
+    public struct OpenFailure: Error, CustomStringConvertible {
+        public var description: String
+    }
+}

@@ -1,0 +1,114 @@
+public import GRDB
+
+/// The schema of the service database. GRDB records each applied migration by its identifier in
+/// `grdb_migrations`; the identifiers are those earlier versions wrote (`store-*`, `auth-*`,
+/// `audit-*`), so an existing file runs only the migrations it lacks.
+extension EngramDatabase {
+    /// Every table of the service database, in the order a fresh file creates them.
+    public static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        registerStoreMigrations(&m)
+        registerMemberMigrations(&m)
+        registerAuditMigrations(&m)
+        return m
+    }
+
+    /// The embedded store's tables alone: the schema of a collection snapshot file.
+    public static var storeMigrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        registerStoreMigrations(&m)
+        return m
+    }
+
+    /// Collections, points and payload index definitions.
+    static func registerStoreMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("store-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE collections (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        vector_size INTEGER NOT NULL,
+                        distance TEXT NOT NULL,
+                        tenant_key TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE points (
+                        rowid INTEGER PRIMARY KEY,
+                        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                        pid TEXT NOT NULL,
+                        tenant TEXT,
+                        vector BLOB NOT NULL,
+                        payload BLOB NOT NULL,
+                        UNIQUE (collection_id, pid)
+                    );
+                    CREATE INDEX points_tenant ON points(collection_id, tenant, pid);
+                    """
+            )
+        }
+        // Qdrant-compatible API: named sparse vectors and payload index definitions.
+        // Columns are nullable additions, so v1 data reads unchanged.
+        m.registerMigration("store-v2-sparse-indexes") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE collections ADD COLUMN sparse_vectors TEXT;
+                    ALTER TABLE points ADD COLUMN sparse BLOB;
+                    CREATE TABLE payload_indexes (
+                        collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+                        field TEXT NOT NULL,
+                        schema TEXT NOT NULL,
+                        PRIMARY KEY (collection_id, field)
+                    );
+                    """
+            )
+        }
+    }
+
+    /// Users, organisations, members, revoked token ids and invitations.
+    static func registerMemberMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("auth-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS orgs (
+                        id TEXT PRIMARY KEY, name TEXT NOT NULL, require_review INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+                    CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, created_at REAL NOT NULL);
+                    CREATE TABLE IF NOT EXISTS members (
+                        org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        role TEXT NOT NULL, created_at REAL NOT NULL, PRIMARY KEY (org_id, user_id));
+                    CREATE TABLE IF NOT EXISTS revoked_tokens (jti TEXT PRIMARY KEY, revoked_at REAL NOT NULL, expires_at REAL);
+                    """
+            )
+        }
+        m.registerMigration("auth-v2-invitations") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE invitations (
+                        id TEXT PRIMARY KEY, org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE, user_id TEXT NOT NULL,
+                        role TEXT NOT NULL, invited_by TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL);
+                    CREATE UNIQUE INDEX invitations_org_user ON invitations(org_id, user_id);
+                    CREATE INDEX invitations_user ON invitations(user_id);
+                    """
+            )
+        }
+    }
+
+    /// The append-only audit log: triggers abort any UPDATE or DELETE.
+    static func registerAuditMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("audit-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS audit_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at REAL NOT NULL, org_id TEXT, actor TEXT NOT NULL, action TEXT NOT NULL,
+                        memory_id TEXT, before_hash TEXT, after_hash TEXT, detail TEXT);
+                    CREATE INDEX IF NOT EXISTS audit_org ON audit_log(org_id, id);
+                    CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+                    CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
+                        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+                    """
+            )
+        }
+    }
+}

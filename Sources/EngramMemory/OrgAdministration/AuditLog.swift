@@ -1,0 +1,121 @@
+import EngramCore
+import EngramDatabase
+import Foundation
+
+/// One audit entry. Never holds memory content: ids, hashes, actions, roles.
+public struct AuditEntry: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var at: Date
+    public var orgId: String?
+    public var actor: String
+    public var action: String
+    public var memoryId: UUID?
+    public var beforeHash: String?
+    public var afterHash: String?
+    /// Short structured detail, e.g. `state draft→published` or `role member→admin`.
+    public var detail: String?
+}
+
+/// The append-only audit log of admin actions, promotions and deletions.
+///
+/// Stored in the service database through `AuditRecords`; triggers make rows immutable (any
+/// UPDATE or DELETE aborts), and no API edits or removes entries.
+public final class AuditLog: Sendable {
+    private let records: AuditRecords
+
+    /// The audit log in `database` (whose migrator created its table).
+    public init(database: EngramDatabase) {
+        records = AuditRecords(database: database)
+    }
+
+    /// An entry to append (the log assigns `id` and `at`).
+    public struct Record: Sendable, Hashable {
+        public var orgId: String?
+        public var actor: String
+        public var action: String
+        public var memoryId: UUID?
+        public var beforeHash: String?
+        public var afterHash: String?
+        public var detail: String?
+
+        public init(
+            orgId: String?,
+            actor: String,
+            action: String,
+            memoryId: UUID? = nil,
+            beforeHash: String? = nil,
+            afterHash: String? = nil,
+            detail: String? = nil
+        ) {
+            self.orgId = orgId
+            self.actor = actor
+            self.action = action
+            self.memoryId = memoryId
+            self.beforeHash = beforeHash
+            self.afterHash = afterHash
+            self.detail = detail
+        }
+    }
+
+    /// Appends an entry (durably, before returning). Suspends as `record(_:)`.
+    public func record(
+        orgId: String?,
+        actor: String,
+        action: String,
+        memoryId: UUID? = nil,
+        beforeHash: String? = nil,
+        afterHash: String? = nil,
+        detail: String? = nil
+    ) async throws {
+        try await record([
+            Record(
+                orgId: orgId,
+                actor: actor,
+                action: action,
+                memoryId: memoryId,
+                beforeHash: beforeHash,
+                afterHash: afterHash,
+                detail: detail
+            )
+        ])
+    }
+
+    /// Appends entries in one transaction (bulk imports, store reloads), durably, before returning.
+    /// Suspends until the database's writer has committed (and fsynced) the transaction.
+    public func record(_ records: [Record]) async throws {
+        guard !records.isEmpty else { return }
+        let at = Date().timeIntervalSince1970
+        try await self.records.append(
+            records.map { r in
+                AuditRow(
+                    at: at,
+                    orgId: r.orgId,
+                    actor: r.actor,
+                    action: r.action,
+                    memoryId: r.memoryId?.lowercasedText,
+                    beforeHash: r.beforeHash,
+                    afterHash: r.afterHash,
+                    detail: r.detail
+                )
+            }
+        )
+    }
+
+    /// Entries of one organisation, newest first, `limit` after the cursor (an entry id).
+    /// Suspends while one of the database's readers fetches them.
+    public func entries(orgId: String, limit: Int, before cursor: Int64? = nil) async throws -> [AuditEntry] {
+        try await records.rows(orgId: orgId, limit: limit, before: cursor).map { row in
+            AuditEntry(
+                id: row.id,
+                at: Date(timeIntervalSince1970: row.at),
+                orgId: row.orgId,
+                actor: row.actor,
+                action: row.action,
+                memoryId: row.memoryId.flatMap(UUID.init(uuidString:)),
+                beforeHash: row.beforeHash,
+                afterHash: row.afterHash,
+                detail: row.detail
+            )
+        }
+    }
+}
