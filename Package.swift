@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // JSON values and writer, RFC 3339, hex, UUID text, locks, the batch coalescer: no dependencies.
@@ -74,8 +75,11 @@ let package = Package(
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
         .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
-        // Secret filter: rule families, checksums, entropy, placeholders.
-        .target(name: "EngramSecrets", swiftSettings: legacySettings),
+        // Text screening machinery with no policy: byte classes, normalisation with offset maps,
+        // encoded-run decoding, token transforms, entropy and text shapes, CRC32.
+        .target(name: "EngramScreening", swiftSettings: swiftSettings),
+        // Secret filter: rule families, key material, placeholders, the scanner and its findings.
+        .target(name: "EngramSecrets", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens.
@@ -142,8 +146,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
         // The `engram` command: serve and the maintenance commands.
         .executableTarget(
@@ -187,7 +192,7 @@ let package = Package(
         .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
+        .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets", "EngramScreening"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory"]),
