@@ -138,7 +138,8 @@ let package = Package(
             resources: [.copy("Admin")],
             swiftSettings: legacySettings
         ),
-        // Qdrant-compatible REST API on its own listener, over the embedded store (issue 8).
+        // Qdrant-compatible REST API on its own listener, over the embedded store; snapshot uploads
+        // are parsed by MultipartKit as they stream in.
         .target(
             name: "EngramQdrantAPI",
             dependencies: [

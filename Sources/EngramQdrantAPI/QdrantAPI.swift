@@ -56,7 +56,7 @@ public struct QdrantAPIConfiguration: Sendable {
     }
 }
 
-/// The Qdrant-compatible REST API (the subset in `../shared/qdrant/README.md`) over an
+/// The Qdrant-compatible REST API (the subset of Qdrant 1.19 Engram serves) over an
 /// `EmbeddedStore`: Qdrant's routes, envelope, status codes and error texts. It knows nothing
 /// of storage formats; writes into memory collections (`memories_*`) pass the secret filter.
 public enum QdrantAPI {

@@ -49,6 +49,7 @@ public struct Armour: Sendable {
         return j == t.n
     }
 
+    /// The closing word, lower case.
     public static let endWord = bytes("end")
 
     /// Start of the closing armour line (`-----END …`, any dash count/spacing/case) after `from`.

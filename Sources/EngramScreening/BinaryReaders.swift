@@ -11,6 +11,7 @@ public enum BinaryReaders {
         return nil
     }
 
+    /// Big-endian 32-bit integer at `p` (the caller checks that four bytes are there).
     @inlinable @inline(__always) public static func be32(_ d: [UInt8], _ p: Int) -> Int {
         Int(d[p]) << 24 | Int(d[p + 1]) << 16 | Int(d[p + 2]) << 8 | Int(d[p + 3])
     }

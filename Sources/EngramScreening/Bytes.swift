@@ -1,6 +1,7 @@
 // Byte-level helpers shared by all rules. Everything in the scanner works on the UTF-8 bytes of the
 // text: every trigger (prefixes, keywords, delimiters) is ASCII, so no decoding is needed.
 
+/// ASCII character classes of one byte (bytes ≥ 0x80 are in none of them).
 @inlinable @inline(__always) public func isLower(_ c: UInt8) -> Bool { c &- 0x61 < 26 }
 @inlinable @inline(__always) public func isUpper(_ c: UInt8) -> Bool { c &- 0x41 < 26 }
 @inlinable @inline(__always) public func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
@@ -38,6 +39,7 @@ public struct ByteSet: Sendable {
         }
     }
 
+    /// Adds byte `c`.
     @inlinable public mutating func insert(_ c: UInt8) {
         let bit = UInt64(1) << UInt64(c & 63)
         switch c >> 6 {
@@ -48,6 +50,7 @@ public struct ByteSet: Sendable {
         }
     }
 
+    /// Whether byte `c` is in the set.
     @inlinable @inline(__always) public func contains(_ c: UInt8) -> Bool {
         let bit = UInt64(1) << UInt64(c & 63)
         switch c >> 6 {
@@ -58,12 +61,14 @@ public struct ByteSet: Sendable {
         }
     }
 
+    /// The set plus the bytes of `other`.
     @inlinable public func union(_ other: String) -> ByteSet {
         var s = self
         for c in other.utf8 { s.insert(c) }
         return s
     }
 
+    /// The set of the ASCII classes named.
     @inlinable public init(
         alnum: Bool = false,
         lowerHex: Bool = false,
@@ -75,6 +80,7 @@ public struct ByteSet: Sendable {
         self.init("", alnum: alnum, lowerHex: lowerHex, hex: hex, upper: upper, lower: lower, digits: digits)
     }
 
+    /// Common classes: letters and digits, plus `_`, the base64 and base64url alphabets, hex, …
     public static let alnum = ByteSet(alnum: true)
     public static let alnumU = ByteSet("_", alnum: true)
     public static let b64url = ByteSet("_-", alnum: true)
@@ -93,9 +99,12 @@ public struct ByteSet: Sendable {
 
 /// Lower-case needles grouped by first byte (see `Text.containsAnyCI(_:from:to:)`).
 public struct NeedleSet: Sendable {
+    /// First bytes of the needles.
     public let firsts: ByteSet
+    /// Needles by first byte (256 groups).
     public let byFirst: [[[UInt8]]]
 
+    /// Groups `needles` (lower case) by first byte.
     @inlinable public init(_ needles: [String]) {
         var f = ByteSet()
         var groups = [[[UInt8]]](repeating: [], count: 256)
@@ -110,7 +119,9 @@ public struct NeedleSet: Sendable {
 
 /// Read-only view of the text being scanned.
 public struct Text: Sendable {
+    /// The bytes.
     public let b: [UInt8]
+    /// Number of bytes.
     @inlinable public var n: Int { b.count }
 
     @inlinable public init(_ s: String) { b = Array(s.utf8) }
@@ -217,11 +228,13 @@ public struct Text: Sendable {
         return j
     }
 
+    /// The bytes in `r`.
     @inlinable public func slice(_ r: Range<Int>) -> ArraySlice<UInt8> { b[r] }
 
     @inlinable public func string(_ r: Range<Int>) -> String { String(decoding: b[r], as: UTF8.self) }
 }
 
+/// The UTF-8 bytes of `s`.
 @inlinable @inline(__always) public func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// Decodes standard or URL-safe base64 (padding optional). Returns nil on any invalid byte.

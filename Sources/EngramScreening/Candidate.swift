@@ -1,14 +1,20 @@
 /// A rule match in UTF-8 byte offsets of the scanned text, before overlap resolution.
 public struct Candidate: Sendable {
+    /// First byte of the match.
     public var start: Int
+    /// Byte just past the match.
     public var end: Int
+    /// The rule that matched (`github-pat`, `base64:github-pat`).
     public var ruleID: String
+    /// The rule family (`github`, `private-key`, `generic`).
     public var family: String
+    /// 0…1: how sure the rule is.
     public var confidence: Double
     /// Specificity: 3 = fixed-format/checksummed token, 2 = structural (URL, PEM, JWT, header),
     /// 1 = keyword heuristic. Higher wins when candidates overlap.
     public var tier: Int
 
+    /// A match of `ruleID` over `start..<end`.
     @inlinable public init(start: Int, end: Int, ruleID: String, family: String, confidence: Double, tier: Int) {
         self.start = start
         self.end = end

@@ -9,24 +9,33 @@
 /// Bounds: runs of at most `maxRun` bytes and at most `maxRuns` decoded runs per text; every
 /// decoding is shorter than its encoding, so the work stays linear in the input.
 public enum EncodedRuns {
+    /// Shortest base64 and hex runs decoded, shortest percent-decoded text kept.
     public static let minBase64 = 24
     public static let minHex = 32
     public static let minDecoded = 16
+    /// Longest run decoded.
     public static let maxRun = 65536
+    /// Most runs decoded per text.
     public static let maxRuns = 64
 
     /// base64 and base64url alphabets together (padding handled separately).
     public static let runChars = ByteSet("+/-_", alnum: true)
+    /// Characters of a percent-encoded run.
     public static let pctChars = ByteSet("%-._~+", alnum: true)
 
     /// One decoded run: the encoding (`base64`, `hex` or `url`), the span of the run in the scanned
     /// text, the decoded bytes, and whether they read as text.
     public struct Run: Sendable {
+        /// `base64`, `hex` or `url`.
         public let encoding: String
+        /// Where the run sits in the scanned text (bytes).
         public let span: Range<Int>
+        /// The decoded bytes.
         public let decoded: [UInt8]
+        /// Whether the decoded bytes read as text.
         public let isText: Bool
 
+        /// A decoded run.
         @inlinable public init(encoding: String, span: Range<Int>, decoded: [UInt8], isText: Bool) {
             self.encoding = encoding
             self.span = span
@@ -137,6 +146,7 @@ public enum EncodedRuns {
         return printable * 10 >= d.count * 9 && letters * 4 >= d.count
     }
 
+    /// Value of one hex digit.
     @inlinable @inline(__always) public static func hexValue(_ c: UInt8) -> UInt8 { isDigit(c) ? c - 0x30 : (c | 0x20) - 0x61 + 10 }
 
     @inlinable public static func decodeHex(_ v: ArraySlice<UInt8>) -> [UInt8]? {

@@ -4,12 +4,18 @@ import Foundation
 /// class changes between neighbours. Random tokens change class often (≈ 0.5–0.6 for base62);
 /// identifiers, words and passphrases rarely do.
 public struct Shape: Sendable {
+    /// Number of bytes.
     public var length = 0
+    /// Bytes per class: lower-case and upper-case letters, digits, anything else.
     public var lower = 0, upper = 0, digits = 0, other = 0
+    /// Shannon entropy in bits per byte.
     public var entropy = 0.0
+    /// Share of neighbouring pairs whose class differs.
     public var transitions = 0.0
+    /// Number of distinct bytes.
     public var distinct = 0
 
+    /// The shape of `v`.
     @inlinable public init<C: Collection>(_ v: C) where C.Element == UInt8 {
         length = v.count
         guard length > 0 else { return }
@@ -52,10 +58,12 @@ public struct Shape: Sendable {
         return (h, distinct)
     }
 
+    /// Number of classes present (0…4).
     @inlinable public var classes: Int { (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digits > 0 ? 1 : 0) + (other > 0 ? 1 : 0) }
     @inlinable public var letters: Int { lower + upper }
 }
 
+/// Whether a value looks randomly generated, and the shapes that say it does not.
 public enum Entropy {
     /// Shannon entropy in bits per byte.
     @inlinable public static func shannon<C: Collection>(_ v: C) -> Double where C.Element == UInt8 { Shape(v).entropy }
@@ -122,6 +130,7 @@ public enum Entropy {
         return underscore || digits == 0
     }
 
+    /// Non-empty and only hex digits.
     @inlinable public static func isPureHex<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         !v.isEmpty && v.allSatisfy(isHexDigit)
     }

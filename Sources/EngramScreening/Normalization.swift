@@ -19,9 +19,9 @@ public struct NormalizedText: Sendable {
     /// For the copied path, per Unicode scalar of the original: where its output starts in
     /// `bytes` and where it starts in the original UTF-8. Empty on the ASCII fast path, where
     /// offsets are the same.
-    @usableFromInline let normStarts: [Int32]
-    @usableFromInline let origStarts: [Int32]
-    @usableFromInline let origCount: Int
+    private let normStarts: [Int32]
+    private let origStarts: [Int32]
+    private let origCount: Int
 
     public init(_ text: String) {
         let raw = Array(text.utf8)
@@ -131,9 +131,9 @@ public struct NormalizedText: Sendable {
 }
 
 /// Per-scalar normalisation used by `NormalizedText`.
-public enum Normalization {
+enum Normalization {
     /// Invisible format characters an attacker can put inside a token.
-    @inline(__always) public static func isInvisible(_ v: UInt32) -> Bool {
+    @inline(__always) static func isInvisible(_ v: UInt32) -> Bool {
         switch v {
         case 0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F, 0x200B...0x200F,
             0x202A...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xE0000...0xE0FFF:
@@ -144,13 +144,13 @@ public enum Normalization {
     }
 
     /// Combining marks (diacritics after decomposition): dropped, which folds accents.
-    @inline(__always) public static func isCombining(_ v: UInt32) -> Bool {
+    @inline(__always) static func isCombining(_ v: UInt32) -> Bool {
         (0x0300...0x036F).contains(v) || (0x1AB0...0x1AFF).contains(v) || (0x1DC0...0x1DFF).contains(v)
             || (0x20D0...0x20FF).contains(v) || (0xFE20...0xFE2F).contains(v)
     }
 
     /// Blocks where NFKC (or diacritic folding) changes characters that matter to the rules.
-    @inline(__always) public static func needsMapping(_ v: UInt32) -> Bool {
+    @inline(__always) static func needsMapping(_ v: UInt32) -> Bool {
         (0x00A0...0x02FF).contains(v) || (0x1E00...0x1EFF).contains(v) || (0x2000...0x218F).contains(v)
             || (0x2460...0x24FF).contains(v) || (0x3000...0x303F).contains(v) || (0x3200...0x33FF).contains(v)
             || (0xFB00...0xFB4F).contains(v) || (0xFE10...0xFE6F).contains(v) || (0xFF00...0xFFEF).contains(v)
@@ -158,12 +158,12 @@ public enum Normalization {
     }
 
     /// Letters NFKD does not decompose to an ASCII base.
-    public static let extraFolds: [UInt32: String] = [
+    static let extraFolds: [UInt32: String] = [
         0x00DF: "ss", 0x00E6: "ae", 0x00C6: "AE", 0x00F8: "o", 0x00D8: "O", 0x0153: "oe", 0x0152: "OE", 0x0142: "l",
         0x0141: "L", 0x0111: "d", 0x0110: "D", 0x00F0: "d", 0x00D0: "D", 0x00FE: "th", 0x00DE: "TH", 0x0131: "i", 0x0127: "h",
     ]
 
-    public static func append(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+    static func append(_ s: Unicode.Scalar, to out: inout [UInt8]) {
         let v = s.value
         if v < 0x80 {
             out.append(UInt8(v))
@@ -194,12 +194,12 @@ public enum Normalization {
         out.append(contentsOf: mapped(s))
     }
 
-    public static let latinTable: [[UInt8]] = (0xA0...0x02FF).map { mapped(Unicode.Scalar(UInt32($0))!) }
-    public static let punctuationTable: [[UInt8]] = (0x2000...0x218F).map { Unicode.Scalar(UInt32($0)).map(mapped) ?? [] }
+    static let latinTable: [[UInt8]] = (0xA0...0x02FF).map { mapped(Unicode.Scalar(UInt32($0))!) }
+    static let punctuationTable: [[UInt8]] = (0x2000...0x218F).map { Unicode.Scalar(UInt32($0)).map(mapped) ?? [] }
 
     /// NFKD (compatibility decomposition) with combining marks and invisibles dropped: NFKC plus
     /// accent folding, for one scalar.
-    public static func mapped(_ s: Unicode.Scalar) -> [UInt8] {
+    static func mapped(_ s: Unicode.Scalar) -> [UInt8] {
         if isInvisible(s.value) { return [] }
         if let f = extraFolds[s.value] { return Array(f.utf8) }
         var out: [UInt8] = []
@@ -216,7 +216,7 @@ public enum Normalization {
         return out
     }
 
-    @inline(__always) public static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
+    @inline(__always) static func appendUTF8(_ s: Unicode.Scalar, to out: inout [UInt8]) {
         out.append(contentsOf: UTF8.encode(s)!)
     }
 }

@@ -45,11 +45,13 @@ public enum TextShapes {
         return false
     }
 
+    /// File extensions that make a value a file name.
     public static let fileExtensions: [[UInt8]] = [
         ".pem", ".key", ".json", ".txt", ".p12", ".pfx", ".jks", ".crt", ".cer", ".env", ".yaml", ".yml", ".toml",
         ".ini", ".conf", ".cfg", ".gpg", ".asc", ".pub", ".der", ".keystore", ".properties", ".xml", ".enc", ".age",
     ].map(bytes)
 
+    /// Whether `needle` occurs in `hay` (exact bytes).
     @inlinable public static func contains(_ hay: [UInt8], _ needle: [UInt8]) -> Bool {
         let n = needle.count
         if n == 0 || hay.count < n { return false }
@@ -148,6 +150,7 @@ public enum TextShapes {
         return out
     }
 
+    /// `w` without its trailing digits.
     @inlinable public static func stripDigits(_ w: String) -> String {
         var u = Array(w.utf8)
         while let l = u.last, isDigit(l) { u.removeLast() }
@@ -180,6 +183,7 @@ public enum TextShapes {
         return false
     }
 
+    /// Prefixes of secret-manager references and code that reads the environment or configuration.
     public static let refPrefixes: [[UInt8]] = [
         "op://", "vault:", "secret:", "secrets.", "env.", "env:", "arn:aws:", "ssm:", "sm://", "gcp:", "azurekeyvault",
         "keyvault:", "@microsoft.keyvault", "projects/", "enc[", "file:", "keychain:", "sops:", "awssm:", "aws-secretsmanager",
@@ -193,8 +197,10 @@ public enum TextShapes {
         "bcrypt_sha256$", "scrypt:", "sha256$",
     ].map(bytes)
 
+    /// Template and environment markers anywhere in a value.
     public static let refMarkers: [[UInt8]] = ["${", "{{", "}}", "$(", "%(", "getenv", "environ", "process.env", "secretsmanager"].map(bytes)
 
+    /// Function words and verbs of prose about credentials (`stored-in-vault` is prose, not a passphrase).
     public static let naturalWords: Set<String> = [
         "in", "at", "is", "the", "a", "an", "and", "or", "for", "from", "to", "with", "via", "on", "of", "by", "not",
         "stored", "kept", "managed", "rotated", "required", "optional", "set", "unset", "used", "needed", "missing",

@@ -2,6 +2,7 @@
 public enum TokenTransform: CaseIterable, Sendable {
     case rot13, reversed, reversedRot13
 
+    /// The name used in rule ids (`rot13:github-pat`).
     @inlinable public var name: String {
         switch self {
         case .rot13: "rot13"
@@ -10,6 +11,7 @@ public enum TokenTransform: CaseIterable, Sendable {
         }
     }
 
+    /// `v` with the transform applied (each is its own inverse up to reversal order).
     @inlinable public func apply(_ v: ArraySlice<UInt8>) -> [UInt8] {
         switch self {
         case .rot13: v.map(TokenTransform.rot13)

@@ -1,6 +1,7 @@
 /// The value after a key in `key = value`, `key: "value"`, `<key>value</key>` or prose: where it
 /// starts and ends, whether it was quoted, and the word before a position.
 public enum ValueLexing {
+    /// The lower-cased word just before `s` (separated by one space), if any.
     @inlinable public static func previousWord(_ t: Text, before s: Int) -> String? {
         var k = s - 1
         guard k > 0, t.b[k] == 0x20 else { return nil }
@@ -10,6 +11,7 @@ public enum ValueLexing {
         return String(decoding: t.b[ws...k].map(lowerByte), as: UTF8.self)
     }
 
+    /// Bytes that end a bare value: whitespace, quotes, `;`, `,`, closing brackets, `<`, `>`, `&`, `|`.
     @inlinable public static func isValueTerminator(_ c: UInt8) -> Bool {
         isSpace(c) || c == 0x22 || c == 0x27 || c == 0x60 || c == 0x3B || c == 0x2C || c == 0x29 || c == 0x5D
             || c == 0x7D || c == 0x3C || c == 0x3E || c == 0x26 || c == 0x7C
@@ -62,6 +64,7 @@ public enum ValueLexing {
         return (j, k, false)
     }
 
+    /// Connectors between a key and its value in prose (longest first), in the supported languages.
     public static let isWords: [[UInt8]] = [
         "is:", "is", "was", "are", "=", "is set to", "is now", "set to", "of", "is still", "became", "now",
         // German, Spanish, French, Portuguese, Italian, Dutch (accents folded: é/è → e)
