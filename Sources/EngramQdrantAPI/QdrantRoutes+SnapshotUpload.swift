@@ -87,22 +87,40 @@ final class SnapshotUpload {
         }
         let parser = MultipartParser(boundary: boundary)
         let part = FormPart(field: field)
-        parser.onHeader = { name, value in part.header(name: name, value: value) }
+        parser.onHeader = { name, value in
+            part.header(name: name, value: value)
+            part.heard = true
+        }
         parser.onBody = { [handle] bytes in
+            part.heard = true
             guard part.isTarget, !part.done, part.failure == nil else { return }
             do { try handle.write(contentsOf: Data(bytes.readableBytesView)) } catch { part.failure = error }
         }
-        parser.onPartComplete = { part.complete() }
+        parser.onPartComplete = {
+            part.complete()
+            part.heard = true
+        }
+        // Bytes fed to the parser since it last reported anything: it holds an unfinished header
+        // line in memory, so a form that goes quiet for `maxQuietBytes` is refused.
+        var quiet = 0
         for try await buffer in body {
             try count(buffer)
+            // Once the field is in, the rest of the body is only counted.
+            guard !part.done else { continue }
+            part.heard = false
             do { try parser.execute(buffer) } catch {
                 throw QdrantError.badRequest("malformed multipart body")
             }
             if let failure = part.failure { throw failure }
+            quiet = part.heard ? 0 : quiet + buffer.readableBytes
+            if quiet > Self.maxQuietBytes { throw QdrantError.badRequest("malformed multipart body: part headers too long") }
         }
         guard part.done else { throw QdrantError.badRequest("multipart body has no `\(field)` file") }
         try finish()
     }
+
+    /// Most bytes of preamble or part headers read without a header, body or part end coming out.
+    static let maxQuietBytes = 1 << 20
 
     /// The `boundary` parameter of a `multipart/form-data` content type, unquoted.
     static func boundary(_ contentType: String) -> String? {
@@ -121,6 +139,8 @@ final class FormPart {
     private(set) var isTarget = false
     private(set) var done = false
     var failure: (any Error)?
+    /// Set by every parser callback (header, body bytes, part end).
+    var heard = false
 
     init(field: String) { self.field = field }
 

@@ -6,7 +6,8 @@ import Testing
 
 /// `POST /collections/{name}/snapshots/upload` in process: a multipart form with the `snapshot` field
 /// restores the collection; a body over the upload limit is 413 in Qdrant's envelope; a malformed
-/// form or one without `snapshot` is 400; no temporary file is left under `snapshots/.uploads`.
+/// form, one without `snapshot` or one whose part headers never end is 400; no temporary file is
+/// left under `snapshots/.uploads`.
 @Suite struct QdrantSnapshotUploadTests {
     static let boundary = "engram-test-boundary-7MA4YWxkTrZu0gW"
 
@@ -103,6 +104,20 @@ import Testing
             )
             #expect(noBoundary.status == .badRequest)
             #expect(try await q.call(.post, "/collections/docs/points/count", [:]).value["result"] == ["count": 5])
+        }
+        #expect(Self.leftovers(server).isEmpty)
+    }
+
+    @Test func endlessPartHeaderIs400() async throws {
+        let server = try QdrantServer()
+        try await server.test { q in
+            try await QdrantPointsTests.populate(q)
+            var body = ByteBuffer()
+            body.writeString("--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"")
+            body.writeBytes(Array(repeating: UInt8(ascii: "a"), count: 2 << 20))
+            let upload = try await q.send(.post, "/collections/docs/snapshots/upload", contentType: Self.contentType, body: body)
+            #expect(upload.status == .badRequest)
+            #expect(upload.qdrantError?.contains("headers too long") == true)
         }
         #expect(Self.leftovers(server).isEmpty)
     }
