@@ -47,6 +47,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // JSON values and writer, RFC 3339, hex, UUID text, locks, the batch coalescer: no dependencies.
@@ -100,8 +101,11 @@ let package = Package(
         ),
         // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
         .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
-        // Secret filter: rule families, checksums, entropy, placeholders.
-        .target(name: "EngramSecrets", swiftSettings: legacySettings),
+        // Text screening machinery with no policy: byte classes, normalisation with offset maps,
+        // encoded-run decoding, token transforms, entropy and text shapes, CRC32.
+        .target(name: "EngramScreening", swiftSettings: swiftSettings),
+        // Secret filter: rule families, key material, placeholders, the scanner and its findings.
+        .target(name: "EngramSecrets", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens.
@@ -161,7 +165,8 @@ let package = Package(
             resources: [.copy("REST/Admin")],
             swiftSettings: swiftSettings
         ),
-        // Qdrant-compatible REST API on its own listener, over the embedded store (issue 8).
+        // Qdrant-compatible REST API on its own listener, over the embedded store; snapshot uploads
+        // are parsed by MultipartKit as they stream in.
         .target(
             name: "EngramQdrantAPI",
             dependencies: [
@@ -169,8 +174,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
         // The `engram` command: serve and the maintenance commands.
         .executableTarget(
@@ -216,7 +222,7 @@ let package = Package(
         .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
         .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets"]),
+        .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets", "EngramScreening"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramQdrantClient"]),

@@ -54,8 +54,11 @@ enum Envelope {
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? encoder.encode(value)) ?? Data("null".utf8)
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
     }
 
     static func ok(_ result: JSONValue, start: ContinuousClock.Instant) -> Response {
@@ -67,8 +70,11 @@ enum Envelope {
     }
 
     static func text(_ s: String, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: s)))
+        Response(
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: s))
+        )
     }
 
     /// `{"operation_id": 0, "status": "completed" | "acknowledged"}`: every write is durable

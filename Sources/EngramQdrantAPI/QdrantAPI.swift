@@ -1,9 +1,9 @@
-import EngramHTTPEdge
-import EngramStore
+public import EngramHTTPEdge
+public import EngramStore
 import Foundation
 import HTTPTypes
-import Hummingbird
-import Logging
+public import Hummingbird
+public import Logging
 import NIOCore
 
 /// The memory domain's check of one payload bound for a memory collection (`memories_*`): the problem, or
@@ -33,10 +33,17 @@ public struct QdrantAPIConfiguration: Sendable {
     public var keyFailuresPerMinute: Double
     public var keyFailureBurst: Double
 
-    public init(apiKey: String, maxBodyBytes: Int = 32 << 20, maxUploadBytes: Int = 4 << 30,
-                onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil,
-                memoryPayloadProblem: MemoryPayloadCheck? = nil, connections: ConnectionLimits = ConnectionLimits(),
-                trustedProxies: TrustedProxies = .none, keyFailuresPerMinute: Double = 30, keyFailureBurst: Double = 20) {
+    public init(
+        apiKey: String,
+        maxBodyBytes: Int = 32 << 20,
+        maxUploadBytes: Int = 4 << 30,
+        onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil,
+        memoryPayloadProblem: MemoryPayloadCheck? = nil,
+        connections: ConnectionLimits = ConnectionLimits(),
+        trustedProxies: TrustedProxies = .none,
+        keyFailuresPerMinute: Double = 30,
+        keyFailureBurst: Double = 20
+    ) {
         self.apiKey = apiKey
         self.maxBodyBytes = maxBodyBytes
         self.maxUploadBytes = maxUploadBytes
@@ -49,7 +56,7 @@ public struct QdrantAPIConfiguration: Sendable {
     }
 }
 
-/// The Qdrant-compatible REST API (the subset in `../shared/qdrant/README.md`) over an
+/// The Qdrant-compatible REST API (the subset of Qdrant 1.19 Engram serves) over an
 /// `EmbeddedStore`: Qdrant's routes, envelope, status codes and error texts. It knows nothing
 /// of storage formats; writes into memory collections (`memories_*`) pass the secret filter.
 public enum QdrantAPI {
@@ -66,12 +73,19 @@ public enum QdrantAPI {
     }
 
     /// A Hummingbird application serving the API on `host:port`.
-    public static func application(store: EmbeddedStore, configuration: QdrantAPIConfiguration, host: String, port: Int,
-                                   logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(store: store, configuration: configuration, logger: logger),
-                    server: EngramHTTPChannel.builder(limits: configuration.connections, trustedProxies: configuration.trustedProxies),
-                    configuration: .init(address: .hostname(host, port: port), serverName: "engram-qdrant"),
-                    logger: logger)
+    public static func application(
+        store: EmbeddedStore,
+        configuration: QdrantAPIConfiguration,
+        host: String,
+        port: Int,
+        logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(store: store, configuration: configuration, logger: logger),
+            server: EngramHTTPChannel.builder(limits: configuration.connections, trustedProxies: configuration.trustedProxies),
+            configuration: .init(address: .hostname(host, port: port), serverName: "engram-qdrant"),
+            logger: logger
+        )
     }
 
     /// Splits `HOST:PORT` (`[::1]:6333` for IPv6).
@@ -136,7 +150,8 @@ struct QdrantAuthMiddleware: RouterMiddleware {
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         var diff = UInt8(x.count == y.count ? 0 : 1)
         for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
         return diff == 0
@@ -150,10 +165,13 @@ struct QdrantLogMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        logger.info("qdrant request", metadata: [
-            "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
-            "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", Envelope.seconds(since: start) * 1000))",
-        ])
+        logger.info(
+            "qdrant request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "route": "\(context.endpointPath ?? "unmatched")",
+                "status": "\(response.status.code)", "ms": "\(String(format: "%.2f", Envelope.seconds(since: start) * 1000))",
+            ]
+        )
         return response
     }
 }

@@ -40,7 +40,8 @@ struct SecretGuard: Sendable {
         guard !rules.isEmpty else { return }
         throw QdrantError.wrongInput(
             "payload rejected by Engram's secret filter: \(places.joined(separator: ", ")) contains a secret "
-                + "(rules: \(rules.joined(separator: ", "))). Nothing was written; remove the credential and retry.")
+                + "(rules: \(rules.joined(separator: ", "))). Nothing was written; remove the credential and retry."
+        )
     }
 
     private func walk(_ v: JSONValue, path: String, into found: inout [(String, [String])]) {

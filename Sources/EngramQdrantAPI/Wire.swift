@@ -200,7 +200,10 @@ enum Wire {
 
     private static func include(_ path: ArraySlice<String>, from src: Payload, into dst: inout Payload) {
         guard let head = path.first, let value = src[head] else { return }
-        if path.count == 1 { dst[head] = value; return }
+        if path.count == 1 {
+            dst[head] = value
+            return
+        }
         guard case let .object(inner) = value else { return }
         var sub: Payload = [:]
         if case let .object(existing)? = dst[head] { sub = existing }
@@ -211,7 +214,9 @@ enum Wire {
     private static func exclude(_ path: ArraySlice<String>, from src: Payload) -> Payload {
         guard let head = path.first else { return src }
         var out = src
-        if path.count == 1 { out[head] = nil } else if case let .object(inner)? = src[head] {
+        if path.count == 1 {
+            out[head] = nil
+        } else if case let .object(inner)? = src[head] {
             out[head] = .object(exclude(path.dropFirst(), from: inner))
         }
         return out
@@ -250,12 +255,16 @@ enum Wire {
     }
 
     static func record(_ r: Record, named: Bool, payload: PayloadSelector, vector: VectorSelector) -> JSONValue {
-        .object(["id": id(r.id), "payload": apply(payload, r.payload),
-                 "vector": vectors(r.vector, r.sparseVectors, named: named, vector)])
+        .object([
+            "id": id(r.id), "payload": apply(payload, r.payload),
+            "vector": vectors(r.vector, r.sparseVectors, named: named, vector),
+        ])
     }
 
     static func scored(_ p: ScoredPoint, named: Bool, payload: PayloadSelector, vector: VectorSelector) -> JSONValue {
-        .object(["id": id(p.id), "version": 0, "score": .double(Double(p.score)), "payload": apply(payload, p.payload),
-                 "vector": vectors(p.vector, p.sparseVectors, named: named, vector)])
+        .object([
+            "id": id(p.id), "version": 0, "score": .double(Double(p.score)), "payload": apply(payload, p.payload),
+            "vector": vectors(p.vector, p.sparseVectors, named: named, vector),
+        ])
     }
 }

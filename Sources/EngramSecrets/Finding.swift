@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// One credential found in a memory's text.
 ///
 /// A `Finding` names the rule that fired and where the credential sits, and never carries the
@@ -24,16 +26,4 @@ public struct Finding: Sendable, Hashable, Codable {
         self.range = range
         self.confidence = confidence
     }
-}
-
-/// Internal candidate expressed in UTF-8 byte offsets before overlap resolution.
-struct Candidate: Sendable {
-    var start: Int
-    var end: Int
-    var ruleID: String
-    var family: String
-    var confidence: Double
-    /// Specificity: 3 = fixed-format/checksummed token, 2 = structural (URL, PEM, JWT, header),
-    /// 1 = keyword heuristic. Higher wins when candidates overlap.
-    var tier: Int
 }

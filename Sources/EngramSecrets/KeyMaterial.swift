@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Private key material recognised by its structure, with or without armour: a key body saved
 /// without its BEGIN/END lines, on one line, joined with spaces, quoted (`> `), listed (`- `),
 /// JSON-escaped, after prose, or only a part of it (each half of a split body).
@@ -37,10 +39,19 @@ enum KeyMaterial {
         let n = b.count
         var i = 0
         while i < n {
-            guard isBody(b[i]), i == 0 || !isBody(b[i - 1]) else { i += 1; continue }
+            guard isBody(b[i]), i == 0 || !isBody(b[i - 1]) else {
+                i += 1
+                continue
+            }
             let e = pieceEnd(t, i)
-            guard e - i >= minPiece, isMixed(b[i..<e]) else { i = e; continue }
-            if let r = suppressed.first(where: { $0.contains(i) }) { i = max(r.upperBound, e); continue }
+            guard e - i >= minPiece, isMixed(b[i..<e]) else {
+                i = e
+                continue
+            }
+            if let r = suppressed.first(where: { $0.contains(i) }) {
+                i = max(r.upperBound, e)
+                continue
+            }
             let block = collect(t, from: i, firstEnd: e)
             if block.chars.count >= minBlock && isKeyMaterial(block) {
                 out.append(Candidate(start: block.start, end: block.end, ruleID: ruleID, family: "private-key", confidence: 0.95, tier: 3))
@@ -55,7 +66,10 @@ enum KeyMaterial {
 
     /// A key body line mixes classes; all-hex runs (digests) and plain words are not body lines.
     static func isMixed(_ v: ArraySlice<UInt8>) -> Bool {
-        var upper = false, lower = false, nonHex = false, digitOrSym = false
+        var upper = false
+        var lower = false
+        var nonHex = false
+        var digitOrSym = false
         for c in v {
             if isUpper(c) { upper = true } else if isLower(c) { lower = true } else { digitOrSym = true }
             if !isHexDigit(c) { nonHex = true }
@@ -94,12 +108,21 @@ enum KeyMaterial {
             var separated = false
             while k < n && k - end <= 16 {
                 let c = b[k]
-                if isSpace(c) { separated = true; k += 1 }
-                else if c == 0x5C && k + 1 < n && (b[k + 1] == 0x6E || b[k + 1] == 0x72) { separated = true; k += 2 }
-                else if c == 0x5C && k + 1 < n && b[k + 1] == 0x5C { k += 1 }
-                else if c == 0x22 || c == 0x27 || c == 0x2C || c == 0x3E || c == 0x23 || c == 0x7C || c == 0x2A { k += 1 }
-                else if (c == 0x2D || c == 0x2B) && k + 1 < n && isHSpace(b[k + 1]) && separated { k += 2 }
-                else { break }
+                if isSpace(c) {
+                    separated = true
+                    k += 1
+                } else if c == 0x5C && k + 1 < n && (b[k + 1] == 0x6E || b[k + 1] == 0x72) {
+                    separated = true
+                    k += 2
+                } else if c == 0x5C && k + 1 < n && b[k + 1] == 0x5C {
+                    k += 1
+                } else if c == 0x22 || c == 0x27 || c == 0x2C || c == 0x3E || c == 0x23 || c == 0x7C || c == 0x2A {
+                    k += 1
+                } else if (c == 0x2D || c == 0x2B) && k + 1 < n && isHSpace(b[k + 1]) && separated {
+                    k += 2
+                } else {
+                    break
+                }
             }
             guard separated, k < n, isBody(b[k]) else { break }
             let pe = pieceEnd(t, k)
@@ -140,34 +163,24 @@ enum KeyMaterial {
         return false
     }
 
-    /// DER length at `p`: (length, index of the content). Rejects non-minimal long forms.
-    static func derLength(_ d: [UInt8], _ p: Int) -> (Int, Int)? {
-        guard p < d.count else { return nil }
-        let c = d[p]
-        if c < 0x80 { return (Int(c), p + 1) }
-        if c == 0x81 && p + 1 < d.count && d[p + 1] >= 0x80 { return (Int(d[p + 1]), p + 2) }
-        if c == 0x82 && p + 2 < d.count && d[p + 1] != 0 { return (Int(d[p + 1]) << 8 | Int(d[p + 2]), p + 3) }
-        return nil
-    }
-
     /// pkcs-5 (PBES2, PBES1) and pkcs-12 PBE algorithm OID prefixes (EncryptedPrivateKeyInfo).
     static let pbeOIDs: [[UInt8]] = [[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x05], [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x0C, 0x01]]
 
     /// Decoded bytes start like a DER private key (checked as far as the bytes go, so a first
     /// part of a body qualifies).
     static func derPrivateKeyStart(_ d: [UInt8]) -> Bool {
-        guard d.count >= 16, d[0] == 0x30, let (outer, p) = derLength(d, 1), outer >= 30, p + 3 < d.count else { return false }
+        guard d.count >= 16, d[0] == 0x30, let (outer, p) = BinaryReaders.derLength(d, 1), outer >= 30, p + 3 < d.count else { return false }
         let outerEnd = p + outer
         if d[p] == 0x02 && d[p + 1] == 0x01 {
             let version = d[p + 2]
             let tag = d[p + 3]
-            guard let (len, q) = derLength(d, p + 4), q + len <= outerEnd else { return false }
+            guard let (len, q) = BinaryReaders.derLength(d, p + 4), q + len <= outerEnd else { return false }
             switch (version, tag) {
-            case (0, 0x02): // RSAPrivateKey / DSA: version 0, then a big positive INTEGER
+            case (0, 0x02):  // RSAPrivateKey / DSA: version 0, then a big positive INTEGER
                 return len >= 48 && len <= 1100 && (q >= d.count || d[q] != 0 || (q + 1 < d.count && d[q + 1] >= 0x80))
-            case (0, 0x30), (1, 0x30): // PrivateKeyInfo / OneAsymmetricKey: AlgorithmIdentifier, OCTET STRING
+            case (0, 0x30), (1, 0x30):  // PrivateKeyInfo / OneAsymmetricKey: AlgorithmIdentifier, OCTET STRING
                 return algorithmThenOctets(d, q, len, oids: nil)
-            case (1, 0x04): // ECPrivateKey: version 1, OCTET STRING d, [0] params / [1] public key
+            case (1, 0x04):  // ECPrivateKey: version 1, OCTET STRING d, [0] params / [1] public key
                 guard (16...72).contains(len) else { return false }
                 let r = q + len
                 return r >= d.count || r == outerEnd || d[r] == 0xA0 || d[r] == 0xA1
@@ -175,7 +188,7 @@ enum KeyMaterial {
                 return false
             }
         }
-        if d[p] == 0x30, let (len, q) = derLength(d, p + 1) { // EncryptedPrivateKeyInfo
+        if d[p] == 0x30, let (len, q) = BinaryReaders.derLength(d, p + 1) {  // EncryptedPrivateKeyInfo
             return algorithmThenOctets(d, q, len, oids: pbeOIDs)
         }
         return false
@@ -202,19 +215,15 @@ enum KeyMaterial {
         guard d.count >= 12 else { return false }
         var p: Int
         switch d[0] {
-        case 0x94, 0x9C: p = 2 // old format, 1-byte length
-        case 0x95, 0x9D: p = 3 // old format, 2-byte length
-        case 0xC5, 0xC7: p = d[1] < 192 ? 2 : (d[1] < 224 ? 3 : 6) // new format
+        case 0x94, 0x9C: p = 2  // old format, 1-byte length
+        case 0x95, 0x9D: p = 3  // old format, 2-byte length
+        case 0xC5, 0xC7: p = d[1] < 192 ? 2 : (d[1] < 224 ? 3 : 6)  // new format
         default: return false
         }
         guard p + 6 < d.count, (4...6).contains(d[p]) else { return false }
-        p += 5 // version byte + 4-byte creation time
+        p += 5  // version byte + 4-byte creation time
         let algo = d[p]
         return [1, 2, 3, 16, 17, 18, 19, 22, 25, 26, 27, 28].contains(algo)
-    }
-
-    @inline(__always) static func be32(_ d: [UInt8], _ p: Int) -> Int {
-        Int(d[p]) << 24 | Int(d[p + 1]) << 16 | Int(d[p + 2]) << 8 | Int(d[p + 3])
     }
 
     /// Private-key structure anywhere in `d` (a later part of a body, decoded at some alignment).
@@ -224,43 +233,18 @@ enum KeyMaterial {
         while p + 8 < n {
             let c = d[p]
             if c == 0x02 {
-                if derIntegerChain(d, p) >= 3 { return true }
+                if BinaryReaders.derIntegerChain(d, p) >= 3 { return true }
             } else if c == 0 && d[p + 1] == 0 && d[p + 2] < 0x05 {
-                if sshNumberChain(d, p) >= 3 || ed25519Pair(d, p) { return true }
+                if BinaryReaders.sshNumberChain(d, p) >= 3 || ed25519Pair(d, p) { return true }
             }
             p += 1
         }
         return opensshTail(d)
     }
 
-    /// Number of back-to-back DER INTEGERs of 48–1100 bytes (positive, minimal) starting at `p`.
-    static func derIntegerChain(_ d: [UInt8], _ p: Int) -> Int {
-        var count = 0
-        var q = p
-        while q + 1 < d.count && d[q] == 0x02, let (len, r) = derLength(d, q + 1), (48...1100).contains(len), r + len <= d.count {
-            if d[r] == 0 && d[r + 1] < 0x80 { break }
-            count += 1
-            q = r + len
-        }
-        return count
-    }
-
-    /// Number of back-to-back SSH strings/mpints of 48–1100 bytes starting at `p`.
-    static func sshNumberChain(_ d: [UInt8], _ p: Int) -> Int {
-        var count = 0
-        var q = p
-        while q + 4 <= d.count {
-            let len = be32(d, q)
-            guard (48...1100).contains(len), q + 4 + len <= d.count else { break }
-            count += 1
-            q += 4 + len
-        }
-        return count
-    }
-
     /// OpenSSH Ed25519 private section: string(pub 32) string(seed 32 ‖ pub 32), `p` at the second length.
     static func ed25519Pair(_ d: [UInt8], _ p: Int) -> Bool {
-        guard p >= 36, p + 68 <= d.count, be32(d, p) == 64, be32(d, p - 36) == 32 else { return false }
+        guard p >= 36, p + 68 <= d.count, BinaryReaders.be32(d, p) == 64, BinaryReaders.be32(d, p - 36) == 32 else { return false }
         return d[(p - 32)..<p].elementsEqual(d[(p + 36)..<(p + 68)])
     }
 
@@ -273,15 +257,18 @@ enum KeyMaterial {
         let n = d.count
         for pad in 0...7 where pad < n {
             var ok = true
-            for k in 0..<pad where d[n - pad + k] != UInt8(k + 1) { ok = false; break }
+            for k in 0..<pad where d[n - pad + k] != UInt8(k + 1) {
+                ok = false
+                break
+            }
             if !ok { continue }
             let commentEnd = n - pad
             // Comment: printable ASCII, length-prefixed.
             var s = commentEnd
             while true {
-                if s >= 4 && be32(d, s - 4) == commentEnd - s {
+                if s >= 4 && BinaryReaders.be32(d, s - 4) == commentEnd - s {
                     let lenAt = s - 4
-                    for size in lastFieldSizes where lenAt - 4 - size >= 0 && be32(d, lenAt - 4 - size) == size { return true }
+                    for size in lastFieldSizes where lenAt - 4 - size >= 0 && BinaryReaders.be32(d, lenAt - 4 - size) == size { return true }
                 }
                 guard s > 0, commentEnd - s < 255, d[s - 1] >= 0x20 && d[s - 1] < 0x7F else { break }
                 s -= 1

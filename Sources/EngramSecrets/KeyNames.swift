@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// What a key name (env var, config key, JSON field, CLI flag, header, prose noun) says about its value.
 enum KeyClass: Sendable {
     /// password, passwd, pwd, PGPASSWORD, db_pass…: the value may be human-chosen (low entropy).
@@ -80,7 +82,9 @@ enum KeyNames {
         "authtoken", "accesstoken", "sessionkey", "webhookkey", "ingestkey", "writekey", "restkey",
     ]
 
-    static let passwordWords: Set<String> = ["pwd", "pass", "pw", "passw", "pword", "pswd", "passcode", "passwd", "pass_phrase", "dbpass", "pgpass", "userpass", "adminpass", "rootpass"]
+    static let passwordWords: Set<String> = [
+        "pwd", "pass", "pw", "passw", "pword", "pswd", "passcode", "passwd", "pass_phrase", "dbpass", "pgpass", "userpass", "adminpass", "rootpass",
+    ]
 
     // Other languages (after `NormalizedText` folded accents: contraseña → contrasena, clé → cle).
 
@@ -100,7 +104,10 @@ enum KeyNames {
     ]
 
     /// Words ending in "pass" that are not passwords.
-    static let notPass: Set<String> = ["compass", "bypass", "overpass", "underpass", "trespass", "surpass", "encompass", "firstpass", "multipass", "onepass", "singlepass", "getpass", "nopass", "skippass", "renderpass", "subpass"]
+    static let notPass: Set<String> = [
+        "compass", "bypass", "overpass", "underpass", "trespass", "surpass", "encompass", "firstpass", "multipass", "onepass", "singlepass",
+        "getpass", "nopass", "skippass", "renderpass", "subpass",
+    ]
 
     static let providers: [(String, String)] = [
         ("datadog", "datadog"), ("dd", "datadog"), ("twilio", "twilio"), ("heroku", "heroku"), ("sendgrid", "sendgrid"),
@@ -128,36 +135,7 @@ enum KeyNames {
         ("postgres", "postgres"), ("pg", "postgres"), ("mysql", "mysql"), ("smtp", "smtp"), ("ldap", "ldap"),
     ]
 
-    /// Splits an identifier into lower-cased words.
-    static func words(_ b: ArraySlice<UInt8>) -> [String] {
-        var out: [String] = []
-        var cur: [UInt8] = []
-        let arr = Array(b)
-        for (k, c) in arr.enumerated() {
-            if c == 0x5F || c == 0x2D || c == 0x2E || c == 0x20 || c == 0x2F || c == 0x3A {
-                if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)); cur.removeAll(keepingCapacity: true) }
-                continue
-            }
-            if isUpper(c), !cur.isEmpty {
-                let prev = arr[k - 1]
-                let nextLower = k + 1 < arr.count && isLower(arr[k + 1])
-                if isLower(prev) || isDigit(prev) && cur.contains(where: isLower) || (isUpper(prev) && nextLower) {
-                    out.append(String(decoding: cur, as: UTF8.self)); cur.removeAll(keepingCapacity: true)
-                }
-            }
-            cur.append(lowerByte(c))
-        }
-        if !cur.isEmpty { out.append(String(decoding: cur, as: UTF8.self)) }
-        return out
-    }
-
-    static func stripDigits(_ w: String) -> String {
-        var u = Array(w.utf8)
-        while let l = u.last, isDigit(l) { u.removeLast() }
-        return u.count == w.utf8.count ? w : String(decoding: u, as: UTF8.self)
-    }
-
-    @inline(__always) static func has(_ w: [UInt8], _ needle: [UInt8]) -> Bool { Placeholders.contains(w, needle) }
+    @inline(__always) static func has(_ w: [UInt8], _ needle: [UInt8]) -> Bool { TextShapes.contains(w, needle) }
     static let bPassword = bytes("password"), bPasswd = bytes("passwd"), bPassphrase = bytes("passphrase"), bPass = bytes("pass")
     static let bSecret = bytes("secret"), bSecretsManager = bytes("secretsmanager"), bToken = bytes("token")
     static let compoundStrongBytes: [[UInt8]] = compoundStrong.map(bytes)
@@ -178,18 +156,23 @@ enum KeyNames {
 
     static func classify(_ t: Text, _ s: Int, _ e: Int) -> KeyInfo? {
         guard e - s <= 64, t.containsAnyCI(triggers, from: s, to: e) else { return nil }
-        let ws = words(t.b[s..<e])
+        let ws = TextShapes.words(t.b[s..<e])
         guard let lastRaw = ws.last else { return nil }
-        var hasPassword = false, hasSecret = false, hasKey = false, hasAuth = false, isLogin = false
+        var hasPassword = false
+        var hasSecret = false
+        var hasKey = false
+        var hasAuth = false
+        var isLogin = false
         var prev = ""
         for w in ws {
-            let base = stripDigits(w)
+            let base = TextShapes.stripDigits(w)
             if negative.contains(base) { return nil }
             let u = Array(base.utf8)
             if has(u, bPassword) || has(u, bPasswd) || has(u, bPassphrase) || passwordWords.contains(base)
                 || foreignPasswordWords.contains(base) || foreignPasswordStems.contains(where: { has(u, $0) })
                 || (base == "ordine" && (t.matchesCI(bytes("parola d"), at: s - 9) || t.matchesCI(bytes("parola d"), at: s - 11)))
-                || (u.count >= 4 && u.count <= 12 && Array(u.suffix(4)) == bPass && !notPass.contains(base)) {
+                || (u.count >= 4 && u.count <= 12 && Array(u.suffix(4)) == bPass && !notPass.contains(base))
+            {
                 hasPassword = true
             } else if has(u, bSecret) && base != "secrets" && !has(u, bSecretsManager) {
                 hasSecret = true
@@ -204,20 +187,33 @@ enum KeyNames {
             } else if keyNouns.contains(base) {
                 if strongKeyPrev.contains(prev) { hasSecret = true } else { hasKey = true }
             } else if base == "login" || base == "logon" || base == "signin" {
-                hasPassword = hasPassword || ws.count <= 2 // "login: admin/S3cret" (value must carry user + password)
+                hasPassword = hasPassword || ws.count <= 2  // "login: admin/S3cret" (value must carry user + password)
                 isLogin = true
             } else if base == "auth" || base == "authorization" || base == "bearer" {
                 hasAuth = true
             }
             prev = base
         }
-        let last = stripDigits(lastRaw)
+        let last = TextShapes.stripDigits(lastRaw)
         if descriptors.contains(last) && !(isLogin && ws.count == 1) { return nil }
         let cls: KeyClass
-        if hasPassword { cls = .password } else if hasSecret { cls = .secret } else if hasAuth { cls = .auth } else if hasKey { cls = .weakKey } else { return nil }
+        if hasPassword {
+            cls = .password
+        } else if hasSecret {
+            cls = .secret
+        } else if hasAuth {
+            cls = .auth
+        } else if hasKey {
+            cls = .weakKey
+        } else {
+            return nil
+        }
         var provider: String?
         for w in ws {
-            if let p = providerMap[w] { provider = p; break }
+            if let p = providerMap[w] {
+                provider = p
+                break
+            }
         }
         let loginOnly = isLogin && !hasSecret && ws.count <= 2 && !ws.contains(where: { has(Array($0.utf8), bPass) || $0 == "pwd" })
         return KeyInfo(cls: cls, provider: provider, loginOnly: loginOnly)

@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Extra validation a fixed-prefix token must pass.
 enum PrefixCheck: Sendable {
     case none
@@ -42,8 +44,17 @@ struct PrefixRule: Sendable {
     /// Whether the byte before the prefix must be a non-alphanumeric (word boundary).
     let boundary: Bool
 
-    init(_ prefix: String, _ id: String, _ family: String, _ body: ByteSet, _ minLen: Int, _ maxLen: Int,
-         _ check: PrefixCheck = .none, conf: Double = 0.95, boundary: Bool = true) {
+    init(
+        _ prefix: String,
+        _ id: String,
+        _ family: String,
+        _ body: ByteSet,
+        _ minLen: Int,
+        _ maxLen: Int,
+        _ check: PrefixCheck = .none,
+        conf: Double = 0.95,
+        boundary: Bool = true
+    ) {
         self.prefix = bytes(prefix)
         self.id = id
         self.family = family
@@ -61,7 +72,11 @@ struct PrefixRule: Sendable {
 /// structure checks confirm where the format has them.
 enum PrefixRules {
     static let rules: [PrefixRule] = {
-        let a = ByteSet.alnum, u = ByteSet.alnumU, url = ByteSet.b64url, hexL = ByteSet.lowerHex, hex = ByteSet.hex
+        let a = ByteSet.alnum
+        let u = ByteSet.alnumU
+        let url = ByteSet.b64url
+        let hexL = ByteSet.lowerHex
+        let hex = ByteSet.hex
         var r: [PrefixRule] = [
             // GitHub
             .init("ghp_", "github-pat", "github", a, 36, 36, .crc32Base62),
@@ -237,7 +252,10 @@ enum PrefixRules {
     static let firstStart: [Int] = {
         var t = [Int](repeating: 0, count: 256)
         var seen = [Bool](repeating: false, count: 256)
-        for (i, r) in ordered.enumerated() where !seen[Int(r.prefix[0])] { seen[Int(r.prefix[0])] = true; t[Int(r.prefix[0])] = i }
+        for (i, r) in ordered.enumerated() where !seen[Int(r.prefix[0])] {
+            seen[Int(r.prefix[0])] = true
+            t[Int(r.prefix[0])] = i
+        }
         return t
     }()
     static let firstCount: [Int] = {
@@ -253,7 +271,10 @@ enum PrefixRules {
         while i < n {
             let c = b[i]
             let count = firstCount[Int(c)]
-            if count == 0 { i += 1; continue }
+            if count == 0 {
+                i += 1
+                continue
+            }
             let boundaryOK = i == 0 || !isAlnum(b[i - 1])
             var advanced = false
             let base = firstStart[Int(c)]
@@ -266,7 +287,12 @@ enum PrefixRules {
                 var len = bodyEnd - bodyStart
                 // A trailing dot is sentence punctuation, not part of the token.
                 var end = bodyEnd
-                if r.body.contains(0x2E) { while len > 0 && b[end - 1] == 0x2E { end -= 1; len -= 1 } }
+                if r.body.contains(0x2E) {
+                    while len > 0 && b[end - 1] == 0x2E {
+                        end -= 1
+                        len -= 1
+                    }
+                }
                 if len < r.minLen || len > r.maxLen { continue }
                 if end < n && r.body.contains(b[end]) { continue }
                 // The byte after the token must not continue a longer alphanumeric word.
@@ -319,7 +345,10 @@ enum PrefixRules {
         case .twilioKey:
             guard t.containsAnyCI([bytes("twilio")], from: 0, to: t.n) else { return nil }
         case .openAIGeneric:
-            if Placeholders.contains(Array(body), bytes("T3BlbkFJ")) { conf = 1.0; break }
+            if TextShapes.contains(Array(body), bytes("T3BlbkFJ")) {
+                conf = 1.0
+                break
+            }
             guard shape.digits > 0, shape.letters > 0, shape.entropy >= 3.6 else { return nil }
             if shape.upper > 0 && shape.lower > 0 { break }
             // All-lower hex keys (OpenAI-compatible providers) need 32+ hex chars.
@@ -329,7 +358,8 @@ enum PrefixRules {
             if body.first == 0x41 && body.count <= 70 { conf = 0.9 } else { conf = 0.85 }
         case .airtable:
             guard body.count == 79, body[body.startIndex + 14] == 0x2E,
-                  body[(body.startIndex + 15)...].allSatisfy(isLowerHex) else { return nil }
+                body[(body.startIndex + 15)...].allSatisfy(isLowerHex)
+            else { return nil }
         case .uuid:
             guard Entropy.isUUID(body) else { return nil }
         case .mixedCase:
@@ -340,7 +370,8 @@ enum PrefixRules {
         case .slack:
             // xox?-<digits>-<digits>-… ; at least one numeric group.
             guard let dash = body.firstIndex(of: 0x2D), dash > body.startIndex,
-                  body[body.startIndex..<dash].allSatisfy(isDigit) else {
+                body[body.startIndex..<dash].allSatisfy(isDigit)
+            else {
                 guard shape.digits > 0, shape.letters > 0 else { return nil }
                 return 0.8
             }

@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Finds credentials in memory text before it is stored.
 ///
 /// Design: a hand-written scanner over the UTF-8 bytes, with no regular expressions. Swift's `Regex`
@@ -20,7 +22,7 @@
 ///
 /// 5. **Hidden forms**: every family scans the text after `NormalizedText` (NFKC where it matters,
 ///    zero-width/bidi characters dropped, Latin accents folded; ASCII text is scanned as is);
-///    `EncodedRuns` decodes base64/hex/percent-encoded runs and rescans them with the specific
+///    `EncodedRunRules` decodes base64/hex/percent-encoded runs and rescans them with the specific
 ///    rules; `TransformedTokens` undoes ROT13/reversal for checksummed tokens.
 ///
 /// False positives are controlled by `Placeholders` (documentation keys, templates, masks,
@@ -51,7 +53,7 @@ public struct SecretScanner: Sendable {
         if candidates.contains(where: { $0.tier == 1 }) && t.containsAnyCI(Self.contextVeto, from: 0, to: t.n) {
             candidates.removeAll { $0.tier == 1 }
         }
-        let kept = Self.resolve(candidates, suppressed: suppressed, minimum: minimumConfidence)
+        let kept = Candidate.resolve(candidates, suppressed: suppressed, minimum: minimumConfidence)
         if kept.isEmpty { return [] }
         return Self.toFindings(kept, text: text, normalized: norm)
     }
@@ -91,7 +93,7 @@ public struct SecretScanner: Sendable {
     // MARK: - internals
 
     /// Every rule family over `t`. `depth` 0 is the memory itself; deeper levels are decoded runs
-    /// (`EncodedRuns`), where only the specific rules apply and keyword findings count only when
+    /// (`EncodedRunRules`), where only the specific rules apply and keyword findings count only when
     /// the decoded text assigns the value.
     static func candidates(_ t: Text, depth: Int, suppressed: inout [Range<Int>]) -> [Candidate] {
         var out: [Candidate] = []
@@ -110,7 +112,7 @@ public struct SecretScanner: Sendable {
             KeywordRules.scan(t, into: &keyword)
             out += keyword.filter { KeywordRules.isAssigned(t, valueStart: $0.start) }
         }
-        if depth < EncodedRuns.maxDepth { EncodedRuns.scan(t, depth: depth, into: &out) }
+        if depth < EncodedRunRules.maxDepth { EncodedRunRules.scan(t, depth: depth, into: &out) }
         return out
     }
 
@@ -119,68 +121,12 @@ public struct SecretScanner: Sendable {
         "known answer test", "test case 1", "rfc 4231", "rfc 6238", "rfc 4226", "rfc 8032", "rfc 7519", "rfc 7515", "rfc 2202",
     ].map(bytes)
 
-    /// Drops suppressed and low-confidence candidates; among overlapping ones keeps the most specific.
-    static func resolve(_ cands: [Candidate], suppressed: [Range<Int>], minimum: Double) -> [Candidate] {
-        var list = cands.filter { c in
-            c.confidence >= minimum && c.end > c.start
-                && !suppressed.contains { $0.lowerBound <= c.start && c.end <= $0.upperBound }
-        }
-        list.sort { a, b in
-            if a.tier != b.tier { return a.tier > b.tier }
-            if a.confidence != b.confidence { return a.confidence > b.confidence }
-            return (a.end - a.start) > (b.end - b.start)
-        }
-        var kept: [Candidate] = []
-        for c in list where !kept.contains(where: { $0.start < c.end && c.start < $0.end }) {
-            kept.append(c)
-        }
-        kept.sort { $0.start < $1.start }
-        return kept
-    }
-
     /// Converts byte offsets of the scanned (normalised) bytes to Character offsets of `text`
     /// (only done when something was found).
     static func toFindings(_ found: [Candidate], text: String, normalized norm: NormalizedText) -> [Finding] {
-        var kept = found
-        if norm.isCopy {
-            for k in kept.indices {
-                kept[k].start = norm.originalFloor(kept[k].start)
-                kept[k].end = max(kept[k].start, norm.originalCeil(kept[k].end))
-            }
-        }
-        let simple = !norm.isCopy && !norm.bytes.contains(where: { $0 == 0x0D })
-        if simple {
-            return kept.map { Finding(ruleID: $0.ruleID, family: $0.family, range: $0.start..<$0.end, confidence: $0.confidence) }
-        }
-        // floor(b): characters that end at or before b; ceil(b): characters that start before b.
-        var targets = Set<Int>()
-        for c in kept { targets.insert(c.start); targets.insert(c.end) }
-        var floorMap: [Int: Int] = [:]
-        var ceilMap: [Int: Int] = [:]
-        var byte = 0
-        var chars = 0
-        let sorted = targets.sorted()
-        var ti = 0
-        for ch in text {
-            let len = ch.utf8.count
-            while ti < sorted.count && sorted[ti] <= byte {
-                floorMap[sorted[ti]] = chars
-                ceilMap[sorted[ti]] = chars
-                ti += 1
-            }
-            while ti < sorted.count && sorted[ti] < byte + len {
-                floorMap[sorted[ti]] = chars
-                ceilMap[sorted[ti]] = chars + 1
-                ti += 1
-            }
-            byte += len
-            chars += 1
-        }
-        while ti < sorted.count { floorMap[sorted[ti]] = chars; ceilMap[sorted[ti]] = chars; ti += 1 }
-        return kept.map { c in
-            let s = floorMap[c.start] ?? 0
-            let e = max(s, ceilMap[c.end] ?? chars)
-            return Finding(ruleID: c.ruleID, family: c.family, range: s..<e, confidence: c.confidence)
+        let ranges = norm.characterRanges(found.map { $0.start..<$0.end }, in: text)
+        return zip(found, ranges).map { c, range in
+            Finding(ruleID: c.ruleID, family: c.family, range: range, confidence: c.confidence)
         }
     }
 }

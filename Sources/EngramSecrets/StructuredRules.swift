@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Formats recognised by structure rather than a single prefix: JWTs, URLs with credentials,
 /// Azure connection strings / SAS tokens / AD client secrets / account keys, Twilio `SID:token`
 /// pairs, Mailchimp, Telegram and Discord bot tokens, the AWS secret key next to an access key id,
@@ -19,8 +21,13 @@ enum StructuredRules {
 
     // MARK: public material
 
-    static let sshKeyTypes: [[UInt8]] = ["ssh-rsa ", "ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-nistp", "sk-ssh-ed25519@openssh.com ", "sk-ecdsa-sha2-nistp256@openssh.com "].map(bytes)
-    static let digestMarkers: [[UInt8]] = ["sha1:", "sha256:", "sha384:", "sha512:", "sha1-", "sha256-", "sha384-", "sha512-", "md5:", "md5-", "blake2b:", "blake3:", "sha256=", "sha512="].map(bytes)
+    static let sshKeyTypes: [[UInt8]] = [
+        "ssh-rsa ", "ssh-ed25519 ", "ssh-dss ", "ecdsa-sha2-nistp", "sk-ssh-ed25519@openssh.com ", "sk-ecdsa-sha2-nistp256@openssh.com ",
+    ].map(bytes)
+    static let digestMarkers: [[UInt8]] = [
+        "sha1:", "sha256:", "sha384:", "sha512:", "sha1-", "sha256-", "sha384-", "sha512-", "md5:", "md5-", "blake2b:", "blake3:", "sha256=",
+        "sha512=",
+    ].map(bytes)
 
     static func suppressPublic(_ t: Text, _ sup: inout [Range<Int>]) {
         let b = t.b
@@ -28,23 +35,30 @@ enum StructuredRules {
         var i = 0
         while i < n {
             let c = b[i]
-            if c == 0x73 || c == 0x65 { // 's' / 'e': ssh-…, sk-ssh…, ecdsa…
+            if c == 0x73 || c == 0x65 {  // 's' / 'e': ssh-…, sk-ssh…, ecdsa…
                 var matched = false
                 for k in sshKeyTypes where t.matches(k, at: i) {
                     var j = i + k.count
-                    while j < n && b[j] != 0x20 && b[j] != 0x0A && j - i < 60 { j += 1 } // rest of type name
+                    while j < n && b[j] != 0x20 && b[j] != 0x0A && j - i < 60 { j += 1 }  // rest of type name
                     while j < n && b[j] == 0x20 { j += 1 }
                     let e = t.runEnd(from: j, in: .b64)
-                    if e - j >= 40 && t.matches(bytes("AAAA"), at: j) { sup.append(i..<e); i = e; matched = true }
+                    if e - j >= 40 && t.matches(bytes("AAAA"), at: j) {
+                        sup.append(i..<e)
+                        i = e
+                        matched = true
+                    }
                     break
                 }
                 if matched { continue }
             }
-            if c == 0x73 || c == 0x6D || c == 0x62 || c == 0x53 || c == 0x4D || c == 0x42 { // sha/md5/blake
+            if c == 0x73 || c == 0x6D || c == 0x62 || c == 0x53 || c == 0x4D || c == 0x42 {  // sha/md5/blake
                 if i == 0 || !isAlnum(b[i - 1]) {
                     for m in digestMarkers where t.matchesCI(m, at: i) {
                         let e = t.runEnd(from: i + m.count, in: .b64)
-                        if e - i - m.count >= 16 { sup.append(i..<e); i = e }
+                        if e - i - m.count >= 16 {
+                            sup.append(i..<e)
+                            i = e
+                        }
                         break
                     }
                 }
@@ -68,25 +82,34 @@ enum StructuredRules {
         var i = 0
         let url = ByteSet.b64url
         while i + 20 < n {
-            guard b[i] == 0x65, b[i + 1] == 0x79, b[i + 2] == 0x4A, i == 0 || !url.contains(b[i - 1]) else { i += 1; continue }
+            guard b[i] == 0x65, b[i + 1] == 0x79, b[i + 2] == 0x4A, i == 0 || !url.contains(b[i - 1]) else {
+                i += 1
+                continue
+            }
             let e1 = t.runEnd(from: i, in: url)
-            guard e1 < n, b[e1] == 0x2E, e1 - i >= 10 else { i = e1 + 1; continue }
+            guard e1 < n, b[e1] == 0x2E, e1 - i >= 10 else {
+                i = e1 + 1
+                continue
+            }
             let e2 = t.runEnd(from: e1 + 1, in: url)
-            guard e2 - e1 - 1 >= 10, e2 < n, b[e2] == 0x2E else { i = e2 + 1; continue }
+            guard e2 - e1 - 1 >= 10, e2 < n, b[e2] == 0x2E else {
+                i = e2 + 1
+                continue
+            }
             let e3 = t.runEnd(from: e2 + 1, in: url)
             defer { i = max(e3, i + 1) }
-            guard let header = decodeBase64(b[i..<e1]), Placeholders.contains(header, bytes("\"alg\"")) else { continue }
+            guard let header = decodeBase64(b[i..<e1]), TextShapes.contains(header, bytes("\"alg\"")) else { continue }
             let sig = b[(e2 + 1)..<e3]
-            if Placeholders.contains(header.map(lowerByte), bytes("\"none\"")) && sig.count < 16 { continue }
+            if TextShapes.contains(header.map(lowerByte), bytes("\"none\"")) && sig.count < 16 { continue }
             guard sig.count >= 16, !Placeholders.isPlaceholder(sig), Shape(sig).entropy >= 3.5 else { continue }
             if let payload = decodeBase64(b[(e1 + 1)..<e2]) {
                 // jwt.io's documentation token.
-                if Placeholders.contains(payload, bytes("John Doe")) && Placeholders.contains(payload, bytes("1234567890")) { continue }
+                if TextShapes.contains(payload, bytes("John Doe")) && TextShapes.contains(payload, bytes("1234567890")) { continue }
                 // RFC 7519 / documentation examples (issuer "joe", example.com claims).
-                if Placeholders.contains(payload, bytes("example.com")) || Placeholders.contains(payload, bytes("\"iss\":\"joe\"")) { continue }
+                if TextShapes.contains(payload, bytes("example.com")) || TextShapes.contains(payload, bytes("\"iss\":\"joe\"")) { continue }
                 // Supabase-style anon keys are public by design.
                 let compact = payload.filter { $0 != 0x20 }
-                if Placeholders.contains(compact, bytes("\"role\":\"anon\"")) { continue }
+                if TextShapes.contains(compact, bytes("\"role\":\"anon\"")) { continue }
             }
             if Placeholders.isKnownPublic(sig) { continue }
             out.append(Candidate(start: i, end: e3, ruleID: "jwt", family: "jwt", confidence: 0.9, tier: 2))
@@ -103,16 +126,24 @@ enum StructuredRules {
         "postgresql+asyncpg", "mysql+pymysql", "snowflake", "redshift", "vertica", "presto", "trino", "hive", "arangodb",
     ]
     static let schemeChars = ByteSet("+.-:", alnum: true)
-    static let exampleHosts: [[UInt8]] = ["example.com", "example.org", "example.net", "example.test", "host.example", "your-host", "yourhost", "hostname"].map(bytes)
+    static let exampleHosts: [[UInt8]] = [
+        "example.com", "example.org", "example.net", "example.test", "host.example", "your-host", "yourhost", "hostname",
+    ].map(bytes)
 
     static func scanURLs(_ t: Text, _ out: inout [Candidate]) {
         let b = t.b
         let n = b.count
         var i = 0
         while i + 3 < n {
-            guard b[i] == 0x3A, b[i + 1] == 0x2F, b[i + 2] == 0x2F else { i += 1; continue }
+            guard b[i] == 0x3A, b[i + 1] == 0x2F, b[i + 2] == 0x2F else {
+                i += 1
+                continue
+            }
             let schemeStart = t.runStart(before: i, in: schemeChars)
-            guard i - schemeStart >= 2 else { i += 3; continue }
+            guard i - schemeStart >= 2 else {
+                i += 3
+                continue
+            }
             let scheme = String(decoding: b[schemeStart..<i].map(lowerByte), as: UTF8.self)
             let authStart = i + 3
             var j = authStart
@@ -130,17 +161,25 @@ enum StructuredRules {
             let userinfo = b[authStart..<lastAt]
             let host = b[(lastAt + 1)..<j].map(lowerByte)
             if host.isEmpty { continue }
-            if exampleHosts.contains(where: { Placeholders.contains(host, $0) }) { continue }
+            if exampleHosts.contains(where: { TextShapes.contains(host, $0) }) { continue }
             let isDB = dbSchemes.contains(scheme) || scheme.hasPrefix("jdbc:")
             if let colon = userinfo.firstIndex(of: 0x3A) {
                 let user = b[authStart..<colon]
                 let pass = b[(colon + 1)..<lastAt]
                 guard urlPasswordIsReal(user: user, pass: pass) else { continue }
-                out.append(Candidate(start: colon + 1, end: lastAt, ruleID: isDB ? "database-url-password" : "basic-auth-url",
-                                     family: isDB ? "database-url" : "basic-auth-url", confidence: 0.9, tier: 2))
+                out.append(
+                    Candidate(
+                        start: colon + 1,
+                        end: lastAt,
+                        ruleID: isDB ? "database-url-password" : "basic-auth-url",
+                        family: isDB ? "database-url" : "basic-auth-url",
+                        confidence: 0.9,
+                        tier: 2
+                    )
+                )
             } else {
                 // Token as the whole userinfo (https://<token>@host), not a plain user name.
-                if Placeholders.contains(host, bytes("sentry")) { continue } // Sentry DSN public key
+                if TextShapes.contains(host, bytes("sentry")) { continue }  // Sentry DSN public key
                 guard userinfo.count >= 20, Entropy.looksRandom(userinfo), !Placeholders.isPlaceholder(userinfo) else { continue }
                 out.append(Candidate(start: authStart, end: lastAt, ruleID: "url-token", family: "basic-auth-url", confidence: 0.8, tier: 2))
             }
@@ -162,29 +201,34 @@ enum StructuredRules {
             // Host: a domain with a dot and an alphabetic top-level label, then `/`, `:`, or the end.
             let he = t.runEnd(from: at + 1, in: hostChars)
             guard he - at - 1 >= 4, let dot = b[(at + 1)..<he].lastIndex(of: 0x2E), he - dot - 1 >= 2,
-                  b[(dot + 1)..<he].allSatisfy(isAlpha), he < n, b[he] == 0x2F || b[he] == 0x3A else { continue }
+                b[(dot + 1)..<he].allSatisfy(isAlpha), he < n, b[he] == 0x2F || b[he] == 0x3A
+            else { continue }
             let host = b[(at + 1)..<he].map(lowerByte)
-            if exampleHosts.contains(where: { Placeholders.contains(host, $0) }) { continue }
+            if exampleHosts.contains(where: { TextShapes.contains(host, $0) }) { continue }
             // userinfo back to whitespace, a quote or a bracket; `scheme://` forms are scanURLs' job.
             var us = at
-            while us > 0 && !isSpace(b[us - 1]) && !isQuote(b[us - 1]) && b[us - 1] != 0x2F && b[us - 1] != 0x28 && b[us - 1] != 0x3C && b[us - 1] != 0x5B && b[us - 1] != 0x40 { us -= 1 }
+            while us > 0 && !isSpace(b[us - 1]) && !isQuote(b[us - 1]) && b[us - 1] != 0x2F && b[us - 1] != 0x28 && b[us - 1] != 0x3C
+                && b[us - 1] != 0x5B && b[us - 1] != 0x40
+            { us -= 1 }
             guard us == 0 || b[us - 1] != 0x2F, let colon = b[us..<at].firstIndex(of: 0x3A), colon > us,
-                  b[us..<colon].allSatisfy({ userChars.contains($0) }) else { continue }
+                b[us..<colon].allSatisfy({ userChars.contains($0) })
+            else { continue }
             let pass = b[(colon + 1)..<at]
             guard pass.count >= 8, urlPasswordIsReal(user: b[us..<colon], pass: pass),
-                  Entropy.looksRandom(pass) || (Shape(pass).classes >= 3 && !Entropy.isWordJoined(pass.map(lowerByte))) else { continue }
+                Entropy.looksRandom(pass) || (Shape(pass).classes >= 3 && !Entropy.isWordJoined(pass.map(lowerByte)))
+            else { continue }
             out.append(Candidate(start: colon + 1, end: at, ruleID: "basic-auth-url", family: "basic-auth-url", confidence: 0.85, tier: 2))
         }
     }
 
     static func urlPasswordIsReal(user: ArraySlice<UInt8>, pass: ArraySlice<UInt8>) -> Bool {
         guard pass.count >= 3 else { return false }
-        if Placeholders.isPlaceholder(pass) || Placeholders.isReference(pass, quoted: true) { return false }
-        if pass.first == 0x3A || pass.first == 0x5B || pass.first == 0x7B { return false } // :password, [password], {password}
+        if Placeholders.isPlaceholder(pass) || TextShapes.isReference(pass, quoted: true) { return false }
+        if pass.first == 0x3A || pass.first == 0x5B || pass.first == 0x7B { return false }  // :password, [password], {password}
         // user == password with a plain word: local default (postgres:postgres, guest:guest).
         if Array(user).map(lowerByte) == Array(pass).map(lowerByte) && Entropy.isWordJoined(pass) { return false }
         // A percent-encoded placeholder like %3Cpassword%3E.
-        if Placeholders.contains(pass.map(lowerByte), bytes("%3c")) { return false }
+        if TextShapes.contains(pass.map(lowerByte), bytes("%3c")) { return false }
         return true
     }
 
@@ -199,7 +243,8 @@ enum StructuredRules {
     static func scanAzure(_ t: Text, _ out: inout [Candidate]) {
         let b = t.b
         let n = b.count
-        let emulator = t.findCI(bytes("devstoreaccount1"), from: 0, to: n) != nil
+        let emulator =
+            t.findCI(bytes("devstoreaccount1"), from: 0, to: n) != nil
             || t.findCI(bytes("usedevelopmentstorage"), from: 0, to: n) != nil
         for (name, id) in azureKeyNames {
             var from = 0
@@ -221,7 +266,7 @@ enum StructuredRules {
             let e = t.runEnd(from: k + 4, in: sigChars)
             let lo = max(0, k - 400)
             guard e - k - 4 >= 20, t.findCI(bytes("sv="), from: lo, to: e) != nil,
-                  t.findCI(bytes("se="), from: lo, to: min(n, e + 200)) != nil || t.findCI(bytes("sp="), from: lo, to: min(n, e + 200)) != nil
+                t.findCI(bytes("se="), from: lo, to: min(n, e + 200)) != nil || t.findCI(bytes("sp="), from: lo, to: min(n, e + 200)) != nil
             else { continue }
             let v = b[(k + 4)..<e]
             guard !Placeholders.isPlaceholder(v), Shape(v).entropy >= 3.5 else { continue }
@@ -230,12 +275,18 @@ enum StructuredRules {
         // AD (Entra) client secrets: 3 chars, a digit, "Q~", 31–34 chars.
         var q = 0
         while q + 2 < n {
-            guard b[q] == 0x51, b[q + 1] == 0x7E, q >= 4, isDigit(b[q - 1]) else { q += 1; continue }
+            guard b[q] == 0x51, b[q + 1] == 0x7E, q >= 4, isDigit(b[q - 1]) else {
+                q += 1
+                continue
+            }
             let s = q - 4
             let e = t.runEnd(from: q + 2, in: adChars)
             var len = e - q - 2
             var end = e
-            while len > 31 && (b[end - 1] == 0x2E) { end -= 1; len -= 1 }
+            while len > 31 && (b[end - 1] == 0x2E) {
+                end -= 1
+                len -= 1
+            }
             if (s == 0 || !adChars.contains(b[s - 1])) && (31...34).contains(len) && b[s..<q].allSatisfy({ adChars.contains($0) }) {
                 let v = b[s..<end]
                 if !Placeholders.isPlaceholder(v) && Shape(v).entropy >= 3.5 {
@@ -249,13 +300,17 @@ enum StructuredRules {
         // digest/checksum keyword nearby vetoes.
         var i = 0
         while i < n {
-            guard ByteSet.b64NoPad.contains(b[i]), i == 0 || !ByteSet.b64.contains(b[i - 1]) else { i += 1; continue }
+            guard ByteSet.b64NoPad.contains(b[i]), i == 0 || !ByteSet.b64.contains(b[i - 1]) else {
+                i += 1
+                continue
+            }
             let e = t.runEnd(from: i, in: .b64)
             if e - i == 88 && b[e - 1] == 0x3D && b[e - 2] == 0x3D {
                 let lo = max(t.lineStart(i), i - 120)
                 let v = b[i..<e]
                 if t.containsAnyCI(azureContext, from: lo, to: i) && !t.containsAnyCI(digestContext, from: lo, to: i)
-                    && !(emulator) && !Placeholders.isPlaceholder(v) && Shape(v).entropy >= 4.5 {
+                    && !(emulator) && !Placeholders.isPlaceholder(v) && Shape(v).entropy >= 4.5
+                {
                     out.append(Candidate(start: i, end: e, ruleID: "azure-storage-account-key", family: "azure", confidence: 0.85, tier: 2))
                 }
             }
@@ -277,7 +332,10 @@ enum StructuredRules {
         let n = b.count
         var i = 1
         while i + 1 < n {
-            guard b[i] == 0x3A else { i += 1; continue }
+            guard b[i] == 0x3A else {
+                i += 1
+                continue
+            }
             // Twilio: AC + 32 hex ':' 32 hex
             if i >= 34, b[i - 34] == 0x41, b[i - 33] == 0x43, b[(i - 32)..<i].allSatisfy(isLowerHex) {
                 let e = t.runEnd(from: i + 1, in: .lowerHex)
@@ -320,7 +378,10 @@ enum StructuredRules {
             var i = max(0, k - 160)
             let hi = min(n, e + 160)
             while i < hi {
-                guard isLowerHex(b[i]), i == 0 || !isAlnum(b[i - 1]) else { i += 1; continue }
+                guard isLowerHex(b[i]), i == 0 || !isAlnum(b[i - 1]) else {
+                    i += 1
+                    continue
+                }
                 let r = t.runEnd(from: i, in: .lowerHex)
                 if r - i == 32 && (r == n || !isAlnum(b[r])) && (i < k || i >= e) {
                     let v = b[i..<r]
@@ -343,13 +404,25 @@ enum StructuredRules {
         let url = ByteSet.b64url
         while i + 50 < n {
             let c = b[i]
-            guard c == 0x4D || c == 0x4E || c == 0x4F, i == 0 || !url.contains(b[i - 1]) else { i += 1; continue }
+            guard c == 0x4D || c == 0x4E || c == 0x4F, i == 0 || !url.contains(b[i - 1]) else {
+                i += 1
+                continue
+            }
             let e1 = t.runEnd(from: i, in: url)
-            guard (23...28).contains(e1 - i), e1 < n, b[e1] == 0x2E else { i = max(e1, i + 1); continue }
+            guard (23...28).contains(e1 - i), e1 < n, b[e1] == 0x2E else {
+                i = max(e1, i + 1)
+                continue
+            }
             let e2 = t.runEnd(from: e1 + 1, in: url)
-            guard (6...7).contains(e2 - e1 - 1), e2 < n, b[e2] == 0x2E else { i = max(e1, i + 1); continue }
+            guard (6...7).contains(e2 - e1 - 1), e2 < n, b[e2] == 0x2E else {
+                i = max(e1, i + 1)
+                continue
+            }
             let e3 = t.runEnd(from: e2 + 1, in: url)
-            guard (25...40).contains(e3 - e2 - 1) else { i = max(e1, i + 1); continue }
+            guard (25...40).contains(e3 - e2 - 1) else {
+                i = max(e1, i + 1)
+                continue
+            }
             if let id = decodeBase64(b[i..<e1]), id.count >= 17, id.allSatisfy(isDigit) {
                 out.append(Candidate(start: i, end: e3, ruleID: "discord-bot-token", family: "discord", confidence: 0.95, tier: 3))
             }
@@ -411,10 +484,14 @@ enum StructuredRules {
         let b = t.b
         let n = b.count
         for id in ids where id.family == "aws" {
-            let lo = max(0, id.start - 300), hi = min(n, id.end + 300)
+            let lo = max(0, id.start - 300)
+            let hi = min(n, id.end + 300)
             var i = lo
             while i < hi {
-                guard ByteSet.b64NoPad.contains(b[i]), i == 0 || !ByteSet.tokenish.contains(b[i - 1]) else { i += 1; continue }
+                guard ByteSet.b64NoPad.contains(b[i]), i == 0 || !ByteSet.tokenish.contains(b[i - 1]) else {
+                    i += 1
+                    continue
+                }
                 let e = t.runEnd(from: i, in: .b64NoPad)
                 if e - i == 40 && (e == n || !ByteSet.tokenish.contains(b[e])) {
                     let v = b[i..<e]

@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Checksummed tokens hidden by ROT13, by reversal, or by both: `tuc_…` (ROT13 of `ghp_…`),
 /// `…_phg` (reversed), `…_cut` (reversed ROT13).
 ///
@@ -11,36 +13,10 @@
 enum TransformedTokens {
     static let rules: [PrefixRule] = PrefixRules.rules.filter { $0.check == .crc32Base62 }
 
-    enum Transform: CaseIterable {
-        case rot13, reversed, reversedRot13
-
-        var name: String {
-            switch self {
-            case .rot13: "rot13"
-            case .reversed: "reversed"
-            case .reversedRot13: "reversed-rot13"
-            }
-        }
-
-        func apply(_ v: ArraySlice<UInt8>) -> [UInt8] {
-            switch self {
-            case .rot13: v.map(TransformedTokens.rot13)
-            case .reversed: v.reversed()
-            case .reversedRot13: v.reversed().map(TransformedTokens.rot13)
-            }
-        }
-    }
-
-    @inline(__always) static func rot13(_ c: UInt8) -> UInt8 {
-        if isUpper(c) { return (c - 0x41 + 13) % 26 + 0x41 }
-        if isLower(c) { return (c - 0x61 + 13) % 26 + 0x61 }
-        return c
-    }
-
     /// The prefix letters before `_` (ROT13) or after it (reversed forms), per transform.
-    static let stems: [(Transform, [UInt8])] = rules.flatMap { r -> [(Transform, [UInt8])] in
-        let stem = Array(r.prefix.dropLast()) // "ghp"
-        return [(.rot13, stem.map(rot13)), (.reversed, stem.reversed()), (.reversedRot13, stem.reversed().map(rot13))]
+    static let stems: [(TokenTransform, [UInt8])] = rules.flatMap { r -> [(TokenTransform, [UInt8])] in
+        let stem = Array(r.prefix.dropLast())  // "ghp"
+        return [(.rot13, stem.map(TokenTransform.rot13)), (.reversed, stem.reversed()), (.reversedRot13, stem.reversed().map(TokenTransform.rot13))]
     }
 
     static func scan(_ t: Text, into out: inout [Candidate]) {
@@ -48,7 +24,10 @@ enum TransformedTokens {
         let n = b.count
         var i = 3
         while i + 3 < n {
-            guard b[i] == 0x5F else { i += 1; continue }
+            guard b[i] == 0x5F else {
+                i += 1
+                continue
+            }
             for (transform, stem) in stems {
                 let at = transform == .rot13 ? i - stem.count : i + 1
                 guard t.matches(stem, at: at) else { continue }
@@ -66,7 +45,7 @@ enum TransformedTokens {
     }
 
     /// The checksum-verified token in the window after undoing `transform`, in window offsets.
-    static func verified(_ window: ArraySlice<UInt8>, _ transform: Transform) -> Candidate? {
+    static func verified(_ window: ArraySlice<UInt8>, _ transform: TokenTransform) -> Candidate? {
         guard window.count >= 40 else { return nil }
         let plain = Text(bytes: transform.apply(window))
         var found: [Candidate] = []

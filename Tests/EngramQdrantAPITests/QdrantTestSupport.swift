@@ -25,8 +25,13 @@ struct QdrantServer: Sendable {
         store = try EmbeddedStore(directory: folder, logger: Self.logger)
     }
 
-    func test<Value: Sendable>(_ body: @Sendable (QdrantClient) async throws -> Value) async throws -> Value {
-        let router = QdrantAPI.router(store: store, configuration: QdrantAPIConfiguration(apiKey: Self.apiKey), logger: Self.logger)
+    /// `maxUploadBytes`: the snapshot upload limit of the listener under test.
+    func test<Value: Sendable>(
+        maxUploadBytes: Int = 4 << 30,
+        _ body: @Sendable (QdrantClient) async throws -> Value
+    ) async throws -> Value {
+        let configuration = QdrantAPIConfiguration(apiKey: Self.apiKey, maxUploadBytes: maxUploadBytes)
+        let router = QdrantAPI.router(store: store, configuration: configuration, logger: Self.logger)
         return try await Application(router: router, logger: Self.logger).test(.router) { client in
             try await body(QdrantClient(client: client))
         }
@@ -38,12 +43,23 @@ struct QdrantClient: Sendable {
     let client: any TestClientProtocol
 
     /// `key`: the `api-key` header (nil: none).
-    func call(_ method: HTTPRequest.Method, _ uri: String, _ body: JSONValue? = nil, raw: String? = nil,
-              key: String? = QdrantServer.apiKey) async throws -> TestResponse {
+    func call(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        _ body: JSONValue? = nil,
+        raw: String? = nil,
+        key: String? = QdrantServer.apiKey
+    ) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let key { headers[HTTPField.Name("api-key")!] = key }
         let bytes: ByteBuffer? = try raw.map { ByteBuffer(string: $0) } ?? body.map { ByteBuffer(bytes: try JSONEncoder().encode($0)) }
         return try await client.execute(uri: uri, method: method, headers: headers, body: bytes)
+    }
+
+    /// Sends `body` as it is with the given content type (multipart uploads).
+    func send(_ method: HTTPRequest.Method, _ uri: String, contentType: String, body: ByteBuffer) async throws -> TestResponse {
+        let headers: HTTPFields = [.contentType: contentType, HTTPField.Name("api-key")!: QdrantServer.apiKey]
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import EngramScreening
 @testable import EngramSecrets
 
 /// Builds secret-shaped test fixtures at run time, so no committed file contains a literal

@@ -1,6 +1,7 @@
 import EngramAuth
 import EngramCore
 import EngramMemory
+import EngramScreening
 import EngramServer
 import EngramStore
 import Foundation

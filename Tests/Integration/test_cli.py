@@ -60,3 +60,27 @@ def test_user_and_org_commands():
     assert run("org", "set", "--org", "zeta", "--require-review", "true").returncode == 0
     r = run("org", "show", "--org", "zeta")
     assert "require_review=true" in r.stdout and "ann" in r.stdout and "admin" in r.stdout
+
+
+def _github_style_token():
+    """`gh` + `p_` + 30 random base62 characters + the base62 CRC32 of those characters (6)."""
+    import random
+    import zlib
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    body = "".join(random.choice(alphabet) for _ in range(30))
+    value, digits = zlib.crc32(body.encode()), ""
+    while value:
+        value, r = divmod(value, 62)
+        digits = alphabet[r] + digits
+    return "gh" + "p_" + body + digits.rjust(6, "0")
+
+
+def test_scan_prints_rules_and_spans_never_the_secret():
+    """`engram scan`: exit 1 with `ruleID family start-end` per finding, exit 0 and no output when clean."""
+    pat = _github_style_token()
+    r = subprocess.run([BIN, "scan"], input=f"token {pat}\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stdout == "github-pat github 6-46\n"
+    assert pat not in r.stdout and pat not in r.stderr
+    clean = subprocess.run([BIN, "scan"], input="All public APIs must be Sendable.", capture_output=True, text=True, timeout=60)
+    assert clean.returncode == 0 and clean.stdout == ""

@@ -3,14 +3,20 @@ import Foundation
 /// Shape statistics of a candidate value: Shannon entropy, character classes and how often the
 /// class changes between neighbours. Random tokens change class often (≈ 0.5–0.6 for base62);
 /// identifiers, words and passphrases rarely do.
-struct Shape {
-    var length = 0
-    var lower = 0, upper = 0, digits = 0, other = 0
-    var entropy = 0.0
-    var transitions = 0.0
-    var distinct = 0
+public struct Shape: Sendable {
+    /// Number of bytes.
+    public var length = 0
+    /// Bytes per class: lower-case and upper-case letters, digits, anything else.
+    public var lower = 0, upper = 0, digits = 0, other = 0
+    /// Shannon entropy in bits per byte.
+    public var entropy = 0.0
+    /// Share of neighbouring pairs whose class differs.
+    public var transitions = 0.0
+    /// Number of distinct bytes.
+    public var distinct = 0
 
-    init<C: Collection>(_ v: C) where C.Element == UInt8 {
+    /// The shape of `v`.
+    @inlinable public init<C: Collection>(_ v: C) where C.Element == UInt8 {
         length = v.count
         guard length > 0 else { return }
         var counts = [Int](repeating: 0, count: 256)
@@ -19,32 +25,52 @@ struct Shape {
         for c in v {
             counts[Int(c)] += 1
             let cls: Int
-            if isLower(c) { lower += 1; cls = 0 } else if isUpper(c) { upper += 1; cls = 1 } else if isDigit(c) { digits += 1; cls = 2 } else { other += 1; cls = 3 }
+            if isLower(c) {
+                lower += 1
+                cls = 0
+            } else if isUpper(c) {
+                upper += 1
+                cls = 1
+            } else if isDigit(c) {
+                digits += 1
+                cls = 2
+            } else {
+                other += 1
+                cls = 3
+            }
             if prevClass >= 0 && cls != prevClass { changes += 1 }
             prevClass = cls
         }
+        (entropy, distinct) = Self.entropy(counts: counts, length: length)
+        transitions = length > 1 ? Double(changes) / Double(length - 1) : 0
+    }
+
+    /// Shannon entropy (bits per byte) and the number of distinct bytes, from per-byte counts.
+    @usableFromInline static func entropy(counts: [Int], length: Int) -> (Double, Int) {
         let n = Double(length)
         var h = 0.0
+        var distinct = 0
         for k in counts where k > 0 {
             distinct += 1
             let p = Double(k) / n
             h -= p * log2(p)
         }
-        entropy = h
-        transitions = length > 1 ? Double(changes) / Double(length - 1) : 0
+        return (h, distinct)
     }
 
-    var classes: Int { (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digits > 0 ? 1 : 0) + (other > 0 ? 1 : 0) }
-    var letters: Int { lower + upper }
+    /// Number of classes present (0…4).
+    @inlinable public var classes: Int { (lower > 0 ? 1 : 0) + (upper > 0 ? 1 : 0) + (digits > 0 ? 1 : 0) + (other > 0 ? 1 : 0) }
+    @inlinable public var letters: Int { lower + upper }
 }
 
-enum Entropy {
+/// Whether a value looks randomly generated, and the shapes that say it does not.
+public enum Entropy {
     /// Shannon entropy in bits per byte.
-    static func shannon<C: Collection>(_ v: C) -> Double where C.Element == UInt8 { Shape(v).entropy }
+    @inlinable public static func shannon<C: Collection>(_ v: C) -> Double where C.Element == UInt8 { Shape(v).entropy }
 
     /// Per-length entropy floor for a value to count as randomly generated. Short random strings
     /// cannot reach high entropy (log2(len) bounds it), so the floor grows with length.
-    static func floor(forLength len: Int) -> Double {
+    @inlinable public static func floor(forLength len: Int) -> Double {
         if len < 12 { return 2.6 }
         if len < 16 { return 2.9 }
         if len < 24 { return 3.1 }
@@ -52,21 +78,27 @@ enum Entropy {
     }
 
     /// `^[a-z]+([-_.][a-z]+)*$` possibly followed by a short numeric tail: words joined by separators.
-    static func isWordJoined<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func isWordJoined<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         var letters = 0
         var digitsRun = 0
         for c in v {
-            if isLower(c) { if digitsRun > 0 { return false }; letters += 1 }
-            else if c == 0x2D || c == 0x5F || c == 0x2E { if digitsRun > 0 { return false } }
-            else if isDigit(c) { digitsRun += 1 }
-            else { return false }
+            if isLower(c) {
+                if digitsRun > 0 { return false }
+                letters += 1
+            } else if c == 0x2D || c == 0x5F || c == 0x2E {
+                if digitsRun > 0 { return false }
+            } else if isDigit(c) {
+                digitsRun += 1
+            } else {
+                return false
+            }
         }
         return letters > 0 && digitsRun <= 4
     }
 
     /// CamelCase / PascalCase identifier made of dictionary-like chunks (each capital followed by
     /// ≥ 2 lower-case letters), no digits: `searchResultRerankingPipelineConfigurationKey`.
-    static func isCamelIdentifier<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func isCamelIdentifier<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         var lowerRun = 0
         var sawUpper = false
         var first = true
@@ -86,7 +118,7 @@ enum Entropy {
     }
 
     /// `^[A-Z][A-Z0-9_]*$` containing an underscore, or all caps letters: an environment variable name.
-    static func isEnvName<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func isEnvName<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         var underscore = false
         var digits = 0
         var first = true
@@ -98,12 +130,13 @@ enum Entropy {
         return underscore || digits == 0
     }
 
-    static func isPureHex<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    /// Non-empty and only hex digits.
+    @inlinable public static func isPureHex<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         !v.isEmpty && v.allSatisfy(isHexDigit)
     }
 
     /// 8-4-4-4-12 hex UUID.
-    static func isUUID<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func isUUID<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         guard v.count == 36 else { return false }
         for (i, c) in v.enumerated() {
             if i == 8 || i == 13 || i == 18 || i == 23 { if c != 0x2D { return false } } else if !isHexDigit(c) { return false }
@@ -113,7 +146,7 @@ enum Entropy {
 
     /// Heuristic: does the value look machine-generated (a key/token) rather than a word,
     /// identifier, version or path? Used by keyword-proximity rules only.
-    static func looksRandom<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
+    @inlinable public static func looksRandom<C: Collection>(_ v: C) -> Bool where C.Element == UInt8 {
         let s = Shape(v)
         if s.length < 8 { return false }
         if isUUID(v) { return true }

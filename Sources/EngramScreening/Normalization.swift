@@ -13,9 +13,9 @@ import Foundation
 ///   keyword rules match other languages with ASCII vocabularies.
 ///
 /// Fast path: text that is pure ASCII is scanned as is, without a copy or an offset map.
-struct NormalizedText {
+public struct NormalizedText: Sendable {
     /// Bytes the rules scan.
-    let bytes: [UInt8]
+    public let bytes: [UInt8]
     /// For the copied path, per Unicode scalar of the original: where its output starts in
     /// `bytes` and where it starts in the original UTF-8. Empty on the ASCII fast path, where
     /// offsets are the same.
@@ -23,7 +23,7 @@ struct NormalizedText {
     private let origStarts: [Int32]
     private let origCount: Int
 
-    init(_ text: String) {
+    public init(_ text: String) {
         let raw = Array(text.utf8)
         origCount = raw.count
         if !raw.contains(where: { $0 >= 0x80 }) {
@@ -34,7 +34,8 @@ struct NormalizedText {
         }
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
-        var ns: [Int32] = [], os: [Int32] = []
+        var ns: [Int32] = []
+        var os: [Int32] = []
         ns.reserveCapacity(raw.count)
         os.reserveCapacity(raw.count)
         var orig = 0
@@ -50,14 +51,15 @@ struct NormalizedText {
     }
 
     /// Whether offsets in `bytes` differ from offsets in the original UTF-8.
-    var isCopy: Bool { !normStarts.isEmpty }
+    public var isCopy: Bool { !normStarts.isEmpty }
 
     /// Original UTF-8 offset of the scalar whose output contains normalised byte `b` (range
     /// starts). When dropped (empty) scalars share that start, the visible one after them.
-    func originalFloor(_ b: Int) -> Int {
+    public func originalFloor(_ b: Int) -> Int {
         guard isCopy else { return b }
         if b >= bytes.count { return origCount }
-        var lo = 0, hi = normStarts.count - 1
+        var lo = 0
+        var hi = normStarts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if Int(normStarts[mid]) <= b { lo = mid } else { hi = mid - 1 }
@@ -66,15 +68,65 @@ struct NormalizedText {
     }
 
     /// Original UTF-8 offset just past the scalar containing normalised byte `b - 1` (range ends).
-    func originalCeil(_ b: Int) -> Int {
+    public func originalCeil(_ b: Int) -> Int {
         guard isCopy else { return b }
         // First scalar whose output starts at or after `b`.
-        var lo = 0, hi = normStarts.count
+        var lo = 0
+        var hi = normStarts.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if Int(normStarts[mid]) >= b { hi = mid } else { lo = mid + 1 }
         }
         return lo == normStarts.count ? origCount : Int(origStarts[lo])
+    }
+
+    /// Character offsets in `text` (the string this was made from) of ranges of `bytes`, each
+    /// widened to whole characters: the way back from what the rules matched to what the writer sees.
+    public func characterRanges(_ ranges: [Range<Int>], in text: String) -> [Range<Int>] {
+        var mapped = ranges
+        if isCopy {
+            for k in mapped.indices {
+                let start = originalFloor(mapped[k].lowerBound)
+                mapped[k] = start..<max(start, originalCeil(mapped[k].upperBound))
+            }
+        }
+        if !isCopy && !bytes.contains(where: { $0 == 0x0D }) { return mapped }
+        // floor(b): characters that end at or before b; ceil(b): characters that start before b.
+        var targets = Set<Int>()
+        for r in mapped {
+            targets.insert(r.lowerBound)
+            targets.insert(r.upperBound)
+        }
+        var floorMap: [Int: Int] = [:]
+        var ceilMap: [Int: Int] = [:]
+        var byte = 0
+        var chars = 0
+        let sorted = targets.sorted()
+        var ti = 0
+        for ch in text {
+            let len = ch.utf8.count
+            while ti < sorted.count && sorted[ti] <= byte {
+                floorMap[sorted[ti]] = chars
+                ceilMap[sorted[ti]] = chars
+                ti += 1
+            }
+            while ti < sorted.count && sorted[ti] < byte + len {
+                floorMap[sorted[ti]] = chars
+                ceilMap[sorted[ti]] = chars + 1
+                ti += 1
+            }
+            byte += len
+            chars += 1
+        }
+        while ti < sorted.count {
+            floorMap[sorted[ti]] = chars
+            ceilMap[sorted[ti]] = chars
+            ti += 1
+        }
+        return mapped.map { r in
+            let start = floorMap[r.lowerBound] ?? 0
+            return start..<max(start, ceilMap[r.upperBound] ?? chars)
+        }
     }
 }
 
@@ -84,7 +136,7 @@ enum Normalization {
     @inline(__always) static func isInvisible(_ v: UInt32) -> Bool {
         switch v {
         case 0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B...0x180F, 0x200B...0x200F,
-             0x202A...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xE0000...0xE0FFF:
+            0x202A...0x202E, 0x2060...0x206F, 0x3164, 0xFE00...0xFE0F, 0xFEFF, 0xFFA0, 0xE0000...0xE0FFF:
             return true
         default:
             return false
@@ -113,14 +165,32 @@ enum Normalization {
 
     static func append(_ s: Unicode.Scalar, to out: inout [UInt8]) {
         let v = s.value
-        if v < 0x80 { out.append(UInt8(v)); return }
+        if v < 0x80 {
+            out.append(UInt8(v))
+            return
+        }
         if isInvisible(v) || isCombining(v) { return }
-        if v >= 0xFF01 && v <= 0xFF5E { out.append(UInt8(v - 0xFEE0)); return } // full-width ASCII
-        if v == 0x3000 || v == 0x00A0 || (0x2000...0x200A).contains(v) || v == 0x202F || v == 0x205F { out.append(0x20); return }
+        if v >= 0xFF01 && v <= 0xFF5E {
+            out.append(UInt8(v - 0xFEE0))
+            return
+        }  // full-width ASCII
+        if v == 0x3000 || v == 0x00A0 || (0x2000...0x200A).contains(v) || v == 0x202F || v == 0x205F {
+            out.append(0x20)
+            return
+        }
         // Latin letters and general punctuation are common in prose: mapped once, then looked up.
-        if v >= 0xA0 && v <= 0x02FF { out.append(contentsOf: latinTable[Int(v) - 0xA0]); return }
-        if v >= 0x2000 && v <= 0x218F { out.append(contentsOf: punctuationTable[Int(v) - 0x2000]); return }
-        guard needsMapping(v) else { appendUTF8(s, to: &out); return }
+        if v >= 0xA0 && v <= 0x02FF {
+            out.append(contentsOf: latinTable[Int(v) - 0xA0])
+            return
+        }
+        if v >= 0x2000 && v <= 0x218F {
+            out.append(contentsOf: punctuationTable[Int(v) - 0x2000])
+            return
+        }
+        guard needsMapping(v) else {
+            appendUTF8(s, to: &out)
+            return
+        }
         out.append(contentsOf: mapped(s))
     }
 
@@ -135,7 +205,13 @@ enum Normalization {
         var out: [UInt8] = []
         for d in String(Character(s)).decomposedStringWithCompatibilityMapping.unicodeScalars {
             if isInvisible(d.value) || isCombining(d.value) { continue }
-            if d.value < 0x80 { out.append(UInt8(d.value)) } else if let f = extraFolds[d.value] { out.append(contentsOf: f.utf8) } else { appendUTF8(d, to: &out) }
+            if d.value < 0x80 {
+                out.append(UInt8(d.value))
+            } else if let f = extraFolds[d.value] {
+                out.append(contentsOf: f.utf8)
+            } else {
+                appendUTF8(d, to: &out)
+            }
         }
         return out
     }
