@@ -12,8 +12,6 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
-/// Targets not yet converted to explicit import visibility (being reshaped in parallel branches).
-let legacySettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 /// The vector kernels alone (no input parsing: rows and queries are floats whose dimensions the store
 /// has checked) drop the checks. Measured with `engram-bench kernels --sizes 10000,100000 --queries 300`,
@@ -138,7 +136,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
         // JSON Schemas of the MCP tools and the REST API (top-level `schemas/`).
         .target(
@@ -203,7 +201,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
 
         // Benchmarks, evaluations and test helpers (`engram-bench`): not part of the shipped `engram`.
@@ -216,7 +214,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
-            swiftSettings: legacySettings
+            swiftSettings: swiftSettings
         ),
 
         .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),

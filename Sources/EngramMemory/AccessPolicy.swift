@@ -1,4 +1,4 @@
-import EngramAuth
+public import EngramAuth
 
 /// The single place that decides what a principal may read or change. Deny by default.
 ///

@@ -1,6 +1,6 @@
 import EngramCore
-import EngramStore
-import Foundation
+public import EngramStore
+public import Foundation
 
 /// Who can see a memory: its author only, or the author's organisation.
 public enum MemoryScope: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,4 @@
-import EngramSecrets
+public import EngramSecrets
 
 /// Failures of memory operations. Messages are safe to return to the caller:
 /// they never contain memory content or the secret that caused a rejection.

@@ -1,6 +1,10 @@
 import EngramAuth
-import EngramStore
+public import EngramStore
 import Foundation
+import EngramCore
+import EngramEmbedding
+import Logging
+import Synchronization
 
 extension MemoryService {
     /// A memory to import with its vector (nil: embedded here).

@@ -1,5 +1,6 @@
-import EngramAuth
-import Foundation
+public import EngramAuth
+public import Foundation
+import EngramCore
 
 /// What an admin can do to an org memory under review.
 public enum ReviewAction: String, Sendable, CaseIterable {

@@ -1,8 +1,10 @@
-import EngramAuth
+public import EngramAuth
 import EngramSearch
-import EngramStore
-import Foundation
+public import EngramStore
+public import Foundation
 import Metrics
+import EngramCore
+import EngramEmbedding
 
 extension MemoryService {
     /// Vector candidates per visible tenant: at least this many, and at least `limit`.

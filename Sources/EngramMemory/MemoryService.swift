@@ -1,12 +1,12 @@
 import Crypto
-import EngramAuth
+public import EngramAuth
 import EngramCore
-import EngramEmbedding
+public import EngramEmbedding
 import EngramSearch
-import EngramSecrets
-import EngramStore
-import Foundation
-import Logging
+public import EngramSecrets
+public import EngramStore
+public import Foundation
+public import Logging
 import Metrics
 import Synchronization
 

@@ -1,5 +1,5 @@
-import EngramSearch
-import Foundation
+public import EngramSearch
+public import Foundation
 
 /// Input of `MemoryService.add`.
 public struct NewMemory: Sendable, Hashable, Codable {

@@ -1,5 +1,5 @@
 import EngramCore
-import Foundation
+public import Foundation
 
 /// A time bound of a search filter, as the caller writes it: an RFC 3339 date-time
 /// (`2026-11-01T09:30:00Z`), a date (`2026-11-01`, midnight UTC) or a span back from now

@@ -4,6 +4,7 @@ import EngramKernels
 import EngramSecrets
 import EngramStore
 import Foundation
+import EngramCore
 
 
 /// Small, fast, deterministic generator for benchmark data.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramStore
 import Foundation
+import EngramCore
 
 /// Hidden commands used by the test suites.
 struct Debug: AsyncParsableCommand {

@@ -1,6 +1,6 @@
-import EngramEmbedding
+public import EngramEmbedding
 import EngramKernels
-import Foundation
+public import Foundation
 
 /// Micro-benchmark of `MiniLMEmbedder` (release builds only; debug builds are ~50× slower).
 ///

@@ -7,6 +7,8 @@ import EngramSearch
 import EngramStore
 import Foundation
 import Logging
+import EngramCore
+import EngramSecrets
 
 /// Retrieval evaluation helpers (see eval/retrieval/).
 struct Eval: AsyncParsableCommand {

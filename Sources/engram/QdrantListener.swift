@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `engram serve`'s optional second listener: the Qdrant-compatible API, on only when
 /// `ENGRAM_QDRANT_API_KEY` is set, at `--qdrant-listen` / `ENGRAM_QDRANT_LISTEN` (default 127.0.0.1:6333).

@@ -3,6 +3,7 @@ import EngramAuth
 import EngramMemory
 import EngramStore
 import Foundation
+import JWTKit
 
 /// `engram token`: issue and revoke access tokens.
 struct Token: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import EngramCore
-import EngramDatabase
-import Foundation
+public import EngramDatabase
+public import Foundation
 
 /// One audit entry. Never holds memory content: ids, hashes, actions, roles.
 public struct AuditEntry: Sendable, Hashable, Codable {

@@ -1,6 +1,6 @@
-import EngramAuth
-import EngramDatabase
-import Foundation
+public import EngramAuth
+public import EngramDatabase
+public import Foundation
 
 /// An organisation and its policy.
 public struct Organisation: Sendable, Hashable, Codable {
