@@ -113,12 +113,20 @@ public struct TokenService: Sendable {
     }
 
     /// Signs a token for `principal`, valid for `lifetime` seconds (at most `maximumLifetime`).
-    public func issue(for principal: Principal, lifetime: TimeInterval = 30 * 86_400, now: Date = Date()) async throws -> (token: String, claims: TokenClaims) {
+    public func issue(
+        for principal: Principal,
+        lifetime: TimeInterval = 30 * 86_400,
+        now: Date = Date()
+    ) async throws -> (token: String, claims: TokenClaims) {
         guard lifetime > 0, lifetime <= Self.maximumLifetime else { throw TokenError.lifetimeTooLong }
         let claims = TokenClaims(
-            sub: SubjectClaim(value: principal.userId), org: principal.orgId, role: principal.role,
+            sub: SubjectClaim(value: principal.userId),
+            org: principal.orgId,
+            role: principal.role,
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
-            iat: IssuedAtClaim(value: now), jti: IDClaim(value: UUID().uuidString.lowercased()))
+            iat: IssuedAtClaim(value: now),
+            jti: IDClaim(value: UUID().uuidString.lowercased())
+        )
         return (try await keys.sign(claims), claims)
     }
 
@@ -149,8 +157,9 @@ public struct TokenService: Sendable {
         var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
         guard let data = Data(base64Encoded: base64),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let sub = object["sub"] as? String, !sub.isEmpty, sub.count <= 128 else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let sub = object["sub"] as? String, !sub.isEmpty, sub.count <= 128
+        else { return nil }
         return sub
     }
 

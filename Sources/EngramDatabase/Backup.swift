@@ -41,7 +41,9 @@ public enum StoreBackup {
     public static let sizeFloor = 8 * 1024
 
     public enum Failure: Error, CustomStringConvertible {
-        case exists(String), missing(String), verification(String)
+        case exists(String)
+        case missing(String)
+        case verification(String)
         public var description: String {
             switch self {
             case let .exists(p): return "\(p) already exists and is not empty"

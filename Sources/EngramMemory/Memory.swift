@@ -42,9 +42,22 @@ public struct Memory: Sendable, Hashable, Codable {
     /// The embedder that produced the stored vector (`none` in BM25-only mode).
     public var embeddingModel: String
 
-    public init(id: UUID = UUID(), userId: String, orgId: String?, scope: MemoryScope, state: MemoryState, content: String,
-                tags: [String] = [], repo: String? = nil, taskId: String? = nil, kind: MemoryKind = .pattern,
-                contentHash: String = "", createdAt: Date = Date(), updatedAt: Date = Date(), embeddingModel: String = "none") {
+    public init(
+        id: UUID = UUID(),
+        userId: String,
+        orgId: String?,
+        scope: MemoryScope,
+        state: MemoryState,
+        content: String,
+        tags: [String] = [],
+        repo: String? = nil,
+        taskId: String? = nil,
+        kind: MemoryKind = .pattern,
+        contentHash: String = "",
+        createdAt: Date = Date(),
+        updatedAt: Date = Date(),
+        embeddingModel: String = "none"
+    ) {
         self.id = id
         self.userId = userId
         self.orgId = orgId
@@ -107,22 +120,33 @@ extension Memory {
 
     init?(id: PointID, payload p: Payload) {
         guard case let .uuid(uuid) = id,
-              let userId = p[Field.userId]?.stringValue,
-              let scope = p[Field.scope]?.stringValue.flatMap(MemoryScope.init(rawValue:)),
-              let state = p[Field.state]?.stringValue.flatMap(MemoryState.init(rawValue:)),
-              let content = p[Field.content]?.stringValue,
-              let kind = p[Field.kind]?.stringValue.flatMap(MemoryKind.init(rawValue:)),
-              let hash = p[Field.contentHash]?.stringValue,
-              let created = p[Field.createdAt]?.stringValue.flatMap(RFC3339.parse),
-              let updated = p[Field.updatedAt]?.stringValue.flatMap(RFC3339.parse)
+            let userId = p[Field.userId]?.stringValue,
+            let scope = p[Field.scope]?.stringValue.flatMap(MemoryScope.init(rawValue:)),
+            let state = p[Field.state]?.stringValue.flatMap(MemoryState.init(rawValue:)),
+            let content = p[Field.content]?.stringValue,
+            let kind = p[Field.kind]?.stringValue.flatMap(MemoryKind.init(rawValue:)),
+            let hash = p[Field.contentHash]?.stringValue,
+            let created = p[Field.createdAt]?.stringValue.flatMap(RFC3339.parse),
+            let updated = p[Field.updatedAt]?.stringValue.flatMap(RFC3339.parse)
         else { return nil }
         var tags: [String] = []
         if case let .array(items)? = p[Field.tags] { tags = items.compactMap(\.stringValue) }
-        self.init(id: uuid, userId: userId, orgId: p[Field.orgId]?.stringValue, scope: scope, state: state,
-                  content: content, tags: tags, repo: p[Field.repo]?.stringValue, taskId: p[Field.taskId]?.stringValue,
-                  kind: kind, contentHash: hash, createdAt: Date(timeIntervalSince1970: created),
-                  updatedAt: Date(timeIntervalSince1970: updated),
-                  embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none")
+        self.init(
+            id: uuid,
+            userId: userId,
+            orgId: p[Field.orgId]?.stringValue,
+            scope: scope,
+            state: state,
+            content: content,
+            tags: tags,
+            repo: p[Field.repo]?.stringValue,
+            taskId: p[Field.taskId]?.stringValue,
+            kind: kind,
+            contentHash: hash,
+            createdAt: Date(timeIntervalSince1970: created),
+            updatedAt: Date(timeIntervalSince1970: updated),
+            embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none"
+        )
     }
 }
 

@@ -31,14 +31,19 @@ final class MemoryIndex: @unchecked Sendable {
         lock.write {
             if let old = memories[m.id] { removeLocked(old) }
             let doc: Int64
-            if let d = docOf[m.id] { doc = d } else {
-                doc = nextDoc; nextDoc += 1
+            if let d = docOf[m.id] {
+                doc = d
+            } else {
+                doc = nextDoc
+                nextDoc += 1
                 docOf[m.id] = doc
                 idOfDoc[doc] = m.id
             }
             memories[m.id] = m
             let index: BM25Index
-            if let existing = lexical[m.tenant] { index = existing } else {
+            if let existing = lexical[m.tenant] {
+                index = existing
+            } else {
                 index = BM25Index()
                 lexical[m.tenant] = index
             }

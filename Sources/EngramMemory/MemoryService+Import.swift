@@ -1,8 +1,8 @@
 import EngramAuth
-public import EngramStore
-import Foundation
 import EngramCore
 import EngramEmbedding
+public import EngramStore
+import Foundation
 import Logging
 import Synchronization
 
@@ -40,7 +40,9 @@ extension MemoryService {
                 m.contentHash = Self.contentHash(m.content)
                 let dims = embedder?.dimensions ?? 1
                 var vector: [Float]
-                if let v = item.vector, v.count == dims, m.embeddingModel == embeddingModel { vector = v } else {
+                if let v = item.vector, v.count == dims, m.embeddingModel == embeddingModel {
+                    vector = v
+                } else {
                     vector = try await embed(m.content)
                     m.embeddingModel = embeddingModel
                 }
@@ -54,10 +56,19 @@ extension MemoryService {
                     throw MemoryError.unavailable("the store did not accept the import batch")
                 }
                 for m in memories { index.put(m) }
-                try await recordAudit(zip(memories, replaced).map { m, before in
-                    AuditLog.Record(orgId: m.orgId, actor: actor, action: "import", memoryId: m.id, beforeHash: before,
-                                    afterHash: m.contentHash, detail: "via \(WriteChannel.importer.rawValue); state \(m.state.rawValue)")
-                })
+                try await recordAudit(
+                    zip(memories, replaced).map { m, before in
+                        AuditLog.Record(
+                            orgId: m.orgId,
+                            actor: actor,
+                            action: "import",
+                            memoryId: m.id,
+                            beforeHash: before,
+                            afterHash: m.contentHash,
+                            detail: "via \(WriteChannel.importer.rawValue); state \(m.state.rawValue)"
+                        )
+                    }
+                )
             }
             written += memories.count
             start += batchSize
@@ -99,18 +110,29 @@ extension MemoryService {
     /// writes that bypassed this service, e.g. through the Qdrant-compatible API). Concurrent
     /// calls coalesce: at most one reload runs, and one more follows if asked for meanwhile.
     public func reloadFromStore() async {
-        guard reloadGate.withLock({ state -> Bool in
-            if state.running { state.again = true; return false }
-            state.running = true
-            return true
-        }) else { return }
+        guard
+            reloadGate.withLock({ state -> Bool in
+                if state.running {
+                    state.again = true
+                    return false
+                }
+                state.running = true
+                return true
+            })
+        else { return }
         repeat {
             do {
                 try await writes.withLock {
                     // The collection may have been deleted (e.g. through the Qdrant API): recreate it empty.
                     if try await !store.listCollections().contains(where: { $0.name == collection }) {
-                        try await store.createCollection(CollectionConfig(name: collection, vectorSize: embedder?.dimensions ?? 1,
-                                                                          distance: .cosine, tenantKey: Memory.Field.tenant))
+                        try await store.createCollection(
+                            CollectionConfig(
+                                name: collection,
+                                vectorSize: embedder?.dimensions ?? 1,
+                                distance: .cosine,
+                                tenantKey: Memory.Field.tenant
+                            )
+                        )
                         logger.warning("memory collection was missing and has been recreated", metadata: ["collection": "\(collection)"])
                     }
                     var present = Set<UUID>()
@@ -135,7 +157,10 @@ extension MemoryService {
                 logger.error("memory reload failed", metadata: ["error": "\(type(of: error))"])
             }
         } while reloadGate.withLock({ state -> Bool in
-            if state.again { state.again = false; return true }
+            if state.again {
+                state.again = false
+                return true
+            }
             state.running = false
             return false
         })
@@ -164,9 +189,15 @@ extension MemoryService {
     func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
         for (_, after, stored) in changes where after.contentHash != stored.contentHash || after.state != stored.state {
             do {
-                try await store.setPayload(collection, payload: [
-                    Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
-                ], key: nil, .ids([.uuid(after.id)]), requireAll: false)
+                try await store.setPayload(
+                    collection,
+                    payload: [
+                        Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
+                    ],
+                    key: nil,
+                    .ids([.uuid(after.id)]),
+                    requireAll: false
+                )
             } catch {
                 throw MemoryError.unavailable("the store did not accept the corrected memory")
             }
@@ -179,13 +210,31 @@ extension MemoryService {
             if let before, before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
             if before == nil { detail += "; state \(after.state.rawValue)" }
             if stored.state != after.state { detail += " (written as \(stored.state.rawValue); review required)" }
-            records.append(AuditLog.Record(orgId: after.orgId, actor: actor, action: before == nil ? "create" : "update", memoryId: after.id,
-                                           beforeHash: before?.contentHash, afterHash: after.contentHash, detail: detail))
+            records.append(
+                AuditLog.Record(
+                    orgId: after.orgId,
+                    actor: actor,
+                    action: before == nil ? "create" : "update",
+                    memoryId: after.id,
+                    beforeHash: before?.contentHash,
+                    afterHash: after.contentHash,
+                    detail: detail
+                )
+            )
         }
         for m in removed {
             index.remove(m.id)
-            records.append(AuditLog.Record(orgId: m.orgId, actor: actor, action: "delete", memoryId: m.id, beforeHash: m.contentHash,
-                                           afterHash: nil, detail: "via \(actor)"))
+            records.append(
+                AuditLog.Record(
+                    orgId: m.orgId,
+                    actor: actor,
+                    action: "delete",
+                    memoryId: m.id,
+                    beforeHash: m.contentHash,
+                    afterHash: nil,
+                    detail: "via \(actor)"
+                )
+            )
         }
         try await recordAudit(records)
     }

@@ -1,6 +1,6 @@
 public import EngramAuth
-public import Foundation
 import EngramCore
+public import Foundation
 
 /// What an admin can do to an org memory under review.
 public enum ReviewAction: String, Sendable, CaseIterable {
@@ -26,8 +26,15 @@ public struct ReviewQuery: Sendable, Hashable {
     public var limit: Int
     public var cursor: String?
 
-    public init(state: MemoryState? = nil, author: String? = nil, tag: String? = nil, repo: String? = nil, text: String? = nil,
-                limit: Int = 50, cursor: String? = nil) {
+    public init(
+        state: MemoryState? = nil,
+        author: String? = nil,
+        tag: String? = nil,
+        repo: String? = nil,
+        text: String? = nil,
+        limit: Int = 50,
+        cursor: String? = nil
+    ) {
         self.state = state
         self.author = author
         self.tag = tag
@@ -91,8 +98,15 @@ extension MemoryService {
             try await setStates([m], state: action.target, at: now)
             return m
         }
-        try await recordAudit(current.orgId, actor: principal.userId, action: action.rawValue, memory: updated,
-                              before: current.contentHash, after: updated.contentHash, detail: "state \(current.state.rawValue)→\(updated.state.rawValue)")
+        try await recordAudit(
+            current.orgId,
+            actor: principal.userId,
+            action: action.rawValue,
+            memory: updated,
+            before: current.contentHash,
+            after: updated.contentHash,
+            detail: "state \(current.state.rawValue)→\(updated.state.rawValue)"
+        )
         return updated
     }
 
@@ -100,8 +114,15 @@ extension MemoryService {
     public func reviewEdit(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
         let (before, updated) = try await applyPatch(current, patch, byReviewer: true)
-        try await recordAudit(current.orgId, actor: principal.userId, action: "edit", memory: updated,
-                              before: before.contentHash, after: updated.contentHash, detail: "via \(WriteChannel.admin.rawValue)")
+        try await recordAudit(
+            current.orgId,
+            actor: principal.userId,
+            action: "edit",
+            memory: updated,
+            before: before.contentHash,
+            after: updated.contentHash,
+            detail: "via \(WriteChannel.admin.rawValue)"
+        )
         return updated
     }
 
@@ -117,7 +138,8 @@ extension MemoryService {
         var after: (Double, String)?
         if let cursor {
             guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
-                  let bar = text.firstIndex(of: "|"), let t = Double(text[..<bar]) else {
+                let bar = text.firstIndex(of: "|"), let t = Double(text[..<bar])
+            else {
                 throw MemoryError.invalid("malformed cursor")
             }
             after = (t, String(text[text.index(after: bar)...]))

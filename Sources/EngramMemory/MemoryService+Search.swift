@@ -1,10 +1,10 @@
 public import EngramAuth
+import EngramCore
+import EngramEmbedding
 import EngramSearch
 public import EngramStore
 public import Foundation
 import Metrics
-import EngramCore
-import EngramEmbedding
 
 extension MemoryService {
     /// Vector candidates per visible tenant: at least this many, and at least `limit`.
@@ -40,12 +40,18 @@ extension MemoryService {
             weight = w
         case let .adaptive(constants):
             weight = RankFusion.adaptiveWeight(
-                similarities: candidates.semantic.map(\.similarity), lexical: candidates.lexical.map(\.score),
-                constants: constants)
+                similarities: candidates.semantic.map(\.similarity),
+                lexical: candidates.lexical.map(\.score),
+                constants: constants
+            )
         }
         let fused = try await RankFusion.convex(
-            semantic: candidates.semantic, semanticFloor: candidates.semanticFloor, lexical: candidates.lexical,
-            weight: weight, limit: q.limit, minSimilarity: q.minScore
+            semantic: candidates.semantic,
+            semanticFloor: candidates.semanticFloor,
+            lexical: candidates.lexical,
+            weight: weight,
+            limit: q.limit,
+            minSimilarity: q.minScore
         ) { missing in
             try await similarities(of: missing, to: v, tenants: candidates.tenants)
         }
@@ -113,8 +119,13 @@ extension MemoryService {
         var byID: [UUID: Memory] = [:]
         for (m, _) in lexical { byID[m.id] = m }
         var candidates = SearchCandidates(
-            semantic: [], semanticFloor: -1, lexical: lexical.map { (id: $0.0.id, score: $0.1) },
-            queryVector: nil, memories: byID, tenants: tenants)
+            semantic: [],
+            semanticFloor: -1,
+            lexical: lexical.map { (id: $0.0.id, score: $0.1) },
+            queryVector: nil,
+            memories: byID,
+            tenants: tenants
+        )
         guard embedder != nil else { return candidates }
 
         // Vector candidates: every visible tenant's exact top-k (not truncated, so the
@@ -123,9 +134,16 @@ extension MemoryService {
         guard let v = try await embedding else { throw MemoryError.unavailable("no embedder") }
         candidates.queryVector = v
         let requests = tenants.map { tenant in
-            SearchRequest(vector: v, filter: Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
-                + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
-                + Self.conditions(for: q.filter)), limit: semanticDepth, withPayload: false)
+            SearchRequest(
+                vector: v,
+                filter: Filter(
+                    must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
+                        + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
+                        + Self.conditions(for: q.filter)
+                ),
+                limit: semanticDepth,
+                withPayload: false
+            )
         }
         let perTenant: [[ScoredPoint]]
         do {
@@ -190,7 +208,8 @@ extension MemoryService {
         if f.createdAfter != nil || f.createdBefore != nil {
             let range = RangeCondition(
                 gte: f.createdAfter.map { .datetime($0.timeIntervalSince1970) },
-                lt: f.createdBefore.map { .datetime($0.timeIntervalSince1970) })
+                lt: f.createdBefore.map { .datetime($0.timeIntervalSince1970) }
+            )
             out.append(.field(FieldCondition(key: Memory.Field.createdAt, range: range)))
         }
         if let updatedAfter = f.updatedAfter {

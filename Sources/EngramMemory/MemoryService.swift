@@ -35,7 +35,10 @@ public final class MemoryService: Sendable {
     /// for up to eight queries (the scan is memory-bound; `VectorMatrix.search(batch:k:)`).
     let scans: BatchCoalescer<SearchRequest, [ScoredPoint]>
     let reloadGate = Mutex(ReloadState())
-    struct ReloadState { var running = false; var again = false }
+    struct ReloadState {
+        var running = false
+        var again = false
+    }
     let requiresReview: @Sendable (String) async -> Bool
     /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
     public let audit: AuditLog?
@@ -59,11 +62,16 @@ public final class MemoryService: Sendable {
     /// `createIfMissing: false`, a read-only open, a missing collection is left missing
     /// and no memories are loaded), checks its vector size against the embedder (a
     /// mismatch is refused, never silently stored), and rebuilds the in-memory indexes.
-    public init(store: any VectorStore, embedder: (any Embedder)?, scanner: SecretScanner = SecretScanner(),
-                requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
-                audit: AuditLog? = nil, createIfMissing: Bool = true,
-                minRelevance: Double = MemoryService.defaultMinRelevance,
-                logger: Logger = Logger(label: "engram.memory")) async throws {
+    public init(
+        store: any VectorStore,
+        embedder: (any Embedder)?,
+        scanner: SecretScanner = SecretScanner(),
+        requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
+        audit: AuditLog? = nil,
+        createIfMissing: Bool = true,
+        minRelevance: Double = MemoryService.defaultMinRelevance,
+        logger: Logger = Logger(label: "engram.memory")
+    ) async throws {
         self.audit = audit
         self.minRelevance = minRelevance
         self.store = store
@@ -78,11 +86,18 @@ public final class MemoryService: Sendable {
         if let existing {
             guard existing.vectorSize == dimensions else {
                 throw MemoryError.unavailable(
-                    "collection \(collection) holds \(existing.vectorSize)-d vectors but the embedder produces \(dimensions)-d")
+                    "collection \(collection) holds \(existing.vectorSize)-d vectors but the embedder produces \(dimensions)-d"
+                )
             }
         } else if createIfMissing {
-            try await store.createCollection(CollectionConfig(name: collection, vectorSize: dimensions, distance: .cosine,
-                                                              tenantKey: Memory.Field.tenant))
+            try await store.createCollection(
+                CollectionConfig(
+                    name: collection,
+                    vectorSize: dimensions,
+                    distance: .cosine,
+                    tenantKey: Memory.Field.tenant
+                )
+            )
         } else {
             logger.info("no memory collection (read-only open)", metadata: ["collection": "\(collection)"])
             return
@@ -101,9 +116,12 @@ public final class MemoryService: Sendable {
             }
             offset = page.nextPageOffset
         } while offset != nil
-        logger.info("memory domain ready", metadata: [
-            "collection": "\(collection)", "memories": "\(loaded)", "embedder": "\(embeddingModel)",
-        ])
+        logger.info(
+            "memory domain ready",
+            metadata: [
+                "collection": "\(collection)", "memories": "\(loaded)", "embedder": "\(embeddingModel)",
+            ]
+        )
     }
 
     /// Number of memories held (all tenants).
@@ -236,10 +254,22 @@ public final class MemoryService: Sendable {
                 try await recordUpdate(actor: principal.userId, before: near, after: m, channel: channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
-            let m = Memory(id: UUID(), userId: principal.userId, orgId: orgId, scope: input.scope,
-                           state: input.scope == .personal ? .published : .draft, content: content, tags: tags,
-                           repo: repo, taskId: taskId, kind: input.kind, contentHash: hash, createdAt: now,
-                           updatedAt: now, embeddingModel: embeddingModel)
+            let m = Memory(
+                id: UUID(),
+                userId: principal.userId,
+                orgId: orgId,
+                scope: input.scope,
+                state: input.scope == .personal ? .published : .draft,
+                content: content,
+                tags: tags,
+                repo: repo,
+                taskId: taskId,
+                kind: input.kind,
+                contentHash: hash,
+                createdAt: now,
+                updatedAt: now,
+                embeddingModel: embeddingModel
+            )
             try await persist(m, vector: vector)
             Counter(label: "engram_memories_added_total", dimensions: [("scope", m.scope.rawValue)]).increment()
             return AddResult(memory: m, status: .created)
@@ -261,8 +291,16 @@ public final class MemoryService: Sendable {
         ])
         let hits: [ScoredPoint]
         do {
-            hits = try await store.search(collection, SearchRequest(
-                vector: vector, filter: filter, limit: 1, scoreThreshold: Self.nearDuplicateThreshold, withPayload: false))
+            hits = try await store.search(
+                collection,
+                SearchRequest(
+                    vector: vector,
+                    filter: filter,
+                    limit: 1,
+                    scoreThreshold: Self.nearDuplicateThreshold,
+                    withPayload: false
+                )
+            )
         } catch {
             throw MemoryError.unavailable("the store is not reachable")
         }
@@ -356,8 +394,15 @@ public final class MemoryService: Sendable {
         var detail = "via \(channel.rawValue)"
         if let how { detail += "; \(how)" }
         if before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
-        try await recordAudit(after.orgId, actor: actor, action: "update", memory: after, before: before.contentHash,
-                              after: after.contentHash, detail: detail)
+        try await recordAudit(
+            after.orgId,
+            actor: actor,
+            action: "update",
+            memory: after,
+            before: before.contentHash,
+            after: after.contentHash,
+            detail: detail
+        )
     }
 
     /// Deletes the caller's own memory.
@@ -369,9 +414,26 @@ public final class MemoryService: Sendable {
     }
 
     /// Appends to the audit log when one is configured. Never records content.
-    func recordAudit(_ org: String?, actor: String, action: String, memory: Memory?, before: String?, after: String?, detail: String? = nil) async throws {
-        try await recordAudit([AuditLog.Record(orgId: org, actor: actor, action: action, memoryId: memory?.id, beforeHash: before,
-                                         afterHash: after, detail: detail)])
+    func recordAudit(
+        _ org: String?,
+        actor: String,
+        action: String,
+        memory: Memory?,
+        before: String?,
+        after: String?,
+        detail: String? = nil
+    ) async throws {
+        try await recordAudit([
+            AuditLog.Record(
+                orgId: org,
+                actor: actor,
+                action: action,
+                memoryId: memory?.id,
+                beforeHash: before,
+                afterHash: after,
+                detail: detail
+            )
+        ])
     }
 
     /// Appends entries in one transaction when an audit log is configured. Never records content.
@@ -422,8 +484,15 @@ public final class MemoryService: Sendable {
             }
             try await setStates(promoted, state: target, at: now)
             for m in promoted {
-                try await recordAudit(org, actor: principal.userId, action: "promote", memory: m, before: m.contentHash, after: m.contentHash,
-                                      detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task"))
+                try await recordAudit(
+                    org,
+                    actor: principal.userId,
+                    action: "promote",
+                    memory: m,
+                    before: m.contentHash,
+                    after: m.contentHash,
+                    detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task")
+                )
             }
             return promoted.sorted { $0.createdAt < $1.createdAt }
         }
@@ -432,10 +501,16 @@ public final class MemoryService: Sendable {
     /// Writes new states (and `updated_at`) for memories, then updates the index.
     func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
         do {
-            try await store.setPayload(collection, payload: [
-                Memory.Field.state: .string(state.rawValue),
-                Memory.Field.updatedAt: .string(RFC3339.format(time.timeIntervalSince1970)),
-            ], key: nil, .ids(memories.map { .uuid($0.id) }), requireAll: false)
+            try await store.setPayload(
+                collection,
+                payload: [
+                    Memory.Field.state: .string(state.rawValue),
+                    Memory.Field.updatedAt: .string(RFC3339.format(time.timeIntervalSince1970)),
+                ],
+                key: nil,
+                .ids(memories.map { .uuid($0.id) }),
+                requireAll: false
+            )
         } catch {
             throw MemoryError.unavailable("the store did not accept the state change")
         }

@@ -10,8 +10,14 @@ public struct NewMemory: Sendable, Hashable, Codable {
     public var taskId: String?
     public var kind: MemoryKind
 
-    public init(content: String, scope: MemoryScope = .personal, tags: [String] = [], repo: String? = nil,
-                taskId: String? = nil, kind: MemoryKind = .pattern) {
+    public init(
+        content: String,
+        scope: MemoryScope = .personal,
+        tags: [String] = [],
+        repo: String? = nil,
+        taskId: String? = nil,
+        kind: MemoryKind = .pattern
+    ) {
         self.content = content
         self.scope = scope
         self.tags = tags
@@ -77,9 +83,17 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
     /// Last changed at or after this instant.
     public var updatedAfter: Date?
 
-    public init(scope: MemoryScope? = nil, tags: [String]? = nil, repo: String? = nil, kind: MemoryKind? = nil,
-                state: MemoryState? = nil, taskId: String? = nil, createdAfter: Date? = nil, createdBefore: Date? = nil,
-                updatedAfter: Date? = nil) {
+    public init(
+        scope: MemoryScope? = nil,
+        tags: [String]? = nil,
+        repo: String? = nil,
+        kind: MemoryKind? = nil,
+        state: MemoryState? = nil,
+        taskId: String? = nil,
+        createdAfter: Date? = nil,
+        createdBefore: Date? = nil,
+        updatedAfter: Date? = nil
+    ) {
         self.scope = scope
         self.tags = tags
         self.repo = repo
@@ -117,8 +131,14 @@ public struct MemorySearchQuery: Sendable, Hashable {
     /// How cosine and BM25 are weighed (per query by default; fixed weights for evaluations).
     public var weighting: RankFusion.Weighting
 
-    public init(query: String, limit: Int = 10, filter: MemoryFilter = MemoryFilter(), minScore: Double? = nil,
-                queryVector: [Float]? = nil, weighting: RankFusion.Weighting = .default) {
+    public init(
+        query: String,
+        limit: Int = 10,
+        filter: MemoryFilter = MemoryFilter(),
+        minScore: Double? = nil,
+        queryVector: [Float]? = nil,
+        weighting: RankFusion.Weighting = .default
+    ) {
         self.query = query
         self.limit = limit
         self.filter = filter

@@ -137,7 +137,9 @@ enum Wire {
     // MARK: - Output selectors
 
     enum PayloadSelector {
-        case all, none, include([String]), exclude([String])
+        case all, none
+        case include([String])
+        case exclude([String])
 
         var wantsPayload: Bool { if case .none = self { return false } else { return true } }
     }
@@ -169,7 +171,8 @@ enum Wire {
     }
 
     enum VectorSelector {
-        case none, all, names(Set<String>)
+        case none, all
+        case names(Set<String>)
         var wantsVectors: Bool { if case .none = self { return false } else { return true } }
     }
 

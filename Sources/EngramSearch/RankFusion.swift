@@ -76,7 +76,9 @@ public enum RankFusion {
     /// spike on one rare word. Clamped so that neither signal is ever ignored. The constants
     /// were chosen on LoCoMo and on a code-search set (eval/codesearch/README.md).
     public static func adaptiveWeight(
-        similarities: [Double], lexical: [Double], constants: Adaptive = Adaptive()
+        similarities: [Double],
+        lexical: [Double],
+        constants: Adaptive = Adaptive()
     ) -> Double {
         let best = lexical.max() ?? 0
         let lexicalLead = best > 0 ? lead(lexical.map { $0 / best }) : 0

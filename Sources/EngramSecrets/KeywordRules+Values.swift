@@ -24,7 +24,8 @@ extension KeywordRules {
         for p in publicPrefixes where lower.starts(with: p) { return nil }
         let shape = Shape(v)
         if shape.digits == len { return nil }  // numbers (ports, TTLs, counts)
-        if shape.letters == 0 && shape.digits + shape.other == len && shape.other > 0 && !(info.cls == .password) { return nil }  // dates, versions, IPs
+        // Dates, versions, IPs.
+        if shape.letters == 0 && shape.digits + shape.other == len && shape.other > 0 && !(info.cls == .password) { return nil }
         if Entropy.isEnvName(v) && info.cls != .password || Entropy.isEnvName(v) && mode != .assign && mode != .flag { return nil }
         let provider = info.provider
 

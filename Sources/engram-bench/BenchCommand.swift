@@ -1,18 +1,19 @@
 import ArgumentParser
+import EngramCore
 import EngramEmbedding
 import EngramKernels
 import EngramSecrets
 import EngramStore
 import Foundation
-import EngramCore
-
 
 /// Small, fast, deterministic generator for benchmark data.
 struct XorShift {
     var state: UInt64
     init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
     mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
         return state
     }
     mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
@@ -53,10 +54,17 @@ struct BenchKernels: AsyncParsableCommand {
         // bounded rescoring) against the float scan. The split column is the float scan split
         // across the cores (what small float-only shards would do on an idle machine).
         let threads = VectorMatrix.scanThreads
-        print("rows      | float MB | float p50 ms | read p50 ms | float/read | int8 p50 ms | int8 p99 ms | float/int8 | same top-k | \(threads)-thread float p50 | float batch-32 ms/query | int8 batch-8 ms/query")
-        print("----------|----------|--------------|-------------|------------|-------------|-------------|------------|------------|---------------------|------------------------|-----------------------")
+        print(
+            "rows      | float MB | float p50 ms | read p50 ms | float/read | int8 p50 ms | int8 p99 ms | float/int8 | same top-k | \(threads)-thread float p50 | float batch-32 ms/query | int8 batch-8 ms/query"
+        )
+        print(
+            "----------|----------|--------------|-------------|------------|-------------|-------------|------------|------------|---------------------|------------------------|-----------------------"
+        )
         var rng = XorShift(seed: 42)
-        defer { VectorMatrix.scanThreads = threads; VectorMatrix.quantizedScan = true }
+        defer {
+            VectorMatrix.scanThreads = threads
+            VectorMatrix.quantizedScan = true
+        }
         for n in sizes.split(separator: ",").compactMap({ Int($0) }) {
             let m = VectorMatrix(dimension: dimension, initialCapacity: n)
             for i in 0..<n { try m.upsert(id: Int64(i), vector: rng.vector(dimension)) }
@@ -65,8 +73,9 @@ struct BenchKernels: AsyncParsableCommand {
             func timed(quantized: Bool, threads t: Int) throws -> ([Double], [[ScoredID]]) {
                 VectorMatrix.quantizedScan = quantized
                 VectorMatrix.scanThreads = t
-                _ = try m.search(qs[0], k: k) // warm-up
-                var times: [Double] = [], results: [[ScoredID]] = []
+                _ = try m.search(qs[0], k: k)  // warm-up
+                var times: [Double] = []
+                var results: [[ScoredID]] = []
                 for q in qs {
                     let t0 = now()
                     let r = try m.search(q, k: k)
@@ -89,7 +98,7 @@ struct BenchKernels: AsyncParsableCommand {
             let batches = max(1, queries / 32)
             let tb0 = now()
             for b in 0..<batches {
-                let slice = Array(qs[(b * 32) % qs.count ..< min(qs.count, (b * 32) % qs.count + 32)])
+                let slice = Array(qs[(b * 32) % qs.count..<min(qs.count, (b * 32) % qs.count + 32)])
                 let r = try m.search(batch: slice, k: k)
                 sink += r.first?.first?.score ?? 0
             }
@@ -102,16 +111,22 @@ struct BenchKernels: AsyncParsableCommand {
                 sink += r.first?.first?.score ?? 0
             }
             let int8PerQuery = (now() - ti0) / Double(qs.count / 8 * 8)
-            let f50 = Stats.percentile(floatTimes, 50), read50 = Stats.percentile(readTimes, 50)
-            let i50 = Stats.percentile(int8Times, 50), i99 = Stats.percentile(int8Times, 99)
+            let f50 = Stats.percentile(floatTimes, 50)
+            let read50 = Stats.percentile(readTimes, 50)
+            let i50 = Stats.percentile(int8Times, 50)
+            let i99 = Stats.percentile(int8Times, 99)
             func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
             let quantizedUsed = n >= VectorMatrix.quantizedScanThreshold
-            print([pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 8), pad(Stats.ms(f50), 12),
-                   pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", f50 / read50), 10),
-                   pad(quantizedUsed ? Stats.ms(i50) : "(float)", 11), pad(quantizedUsed ? Stats.ms(i99) : "", 11),
-                   pad(quantizedUsed ? String(format: "%.2fx", f50 / i50) : "", 10), pad("\(same)/\(qs.count)", 10),
-                   pad(n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)", 19),
-                   pad(Stats.ms(perQuery), 22), pad(quantizedUsed ? Stats.ms(int8PerQuery) : "(float)", 21)].joined(separator: " | "))
+            print(
+                [
+                    pad(String(n), 9), pad(String(format: "%.0f", Double(m.dataBytes) / 1e6), 8), pad(Stats.ms(f50), 12),
+                    pad(Stats.ms(read50), 11), pad(String(format: "%.2fx", f50 / read50), 10),
+                    pad(quantizedUsed ? Stats.ms(i50) : "(float)", 11), pad(quantizedUsed ? Stats.ms(i99) : "", 11),
+                    pad(quantizedUsed ? String(format: "%.2fx", f50 / i50) : "", 10), pad("\(same)/\(qs.count)", 10),
+                    pad(n >= VectorMatrix.parallelScanThreshold ? Stats.ms(Stats.percentile(splitTimes, 50)) : "(not split)", 19),
+                    pad(Stats.ms(perQuery), 22), pad(quantizedUsed ? Stats.ms(int8PerQuery) : "(float)", 21),
+                ].joined(separator: " | ")
+            )
             if sink.isNaN { print("") }
         }
     }
@@ -143,14 +158,23 @@ struct BenchStore: AsyncParsableCommand {
                     let n = min(10_000, points - written)
                     let batch = (0..<n).map { i -> PointStruct in
                         let id = written + i
-                        return PointStruct(id: .number(UInt64(id)), vector: rng.vector(dimension),
-                                           payload: ["tenant": .string("t\(id % tenants)"), "n": .int(Int64(id))])
+                        return PointStruct(
+                            id: .number(UInt64(id)),
+                            vector: rng.vector(dimension),
+                            payload: ["tenant": .string("t\(id % tenants)"), "n": .int(Int64(id))]
+                        )
                     }
                     try await store.upsert("bench", points: batch)
                     written += n
                 }
-                print(String(format: "wrote %d points in %.1f s (%.0f points/s, batches of 10k)", points, now() - t0,
-                             Double(points) / (now() - t0)))
+                print(
+                    String(
+                        format: "wrote %d points in %.1f s (%.0f points/s, batches of 10k)",
+                        points,
+                        now() - t0,
+                        Double(points) / (now() - t0)
+                    )
+                )
             }
         }
         let t0 = now()
@@ -158,12 +182,25 @@ struct BenchStore: AsyncParsableCommand {
         let t1 = now()
         let hits = try await store.search("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
         let t2 = now()
-        let tenantHits = try await store.search("bench", SearchRequest(
-            vector: rng.vector(dimension),
-            filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]), limit: 10))
+        let tenantHits = try await store.search(
+            "bench",
+            SearchRequest(
+                vector: rng.vector(dimension),
+                filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]),
+                limit: 10
+            )
+        )
         let t3 = now()
-        print(String(format: "open %d points: %.2f s; first search (all shards): %.1f ms; one-tenant search: %.2f ms; open + first search: %.2f s",
-                     points, t1 - t0, (t2 - t1) * 1000, (t3 - t2) * 1000, t2 - t0))
+        print(
+            String(
+                format: "open %d points: %.2f s; first search (all shards): %.1f ms; one-tenant search: %.2f ms; open + first search: %.2f s",
+                points,
+                t1 - t0,
+                (t2 - t1) * 1000,
+                (t3 - t2) * 1000,
+                t2 - t0
+            )
+        )
         precondition(hits.count == 10 && tenantHits.count == 10)
     }
 }
@@ -208,8 +245,18 @@ struct BenchScan: AsyncParsableCommand {
             best = min(best, now() - t0)
         }
         let n = Double(texts.count * passes)
-        print(String(format: "%d texts (%.0f bytes avg), %d passes, best of %d: %.0f memories/s, %.2f MB/s, %.1f µs/memory (%d flagged per pass)",
-                     texts.count, Double(bytes) / Double(texts.count), passes, runs, n / best,
-                     Double(bytes * passes) / best / 1e6, best / n * 1e6, flagged / passes))
+        print(
+            String(
+                format: "%d texts (%.0f bytes avg), %d passes, best of %d: %.0f memories/s, %.2f MB/s, %.1f µs/memory (%d flagged per pass)",
+                texts.count,
+                Double(bytes) / Double(texts.count),
+                passes,
+                runs,
+                n / best,
+                Double(bytes * passes) / best / 1e6,
+                best / n * 1e6,
+                flagged / passes
+            )
+        )
     }
 }

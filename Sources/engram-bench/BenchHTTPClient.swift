@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import Glibc
 /// request with one `write` and reads the response with `read` on a blocking socket
 /// (one per benchmark client, each on its own thread), parsing just enough of HTTP/1.1
 /// (status line, `Content-Length` or chunked body). Not for general use.
-final class BenchHTTPClient: @unchecked Sendable { // each instance is used by one thread at a time
+final class BenchHTTPClient: @unchecked Sendable {  // each instance is used by one thread at a time
     private var fd: Int32 = -1
     private let port: UInt16
     private var buffer = [UInt8]()
@@ -61,7 +62,10 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
     }
 
     private func fill() throws {
-        if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
+        if start > 0 && start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard n > 0 else { throw BenchClientError.io("connection closed") }
         buffer.append(contentsOf: chunk[0..<n])
@@ -116,7 +120,8 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
     private func readResponse() throws -> (status: Int, body: [UInt8]) {
         let statusLine = try line()
         guard let space = statusLine.firstIndex(of: UInt8(ascii: " ")),
-              let status = Self.integer(statusLine[(space + 1)...]) else { throw BenchClientError.io("bad status line") }
+            let status = Self.integer(statusLine[(space + 1)...])
+        else { throw BenchClientError.io("bad status line") }
         var length: Int?
         var chunked = false
         while true {
@@ -129,7 +134,10 @@ final class BenchHTTPClient: @unchecked Sendable { // each instance is used by o
             var body: [UInt8] = []
             while true {
                 let size = Self.integer(try line(), radix: 16) ?? 0
-                if size == 0 { _ = try line(); break }
+                if size == 0 {
+                    _ = try line()
+                    break
+                }
                 body += try bytes(size)
                 _ = try line()
             }

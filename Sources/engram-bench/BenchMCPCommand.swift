@@ -8,6 +8,7 @@ import EngramStore
 import Foundation
 import Hummingbird
 import Logging
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -55,10 +56,19 @@ struct BenchMCP: AsyncParsableCommand {
         print(String(format: "loaded %d memories in %.1f s", memories, now() - t0))
         let tokens = await TokenService(secret: String(repeating: "b", count: 48))
         let (token, _) = try await tokens.issue(for: Principal(userId: "bench", orgId: nil, role: .member))
-        let services = try ServerServices(memories: service, directory: directory, tokens: tokens,
-                                          readiness: ReadinessInfo(store: "embedded", embedder: embedder.modelID, blas: BLASRuntime.kind.rawValue,
-                                     kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: "bench"),
-                                          logger: logger)
+        let services = try ServerServices(
+            memories: service,
+            directory: directory,
+            tokens: tokens,
+            readiness: ReadinessInfo(
+                store: "embedded",
+                embedder: embedder.modelID,
+                blas: BLASRuntime.kind.rawValue,
+                kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel],
+                mode: "bench"
+            ),
+            logger: logger
+        )
         let port = try Self.freePort()
         let app = EngramHTTPServer.application(services: services, host: "127.0.0.1", port: port)
         let server = Task { try await app.run() }
@@ -79,8 +89,10 @@ struct BenchMCP: AsyncParsableCommand {
         }
         // Each client is a thread with its own keep-alive connection (BenchHTTPClient: a blocking
         // socket, so waiting clients use no CPU and the cores go to the server).
-        let headers = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
-                       ("Authorization", "Bearer \(token)")]
+        let headers = [
+            ("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream"),
+            ("Authorization", "Bearer \(token)"),
+        ]
         let isError = Array("\"isError\":true".utf8)
         @Sendable func call(_ client: BenchHTTPClient, _ body: Data) -> (Double, Bool) {
             let a = now()
@@ -92,7 +104,9 @@ struct BenchMCP: AsyncParsableCommand {
         // Warm-up.
         let warm = try BenchHTTPClient(port: port)
         for b in bodies.prefix(5) { _ = call(warm, b) }
-        let clients = self.clients, requests = self.requests, thinkMs = self.thinkMs
+        let clients = self.clients
+        let requests = self.requests
+        let thinkMs = self.thinkMs
         func closedLoop(_ bodies: [Data]) async throws -> (latencies: [Double], errors: Int, rate: Double) {
             let connections = try (0..<clients).map { _ in try BenchHTTPClient(port: port) }
             final class Results: @unchecked Sendable {
@@ -135,12 +149,32 @@ struct BenchMCP: AsyncParsableCommand {
         }
         let base = try await closedLoop(pings)
         let run = try await closedLoop(bodies)
-        print(String(format: "ping (baseline), %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
-                     clients, requests, thinkMs, Stats.percentile(base.latencies, 50) * 1000, Stats.percentile(base.latencies, 99) * 1000,
-                     base.rate, base.errors))
-        print(String(format: "tools/call search_memories, %d memories, %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
-                     memories, clients, requests, thinkMs, Stats.percentile(run.latencies, 50) * 1000, Stats.percentile(run.latencies, 99) * 1000,
-                     run.rate, run.errors))
+        print(
+            String(
+                format: "ping (baseline), %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
+                clients,
+                requests,
+                thinkMs,
+                Stats.percentile(base.latencies, 50) * 1000,
+                Stats.percentile(base.latencies, 99) * 1000,
+                base.rate,
+                base.errors
+            )
+        )
+        print(
+            String(
+                format:
+                    "tools/call search_memories, %d memories, %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
+                memories,
+                clients,
+                requests,
+                thinkMs,
+                Stats.percentile(run.latencies, 50) * 1000,
+                Stats.percentile(run.latencies, 99) * 1000,
+                run.rate,
+                run.errors
+            )
+        )
         print(String(format: "search / ping p50 ratio: %.1fx", Stats.percentile(run.latencies, 50) / max(1e-9, Stats.percentile(base.latencies, 50))))
     }
 }

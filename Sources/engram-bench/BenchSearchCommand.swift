@@ -24,13 +24,20 @@ struct SyntheticCorpus {
         }
         vocabulary = words
         var acc = 0.0
-        cumulative = (1...vocabularySize).map { r in acc += 1 / Double(r); return acc }
+        cumulative = (1...vocabularySize).map { r in
+            acc += 1 / Double(r)
+            return acc
+        }
     }
 
     mutating func word() -> String {
         let x = Double(rng.next() % 1_000_000) / 1_000_000 * cumulative.last!
-        var lo = 0, hi = cumulative.count - 1
-        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] < x { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = cumulative.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cumulative[mid] < x { lo = mid + 1 } else { hi = mid }
+        }
         return vocabulary[lo]
     }
 
@@ -49,19 +56,34 @@ struct BenchSearch: AsyncParsableCommand {
 
     /// Loads `count` synthetic personal memories of `userId`, with random unit vectors
     /// (scan cost does not depend on where vectors come from), through the import path.
-    static func populate(_ service: MemoryService, embedder: any Embedder, userId: String, count: Int,
-                         corpus: inout SyntheticCorpus) async throws {
+    static func populate(
+        _ service: MemoryService,
+        embedder: any Embedder,
+        userId: String,
+        count: Int,
+        corpus: inout SyntheticCorpus
+    ) async throws {
         var rng = XorShift(seed: 3)
         var texts = MemoryTextGenerator(seed: 17)
         var batch: [MemoryService.ImportItem] = []
         for i in 0..<count {
             // Realistic memory sentences (real words, so BM25 posting lists are as long as in practice),
             // with a few rarer words mixed in.
-            let m = Memory(userId: userId, orgId: nil, scope: .personal, state: .published,
-                           content: texts.next() + " " + corpus.sentence(words: 2 + i % 4), tags: [corpus.word()],
-                           createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)), embeddingModel: embedder.modelID)
+            let m = Memory(
+                userId: userId,
+                orgId: nil,
+                scope: .personal,
+                state: .published,
+                content: texts.next() + " " + corpus.sentence(words: 2 + i % 4),
+                tags: [corpus.word()],
+                createdAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(i)),
+                embeddingModel: embedder.modelID
+            )
             batch.append(.init(memory: m, vector: rng.vector(embedder.dimensions)))
-            if batch.count == 5000 { try await service.importMemories(batch); batch.removeAll() }
+            if batch.count == 5000 {
+                try await service.importMemories(batch)
+                batch.removeAll()
+            }
         }
         if !batch.isEmpty { try await service.importMemories(batch) }
     }
@@ -85,7 +107,9 @@ struct BenchSearch: AsyncParsableCommand {
         let texts = (0..<queries).map { _ in questions.question() }
         let queryTokens = texts.map { embedder.tokenizer.encode($0).count }
         print(String(format: "queries: short questions, %.1f tokens on average", Double(queryTokens.reduce(0, +)) / Double(queryTokens.count)))
-        var full: [Double] = [], alone: [Double] = [], embedOnly: [Double] = []
+        var full: [Double] = []
+        var alone: [Double] = []
+        var embedOnly: [Double] = []
         for text in texts {
             let a = now()
             let vector = try await embedder.embed([text])[0]
@@ -94,7 +118,9 @@ struct BenchSearch: AsyncParsableCommand {
             let c = now()
             _ = try await service.search(user, MemorySearchQuery(query: text, limit: 10))
             let d = now()
-            embedOnly.append(b - a); alone.append(c - b); full.append(d - c)
+            embedOnly.append(b - a)
+            alone.append(c - b)
+            full.append(d - c)
         }
         func row(_ name: String, _ xs: [Double]) -> String {
             String(format: "%-34@ p50 %7.2f ms   p99 %7.2f ms", name as NSString, Stats.percentile(xs, 50) * 1000, Stats.percentile(xs, 99) * 1000)
@@ -108,8 +134,14 @@ struct BenchSearch: AsyncParsableCommand {
         var memoryTexts = MemoryTextGenerator(seed: 5)
         let addTexts = (0..<adds).map { _ in memoryTexts.next() }
         let tokens = addTexts.map { embedder.tokenizer.encode($0).count }
-        print(String(format: "add texts: %.1f tokens on average (min %d, max %d)", Double(tokens.reduce(0, +)) / Double(tokens.count),
-                     tokens.min() ?? 0, tokens.max() ?? 0))
+        print(
+            String(
+                format: "add texts: %.1f tokens on average (min %d, max %d)",
+                Double(tokens.reduce(0, +)) / Double(tokens.count),
+                tokens.min() ?? 0,
+                tokens.max() ?? 0
+            )
+        )
         let writer = Principal(userId: "writer", orgId: nil, role: .member)
         let start = now()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -123,10 +155,17 @@ struct BenchSearch: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let elapsed = now() - start
-        print(String(format: "add: %d memories in %.2f s with %d concurrent adders: %.0f memories/s", adds, elapsed, concurrency, Double(adds) / elapsed))
+        print(
+            String(
+                format: "add: %d memories in %.2f s with %d concurrent adders: %.0f memories/s",
+                adds,
+                elapsed,
+                concurrency,
+                Double(adds) / elapsed
+            )
+        )
     }
 }
-
 
 /// Realistic coding-memory sentences from templates over real words (build, test, deploy,
 /// conventions, gotchas), so benchmark texts have the token counts of real memories.
@@ -137,10 +176,14 @@ struct MemoryTextGenerator {
     static let services = ["billing", "auth", "search", "gateway", "notifications", "ingest", "reporting", "payments", "profile", "scheduler"]
     static let tools = ["pytest", "swift test", "cargo nextest", "go test", "jest", "vitest", "make check", "tox", "gradle test", "bazel test"]
     static let stores = ["Postgres", "Redis", "SQLite", "Kafka", "S3", "DynamoDB", "Elasticsearch", "RabbitMQ", "MySQL", "Qdrant"]
-    static let habits = ["small pull requests", "feature flags for risky changes", "table-driven tests", "structured logging",
-                         "explicit error types", "dependency injection through initialisers", "snake_case JSON", "UTC timestamps"]
-    static let gotchas = ["the staging cache is shared", "migrations lock the orders table", "the CI runner has only 2 cores",
-                          "timeouts default to 30 seconds", "the SDK retries non-idempotent calls", "clock skew breaks token checks"]
+    static let habits = [
+        "small pull requests", "feature flags for risky changes", "table-driven tests", "structured logging",
+        "explicit error types", "dependency injection through initialisers", "snake_case JSON", "UTC timestamps",
+    ]
+    static let gotchas = [
+        "the staging cache is shared", "migrations lock the orders table", "the CI runner has only 2 cores",
+        "timeouts default to 30 seconds", "the SDK retries non-idempotent calls", "clock skew breaks token checks",
+    ]
 
     mutating func pick(_ xs: [String]) -> String { xs[Int(rng.next() % UInt64(xs.count))] }
     mutating func number(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) + 1 }
@@ -158,11 +201,16 @@ struct MemoryTextGenerator {
 
     mutating func next() -> String {
         switch rng.next() % 6 {
-        case 0: return "The \(pick(Self.services)) service runs its tests with \(pick(Self.tools)) and needs a local \(pick(Self.stores)) on port \(5000 + number(999))."
-        case 1: return "The \(pick(Self.services)) client retries \(number(5)) times with exponential backoff when \(pick(Self.stores)) is unavailable."
+        case 0:
+            return
+                "The \(pick(Self.services)) service runs its tests with \(pick(Self.tools)) and needs a local \(pick(Self.stores)) on port \(5000 + number(999))."
+        case 1:
+            return "The \(pick(Self.services)) client retries \(number(5)) times with exponential backoff when \(pick(Self.stores)) is unavailable."
         case 2: return "In the \(pick(Self.services)) repository the team prefers \(pick(Self.habits)) over ad-hoc alternatives."
         case 3: return "Gotcha in \(pick(Self.services)): \(pick(Self.gotchas)), so check it before changing \(pick(Self.stores)) settings."
-        case 4: return "We decided to move \(pick(Self.services)) events from \(pick(Self.stores)) to \(pick(Self.stores)) because of throughput limits seen in release \(number(40))."
+        case 4:
+            return
+                "We decided to move \(pick(Self.services)) events from \(pick(Self.stores)) to \(pick(Self.stores)) because of throughput limits seen in release \(number(40))."
         default: return "Deploys of \(pick(Self.services)) go out after \(pick(Self.tools)) passes and a canary runs for \(number(60)) minutes."
         }
     }

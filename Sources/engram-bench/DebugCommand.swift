@@ -1,12 +1,15 @@
 import ArgumentParser
+import EngramCore
 import EngramStore
 import Foundation
-import EngramCore
 
 /// Hidden commands used by the test suites.
 struct Debug: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Test helpers.", shouldDisplay: false, subcommands: [CrashWriter.self])
+        abstract: "Test helpers.",
+        shouldDisplay: false,
+        subcommands: [CrashWriter.self]
+    )
 }
 
 /// Writes batches of random points forever, printing `ACK <batch> <first> <count>`
@@ -46,10 +49,15 @@ enum CrashFixture {
     static func point(_ id: UInt64, dimension: Int) -> PointStruct {
         var state = id &* 0x9E37_79B9_7F4A_7C15 &+ 1
         let vector = (0..<dimension).map { _ -> Float in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Float(state % 2001) / 1000 - 1
         }
-        return PointStruct(id: .number(id), vector: vector,
-                           payload: ["tenant": .string("t\(id % 3)"), "n": .int(Int64(id)), "text": .string("point \(id)")])
+        return PointStruct(
+            id: .number(id),
+            vector: vector,
+            payload: ["tenant": .string("t\(id % 3)"), "n": .int(Int64(id)), "text": .string("point \(id)")]
+        )
     }
 }

@@ -114,13 +114,17 @@ public enum EmbeddingBenchmark {
 
         if let script = numpyReference {
             do {
-                let result = try runNumpy(script: script, modelDirectory: embedder.modelDirectory,
-                                          sequences: Dictionary(uniqueKeysWithValues: zip(lengths, sequences)),
-                                          shortIDs: shortIDs)
+                let result = try runNumpy(
+                    script: script,
+                    modelDirectory: embedder.modelDirectory,
+                    sequences: Dictionary(uniqueKeysWithValues: zip(lengths, sequences)),
+                    shortIDs: shortIDs
+                )
                 lines.append("numpy reference (\(script.lastPathComponent), same token ids, OPENBLAS_NUM_THREADS=1):")
                 for n in lengths {
                     if let npMs = result.ms[n], let sw = swiftMs[n] {
-                        var line = "  \(pad(String(n), 3)) tokens: numpy \(fmt(npMs)) ms, Swift \(fmt(sw)) ms, numpy/Swift \(String(format: "%.2f", npMs / sw))x"
+                        var line =
+                            "  \(pad(String(n), 3)) tokens: numpy \(fmt(npMs)) ms, Swift \(fmt(sw)) ms, numpy/Swift \(String(format: "%.2f", npMs / sw))x"
                         if let a = result.vectors[n], let b = swiftVectors[n] {
                             line += String(format: ", cosine %.7f", VectorMath.cosine(a, b))
                         }
@@ -128,8 +132,17 @@ public enum EmbeddingBenchmark {
                     }
                 }
                 if let b = result.batchMs, let s = result.singleMs {
-                    lines.append(String(format: "  numpy batch of 32: %.1f ms (Swift %.1f, numpy/Swift %.2fx); 32 singles: %.1f ms (Swift %.1f, %.2fx)",
-                                        b, batchMs, b / batchMs, s, singleMs, s / singleMs))
+                    lines.append(
+                        String(
+                            format: "  numpy batch of 32: %.1f ms (Swift %.1f, numpy/Swift %.2fx); 32 singles: %.1f ms (Swift %.1f, %.2fx)",
+                            b,
+                            batchMs,
+                            b / batchMs,
+                            s,
+                            singleMs,
+                            s / singleMs
+                        )
+                    )
                 }
             } catch {
                 lines.append("numpy reference failed: \(error)")
@@ -171,9 +184,13 @@ public enum EmbeddingBenchmark {
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         guard p.terminationStatus == 0,
-              let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw NSError(domain: "EmbeddingBenchmark", code: Int(p.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "python3 \(script.path) exited \(p.terminationStatus)"])
+            let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
+            throw NSError(
+                domain: "EmbeddingBenchmark",
+                code: Int(p.terminationStatus),
+                userInfo: [NSLocalizedDescriptionKey: "python3 \(script.path) exited \(p.terminationStatus)"]
+            )
         }
         var r = NumpyResult()
         for (k, v) in obj["ms"] as? [String: Any] ?? [:] {

@@ -21,8 +21,10 @@ struct EngramBench: AsyncParsableCommand {
     /// (0 portable, 1 AVX2, 2 AVX-512), as `engram` does, so every path can be measured on one machine.
     static func main() async {
         let environment = ProcessInfo.processInfo.environment
-        KernelDispatch.cap(int8Scan: environment["ENGRAM_INT8_ISA"].flatMap(Int.init),
-                           projections: environment["ENGRAM_SGEMM_ISA"].flatMap(Int.init))
+        KernelDispatch.cap(
+            int8Scan: environment["ENGRAM_INT8_ISA"].flatMap(Int.init),
+            projections: environment["ENGRAM_SGEMM_ISA"].flatMap(Int.init)
+        )
         await main(nil)
     }
 }

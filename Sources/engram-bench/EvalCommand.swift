@@ -1,14 +1,14 @@
 import ArgumentParser
 import EngramAuth
+import EngramCore
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
 import EngramSearch
+import EngramSecrets
 import EngramStore
 import Foundation
 import Logging
-import EngramCore
-import EngramSecrets
 
 /// Retrieval evaluation helpers (see eval/retrieval/).
 struct Eval: AsyncParsableCommand {
@@ -25,7 +25,9 @@ struct Eval: AsyncParsableCommand {
 /// synthetic corpus and loading as `engram-bench search` (which gives the headline figures).
 struct EvalSearchBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "search-breakdown", abstract: "Hybrid search latency split into its vector and BM25 parts.")
+        commandName: "search-breakdown",
+        abstract: "Hybrid search latency split into its vector and BM25 parts."
+    )
 
     @Option var memories = 100_000
     @Option var queries = 300
@@ -68,7 +70,9 @@ struct EvalSearchBench: AsyncParsableCommand {
         let principal = Principal(userId: "bench", orgId: nil, role: .member)
         let collection = service.collection
         let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
-        var hybrid: [Double] = [], vector: [Double] = [], lexical: [Double] = []
+        var hybrid: [Double] = []
+        var vector: [Double] = []
+        var lexical: [Double] = []
         for n in 0..<(queries + 20) {
             let q = corpus.sentence(words: 6)
             let v = try await embedder.embed([q])[0]
@@ -80,7 +84,9 @@ struct EvalSearchBench: AsyncParsableCommand {
             _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit, queryVector: v))
             let t3 = Date()
             guard n >= 20 else { continue }  // warm-up
-            vector.append(t1.timeIntervalSince(t0)); lexical.append(t2.timeIntervalSince(t1)); hybrid.append(t3.timeIntervalSince(t2))
+            vector.append(t1.timeIntervalSince(t0))
+            lexical.append(t2.timeIntervalSince(t1))
+            hybrid.append(t3.timeIntervalSince(t2))
         }
         func line(_ name: String, _ xs: [Double]) -> String {
             String(format: "%@ p50 %.2f ms  p95 %.2f ms", name, Stats.percentile(xs, 50) * 1000, Stats.percentile(xs, 95) * 1000)
@@ -96,7 +102,10 @@ struct EvalSearchBench: AsyncParsableCommand {
 /// in-process MiniLM and writes the vectors as little-endian Float32 rows (n × 384).
 struct EvalEmbed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "embed", abstract: "Embed JSONL texts to raw Float32 rows.", shouldDisplay: false)
+        commandName: "embed",
+        abstract: "Embed JSONL texts to raw Float32 rows.",
+        shouldDisplay: false
+    )
 
     struct Line: Decodable { var text: String }
 
@@ -129,7 +138,8 @@ struct EvalEmbed: AsyncParsableCommand {
 struct EvalLocomo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "locomo",
-        abstract: "Feed a LoCoMo memories/queries dump through MemoryService and write the rankings.")
+        abstract: "Feed a LoCoMo memories/queries dump through MemoryService and write the rankings."
+    )
 
     @Option(help: "Memories JSONL ({\"id\",\"user\",\"text\"}).")
     var memories: String
@@ -162,16 +172,35 @@ struct EvalLocomo: AsyncParsableCommand {
         case "adaptive" where parts.count == 1:
             return .default
         case "adaptive" where numbers.count == 5:
-            return .adaptive(RankFusion.Adaptive(
-                base: numbers[0], semanticGain: numbers[1], lexicalGain: numbers[2], lower: numbers[3], upper: numbers[4]))
+            return .adaptive(
+                RankFusion.Adaptive(
+                    base: numbers[0],
+                    semanticGain: numbers[1],
+                    lexicalGain: numbers[2],
+                    lower: numbers[3],
+                    upper: numbers[4]
+                )
+            )
         default:
             throw ValidationError("weighting '\(spec)': expected adaptive, adaptive:b,sg,lg,lo,hi or fixed:w")
         }
     }
 
-    struct EvalMemory: Decodable { var id: String; var user: String; var text: String }
-    struct EvalQuery: Decodable { var id: String; var user: String; var text: String; var k: Int? }
-    struct Ranking: Encodable { var id: String; var ranked: [String] }
+    struct EvalMemory: Decodable {
+        var id: String
+        var user: String
+        var text: String
+    }
+    struct EvalQuery: Decodable {
+        var id: String
+        var user: String
+        var text: String
+        var k: Int?
+    }
+    struct Ranking: Encodable {
+        var id: String
+        var ranked: [String]
+    }
 
     /// What happened to one memory on `add`.
     enum AddOutcome: Sendable {
@@ -202,13 +231,15 @@ struct EvalLocomo: AsyncParsableCommand {
         do {
             embedder = try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: modelDir))
         } catch {
-            Self.say("""
+            Self.say(
+                """
                 ********************************************************************
                 WARNING: no embedding model (\(error)).
                 Falling back to BM25-only search: these figures are NOT hybrid search.
                 Set ENGRAM_MODEL_DIR or run `make model`.
                 ********************************************************************
-                """)
+                """
+            )
         }
         if vectorOut != nil && embedder == nil { throw ValidationError("--vector-out needs the embedding model") }
 
@@ -267,12 +298,23 @@ struct EvalLocomo: AsyncParsableCommand {
                 status["missing", default: 0] += 1
             }
         }
-        Self.say(String(format: "added %d memories in %.1f s (%.0f adds/s): ", mems.count, addSeconds,
-                        Double(mems.count) / max(addSeconds, 1e-9))
-                 + status.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        Self.say("secret filter rejected \(secretCount) memories"
-                 + (secretRules.isEmpty ? "" : " (rules: " + secretRules.sorted { $0.key < $1.key }
-                     .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + ")"))
+        Self.say(
+            String(
+                format: "added %d memories in %.1f s (%.0f adds/s): ",
+                mems.count,
+                addSeconds,
+                Double(mems.count) / max(addSeconds, 1e-9)
+            )
+                + status.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        )
+        Self.say(
+            "secret filter rejected \(secretCount) memories"
+                + (secretRules.isEmpty
+                    ? ""
+                    : " (rules: "
+                        + secretRules.sorted { $0.key < $1.key }
+                        .map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + ")")
+        )
 
         // Searches.
         var queriesByUser: [String: [Int]] = [:]
@@ -309,9 +351,17 @@ struct EvalLocomo: AsyncParsableCommand {
             try Self.write(qs, vector, evalIDs: evalIDs, to: vectorOut)
         }
         if let statsOut {
-            let stats = Stats(memories: mems.count, queries: qs.count, embedder: service.embeddingModel, jobs: jobs,
-                              addSeconds: addSeconds, searchSeconds: searchSeconds, addStatus: status,
-                              secretRejected: secretCount, secretRules: secretRules)
+            let stats = Stats(
+                memories: mems.count,
+                queries: qs.count,
+                embedder: service.embeddingModel,
+                jobs: jobs,
+                addSeconds: addSeconds,
+                searchSeconds: searchSeconds,
+                addStatus: status,
+                secretRejected: secretCount,
+                secretRules: secretRules
+            )
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(stats).write(to: URL(fileURLWithPath: statsOut), options: .atomic)
@@ -326,7 +376,10 @@ struct EvalLocomo: AsyncParsableCommand {
     }
 
     enum JSONScalar: Encodable {
-        case string(String), number(Double), strings([String]), null
+        case string(String)
+        case number(Double)
+        case strings([String])
+        case null
         func encode(to encoder: any Encoder) throws {
             var c = encoder.singleValueContainer()
             switch self {
@@ -356,8 +409,10 @@ struct EvalLocomo: AsyncParsableCommand {
             for hit in c.lexical { bm25[hit.id] = hit.score }
             let ids = Array(Set(sims.keys).union(bm25.keys)).sorted()
             let rows: [[JSONScalar]] = ids.map { id in
-                [.string(id.uuidString), .strings(evalIDs[id] ?? []), sims[id].map(JSONScalar.number) ?? .null,
-                 bm25[id].map(JSONScalar.number) ?? .null]
+                [
+                    .string(id.uuidString), .strings(evalIDs[id] ?? []), sims[id].map(JSONScalar.number) ?? .null,
+                    bm25[id].map(JSONScalar.number) ?? .null,
+                ]
             }
             data.append(try encoder.encode(CandidateLine(id: q.id, floor: c.semanticFloor, candidates: rows)))
             data.append(0x0A)
@@ -377,8 +432,13 @@ struct EvalLocomo: AsyncParsableCommand {
     }
 
     /// Runs every query as its user (users concurrently), returning the memory ids per query.
-    func runQueries(_ qs: [EvalQuery], users: [String], byUser: [String: [Int]], label: String,
-                    _ search: @escaping @Sendable (Principal, String, Int) async throws -> [UUID]) async throws -> [[UUID]] {
+    func runQueries(
+        _ qs: [EvalQuery],
+        users: [String],
+        byUser: [String: [Int]],
+        label: String,
+        _ search: @escaping @Sendable (Principal, String, Int) async throws -> [UUID]
+    ) async throws -> [[UUID]] {
         let start = Date()
         var results = [[UUID]](repeating: [], count: qs.count)
         let progress = Progress(total: qs.count, label: label)
@@ -394,9 +454,17 @@ struct EvalLocomo: AsyncParsableCommand {
             for (i, ids) in batch { results[i] = ids }
         }
         let seconds = Date().timeIntervalSince(start)
-        Self.say(String(format: "%@: %d queries in %.1f s (%.0f searches/s, %.2f ms each incl. query embedding, %d jobs)",
-                        label, qs.count, seconds, Double(qs.count) / max(seconds, 1e-9),
-                        1000 * seconds / Double(max(qs.count, 1)), jobs))
+        Self.say(
+            String(
+                format: "%@: %d queries in %.1f s (%.0f searches/s, %.2f ms each incl. query embedding, %d jobs)",
+                label,
+                qs.count,
+                seconds,
+                Double(qs.count) / max(seconds, 1e-9),
+                1000 * seconds / Double(max(qs.count, 1)),
+                jobs
+            )
+        )
         return results
     }
 
@@ -432,18 +500,23 @@ struct EvalLocomo: AsyncParsableCommand {
 
     /// Runs `body` for every item with at most `jobs` running at once; `collect` sees each result on the caller.
     func forEachConcurrently<R: Sendable>(
-        _ items: [String], jobs: Int, _ body: @escaping @Sendable (String) async throws -> R, collect: (R) -> Void
+        _ items: [String],
+        jobs: Int,
+        _ body: @escaping @Sendable (String) async throws -> R,
+        collect: (R) -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: R.self) { group in
             var next = 0
             for _ in 0..<max(1, min(jobs, items.count)) {
-                let item = items[next]; next += 1
+                let item = items[next]
+                next += 1
                 group.addTask { try await body(item) }
             }
             while let r = try await group.next() {
                 collect(r)
                 if next < items.count {
-                    let item = items[next]; next += 1
+                    let item = items[next]
+                    next += 1
                     group.addTask { try await body(item) }
                 }
             }

@@ -6,8 +6,14 @@ public enum MemoryBandwidth {
     /// (returned so the compiler cannot elide the reads).
     @inline(never)
     public static func sequentialRead(_ pointer: UnsafePointer<Float>, count: Int) -> Float {
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
-        var acc4 = SIMD8<Float>(), acc5 = SIMD8<Float>(), acc6 = SIMD8<Float>(), acc7 = SIMD8<Float>()
+        var acc0 = SIMD8<Float>()
+        var acc1 = SIMD8<Float>()
+        var acc2 = SIMD8<Float>()
+        var acc3 = SIMD8<Float>()
+        var acc4 = SIMD8<Float>()
+        var acc5 = SIMD8<Float>()
+        var acc6 = SIMD8<Float>()
+        var acc7 = SIMD8<Float>()
         let wide = count / 64 * 64
         var i = 0
         UnsafeRawPointer(pointer).withMemoryRebound(to: Float.self, capacity: count) { p in
@@ -26,7 +32,10 @@ public enum MemoryBandwidth {
             }
         }
         var total = (acc0 + acc1 + acc2 + acc3 + acc4 + acc5 + acc6 + acc7).sum()
-        while i < count { total += pointer[i]; i += 1 }
+        while i < count {
+            total += pointer[i]
+            i += 1
+        }
         return total
     }
 }

@@ -19,7 +19,10 @@ struct Backup: AsyncParsableCommand {
         let rows = manifest.tables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         print("backup written to \(out): \(manifest.files.map { "\($0.name) \($0.bytes) bytes sha256 \($0.sha256.prefix(16))…" }.joined()); \(rows)")
         let report = StoreBackup.verify(URL(fileURLWithPath: out))
-        guard report.ok else { print(report); throw ExitCode(1) }
+        guard report.ok else {
+            print(report)
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -31,7 +34,9 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let report = StoreBackup.verify(URL(fileURLWithPath: directory))
         print(report)
-        if report.ok { print("backup OK") } else {
+        if report.ok {
+            print("backup OK")
+        } else {
             FileHandle.standardError.write(Data("BACKUP VERIFICATION FAILED: \(directory)\n".utf8))
             throw ExitCode(1)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -33,7 +34,8 @@ struct EngramClient {
             req.httpBody = try JSONSerialization.data(withJSONObject: body)
             req.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let data: Data, response: URLResponse
+        let data: Data
+        let response: URLResponse
         do { (data, response) = try await URLSession.shared.data(for: req) } catch {
             throw Failure(description: "cannot reach \(base.absoluteString): \(Self.reason(error)) — is the server running? (set ENGRAM_URL)")
         }
@@ -73,7 +75,10 @@ enum Render {
 
     /// id (short), kind, scope/state, content; `lead` holds columns printed before each row's id.
     static func table(_ memories: [[String: Any]], lead: [String]? = nil) {
-        if memories.isEmpty { print("No memories."); return }
+        if memories.isEmpty {
+            print("No memories.")
+            return
+        }
         for (i, m) in memories.enumerated() {
             let id = (m["id"] as? String).map { String($0.prefix(8)) } ?? "?"
             let meta = "\(m["kind"] as? String ?? "") \(m["scope"] as? String ?? "")/\(m["state"] as? String ?? "")"
@@ -83,9 +88,14 @@ enum Render {
 
     /// Search hits, best first: the fused score they are sorted by, then the cosine similarity.
     static func hits(_ results: [[String: Any]]) {
-        if results.isEmpty { print("No memories."); return }
-        print("results sorted by score (fused relevance: w × cosine similarity + (1 − w) × BM25 relative to the best keyword hit, w per query); "
-              + "similarity = cosine alone (- for keyword-only hits)")
+        if results.isEmpty {
+            print("No memories.")
+            return
+        }
+        print(
+            "results sorted by score (fused relevance: w × cosine similarity + (1 − w) × BM25 relative to the best keyword hit, w per query); "
+                + "similarity = cosine alone (- for keyword-only hits)"
+        )
         print("score  similarity  id        kind scope/state")
         let lead = results.map { r -> String in
             let score = (r["score"] as? Double).map { String(format: "%.3f", $0) } ?? "-"
@@ -111,14 +121,20 @@ struct Recall: AsyncParsableCommand {
         q += tag.map { URLQueryItem(name: "tag", value: $0) }
         if let repo { q.append(URLQueryItem(name: "repo", value: repo)) }
         let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/search", query: q)
-        if client.json { Render.json(body); return }
+        if client.json {
+            Render.json(body)
+            return
+        }
         Render.hits(((body as? [String: Any])?["results"] as? [[String: Any]]) ?? [])
     }
 }
 
 /// `engram memories list|show|delete`.
 struct Memories: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List, show and delete your memories.", subcommands: [List.self, Show.self, Delete.self])
+    static let configuration = CommandConfiguration(
+        abstract: "List, show and delete your memories.",
+        subcommands: [List.self, Show.self, Delete.self]
+    )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List memories, newest first.")
@@ -132,9 +148,14 @@ struct Memories: AsyncParsableCommand {
         func run() async throws {
             let (base, token) = try client.resolved()
             var q = [URLQueryItem(name: "limit", value: String(limit))]
-            for (k, v) in [("cursor", cursor), ("scope", scope), ("tag", tag), ("repo", repo)] { if let v { q.append(URLQueryItem(name: k, value: v)) } }
+            for (k, v) in [("cursor", cursor), ("scope", scope), ("tag", tag), ("repo", repo)] {
+                if let v { q.append(URLQueryItem(name: k, value: v)) }
+            }
             let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories", query: q)
-            if client.json { Render.json(body); return }
+            if client.json {
+                Render.json(body)
+                return
+            }
             let o = body as? [String: Any]
             Render.table((o?["memories"] as? [[String: Any]]) ?? [])
             if let next = o?["next_cursor"] as? String { print("more: --cursor \(next)") }
@@ -151,7 +172,10 @@ struct Memories: AsyncParsableCommand {
             let api = EngramClient(base: base, token: token)
             let id = try await MemoryIDResolver(client: api).resolve(self.id)
             let (_, body) = try await api.request("GET", "v1/memories/\(id)")
-            if client.json { Render.json(body); return }
+            if client.json {
+                Render.json(body)
+                return
+            }
             guard let m = (body as? [String: Any])?["memory"] as? [String: Any] else { return }
             for key in ["id", "kind", "scope", "state", "tags", "repo", "task_id", "user_id", "org_id", "created_at", "updated_at"] {
                 let v = m[key]

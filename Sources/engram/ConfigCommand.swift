@@ -5,7 +5,8 @@ import Foundation
 /// effect here (credentials shown only as set or unset).
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show every setting: its environment variable, flag, default and the value in effect (secrets hidden).")
+        abstract: "Show every setting: its environment variable, flag, default and the value in effect (secrets hidden)."
+    )
 
     @Flag(help: "Print JSON instead of a table.") var json = false
 

@@ -32,9 +32,12 @@ struct DataDirectoryRecord: Codable, Equatable {
 
     /// The record describing `embedder` (nil: BM25-only).
     init(embedder: (any Embedder)?, modelDirectory: URL?) {
-        embedding = Embedding(model: embedder?.modelID ?? "none", dimensions: embedder?.dimensions ?? 1,
-                              collection: MemoryService.collectionName(for: embedder),
-                              modelDirectory: modelDirectory?.standardizedFileURL.path)
+        embedding = Embedding(
+            model: embedder?.modelID ?? "none",
+            dimensions: embedder?.dimensions ?? 1,
+            collection: MemoryService.collectionName(for: embedder),
+            modelDirectory: modelDirectory?.standardizedFileURL.path
+        )
     }
 
     static func url(in dataDirectory: URL) -> URL { dataDirectory.appendingPathComponent(fileName) }

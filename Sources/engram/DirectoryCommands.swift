@@ -7,8 +7,10 @@ import Foundation
 
 /// `engram user …`: manage memberships in the local data directory.
 struct User: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add, change or remove users in organisations.",
-                                                    subcommands: [Add.self, Remove.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Add, change or remove users in organisations.",
+        subcommands: [Add.self, Remove.self]
+    )
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user (and org) or set their role.")
@@ -41,8 +43,10 @@ struct User: AsyncParsableCommand {
 
 /// `engram org …`: organisation policy and members.
 struct Org: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show organisations and set their policy.",
-                                                    subcommands: [Show.self, Set.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Show organisations and set their policy.",
+        subcommands: [Show.self, Set.self]
+    )
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an organisation and its members.")
@@ -53,7 +57,9 @@ struct Org: AsyncParsableCommand {
             let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
             guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
             print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
-            for m in try await directory.members(orgId: org) { print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)") }
+            for m in try await directory.members(orgId: org) {
+                print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)")
+            }
         }
     }
 

@@ -8,7 +8,10 @@ struct Engram: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engram",
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
-        subcommands: [Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self, Migrate.self, Scan.self, Config.self]
+        subcommands: [
+            Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self,
+            Migrate.self, Scan.self, Config.self,
+        ]
     )
 
     /// Runs the command with a private umask (new files 0600, directories 0700: the database, its

@@ -15,7 +15,9 @@ struct MemoryIDResolver {
         if let full = UUID(uuidString: text) { return full.uuidString.lowercased() }
         let digits = text.filter { $0 != "-" }
         guard digits.count >= Self.minimumPrefix, text.allSatisfy({ $0.isHexDigit || $0 == "-" }) else {
-            throw EngramClient.Failure(description: "'\(typed)' is not a memory id: give the id or a unique prefix of at least \(Self.minimumPrefix) hex digits")
+            throw EngramClient.Failure(
+                description: "'\(typed)' is not a memory id: give the id or a unique prefix of at least \(Self.minimumPrefix) hex digits"
+            )
         }
         var matches: [String] = []
         var cursor: String?
@@ -38,7 +40,10 @@ struct MemoryIDResolver {
             let width = max(8, text.count + 4)
             let shown = matches.sorted().prefix(Self.shownCandidates).map { String($0.prefix(width)) }
             let more = matches.count > shown.count ? " and \(matches.count - shown.count) more" : ""
-            throw EngramClient.Failure(description: "ambiguous id prefix \(text): \(matches.count) memories match (\(shown.joined(separator: ", "))\(more)); type more of the id")
+            throw EngramClient.Failure(
+                description:
+                    "ambiguous id prefix \(text): \(matches.count) memories match (\(shown.joined(separator: ", "))\(more)); type more of the id"
+            )
         }
     }
 }

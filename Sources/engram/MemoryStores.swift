@@ -1,7 +1,7 @@
+import EngramDatabase
 import EngramEmbedding
 import EngramMemory
 import EngramQdrantClient
-import EngramDatabase
 import EngramStore
 import Foundation
 import Logging
@@ -28,7 +28,9 @@ enum MemoryStores {
         if spec == "embedded" {
             let file = dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
             if mode == .readOnly, !FileManager.default.fileExists(atPath: file.path) {
-                throw Runtime.Failure(description: "no Engram database at \(file.path): pass --data-dir (or set ENGRAM_DATA_DIR) to the server's data directory")
+                throw Runtime.Failure(
+                    description: "no Engram database at \(file.path): pass --data-dir (or set ENGRAM_DATA_DIR) to the server's data directory"
+                )
             }
             let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
             store = embedded
@@ -40,20 +42,48 @@ enum MemoryStores {
             store = remote
             location = "the Qdrant store at \(remote.baseURL.host ?? spec)"
         }
-        return try await open(store: store, location: location, dataDirectory: dataDirectory, setup: setup, mode: mode, audit: audit,
-                              logger: logger)
+        return try await open(
+            store: store,
+            location: location,
+            dataDirectory: dataDirectory,
+            setup: setup,
+            mode: mode,
+            audit: audit,
+            logger: logger
+        )
     }
 
     /// Opens the memories in `store` after `ModelGuard`'s check; records the model when writing.
-    static func open(store: any VectorStore, location: String, dataDirectory: URL, setup: Runtime.EmbedderSetup, mode: Mode,
-                     requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false }, audit: AuditLog? = nil,
-                     minRelevance: Double = MemoryService.defaultMinRelevance, logger: Logger) async throws -> MemoryService {
+    static func open(
+        store: any VectorStore,
+        location: String,
+        dataDirectory: URL,
+        setup: Runtime.EmbedderSetup,
+        mode: Mode,
+        requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
+        audit: AuditLog? = nil,
+        minRelevance: Double = MemoryService.defaultMinRelevance,
+        logger: Logger
+    ) async throws -> MemoryService {
         let record = DataDirectoryRecord.load(from: dataDirectory)
-        try await ModelGuard.check(store: store, collection: MemoryService.collectionName(for: setup.embedder), embedder: setup.embedder,
-                                   record: record, location: location, unavailable: setup.unavailable)
+        try await ModelGuard.check(
+            store: store,
+            collection: MemoryService.collectionName(for: setup.embedder),
+            embedder: setup.embedder,
+            record: record,
+            location: location,
+            unavailable: setup.unavailable
+        )
         setup.announce(logger)
-        let service = try await MemoryService(store: store, embedder: setup.embedder, requiresReview: requiresReview, audit: audit,
-                                              createIfMissing: mode == .readWrite, minRelevance: minRelevance, logger: logger)
+        let service = try await MemoryService(
+            store: store,
+            embedder: setup.embedder,
+            requiresReview: requiresReview,
+            audit: audit,
+            createIfMissing: mode == .readWrite,
+            minRelevance: minRelevance,
+            logger: logger
+        )
         if mode == .readWrite, FileManager.default.fileExists(atPath: dataDirectory.path) {
             try DataDirectoryRecord(embedder: setup.embedder, modelDirectory: setup.modelDirectory).save(in: dataDirectory)
         }

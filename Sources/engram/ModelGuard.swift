@@ -30,20 +30,31 @@ enum ModelGuard {
     /// - Parameters:
     ///   - location: how the error names the store (`the data directory ./data`).
     ///   - unavailable: why the command has no (or another) embedder, when known.
-    static func check(store: any VectorStore, collection: String, embedder: (any Embedder)?, record: DataDirectoryRecord?,
-                      location: String, unavailable: Unavailable?) async throws {
+    static func check(
+        store: any VectorStore,
+        collection: String,
+        embedder: (any Embedder)?,
+        record: DataDirectoryRecord?,
+        location: String,
+        unavailable: Unavailable?
+    ) async throws {
         for other in try await store.listCollections() where other.name != collection && isMemoryCollection(other.name) {
             let count = try await store.count(other.name, filter: nil)
             guard count > 0 else { continue }
             let model = modelName(of: other, record: record)
-            let why: Unavailable = unavailable ?? Unavailable(
-                reason: "the configured embedder is \(embedder?.modelID ?? "none (BM25-only)") (collection \(collection))",
-                fix: "Configure the embedder the memories were made with (ENGRAM_EMBEDDER, ENGRAM_MODEL_DIR), or export them with it "
-                    + "and import them into a new data directory to re-embed them.")
-            throw Runtime.Failure(description: """
-                \(location) holds \(count) memories embedded with \(model) (\(other.vectorSize)-d, collection \(other.name)), \
-                but \(why.reason). \(why.fix) Nothing was changed.
-                """)
+            let why: Unavailable =
+                unavailable
+                ?? Unavailable(
+                    reason: "the configured embedder is \(embedder?.modelID ?? "none (BM25-only)") (collection \(collection))",
+                    fix: "Configure the embedder the memories were made with (ENGRAM_EMBEDDER, ENGRAM_MODEL_DIR), or export them with it "
+                        + "and import them into a new data directory to re-embed them."
+                )
+            throw Runtime.Failure(
+                description: """
+                    \(location) holds \(count) memories embedded with \(model) (\(other.vectorSize)-d, collection \(other.name)), \
+                    but \(why.reason). \(why.fix) Nothing was changed.
+                    """
+            )
         }
     }
 

@@ -31,7 +31,10 @@ struct ModelLocator {
             let path = dir.standardizedFileURL.path
             if tried.contains(path) { continue }
             tried.append(path)
-            if Self.holdsModel(dir) { found = dir.standardizedFileURL; break }
+            if Self.holdsModel(dir) {
+                found = dir.standardizedFileURL
+                break
+            }
         }
         self.found = found
         self.tried = tried

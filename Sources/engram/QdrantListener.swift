@@ -15,9 +15,15 @@ enum QdrantListener {
 
     /// Runs `main` alone, or `main` and the Qdrant listener together in one service group that
     /// shuts both down gracefully on SIGTERM / SIGINT.
-    static func run(main app: some ApplicationProtocol, store: EmbeddedStore, listener: (apiKey: String, address: String)?, logger: Logger,
-                    limits: ServerLimits, memoryCollection: String? = nil,
-                    onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil) async throws {
+    static func run(
+        main app: some ApplicationProtocol,
+        store: EmbeddedStore,
+        listener: (apiKey: String, address: String)?,
+        logger: Logger,
+        limits: ServerLimits,
+        memoryCollection: String? = nil,
+        onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil
+    ) async throws {
         guard let (key, address) = listener else {
             logger.info("Qdrant-compatible API off (set ENGRAM_QDRANT_API_KEY to enable it)")
             try await app.runService()
@@ -26,16 +32,30 @@ enum QdrantListener {
         guard let (host, port) = QdrantAPI.parseListen(address) else {
             throw Runtime.Failure(description: "--qdrant-listen takes HOST:PORT, e.g. \(defaultListen); got \(address)")
         }
-        let qdrant = QdrantAPI.application(store: store, configuration: QdrantAPIConfiguration(
-            apiKey: key, onMemoryCollectionWrite: onMemoryCollectionWrite,
-            memoryPayloadProblem: memoryRules(for: memoryCollection),
-            // The main listener's edge settings: timeouts, connection cap, proxies, failed-credential limit.
-            connections: limits.connections, trustedProxies: limits.trustedProxies,
-            keyFailuresPerMinute: limits.authFailuresPerMinute, keyFailureBurst: limits.authFailureBurst),
-                                           host: host, port: port, logger: logger)
+        let qdrant = QdrantAPI.application(
+            store: store,
+            configuration: QdrantAPIConfiguration(
+                apiKey: key,
+                onMemoryCollectionWrite: onMemoryCollectionWrite,
+                memoryPayloadProblem: memoryRules(for: memoryCollection),
+                // The main listener's edge settings: timeouts, connection cap, proxies, failed-credential limit.
+                connections: limits.connections,
+                trustedProxies: limits.trustedProxies,
+                keyFailuresPerMinute: limits.authFailuresPerMinute,
+                keyFailureBurst: limits.authFailureBurst
+            ),
+            host: host,
+            port: port,
+            logger: logger
+        )
         logger.info("Qdrant-compatible API on", metadata: ["address": "\(host):\(port)", "emulates": "\(QdrantAPI.emulatedVersion)"])
-        let group = ServiceGroup(configuration: .init(services: [app, qdrant], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, qdrant],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
     }
 

@@ -39,14 +39,19 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Where memories are stored: `embedded` (default) or `qdrant://host:6333?api_key=…` for a remote Qdrant (env ENGRAM_STORE).")
     var store: String?
 
-    @Option(name: .customLong("qdrant-listen"),
-            help: "Qdrant-compatible API address HOST:PORT (env ENGRAM_QDRANT_LISTEN; default 127.0.0.1:6333); on only when ENGRAM_QDRANT_API_KEY is set.")
+    @Option(
+        name: .customLong("qdrant-listen"),
+        help: "Qdrant-compatible API address HOST:PORT (env ENGRAM_QDRANT_LISTEN; default 127.0.0.1:6333); on only when ENGRAM_QDRANT_API_KEY is set."
+    )
     var qdrantListen: String?
 
     @Flag(help: "Served behind a TLS-terminating proxy: send Strict-Transport-Security.")
     var behindTls = false
 
-    @Option(help: "Proxies whose X-Forwarded-For / Forwarded headers are believed: comma-separated IPs or CIDRs (env ENGRAM_TRUSTED_PROXIES; default none).")
+    @Option(
+        help:
+            "Proxies whose X-Forwarded-For / Forwarded headers are believed: comma-separated IPs or CIDRs (env ENGRAM_TRUSTED_PROXIES; default none)."
+    )
     var trustedProxies: String?
 
     @Option(help: "Seconds a keep-alive connection may stay idle (env ENGRAM_IDLE_TIMEOUT; default 60).")
@@ -124,46 +129,69 @@ struct Serve: AsyncParsableCommand {
             remoteStore = remote
             memoryStore = remote
             probe = {
-                do { _ = try await remote.listCollections(); return nil } catch { return "remote Qdrant unreachable" }
+                do {
+                    _ = try await remote.listCollections()
+                    return nil
+                } catch { return "remote Qdrant unreachable" }
             }
             logger.info("memories are stored in a remote Qdrant", metadata: ["host": "\(remote.baseURL.host ?? "?")"])
         }
         let memories: MemoryService
         do {
             memories = try await MemoryStores.open(
-                store: memoryStore, location: storeURL == "embedded" ? "the data directory \(dataDirectory.path)" : "the remote Qdrant store",
-                dataDirectory: dataDirectory, setup: setup, mode: .readWrite,
+                store: memoryStore,
+                location: storeURL == "embedded" ? "the data directory \(dataDirectory.path)" : "the remote Qdrant store",
+                dataDirectory: dataDirectory,
+                setup: setup,
+                mode: .readWrite,
                 requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
-                audit: try AuditLog(database: embedded.database), minRelevance: searchFloor, logger: logger)
+                audit: try AuditLog(database: embedded.database),
+                minRelevance: searchFloor,
+                logger: logger
+            )
         } catch let failure as Runtime.Failure {
             logger.critical("refusing to start: \(failure)")
             throw ExitCode(78)
         }
         let services = try ServerServices(
-            memories: memories, directory: directory, tokens: tokens, limits: edgeLimits,
-            readiness: ReadinessInfo(store: storeURL == "embedded" ? "embedded" : "qdrant", probe: probe, embedder: setup.embedder?.modelID ?? "none (BM25-only)",
-                                     blas: BLASRuntime.kind.rawValue,
-                                     kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel], mode: dev ? "dev" : "production"),
-            metrics: registry, logger: logger)
+            memories: memories,
+            directory: directory,
+            tokens: tokens,
+            limits: edgeLimits,
+            readiness: ReadinessInfo(
+                store: storeURL == "embedded" ? "embedded" : "qdrant",
+                probe: probe,
+                embedder: setup.embedder?.modelID ?? "none (BM25-only)",
+                blas: BLASRuntime.kind.rawValue,
+                kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel],
+                mode: dev ? "dev" : "production"
+            ),
+            metrics: registry,
+            logger: logger
+        )
         let (resolvedHost, resolvedPort) = listen
         if dev {
             try await directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
             let (token, _) = try await tokens.issue(for: Principal(userId: devUser, orgId: devUser, role: .owner))
             let url = "http://\(resolvedHost):\(resolvedPort)/mcp/\(devUser)"
             // Written unbuffered so it shows at once even when stdout is a pipe.
-            FileHandle.standardOutput.write(Data("""
+            FileHandle.standardOutput.write(
+                Data(
+                    """
 
-                Engram is starting in dev mode (data in \(dataDirectory.path)).
-                Demo user: \(devUser) (owner of org \(devUser)). Token (30 days):
+                    Engram is starting in dev mode (data in \(dataDirectory.path)).
+                    Demo user: \(devUser) (owner of org \(devUser)). Token (30 days):
 
-                \(token)
+                    \(token)
 
-                Connect Claude Code:
+                    Connect Claude Code:
 
-                claude mcp add --transport http engram \(url) --header "Authorization: Bearer \(token)"
+                    claude mcp add --transport http engram \(url) --header "Authorization: Bearer \(token)"
 
 
-                """.utf8))
+                    """.utf8
+                )
+            )
         }
         var backupTask: Task<Void, Never>?
         if let backupEvery {
@@ -176,11 +204,17 @@ struct Serve: AsyncParsableCommand {
         defer { backupTask?.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         do {
-            try await QdrantListener.run(main: app, store: embedded, listener: configuration.qdrantListener(flag: qdrantListen), logger: logger, limits: edgeLimits,
-                                         memoryCollection: storeURL == "embedded" ? memories.collection : nil,
-                                         onMemoryCollectionWrite: { name in
-                                             if name == memories.collection { await memories.reloadFromStore() }
-                                         })
+            try await QdrantListener.run(
+                main: app,
+                store: embedded,
+                listener: configuration.qdrantListener(flag: qdrantListen),
+                logger: logger,
+                limits: edgeLimits,
+                memoryCollection: storeURL == "embedded" ? memories.collection : nil,
+                onMemoryCollectionWrite: { name in
+                    if name == memories.collection { await memories.reloadFromStore() }
+                }
+            )
         } catch {
             try? await remoteStore?.shutdown()
             throw error

@@ -14,7 +14,8 @@ struct Token: AsyncParsableCommand {
     /// an existing membership is never changed, and a token never carries more than the member's role.
     struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a token for a user (creating the user, org and membership when missing; never changing a membership).")
+            abstract: "Print a token for a user (creating the user, org and membership when missing; never changing a membership)."
+        )
         @Option(help: "User id (the token's subject; the MCP URL is /mcp/<user>).") var user: String
         @Option(help: "Organisation id.") var org: String?
         @Option(help: "Role in the organisation: owner, admin, member, viewer (without --org: member or viewer).") var role: String = "member"
@@ -31,8 +32,10 @@ struct Token: AsyncParsableCommand {
             if let org {
                 if let current = try await directory.role(userId: user, orgId: org) {
                     guard role <= current else {
-                        throw ValidationError("\(user) is \(current.rawValue) in \(org): a token cannot carry more than the member's role "
-                                              + "(change the membership with `engram user add` or the admin API first)")
+                        throw ValidationError(
+                            "\(user) is \(current.rawValue) in \(org): a token cannot carry more than the member's role "
+                                + "(change the membership with `engram user add` or the admin API first)"
+                        )
                     }
                 } else {
                     try await directory.upsertMember(userId: user, orgId: org, role: role)

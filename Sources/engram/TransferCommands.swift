@@ -12,17 +12,24 @@ import Logging
 enum JSONLines {
     static func write(_ lines: [Data], to path: String) throws {
         var blob = Data()
-        for l in lines { blob.append(l); blob.append(0x0A) }
+        for l in lines {
+            blob.append(l)
+            blob.append(0x0A)
+        }
         if path.hasSuffix(".gz") {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["gzip", "-c"]
-            let input = Pipe(), output = Pipe()
+            let input = Pipe()
+            let output = Pipe()
             p.standardInput = input
             p.standardOutput = output
             try p.run()
             let payload = blob
-            let writer = Thread { input.fileHandleForWriting.write(payload); try? input.fileHandleForWriting.close() }
+            let writer = Thread {
+                input.fileHandleForWriting.write(payload)
+                try? input.fileHandleForWriting.close()
+            }
             writer.start()
             let compressed = output.fileHandleForReading.readDataToEndOfFile()
             p.waitUntilExit()
@@ -74,9 +81,12 @@ enum Progress {
     static func show(_ done: Int, _ total: Int?, _ what: String) {
         let bar: String
         if let total, total > 0 {
-            let width = 30, filled = min(width, done * width / total)
+            let width = 30
+            let filled = min(width, done * width / total)
             bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
-        } else { bar = "\(done)" }
+        } else {
+            bar = "\(done)"
+        }
         FileHandle.standardError.write(Data("\r\(what) \(bar)".utf8))
     }
 }
@@ -91,7 +101,13 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
-        let service = try await MemoryStores.open(EngramConfiguration().storeSpec(flag: store), dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readOnly, logger: logger)
+        let service = try await MemoryStores.open(
+            EngramConfiguration().storeSpec(flag: store),
+            dataDirectory: storeOptions.dataDirectory,
+            setup: setup,
+            mode: .readOnly,
+            logger: logger
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = ExportLine.dateEncoding
@@ -123,23 +139,33 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
-        let service = try await MemoryStores.open(EngramConfiguration().storeSpec(flag: store), dataDirectory: storeOptions.dataDirectory, setup: setup, mode: .readWrite, logger: logger)
+        let service = try await MemoryStores.open(
+            EngramConfiguration().storeSpec(flag: store),
+            dataDirectory: storeOptions.dataDirectory,
+            setup: setup,
+            mode: .readWrite,
+            logger: logger
+        )
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = ExportLine.dateDecoding
         let lines = try JSONLines.read(input)
-        var imported = 0, skipped = 0, rejected = 0
+        var imported = 0
+        var skipped = 0
+        var rejected = 0
         var batch: [MemoryService.ImportItem] = []
         func flush() async throws {
             guard !batch.isEmpty else { return }
             do {
                 let r = try await service.importSkippingDuplicates(batch)
-                imported += r.imported; skipped += r.skipped
+                imported += r.imported
+                skipped += r.skipped
             } catch MemoryError.secretDetected {
                 // Retry one by one so only the memories holding secrets are refused.
                 for item in batch {
                     do {
                         let r = try await service.importSkippingDuplicates([item])
-                        imported += r.imported; skipped += r.skipped
+                        imported += r.imported
+                        skipped += r.skipped
                     } catch MemoryError.secretDetected { rejected += 1 }
                 }
             }
@@ -189,20 +215,38 @@ struct Migrate: AsyncParsableCommand {
     /// Walks both stores in id order and returns the largest vector component difference
     /// (backends may renormalise unit vectors in the last bits) and the number of id mismatches.
     static func vectorDrift(_ a: MemoryService, _ b: MemoryService) async throws -> (Float, Int) {
-        var offA: PointID?, offB: PointID?
-        var bufA: [MemoryService.ImportItem] = [], bufB: [MemoryService.ImportItem] = []
-        var doneA = false, doneB = false
-        var drift: Float = 0, mismatches = 0
+        var offA: PointID?
+        var offB: PointID?
+        var bufA: [MemoryService.ImportItem] = []
+        var bufB: [MemoryService.ImportItem] = []
+        var doneA = false
+        var doneB = false
+        var drift: Float = 0
+        var mismatches = 0
         while true {
-            if bufA.isEmpty, !doneA { let p = try await a.exportPage(after: offA); bufA = p.items; offA = p.next; doneA = p.next == nil }
-            if bufB.isEmpty, !doneB { let p = try await b.exportPage(after: offB); bufB = p.items; offB = p.next; doneB = p.next == nil }
+            if bufA.isEmpty, !doneA {
+                let p = try await a.exportPage(after: offA)
+                bufA = p.items
+                offA = p.next
+                doneA = p.next == nil
+            }
+            if bufB.isEmpty, !doneB {
+                let p = try await b.exportPage(after: offB)
+                bufB = p.items
+                offB = p.next
+                doneB = p.next == nil
+            }
             if bufA.isEmpty || bufB.isEmpty {
                 mismatches += bufA.count + bufB.count
                 if (bufA.isEmpty && doneA) || (bufB.isEmpty && doneB) { break }
                 continue
             }
-            let x = bufA.removeFirst(), y = bufB.removeFirst()
-            guard x.memory.id == y.memory.id, let vx = x.vector, let vy = y.vector, vx.count == vy.count else { mismatches += 1; continue }
+            let x = bufA.removeFirst()
+            let y = bufB.removeFirst()
+            guard x.memory.id == y.memory.id, let vx = x.vector, let vy = y.vector, vx.count == vy.count else {
+                mismatches += 1
+                continue
+            }
             for (p, q) in zip(vx, vy) { drift = max(drift, abs(p - q)) }
         }
         return (drift, mismatches)
@@ -233,8 +277,10 @@ struct Migrate: AsyncParsableCommand {
         let (n2, c2) = try await Self.checksum(target)
         let (drift, mismatches) = try await Self.vectorDrift(source, target)
         await MemoryStores.close(source, target)
-        print("source: \(n1) memories, checksum \(c1.prefix(16))…; target: \(n2) memories, checksum \(c2.prefix(16))…; "
-              + "largest vector difference \(drift), mismatched ids \(mismatches)")
+        print(
+            "source: \(n1) memories, checksum \(c1.prefix(16))…; target: \(n2) memories, checksum \(c2.prefix(16))…; "
+                + "largest vector difference \(drift), mismatched ids \(mismatches)"
+        )
         guard n1 == n2, c1 == c2, mismatches == 0, drift <= 1e-5 else {
             FileHandle.standardError.write(Data("MIGRATION VERIFICATION FAILED: counts, checksums or vectors differ\n".utf8))
             throw ExitCode(1)

@@ -1,6 +1,7 @@
 import Foundation
 import JWTKit
 import XCTest
+
 @testable import EngramAuth
 
 /// Time claims, lifetime, org-bound roles and signing-secret strength.
@@ -8,8 +9,15 @@ final class TokenPolicyTests: XCTestCase {
     let secret = "policy-tests-" + String(repeating: "0123456789abcdefghijklmnopqrstuv", count: 2)
 
     func claims(iat: Date, exp: Date, nbf: Date? = nil, org: String? = "acme", role: Role = .member) -> TokenClaims {
-        TokenClaims(sub: SubjectClaim(value: "alice"), org: org, role: role, exp: ExpirationClaim(value: exp),
-                    iat: IssuedAtClaim(value: iat), jti: IDClaim(value: UUID().uuidString.lowercased()), nbf: nbf.map(NotBeforeClaim.init))
+        TokenClaims(
+            sub: SubjectClaim(value: "alice"),
+            org: org,
+            role: role,
+            exp: ExpirationClaim(value: exp),
+            iat: IssuedAtClaim(value: iat),
+            jti: IDClaim(value: UUID().uuidString.lowercased()),
+            nbf: nbf.map(NotBeforeClaim.init)
+        )
     }
 
     func testTimeClaims() throws {
@@ -18,8 +26,12 @@ final class TokenPolicyTests: XCTestCase {
         XCTAssertNoThrow(try claims(iat: now + 30, exp: now + 600, nbf: now + 30).checkTimes(now: now), "small skew is tolerated")
         XCTAssertThrowsError(try claims(iat: now - 7200, exp: now - 1).checkTimes(now: now)) { XCTAssertEqual($0 as? TokenError, .expired) }
         XCTAssertThrowsError(try claims(iat: now + 3600, exp: now + 7200).checkTimes(now: now)) { XCTAssertEqual($0 as? TokenError, .notYetValid) }
-        XCTAssertThrowsError(try claims(iat: now, exp: now + 600, nbf: now + 3600).checkTimes(now: now)) { XCTAssertEqual($0 as? TokenError, .notYetValid) }
-        XCTAssertThrowsError(try claims(iat: now, exp: now + 1000 * 366 * 86_400).checkTimes(now: now)) { XCTAssertEqual($0 as? TokenError, .lifetimeTooLong) }
+        XCTAssertThrowsError(try claims(iat: now, exp: now + 600, nbf: now + 3600).checkTimes(now: now)) {
+            XCTAssertEqual($0 as? TokenError, .notYetValid)
+        }
+        XCTAssertThrowsError(try claims(iat: now, exp: now + 1000 * 366 * 86_400).checkTimes(now: now)) {
+            XCTAssertEqual($0 as? TokenError, .lifetimeTooLong)
+        }
         XCTAssertNoThrow(try claims(iat: now, exp: now + TokenService.maximumLifetime).checkTimes(now: now))
     }
 
@@ -27,11 +39,17 @@ final class TokenPolicyTests: XCTestCase {
         let tokens = await TokenService(secret: secret)
         let p = Principal(userId: "alice", orgId: "acme", role: .member)
         let (future, _) = try await tokens.issue(for: p, lifetime: 600, now: Date() + 3600)
-        do { _ = try await tokens.verify(future); XCTFail("accepted a token issued in the future") } catch let e as TokenError {
+        do {
+            _ = try await tokens.verify(future)
+            XCTFail("accepted a token issued in the future")
+        } catch let e as TokenError {
             XCTAssertEqual(e, .notYetValid)
             XCTAssertTrue(e.signatureVerified)
         }
-        do { _ = try await tokens.issue(for: p, lifetime: 400 * 86_400); XCTFail() } catch let e as TokenError { XCTAssertEqual(e, .lifetimeTooLong) }
+        do {
+            _ = try await tokens.issue(for: p, lifetime: 400 * 86_400)
+            XCTFail()
+        } catch let e as TokenError { XCTAssertEqual(e, .lifetimeTooLong) }
     }
 
     func testRolesAreOrgBound() {

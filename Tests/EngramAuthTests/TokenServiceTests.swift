@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import EngramAuth
 
 final class TokenServiceTests: XCTestCase {
@@ -19,15 +20,24 @@ final class TokenServiceTests: XCTestCase {
         let tokens = await TokenService(secret: secret)
         let p = Principal(userId: "alice", orgId: nil, role: .member)
         let (expired, _) = try await tokens.issue(for: p, lifetime: 60, now: Date().addingTimeInterval(-3600))
-        do { _ = try await tokens.verify(expired); XCTFail() } catch let e as TokenError { XCTAssertEqual(e, .expired) }
+        do {
+            _ = try await tokens.verify(expired)
+            XCTFail()
+        } catch let e as TokenError { XCTAssertEqual(e, .expired) }
         let other = await TokenService(secret: String(repeating: "z", count: 40))
         let (forged, _) = try await other.issue(for: p)
-        do { _ = try await tokens.verify(forged); XCTFail() } catch let e as TokenError { XCTAssertEqual(e, .invalidSignature) }
+        do {
+            _ = try await tokens.verify(forged)
+            XCTFail()
+        } catch let e as TokenError { XCTAssertEqual(e, .invalidSignature) }
         let parts = forged.split(separator: ".")
         let noneHeader = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64EncodedString()
             .replacingOccurrences(of: "=", with: "").replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         for bad in ["", "abc", "a.b", "\(noneHeader).\(parts[1]).", "\(noneHeader).\(parts[1]).\(parts[2])"] {
-            do { _ = try await tokens.verify(bad); XCTFail("accepted \(bad)") } catch is TokenError {}
+            do {
+                _ = try await tokens.verify(bad)
+                XCTFail("accepted \(bad)")
+            } catch is TokenError {}
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import XCTest
+
 @testable import EngramCore
 
 final class BatchCoalescerTests: XCTestCase {
@@ -51,8 +52,12 @@ final class BatchCoalescerTests: XCTestCase {
         }
         for i in 0..<12 {
             switch outcomes[i]! {
-            case let .success(v): XCTAssertNotEqual(i, 5, "the bad input succeeded"); XCTAssertEqual(v, [i * i])
-            case let .failure(e): XCTAssertEqual(i, 5, "caller \(i) failed with \(e)"); XCTAssertTrue(e is Bad)
+            case let .success(v):
+                XCTAssertNotEqual(i, 5, "the bad input succeeded")
+                XCTAssertEqual(v, [i * i])
+            case let .failure(e):
+                XCTAssertEqual(i, 5, "caller \(i) failed with \(e)")
+                XCTAssertTrue(e is Bad)
             }
         }
     }

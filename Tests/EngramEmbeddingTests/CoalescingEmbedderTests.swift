@@ -41,7 +41,10 @@ final class CoalescingEmbedderTests: XCTestCase {
         let base = RecordingEmbedder()
         base.fail = true
         let e = CoalescingEmbedder(base)
-        do { _ = try await e.embed(["a"]); XCTFail("error swallowed") } catch {}
+        do {
+            _ = try await e.embed(["a"])
+            XCTFail("error swallowed")
+        } catch {}
         let empty = try? await e.embed([])
         XCTAssertEqual(empty?.count, 0)
     }

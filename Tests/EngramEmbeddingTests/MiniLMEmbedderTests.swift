@@ -2,6 +2,7 @@ import EngramEmbedding
 import EngramKernels
 import Foundation
 import XCTest
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,7 +80,8 @@ final class MiniLMEmbedderTests: XCTestCase {
 
     /// The vectorised erf/exp used by GELU and softmax agree with Glibc's erff/expf.
     func testKernelsMatchLibm() {
-        var maxErf: Float = 0, maxExpRel: Float = 0
+        var maxErf: Float = 0
+        var maxExpRel: Float = 0
         var x: Float = -8
         while x <= 8 {
             maxErf = max(maxErf, abs(EmbeddingKernels.erf(x) - erff(x)))

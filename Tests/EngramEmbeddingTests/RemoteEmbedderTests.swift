@@ -8,48 +8,48 @@ import XCTest
 /// OpenAI answers list `data` in reverse order to check re-ordering by `index`.
 final class FakeEmbeddingServer: @unchecked Sendable {
     static let script = #"""
-import http.server, json, sys, threading
-counts = {}
-lock = threading.Lock()
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *args): pass
-    def reply(self, status, obj, headers=()):
-        body = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers: self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-    def do_GET(self):
-        with lock: self.reply(200, counts)
-    def do_POST(self):
-        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        model = req.get("model")
-        with lock:
-            counts[model] = counts.get(model, 0) + 1
-            n = counts[model]
-        if model == "needs-key" and self.headers.get("Authorization") != "Bearer sekret":
-            return self.reply(401, {"error": "bad key"})
-        if model == "flaky" and n == 1:
-            return self.reply(429, {"error": "slow down"}, [("Retry-After", "0")])
-        if model == "broken":
-            return self.reply(500, {"error": "boom"})
-        inputs = req["input"] if isinstance(req["input"], list) else [req["input"]]
-        dims = 3 if model == "small" else 4
-        vecs = [[float(len(t) + 1), 1.0, 2.0, 2.0][:dims] for t in inputs]
-        if self.path == "/v1/embeddings":
-            data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
-            self.reply(200, {"object": "list", "model": model, "data": list(reversed(data))})
-        elif self.path == "/api/embed":
-            self.reply(200, {"model": model, "embeddings": vecs})
-        else:
-            self.reply(404, {"error": "no route " + self.path})
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(srv.server_address[1], flush=True)
-srv.serve_forever()
-"""#
+        import http.server, json, sys, threading
+        counts = {}
+        lock = threading.Lock()
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            def log_message(self, *args): pass
+            def reply(self, status, obj, headers=()):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in headers: self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+            def do_GET(self):
+                with lock: self.reply(200, counts)
+            def do_POST(self):
+                req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                model = req.get("model")
+                with lock:
+                    counts[model] = counts.get(model, 0) + 1
+                    n = counts[model]
+                if model == "needs-key" and self.headers.get("Authorization") != "Bearer sekret":
+                    return self.reply(401, {"error": "bad key"})
+                if model == "flaky" and n == 1:
+                    return self.reply(429, {"error": "slow down"}, [("Retry-After", "0")])
+                if model == "broken":
+                    return self.reply(500, {"error": "boom"})
+                inputs = req["input"] if isinstance(req["input"], list) else [req["input"]]
+                dims = 3 if model == "small" else 4
+                vecs = [[float(len(t) + 1), 1.0, 2.0, 2.0][:dims] for t in inputs]
+                if self.path == "/v1/embeddings":
+                    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vecs)]
+                    self.reply(200, {"object": "list", "model": model, "data": list(reversed(data))})
+                elif self.path == "/api/embed":
+                    self.reply(200, {"model": model, "embeddings": vecs})
+                else:
+                    self.reply(404, {"error": "no route " + self.path})
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(srv.server_address[1], flush=True)
+        srv.serve_forever()
+        """#
 
     let process = Process()
     let port: Int
@@ -98,13 +98,33 @@ final class RemoteEmbedderTests: XCTestCase {
     private var server: FakeEmbeddingServer!
 
     override func setUpWithError() throws { server = try FakeEmbeddingServer() }
-    override func tearDown() { server?.stop(); server = nil }
+    override func tearDown() {
+        server?.stop()
+        server = nil
+    }
 
-    private func embedder(_ api: RemoteEmbedder.API, model: String, dimensions: Int = 4, apiKey: String? = nil,
-                          maxAttempts: Int = 3, baseURL: URL? = nil) -> RemoteEmbedder {
-        RemoteEmbedder(configuration: .init(api: api, baseURL: baseURL ?? server.baseURL, model: model, dimensions: dimensions,
-                                            apiKey: apiKey, timeout: 5, maxAttempts: maxAttempts,
-                                            initialBackoff: 0.01, maxBackoff: 0.05, maxBatchSize: 2))
+    private func embedder(
+        _ api: RemoteEmbedder.API,
+        model: String,
+        dimensions: Int = 4,
+        apiKey: String? = nil,
+        maxAttempts: Int = 3,
+        baseURL: URL? = nil
+    ) -> RemoteEmbedder {
+        RemoteEmbedder(
+            configuration: .init(
+                api: api,
+                baseURL: baseURL ?? server.baseURL,
+                model: model,
+                dimensions: dimensions,
+                apiKey: apiKey,
+                timeout: 5,
+                maxAttempts: maxAttempts,
+                initialBackoff: 0.01,
+                maxBackoff: 0.05,
+                maxBatchSize: 2
+            )
+        )
     }
 
     func testOpenAISuccessIsOrderedAndNormalised() async throws {

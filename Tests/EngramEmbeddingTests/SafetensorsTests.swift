@@ -19,7 +19,10 @@ final class SafetensorsTests: XCTestCase {
         var bytes: [UInt8] = []
         let h = Array(header.utf8)
         var n = headerLength ?? UInt64(h.count)
-        for _ in 0..<8 { bytes.append(UInt8(n & 0xFF)); n >>= 8 }
+        for _ in 0..<8 {
+            bytes.append(UInt8(n & 0xFF))
+            n >>= 8
+        }
         bytes += h
         bytes += data
         let url = tmp.appendingPathComponent("\(UUID().uuidString).safetensors")
@@ -32,7 +35,8 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testValidFileIsReadThroughTheMapping() throws {
-        let header = #"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"ids":{"dtype":"I64","shape":[1],"data_offsets":[24,32]}}"#
+        let header =
+            #"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"ids":{"dtype":"I64","shape":[1],"data_offsets":[24,32]}}"#
         let url = try file(header: header, data: floats([1, 2, 3, 4, 5, 6]) + [UInt8](repeating: 0, count: 8))
         let f = try SafetensorsFile(url: url)
         XCTAssertEqual(f.metadata["format"], "pt")
@@ -88,8 +92,10 @@ final class SafetensorsTests: XCTestCase {
             guard case SafetensorsError.invalidTensor(name: "w", _) = error else { return XCTFail("unexpected \(error)") }
         }
         // Reversed offsets, negative shape, unknown dtype.
-        for header in [#"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
-                       #"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#] {
+        for header in [
+            #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            #"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+        ] {
             XCTAssertThrowsError(try SafetensorsFile(url: try file(header: header, data: floats([1])))) { error in
                 guard case SafetensorsError.invalidTensor = error else { return XCTFail("unexpected \(error)") }
             }

@@ -34,7 +34,10 @@ enum TestModel {
         throw MissingModel(message: "model file missing: \(url.path) (see the failure above)")
     }
 
-    struct MissingModel: Error, CustomStringConvertible { let message: String; var description: String { message } }
+    struct MissingModel: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
 
     static func tokenizer() throws -> WordPieceTokenizer {
         try WordPieceTokenizer(vocabularyURL: try require("vocab.txt"))
@@ -52,7 +55,8 @@ enum TestModel {
         private let lock = NSLock()
         private var value: MiniLMEmbedder?
         func get() throws -> MiniLMEmbedder {
-            lock.lock(); defer { lock.unlock() }
+            lock.lock()
+            defer { lock.unlock() }
             if let value { return value }
             let e = try MiniLMEmbedder(modelDirectory: TestModel.directory)
             value = e
@@ -72,8 +76,10 @@ struct ReferenceCase: Decodable {
     let embedding: [Float]
 
     static func load() throws -> [ReferenceCase] {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "reference_minilm", withExtension: "jsonl", subdirectory: "Fixtures"),
-                                "Fixtures/reference_minilm.jsonl missing from the test bundle")
+        let url = try XCTUnwrap(
+            Bundle.module.url(forResource: "reference_minilm", withExtension: "jsonl", subdirectory: "Fixtures"),
+            "Fixtures/reference_minilm.jsonl missing from the test bundle"
+        )
         let text = try String(contentsOf: url, encoding: .utf8)
         return try text.split(separator: "\n").map { try JSONDecoder().decode(ReferenceCase.self, from: Data($0.utf8)) }
     }

@@ -11,7 +11,9 @@ final class TokenizerTests: XCTestCase {
         for c in cases {
             let ids = tokenizer.encode(c.text)
             if ids != c.token_ids {
-                mismatches.append("#\(c.id) [\(c.kind)] \(c.text.debugDescription.prefix(80))\n  got  \(tokenizer.encodeToTokens(c.text))\n  want \(c.tokens)")
+                mismatches.append(
+                    "#\(c.id) [\(c.kind)] \(c.text.debugDescription.prefix(80))\n  got  \(tokenizer.encodeToTokens(c.text))\n  want \(c.tokens)"
+                )
             }
         }
         XCTAssertTrue(mismatches.isEmpty, "token id mismatches (\(mismatches.count)/\(cases.count)):\n" + mismatches.joined(separator: "\n"))
@@ -21,7 +23,10 @@ final class TokenizerTests: XCTestCase {
     /// specials glued to text) tokenised by HuggingFace `tokenizers`; regenerate with
     /// eval/embedding/make_tokenizer_fuzz.py.
     func testFuzzedTextMatchesHuggingFace() throws {
-        struct Case: Decodable { let text: String; let ids: [Int32] }
+        struct Case: Decodable {
+            let text: String
+            let ids: [Int32]
+        }
         let tokenizer = try TestModel.tokenizer()
         let url = try XCTUnwrap(Bundle.module.url(forResource: "tokenizer_fuzz", withExtension: "jsonl", subdirectory: "Fixtures"))
         let cases = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
@@ -29,7 +34,9 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(cases.count, 1000)
         var mismatches: [String] = []
         for c in cases where tokenizer.encode(c.text) != c.ids {
-            mismatches.append("\(c.text.unicodeScalars.map { String($0.value, radix: 16) })\n  got  \(tokenizer.encodeToTokens(c.text))\n  want \(c.ids.map { tokenizer.vocabulary[Int($0)] })")
+            mismatches.append(
+                "\(c.text.unicodeScalars.map { String($0.value, radix: 16) })\n  got  \(tokenizer.encodeToTokens(c.text))\n  want \(c.ids.map { tokenizer.vocabulary[Int($0)] })"
+            )
         }
         XCTAssertTrue(mismatches.isEmpty, "\(mismatches.count) fuzz mismatches:\n" + mismatches.prefix(5).joined(separator: "\n"))
     }
@@ -39,8 +46,10 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(t.encodeToTokens(""), ["[CLS]", "[SEP]"])
         XCTAssertEqual(t.encodeToTokens(" \n\t "), ["[CLS]", "[SEP]"])
         // Literal specials are kept, even inside a word; lowercase look-alikes are plain text.
-        XCTAssertEqual(t.encodeToTokens("x[MASK]y [sep] [PAD][UNK]"),
-                       ["[CLS]", "x", "[MASK]", "y", "[", "sep", "]", "[PAD]", "[UNK]", "[SEP]"])
+        XCTAssertEqual(
+            t.encodeToTokens("x[MASK]y [sep] [PAD][UNK]"),
+            ["[CLS]", "x", "[MASK]", "y", "[", "sep", "]", "[PAD]", "[UNK]", "[SEP]"]
+        )
         // Accents stripped after NFD, zero-width / control characters dropped.
         XCTAssertEqual(t.encodeToTokens("Cafe\u{0301}\u{200B}s"), t.encodeToTokens("cafés"))
         XCTAssertEqual(t.encodeToTokens("café"), ["[CLS]", "cafe", "[SEP]"])

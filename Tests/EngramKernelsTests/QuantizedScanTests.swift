@@ -1,5 +1,6 @@
 import CEngramKernels
 import XCTest
+
 @testable import EngramKernels
 
 /// The int8 scan must return the float scan's exact top-k: same ids, float scores.
@@ -10,8 +11,14 @@ final class QuantizedScanTests: XCTestCase {
     }
 
     /// Searches with the int8 scan and with the float scan and compares.
-    func assertSameAsFloat(_ m: VectorMatrix, _ q: [Float], k: Int, accept: ((Int64) -> Bool)? = nil,
-                           file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertSameAsFloat(
+        _ m: VectorMatrix,
+        _ q: [Float],
+        k: Int,
+        accept: ((Int64) -> Bool)? = nil,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws {
         VectorMatrix.quantizedScan = false
         let want = try m.search(q, k: k, accept: accept)
         VectorMatrix.quantizedScan = true
@@ -99,7 +106,7 @@ final class QuantizedScanTests: XCTestCase {
         for i in stride(from: 0, to: 8000, by: 3) { m.remove(id: Int64(i)) }
         for i in stride(from: 1, to: 8000, by: 5) { try m.upsert(id: Int64(i), vector: rng.vector(64)) }
         let q = rng.vector(64)
-        try m.upsert(id: 123_456, vector: q) // the best match, added last
+        try m.upsert(id: 123_456, vector: q)  // the best match, added last
         VectorMatrix.quantizedScanThreshold = 1
         XCTAssertEqual(try m.search(q, k: 1).first?.id, 123_456)
         for _ in 0..<5 { try assertSameAsFloat(m, rng.vector(64), k: 20) }
@@ -111,7 +118,8 @@ final class QuantizedScanTests: XCTestCase {
     /// Every kernel path (AVX-512, AVX2, portable) computes the same scores.
     func testKernelPathsAgree() {
         var rng = TestRNG(state: 35)
-        let n = 37, stride = 128
+        let n = 37
+        let stride = 128
         let rows = (0..<(n * stride)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
         let scales = (0..<n).map { _ in Float(rng.next() % 1000 + 1) / 1e5 }
         let query = (0..<stride).map { _ in Int16(truncatingIfNeeded: Int(rng.next() % 60_000) - 30_000) }

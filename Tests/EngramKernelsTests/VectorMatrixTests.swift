@@ -1,11 +1,14 @@
 import XCTest
+
 @testable import EngramKernels
 
 /// Deterministic pseudo-random data for the tests.
 struct TestRNG {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
         return state
     }
     mutating func float() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }

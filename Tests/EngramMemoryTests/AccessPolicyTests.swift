@@ -1,13 +1,28 @@
 import EngramAuth
 import Foundation
 import XCTest
+
 @testable import EngramMemory
 
 /// The access matrix: roles × scopes × states × same/other user × same/other org.
 final class AccessPolicyTests: XCTestCase {
     func memory(author: String, org: String?, scope: MemoryScope, state: MemoryState) -> Memory {
-        Memory(id: UUID(), userId: author, orgId: org, scope: scope, state: state, content: "c", tags: [], repo: nil,
-               taskId: nil, kind: .fact, contentHash: "h", createdAt: Date(), updatedAt: Date(), embeddingModel: "m")
+        Memory(
+            id: UUID(),
+            userId: author,
+            orgId: org,
+            scope: scope,
+            state: state,
+            content: "c",
+            tags: [],
+            repo: nil,
+            taskId: nil,
+            kind: .fact,
+            contentHash: "h",
+            createdAt: Date(),
+            updatedAt: Date(),
+            embeddingModel: "m"
+        )
     }
 
     func testMatrix() {
@@ -22,7 +37,9 @@ final class AccessPolicyTests: XCTestCase {
                             switch scope {
                             case .personal: expectedRead = sameUser
                             case .org:
-                                if !sameOrg { expectedRead = false } else {
+                                if !sameOrg {
+                                    expectedRead = false
+                                } else {
                                     switch state {
                                     case .published: expectedRead = true
                                     case .draft, .pendingReview: expectedRead = sameUser || role == .admin || role == .owner
@@ -33,7 +50,11 @@ final class AccessPolicyTests: XCTestCase {
                             let label = "\(role) \(scope) \(state) sameUser=\(sameUser) sameOrg=\(sameOrg)"
                             XCTAssertEqual(AccessPolicy.canRead(p, m), expectedRead, "read: " + label)
                             XCTAssertEqual(AccessPolicy.canModify(p, m), expectedRead && sameUser && role != .viewer, "modify: " + label)
-                            XCTAssertEqual(AccessPolicy.canReview(p, m), scope == .org && sameOrg && (role == .admin || role == .owner), "review: " + label)
+                            XCTAssertEqual(
+                                AccessPolicy.canReview(p, m),
+                                scope == .org && sameOrg && (role == .admin || role == .owner),
+                                "review: " + label
+                            )
                         }
                     }
                 }

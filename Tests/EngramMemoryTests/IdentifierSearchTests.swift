@@ -20,11 +20,14 @@ struct IdentifierSearchTests {
         "upload retry policy for the web client: three attempts with backoff",
     ]
 
-    @Test("the named service ranks first", arguments: [
-        ("juniper-media upload retry policy with backoff", 1),
-        ("what is the upload retry policy of juniper-media", 1),
-        ("onyx-media retry policy", 0),
-    ])
+    @Test(
+        "the named service ranks first",
+        arguments: [
+            ("juniper-media upload retry policy with backoff", 1),
+            ("what is the upload retry policy of juniper-media", 1),
+            ("onyx-media retry policy", 0),
+        ]
+    )
     func namedServiceFirst(query: String, expected: Int) async throws {
         let (store, directory) = try await MemoryTestSupport.store()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -35,6 +38,9 @@ struct IdentifierSearchTests {
             ids.append(try await service.add(alice, NewMemory(content: text)).memory.id)
         }
         let hits = try await service.search(alice, MemorySearchQuery(query: query, limit: 3))
-        #expect(hits.first?.memory.id == ids[expected], "ranking: \(hits.map { String($0.memory.content.prefix(24)) + String(format: " %.3f", $0.score) })")
+        #expect(
+            hits.first?.memory.id == ids[expected],
+            "ranking: \(hits.map { String($0.memory.content.prefix(24)) + String(format: " %.3f", $0.score) })"
+        )
     }
 }

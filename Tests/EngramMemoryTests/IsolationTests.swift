@@ -1,6 +1,7 @@
 import EngramAuth
 import Foundation
 import XCTest
+
 @testable import EngramMemory
 
 /// Another user's or another org's memories never surface through any operation.
@@ -17,15 +18,24 @@ final class IsolationTests: XCTestCase {
         _ = try await service.finish(alice, taskId: "K")
         for p in [bob, mallory] {
             XCTAssertThrowsError(try service.get(p, id: secretPlan.memory.id)) { XCTAssertEqual($0 as? MemoryError, .notFound) }
-            do { _ = try await service.update(p, id: secretPlan.memory.id, MemoryPatch(content: "x")); XCTFail() } catch let e as MemoryError { XCTAssertEqual(e, .notFound) }
-            do { try await service.delete(p, id: secretPlan.memory.id); XCTFail() } catch let e as MemoryError { XCTAssertEqual(e, .notFound) }
+            do {
+                _ = try await service.update(p, id: secretPlan.memory.id, MemoryPatch(content: "x"))
+                XCTFail()
+            } catch let e as MemoryError { XCTAssertEqual(e, .notFound) }
+            do {
+                try await service.delete(p, id: secretPlan.memory.id)
+                XCTFail()
+            } catch let e as MemoryError { XCTAssertEqual(e, .notFound) }
             let hits = try await service.search(p, MemorySearchQuery(query: "kubernetes autoscale queue depth", limit: 20))
             XCTAssertFalse(hits.contains { $0.memory.id == secretPlan.memory.id })
             XCTAssertFalse(try service.list(p, limit: 100).memories.contains { $0.id == secretPlan.memory.id })
         }
         // Bob (same org) sees the published org fact but cannot change it; mallory (other org owner) sees nothing.
         XCTAssertEqual(try service.get(bob, id: orgFact.memory.id).id, orgFact.memory.id)
-        do { _ = try await service.update(bob, id: orgFact.memory.id, MemoryPatch(content: "x")); XCTFail() } catch let e as MemoryError { XCTAssertEqual(e.code, "forbidden") }
+        do {
+            _ = try await service.update(bob, id: orgFact.memory.id, MemoryPatch(content: "x"))
+            XCTFail()
+        } catch let e as MemoryError { XCTAssertEqual(e.code, "forbidden") }
         XCTAssertThrowsError(try service.get(mallory, id: orgFact.memory.id))
         let malloryHits = try await service.search(mallory, MemorySearchQuery(query: "kustomize manifests", limit: 20))
         XCTAssertTrue(malloryHits.isEmpty)
@@ -35,6 +45,9 @@ final class IsolationTests: XCTestCase {
         // A viewer reads but never writes.
         let viewer = Principal.user("vic", org: "acme", role: .viewer)
         XCTAssertEqual(try service.get(viewer, id: orgFact.memory.id).id, orgFact.memory.id)
-        do { _ = try await service.add(viewer, NewMemory(content: "x")); XCTFail() } catch let e as MemoryError { XCTAssertEqual(e.code, "forbidden") }
+        do {
+            _ = try await service.add(viewer, NewMemory(content: "x"))
+            XCTFail()
+        } catch let e as MemoryError { XCTAssertEqual(e.code, "forbidden") }
     }
 }

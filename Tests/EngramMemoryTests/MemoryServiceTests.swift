@@ -2,6 +2,7 @@ import EngramAuth
 import EngramStore
 import Foundation
 import XCTest
+
 @testable import EngramMemory
 
 final class MemoryServiceTests: XCTestCase {
@@ -20,7 +21,10 @@ final class MemoryServiceTests: XCTestCase {
     let bob = Principal.user("bob")
 
     func testAddSearchGetUpdateDelete() async throws {
-        let added = try await service.add(alice, NewMemory(content: "This repo runs its tests with swift test --parallel", tags: ["testing"], repo: "github.com/acme/api"))
+        let added = try await service.add(
+            alice,
+            NewMemory(content: "This repo runs its tests with swift test --parallel", tags: ["testing"], repo: "github.com/acme/api")
+        )
         XCTAssertEqual(added.status, .created)
         XCTAssertEqual(added.memory.state, .published)
         XCTAssertEqual(added.memory.tenant, "user:alice")
@@ -31,7 +35,11 @@ final class MemoryServiceTests: XCTestCase {
         XCTAssertNotNil(hits.first?.similarity)
         XCTAssertEqual(try service.get(alice, id: added.memory.id).content, added.memory.content)
 
-        let updated = try await service.update(alice, id: added.memory.id, MemoryPatch(content: "Database migrations live in db/migrate and run with make migrate"))
+        let updated = try await service.update(
+            alice,
+            id: added.memory.id,
+            MemoryPatch(content: "Database migrations live in db/migrate and run with make migrate")
+        )
         XCTAssertEqual(updated.id, added.memory.id)
         XCTAssertNotEqual(updated.contentHash, added.memory.contentHash)
         // The old text is no longer found by either index.
@@ -97,17 +105,31 @@ final class MemoryServiceTests: XCTestCase {
     }
 
     func testValidation() async throws {
-        for bad in [NewMemory(content: "   "), NewMemory(content: String(repeating: "x", count: 8 * 1024 + 1)),
-                    NewMemory(content: "ok", tags: Array(repeating: "t", count: 1) + (0..<25).map { "t\($0)" })] {
-            do { _ = try await service.add(alice, bad); XCTFail("accepted invalid input") } catch MemoryError.invalid {}
+        for bad in [
+            NewMemory(content: "   "), NewMemory(content: String(repeating: "x", count: 8 * 1024 + 1)),
+            NewMemory(content: "ok", tags: Array(repeating: "t", count: 1) + (0..<25).map { "t\($0)" }),
+        ] {
+            do {
+                _ = try await service.add(alice, bad)
+                XCTFail("accepted invalid input")
+            } catch MemoryError.invalid {}
         }
-        do { _ = try await service.search(alice, MemorySearchQuery(query: "x", limit: 0)); XCTFail() } catch MemoryError.invalid {}
-        do { _ = try await service.search(alice, MemorySearchQuery(query: "  ")); XCTFail() } catch MemoryError.invalid {}
+        do {
+            _ = try await service.search(alice, MemorySearchQuery(query: "x", limit: 0))
+            XCTFail()
+        } catch MemoryError.invalid {}
+        do {
+            _ = try await service.search(alice, MemorySearchQuery(query: "  "))
+            XCTFail()
+        } catch MemoryError.invalid {}
         XCTAssertThrowsError(try service.list(alice, cursor: "%%%"))
     }
 
     func testFinishPromotesDraftsIdempotently() async throws {
-        let d1 = try await service.add(alice, NewMemory(content: "The payments service uses idempotency keys on every POST", scope: .org, taskId: "T-1"))
+        let d1 = try await service.add(
+            alice,
+            NewMemory(content: "The payments service uses idempotency keys on every POST", scope: .org, taskId: "T-1")
+        )
         let d2 = try await service.add(alice, NewMemory(content: "Feature flags are read from LaunchDarkly at start-up", scope: .org, taskId: "T-1"))
         let other = try await service.add(alice, NewMemory(content: "Staging is reset every night at 2am", scope: .org, taskId: "T-2"))
         XCTAssertEqual(d1.memory.state, .draft)

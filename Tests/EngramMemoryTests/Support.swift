@@ -4,6 +4,7 @@ import EngramQdrantClient
 import EngramStore
 import Foundation
 import XCTest
+
 @testable import EngramMemory
 
 enum MemoryTestSupport {
@@ -63,7 +64,10 @@ enum MemoryTestSupport {
         }
         crc ^= 0xFFFF_FFFF
         var checksum: [Character] = []
-        for _ in 0..<6 { checksum.append(alphabet[Int(crc % 62)]); crc /= 62 }
+        for _ in 0..<6 {
+            checksum.append(alphabet[Int(crc % 62)])
+            crc /= 62
+        }
         return "gh" + "p_" + body + String(checksum.reversed())
     }
 }

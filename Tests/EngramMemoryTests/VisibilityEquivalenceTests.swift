@@ -2,6 +2,7 @@ import EngramAuth
 import EngramStore
 import Foundation
 import Testing
+
 @testable import EngramMemory
 
 /// `AccessPolicy.visibilityConditions` (the filter the store applies during a vector search) and
@@ -37,8 +38,10 @@ import Testing
                 let expected = AccessPolicy.canRead(principal, memory) && wanted
                 let found: Bool
                 if tenants.contains(memory.tenant) {
-                    let filter = Filter(must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(memory.tenant))))]
-                        + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, state: stateFilter))
+                    let filter = Filter(
+                        must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(memory.tenant))))]
+                            + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, state: stateFilter)
+                    )
                     found = FilterEvaluator.matches(filter, id: .uuid(memory.id), payload: memory.payload)
                 } else {
                     found = false

@@ -36,8 +36,11 @@ import Testing
             let wrong = try await q.call(.get, "/collections", key: "not-the-key")
             #expect(wrong.status == .forbidden)
             #expect(wrong.text == "Invalid API key or JWT")
-            let bearer = try await q.client.execute(uri: "/collections", method: .get,
-                                                    headers: [.authorization: "Bearer \(QdrantServer.apiKey)"])
+            let bearer = try await q.client.execute(
+                uri: "/collections",
+                method: .get,
+                headers: [.authorization: "Bearer \(QdrantServer.apiKey)"]
+            )
             #expect(bearer.status == .ok)
             #expect(bearer.value["status"] == "ok")
         }

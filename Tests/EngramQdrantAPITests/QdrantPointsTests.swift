@@ -9,13 +9,15 @@ import Testing
 /// until it is null, and count agrees with the points and with a payload filter.
 @Suite struct QdrantPointsTests {
     /// Five unit-ish vectors on distinct axes with a `colour` payload.
-    static let points: JSONValue = ["points": [
-        ["id": 1, "vector": [1, 0, 0, 0], "payload": ["colour": "red"]],
-        ["id": 2, "vector": [0, 1, 0, 0], "payload": ["colour": "green"]],
-        ["id": 3, "vector": [0, 0, 1, 0], "payload": ["colour": "red"]],
-        ["id": 4, "vector": [0, 0, 0, 1], "payload": ["colour": "blue"]],
-        ["id": 5, "vector": [0.7, 0.7, 0, 0], "payload": ["colour": "green"]],
-    ]]
+    static let points: JSONValue = [
+        "points": [
+            ["id": 1, "vector": [1, 0, 0, 0], "payload": ["colour": "red"]],
+            ["id": 2, "vector": [0, 1, 0, 0], "payload": ["colour": "green"]],
+            ["id": 3, "vector": [0, 0, 1, 0], "payload": ["colour": "red"]],
+            ["id": 4, "vector": [0, 0, 0, 1], "payload": ["colour": "blue"]],
+            ["id": 5, "vector": [0.7, 0.7, 0, 0], "payload": ["colour": "green"]],
+        ]
+    ]
 
     /// Creates `docs` (4-d, cosine) and upserts the five points.
     static func populate(_ q: QdrantClient) async throws {
@@ -29,8 +31,11 @@ import Testing
     @Test func searchReturnsTheNearestPointFirst() async throws {
         try await QdrantServer().test { q in
             try await Self.populate(q)
-            let search = try await q.call(.post, "/collections/docs/points/search",
-                                          ["vector": [0.1, 0, 0.9, 0], "limit": 2, "with_payload": true])
+            let search = try await q.call(
+                .post,
+                "/collections/docs/points/search",
+                ["vector": [0.1, 0, 0.9, 0], "limit": 2, "with_payload": true]
+            )
             #expect(search.status == .ok)
             let hits = try #require(search.value["result"]).elements
             #expect(hits.map { $0["id"] } == [3, 1])
@@ -49,16 +54,21 @@ import Testing
             #expect(query.status == .ok)
             let hits = try #require(query.value["result"]?["points"]).elements
             #expect(hits.map { $0["id"] } == [5, 2, 1])
-            let filtered = try await q.call(.post, "/collections/docs/points/query", [
-                "query": [0.6, 0.8, 0, 0], "limit": 3,
-                "filter": ["must": [["key": "colour", "match": ["value": "red"]]]],
-            ])
+            let filtered = try await q.call(
+                .post,
+                "/collections/docs/points/query",
+                [
+                    "query": [0.6, 0.8, 0, 0], "limit": 3,
+                    "filter": ["must": [["key": "colour", "match": ["value": "red"]]]],
+                ]
+            )
             #expect(filtered.value["result"]?["points"]?.elements.map { $0["id"] } == [1, 3])
         }
     }
 
     /// One scroll page of `limit` points from `offset`: the ids, whether any payload came back, and `next_page_offset`.
-    static func scroll(_ q: QdrantClient, limit: Int64, offset: JSONValue? = nil) async throws -> (ids: [JSONValue], payloads: Bool, next: JSONValue?) {
+    static func scroll(_ q: QdrantClient, limit: Int64, offset: JSONValue? = nil) async throws -> (ids: [JSONValue], payloads: Bool, next: JSONValue?)
+    {
         var body: [String: JSONValue] = ["limit": .int(limit), "with_payload": false]
         body["offset"] = offset
         let page = try await q.call(.post, "/collections/docs/points/scroll", .object(body))
@@ -93,9 +103,13 @@ import Testing
             let all = try await q.call(.post, "/collections/docs/points/count", ["exact": true])
             #expect(all.status == .ok)
             #expect(all.value["result"] == ["count": 5])
-            let red = try await q.call(.post, "/collections/docs/points/count", [
-                "exact": true, "filter": ["must": [["key": "colour", "match": ["value": "red"]]]],
-            ])
+            let red = try await q.call(
+                .post,
+                "/collections/docs/points/count",
+                [
+                    "exact": true, "filter": ["must": [["key": "colour", "match": ["value": "red"]]]],
+                ]
+            )
             #expect(red.value["result"] == ["count": 2])
             let deleted = try await q.call(.post, "/collections/docs/points/delete?wait=true", ["points": [1, 2]])
             #expect(deleted.status == .ok)

@@ -31,7 +31,10 @@ struct AdaptiveWeightTests {
         for cosineTop in stride(from: -1.0, through: 1.0, by: 0.25) {
             for lexicalTop in [0.0, 1.0, 100.0] {
                 let w = RankFusion.adaptiveWeight(
-                    similarities: [cosineTop, -1, -1], lexical: [lexicalTop, 0, 0], constants: constants)
+                    similarities: [cosineTop, -1, -1],
+                    lexical: [lexicalTop, 0, 0],
+                    constants: constants
+                )
                 #expect(w >= constants.lower && w <= constants.upper)
                 #expect(w > 0 && w < 1)
             }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EngramSearch
 
 final class BM25IndexTests: XCTestCase {
@@ -28,7 +29,8 @@ final class BM25IndexTests: XCTestCase {
     func testSumsOverDistinctQueryTerms() {
         let index = makeIndex()
         let both = index.scores("apple durian")
-        let apple = index.scores("apple"), durian = index.scores("durian")
+        let apple = index.scores("apple")
+        let durian = index.scores("durian")
         XCTAssertEqual(both[3] ?? 0, durian[3] ?? -1, accuracy: 1e-12)
         XCTAssertEqual(both[2] ?? 0, apple[2] ?? -1, accuracy: 1e-12)
         // Repeating a query term does not count it twice.
@@ -84,7 +86,10 @@ final class BM25IndexTests: XCTestCase {
             docs[id] = words
             index.upsert(id: id, text: words.joined(separator: " "))
         }
-        for id in stride(from: 0, to: 400, by: 7) as StrideTo<Int64> { docs[id] = nil; index.remove(id: id) }
+        for id in stride(from: 0, to: 400, by: 7) as StrideTo<Int64> {
+            docs[id] = nil
+            index.remove(id: id)
+        }
         let tokenizer = TextTokenizer()
         let terms = docs.mapValues { $0.flatMap(tokenizer.terms) }
         let n = Double(terms.count)

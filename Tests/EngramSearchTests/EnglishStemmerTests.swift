@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EngramSearch
 
 final class EnglishStemmerTests: XCTestCase {
@@ -64,9 +65,11 @@ final class EnglishStemmerTests: XCTestCase {
     }
 
     func testInflectionsMeetAtOneStem() {
-        for family in [["connect", "connected", "connecting", "connection", "connections"],
-                       ["index", "indexes", "indexed", "indexing"],
-                       ["deploy", "deploys", "deployed", "deploying", "deployment"]] {
+        for family in [
+            ["connect", "connected", "connecting", "connection", "connections"],
+            ["index", "indexes", "indexed", "indexing"],
+            ["deploy", "deploys", "deployed", "deploying", "deployment"],
+        ] {
             XCTAssertEqual(Set(family.map(EnglishStemmer.stem)).count, 1, "\(family)")
         }
     }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EngramSearch
 
 final class RankFusionTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EngramSearch
 
 final class TextTokenizerTests: XCTestCase {
@@ -19,7 +20,8 @@ final class TextTokenizerTests: XCTestCase {
         // snake_case and paths split at punctuation, and keep the whole name as one unstemmed term.
         XCTAssertEqual(
             tokenizer.terms("max_retries src/api.swift"),
-            ["max", "retri", "max_retries", "src", "api", "swift", "src/api.swift"])
+            ["max", "retri", "max_retries", "src", "api", "swift", "src/api.swift"]
+        )
         XCTAssertEqual(tokenizer.terms("HTTPServer"), ["httpserver"])
     }
 
@@ -48,9 +50,11 @@ final class TextTokenizerPathTests: XCTestCase {
     func testASCIIPathMatchesUnicodePath() {
         let tokenizer = TextTokenizer()
         var rng = SplitMix(seed: 5)
-        let pieces = ["retry", "Policy", "HTTP", "Server", "v2", "2024", "the", "Running", "tests", "db_migrate",
-                      "x", "camelCaseWord", "API", "a1B2",  " ", "  ", ".", "/", "-", "\r\n", "\t", "'s", "JSONDecoder",
-                      "_", ":", "@", "a-b", "x.y", "@@"]
+        let pieces = [
+            "retry", "Policy", "HTTP", "Server", "v2", "2024", "the", "Running", "tests", "db_migrate",
+            "x", "camelCaseWord", "API", "a1B2", " ", "  ", ".", "/", "-", "\r\n", "\t", "'s", "JSONDecoder",
+            "_", ":", "@", "a-b", "x.y", "@@",
+        ]
         for _ in 0..<500 {
             let text = (0..<Int(rng.next() % 12)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
             var copy = text

@@ -1,6 +1,7 @@
-import Foundation
 import EngramScreening
+import Foundation
 import XCTest
+
 @testable import EngramSecrets
 
 /// Public API behaviour: messages never contain the secret (the `engram scan` output is checked by

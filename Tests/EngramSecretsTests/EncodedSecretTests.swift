@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import EngramSecrets
 
 /// Issue 13 item 6: secrets hidden by an encoding (base64, hex, percent-encoding), a transform
@@ -12,10 +13,21 @@ final class EncodedSecretTests: XCTestCase {
     /// Asserts a finding of `family` whose Character range covers `fragment` in `text`.
     func assertFinds(_ family: String, in text: String, covering fragment: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
         let f = scanner.scan(text)
-        XCTAssertTrue(f.contains { $0.family == family }, "expected \(family), got \(f.map(\.ruleID)) in: \(text.prefix(120))", file: file, line: line)
+        XCTAssertTrue(
+            f.contains { $0.family == family },
+            "expected \(family), got \(f.map(\.ruleID)) in: \(text.prefix(120))",
+            file: file,
+            line: line
+        )
         if let fragment, let r = text.range(of: fragment) {
-            let s = text.distance(from: text.startIndex, to: r.lowerBound), e = text.distance(from: text.startIndex, to: r.upperBound)
-            XCTAssertTrue(f.contains { $0.range.lowerBound <= s && $0.range.upperBound >= e }, "ranges \(f.map(\.range)) miss \(s)..<\(e)", file: file, line: line)
+            let s = text.distance(from: text.startIndex, to: r.lowerBound)
+            let e = text.distance(from: text.startIndex, to: r.upperBound)
+            XCTAssertTrue(
+                f.contains { $0.range.lowerBound <= s && $0.range.upperBound >= e },
+                "ranges \(f.map(\.range)) miss \(s)..<\(e)",
+                file: file,
+                line: line
+            )
         }
     }
 
@@ -25,13 +37,17 @@ final class EncodedSecretTests: XCTestCase {
     }
 
     static func rot13(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { c -> Unicode.Scalar in
-            switch c.value {
-            case 0x41...0x5A: return Unicode.Scalar((c.value - 0x41 + 13) % 26 + 0x41)!
-            case 0x61...0x7A: return Unicode.Scalar((c.value - 0x61 + 13) % 26 + 0x61)!
-            default: return c
-            }
-        }))
+        String(
+            String.UnicodeScalarView(
+                s.unicodeScalars.map { c -> Unicode.Scalar in
+                    switch c.value {
+                    case 0x41...0x5A: return Unicode.Scalar((c.value - 0x41 + 13) % 26 + 0x41)!
+                    case 0x61...0x7A: return Unicode.Scalar((c.value - 0x61 + 13) % 26 + 0x61)!
+                    default: return c
+                    }
+                }
+            )
+        )
     }
 
     static func hex(_ s: String) -> String { s.utf8.map { String(format: "%02x", $0) }.joined() }
@@ -73,7 +89,8 @@ final class EncodedSecretTests: XCTestCase {
     }
 
     func testBase64OfAWSKeyPair() {
-        let id = fx.awsKeyID(), secret = fx.awsSecret()
+        let id = fx.awsKeyID()
+        let secret = fx.awsSecret()
         let enc = Self.b64("\(id):\(secret)")
         assertFinds("aws", in: "creds blob \(enc)", covering: enc)
         let ini = Self.b64("[default]\naws_access_key_id = \(id)\naws_secret_access_key = \(secret)\n")
@@ -141,13 +158,17 @@ final class EncodedSecretTests: XCTestCase {
 
     func testOtherLanguagesPasswordAndTokenSentences() {
         let p = pw()
-        for s in ["le mot de passe est \(p)", "a senha é \(p)", "la password è \(p)", "la parola d'ordine è \(p)",
-                  "het wachtwoord is \(p)", "CONTRASEÑA: \(p)"] {
+        for s in [
+            "le mot de passe est \(p)", "a senha é \(p)", "la password è \(p)", "la parola d'ordine è \(p)",
+            "het wachtwoord is \(p)", "CONTRASEÑA: \(p)",
+        ] {
             assertFinds("password", in: s, covering: p)
         }
         let tok = fx.mixed(40)
-        for s in ["der API-Schlüssel ist \(tok)", "el token es \(tok)", "la clé API est \(tok)", "o segredo é \(tok)",
-                  "il token segreto è \(tok)", "de geheime sleutel is \(tok)"] {
+        for s in [
+            "der API-Schlüssel ist \(tok)", "el token es \(tok)", "la clé API est \(tok)", "o segredo é \(tok)",
+            "il token segreto è \(tok)", "de geheime sleutel is \(tok)",
+        ] {
             XCTAssertFalse(scanner.scan(s).isEmpty, "no finding in: \(s)")
         }
     }
@@ -175,7 +196,9 @@ final class EncodedSecretTests: XCTestCase {
     }
 
     func testURLEncodedQueryStringsStayAllowed() {
-        let q = "https://search.acme.io/q?query=" + Self.percent("memoryd secret filter design notes") + "&redirect_uri=https%3A%2F%2Fapp.acme.io%2Fcallback%3Fstep%3D2&lang=de"
+        let q =
+            "https://search.acme.io/q?query=" + Self.percent("memoryd secret filter design notes")
+            + "&redirect_uri=https%3A%2F%2Fapp.acme.io%2Fcallback%3Fstep%3D2&lang=de"
         assertClean(q)
         assertClean("utm: ?utm_source=newsletter&utm_campaign=spring%20launch%202024&ref=%2Fdocs%2Fsecrets%2Foverview")
     }

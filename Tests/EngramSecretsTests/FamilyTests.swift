@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import EngramSecrets
 
 /// One test per secret family: each builds credentials at run time and asserts the scanner flags
@@ -12,17 +13,27 @@ final class FamilyTests: XCTestCase {
         let findings = scanner.scan(text)
         XCTAssertFalse(findings.isEmpty, "no finding in: \(text.prefix(120))", file: file, line: line)
         guard !findings.isEmpty else { return }
-        XCTAssertTrue(findings.contains { $0.family == family }, "expected family \(family), got \(findings.map(\.family)) in: \(text.prefix(120))", file: file, line: line)
+        XCTAssertTrue(
+            findings.contains { $0.family == family },
+            "expected family \(family), got \(findings.map(\.family)) in: \(text.prefix(120))",
+            file: file,
+            line: line
+        )
         if let secret, let r = text.range(of: secret) {
             let start = text.distance(from: text.startIndex, to: r.lowerBound)
             let end = text.distance(from: text.startIndex, to: r.upperBound)
-            XCTAssertTrue(findings.contains { $0.range.lowerBound <= start && $0.range.upperBound >= end },
-                          "finding ranges \(findings.map(\.range)) do not cover \(start)..<\(end)", file: file, line: line)
+            XCTAssertTrue(
+                findings.contains { $0.range.lowerBound <= start && $0.range.upperBound >= end },
+                "finding ranges \(findings.map(\.range)) do not cover \(start)..<\(end)",
+                file: file,
+                line: line
+            )
         }
     }
 
     func testAWSAccessKeyAndSecret() {
-        let id = fx.awsKeyID(), sec = fx.awsSecret()
+        let id = fx.awsKeyID()
+        let sec = fx.awsSecret()
         assertFinds("aws", in: "AWS_ACCESS_KEY_ID=\(id)\nAWS_SECRET_ACCESS_KEY=\(sec)\n", covering: id)
         assertFinds("aws", in: "[backup]\naws_access_key_id = \(id)\naws_secret_access_key = \(sec)", covering: sec)
         assertFinds("aws", in: "The uploader uses key \(id) and secret \(sec); rotate quarterly.", covering: sec)
@@ -60,7 +71,9 @@ final class FamilyTests: XCTestCase {
     func testSlack() {
         let bot = "xo" + "xb-" + fx.random(12, Fixtures.digits) + "-" + fx.random(13, Fixtures.digits) + "-" + fx.mixed(24)
         assertFinds("slack", in: #"client = WebClient(token="\#(bot)")"#, covering: bot)
-        let user = "xo" + "xp-" + fx.random(12, Fixtures.digits) + "-" + fx.random(12, Fixtures.digits) + "-" + fx.random(13, Fixtures.digits) + "-" + fx.hex(32)
+        let user =
+            "xo" + "xp-" + fx.random(12, Fixtures.digits) + "-" + fx.random(12, Fixtures.digits) + "-" + fx.random(13, Fixtures.digits) + "-"
+            + fx.hex(32)
         assertFinds("slack", in: "My user token is \(user); it needs channels:history.", covering: user)
         let app = "xa" + "pp-1-" + fx.mixed(11).uppercased() + "-" + fx.random(13, Fixtures.digits) + "-" + fx.hex(64)
         assertFinds("slack", in: "SLACK_APP_TOKEN=\(app)", covering: app)
@@ -98,14 +111,18 @@ final class FamilyTests: XCTestCase {
         let acct = fx.base64Key(bytes: 64)
         assertFinds("azure", in: "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=\(acct);EndpointSuffix=core.windows.net", covering: acct)
         assertFinds("azure", in: "storage account acme key1 is \(acct); key2 is for rotation", covering: acct)
-        let sig = fx.base64Key(bytes: 32).replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F").replacingOccurrences(of: "=", with: "%3D")
+        let sig = fx.base64Key(bytes: 32).replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F").replacingOccurrences(
+            of: "=",
+            with: "%3D"
+        )
         assertFinds("azure", in: "https://acme.blob.core.windows.net/c?sv=2022-11-02&sp=rl&se=2025-01-01&sig=\(sig)", covering: sig)
         let ad = fx.mixed(3) + "8" + "Q~" + fx.mixed(34, Fixtures.alnum + ["_", "-", "."])
         assertFinds("azure", in: #"{"clientSecret": "\#(ad)"}"#, covering: ad)
     }
 
     func testTwilioSendGridMailgunMailchimp() {
-        let sid = "AC" + fx.hex(32), tok = fx.hex(32)
+        let sid = "AC" + fx.hex(32)
+        let tok = fx.hex(32)
         assertFinds("twilio", in: "curl -u \(sid):\(tok) https://api.twilio.com", covering: tok)
         assertFinds("twilio", in: #"client = Client("\#(sid)", "\#(tok)")"#, covering: tok)
         let sg = "S" + "G." + fx.mixed(22, Fixtures.b64url) + "." + fx.mixed(43, Fixtures.b64url)
@@ -174,8 +191,10 @@ final class FamilyTests: XCTestCase {
     }
 
     func testPrivateKeys() {
-        for label in ["RSA " + Fixtures.privateLabel, "EC " + Fixtures.privateLabel, Fixtures.privateLabel,
-                      "OPENSSH " + Fixtures.privateLabel, "PGP " + Fixtures.privateLabel + " BLOCK", "ENCRYPTED " + Fixtures.privateLabel] {
+        for label in [
+            "RSA " + Fixtures.privateLabel, "EC " + Fixtures.privateLabel, Fixtures.privateLabel,
+            "OPENSSH " + Fixtures.privateLabel, "PGP " + Fixtures.privateLabel + " BLOCK", "ENCRYPTED " + Fixtures.privateLabel,
+        ] {
             assertFinds("private-key", in: "Deploy key:\n" + fx.pem(label) + "\nkeep it safe")
         }
         assertFinds("private-key", in: "key: |\n  " + fx.pem("RSA " + Fixtures.privateLabel).replacingOccurrences(of: "\n", with: "\n  "))

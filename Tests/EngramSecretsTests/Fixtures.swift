@@ -1,5 +1,6 @@
-import Foundation
 import EngramScreening
+import Foundation
+
 @testable import EngramSecrets
 
 /// Builds secret-shaped test fixtures at run time, so no committed file contains a literal
@@ -31,8 +32,12 @@ struct Fixtures {
         while true {
             let s = random(n, alphabet)
             // Require every class the alphabet offers (upper, lower, digit).
-            let needU = alphabet.contains(where: \.isUppercase), needL = alphabet.contains(where: \.isLowercase), needD = alphabet.contains(where: \.isNumber)
-            let hasU = s.contains(where: \.isUppercase), hasL = s.contains(where: \.isLowercase), hasD = s.contains(where: \.isNumber)
+            let needU = alphabet.contains(where: \.isUppercase)
+            let needL = alphabet.contains(where: \.isLowercase)
+            let needD = alphabet.contains(where: \.isNumber)
+            let hasU = s.contains(where: \.isUppercase)
+            let hasL = s.contains(where: \.isLowercase)
+            let hasD = s.contains(where: \.isNumber)
             if (hasU || !needU) && (hasL || !needL) && (hasD || !needD) || n < 3 { return s }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import EngramSecrets
 
 /// One test per hard-negative category: text that looks credential-ish but must be accepted.
@@ -28,14 +29,17 @@ final class HardNegativeTests: XCTestCase {
         assertClean("token: REPLACE_ME")
         assertClean("amqp://guest:guest@localhost:5672/")
         // jwt.io's documentation token.
-        let jwtio = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + "." + "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
+        let jwtio =
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" + "." + "eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
             + "." + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_" + "adQssw5c"
         assertClean("Example from jwt.io: \(jwtio)")
     }
 
     func testEmulatorKeysPublishedForLocalUse() {
         let azurite = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2" + "UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-        assertClean("UseDevelopmentStorage: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=\(azurite);BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;")
+        assertClean(
+            "UseDevelopmentStorage: DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=\(azurite);BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+        )
         assertClean("LocalStack: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test aws --endpoint-url=http://localhost:4566 s3 ls")
     }
 
@@ -51,7 +55,9 @@ final class HardNegativeTests: XCTestCase {
 
     func testCodeReadingSecretsFromEnvironment() {
         assertClean(#"let key = ProcessInfo.processInfo.environment["OPENAI_API_KEY"] ?? """#)
-        assertClean(#"session = boto3.Session(aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])"#)
+        assertClean(
+            #"session = boto3.Session(aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"])"#
+        )
         assertClean(#"conn = psycopg.connect(password=os.getenv("DB_PASSWORD"))"#)
         assertClean("const token = process.env.SLACK_BOT_TOKEN;")
         assertClean(#"String pw = System.getenv("DB_PASSWORD");"#)

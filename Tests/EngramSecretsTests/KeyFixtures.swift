@@ -34,7 +34,8 @@ extension Fixtures {
 
     /// PKCS#1 RSAPrivateKey: version 0, n, e, d, p, q, dp, dq, qinv (sizes of an RSA key of `bits`).
     mutating func rsaPKCS1(bits: Int = 2048) -> [UInt8] {
-        let n = bits / 8, h = n / 2
+        let n = bits / 8
+        let h = n / 2
         return Fixtures.seq(Fixtures.intZero, bigInt(n), Fixtures.exponent65537, bigInt(n), bigInt(h), bigInt(h), bigInt(h), bigInt(h), bigInt(h))
     }
 
@@ -47,8 +48,12 @@ extension Fixtures {
 
     /// SEC1 ECPrivateKey (P-256): version 1, d, [0] curve, [1] public point.
     mutating func sec1() -> [UInt8] {
-        Fixtures.seq(Fixtures.intOne, Fixtures.der(0x04, bytes(32)), Fixtures.der(0xA0, Fixtures.oidP256),
-                     Fixtures.der(0xA1, Fixtures.der(0x03, [0] + ecPoint())))
+        Fixtures.seq(
+            Fixtures.intOne,
+            Fixtures.der(0x04, bytes(32)),
+            Fixtures.der(0xA0, Fixtures.oidP256),
+            Fixtures.der(0xA1, Fixtures.der(0x03, [0] + ecPoint()))
+        )
     }
 
     /// PKCS#8 wrapping an EC P-256 key.
@@ -70,8 +75,15 @@ extension Fixtures {
         }
         let validity = Fixtures.seq(Fixtures.der(0x17, Array("240101000000Z".utf8)), Fixtures.der(0x17, Array("340101000000Z".utf8)))
         let algo = Fixtures.seq(Fixtures.oidSHA256RSA, Fixtures.derNull)
-        let tbs = Fixtures.seq(Fixtures.der(0xA0, [0x02, 0x01, 0x02]), Fixtures.der(0x02, [0x01] + bytes(15)), algo,
-                               name("memoryd test CA"), validity, name("api.memoryd.test"), rsaSPKI())
+        let tbs = Fixtures.seq(
+            Fixtures.der(0xA0, [0x02, 0x01, 0x02]),
+            Fixtures.der(0x02, [0x01] + bytes(15)),
+            algo,
+            name("memoryd test CA"),
+            validity,
+            name("api.memoryd.test"),
+            rsaSPKI()
+        )
         return Fixtures.seq(tbs, algo, Fixtures.der(0x03, [0] + bytes(256)))
     }
 
@@ -86,13 +98,18 @@ extension Fixtures {
 
     /// `openssh-key-v1` file with cipher `none` and one Ed25519 key.
     mutating func opensshEd25519(comment: String = "deploy@ci") -> [UInt8] {
-        let pub = bytes(32), seed = bytes(32)
+        let pub = bytes(32)
+        let seed = bytes(32)
         let pubBlob = Fixtures.sshString(Fixtures.ed25519Name) + Fixtures.sshString(pub)
         let check = bytes(4)
-        var priv = check + check + Fixtures.sshString(Fixtures.ed25519Name) + Fixtures.sshString(pub)
+        var priv =
+            check + check + Fixtures.sshString(Fixtures.ed25519Name) + Fixtures.sshString(pub)
             + Fixtures.sshString(seed + pub) + Fixtures.sshString(comment)
         var pad: UInt8 = 1
-        while priv.count % 8 != 0 { priv.append(pad); pad += 1 }
+        while priv.count % 8 != 0 {
+            priv.append(pad)
+            pad += 1
+        }
         return Array("openssh-key-v1".utf8) + [0] + Fixtures.sshString("none") + Fixtures.sshString("none") + Fixtures.sshString([UInt8]())
             + [0, 0, 0, 1] + Fixtures.sshString(pubBlob) + Fixtures.sshString(priv)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import EngramSecrets
 
 /// Issue 13 item 2: private key material is caught by its structure (DER PKCS#1/PKCS#8/SEC1,
@@ -13,7 +14,12 @@ final class PrivateKeyMaterialTests: XCTestCase {
 
     func assertKey(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
         let f = scanner.scan(text)
-        XCTAssertTrue(f.contains { $0.family == "private-key" }, "expected a private-key finding, got \(f.map(\.ruleID)) in: \(text.prefix(100))", file: file, line: line)
+        XCTAssertTrue(
+            f.contains { $0.family == "private-key" },
+            "expected a private-key finding, got \(f.map(\.ruleID)) in: \(text.prefix(100))",
+            file: file,
+            line: line
+        )
     }
 
     func assertClean(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -23,8 +29,10 @@ final class PrivateKeyMaterialTests: XCTestCase {
 
     /// The four DER/OpenSSH layouts, wrapped as their tools wrap them.
     func bodies() -> [[String]] {
-        [Fixtures.wrapped(fx.rsaPKCS1()), Fixtures.wrapped(fx.rsaPKCS8()), Fixtures.wrapped(fx.sec1()),
-         Fixtures.wrapped(fx.ecPKCS8()), Fixtures.wrapped(fx.opensshEd25519(), width: 70)]
+        [
+            Fixtures.wrapped(fx.rsaPKCS1()), Fixtures.wrapped(fx.rsaPKCS8()), Fixtures.wrapped(fx.sec1()),
+            Fixtures.wrapped(fx.ecPKCS8()), Fixtures.wrapped(fx.opensshEd25519(), width: 70),
+        ]
     }
 
     func testBodyWithoutArmour() {
@@ -117,7 +125,9 @@ final class PrivateKeyMaterialTests: XCTestCase {
 
     func testHeaderNamedInProseStaysAllowed() {
         let ssh = Fixtures.armour("BEGIN", sshLabel)
-        assertClean("Deploy keys are generated with `ssh-keygen -t ed25519`; the private file starts with `\(ssh)` and must stay in ~/.ssh with mode 600.")
+        assertClean(
+            "Deploy keys are generated with `ssh-keygen -t ed25519`; the private file starts with `\(ssh)` and must stay in ~/.ssh with mode 600."
+        )
         assertClean("the private file starts with \(ssh)")
         assertClean("If the file begins with \"\(Fixtures.armour("BEGIN", rsaLabel))\" it is PKCS#1; convert with openssl pkcs8 -topk8.")
         assertClean("Look for " + Fixtures.armour("begin", rsaLabel.lowercased(), dashes: 4) + " in the logs; that means a key leaked.")
@@ -125,7 +135,10 @@ final class PrivateKeyMaterialTests: XCTestCase {
 
     func testPublicKeysAndCertificatesStayAllowed() {
         let spki = Fixtures.wrapped(fx.rsaSPKI())
-        assertClean("JWT verification uses this public key:\n" + ([Fixtures.armour("BEGIN", "PUBLIC KEY")] + spki + [Fixtures.armour("END", "PUBLIC KEY")]).joined(separator: "\n"))
+        assertClean(
+            "JWT verification uses this public key:\n"
+                + ([Fixtures.armour("BEGIN", "PUBLIC KEY")] + spki + [Fixtures.armour("END", "PUBLIC KEY")]).joined(separator: "\n")
+        )
         assertClean("public key body:\n" + spki.joined(separator: "\n"))
         assertClean("public key on one line: " + spki.joined())
         let cert = Fixtures.wrapped(fx.certificate())

@@ -1,5 +1,6 @@
 import HTTPTypes
 import XCTest
+
 @testable import EngramHTTPEdge
 
 /// Trusted proxies and the real client address.

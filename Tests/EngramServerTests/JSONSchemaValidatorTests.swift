@@ -2,6 +2,7 @@ import EngramCore
 import EngramSchemas
 import Foundation
 import XCTest
+
 @testable import EngramServer
 
 final class JSONSchemaValidatorTests: XCTestCase {
@@ -24,7 +25,10 @@ final class JSONSchemaValidatorTests: XCTestCase {
         XCTAssertEqual(v.validate(["content": ""]), "content: must not be empty")
         XCTAssertEqual(v.validate(["content": "x", "scope": "galaxy"]), "scope: must be one of personal, org")
         XCTAssertEqual(v.validate(["content": "x", "extra": 1]), "extra: unknown field")
-        XCTAssertEqual(v.validate(["content": "x", "tags": ["ok", .string(String(repeating: "t", count: 65))]]), "tags[1]: must be at most 64 characters")
+        XCTAssertEqual(
+            v.validate(["content": "x", "tags": ["ok", .string(String(repeating: "t", count: 65))]]),
+            "tags[1]: must be at most 64 characters"
+        )
         XCTAssertEqual(v.validate(["content": "x", "tags": .array((0..<21).map { .string("t\($0)") })]), "tags: must have at most 20 items")
         XCTAssertEqual(v.validate(["content": "x", "repo": nil]), nil, "null optional fields are treated as absent")
         XCTAssertEqual(v.validate("text"), "arguments: must be an object")
@@ -52,6 +56,9 @@ final class JSONSchemaValidatorTests: XCTestCase {
     func testDepthGuard() {
         XCTAssertTrue(JSONBody.depthWithinLimit(Data(("[" + String(repeating: "[", count: 10) + String(repeating: "]", count: 11)).utf8)))
         XCTAssertFalse(JSONBody.depthWithinLimit(Data((String(repeating: "[", count: 65) + String(repeating: "]", count: 65)).utf8)))
-        XCTAssertTrue(JSONBody.depthWithinLimit(Data(("\"" + String(repeating: "[", count: 100) + "\"").utf8)), "brackets inside strings do not count")
+        XCTAssertTrue(
+            JSONBody.depthWithinLimit(Data(("\"" + String(repeating: "[", count: 100) + "\"").utf8)),
+            "brackets inside strings do not count"
+        )
     }
 }

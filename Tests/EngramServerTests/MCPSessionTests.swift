@@ -54,8 +54,12 @@ import Testing
             #expect(response.status == .ok)
             let tools = try #require(response.json["result"]?["tools"]).items
             #expect(tools.compactMap { $0["name"]?.stringValue } == EngramSchemas.toolNames)
-            #expect(Set(EngramSchemas.toolNames) == ["add_memory", "search_memories", "list_memories", "get_memory",
-                                                      "update_memory", "delete_memory", "finish_task"])
+            #expect(
+                Set(EngramSchemas.toolNames) == [
+                    "add_memory", "search_memories", "list_memories", "get_memory",
+                    "update_memory", "delete_memory", "finish_task",
+                ]
+            )
             for tool in tools {
                 #expect(tool["inputSchema"]?["type"] == "object", "\(tool["name"] ?? .null)")
                 #expect(tool["description"]?.stringValue?.isEmpty == false, "\(tool["name"] ?? .null)")
@@ -67,8 +71,12 @@ import Testing
         let server = try await RouteServer()
         let token = try await server.token("alice")
         try await server.test { client in
-            let added = try await client.callTool("alice", token: token, "add_memory",
-                                                  ["content": "The billing service runs its tests with make check-billing"])
+            let added = try await client.callTool(
+                "alice",
+                token: token,
+                "add_memory",
+                ["content": "The billing service runs its tests with make check-billing"]
+            )
             #expect(added.status == .ok)
             #expect(added.json["result"]?["isError"] == false)
             #expect(added.json["result"]?["structuredContent"]?["status"] == "created")

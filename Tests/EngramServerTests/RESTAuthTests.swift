@@ -40,8 +40,11 @@ import Testing
         let server = try await RouteServer()
         _ = try await server.token("alice")
         let twoDaysAgo = Date().addingTimeInterval(-2 * 86_400)
-        let (expired, _) = try await server.tokens.issue(for: Principal(userId: "alice", orgId: "acme", role: .member),
-                                                         lifetime: 86_400, now: twoDaysAgo)
+        let (expired, _) = try await server.tokens.issue(
+            for: Principal(userId: "alice", orgId: "acme", role: .member),
+            lifetime: 86_400,
+            now: twoDaysAgo
+        )
         try await server.test { client in
             Self.expectUnauthorized(try await client.send(.get, "/v1/me", token: expired), "token expired")
         }
@@ -70,7 +73,12 @@ import Testing
         let author = try await server.token("alice")
         let viewer = try await server.token("victor", role: .viewer)
         try await server.test { client in
-            let draft = try await client.send(.post, "/v1/memories", token: author, json: ["content": "Migrations run before deploys", "scope": "org"])
+            let draft = try await client.send(
+                .post,
+                "/v1/memories",
+                token: author,
+                json: ["content": "Migrations run before deploys", "scope": "org"]
+            )
             #expect(draft.status == .created)
             let id = try #require(draft.json["memory"]?["id"]?.stringValue)
             #expect(try await client.send(.post, "/v1/finish", token: author, json: [:]).status == .ok)

@@ -17,16 +17,24 @@ import Testing
     }
 
     static func editedDraft(_ client: any TestClientProtocol, member: String, admin: String) async throws -> EditedDraft {
-        let created = try await client.send(.post, "/v1/memories", token: member,
-                                            json: ["content": "Feature flags are removed two releases after launch", "scope": "org"])
+        let created = try await client.send(
+            .post,
+            "/v1/memories",
+            token: member,
+            json: ["content": "Feature flags are removed two releases after launch", "scope": "org"]
+        )
         #expect(created.status == .created)
         #expect(created.json["memory"]?["state"] == "draft")
         let id = try #require(created.json["memory"]?["id"]?.stringValue)
         let seen = try await client.send(.get, "/v1/admin/memories/\(id)", token: admin)
         #expect(seen.status == .ok)
         let seenHash = try #require(seen.json["memory"]?["content_hash"]?.stringValue)
-        let edited = try await client.send(.patch, "/v1/memories/\(id)", token: member,
-                                           json: ["content": "Feature flags are removed one release after launch"])
+        let edited = try await client.send(
+            .patch,
+            "/v1/memories/\(id)",
+            token: member,
+            json: ["content": "Feature flags are removed one release after launch"]
+        )
         #expect(edited.status == .ok)
         let current = try await client.send(.get, "/v1/admin/memories/\(id)", token: admin)
         let currentHash = try #require(current.json["memory"]?["content_hash"]?.stringValue)
@@ -46,20 +54,32 @@ import Testing
 
     @Test func approvingAStaleContentHashIs409AndChangesNothing() async throws {
         try await Self.withEditedDraft { client, admin, draft in
-            let stale = try await client.send(.post, "/v1/admin/memories/\(draft.id)/approve", token: admin,
-                                              json: ["content_hash": .string(draft.seenHash)])
+            let stale = try await client.send(
+                .post,
+                "/v1/admin/memories/\(draft.id)/approve",
+                token: admin,
+                json: ["content_hash": .string(draft.seenHash)]
+            )
             #expect(stale.status == .conflict)
             #expect(stale.errorCode == "conflict")
-            let staleTag = try await client.send(.post, "/v1/admin/memories/\(draft.id)/approve", token: admin,
-                                                 headers: [.ifMatch: "\"\(draft.seenHash)\""])
+            let staleTag = try await client.send(
+                .post,
+                "/v1/admin/memories/\(draft.id)/approve",
+                token: admin,
+                headers: [.ifMatch: "\"\(draft.seenHash)\""]
+            )
             #expect(staleTag.status == .conflict)
             #expect(staleTag.errorCode == "conflict")
             let unchanged = try await client.send(.get, "/v1/admin/memories/\(draft.id)", token: admin)
             #expect(unchanged.json["memory"]?["state"] == "draft")
             #expect(unchanged.json["memory"]?["content"] == "Feature flags are removed one release after launch")
 
-            let approved = try await client.send(.post, "/v1/admin/memories/\(draft.id)/approve", token: admin,
-                                                 json: ["content_hash": .string(draft.currentHash)])
+            let approved = try await client.send(
+                .post,
+                "/v1/admin/memories/\(draft.id)/approve",
+                token: admin,
+                json: ["content_hash": .string(draft.currentHash)]
+            )
             #expect(approved.status == .ok)
             #expect(approved.json["memory"]?["state"] == "published")
         }
@@ -72,8 +92,13 @@ import Testing
                 #expect(response.status == .badRequest, "\(String(describing: body))")
                 #expect(response.errorCode == "invalid_request", "\(String(describing: body))")
             }
-            let disagree = try await client.send(.post, "/v1/admin/memories/\(draft.id)/approve", token: admin,
-                                                 json: ["content_hash": .string(draft.currentHash)], headers: [.ifMatch: "\"\(draft.seenHash)\""])
+            let disagree = try await client.send(
+                .post,
+                "/v1/admin/memories/\(draft.id)/approve",
+                token: admin,
+                json: ["content_hash": .string(draft.currentHash)],
+                headers: [.ifMatch: "\"\(draft.seenHash)\""]
+            )
             #expect(disagree.status == .badRequest)
             #expect(disagree.json["error"]?["message"] == "If-Match and content_hash disagree")
             let still = try await client.send(.get, "/v1/admin/memories/\(draft.id)", token: admin)

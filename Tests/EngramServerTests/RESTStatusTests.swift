@@ -12,8 +12,13 @@ import Testing
 /// without echoing it. Nothing is stored by a refused write.
 @Suite struct RESTStatusTests {
     /// Expects a REST error with `status` and `code`.
-    static func expectError(_ response: TestResponse, _ status: HTTPResponse.Status, _ code: String, _ comment: Comment? = nil,
-                            sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectError(
+        _ response: TestResponse,
+        _ status: HTTPResponse.Status,
+        _ code: String,
+        _ comment: Comment? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(response.status == status, comment, sourceLocation: sourceLocation)
         #expect(response.errorCode == code, comment, sourceLocation: sourceLocation)
     }
@@ -42,7 +47,12 @@ import Testing
             let id = try #require(created.json["memory"]?["id"]?.stringValue)
             #expect(try await client.send(.get, "/v1/memories/\(id)", token: alice).status == .ok)
             Self.expectError(try await client.send(.get, "/v1/memories/\(id)", token: bob), .notFound, "not_found", "get")
-            Self.expectError(try await client.send(.patch, "/v1/memories/\(id)", token: bob, json: ["content": "Spaces"]), .notFound, "not_found", "patch")
+            Self.expectError(
+                try await client.send(.patch, "/v1/memories/\(id)", token: bob, json: ["content": "Spaces"]),
+                .notFound,
+                "not_found",
+                "patch"
+            )
             Self.expectError(try await client.send(.delete, "/v1/memories/\(id)", token: bob), .notFound, "not_found", "delete")
             #expect(try await client.send(.get, "/v1/memories/\(id)", token: alice).json["memory"]?["content"] == "I prefer tabs in Makefiles")
         }
@@ -95,7 +105,12 @@ import Testing
                 Self.expectError(try await client.send(.get, "/v1/memories?\(query)", token: alice), .badRequest, "invalid_request", "list \(query)")
             }
             for query in ["limit=0", "limit=201", "limit=many"] {
-                Self.expectError(try await client.send(.get, "/v1/admin/audit?\(query)", token: alice), .badRequest, "invalid_request", "audit \(query)")
+                Self.expectError(
+                    try await client.send(.get, "/v1/admin/audit?\(query)", token: alice),
+                    .badRequest,
+                    "invalid_request",
+                    "audit \(query)"
+                )
             }
             #expect(try await client.send(.get, "/v1/memories?limit=100", token: alice).status == .ok)
             #expect(try await client.send(.get, "/v1/memories", token: alice).json["memories"] == .array([]))

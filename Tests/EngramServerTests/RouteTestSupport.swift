@@ -10,6 +10,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+
 @testable import EngramSecrets
 
 /// One Engram HTTP server in process, over a fresh embedded store in a temporary directory:
@@ -30,17 +31,32 @@ struct RouteServer: Sendable {
 
     /// A server with `limits`; orgs in `reviewOrgs` require review; tokens signed with `secret` and
     /// checked by `verifier` (the token service when nil).
-    init(limits: ServerLimits = ServerLimits(), reviewOrgs: Set<String> = [], secret: String = RouteServer.randomSecret(),
-         verifier: (any BearerTokenVerifier)? = nil) async throws {
+    init(
+        limits: ServerLimits = ServerLimits(),
+        reviewOrgs: Set<String> = [],
+        secret: String = RouteServer.randomSecret(),
+        verifier: (any BearerTokenVerifier)? = nil
+    ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-routes-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder, logger: Self.logger)
         directory = try MemberDirectory(database: store.database)
         tokens = await TokenService(secret: secret)
-        let memories = try await MemoryService(store: store, embedder: nil, requiresReview: { reviewOrgs.contains($0) },
-                                               audit: try AuditLog(database: store.database), logger: Self.logger)
-        services = try ServerServices(memories: memories, directory: directory, tokens: tokens, limits: limits,
-                                      readiness: ReadinessInfo(store: "embedded", embedder: "none (BM25-only)", blas: "test", mode: "test"),
-                                      logger: Self.logger, verifier: verifier)
+        let memories = try await MemoryService(
+            store: store,
+            embedder: nil,
+            requiresReview: { reviewOrgs.contains($0) },
+            audit: try AuditLog(database: store.database),
+            logger: Self.logger
+        )
+        services = try ServerServices(
+            memories: memories,
+            directory: directory,
+            tokens: tokens,
+            limits: limits,
+            readiness: ReadinessInfo(store: "embedded", embedder: "none (BM25-only)", blas: "test", mode: "test"),
+            logger: Self.logger,
+            verifier: verifier
+        )
     }
 
     /// 48 random bytes, base64: well above `TokenService`'s length and entropy floors.
@@ -67,8 +83,14 @@ struct RouteServer: Sendable {
 
 extension TestClientProtocol {
     /// Sends `method uri` with an optional bearer token and a JSON value or raw text body.
-    func send(_ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: JSONValue? = nil, raw: String? = nil,
-              headers: HTTPFields = [:]) async throws -> TestResponse {
+    func send(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        token: String? = nil,
+        json: JSONValue? = nil,
+        raw: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var headers = headers
         if let token { headers[.authorization] = "Bearer \(token)" }
         var body: ByteBuffer?
@@ -82,8 +104,14 @@ extension TestClientProtocol {
     }
 
     /// Posts a JSON-RPC request (`id` nil: a notification) to the MCP endpoint of `user`.
-    func rpc(_ user: String, token: String?, method: String, params: JSONValue? = nil, id: JSONValue? = 1,
-             headers: HTTPFields = [:]) async throws -> TestResponse {
+    func rpc(
+        _ user: String,
+        token: String?,
+        method: String,
+        params: JSONValue? = nil,
+        id: JSONValue? = 1,
+        headers: HTTPFields = [:]
+    ) async throws -> TestResponse {
         var message: [String: JSONValue] = ["jsonrpc": "2.0", "method": .string(method)]
         if let id { message["id"] = id }
         if let params { message["params"] = params }

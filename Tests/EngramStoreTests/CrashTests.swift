@@ -1,6 +1,7 @@
+import EngramKernels
 import Foundation
 import XCTest
-import EngramKernels
+
 @testable import EngramStore
 
 /// Kills a writer process with SIGKILL at random moments and checks that every
@@ -22,11 +23,16 @@ final class CrashTests: XCTestCase {
     static func point(_ id: UInt64, dimension: Int) -> PointStruct {
         var state = id &* 0x9E37_79B9_7F4A_7C15 &+ 1
         let vector = (0..<dimension).map { _ -> Float in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return Float(state % 2001) / 1000 - 1
         }
-        return PointStruct(id: .number(id), vector: vector,
-                           payload: ["tenant": .string("t\(id % 3)"), "n": .int(Int64(id)), "text": .string("point \(id)")])
+        return PointStruct(
+            id: .number(id),
+            vector: vector,
+            payload: ["tenant": .string("t\(id % 3)"), "n": .int(Int64(id)), "text": .string("point \(id)")]
+        )
     }
 
     func testKillNineLosesNoAcknowledgedWrite() async throws {
@@ -34,15 +40,18 @@ final class CrashTests: XCTestCase {
         let dir = temporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
         let rounds = Int(ProcessInfo.processInfo.environment["ENGRAM_CRASH_ROUNDS"] ?? "6") ?? 6
-        let batch = 8, dimension = 16
+        let batch = 8
+        let dimension = 16
         var acknowledged: [UInt64] = []
         var generator = SystemRandomNumberGenerator()
         for round in 0..<rounds {
             let start = UInt64(round) * 1_000_000
             let process = Process()
             process.executableURL = binary
-            process.arguments = ["debug", "crash-writer", "--data-dir", dir.path, "--start", "\(start)",
-                                 "--batch", "\(batch)", "--dimension", "\(dimension)"]
+            process.arguments = [
+                "debug", "crash-writer", "--data-dir", dir.path, "--start", "\(start)",
+                "--batch", "\(batch)", "--dimension", "\(dimension)",
+            ]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
@@ -58,7 +67,8 @@ final class CrashTests: XCTestCase {
             for line in lines {
                 let parts = line.split(separator: " ")
                 guard parts.count == 4, parts[0] == "ACK", let first = UInt64(parts[2]), let n = UInt64(parts[3]) else {
-                    XCTFail("unexpected writer output line"); continue
+                    XCTFail("unexpected writer output line")
+                    continue
                 }
                 acknowledged += (first..<(first + n))
                 roundAcks += 1
@@ -76,9 +86,14 @@ final class CrashTests: XCTestCase {
                 XCTAssertEqual(r.vector, try probe.prepare(want.vector), "vector of \(id)")
             }
             // Batches are atomic: past the acknowledged ones, each batch is wholly present or absent.
-            let tail = try await store.scroll("crash", ScrollRequest(
-                filter: Filter(must: [.field(FieldCondition(key: "n", range: RangeCondition(gte: .number(Double(start)))))]),
-                limit: 1_000_000, withPayload: false))
+            let tail = try await store.scroll(
+                "crash",
+                ScrollRequest(
+                    filter: Filter(must: [.field(FieldCondition(key: "n", range: RangeCondition(gte: .number(Double(start)))))]),
+                    limit: 1_000_000,
+                    withPayload: false
+                )
+            )
             var perBatch: [UInt64: Int] = [:]
             for r in tail.points { if case let .number(id) = r.id { perBatch[(id - start) / UInt64(batch), default: 0] += 1 } }
             for (b, n) in perBatch { XCTAssertEqual(n, batch, "round \(round) batch \(b) is torn") }

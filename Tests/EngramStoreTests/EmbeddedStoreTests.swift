@@ -1,6 +1,7 @@
 import EngramCore
 import Foundation
 import XCTest
+
 @testable import EngramStore
 
 func temporaryDirectory(_ name: String) -> URL {
@@ -54,8 +55,14 @@ final class EmbeddedStoreTests: XCTestCase {
         }
         // The rebuilt shards serve searches: every point is its own nearest neighbour within its tenant.
         for (id, (v, payload)) in expected.prefix(40) {
-            let hits = try await s.search("mem", SearchRequest(
-                vector: v, filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value(payload["tenant"]!)))]), limit: 1))
+            let hits = try await s.search(
+                "mem",
+                SearchRequest(
+                    vector: v,
+                    filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value(payload["tenant"]!)))]),
+                    limit: 1
+                )
+            )
             XCTAssertEqual(hits.first?.id, id)
             XCTAssertEqual(hits.first?.score ?? 0, 1, accuracy: 1e-5)
         }
@@ -65,18 +72,35 @@ final class EmbeddedStoreTests: XCTestCase {
     func testSearchOptionsAndTenantScoping() async throws {
         let s = try makeStore()
         try await s.createCollection(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "tenant"))
-        try await s.upsert("c", points: (0..<10).map { i in
-            PointStruct(id: .number(UInt64(i)), vector: [1, Float(i) / 10], payload: ["tenant": .string(i < 5 ? "a" : "b"), "i": .int(Int64(i))])
-        })
+        try await s.upsert(
+            "c",
+            points: (0..<10).map { i in
+                PointStruct(
+                    id: .number(UInt64(i)),
+                    vector: [1, Float(i) / 10],
+                    payload: ["tenant": .string(i < 5 ? "a" : "b"), "i": .int(Int64(i))]
+                )
+            }
+        )
         let q: [Float] = [1, 0]
         let all = try await s.search("c", SearchRequest(vector: q, limit: 10))
         XCTAssertEqual(all.map(\.id), (0..<10).map { PointID.number(UInt64($0)) })
         let page2 = try await s.search("c", SearchRequest(vector: q, limit: 3, offset: 3))
         XCTAssertEqual(page2.map(\.id), [.number(3), .number(4), .number(5)])
-        let onlyB = try await s.search("c", SearchRequest(vector: q, filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 10))
+        let onlyB = try await s.search(
+            "c",
+            SearchRequest(vector: q, filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 10)
+        )
         XCTAssertEqual(onlyB.map(\.id), (5..<10).map { PointID.number(UInt64($0)) })
-        let bOdd = try await s.search("c", SearchRequest(vector: q, filter: Filter(
-            must: [.field(FieldCondition(key: "tenant", match: .any(["b"]))), .field(FieldCondition(key: "i", match: .any([7, 9])))]), limit: 10))
+        let bOdd = try await s.search(
+            "c",
+            SearchRequest(
+                vector: q,
+                filter: Filter(
+                    must: [.field(FieldCondition(key: "tenant", match: .any(["b"]))), .field(FieldCondition(key: "i", match: .any([7, 9])))]),
+                limit: 10
+            )
+        )
         XCTAssertEqual(bOdd.map(\.id), [.number(7), .number(9)])
         let threshold = all[4].score
         let above = try await s.search("c", SearchRequest(vector: q, limit: 10, scoreThreshold: threshold))
@@ -131,14 +155,18 @@ final class EmbeddedStoreTests: XCTestCase {
         try await s.createCollection(CollectionConfig(name: "c", vectorSize: 16, tenantKey: "tenant"))
         var rng: UInt64 = 99
         func next() -> Float {
-            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            rng ^= rng << 13
+            rng ^= rng >> 7
+            rng ^= rng << 17
             return Float(rng >> 40) / Float(1 << 24) * 2 - 1
         }
         var points: [PointStruct] = []
         for i in 0..<9000 {
             let vector = (0..<16).map { _ in next() }
-            let payload: Payload = ["tenant": .string(i % 3 == 0 ? "a" : "b"), "state": .string(i % 5 == 0 ? "archived" : "live"),
-                                    "i": .int(Int64(i))]
+            let payload: Payload = [
+                "tenant": .string(i % 3 == 0 ? "a" : "b"), "state": .string(i % 5 == 0 ? "archived" : "live"),
+                "i": .int(Int64(i)),
+            ]
             points.append(PointStruct(id: .number(UInt64(i)), vector: vector, payload: payload))
         }
         try await s.upsert("c", points: points)
@@ -153,8 +181,17 @@ final class EmbeddedStoreTests: XCTestCase {
             case 2: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("a"), live]), limit: 5, offset: 3))
             case 3: requests.append(SearchRequest(vector: q, limit: 7, scoreThreshold: 0.5))
             case 4: requests.append(SearchRequest(vector: q, filter: Filter(must: [.hasID([.number(1), .number(2), .number(3)])]), limit: 3))
-            default: requests.append(SearchRequest(vector: q, filter: Filter(must: [tenant("b")],
-                                                   mustNot: [.field(FieldCondition(key: "i", match: .any([1, 2, 4, 5, 7])))]), limit: 0))
+            default:
+                requests.append(
+                    SearchRequest(
+                        vector: q,
+                        filter: Filter(
+                            must: [tenant("b")],
+                            mustNot: [.field(FieldCondition(key: "i", match: .any([1, 2, 4, 5, 7])))]
+                        ),
+                        limit: 0
+                    )
+                )
             }
         }
         let batch = try await s.search("c", batch: requests)
@@ -187,10 +224,13 @@ final class EmbeddedStoreTests: XCTestCase {
     func testPayloadOperations() async throws {
         let s = try makeStore()
         try await s.createCollection(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "tenant"))
-        try await s.upsert("c", points: [
-            PointStruct(id: .number(1), vector: [1, 0], payload: ["tenant": "a", "x": 1, "nested": ["k": "v", "z": 2]]),
-            PointStruct(id: .number(2), vector: [0, 1], payload: ["tenant": "a", "x": 2]),
-        ])
+        try await s.upsert(
+            "c",
+            points: [
+                PointStruct(id: .number(1), vector: [1, 0], payload: ["tenant": "a", "x": 1, "nested": ["k": "v", "z": 2]]),
+                PointStruct(id: .number(2), vector: [0, 1], payload: ["tenant": "a", "x": 2]),
+            ]
+        )
         try await s.setPayload("c", payload: ["y": "new", "x": nil], key: nil, .ids([.number(1)]))
         var p = try await s.retrieve("c", ids: [.number(1)])[0].payload!
         XCTAssertEqual(p["y"], "new")
@@ -203,7 +243,10 @@ final class EmbeddedStoreTests: XCTestCase {
         XCTAssertEqual(p["nested"], ["z": 2, "q": 5])
         // Moving a point to another tenant through a payload edit moves its shard.
         try await s.overwritePayload("c", payload: ["tenant": "b"], .filter(Filter(must: [.field(FieldCondition(key: "x", match: .value(2)))])))
-        let inB = try await s.search("c", SearchRequest(vector: [0, 1], filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 5))
+        let inB = try await s.search(
+            "c",
+            SearchRequest(vector: [0, 1], filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 5)
+        )
         XCTAssertEqual(inB.map(\.id), [.number(2)])
         try await s.clearPayload("c", .ids([.number(1)]))
         await assertEqualAsync(try await s.retrieve("c", ids: [.number(1)])[0].payload, [:])
@@ -223,9 +266,14 @@ final class EmbeddedStoreTests: XCTestCase {
         await assertThrowsAsync(try await s.createCollection(CollectionConfig(name: "a/b", vectorSize: 3)))
         await assertThrowsAsync(try await s.createCollection(CollectionConfig(name: "z", vectorSize: 0)))
         // A batch with one bad vector is rejected whole.
-        await assertThrowsAsync(try await s.upsert("c", points: [
-            PointStruct(id: .number(1), vector: [1, 2, 3]), PointStruct(id: .number(2), vector: [1, 2]),
-        ])) { XCTAssertEqual($0 as? StoreError, .dimensionMismatch(expected: 3, got: 2)) }
+        await assertThrowsAsync(
+            try await s.upsert(
+                "c",
+                points: [
+                    PointStruct(id: .number(1), vector: [1, 2, 3]), PointStruct(id: .number(2), vector: [1, 2]),
+                ]
+            )
+        ) { XCTAssertEqual($0 as? StoreError, .dimensionMismatch(expected: 3, got: 2)) }
         await assertThrowsAsync(try await s.upsert("c", points: [PointStruct(id: .number(1), vector: [1, .nan, 3])]))
         await assertEqualAsync(try await s.count("c", filter: nil), 0)
         await assertThrowsAsync(try await s.search("c", SearchRequest(vector: [1, 2], limit: 1))) {
@@ -244,7 +292,10 @@ final class EmbeddedStoreTests: XCTestCase {
                 group.addTask {
                     for i in 0..<50 {
                         let id = UInt64(w * 1000 + i)
-                        try? await s.upsert("c", points: [PointStruct(id: .number(id), vector: [1, Float(i), 0, Float(w)], payload: ["t": .string("w\(w)")])])
+                        try? await s.upsert(
+                            "c",
+                            points: [PointStruct(id: .number(id), vector: [1, Float(i), 0, Float(w)], payload: ["t": .string("w\(w)")])]
+                        )
                         _ = try? await s.search("c", SearchRequest(vector: [1, 1, 1, 1], limit: 5))
                     }
                 }
@@ -258,7 +309,9 @@ final class EmbeddedStoreTests: XCTestCase {
 struct StoreRNG {
     var state: UInt64
     mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
         return state
     }
     mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in Float(next() >> 40) / Float(1 << 24) * 2 - 1 } }

@@ -1,6 +1,7 @@
 import EngramCore
 import Foundation
 import XCTest
+
 @testable import EngramStore
 
 /// Filter semantics, table-driven: each filter (as Qdrant JSON) against the ids it must select.
@@ -41,10 +42,16 @@ final class FilterTests: XCTestCase {
         (#"{"must":[{"key":"items[].k","match":{"value":"y"}}]}"#, ["4"]),
         (#"{"must":[{"nested":{"key":"items","filter":{"must":[{"key":"k","match":{"value":"x"}},{"key":"v","match":{"value":1}}]}}}]}"#, ["4"]),
         (#"{"must":[{"nested":{"key":"items","filter":{"must":[{"key":"k","match":{"value":"x"}},{"key":"v","match":{"value":2}}]}}}]}"#, []),
-        (#"{"must":[{"should":[{"key":"n","match":{"value":1}},{"key":"n","match":{"value":2}}]},{"must_not":[{"key":"city","match":{"value":"Berlin"}}]}]}"#, ["1"]),
+        (
+            #"{"must":[{"should":[{"key":"n","match":{"value":1}},{"key":"n","match":{"value":2}}]},{"must_not":[{"key":"city","match":{"value":"Berlin"}}]}]}"#,
+            ["1"]
+        ),
         (#"{"must":[{"key":"city","match":{"text":"ondo"}}]}"#, ["1", "3"]),
         (#"{"must":[{"key":"tags","values_count":{"gte":1}}]}"#, ["1", "2"]),
-        (#"{"min_should":{"conditions":[{"key":"city","match":{"value":"London"}},{"key":"n","range":{"lt":2}},{"key":"tags","match":{"value":"a"}}],"min_count":2}}"#, ["1"]),
+        (
+            #"{"min_should":{"conditions":[{"key":"city","match":{"value":"London"}},{"key":"n","range":{"lt":2}},{"key":"tags","match":{"value":"a"}}],"min_count":2}}"#,
+            ["1"]
+        ),
         (#"{"must":[{"key":"missing","match":{"value":"x"}}]}"#, []),
         (#"{"must_not":[{"key":"missing","match":{"value":"x"}}]}"#, ["1", "2", "3", "4", "u"]),
     ]
@@ -67,9 +74,12 @@ final class FilterTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
         try await store.createCollection(CollectionConfig(name: "c", vectorSize: 2, tenantKey: "city"))
-        try await store.upsert("c", points: Self.points.enumerated().map { i, p in
-            PointStruct(id: p.0, vector: [1, Float(i)], payload: p.1)
-        })
+        try await store.upsert(
+            "c",
+            points: Self.points.enumerated().map { i, p in
+                PointStruct(id: p.0, vector: [1, Float(i)], payload: p.1)
+            }
+        )
         for (json, expected) in Self.cases {
             let filter = try JSONDecoder().decode(Filter.self, from: Data(json.utf8))
             let scrolled = try await store.scroll("c", ScrollRequest(filter: filter, limit: 100)).points.map { Self.label($0.id) }
@@ -81,12 +91,14 @@ final class FilterTests: XCTestCase {
     }
 
     func testMalformedFiltersAreDecodingErrors() {
-        for json in [#"{"must":[{"key":"a"}]}"#.replacingOccurrences(of: "}]}", with: ",\"match\":{}}]}"),
-                     #"{"must":[{"bogus":1}]}"#,
-                     #"{"must":[{"key":"a","match":{"value":[1,2]}}]}"#,
-                     #"{"must":[{"key":"t","range":{"gt":"yesterday"}}]}"#,
-                     #"{"must":[{"has_id":["not-a-uuid"]}]}"#,
-                     #"{"must":"x"}"#] {
+        for json in [
+            #"{"must":[{"key":"a"}]}"#.replacingOccurrences(of: "}]}", with: ",\"match\":{}}]}"),
+            #"{"must":[{"bogus":1}]}"#,
+            #"{"must":[{"key":"a","match":{"value":[1,2]}}]}"#,
+            #"{"must":[{"key":"t","range":{"gt":"yesterday"}}]}"#,
+            #"{"must":[{"has_id":["not-a-uuid"]}]}"#,
+            #"{"must":"x"}"#,
+        ] {
             XCTAssertThrowsError(try JSONDecoder().decode(Filter.self, from: Data(json.utf8)), json)
         }
     }
@@ -116,12 +128,16 @@ final class FilterTests: XCTestCase {
 
     func testPointIDOrderAndParsing() throws {
         let ids: [PointID] = [Self.uuid, .number(10), .number(2), .uuid(UUID(uuidString: "00000000-0000-0000-0000-000000000001")!)]
-        XCTAssertEqual(ids.sorted().map(\.description),
-                       ["2", "10", "00000000-0000-0000-0000-000000000001", "5c56c793-69f3-4fbf-87e6-c4bf54c28c26"])
+        XCTAssertEqual(
+            ids.sorted().map(\.description),
+            ["2", "10", "00000000-0000-0000-0000-000000000001", "5c56c793-69f3-4fbf-87e6-c4bf54c28c26"]
+        )
         XCTAssertEqual(PointID(string: "5c56c79369f34fbf87e6c4bf54c28c26"), Self.uuid)
         XCTAssertNil(PointID(string: "-1"))
-        XCTAssertEqual(try JSONDecoder().decode([PointID].self, from: Data(#"[7,"5C56C793-69F3-4FBF-87E6-C4BF54C28C26"]"#.utf8)),
-                       [.number(7), Self.uuid])
+        XCTAssertEqual(
+            try JSONDecoder().decode([PointID].self, from: Data(#"[7,"5C56C793-69F3-4FBF-87E6-C4BF54C28C26"]"#.utf8)),
+            [.number(7), Self.uuid]
+        )
         XCTAssertThrowsError(try JSONDecoder().decode(PointID.self, from: Data("-3".utf8)))
         XCTAssertThrowsError(try JSONDecoder().decode(PointID.self, from: Data("1.5".utf8)))
     }

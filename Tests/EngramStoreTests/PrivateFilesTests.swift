@@ -1,7 +1,8 @@
-import Foundation
 import EngramDatabase
+import Foundation
 import GRDB
 import XCTest
+
 @testable import EngramStore
 
 /// The data directory, database files and backups are private (0700 / 0600), and files an older

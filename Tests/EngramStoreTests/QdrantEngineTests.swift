@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import EngramStore
 
 /// Engine features behind the Qdrant-compatible API: sparse vectors with IDF, vector updates,
@@ -21,23 +22,35 @@ final class QdrantEngineTests: XCTestCase {
     func testSparseIDFScoringMatchesQdrant() async throws {
         let s = try makeStore()
         try await s.createCollection(mem0)
-        try await s.upsert("m", points: [
-            PointStruct(id: .number(1), vector: [1, 0, 0], payload: ["u": "a"], sparseVectors: ["bm25": sv([(3, 2), (1, 1)])]),
-            PointStruct(id: .number(2), vector: [0, 1, 0], payload: ["u": "b"], sparseVectors: ["bm25": sv([(1, 1)])]),
-            PointStruct(id: .number(3), vector: [0, 0, 1], payload: ["u": "a"], sparseVectors: ["bm25": sv([(7, 1)])]),
-        ])
+        try await s.upsert(
+            "m",
+            points: [
+                PointStruct(id: .number(1), vector: [1, 0, 0], payload: ["u": "a"], sparseVectors: ["bm25": sv([(3, 2), (1, 1)])]),
+                PointStruct(id: .number(2), vector: [0, 1, 0], payload: ["u": "b"], sparseVectors: ["bm25": sv([(1, 1)])]),
+                PointStruct(id: .number(3), vector: [0, 0, 1], payload: ["u": "a"], sparseVectors: ["bm25": sv([(7, 1)])]),
+            ]
+        )
         let hits = try await s.searchSparse("m", SparseSearchRequest(using: "bm25", vector: sv([(1, 1), (3, 1)])))
         // Point 3 shares no index: not a hit. N = 3; df(1) = 2, df(3) = 1.
         XCTAssertEqual(hits.map(\.id), [.number(1), .number(2)])
         XCTAssertEqual(Double(hits[0].score), idf(3, 2) * 1 + idf(3, 1) * 2, accuracy: 1e-5)
         XCTAssertEqual(Double(hits[1].score), idf(3, 2), accuracy: 1e-5)
-        let filtered = try await s.searchSparse("m", SparseSearchRequest(
-            using: "bm25", vector: sv([(1, 1)]),
-            filter: Filter(must: [.field(FieldCondition(key: "u", match: .value("b")))])))
+        let filtered = try await s.searchSparse(
+            "m",
+            SparseSearchRequest(
+                using: "bm25",
+                vector: sv([(1, 1)]),
+                filter: Filter(must: [.field(FieldCondition(key: "u", match: .value("b")))])
+            )
+        )
         XCTAssertEqual(filtered.map(\.id), [.number(2)])
         // Unsorted input is sorted; repeated indices are refused.
-        await assertThrowsAsync(try await s.upsert("m", points: [PointStruct(id: .number(4), vector: [1, 1, 1], sparseVectors: ["bm25": sv([(2, 1), (2, 1)])])]))
-        await assertThrowsAsync(try await s.upsert("m", points: [PointStruct(id: .number(4), vector: [1, 1, 1], sparseVectors: ["nope": sv([(2, 1)])])]))
+        await assertThrowsAsync(
+            try await s.upsert("m", points: [PointStruct(id: .number(4), vector: [1, 1, 1], sparseVectors: ["bm25": sv([(2, 1), (2, 1)])])])
+        )
+        await assertThrowsAsync(
+            try await s.upsert("m", points: [PointStruct(id: .number(4), vector: [1, 1, 1], sparseVectors: ["nope": sv([(2, 1)])])])
+        )
         await assertEqualAsync(try await s.count("m", filter: nil), 3)
     }
 
@@ -46,15 +59,25 @@ final class QdrantEngineTests: XCTestCase {
             let s = try makeStore()
             try await s.createCollection(mem0)
             try await s.createPayloadIndex("m", field: "user_id", schema: .object(["type": "keyword", "is_tenant": true]))
-            try await s.upsert("m", points: [
-                PointStruct(id: .number(1), vector: [1, 0, 0], sparseVectors: ["bm25": sv([(5, 1), (2, 3)])]),
-                PointStruct(id: .number(2), vector: [0, 1, 0]),
-            ])
+            try await s.upsert(
+                "m",
+                points: [
+                    PointStruct(id: .number(1), vector: [1, 0, 0], sparseVectors: ["bm25": sv([(5, 1), (2, 3)])]),
+                    PointStruct(id: .number(2), vector: [0, 1, 0]),
+                ]
+            )
             // Dense-only update keeps the sparse vector; sparse update keeps the dense one.
             try await s.updateVectors("m", [PointVectorsUpdate(id: .number(1), vector: [0, 0, 2])])
             try await s.updateVectors("m", [PointVectorsUpdate(id: .number(2), sparseVectors: ["bm25": sv([(9, 1)])])])
-            await assertThrowsAsync(try await s.updateVectors("m", [PointVectorsUpdate(id: .number(2), vector: [1, 0, 0]),
-                                                           PointVectorsUpdate(id: .number(99), vector: [1, 0, 0])])) {
+            await assertThrowsAsync(
+                try await s.updateVectors(
+                    "m",
+                    [
+                        PointVectorsUpdate(id: .number(2), vector: [1, 0, 0]),
+                        PointVectorsUpdate(id: .number(99), vector: [1, 0, 0]),
+                    ]
+                )
+            ) {
                 XCTAssertEqual($0 as? StoreError, .pointNotFound(.number(99)))
             }
         }
@@ -76,9 +99,12 @@ final class QdrantEngineTests: XCTestCase {
         do {
             let s = try makeStore()
             try await s.createCollection(CollectionConfig(name: "t", vectorSize: 2))
-            try await s.upsert("t", points: (0..<30).map { i in
-                PointStruct(id: .number(UInt64(i)), vector: [Float(i), 1], payload: ["user_id": .string("u\(i % 3)")])
-            })
+            try await s.upsert(
+                "t",
+                points: (0..<30).map { i in
+                    PointStruct(id: .number(UInt64(i)), vector: [Float(i), 1], payload: ["user_id": .string("u\(i % 3)")])
+                }
+            )
             await assertEqualAsync(try await s.collectionInfo("t").shardCount, 1)
             try await s.createPayloadIndex("t", field: "user_id", schema: .object(["type": "keyword", "is_tenant": true]))
             await assertEqualAsync(try await s.collectionInfo("t").config.tenantKey, "user_id")
@@ -89,8 +115,14 @@ final class QdrantEngineTests: XCTestCase {
         XCTAssertEqual(info.config.tenantKey, "user_id")
         XCTAssertEqual(info.shardCount, 3)
         XCTAssertEqual(info.pointsCount, 30)
-        let hits = try await s.search("t", SearchRequest(
-            vector: [1, 0], filter: Filter(must: [.field(FieldCondition(key: "user_id", match: .value("u1")))]), limit: 3))
+        let hits = try await s.search(
+            "t",
+            SearchRequest(
+                vector: [1, 0],
+                filter: Filter(must: [.field(FieldCondition(key: "user_id", match: .value("u1")))]),
+                limit: 3
+            )
+        )
         XCTAssertEqual(hits.map(\.id), [.number(28), .number(25), .number(22)])
     }
 
@@ -104,21 +136,36 @@ final class QdrantEngineTests: XCTestCase {
         await assertThrowsAsync(try await s.clearPayload("c", .ids([.number(7)]), requireAll: true))
         await assertEqualAsync(try await s.retrieve("c", ids: [.number(1)])[0].payload, ["a": 1])
         // The lenient (memory domain) path is unchanged: missing ids are skipped.
-        try await s.editPayloads("c", .ids([.number(1), .number(7)])) { p in var q = p; q["b"] = 2; return q }
+        try await s.editPayloads("c", .ids([.number(1), .number(7)])) { p in
+            var q = p
+            q["b"] = 2
+            return q
+        }
         await assertEqualAsync(try await s.retrieve("c", ids: [.number(1)])[0].payload, ["a": 1, "b": 2])
     }
 
     func testSnapshotRestoresIntoAnotherStore() async throws {
         let s = try makeStore()
-        try await s.createCollection(CollectionConfig(name: "memories_x", vectorSize: 2, tenantKey: "tenant",
-                                                    sparseVectors: ["bm25": SparseVectorParams(modifier: .idf)]))
+        try await s.createCollection(
+            CollectionConfig(
+                name: "memories_x",
+                vectorSize: 2,
+                tenantKey: "tenant",
+                sparseVectors: ["bm25": SparseVectorParams(modifier: .idf)]
+            )
+        )
         try await s.createCollection(CollectionConfig(name: "other", vectorSize: 2))
         try await s.upsert("other", points: [PointStruct(id: .number(1), vector: [1, 1])])
         var points: [PointStruct] = []
         for i in 0..<50 {
-            points.append(PointStruct(id: i % 2 == 0 ? .number(UInt64(i)) : .uuid(UUID()), vector: [Float(i), 1],
-                                      payload: ["tenant": .string("user:\(i % 3)"), "i": .int(Int64(i))],
-                                      sparseVectors: i % 5 == 0 ? [:] : ["bm25": sv([(UInt32(i % 7), 1)])]))
+            points.append(
+                PointStruct(
+                    id: i % 2 == 0 ? .number(UInt64(i)) : .uuid(UUID()),
+                    vector: [Float(i), 1],
+                    payload: ["tenant": .string("user:\(i % 3)"), "i": .int(Int64(i))],
+                    sparseVectors: i % 5 == 0 ? [:] : ["bm25": sv([(UInt32(i % 7), 1)])]
+                )
+            )
         }
         try await s.upsert("memories_x", points: points)
         try await s.createPayloadIndex("memories_x", field: "tenant", schema: "keyword")
@@ -154,7 +201,8 @@ final class QdrantEngineTests: XCTestCase {
         XCTAssertEqual(Array(page.points.dropFirst(2)), original, "vectors, payloads and sparse vectors are identical")
         let q = SearchRequest(vector: [3, 1], filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("user:1")))]), limit: 5)
         await assertEqualAsync(try await t.search("copy", q).map(\.id), try await s.search("memories_x", q).map(\.id))
-        await assertEqualAsync(try await t.searchSparse("copy", SparseSearchRequest(using: "bm25", vector: sv([(3, 1)]))).count, 5)  // i % 7 == 3 and i % 5 != 0
+        // i % 7 == 3 and i % 5 != 0
+        await assertEqualAsync(try await t.searchSparse("copy", SparseSearchRequest(using: "bm25", vector: sv([(3, 1)]))).count, 5)
         await assertThrowsAsync(try await t.collectionInfo("other"), "only the snapshotted collection is copied")
 
         // Not a snapshot: refused without touching the store.
