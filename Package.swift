@@ -97,8 +97,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama.
-        .target(name: "EngramEmbedding", dependencies: ["CBLAS", "CEngramKernels", "EngramCore", "EngramKernels"], swiftSettings: swiftSettings),
+        // Embedders: all-MiniLM-L6-v2 in-process on CBLAS, remote OpenAI-compatible / Ollama servers
+        // over AsyncHTTPClient.
+        .target(
+            name: "EngramEmbedding",
+            dependencies: [
+                "CBLAS", "CEngramKernels", "EngramCore", "EngramKernels",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Text screening machinery with no policy: byte classes, normalisation with offset maps,
         // encoded-run decoding, token transforms, entropy and text shapes, CRC32.
         .target(name: "EngramScreening", swiftSettings: swiftSettings),
@@ -208,8 +218,8 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth", "EngramEmbedding",
-                "EngramSecrets", "EngramSearch",
+                "EngramCore", "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth",
+                "EngramEmbedding", "EngramSecrets", "EngramSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,7 +1,7 @@
 // Int8 × int16 dot products for the quantised scan of EngramKernels.
 //
 // Why hand-written: BLAS has no integer GEMV, and the quantised scan exists to read a quarter of
-// the bytes of the float rows (the full scan is memory-bound; DESIGN.md §8). Swift cannot select
+// the bytes of the float rows (the full scan is memory-bound: it streams every row once per query). Swift cannot select
 // CPU features per function, so the kernel lives in C with `target` attributes and a runtime
 // dispatch: AVX-512BW where present, else AVX2, else portable C. All paths compute the same exact
 // int32 sums, so results do not depend on the CPU.

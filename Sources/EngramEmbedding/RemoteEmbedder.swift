@@ -1,8 +1,7 @@
+import AsyncHTTPClient
 public import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// A failure of `RemoteEmbedder`.
 public enum RemoteEmbedderError: Error, Equatable, CustomStringConvertible {
@@ -101,15 +100,15 @@ public struct RemoteEmbedder: Embedder {
     public var modelID: String { "\(configuration.api.rawValue):\(configuration.model)" }
     /// The endpoint requests are posted to.
     public let endpoint: URL
-    private let session: SessionBox
+    /// The process-wide AsyncHTTPClient (server-side outbound HTTP on SwiftNIO; nothing to shut down).
+    private let client: HTTPClient
+    /// The largest answer read (a batch of 64 vectors of 3,072 floats is about 4 MB of JSON).
+    static let maxResponseBytes = 64 << 20
 
     public init(configuration: Configuration) {
         self.configuration = configuration
         self.endpoint = Self.endpoint(for: configuration)
-        let c = URLSessionConfiguration.ephemeral
-        c.timeoutIntervalForRequest = configuration.timeout
-        c.timeoutIntervalForResource = configuration.timeout * Double(configuration.maxAttempts) + 60
-        self.session = SessionBox(URLSession(configuration: c))
+        self.client = HTTPClient.shared
     }
 
     static func endpoint(for c: Configuration) -> URL {
@@ -183,16 +182,8 @@ public struct RemoteEmbedder: Embedder {
 
     /// One request for `texts` (with retries); returns the raw vectors in input order.
     private func request(_ texts: [String]) async throws -> [[Float]] {
-        var req = URLRequest(url: endpoint, timeoutInterval: configuration.timeout)
-        req.httpMethod = "POST"
-        req.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        req.setValue("application/json", forHTTPHeaderField: "Accept")
-        if let key = configuration.apiKey, !key.isEmpty {
-            req.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-        }
-        req.httpBody = try JSONEncoder().encode(OpenAIRequest(model: configuration.model, input: texts))
-
-        let data = try await send(req)
+        let body = try JSONEncoder().encode(OpenAIRequest(model: configuration.model, input: texts))
+        let data = try await send(body)
         let vectors: [[Float]]
         do {
             switch configuration.api {
@@ -220,36 +211,45 @@ public struct RemoteEmbedder: Embedder {
         case retryable(RemoteEmbedderError, retryAfter: TimeInterval?)
     }
 
-    private func attemptOnce(_ request: URLRequest, attempt: Int) async throws -> Attempt {
+    private func attemptOnce(_ body: Data, attempt: Int) async throws -> Attempt {
         let url = endpoint.absoluteString
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let key = configuration.apiKey, !key.isEmpty {
+            request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let status: Int
+        let headers: HTTPHeaders
         let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await session.data(for: request)
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(configuration.timeout * 1000)))
+            status = Int(response.status.code)
+            headers = response.headers
+            data = Data((try await response.body.collect(upTo: Self.maxResponseBytes)).readableBytesView)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            return .retryable(.transport(url: url, message: "\(error.localizedDescription)", attempts: attempt), retryAfter: nil)
+            return .retryable(.transport(url: url, message: "\(error)", attempts: attempt), retryAfter: nil)
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw RemoteEmbedderError.invalidResponse(url: url, reason: "not an HTTP response")
-        }
-        if (200..<300).contains(http.statusCode) { return .success(data) }
+        if (200..<300).contains(status) { return .success(data) }
         let failure = RemoteEmbedderError.httpStatus(
             url: url,
-            status: http.statusCode,
+            status: status,
             body: String(decoding: data.prefix(500), as: UTF8.self),
             attempts: attempt
         )
-        guard http.statusCode == 429 || (500...599).contains(http.statusCode) else { throw failure }
-        return .retryable(failure, retryAfter: http.value(forHTTPHeaderField: "Retry-After").flatMap(TimeInterval.init))
+        guard status == 429 || (500...599).contains(status) else { throw failure }
+        return .retryable(failure, retryAfter: headers.first(name: "Retry-After").flatMap(TimeInterval.init))
     }
 
-    private func send(_ request: URLRequest) async throws -> Data {
+    private func send(_ body: Data) async throws -> Data {
         var attempt = 0
         while true {
             attempt += 1
-            switch try await attemptOnce(request, attempt: attempt) {
+            switch try await attemptOnce(body, attempt: attempt) {
             case let .success(data):
                 return data
             case let .retryable(failure, retryAfter):
@@ -258,28 +258,6 @@ public struct RemoteEmbedder: Embedder {
                 let delay = min(configuration.maxBackoff, max(retryAfter ?? 0, backoff * Double.random(in: 0.8...1.0)))
                 try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
-        }
-    }
-}
-
-/// URLSession wrapper: the session is thread-safe but not declared `Sendable` on every platform.
-private final class SessionBox: @unchecked Sendable {
-    let session: URLSession
-    init(_ session: URLSession) { self.session = session }
-    deinit { session.finishTasksAndInvalidate() }
-
-    func data(for request: URLRequest) async throws -> (Data, URLResponse) {
-        try await withCheckedThrowingContinuation { continuation in
-            let task = session.dataTask(with: request) { data, response, error in
-                if let error {
-                    continuation.resume(throwing: error)
-                } else if let response {
-                    continuation.resume(returning: (data ?? Data(), response))
-                } else {
-                    continuation.resume(throwing: URLError(.badServerResponse))
-                }
-            }
-            task.resume()
         }
     }
 }

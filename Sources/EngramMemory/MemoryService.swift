@@ -14,7 +14,7 @@ import Synchronization
 /// and goes through `AccessPolicy`; a memory the caller may not see answers
 /// `MemoryError.notFound`, never "forbidden", so existence does not leak.
 ///
-/// Writes follow DESIGN.md §3: validate → secret scan (reject, store nothing) →
+/// Writes run in this order: validate → secret scan (reject, store nothing) →
 /// normalise + SHA-256 → exact duplicate (return the existing id) → embed →
 /// near duplicate by the same author (cosine ≥ 0.95: update it) → durable write →
 /// in-memory indexes. Check-then-write sequences are serialised; embedding runs

@@ -224,8 +224,8 @@ struct BenchEmbed: AsyncParsableCommand {
 struct BenchScan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scan", abstract: "Secret scanner memories/s and MB/s on one core.")
 
-    @Option(help: "JSONL corpus with a `text` field per line (.gz is read through gzip -dc).")
-    var corpus: String = "../shared/eval/secrets/visible.jsonl.gz"
+    @Option(help: "JSONL corpus with a `text` field per line (.gz is read through gzip -dc), e.g. the team's secret-filter corpus.")
+    var corpus: String
     @Option(help: "Passes over the corpus per timed run.") var passes: Int = 20
     @Option(help: "Timed runs (the best is reported).") var runs: Int = 5
 

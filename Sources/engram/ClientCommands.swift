@@ -36,6 +36,7 @@ struct EngramClient {
         }
         let data: Data
         let response: URLResponse
+        // URLSession, not AsyncHTTPClient: one short request from a terminal command, not server-side traffic.
         do { (data, response) = try await URLSession.shared.data(for: req) } catch {
             throw Failure(description: "cannot reach \(base.absoluteString): \(Self.reason(error)) — is the server running? (set ENGRAM_URL)")
         }

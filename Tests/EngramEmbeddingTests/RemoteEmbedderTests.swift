@@ -2,6 +2,11 @@ import EngramEmbedding
 import Foundation
 import XCTest
 
+#if canImport(FoundationNetworking)
+// The fake server's statistics are read with `Data(contentsOf:)` on an http URL.
+import FoundationNetworking
+#endif
+
 /// A tiny embedding server (Python http.server) on 127.0.0.1 and a free port, driven by the model name:
 /// "ok" → 4-d vectors; "flaky" → 429 on the first request, then success; "broken" → always 500;
 /// "small" → 3-d vectors; "needs-key" → 401 unless `Authorization: Bearer sekret`.
