@@ -64,11 +64,18 @@ public struct MiniLMEmbedder: Embedder {
         return engram_sgemm_isa() == 2 ? "avx512" : "avx2"
     }
 
-    /// Embeds `texts` as one packed batch (split every `maxBatchTokens`). CPU-bound: it computes on
-    /// the calling task's thread (≈ 8.5 ms for a 32-token text, ≈ 2.4 ms per short text in a batch).
+    /// Embeds `texts` as one packed batch (split every `maxBatchTokens`). CPU-bound (≈ 8.5 ms for a
+    /// 32-token text, ≈ 2.4 ms per short text in a batch; a batch of 16 writes ≈ 60 ms): it computes on
+    /// the embedder's own thread while the caller suspends, so a long batch never holds one of the
+    /// cooperative pool's threads (on two cores, half of them) away from health checks and requests.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        embedSync(texts)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[[Float]], any Error>) in
+            Self.queue.async { continuation.resume(returning: self.embedSync(texts)) }
+        }
     }
+
+    /// Forward passes run here, one at a time (a pass already uses the core it runs on fully).
+    private static let queue = DispatchQueue(label: "engram.embedder")
 
     /// Synchronous `embed(_:)` (runs on the calling thread).
     public func embedSync(_ texts: [String]) -> [[Float]] {
