@@ -133,5 +133,10 @@ eval-retrieval: release model
 eval-codesearch: release model
 	ENGRAM_BENCH_BIN=$(CURDIR)/$(BENCH_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash eval/codesearch/run.sh
 
+## The lifecycle benchmark: supersession, confirmation and code-change labels (eval/lifecycle/README.md).
+eval-lifecycle: release model
+	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} .build/release/engram-bench eval lifecycle --set eval/lifecycle/set.jsonl --weights 0,0.04,0.08,0.12 --out /tmp/engram-lifecycle-results.jsonl
+	python3 eval/lifecycle/score.py /tmp/engram-lifecycle-results.jsonl
+
 clean:
 	rm -rf .build

@@ -218,7 +218,7 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramCore", "EngramKernels", "EngramStore", "EngramMemory", "EngramServer", "EngramAuth",
+                "EngramCore", "EngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer", "EngramAuth",
                 "EngramEmbedding", "EngramSecrets", "EngramSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,7 @@ public enum EngramSchemas {
     /// Names of the MCP tools, in the order `tools/list` returns them.
     public static let toolNames = [
         "add_memory", "search_memories", "list_memories", "get_memory", "update_memory", "delete_memory", "finish_task",
+        "memory_history", "revert_memory", "rate_memory",
     ]
 
     /// The raw bytes of a schema file, e.g. `mcp/add_memory.json` or `openapi.json`.

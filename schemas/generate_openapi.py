@@ -2,7 +2,7 @@
 """Builds schemas/openapi.json from the MCP tool schemas (the single source of truth).
 
 Run after changing schemas/mcp/*.json:  python3 schemas/generate_openapi.py
-A test (Tests/EngramServerTests) fails when openapi.json is out of date.
+A test (Tests/Integration/test_schemas.py) fails when openapi.json is out of date.
 """
 import copy
 import json
@@ -33,10 +33,87 @@ def param(name, schema, description, required=False, explode=False):
     return p
 
 
+def json_response(description, schema):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def json_body(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+
+
+def history_ops(error, errors, memory_response, summary_suffix=""):
+    """`GET .../{id}/versions` and `POST .../{id}/revert` (the same answers under /v1/memories and /v1/admin/memories)."""
+    versions = {"get": {
+        "summary": "The memory's versions, oldest first (also of a deleted memory until retention purges them)" + summary_suffix,
+        "responses": {"200": json_response("The version history", ref("History")), "404": error, **errors}}}
+    revert = {"post": {
+        "summary": "Restore a version as a new version (history is never rewritten; the text is re-scanned for secrets; audited). "
+                   "Authors revert their personal memories, admins and owners org memories; a deleted memory can be restored"
+                   + summary_suffix,
+        "requestBody": json_body(ref("RevertMemory")),
+        "responses": {"200": memory_response, "400": error, "403": error, "404": error, "409": error, "422": error, **errors}}}
+    return versions, revert
+
+
+def webhook_paths(error):
+    """`POST /v1/hooks/{github,gitlab}/{org}` (REST/Hooks/WebhookRoutes.swift): no bearer token, the org's webhook secret
+    authenticates the raw body instead."""
+    org_param = {"name": "org", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The organisation id"}
+
+    def header(name, description, required=False):
+        return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}, "description": description}
+
+    def responses(auth):
+        return {
+            "200": json_response("Applied (push: memories citing changed files flagged; merge: the branch's org drafts promoted), "
+                                 "a replayed delivery (duplicate) or a ping (pong)", ref("WebhookResult")),
+            "202": json_response("Ignored (an event or action Engram does not use)", ref("WebhookResult")),
+            "400": error, "401": dict(error, description=f"Bad or missing {auth} (audited)"),
+            "404": dict(error, description="No webhook secret is configured for this organisation"),
+            "413": dict(error, description="Body over 5 MiB"),
+        }
+
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object", "description": "The provider's event payload"}}}}
+    return {
+        "/v1/hooks/github/{org}": {"parameters": [org_param], "post": {
+            "summary": "GitHub webhook: push (flags memories whose anchors changed) and merged pull_request (promotes the branch's "
+                       "org drafts); ping answers pong. Authenticated by X-Hub-Signature-256 (HMAC-SHA256 of the raw body under "
+                       "the org's webhook secret); a delivery id seen before is acknowledged and ignored",
+            "security": [],
+            "parameters": [header("X-GitHub-Event", "push, pull_request or ping", required=True),
+                           header("X-GitHub-Delivery", "Delivery id (replays are ignored)"),
+                           header("X-Hub-Signature-256", "sha256=<hex HMAC-SHA256 of the raw body>", required=True)],
+            "requestBody": body, "responses": responses("X-Hub-Signature-256")}},
+        "/v1/hooks/gitlab/{org}": {"parameters": [org_param], "post": {
+            "summary": "GitLab webhook: Push Hook (flags memories whose anchors changed) and merged Merge Request Hook (promotes "
+                       "the branch's org drafts). Authenticated by X-Gitlab-Token (the org's webhook secret); a delivery id seen "
+                       "before is acknowledged and ignored",
+            "security": [],
+            "parameters": [header("X-Gitlab-Event", "Push Hook or Merge Request Hook", required=True),
+                           header("X-Gitlab-Token", "The org's webhook secret", required=True),
+                           header("X-Gitlab-Event-UUID", "Delivery id (replays are ignored); Idempotency-Key is used when absent")],
+            "requestBody": body, "responses": responses("X-Gitlab-Token")}},
+    }
+
+
+ORG_POLICY = {
+    "stale_after_days": {"type": "integer", "minimum": 7, "maximum": 3650, "default": 180,
+                         "description": "A published memory neither served nor confirmed for this many days becomes stale"},
+    "version_retention_days": {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30,
+                               "description": "Versions of a deleted memory are purged this many days after the deletion"},
+}
+
+
 def admin_paths(error, auth_errors, memory_response, listing):
-    """`/v1/admin/...`: the review queue and actions, members, org policy and audit log (AdminRoutes.swift).
-    Admins and owners of the caller's org only: other roles get 403, another org's memories 404."""
+    """`/v1/admin/...`: the review queue and actions, members, org policy, usage, sweep, webhook secret and audit log
+    (AdminRoutes.swift). Admins and owners of the caller's org only: other roles get 403, another org's memories 404."""
     admin_errors = {"403": error, **auth_errors}
+    org_props = ORG_POLICY
+    versions, revert = history_ops(error, admin_errors, memory_response, " (audited)")
     page = {"200": {"description": "A page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}}}}
     user_param = {"name": "userId", "in": "path", "required": True, "schema": {"type": "string"}}
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
@@ -59,11 +136,36 @@ def admin_paths(error, auth_errors, memory_response, listing):
             "responses": {**page, **admin_errors}}},
         "/v1/admin/memories/{id}": {
             "parameters": [id_param],
-            "get": {"summary": "Get an org memory in any state", "responses": {"200": memory_response, "404": error, **admin_errors}},
+            "get": {"summary": "Get an org memory in any state, with its usage, freshness and open reports",
+                    "responses": {"200": json_response("The memory and its open reports", {
+                        "type": "object", "properties": {"memory": ref("Memory"), "reports": {"type": "array", "items": ref("Report")}},
+                        "required": ["memory", "reports"]}), "404": error, **admin_errors}},
             "patch": {"summary": "Edit an org memory (re-scanned and re-embedded; audited)",
                       "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MemoryPatch"}}}},
                       "responses": {"200": memory_response, "404": error, "422": error, **admin_errors}},
             "delete": {"summary": "Delete an org memory (audited)", "responses": {"204": {"description": "Deleted"}, "404": error, **admin_errors}},
+        },
+        "/v1/admin/memories/{id}/versions": {"parameters": [id_param], **versions},
+        "/v1/admin/memories/{id}/revert": {"parameters": [id_param], **revert},
+        "/v1/admin/usage": {"get": {
+            "summary": "How the org's memories are used: most served, never served, reports of the last `days` days, per-member counts",
+            "parameters": [param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, "Entries per list"),
+                           param("days", {"type": "integer", "minimum": 1, "maximum": 3650, "default": 30}, "Report window in days")],
+            "responses": {"200": json_response("The usage report", ref("UsageReport")), **admin_errors}}},
+        "/v1/admin/sweep": {"post": {
+            "summary": "Run the freshness sweep now (it also runs on the server's timer): unserved, unconfirmed published memories "
+                       "become stale, expired ones archived",
+            "responses": {"200": json_response("The caller's org memories the sweep changed", {
+                "type": "object", "required": ["stale", "archived"], "properties": {
+                    "stale": {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                    "archived": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}), **admin_errors}}},
+        "/v1/admin/webhook-secret": {
+            "put": {"summary": "Set the org's webhook secret (GitHub signature key, GitLab token; never returned; audited without it)",
+                    "requestBody": json_body({"type": "object", "required": ["secret"], "properties": {"secret": {
+                        "type": "string", "minLength": 16, "maxLength": 256, "description": "No spaces or control characters"}}}),
+                    "responses": {"204": {"description": "Set"}, "404": error, **admin_errors}},
+            "delete": {"summary": "Clear the org's webhook secret (its webhooks then answer 404; audited)",
+                       "responses": {"204": {"description": "Cleared"}, "404": error, **admin_errors}},
         },
         "/v1/admin/audit": {"get": {
             "summary": "The org's audit log, newest first (hashes, never content)",
@@ -92,8 +194,10 @@ def admin_paths(error, auth_errors, memory_response, listing):
         },
         "/v1/admin/org": {
             "get": {"summary": "The caller's organisation and its policy", "responses": {**org_response, "404": error, **admin_errors}},
-            "patch": {"summary": "Set the org policy (owners)", "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["require_review"], "properties": {"require_review": {"type": "boolean"}}}}}},
+            "patch": {"summary": "Set the org policy: any of require_review, stale_after_days, version_retention_days",
+                      "requestBody": json_body({"type": "object", "minProperties": 1, "properties": {
+                          "require_review": {"type": "boolean"}, "stale_after_days": org_props["stale_after_days"],
+                          "version_retention_days": org_props["version_retention_days"]}}),
                       "responses": {**org_response, "404": error, **admin_errors}},
         },
     }
@@ -124,16 +228,33 @@ def build():
     memory_props = {
         "id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string"}, "org_id": {"type": ["string", "null"]},
         "scope": {"type": "string", "enum": ["personal", "org"]},
-        "state": {"type": "string", "enum": ["draft", "pending_review", "published", "archived", "rejected"]},
+        "state": {"type": "string", "enum": listing["state"]["enum"]},
         "content": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
         "repo": {"type": ["string", "null"]}, "task_id": {"type": ["string", "null"]},
         "kind": {"type": "string", "enum": ["pattern", "preference", "decision", "fact", "gotcha"]},
         "content_hash": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"}, "embedding_model": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1}, "provenance": ref("Provenance"),
+        "anchors": {"type": "array", "items": ref("Anchor")},
+        "anchor_changed": {"oneOf": [ref("AnchorChange"), {"type": "null"}], "description": "Set when a push changed code the memory cites"},
+        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "Archived after this time (expires_in_days)"},
+    }
+    # Only on GET /v1/memories/{id}, GET /v1/admin/memories/{id} and search hits.
+    served_props = {
+        "usage": ref("Usage"),
+        "freshness": {"type": "string", "description": "fresh, aging, stale or `code changed since <commit>`"},
+        "freshness_state": {"type": "string", "enum": ["fresh", "aging", "stale", "code_changed"]},
     }
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
     memory_response = {"description": "The memory", "content": {"application/json": {"schema": {
         "type": "object", "properties": {"memory": {"$ref": "#/components/schemas/Memory"}}, "required": ["memory"]}}}}
+    versions, revert = history_ops(error, auth_errors, memory_response)
+    timestamp = {"type": "string", "format": "date-time"}
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    nullable = {"type": ["string", "null"]}
+    usage_entry = {"type": "object", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string"}, "state": memory_props["state"],
+        "content": {"type": "string"}, "usage": ref("Usage"), "created_at": timestamp}}
     finish_op = {
         "summary": "Finish a task: promote the caller's org drafts of that task",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Finish"}}}},
@@ -157,7 +278,8 @@ def build():
                         "parameters": [param("limit", listing["limit"], "Page size"), param("cursor", listing["cursor"], "next_cursor of the previous page"),
                                        param("scope", listing["scope"], "personal or org"), param("tag", {"type": "array", "items": listing["tags"]["items"]}, "Any of these tags", explode=True),
                                        param("repo", listing["repo"], "Repository"), param("kind", listing["kind"], "Kind"), param("state", listing["state"], "State"),
-                                       param("task_id", listing["task_id"], "Task")],
+                                       param("task_id", listing["task_id"], "Task"),
+                                       param("include_stale", listing["include_stale"], "Also return stale memories (left out by default)")],
                         "responses": {"200": {"description": "A page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}}}, **auth_errors}},
             },
             "/v1/memories/search": {
@@ -167,23 +289,39 @@ def build():
                                        param("repo", search["repo"], "Repository"), param("kind", search["kind"], "Kind"), param("min_score", search["min_score"], "Minimum cosine similarity"),
                                        param("created_after", search["created_after"], "Created at or after: RFC 3339, a date or a span back from now (7d)"),
                                        param("created_before", search["created_before"], "Created before: RFC 3339, a date or a span back from now"),
-                                       param("updated_after", search["updated_after"], "Last changed at or after: RFC 3339, a date or a span back from now")],
+                                       param("updated_after", search["updated_after"], "Last changed at or after: RFC 3339, a date or a span back from now"),
+                                       param("include_stale", search["include_stale"], "Also return stale memories (left out by default)")],
                         "responses": {"200": {"description": "Results, best first", "content": {"application/json": {"schema": {
                             "type": "object", "properties": {"results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}}}}}, **auth_errors}},
             },
             "/v1/memories/{id}": {
                 "parameters": [id_param],
-                "get": {"summary": "Get a memory", "responses": {"200": memory_response, "404": error, **auth_errors}},
+                "get": {"summary": "Get a memory, with its usage and freshness", "responses": {"200": memory_response, "404": error, **auth_errors}},
                 "patch": {"summary": "Update one of your memories", "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MemoryPatch"}}}},
                           "responses": {"200": memory_response, "403": error, "404": error, "422": error, **auth_errors}},
                 "delete": {"summary": "Delete one of your memories", "responses": {"204": {"description": "Deleted"}, "403": error, "404": error, **auth_errors}},
             },
+            "/v1/memories/{id}/versions": {"parameters": [id_param], **versions},
+            "/v1/memories/{id}/revert": {"parameters": [id_param], **revert},
+            "/v1/memories/{id}/rate": {"parameters": [id_param], "post": {
+                "summary": "Rate a memory: helpful confirms it; outdated or wrong makes your personal memory stale, and sends an org "
+                           "memory back to review after two members' reports (or one admin's)",
+                "requestBody": json_body(ref("RateMemory")),
+                "responses": {"200": json_response("The memory after the rating", {"type": "object", "required": ["memory", "outcome", "reporters"], "properties": {
+                    "memory": ref("Memory"), "outcome": {"type": "string", "enum": ["confirmed", "marked_stale", "sent_to_review", "recorded"]},
+                    "reporters": {"type": "integer", "description": "Distinct members with an open outdated or wrong report"}}}),
+                              "404": error, "422": error, **auth_errors}}},
+            "/v1/memories/{id}/reports": {"parameters": [id_param], "get": {
+                "summary": "Open reports of a memory (its reviewers, or the author of a personal memory)",
+                "responses": {"200": json_response("Open reports", {"type": "object", "required": ["reports"], "properties": {
+                    "reports": {"type": "array", "items": ref("Report")}}}), "403": error, "404": error, **auth_errors}}},
             "/v1/finish": {"post": finish_op},
             "/finish": {"post": dict(finish_op, summary="Alias of /v1/finish")},
             "/v1/me": {"get": {"summary": "The caller", "responses": {"200": {"description": "User, org and role", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"user_id": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "role": {"type": "string"}}}}}}, **auth_errors}}},
             "/v1/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             **admin_paths(error, auth_errors, memory_response, listing),
+            **webhook_paths(error),
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "Alive"}}}},
             "/readyz": {"get": {"summary": "Readiness: store, embedder and BLAS kind", "security": [], "responses": {"200": {"description": "Ready"}}}},
         },
@@ -194,10 +332,53 @@ def build():
                 "NewMemory": tool("add_memory"),
                 "MemoryPatch": without_id(tool("update_memory")),
                 "Finish": tool("finish_task"),
-                "Memory": {"type": "object", "properties": memory_props, "required": sorted(memory_props)},
+                "RevertMemory": without_id(tool("revert_memory")),
+                "RateMemory": without_id(tool("rate_memory")),
+                "Memory": {"type": "object", "properties": {**memory_props, **served_props}, "required": sorted(memory_props)},
+                "Provenance": {"type": "object", "description": "Where the memory came from (set by the server, never by clients)", "properties": {
+                    "author": {"type": "string"}, "channel": ref("WriteChannel"), "client": nullable, "request_id": nullable,
+                    "task_id": nullable, "repo": nullable, "branch": nullable, "commit": nullable,
+                    "created_at": timestamp, "updated_at": timestamp, "version": {"type": "integer"}},
+                    "required": ["author", "channel", "client", "request_id", "task_id", "repo", "branch", "commit", "created_at", "updated_at", "version"]},
+                "WriteChannel": {"type": "string", "enum": ["mcp", "rest", "admin", "cli", "webhook", "import", "qdrant-api", "system"]},
+                "Anchor": tool("add_memory")["properties"]["anchors"]["items"],
+                "AnchorChange": {"type": "object", "properties": {"commit": {"type": "string"},
+                                                                  "paths": {"type": "array", "items": {"type": "string"}}, "at": timestamp},
+                                 "required": ["commit", "paths", "at"]},
+                "Usage": {"type": "object", "properties": {"served_count": {"type": "integer"}, "last_served_at": nullable_time,
+                                                           "last_confirmed_at": nullable_time, "open_reports": {"type": "integer"}},
+                          "required": ["served_count", "last_served_at", "last_confirmed_at", "open_reports"]},
+                "MemoryVersion": {"type": "object", "properties": {
+                    "version": {"type": "integer"}, "at": timestamp, "actor": {"type": "string", "description": "A user id, or system"},
+                    "channel": {"type": "string"}, "client": nullable, "request_id": nullable,
+                    "reason": {"type": "string", "description": "created, edit, revert to v3, approve, stale: …, deleted, …"},
+                    "state": {"type": "string", "description": "The memory's state after the change, or deleted"},
+                    "recorded": {"type": "boolean", "description": "False for a version derived from the stored memory, not recorded by the ledger"},
+                    "memory": ref("Memory")},
+                    "required": ["version", "at", "actor", "channel", "client", "request_id", "reason", "state", "recorded", "memory"]},
+                "History": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"},
+                                                             "versions": {"type": "array", "items": ref("MemoryVersion")}}, "required": ["id", "versions"]},
+                "Report": {"type": "object", "properties": {
+                    "at": timestamp, "memory_id": {"type": "string", "format": "uuid"}, "user_id": {"type": "string"},
+                    "verdict": tool("rate_memory")["properties"]["verdict"], "note": nullable, "resolved": {"type": "boolean"}},
+                    "required": ["at", "memory_id", "user_id", "verdict", "note", "resolved"]},
+                "UsageReport": {"type": "object", "required": ["most_served", "never_served", "recent_reports", "members"], "properties": {
+                    "most_served": {"type": "array", "items": usage_entry, "description": "Published or stale memories, most served first"},
+                    "never_served": {"type": "array", "items": usage_entry, "description": "Published memories never served, oldest first"},
+                    "recent_reports": {"type": "array", "items": ref("Report"), "description": "Verdicts of the window, newest first"},
+                    "members": {"type": "array", "items": {"type": "object", "properties": {
+                        "user_id": {"type": "string"}, "authored": {"type": "integer"}, "served": {"type": "integer"}, "reports": {"type": "integer"}}}}}},
+                "WebhookResult": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string", "enum": ["applied", "duplicate", "pong", "ignored"]},
+                    "reason": {"type": "string", "description": "Why it was ignored"},
+                    "event": {"type": "string", "enum": ["push", "merged"]}, "commit": {"type": "string"},
+                    "anchor_changed": {"type": "array", "items": {"type": "string", "format": "uuid"}, "description": "push: memories flagged"},
+                    "promoted": {"type": "array", "items": {"type": "string", "format": "uuid"}, "description": "merged: drafts promoted"},
+                    "state": {"type": ["string", "null"], "description": "merged: the promoted memories' state"}}},
                 "AddResult": {"type": "object", "properties": {"memory": {"$ref": "#/components/schemas/Memory"}, "status": {"type": "string", "enum": ["created", "duplicate", "updated"]}}},
                 "Page": {"type": "object", "properties": {"memories": {"type": "array", "items": {"$ref": "#/components/schemas/Memory"}}, "next_cursor": {"type": ["string", "null"]}}},
-                "Hit": {"type": "object", "properties": {"memory": {"$ref": "#/components/schemas/Memory"}, "score": {"type": "number"}, "similarity": {"type": ["number", "null"]}}},
+                "Hit": {"type": "object", "properties": {"memory": {"$ref": "#/components/schemas/Memory"}, "score": {"type": "number"}, "similarity": {"type": ["number", "null"]},
+                                                         "freshness": served_props["freshness"]}},
                 "Role": {"type": "string", "enum": ["owner", "admin", "member", "viewer"]},
                 "Member": {"type": "object", "properties": {"user_id": {"type": "string"}, "role": {"$ref": "#/components/schemas/Role"},
                                                             "created_at": {"type": "string", "format": "date-time"}}},
@@ -206,7 +387,9 @@ def build():
                     "role": {"$ref": "#/components/schemas/Role"}, "invited_by": {"type": "string"},
                     "created_at": {"type": "string", "format": "date-time"}, "expires_at": {"type": "string", "format": "date-time"},
                     "status": {"type": "string", "enum": ["pending"]}}},
-                "Organisation": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "require_review": {"type": "boolean"}}},
+                "Organisation": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "name": {"type": "string"}, "require_review": {"type": "boolean"}, **ORG_POLICY,
+                    "webhook_secret_set": {"type": "boolean", "description": "Whether a webhook secret is set (the secret is never returned)"}}},
                 "AuditEntry": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                     "action": {"type": "string"}, "org_id": {"type": ["string", "null"]}, "memory_id": {"type": ["string", "null"], "format": "uuid"},

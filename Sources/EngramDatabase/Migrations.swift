@@ -10,6 +10,7 @@ extension EngramDatabase {
         registerStoreMigrations(&m)
         registerMemberMigrations(&m)
         registerAuditMigrations(&m)
+        registerLifecycleMigrations(&m)
         return m
     }
 
@@ -107,6 +108,44 @@ extension EngramDatabase {
                         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
                     CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_log
                         BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+                    """
+            )
+        }
+    }
+
+    /// Memory versions, usage counters, the served log, verdicts, webhook deliveries, and the org
+    /// policies of the lifecycle (stale and retention periods, the webhook secret).
+    static func registerLifecycleMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("lifecycle-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE memory_versions (
+                        memory_id TEXT NOT NULL, version INTEGER NOT NULL, at REAL NOT NULL,
+                        actor TEXT NOT NULL, channel TEXT NOT NULL, client TEXT, request_id TEXT, reason TEXT NOT NULL,
+                        org_id TEXT, state TEXT NOT NULL, content_hash TEXT NOT NULL, snapshot BLOB NOT NULL,
+                        PRIMARY KEY (memory_id, version));
+                    CREATE INDEX memory_versions_org ON memory_versions(org_id, at);
+                    CREATE TRIGGER memory_versions_no_update BEFORE UPDATE ON memory_versions
+                        BEGIN SELECT RAISE(ABORT, 'memory versions are immutable'); END;
+                    CREATE TABLE memory_usage (
+                        memory_id TEXT PRIMARY KEY, served_count INTEGER NOT NULL DEFAULT 0,
+                        last_served_at REAL, last_confirmed_at REAL);
+                    CREATE TABLE served_log (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, memory_id TEXT NOT NULL,
+                        user_id TEXT NOT NULL, rank INTEGER NOT NULL);
+                    CREATE INDEX served_log_at ON served_log(at);
+                    CREATE TRIGGER served_log_no_update BEFORE UPDATE ON served_log
+                        BEGIN SELECT RAISE(ABORT, 'the served log is append-only'); END;
+                    CREATE TABLE memory_reports (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, memory_id TEXT NOT NULL,
+                        org_id TEXT, user_id TEXT NOT NULL, verdict TEXT NOT NULL, note TEXT, resolved INTEGER NOT NULL DEFAULT 0);
+                    CREATE INDEX memory_reports_memory ON memory_reports(memory_id, resolved);
+                    CREATE TABLE webhook_deliveries (
+                        org_id TEXT NOT NULL, provider TEXT NOT NULL, delivery_id TEXT NOT NULL, at REAL NOT NULL,
+                        PRIMARY KEY (org_id, provider, delivery_id));
+                    ALTER TABLE orgs ADD COLUMN stale_after_days INTEGER NOT NULL DEFAULT 180;
+                    ALTER TABLE orgs ADD COLUMN version_retention_days INTEGER NOT NULL DEFAULT 30;
+                    ALTER TABLE orgs ADD COLUMN webhook_secret TEXT;
                     """
             )
         }

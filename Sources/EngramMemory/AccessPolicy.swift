@@ -3,7 +3,7 @@ public import EngramAuth
 /// The single place that decides what a principal may read or change. Deny by default.
 ///
 /// - Personal memories: the author only.
-/// - Org memories, published: members of that org (every role).
+/// - Org memories, published or stale: members of that org (every role).
 /// - Org memories in draft or pending review: the author, and admins/owners of that org.
 /// - Archived or rejected org memories: admins/owners of that org (review).
 /// - Viewers read; they never write.
@@ -16,7 +16,7 @@ public enum AccessPolicy {
         case .org:
             guard let org = memory.orgId, org == principal.orgId, principal.role.allows(.readMemories) else { return false }
             switch memory.state {
-            case .published: return true
+            case .published, .stale: return true
             case .draft, .pendingReview:
                 return memory.userId == principal.userId || principal.role.allows(.reviewMemories)
             case .archived, .rejected:

@@ -7,11 +7,14 @@ public enum MemoryScope: String, Sendable, Codable, CaseIterable {
     case personal, org
 }
 
-/// Lifecycle of a memory. Personal memories are always `published` (and private).
+/// Lifecycle of a memory. Personal memories are `published` (and private) until they go `stale`.
+///
+/// `stale` memories are kept and readable, but default searches leave them out: nobody served or
+/// confirmed them for the org's `stale_after_days`, or their author reported them outdated.
 public enum MemoryState: String, Sendable, Codable, CaseIterable {
     case draft
     case pendingReview = "pending_review"
-    case published, archived, rejected
+    case published, archived, rejected, stale
 }
 
 /// What a memory records.
@@ -41,6 +44,16 @@ public struct Memory: Sendable, Hashable, Codable {
     public var updatedAt: Date
     /// The embedder that produced the stored vector (`none` in BM25-only mode).
     public var embeddingModel: String
+    /// How and from where the memory was first written (never editable by clients).
+    public var provenance: Provenance
+    /// Code the memory cites.
+    public var anchors: [CodeAnchor]
+    /// The current version number (1 for a new memory; +1 per recorded change).
+    public var version: Int
+    /// Set when a push changed code this memory cites; cleared by an edit or a confirmation.
+    public var anchorChange: AnchorChange?
+    /// When the memory expires (it is then archived by the sweep).
+    public var expiresAt: Date?
 
     public init(
         id: UUID = UUID(),
@@ -56,7 +69,12 @@ public struct Memory: Sendable, Hashable, Codable {
         contentHash: String = "",
         createdAt: Date = Date(),
         updatedAt: Date = Date(),
-        embeddingModel: String = "none"
+        embeddingModel: String = "none",
+        provenance: Provenance = Provenance(),
+        anchors: [CodeAnchor] = [],
+        version: Int = 1,
+        anchorChange: AnchorChange? = nil,
+        expiresAt: Date? = nil
     ) {
         self.id = id
         self.userId = userId
@@ -72,6 +90,11 @@ public struct Memory: Sendable, Hashable, Codable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.embeddingModel = embeddingModel
+        self.provenance = provenance
+        self.anchors = anchors
+        self.version = version
+        self.anchorChange = anchorChange
+        self.expiresAt = expiresAt
     }
 
     /// The partition the memory lives in: `user:<id>` (personal) or `org:<id>`.
@@ -91,6 +114,11 @@ public enum MemoryLimits {
     public static let maxTaskIdLength = 128
     public static let maxSearchLimit = 100
     public static let maxQueryBytes = 4 * 1024
+    public static let maxBranchLength = 256
+    /// A commit id: a full or abbreviated SHA-1 or SHA-256.
+    public static let maxCommitLength = 64
+    public static let maxNoteLength = 1024
+    public static let maxExpiryDays = 36_500
 }
 
 // MARK: - Payload mapping (the store's view of a memory)
@@ -102,6 +130,10 @@ extension Memory {
         static let tags = "tags", repo = "repo", taskId = "task_id", kind = "kind", contentHash = "content_hash"
         static let createdAt = "created_at", updatedAt = "updated_at", embeddingModel = "embedding_model"
         static let tenant = "tenant"
+        static let channel = "channel", client = "client", requestId = "request_id", branch = "branch", commit = "commit"
+        static let anchors = "anchors", version = "version", anchorChanged = "anchor_changed", expiresAt = "expires_at"
+        /// Fields only the service writes: a write around it (the Qdrant-compatible API) cannot set them.
+        static let provenanceFields = [channel, client, requestId, branch, commit]
     }
 
     var payload: Payload {
@@ -115,6 +147,15 @@ extension Memory {
         if let orgId { p[Field.orgId] = .string(orgId) }
         if let repo { p[Field.repo] = .string(repo) }
         if let taskId { p[Field.taskId] = .string(taskId) }
+        p[Field.channel] = .string(provenance.channel.rawValue)
+        if let v = provenance.client { p[Field.client] = .string(v) }
+        if let v = provenance.requestId { p[Field.requestId] = .string(v) }
+        if let v = provenance.branch { p[Field.branch] = .string(v) }
+        if let v = provenance.commit { p[Field.commit] = .string(v) }
+        if !anchors.isEmpty { p[Field.anchors] = .array(anchors.map(\.jsonValue)) }
+        p[Field.version] = .int(Int64(version))
+        if let anchorChange { p[Field.anchorChanged] = anchorChange.jsonValue }
+        if let expiresAt { p[Field.expiresAt] = .string(RFC3339.format(expiresAt.timeIntervalSince1970)) }
         return p
     }
 
@@ -131,6 +172,10 @@ extension Memory {
         else { return nil }
         var tags: [String] = []
         if case let .array(items)? = p[Field.tags] { tags = items.compactMap(\.stringValue) }
+        var anchors: [CodeAnchor] = []
+        if case let .array(items)? = p[Field.anchors] { anchors = items.compactMap(CodeAnchor.init(json:)) }
+        var version = 1
+        if let n = p[Field.version]?.number, n >= 1, n < 1e9 { version = Int(n) }
         self.init(
             id: uuid,
             userId: userId,
@@ -145,7 +190,19 @@ extension Memory {
             contentHash: hash,
             createdAt: Date(timeIntervalSince1970: created),
             updatedAt: Date(timeIntervalSince1970: updated),
-            embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none"
+            embeddingModel: p[Field.embeddingModel]?.stringValue ?? "none",
+            provenance: Provenance(
+                // Memories written before provenance existed came through the REST API or MCP; `rest` stands for both.
+                channel: p[Field.channel]?.stringValue.flatMap(WriteChannel.init(rawValue:)) ?? .rest,
+                client: p[Field.client]?.stringValue,
+                requestId: p[Field.requestId]?.stringValue,
+                branch: p[Field.branch]?.stringValue,
+                commit: p[Field.commit]?.stringValue
+            ),
+            anchors: anchors,
+            version: version,
+            anchorChange: p[Field.anchorChanged].flatMap(AnchorChange.init(json:)),
+            expiresAt: p[Field.expiresAt]?.stringValue.flatMap(RFC3339.parse).map(Date.init(timeIntervalSince1970:))
         )
     }
 }
@@ -164,6 +221,12 @@ extension Memory {
             if let value = payload[Field.tags] {
                 guard case let .array(items) = value, items.allSatisfy({ $0.stringValue != nil }) else { return "`tags` must be a list of strings" }
                 _ = try MemoryService.validate(tags: items.compactMap(\.stringValue))
+            }
+            if let value = payload[Field.anchors], value != .null {
+                guard case let .array(items) = value else { return "`anchors` must be a list of {path, sha?, lines?, symbol?}" }
+                let anchors = items.compactMap(CodeAnchor.init(json:))
+                guard anchors.count == items.count else { return "`anchors` must be a list of {path, sha?, lines?, symbol?}" }
+                _ = try CodeAnchor.validate(anchors)
             }
             for (field, limit) in [(Field.repo, MemoryLimits.maxRepoLength), (Field.taskId, MemoryLimits.maxTaskIdLength)] {
                 guard let value = payload[field], value != .null else { continue }

@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramCore
+public import EngramDatabase
 import EngramEmbedding
 public import EngramStore
 import Foundation
@@ -11,10 +12,16 @@ extension MemoryService {
     public struct ImportItem: Sendable {
         public var memory: Memory
         public var vector: [Float]?
+        /// The memory's recorded versions (nil: the import is recorded as its version).
+        public var versions: [VersionRow]?
+        /// Its usage counters (served, last served, last confirmed).
+        public var usage: MemoryUsage?
 
-        public init(memory: Memory, vector: [Float]? = nil) {
+        public init(memory: Memory, vector: [Float]? = nil, versions: [VersionRow]? = nil, usage: MemoryUsage? = nil) {
             self.memory = memory
             self.vector = vector
+            self.versions = versions
+            self.usage = usage
         }
     }
 
@@ -56,6 +63,7 @@ extension MemoryService {
                     throw MemoryError.unavailable("the store did not accept the import batch")
                 }
                 for m in memories { index.put(m) }
+                try await recordImportedHistory(Array(chunk), memories: memories, actor: actor)
                 try await recordAudit(
                     zip(memories, replaced).map { m, before in
                         AuditLog.Record(
@@ -73,7 +81,45 @@ extension MemoryService {
             written += memories.count
             start += batchSize
         }
+        do {
+            try await usage.flush()
+        } catch {
+            throw MemoryError.unavailable("the imported usage counters were not saved")
+        }
         return written
+    }
+
+    /// Versions and usage of imported memories: the exported versions as they were (a version already
+    /// recorded is kept), or for a memory exported without them one `imported` version of what was written.
+    func recordImportedHistory(_ items: [ImportItem], memories: [Memory], actor: String) async throws {
+        guard let ledger else { return }
+        var rows: [VersionRow] = []
+        for (item, m) in zip(items, memories) {
+            if let versions = item.versions, !versions.isEmpty {
+                rows += versions.filter { $0.memoryId == m.id.lowercasedText }
+            } else {
+                rows.append(
+                    MemoryLedger.row(
+                        m,
+                        state: m.state.rawValue,
+                        actor: actor,
+                        channel: WriteChannel.importer.rawValue,
+                        client: nil,
+                        requestId: nil,
+                        reason: "imported",
+                        at: Date()
+                    )
+                )
+            }
+            if let u = item.usage {
+                usage.restore(m.id, MemoryUsage(servedCount: u.servedCount, lastServedAt: u.lastServedAt, lastConfirmedAt: u.lastConfirmedAt))
+            }
+        }
+        do {
+            try await ledger.recordAll(rows)
+        } catch {
+            throw MemoryError.unavailable("the imported versions were not saved")
+        }
     }
 }
 
@@ -81,9 +127,21 @@ extension MemoryService {
     /// One page of every memory with its stored vector, in id order (export and migration).
     public func exportPage(after offset: PointID?, limit: Int = 500) async throws -> (items: [ImportItem], next: PointID?) {
         let page = try await store.scroll(collection, ScrollRequest(limit: limit, offset: offset, withPayload: true, withVector: true))
-        let items = page.points.compactMap { r -> ImportItem? in
+        var items = page.points.compactMap { r -> ImportItem? in
             guard let payload = r.payload, let m = Memory(id: r.id, payload: payload) else { return nil }
             return ImportItem(memory: m, vector: r.vector)
+        }
+        if let ledger {
+            for i in items.indices {
+                let id = items[i].memory.id
+                do {
+                    items[i].versions = try await ledger.records.versions(memoryId: id.lowercasedText)
+                } catch {
+                    throw MemoryError.unavailable("the version history is not readable")
+                }
+                let u = usage.usage(id)
+                if u.servedCount > 0 || u.lastConfirmedAt != nil { items[i].usage = u }
+            }
         }
         return (items, page.nextPageOffset)
     }
@@ -177,8 +235,14 @@ extension MemoryService {
         m.contentHash = Self.contentHash(m.content)
         if let before {
             m.state = await stateAfterContentChange(m, from: before)
-        } else if m.scope == .org, let org = m.orgId, m.state == .published, await requiresReview(org) {
-            m.state = .pendingReview
+            // Provenance is the service's record, not the writer's: it stays what it was, and the change
+            // is a new version.
+            m.provenance = before.provenance
+            m.version = before.version + 1
+        } else {
+            if m.scope == .org, let org = m.orgId, m.state == .published, await requiresReview(org) { m.state = .pendingReview }
+            m.provenance = Provenance(channel: .qdrantAPI, branch: stored.provenance.branch, commit: stored.provenance.commit)
+            m.version = 1
         }
         return m
     }
@@ -187,13 +251,19 @@ extension MemoryService {
     /// state where the memory rules changed them, and audits every creation, change and removal
     /// (actor `qdrant-api`, both content hashes).
     func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
-        for (_, after, stored) in changes where after.contentHash != stored.contentHash || after.state != stored.state {
+        for (_, after, stored) in changes
+        where after.contentHash != stored.contentHash || after.state != stored.state || after.provenance != stored.provenance
+            || after.version != stored.version
+        {
+            var fixed: Payload = [
+                Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
+                Memory.Field.version: .int(Int64(after.version)),
+            ]
+            for field in Memory.Field.provenanceFields { fixed[field] = after.payload[field] ?? .null }
             do {
                 try await store.setPayload(
                     collection,
-                    payload: [
-                        Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
-                    ],
+                    payload: fixed,
                     key: nil,
                     .ids([.uuid(after.id)]),
                     requireAll: false
@@ -206,6 +276,13 @@ extension MemoryService {
         var records: [AuditLog.Record] = []
         for (before, after, stored) in changes {
             index.put(after)
+            try await recordVersion(
+                before: before,
+                after: after,
+                actor: actor,
+                origin: WriteOrigin(.qdrantAPI),
+                reason: before == nil ? "created through the Qdrant API" : "changed through the Qdrant API"
+            )
             var detail = "via \(actor)"
             if let before, before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
             if before == nil { detail += "; state \(after.state.rawValue)" }
@@ -224,6 +301,9 @@ extension MemoryService {
         }
         for m in removed {
             index.remove(m.id)
+            var gone = m
+            gone.version = m.version + 1
+            try await recordVersion(before: m, after: gone, state: "deleted", actor: actor, origin: WriteOrigin(.qdrantAPI), reason: "deleted")
             records.append(
                 AuditLog.Record(
                     orgId: m.orgId,

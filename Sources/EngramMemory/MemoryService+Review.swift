@@ -82,22 +82,35 @@ extension MemoryService {
     /// Approval binds to what the reviewer read: `seenContentHash` must equal the memory's current
     /// content hash (the author may have edited it since the reviewer opened it), else
     /// `MemoryError.conflict` and nothing changes. Approve requires it; reject and archive accept it.
-    public func review(_ principal: Principal, id: UUID, action: ReviewAction, seenContentHash: String? = nil) async throws -> Memory {
+    public func review(
+        _ principal: Principal,
+        id: UUID,
+        action: ReviewAction,
+        seenContentHash: String? = nil,
+        origin: WriteOrigin = WriteOrigin(.admin)
+    ) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
         if action == .approve, seenContentHash == nil {
             throw MemoryError.invalid("approve needs the content_hash of the text you reviewed (or an If-Match header)")
         }
         let now = Date()
         let updated: Memory = try await writes.withLock {
-            guard var m = index.get(id) else { throw MemoryError.notFound }
-            if let seen = seenContentHash, seen.lowercased() != m.contentHash {
+            guard let latest = index.get(id) else { throw MemoryError.notFound }
+            if let seen = seenContentHash, seen.lowercased() != latest.contentHash {
                 throw MemoryError.conflict("the memory was edited after you opened it; reload it and review the current text")
             }
+            var m = latest
             m.state = action.target
             m.updatedAt = now
+            m.version = latest.version + 1
+            // An approval answers a code change too: the reviewer read the text against the new code.
+            if action == .approve { m.anchorChange = nil }
             try await setStates([m], state: action.target, at: now)
+            try await recordVersion(before: latest, after: m, actor: principal.userId, origin: origin, reason: action.rawValue)
             return m
         }
+        if action == .approve { usage.confirmed(id, at: now) }
+        try await resolveReports(id)
         try await recordAudit(
             current.orgId,
             actor: principal.userId,
@@ -111,9 +124,16 @@ extension MemoryService {
     }
 
     /// Edit by a reviewer: re-scanned for secrets, re-hashed, re-embedded; the state stays (the reviewer wrote it).
-    public func reviewEdit(_ principal: Principal, id: UUID, _ patch: MemoryPatch) async throws -> Memory {
+    public func reviewEdit(
+        _ principal: Principal,
+        id: UUID,
+        _ patch: MemoryPatch,
+        origin: WriteOrigin = WriteOrigin(.admin)
+    ) async throws
+        -> Memory
+    {
         let current = try reviewGet(principal, id: id)
-        let (before, updated) = try await applyPatch(current, patch, byReviewer: true)
+        let (before, updated) = try await applyPatch(current, patch, byReviewer: true, actor: principal.userId, origin: origin)
         try await recordAudit(
             current.orgId,
             actor: principal.userId,
@@ -127,9 +147,9 @@ extension MemoryService {
     }
 
     /// Delete by a reviewer.
-    public func reviewDelete(_ principal: Principal, id: UUID) async throws {
+    public func reviewDelete(_ principal: Principal, id: UUID, origin: WriteOrigin = WriteOrigin(.admin)) async throws {
         let current = try reviewGet(principal, id: id)
-        try await remove(current)
+        try await remove(current, actor: principal.userId, origin: origin)
         try await recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
     }
 

@@ -30,9 +30,10 @@ extension MemoryService {
         guard let v = candidates.queryVector else {
             // BM25 only: scores normalised by the best one.
             let best = candidates.lexical.first?.score ?? 0
-            return candidates.lexical.prefix(q.limit).compactMap { hit in
+            let hits = candidates.lexical.prefix(q.limit + Self.priorSlack).compactMap { hit in
                 candidates.memories[hit.id].map { MemorySearchHit(memory: $0, score: best > 0 ? hit.score / best : 0, similarity: nil) }
             }
+            return finish(hits, q, principal)
         }
         let weight: Double
         switch q.weighting {
@@ -50,7 +51,7 @@ extension MemoryService {
             semanticFloor: candidates.semanticFloor,
             lexical: candidates.lexical,
             weight: weight,
-            limit: q.limit,
+            limit: q.limit + Self.priorSlack,
             minSimilarity: q.minScore
         ) { missing in
             try await similarities(of: missing, to: v, tenants: candidates.tenants)
@@ -59,11 +60,41 @@ extension MemoryService {
         // are noise. Judged at the reference weight whatever this query's weight is, so the floor means
         // the same for every query (at 0.15: a cosine under 0.21 without a keyword match).
         let reference = RankFusion.defaultSemanticWeight
-        return fused.compactMap { item in
+        let hits = fused.compactMap { item -> MemorySearchHit? in
             let relevance = reference * (item.similarity ?? 0) + (1 - reference) * item.lexical
             guard relevance >= minRelevance else { return nil }
             return candidates.memories[item.id].map { MemorySearchHit(memory: $0, score: item.score, similarity: item.similarity) }
         }
+        return finish(hits, q, principal)
+    }
+
+    /// Fused candidates beyond `limit` that the freshness prior may move into the results.
+    static let priorSlack = 5
+
+    /// The last step of a search: adds the freshness prior (`FreshnessPrior`) to each hit's relevance,
+    /// labels its freshness, keeps the best `limit`, and records what was served (a lock and an append;
+    /// `UsageTracker.flush` writes the log off the request path).
+    func finish(_ hits: [MemorySearchHit], _ q: MemorySearchQuery, _ principal: Principal) -> [MemorySearchHit] {
+        let now = Date()
+        let ids = hits.map(\.memory.id)
+        let usageOf = usage.usage(ids)
+        let rankedCounts = usage.rankingCounts(ids)
+        var out = hits.map { h -> MemorySearchHit in
+            var h = h
+            let u = usageOf[h.memory.id] ?? MemoryUsage()
+            h.usage = u
+            h.freshness = Freshness.of(h.memory, usage: u, policy: policy(of: h.memory), now: now)
+            if q.freshnessPrior {
+                var ranked = u
+                ranked.servedCount = rankedCounts[h.memory.id] ?? 0
+                h.score = max(0, h.score + q.priorWeight * FreshnessPrior.prior(h.memory, usage: ranked, now: now))
+            }
+            return h
+        }
+        out.sort { $0.score > $1.score || ($0.score == $1.score && $0.memory.id < $1.memory.id) }
+        if out.count > q.limit { out.removeLast(out.count - q.limit) }
+        if q.recordServed { usage.served(out.map(\.memory.id), to: principal.userId, at: now) }
+        return out
     }
 
     /// What hybrid search fuses, before fusion: the vector and the lexical candidates of one query
@@ -98,11 +129,7 @@ extension MemoryService {
             guard let scope = q.filter.scope else { return true }
             return tenant.hasPrefix(scope == .personal ? "user:" : "org:")
         }
-        let defaultStates: Set<MemoryState> = [.published, .draft, .pendingReview]
-        let accept: (Memory) -> Bool = { m in
-            AccessPolicy.canRead(principal, m) && q.filter.matches(m)
-                && (q.filter.state != nil || defaultStates.contains(m.state))
-        }
+        let accept: (Memory) -> Bool = { m in AccessPolicy.canRead(principal, m) && q.filter.matches(m) }
 
         // The query embedding (the costliest step) runs while BM25 ranks on the other core.
         async let embedding: [Float]? = queryEmbedding(q, query)
@@ -138,7 +165,7 @@ extension MemoryService {
                 vector: v,
                 filter: Filter(
                     must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
-                        + AccessPolicy.visibilityConditions(principal, tenant: tenant, state: q.filter.state)
+                        + AccessPolicy.visibilityConditions(principal, tenant: tenant, states: q.filter.visibleStates)
                         + Self.conditions(for: q.filter)
                 ),
                 limit: semanticDepth,
@@ -223,23 +250,25 @@ extension MemoryService {
 extension AccessPolicy {
     /// The store conditions that restrict a tenant's points to what `principal` may read
     /// (the same rules as `canRead`, expressed as a filter so the store can apply them).
-    public static func visibilityConditions(_ principal: Principal, tenant: String, state: MemoryState?) -> [Condition] {
-        let states: [MemoryState] = state.map { [$0] } ?? [.published, .draft, .pendingReview]
-        func stateIn(_ list: [MemoryState]) -> Condition {
-            .field(FieldCondition(key: Memory.Field.state, match: .any(list.map { .string($0.rawValue) })))
+    public static func visibilityConditions(_ principal: Principal, tenant: String, states: Set<MemoryState>) -> [Condition] {
+        func stateIn(_ set: Set<MemoryState>) -> Condition {
+            .field(FieldCondition(key: Memory.Field.state, match: .any(set.map(\.rawValue).sorted().map { .string($0) })))
         }
         let mine = Condition.field(FieldCondition(key: Memory.Field.userId, match: .value(.string(principal.userId))))
+        let readable: Set<MemoryState> = [.published, .stale]
         if tenant.hasPrefix("user:") {
-            // A personal tenant holds only its owner's memories, all published:
-            // no per-point condition is needed unless another state is asked for.
+            // A personal tenant holds only its owner's memories, published or stale:
+            // no per-point condition is needed when both are asked for.
             guard tenant == Memory.tenant(scope: .personal, userId: principal.userId, orgId: nil) else { return [.hasID([])] }
-            return states.contains(.published) ? [] : [.hasID([])]
+            let wanted = states.intersection(readable)
+            if wanted.isEmpty { return [.hasID([])] }
+            return wanted == readable ? [] : [stateIn(wanted)]
         }
         if principal.role.allows(.reviewMemories) {
             return [stateIn(states)]
         }
-        let published = states.filter { $0 == .published }
-        let ownDrafts = states.filter { $0 == .draft || $0 == .pendingReview }
+        let published = states.intersection(readable)
+        let ownDrafts = states.intersection([.draft, .pendingReview])
         var should: [Condition] = []
         if !published.isEmpty { should.append(stateIn(published)) }
         if !ownDrafts.isEmpty { should.append(.filter(Filter(must: [mine, stateIn(ownDrafts)]))) }

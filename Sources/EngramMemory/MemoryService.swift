@@ -1,6 +1,7 @@
 import Crypto
 public import EngramAuth
 import EngramCore
+public import EngramDatabase
 public import EngramEmbedding
 import EngramSearch
 public import EngramSecrets
@@ -42,6 +43,14 @@ public final class MemoryService: Sendable {
     let requiresReview: @Sendable (String) async -> Bool
     /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
     public let audit: AuditLog?
+    /// Every version of every memory (nil without a service database: versions are not kept).
+    public let ledger: MemoryLedger?
+    /// Served counts, confirmations and open reports.
+    public let usage: UsageTracker
+    /// Org lifecycle policies, reports and webhook deliveries (nil without a service database).
+    let lifecycle: LifecycleRecords?
+    /// Lifecycle policies per organisation (loaded at start, kept in step by `setPolicy`).
+    let policies = Mutex<[String: LifecyclePolicy]>([:])
     /// Hybrid-search hits whose fused relevance is below this are dropped (0 keeps everything).
     public let minRelevance: Double
     /// The default relevance floor: 0.15 of the fused score, i.e. a cosine similarity of about 0.21
@@ -68,11 +77,22 @@ public final class MemoryService: Sendable {
         scanner: SecretScanner = SecretScanner(),
         requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
         audit: AuditLog? = nil,
+        database: EngramDatabase? = nil,
         createIfMissing: Bool = true,
         minRelevance: Double = MemoryService.defaultMinRelevance,
         logger: Logger = Logger(label: "engram.memory")
     ) async throws {
         self.audit = audit
+        ledger = database.map(MemoryLedger.init)
+        lifecycle = database.map(LifecycleRecords.init)
+        usage = UsageTracker(records: lifecycle)
+        try await usage.load()
+        if let lifecycle {
+            let rows = try await lifecycle.policies()
+            policies.withLock { map in
+                for (org, p) in rows { map[org] = LifecyclePolicy(staleAfterDays: p.staleAfterDays, versionRetentionDays: p.versionRetentionDays) }
+            }
+        }
         self.minRelevance = minRelevance
         self.store = store
         self.embedder = embedder
@@ -125,6 +145,8 @@ public final class MemoryService: Sendable {
     }
 
     /// Number of memories held (all tenants).
+    ///
+    /// (Memories are loaded before usage is needed: `usage.load()` ran above.)
     public var count: Int { index.count }
 
     /// Number of memories per state (all tenants), for metrics.
@@ -181,6 +203,18 @@ public final class MemoryService: Sendable {
         return v
     }
 
+    /// A commit id: 4 to 64 hex digits, lowercased (nil when absent).
+    static func validate(commit: String?) throws -> String? {
+        guard let c = try validate(optional: commit, field: "commit", max: MemoryLimits.maxCommitLength) else { return nil }
+        guard c.count >= 4, c.allSatisfy(\.isHexDigit) else { throw MemoryError.invalid("commit must be a Git commit id (4 to 64 hex digits)") }
+        return c.lowercased()
+    }
+
+    /// The texts of anchors the secret filter reads (paths and symbols).
+    static func anchorTexts(_ anchors: [CodeAnchor]) -> [String?] {
+        anchors.flatMap { [$0.path, $0.symbol] }
+    }
+
     /// Canonical form for hashing: Unicode NFC, whitespace runs collapsed to one space.
     static func normalisedForHash(_ content: String) -> String {
         content.precomposedStringWithCanonicalMapping
@@ -217,7 +251,7 @@ public final class MemoryService: Sendable {
     // MARK: - Add
 
     /// Saves a memory (see the type's documentation for the pipeline).
-    public func add(_ principal: Principal, _ input: NewMemory, channel: WriteChannel = .rest) async throws -> AddResult {
+    public func add(_ principal: Principal, _ input: NewMemory, origin: WriteOrigin = WriteOrigin(.rest)) async throws -> AddResult {
         guard AccessPolicy.canCreate(principal, scope: input.scope) else {
             if !principal.role.allows(.writeOwnMemories) { throw MemoryError.forbidden("role \(principal.role.rawValue) cannot write memories") }
             throw MemoryError.invalid("org scope needs an organisation; the token has none")
@@ -226,7 +260,17 @@ public final class MemoryService: Sendable {
         let tags = try Self.validate(tags: input.tags)
         let repo = try Self.validate(optional: input.repo, field: "repo", max: MemoryLimits.maxRepoLength)
         let taskId = try Self.validate(optional: input.taskId, field: "task_id", max: MemoryLimits.maxTaskIdLength)
-        try scanForSecrets([content] + tags + [repo, taskId])
+        let anchors = try CodeAnchor.validate(input.anchors)
+        let branch = try Self.validate(optional: input.branch, field: "branch", max: MemoryLimits.maxBranchLength)
+        let commit = try Self.validate(commit: input.commit)
+        var expiresAt: Date?
+        if let days = input.expiresInDays {
+            guard (1...MemoryLimits.maxExpiryDays).contains(days) else {
+                throw MemoryError.invalid("expires_in_days must be between 1 and \(MemoryLimits.maxExpiryDays)")
+            }
+            expiresAt = Date().addingTimeInterval(Double(days) * 86_400)
+        }
+        try scanForSecrets([content] + tags + [repo, taskId, branch, commit] + Self.anchorTexts(anchors))
         let hash = Self.contentHash(content)
         let orgId = input.scope == .org ? principal.orgId : nil
         let tenant = Memory.tenant(scope: input.scope, userId: principal.userId, orgId: orgId)
@@ -247,11 +291,18 @@ public final class MemoryService: Sendable {
                 m.repo = repo ?? near.repo
                 m.taskId = taskId ?? near.taskId
                 m.kind = input.kind
+                if !anchors.isEmpty {
+                    m.anchors = anchors
+                    m.anchorChange = nil
+                }
+                m.expiresAt = expiresAt ?? near.expiresAt
                 m.updatedAt = now
                 m.embeddingModel = embeddingModel
+                m.version = near.version + 1
                 m.state = await stateAfterContentChange(m, from: near)
                 try await persist(m, vector: vector)
-                try await recordUpdate(actor: principal.userId, before: near, after: m, channel: channel, how: "near-duplicate merge")
+                try await recordVersion(before: near, after: m, actor: principal.userId, origin: origin, reason: "near-duplicate merge")
+                try await recordUpdate(actor: principal.userId, before: near, after: m, channel: origin.channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
             let m = Memory(
@@ -268,9 +319,20 @@ public final class MemoryService: Sendable {
                 contentHash: hash,
                 createdAt: now,
                 updatedAt: now,
-                embeddingModel: embeddingModel
+                embeddingModel: embeddingModel,
+                provenance: Provenance(
+                    channel: origin.channel,
+                    client: origin.client,
+                    requestId: origin.requestId,
+                    branch: branch,
+                    commit: commit
+                ),
+                anchors: anchors,
+                version: 1,
+                expiresAt: expiresAt
             )
             try await persist(m, vector: vector)
+            try await recordVersion(before: nil, after: m, actor: principal.userId, origin: origin, reason: "created")
             Counter(label: "engram_memories_added_total", dimensions: [("scope", m.scope.rawValue)]).increment()
             return AddResult(memory: m, status: .created)
         }
@@ -334,10 +396,7 @@ public final class MemoryService: Sendable {
         guard (1...MemoryLimits.maxSearchLimit).contains(limit) else {
             throw MemoryError.invalid("limit must be between 1 and \(MemoryLimits.maxSearchLimit)")
         }
-        let defaultStates: Set<MemoryState> = [.published, .draft, .pendingReview]
-        var items = index.all { m in
-            AccessPolicy.canRead(principal, m) && filter.matches(m) && (filter.state != nil || defaultStates.contains(m.state))
-        }
+        var items = index.all { m in AccessPolicy.canRead(principal, m) && filter.matches(m) }
         return try paginate(&items, limit: limit, cursor: cursor)
     }
 
@@ -346,33 +405,58 @@ public final class MemoryService: Sendable {
     /// Changes the caller's own memory: re-scanned, re-hashed and re-embedded when the content changes.
     /// A content change to a published or pending org memory sends it (back) to review when the org
     /// requires review (`stateAfterContentChange`); every update is audited with both content hashes.
-    public func update(_ principal: Principal, id: UUID, _ patch: MemoryPatch, channel: WriteChannel = .rest) async throws -> Memory {
+    public func update(
+        _ principal: Principal,
+        id: UUID,
+        _ patch: MemoryPatch,
+        origin: WriteOrigin = WriteOrigin(.rest)
+    ) async throws
+        -> Memory
+    {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can change this memory") }
-        let (before, after) = try await applyPatch(current, patch, byReviewer: false)
-        try await recordUpdate(actor: principal.userId, before: before, after: after, channel: channel)
+        let (before, after) = try await applyPatch(current, patch, byReviewer: false, actor: principal.userId, origin: origin)
+        try await recordUpdate(actor: principal.userId, before: before, after: after, channel: origin.channel)
         return after
     }
 
     /// Applies `patch` under the write lock and returns the memory as it was just before and after.
     /// Edits by a reviewer keep the state; other edits go through `stateAfterContentChange`.
-    func applyPatch(_ current: Memory, _ patch: MemoryPatch, byReviewer: Bool) async throws -> (before: Memory, after: Memory) {
+    func applyPatch(
+        _ current: Memory,
+        _ patch: MemoryPatch,
+        byReviewer: Bool,
+        actor: String,
+        origin: WriteOrigin,
+        reason: String? = nil
+    )
+        async throws -> (before: Memory, after: Memory)
+    {
         var m = current
         if let c = patch.content { m.content = try Self.validate(content: c) }
         if let t = patch.tags { m.tags = try Self.validate(tags: t) }
         if let r = patch.repo { m.repo = try Self.validate(optional: r, field: "repo", max: MemoryLimits.maxRepoLength) }
         if let t = patch.taskId { m.taskId = try Self.validate(optional: t, field: "task_id", max: MemoryLimits.maxTaskIdLength) }
         if let k = patch.kind { m.kind = k }
-        try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId])
+        if let a = patch.anchors { m.anchors = try CodeAnchor.validate(a) }
+        let commit = try Self.validate(commit: patch.commit)
+        try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId, commit] + Self.anchorTexts(m.anchors))
         m.contentHash = Self.contentHash(m.content)
         let vector = try await embed(m.content)
         return try await writes.withLock {
             guard let latest = index.get(current.id) else { throw MemoryError.notFound }
             m.state = latest.state
+            m.version = latest.version + 1
+            m.anchorChange = latest.anchorChange
+            // New text or new anchors answer a code change: the mark is cleared.
+            if m.contentHash != latest.contentHash || m.anchors != latest.anchors { m.anchorChange = nil }
             if !byReviewer { m.state = await stateAfterContentChange(m, from: latest) }
             m.updatedAt = Date()
             m.embeddingModel = embeddingModel
             try await persist(m, vector: vector)
+            var why = reason ?? (byReviewer ? "review edit" : "edit")
+            if let commit { why += " at \(commit)" }
+            try await recordVersion(before: latest, after: m, actor: actor, origin: origin, reason: why)
             return (latest, m)
         }
     }
@@ -381,10 +465,13 @@ public final class MemoryService: Sendable {
     /// or pending org memory goes (back) to `pending_review` when its organisation requires review, so
     /// no reader is served text that no reviewer approved, and a pending review restarts on the new text.
     func stateAfterContentChange(_ changed: Memory, from previous: Memory) async -> MemoryState {
-        guard changed.scope == .org, let org = changed.orgId, changed.contentHash != previous.contentHash else { return changed.state }
-        switch changed.state {
-        case .published, .pendingReview: return await requiresReview(org) ? .pendingReview : changed.state
-        case .draft, .archived, .rejected: return changed.state
+        guard changed.contentHash != previous.contentHash else { return changed.state }
+        // New text is a new claim: a stale memory is live again (for review first where the org requires it).
+        let live: MemoryState = changed.state == .stale ? .published : changed.state
+        guard changed.scope == .org, let org = changed.orgId else { return live }
+        switch live {
+        case .published, .pendingReview: return await requiresReview(org) ? .pendingReview : live
+        case .draft, .archived, .rejected, .stale: return live
         }
     }
 
@@ -406,10 +493,10 @@ public final class MemoryService: Sendable {
     }
 
     /// Deletes the caller's own memory.
-    public func delete(_ principal: Principal, id: UUID) async throws {
+    public func delete(_ principal: Principal, id: UUID, origin: WriteOrigin = WriteOrigin(.rest)) async throws {
         let current = try get(principal, id: id)
         guard AccessPolicy.canModify(principal, current) else { throw MemoryError.forbidden("only the author can delete this memory") }
-        try await remove(current)
+        try await remove(current, actor: principal.userId, origin: origin)
         try await recordAudit(current.orgId, actor: principal.userId, action: "delete", memory: current, before: current.contentHash, after: nil)
     }
 
@@ -447,14 +534,19 @@ public final class MemoryService: Sendable {
         }
     }
 
-    func remove(_ m: Memory) async throws {
+    /// Deletes a memory; its versions stay (ending in a `deleted` version) until the retention sweep purges them.
+    func remove(_ m: Memory, actor: String, origin: WriteOrigin) async throws {
         try await writes.withLock {
+            let latest = index.get(m.id) ?? m
             do {
                 try await store.delete(collection, .ids([.uuid(m.id)]))
             } catch {
                 throw MemoryError.unavailable("the store did not accept the delete")
             }
             index.remove(m.id)
+            var gone = latest
+            gone.version = latest.version + 1
+            try await recordVersion(before: latest, after: gone, state: "deleted", actor: actor, origin: origin, reason: "deleted")
         }
     }
 
@@ -464,7 +556,7 @@ public final class MemoryService: Sendable {
     /// `pending_review` when the org requires review. Without a task id (nil or blank)
     /// it promotes the caller's drafts saved without one. Idempotent: returns the
     /// memories it changed (none on a repeat call).
-    public func finish(_ principal: Principal, taskId: String?) async throws -> [Memory] {
+    public func finish(_ principal: Principal, taskId: String?, origin: WriteOrigin = WriteOrigin(.rest)) async throws -> [Memory] {
         let trimmed = taskId?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let task: String? = trimmed.isEmpty ? nil : trimmed
         guard trimmed.count <= MemoryLimits.maxTaskIdLength else {
@@ -472,48 +564,87 @@ public final class MemoryService: Sendable {
         }
         guard let org = principal.orgId, principal.role.allows(.writeOwnMemories) else { return [] }
         let target: MemoryState = await requiresReview(org) ? .pendingReview : .published
-        return try await writes.withLock {
-            let drafts = index.all { $0.scope == .org && $0.orgId == org && $0.userId == principal.userId && $0.taskId == task && $0.state == .draft }
+        let how = task.map { "task \($0)" } ?? "without task"
+        return try await promoteDrafts(
+            org: org,
+            to: target,
+            actor: principal.userId,
+            origin: origin,
+            where: { $0.userId == principal.userId && $0.taskId == task },
+            reason: { _ in "finish \(how)" },
+            detail: { _ in "state draft→\(target.rawValue) \(how)" }
+        )
+    }
+
+    /// Promotes the organisation's drafts that `selected` picks to `target` under the write lock: one
+    /// store write per version group, then a version and an audit entry (`promote`) per memory.
+    /// - Returns: the memories promoted, oldest first (none when no draft is selected: idempotent).
+    func promoteDrafts(
+        org: String,
+        to target: MemoryState,
+        actor: String,
+        origin: WriteOrigin,
+        where selected: @escaping (Memory) -> Bool,
+        reason: (Memory) -> String,
+        detail: (Memory) -> String
+    ) async throws -> [Memory] {
+        try await writes.withLock {
+            let drafts = index.all { $0.scope == .org && $0.orgId == org && $0.state == .draft && selected($0) }
             guard !drafts.isEmpty else { return [] }
             let now = Date()
             let promoted = drafts.map { m -> Memory in
                 var p = m
                 p.state = target
                 p.updatedAt = now
+                p.version = m.version + 1
                 return p
             }
             try await setStates(promoted, state: target, at: now)
-            for m in promoted {
+            for (before, after) in zip(drafts, promoted) {
+                try await recordVersion(before: before, after: after, actor: actor, origin: origin, reason: reason(after))
                 try await recordAudit(
                     org,
-                    actor: principal.userId,
+                    actor: actor,
                     action: "promote",
-                    memory: m,
-                    before: m.contentHash,
-                    after: m.contentHash,
-                    detail: "state draft→\(target.rawValue) " + (task.map { "task \($0)" } ?? "without task")
+                    memory: after,
+                    before: after.contentHash,
+                    after: after.contentHash,
+                    detail: detail(after)
                 )
             }
             return promoted.sorted { $0.createdAt < $1.createdAt }
         }
     }
 
-    /// Writes new states (and `updated_at`) for memories, then updates the index.
+    /// Writes new states (and `updated_at`, the version and the code-change mark) for memories, then
+    /// updates the index. Memories of one version number share a store call.
     func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
+        let groups = Dictionary(grouping: memories) { "\($0.version)|\($0.anchorChange == nil)" }
         do {
-            try await store.setPayload(
-                collection,
-                payload: [
+            for (_, group) in groups {
+                var payload: Payload = [
                     Memory.Field.state: .string(state.rawValue),
                     Memory.Field.updatedAt: .string(RFC3339.format(time.timeIntervalSince1970)),
-                ],
-                key: nil,
-                .ids(memories.map { .uuid($0.id) }),
-                requireAll: false
-            )
+                    Memory.Field.version: .int(Int64(group[0].version)),
+                ]
+                if group[0].anchorChange == nil { payload[Memory.Field.anchorChanged] = .null }
+                try await store.setPayload(collection, payload: payload, key: nil, .ids(group.map { .uuid($0.id) }), requireAll: false)
+            }
         } catch {
             throw MemoryError.unavailable("the store did not accept the state change")
         }
         for m in memories { index.put(m) }
+    }
+
+    /// Appends a version to the ledger, when there is one. A failure is an error: the change is made,
+    /// but the caller hears that its history could not be kept (the gap is filled as `baseline`).
+    func recordVersion(before: Memory?, after: Memory, state: String? = nil, actor: String, origin: WriteOrigin, reason: String) async throws {
+        guard let ledger else { return }
+        do {
+            try await ledger.record(before: before, after: after, state: state, actor: actor, origin: origin, reason: reason, at: after.updatedAt)
+        } catch {
+            logger.error("version write failed", metadata: ["memory": "\(after.id)", "version": "\(after.version)"])
+            throw MemoryError.unavailable("the version history did not accept the change")
+        }
     }
 }

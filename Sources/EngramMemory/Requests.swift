@@ -9,6 +9,13 @@ public struct NewMemory: Sendable, Hashable, Codable {
     public var repo: String?
     public var taskId: String?
     public var kind: MemoryKind
+    /// Code the memory cites (validated and normalised on write).
+    public var anchors: [CodeAnchor]
+    /// The branch and commit the caller was on.
+    public var branch: String?
+    public var commit: String?
+    /// Days until the memory expires and is archived (nil: it does not expire).
+    public var expiresInDays: Int?
 
     public init(
         content: String,
@@ -16,7 +23,11 @@ public struct NewMemory: Sendable, Hashable, Codable {
         tags: [String] = [],
         repo: String? = nil,
         taskId: String? = nil,
-        kind: MemoryKind = .pattern
+        kind: MemoryKind = .pattern,
+        anchors: [CodeAnchor] = [],
+        branch: String? = nil,
+        commit: String? = nil,
+        expiresInDays: Int? = nil
     ) {
         self.content = content
         self.scope = scope
@@ -24,6 +35,10 @@ public struct NewMemory: Sendable, Hashable, Codable {
         self.repo = repo
         self.taskId = taskId
         self.kind = kind
+        self.anchors = anchors
+        self.branch = branch
+        self.commit = commit
+        self.expiresInDays = expiresInDays
     }
 }
 
@@ -34,21 +49,40 @@ public struct MemoryPatch: Sendable, Hashable, Codable {
     public var repo: String?
     public var taskId: String?
     public var kind: MemoryKind?
+    /// Replaces the anchors (an empty list removes them).
+    public var anchors: [CodeAnchor]?
+    /// The commit the new text describes (recorded on the version).
+    public var commit: String?
 
-    public init(content: String? = nil, tags: [String]? = nil, repo: String? = nil, taskId: String? = nil, kind: MemoryKind? = nil) {
+    public init(
+        content: String? = nil,
+        tags: [String]? = nil,
+        repo: String? = nil,
+        taskId: String? = nil,
+        kind: MemoryKind? = nil,
+        anchors: [CodeAnchor]? = nil,
+        commit: String? = nil
+    ) {
         self.content = content
         self.tags = tags
         self.repo = repo
         self.taskId = taskId
         self.kind = kind
+        self.anchors = anchors
+        self.commit = commit
     }
+
+    /// Whether the patch changes nothing.
+    var isEmpty: Bool { content == nil && tags == nil && repo == nil && taskId == nil && kind == nil && anchors == nil }
 }
 
-/// The path a write came in by, recorded in the audit log beside the before and after content hashes.
+/// The path a write came in by, recorded in provenance, versions and the audit log.
 public enum WriteChannel: String, Sendable, Codable, CaseIterable {
-    case mcp, rest, admin, cli
+    case mcp, rest, admin, cli, webhook
     case importer = "import"
     case qdrantAPI = "qdrant-api"
+    /// The server itself (the freshness sweep, retention).
+    case system
 }
 
 /// How `add` treated the input.
@@ -82,6 +116,8 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
     public var createdBefore: Date?
     /// Last changed at or after this instant.
     public var updatedAfter: Date?
+    /// Include `stale` memories (left out by default).
+    public var includeStale: Bool
 
     public init(
         scope: MemoryScope? = nil,
@@ -92,7 +128,8 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
         taskId: String? = nil,
         createdAfter: Date? = nil,
         createdBefore: Date? = nil,
-        updatedAfter: Date? = nil
+        updatedAfter: Date? = nil,
+        includeStale: Bool = false
     ) {
         self.scope = scope
         self.tags = tags
@@ -103,6 +140,13 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
         self.createdAfter = createdAfter
         self.createdBefore = createdBefore
         self.updatedAfter = updatedAfter
+        self.includeStale = includeStale
+    }
+
+    /// The states a search or list returns: the one asked for, else the live ones (and `stale` when included).
+    public var visibleStates: Set<MemoryState> {
+        if let state { return [state] }
+        return includeStale ? [.published, .draft, .pendingReview, .stale] : [.published, .draft, .pendingReview]
     }
 
     func matches(_ m: Memory) -> Bool {
@@ -115,7 +159,7 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
         if let createdAfter, m.createdAt < createdAfter { return false }
         if let createdBefore, m.createdAt >= createdBefore { return false }
         if let updatedAfter, m.updatedAt < updatedAfter { return false }
-        return true
+        return visibleStates.contains(m.state)
     }
 }
 
@@ -130,6 +174,12 @@ public struct MemorySearchQuery: Sendable, Hashable {
     public var queryVector: [Float]?
     /// How cosine and BM25 are weighed (per query by default; fixed weights for evaluations).
     public var weighting: RankFusion.Weighting
+    /// Add the freshness prior to relevance (off only in evaluations that measure fusion alone).
+    public var freshnessPrior: Bool = true
+    /// The prior's weight (`FreshnessPrior.weight`; other values for evaluations).
+    public var priorWeight: Double = FreshnessPrior.weight
+    /// Count the results as served (off for evaluations and internal lookups).
+    public var recordServed: Bool = true
 
     public init(
         query: String,
@@ -157,6 +207,18 @@ public struct MemorySearchHit: Sendable, Hashable {
     public var score: Double
     /// Cosine similarity to the query, when an embedder is configured.
     public var similarity: Double?
+    /// How current the memory is.
+    public var freshness: Freshness = .fresh
+    /// Its usage (served, confirmed, reported) before this search.
+    public var usage = MemoryUsage()
+
+    public init(memory: Memory, score: Double, similarity: Double?, freshness: Freshness = .fresh, usage: MemoryUsage = MemoryUsage()) {
+        self.memory = memory
+        self.score = score
+        self.similarity = similarity
+        self.freshness = freshness
+        self.usage = usage
+    }
 }
 
 /// A page of `list`, newest first.

@@ -15,7 +15,7 @@ struct Eval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Retrieval evaluation (hooks for external benchmark harnesses).",
-        subcommands: [EvalLocomo.self, EvalEmbed.self, EvalSearchBench.self]
+        subcommands: [EvalLocomo.self, EvalEmbed.self, EvalSearchBench.self, EvalLifecycle.self]
     )
 }
 

@@ -25,6 +25,7 @@ enum MemoryStores {
         let store: any VectorStore
         let location: String
         var audit: AuditLog?
+        var database: EngramDatabase?
         if spec == "embedded" {
             let file = dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
             if mode == .readOnly, !FileManager.default.fileExists(atPath: file.path) {
@@ -34,6 +35,7 @@ enum MemoryStores {
             }
             let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
             store = embedded
+            database = embedded.database
             location = "the data directory \(dataDirectory.path)"
             // Writes (import, a migration's target) are audited like every other path.
             if mode == .readWrite { audit = try AuditLog(database: embedded.database) }
@@ -49,6 +51,7 @@ enum MemoryStores {
             setup: setup,
             mode: mode,
             audit: audit,
+            database: database,
             logger: logger
         )
     }
@@ -62,6 +65,7 @@ enum MemoryStores {
         mode: Mode,
         requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
         audit: AuditLog? = nil,
+        database: EngramDatabase? = nil,
         minRelevance: Double = MemoryService.defaultMinRelevance,
         logger: Logger
     ) async throws -> MemoryService {
@@ -80,6 +84,7 @@ enum MemoryStores {
             embedder: setup.embedder,
             requiresReview: requiresReview,
             audit: audit,
+            database: database,
             createIfMissing: mode == .readWrite,
             minRelevance: minRelevance,
             logger: logger

@@ -146,6 +146,7 @@ struct Serve: AsyncParsableCommand {
                 mode: .readWrite,
                 requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
                 audit: try AuditLog(database: embedded.database),
+                database: embedded.database,
                 minRelevance: searchFloor,
                 logger: logger
             )
@@ -202,6 +203,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }
         defer { backupTask?.cancel() }
+        let lifecycleTask = Task { await LifecycleSchedule.run(memories: memories, sweepEvery: try configuration.sweepInterval(), logger: logger) }
+        defer { lifecycleTask.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         do {
             try await QdrantListener.run(
@@ -219,6 +222,8 @@ struct Serve: AsyncParsableCommand {
             try? await remoteStore?.shutdown()
             throw error
         }
+        // What searches served since the last flush.
+        try? await memories.usage.flush()
         try? await remoteStore?.shutdown()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Crypto
 import EngramAuth
 import EngramCore
+import EngramDatabase
 import EngramEmbedding
 import EngramMemory
 import EngramStore
@@ -59,10 +60,81 @@ enum JSONLines {
     }
 }
 
-/// One exported memory: the memory (all fields, including audit-relevant ones) and its vector.
+/// One exported memory: the memory (all fields, provenance and anchors included), its vector, its
+/// versions (each with the stored snapshot text, so an import writes them back byte for byte) and its usage.
 struct ExportLine: Codable {
     var memory: Memory
     var vector: [Float]?
+    var versions: [ExportVersion]?
+    var usage: ExportUsage?
+
+    init(_ item: MemoryService.ImportItem) {
+        memory = item.memory
+        vector = item.vector
+        versions = item.versions.map { $0.map(ExportVersion.init) }
+        usage = item.usage.map { ExportUsage(servedCount: $0.servedCount, lastServedAt: $0.lastServedAt, lastConfirmedAt: $0.lastConfirmedAt) }
+    }
+
+    var item: MemoryService.ImportItem {
+        MemoryService.ImportItem(
+            memory: memory,
+            vector: vector,
+            versions: versions?.map { $0.row(memoryId: memory.id.lowercasedText) },
+            usage: usage.map { MemoryUsage(servedCount: $0.servedCount, lastServedAt: $0.lastServedAt, lastConfirmedAt: $0.lastConfirmedAt) }
+        )
+    }
+
+    struct ExportVersion: Codable {
+        var version: Int
+        var at: Double
+        var actor: String
+        var channel: String
+        var client: String?
+        var requestId: String?
+        var reason: String
+        var orgId: String?
+        var state: String
+        var contentHash: String
+        /// The stored snapshot: the memory's payload as JSON text.
+        var snapshot: String
+
+        init(_ r: VersionRow) {
+            version = r.version
+            at = r.at
+            actor = r.actor
+            channel = r.channel
+            client = r.client
+            requestId = r.requestId
+            reason = r.reason
+            orgId = r.orgId
+            state = r.state
+            contentHash = r.contentHash
+            snapshot = String(decoding: r.snapshot, as: UTF8.self)
+        }
+
+        func row(memoryId: String) -> VersionRow {
+            VersionRow(
+                memoryId: memoryId,
+                version: version,
+                at: at,
+                actor: actor,
+                channel: channel,
+                client: client,
+                requestId: requestId,
+                reason: reason,
+                orgId: orgId,
+                state: state,
+                contentHash: contentHash,
+                snapshot: Data(snapshot.utf8)
+            )
+        }
+    }
+
+    struct ExportUsage: Codable {
+        var servedCount: Int
+        var lastServedAt: Date?
+        var lastConfirmedAt: Date?
+    }
 
     /// RFC 3339 with microseconds, so times survive the round trip exactly.
     static let dateEncoding = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
@@ -117,7 +189,7 @@ struct Export: AsyncParsableCommand {
         if try await MemoryStores.hasCollection(service) {
             repeat {
                 let page = try await service.exportPage(after: offset)
-                for item in page.items { lines.append(try encoder.encode(ExportLine(memory: item.memory, vector: item.vector))) }
+                for item in page.items { lines.append(try encoder.encode(ExportLine(item))) }
                 offset = page.next
                 Progress.show(lines.count, total, "exporting")
             } while offset != nil
@@ -177,7 +249,7 @@ struct Import: AsyncParsableCommand {
             do { entry = try decoder.decode(ExportLine.self, from: line) } catch {
                 throw ValidationError("line \(n + 1) is not an exported memory")
             }
-            batch.append(.init(memory: entry.memory, vector: entry.vector))
+            batch.append(entry.item)
             if batch.count == 256 { try await flush() }
         }
         try await flush()

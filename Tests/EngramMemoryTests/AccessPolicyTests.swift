@@ -41,7 +41,7 @@ final class AccessPolicyTests: XCTestCase {
                                     expectedRead = false
                                 } else {
                                     switch state {
-                                    case .published: expectedRead = true
+                                    case .published, .stale: expectedRead = true
                                     case .draft, .pendingReview: expectedRead = sameUser || role == .admin || role == .owner
                                     case .archived, .rejected: expectedRead = role == .admin || role == .owner
                                     }

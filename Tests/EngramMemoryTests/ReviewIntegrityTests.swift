@@ -52,7 +52,7 @@ import Testing
             alice,
             id: approved.id,
             MemoryPatch(content: "Deployments go out whenever the author likes"),
-            channel: .mcp
+            origin: WriteOrigin(.mcp)
         )
         #expect(edited.state == .pendingReview)
         #expect(throws: MemoryError.notFound) { try service.get(bob, id: approved.id) }

@@ -9,13 +9,13 @@ import Testing
 /// `AccessPolicy.canRead` (the rule every other read applies) must agree on every memory, for every
 /// principal and every state filter: otherwise search would show what `get` hides, or hide what it shows.
 @Suite struct VisibilityEquivalenceTests {
-    static let defaultStates: Set<MemoryState> = [.published, .draft, .pendingReview]
-
-    /// Every memory shape the domain can hold: personal memories are always published.
+    /// Every memory shape the domain can hold: personal memories are published or stale.
     static var memories: [Memory] {
         var out: [Memory] = []
         for author in ["me", "other"] {
-            out.append(Memory(userId: author, orgId: nil, scope: .personal, state: .published, content: "c", contentHash: "h"))
+            for state in [MemoryState.published, .stale] {
+                out.append(Memory(userId: author, orgId: nil, scope: .personal, state: state, content: "c", contentHash: "h"))
+            }
             for org in ["acme", "globex"] {
                 for state in MemoryState.allCases {
                     out.append(Memory(userId: author, orgId: org, scope: .org, state: state, content: "c", contentHash: "h"))
@@ -29,18 +29,19 @@ import Testing
         Role.allCases.flatMap { role in [Principal(userId: "me", orgId: "acme", role: role), Principal(userId: "me", orgId: nil, role: role)] }
     }
 
-    @Test(arguments: [nil] + MemoryState.allCases.map { Optional($0) })
-    func filterFormMatchesCanRead(stateFilter: MemoryState?) {
+    @Test(arguments: [nil] + MemoryState.allCases.map { Optional($0) }, [false, true])
+    func filterFormMatchesCanRead(stateFilter: MemoryState?, includeStale: Bool) {
+        let states = MemoryFilter(state: stateFilter, includeStale: includeStale).visibleStates
         for principal in Self.principals {
             let tenants = AccessPolicy.visibleTenants(principal)
             for memory in Self.memories {
-                let wanted = stateFilter.map { memory.state == $0 } ?? Self.defaultStates.contains(memory.state)
+                let wanted = states.contains(memory.state)
                 let expected = AccessPolicy.canRead(principal, memory) && wanted
                 let found: Bool
                 if tenants.contains(memory.tenant) {
                     let filter = Filter(
                         must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(memory.tenant))))]
-                            + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, state: stateFilter)
+                            + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, states: states)
                     )
                     found = FilterEvaluator.matches(filter, id: .uuid(memory.id), payload: memory.payload)
                 } else {

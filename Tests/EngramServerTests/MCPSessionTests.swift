@@ -7,7 +7,7 @@ import Testing
 
 /// What an MCP client sees once the framing is right, in process: `initialize` negotiates the
 /// protocol version and introduces the server (name, version, instructions, the tools capability);
-/// `tools/list` serves the seven tools with their schemas; a tool that succeeds answers
+/// `tools/list` serves every tool with their schemas; a tool that succeeds answers
 /// `isError: false` with structured content, and a tool that fails (unknown memory, schema
 /// violation, secret in content) answers a result with `isError: true`, not a JSON-RPC error.
 @Suite struct MCPSessionTests {
@@ -46,7 +46,7 @@ import Testing
         }
     }
 
-    @Test func toolsListServesTheSevenTools() async throws {
+    @Test func toolsListServesEveryTool() async throws {
         let server = try await RouteServer()
         let token = try await server.token("alice")
         try await server.test { client in
@@ -57,7 +57,7 @@ import Testing
             #expect(
                 Set(EngramSchemas.toolNames) == [
                     "add_memory", "search_memories", "list_memories", "get_memory",
-                    "update_memory", "delete_memory", "finish_task",
+                    "update_memory", "delete_memory", "finish_task", "memory_history", "revert_memory", "rate_memory",
                 ]
             )
             for tool in tools {

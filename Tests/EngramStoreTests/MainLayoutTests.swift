@@ -9,7 +9,9 @@ import Testing
 /// A data directory written before the single migrator (three migrators on one file: the store's,
 /// the member directory's and the audit log's) opens unchanged: no migration re-runs, every row stays.
 @Suite struct MainLayoutTests {
-    static let migrationIDs = ["store-v1", "store-v2-sparse-indexes", "auth-v1", "auth-v2-invitations", "audit-v1"]
+    /// The migrations the fixture's file had applied; opening it runs only the ones added since.
+    static let fixtureMigrationIDs = ["store-v1", "store-v2-sparse-indexes", "auth-v1", "auth-v2-invitations", "audit-v1"]
+    static let migrationIDs = fixtureMigrationIDs + ["lifecycle-v1"]
 
     /// A database file built from `Fixtures/main-layout.sql` in a fresh directory.
     static func fixtureDirectory() throws -> URL {
@@ -58,7 +60,17 @@ import Testing
         }
         #expect(applied == Self.migrationIDs)
         #expect(completed)
-        #expect(schemaAfter == schemaBefore)
+        // Only `lifecycle-v1` ran: every object from before is unchanged, except that `orgs` gained the
+        // lifecycle policy columns.
+        func objects(_ rows: [Row]) -> [String: String?] {
+            Dictionary(uniqueKeysWithValues: rows.map { ("\($0["type"] as String)/\($0["name"] as String)", $0["sql"] as String?) })
+        }
+        let (old, new) = (objects(schemaBefore), objects(schemaAfter))
+        for (key, sql) in old where key != "table/orgs" { #expect(new[key] == sql, "\(key)") }
+        let orgs = try #require(new["table/orgs"] ?? nil)
+        #expect(orgs.hasPrefix((old["table/orgs"] ?? nil)?.dropLast() ?? "-"))
+        #expect(["stale_after_days", "version_retention_days", "webhook_secret"].allSatisfy { orgs.contains($0) })
+        #expect(Set(new.keys).subtracting(old.keys).isSuperset(of: ["table/memory_versions", "table/served_log", "table/memory_usage"]))
         #expect(countsAfter == countsBefore)
         #expect(countsAfter["members"] == 2 && countsAfter["invitations"] == 1 && countsAfter["audit_log"] == 2)
 

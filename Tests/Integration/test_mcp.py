@@ -22,7 +22,8 @@ def test_initialize_and_list_tools(server, tokens):
             tools = (await s.list_tools()).tools
             names = sorted(t.name for t in tools)
             assert names == sorted(["add_memory", "search_memories", "list_memories", "get_memory",
-                                    "update_memory", "delete_memory", "finish_task"])
+                                    "update_memory", "delete_memory", "finish_task",
+                                    "memory_history", "revert_memory", "rate_memory"])
             for t in tools:
                 schema = t.input_schema if hasattr(t, "input_schema") else t.inputSchema
                 jsonschema.Draft202012Validator.check_schema(schema)

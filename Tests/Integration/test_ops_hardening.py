@@ -234,12 +234,13 @@ def test_recall_labels_its_columns_and_sorts_by_the_printed_score(server):
 
 
 def registered_routes():
-    """(method, path) of every route registered in REST/MemoryRoutes.swift, AdminRoutes.swift and InvitationRoutes.swift."""
+    """(method, path) of every route registered in REST/MemoryRoutes.swift, AdminRoutes.swift, InvitationRoutes.swift
+    and Hooks/WebhookRoutes.swift."""
     src = REPO / "Sources" / "EngramServer" / "REST"
     actions = re.search(r"enum ReviewAction[^{]*\{\s*case ([a-z, ]+)", (REPO / "Sources" / "EngramMemory" / "MemoryService+Review.swift").read_text())
     actions = [a.strip() for a in actions.group(1).split(",")]
     routes = set()
-    for file in ("MemoryRoutes.swift", "AdminRoutes.swift", "InvitationRoutes.swift"):
+    for file in ("MemoryRoutes.swift", "AdminRoutes.swift", "InvitationRoutes.swift", "Hooks/WebhookRoutes.swift"):
         text = (src / file).read_text()
         groups = {name: "/" + path for name, path in re.findall(r'let (\w+) = router\.group\("([^"]+)"\)', text)}
         groups["router"] = ""

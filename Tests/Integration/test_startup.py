@@ -56,7 +56,7 @@ def test_dev_mode_prints_token_and_claude_line():
             except OSError:
                 time.sleep(0.1)
         status, _, body = http("POST", url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, token=token)
-        assert status == 200 and len(body["result"]["tools"]) == 7
+        assert status == 200 and len(body["result"]["tools"]) == 10
         assert os.stat(os.path.join(data, "jwt-secret")).st_mode & 0o077 == 0, "the generated secret must be private"
     finally:
         proc.terminate()

@@ -58,6 +58,13 @@ def test_export_import_round_trip_and_migration():
     assert r.returncode == 0 and "imported 6" in r.stdout, r.stdout + r.stderr
     r = cli("import", "--in", str(work / "all.jsonl.gz"), data=b.data, env=b.env)
     assert "imported 0, skipped 6" in r.stdout, "re-import must skip duplicates"
+    # Exported again before anything reads it (searches add usage): the same bytes, versions,
+    # provenance and usage included.
+    r = cli("export", "--out", str(work / "again.jsonl"), data=b.data, env=b.env)
+    first = sorted(gzip.open(work / "all.jsonl.gz", "rt").read().splitlines())
+    second = sorted(open(work / "again.jsonl").read().splitlines())
+    assert first == second, "vectors or fields changed in the round trip"
+    assert all(json.loads(l)["versions"] for l in first), "every exported memory carries its versions"
     b.start()
     try:
         tokens_b = {u: b.token(u, org="xfer") for u in TEXTS}
@@ -65,10 +72,6 @@ def test_export_import_round_trip_and_migration():
         assert after == before, "memories, order, scores or search results differ after the round trip"
     finally:
         b.stop()
-    r = cli("export", "--out", str(work / "again.jsonl"), data=b.data, env=b.env)
-    first = sorted(gzip.open(work / "all.jsonl.gz", "rt").read().splitlines())
-    second = sorted(open(work / "again.jsonl").read().splitlines())
-    assert first == second, "vectors or fields changed in the round trip"
 
     # A secret smuggled into an import file is refused; the rest imports.
     lines = [json.loads(l) for l in first]

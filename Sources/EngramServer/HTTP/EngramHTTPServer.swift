@@ -73,6 +73,7 @@ public enum EngramHTTPServer {
         }
         MemoryRoutes(services: services).register(on: router)
         AdminRoutes(services: services).register(on: router)
+        WebhookRoutes(services: services).register(on: router)
         InvitationRoutes(services: services).register(on: router)
         AdminPage.register(on: router)
         return router

@@ -22,13 +22,89 @@ enum MemoryJSON {
         o["org_id"] = m.orgId.map { .string($0) } ?? .null
         o["repo"] = m.repo.map { .string($0) } ?? .null
         o["task_id"] = m.taskId.map { .string($0) } ?? .null
+        o["version"] = .int(Int64(m.version))
+        o["provenance"] = provenance(m)
+        o["anchors"] = .array(m.anchors.map(anchor))
+        o["anchor_changed"] = m.anchorChange.map(anchorChange) ?? .null
+        o["expires_at"] = m.expiresAt.map { time($0) } ?? .null
+        return .object(o)
+    }
+
+    /// The compact provenance block: who wrote it, by which path and client, in which task, repository and
+    /// commit, when, and the current version.
+    static func provenance(_ m: Memory) -> JSONValue {
+        let p = m.provenance
+        func opt(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object([
+            "author": .string(m.userId), "channel": .string(p.channel.rawValue), "client": opt(p.client), "request_id": opt(p.requestId),
+            "task_id": opt(m.taskId), "repo": opt(m.repo), "branch": opt(p.branch), "commit": opt(p.commit),
+            "created_at": time(m.createdAt), "updated_at": time(m.updatedAt), "version": .int(Int64(m.version)),
+        ])
+    }
+
+    static func anchor(_ a: CodeAnchor) -> JSONValue {
+        var o: [String: JSONValue] = ["path": .string(a.path)]
+        if let sha = a.sha { o["sha"] = .string(sha) }
+        if let lines = a.lines { o["lines"] = .string(lines.description) }
+        if let symbol = a.symbol { o["symbol"] = .string(symbol) }
+        return .object(o)
+    }
+
+    static func anchorChange(_ c: AnchorChange) -> JSONValue {
+        .object(["commit": .string(c.commit), "paths": .array(c.paths.map { .string($0) }), "at": time(c.at)])
+    }
+
+    static func time(_ d: Date) -> JSONValue { .string(RFC3339.format(d.timeIntervalSince1970)) }
+
+    static func usage(_ u: MemoryUsage) -> JSONValue {
+        .object([
+            "served_count": .int(Int64(u.servedCount)), "last_served_at": u.lastServedAt.map { time($0) } ?? .null,
+            "last_confirmed_at": u.lastConfirmedAt.map { time($0) } ?? .null, "open_reports": .int(Int64(u.openReports)),
+        ])
+    }
+
+    /// A memory with its usage and freshness (get, and reviewers' views).
+    static func memory(_ m: Memory, usage u: MemoryUsage, freshness f: Freshness, lean: Bool = false) -> JSONValue {
+        guard case var .object(o) = memory(m, lean: lean) else { return memory(m, lean: lean) }
+        o["usage"] = usage(u)
+        o["freshness"] = .string(f.label)
+        o["freshness_state"] = .string(f.code)
         return .object(o)
     }
 
     static func hit(_ h: MemorySearchHit, lean: Bool = false) -> JSONValue {
-        var o: [String: JSONValue] = ["memory": memory(h.memory, lean: lean), "score": .double(round(h.score * 1e6) / 1e6)]
+        var o: [String: JSONValue] = [
+            "memory": memory(h.memory, usage: h.usage, freshness: h.freshness, lean: lean), "score": .double(round(h.score * 1e6) / 1e6),
+        ]
         o["similarity"] = h.similarity.map { .double(round($0 * 1e6) / 1e6) } ?? .null
+        o["freshness"] = .string(h.freshness.label)
         return .object(o)
+    }
+
+    static func version(_ v: MemoryVersion, lean: Bool = false) -> JSONValue {
+        func opt(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object([
+            "version": .int(Int64(v.version)), "at": time(v.at), "actor": .string(v.actor), "channel": .string(v.channel),
+            "client": opt(v.client), "request_id": opt(v.requestId), "reason": .string(v.reason), "state": .string(v.state),
+            "recorded": .bool(v.recorded), "memory": memory(v.memory, lean: lean),
+        ])
+    }
+
+    static func history(_ id: UUID, _ versions: [MemoryVersion], lean: Bool = false) -> JSONValue {
+        .object(["id": .string(id.lowercasedText), "versions": .array(versions.map { version($0, lean: lean) })])
+    }
+
+    static func report(_ r: MemoryReport) -> JSONValue {
+        .object([
+            "at": time(r.at), "memory_id": .string(r.memoryId.lowercasedText), "user_id": .string(r.userId),
+            "verdict": .string(r.verdict.rawValue), "note": r.note.map { .string($0) } ?? .null, "resolved": .bool(r.resolved),
+        ])
+    }
+
+    static func rating(_ r: RatingResult, lean: Bool = false) -> JSONValue {
+        .object([
+            "memory": memory(r.memory, lean: lean), "outcome": .string(r.outcome.rawValue), "reporters": .int(Int64(r.reporters)),
+        ])
     }
 
     static func page(_ p: MemoryPage, lean: Bool = false) -> JSONValue {
@@ -53,6 +129,27 @@ enum MemoryJSON {
             "task_id": taskId.map { .string($0) } ?? .null,
             "promoted": .array(promoted.map { .string($0.id.lowercasedText) }),
             "state": promoted.first.map { .string($0.state.rawValue) } ?? .null,
+        ])
+    }
+
+    static func usageReport(_ r: UsageReport) -> JSONValue {
+        func entry(_ e: UsageReport.Entry) -> JSONValue {
+            .object([
+                "id": .string(e.memory.id.lowercasedText), "user_id": .string(e.memory.userId), "state": .string(e.memory.state.rawValue),
+                "content": .string(e.memory.content), "usage": usage(e.usage), "created_at": time(e.memory.createdAt),
+            ])
+        }
+        return .object([
+            "most_served": .array(r.mostServed.map(entry)), "never_served": .array(r.neverServed.map(entry)),
+            "recent_reports": .array(r.recentReports.map(report)),
+            "members": .array(
+                r.members.map {
+                    .object([
+                        "user_id": .string($0.userId), "authored": .int(Int64($0.authored)), "served": .int(Int64($0.served)),
+                        "reports": .int(Int64($0.reports)),
+                    ])
+                }
+            ),
         ])
     }
 }

@@ -27,12 +27,51 @@ struct MCPEndpoint: Sendable {
         a decision and its reason, a gotcha that cost time — save it with add_memory: one self-contained fact per memory.
         - Use scope "org" for knowledge the whole team should share (it stays a draft until finish_task), \
         "personal" for this user's own preferences.
-        - When a memory turns out wrong, fix it with update_memory or remove it with delete_memory.
+        - Results say how fresh each memory is. When one is marked aging, stale or "code changed since <commit>", \
+        check it against the code before relying on it.
+        - When a memory turns out wrong, fix it with update_memory (or rate_memory outdated/wrong when you cannot \
+        fix it yourself); when one helped, rate_memory helpful keeps it fresh.
+        - Cite the files a memory is about in anchors (repository-relative paths), so code changes flag it.
         - Call finish_task with the task_id when the task is done.
         - Never save secrets: tokens, keys, passwords or credentialed URLs are rejected.
         """
 
     let services: ServerServices
+
+    static let sessionHeader = HTTPField.Name("Mcp-Session-Id")!
+    static let sessionPrefix = "e1."
+
+    /// The session id answered to `initialize`: `e1.<base64url of the client's name/version>.<random>`.
+    ///
+    /// The server keeps no sessions (every request stands alone), but the protocol carries the client's
+    /// `clientInfo` only in `initialize`. Folding it into the session id, which the client repeats on
+    /// every request, lets later writes record their client without server-side state; a client that
+    /// sends no session id is identified by `_meta` or its `User-Agent` instead.
+    static func sessionID(clientInfo: JSONValue?) -> String? {
+        guard let name = clientInfo?["name"]?.stringValue, !name.isEmpty else { return nil }
+        var text = name
+        if let version = clientInfo?["version"]?.stringValue, !version.isEmpty { text += "/" + version }
+        let encoded = Data(text.utf8.prefix(128)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return sessionPrefix + encoded + "." + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    /// The client of a request: `_meta.clientInfo` of the call, else the client named in the session id,
+    /// else the `User-Agent`.
+    static func client(params: JSONValue, headers: HTTPFields) -> String? {
+        if let info = params["_meta"]?["clientInfo"], let name = info["name"]?.stringValue, !name.isEmpty {
+            return info["version"]?.stringValue.map { name + "/" + $0 } ?? name
+        }
+        if let session = headers[sessionHeader], session.hasPrefix(sessionPrefix) {
+            let parts = session.dropFirst(sessionPrefix.count).split(separator: ".")
+            if parts.count == 2 {
+                var b64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                while b64.count % 4 != 0 { b64 += "=" }
+                if let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8), !text.isEmpty { return text }
+            }
+        }
+        return headers[.userAgent]
+    }
 
     func handle(_ request: Request, context: EngramRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
@@ -67,14 +106,19 @@ struct MCPEndpoint: Sendable {
             {
                 throw JSONRPC.RateLimited(retryAfter: wait)
             }
-            let result = try await dispatch(method: method, params: params, principal: principal, logger: context.logger)
-            return JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
+            let origin = WriteOrigin(.mcp, client: Self.client(params: params, headers: request.headers), requestId: context.id)
+            let result = try await dispatch(method: method, params: params, principal: principal, origin: origin, logger: context.logger)
+            var response = JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
+            if method == "initialize", let session = Self.sessionID(clientInfo: params["clientInfo"]) {
+                response.headers[Self.sessionHeader] = session
+            }
+            return response
         } catch {
             return JSONRPC.rpcErrorResponse(error, id: id, logger: context.logger)
         }
     }
 
-    func dispatch(method: String, params: JSONValue, principal: Principal, logger: Logger) async throws -> JSONValue {
+    func dispatch(method: String, params: JSONValue, principal: Principal, origin: WriteOrigin, logger: Logger) async throws -> JSONValue {
         switch method {
         case "initialize":
             let requested = params["protocolVersion"]?.stringValue
@@ -105,7 +149,7 @@ struct MCPEndpoint: Sendable {
                 return Tool.errorResult("Invalid arguments for \(name): \(problem)")
             }
             do {
-                return try await tool.call(arguments, principal: principal, memories: services.memories)
+                return try await tool.call(arguments, principal: principal, memories: services.memories, origin: origin)
             } catch let e as MemoryError {
                 logger.info("tool failed", metadata: ["tool": "\(name)", "code": "\(e.code)"])
                 return Tool.errorResult(e.description)

@@ -32,6 +32,20 @@ enum TextFormatting {
         if let repo = m.repo { parts.append("repo \(repo)") }
         if !m.tags.isEmpty { parts.append("tags: \(m.tags.joined(separator: ", "))") }
         parts.append("updated \(RFC3339.format(m.updatedAt.timeIntervalSince1970).prefix(10))")
+        parts.append("v\(m.version) by \(m.userId) via \(m.provenance.channel.rawValue)")
+        if !m.anchors.isEmpty {
+            parts.append("cites " + m.anchors.prefix(3).map(\.path).joined(separator: ", ") + (m.anchors.count > 3 ? ", …" : ""))
+        }
         return parts.joined(separator: " · ")
+    }
+
+    /// The freshness words of a search result, with what to do about them.
+    static func freshness(_ f: Freshness) -> String {
+        switch f {
+        case .fresh: return "fresh"
+        case .aging: return "aging: not confirmed for a while; check it against the code"
+        case .stale: return "stale: verify before relying on it"
+        case .codeChanged: return f.label + ": verify it against the current code, then update_memory or rate_memory"
+        }
     }
 }

@@ -13,6 +13,9 @@ enum Tool: String, CaseIterable, Sendable {
     case updateMemory = "update_memory"
     case deleteMemory = "delete_memory"
     case finishTask = "finish_task"
+    case memoryHistory = "memory_history"
+    case revertMemory = "revert_memory"
+    case rateMemory = "rate_memory"
 
     /// The tool's definition (name, description, input schema) among the schema resources.
     var schemaPath: String { "mcp/\(rawValue).json" }
@@ -20,16 +23,16 @@ enum Tool: String, CaseIterable, Sendable {
     /// Tools that change memories: rate-limited like REST writes.
     var isWrite: Bool {
         switch self {
-        case .addMemory, .updateMemory, .deleteMemory, .finishTask: return true
-        case .searchMemories, .listMemories, .getMemory: return false
+        case .addMemory, .updateMemory, .deleteMemory, .finishTask, .revertMemory, .rateMemory: return true
+        case .searchMemories, .listMemories, .getMemory, .memoryHistory: return false
         }
     }
 
     /// Runs the tool for `p` with arguments its schema validated, on the memory domain.
-    func call(_ args: JSONValue, principal p: Principal, memories: MemoryService) async throws -> JSONValue {
+    func call(_ args: JSONValue, principal p: Principal, memories: MemoryService, origin: WriteOrigin) async throws -> JSONValue {
         switch self {
         case .addMemory:
-            let r = try await memories.add(p, ToolArguments.newMemory(args), channel: .mcp)
+            let r = try await memories.add(p, try ToolArguments.newMemory(args), origin: origin)
             let verb = r.status == .created ? "Saved" : r.status == .duplicate ? "Already saved" : "Updated existing"
             var text = "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue))."
             if let next = MemoryJSON.nextStep(r.memory) { text += " " + next }
@@ -41,6 +44,7 @@ enum Tool: String, CaseIterable, Sendable {
                 ? "No matching memories."
                 : hits.enumerated().map { i, h in
                     "\(i + 1). \(h.memory.content)\n   " + TextFormatting.summary(h.memory)
+                        + " · " + TextFormatting.freshness(h.freshness)
                         + " · relevance " + TextFormatting.fixed(h.score, digits: 2)
                         + (h.similarity.map { " · similarity " + TextFormatting.fixed($0, digits: 2) } ?? "")
                 }.joined(separator: "\n")
@@ -62,25 +66,61 @@ enum Tool: String, CaseIterable, Sendable {
             return Self.result(MemoryJSON.page(page, lean: true), text: text)
         case .getMemory:
             let m = try memories.get(p, id: try ToolArguments.uuid(args))
-            return Self.result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: m.content + "\n" + TextFormatting.summary(m))
+            let u = memories.usage.usage(m.id)
+            let f = Freshness.of(m, usage: u, policy: memories.policy(of: m))
+            return Self.result(
+                .object(["memory": MemoryJSON.memory(m, usage: u, freshness: f, lean: true)]),
+                text: m.content + "\n" + TextFormatting.summary(m) + " · " + TextFormatting.freshness(f)
+            )
         case .updateMemory:
-            let m = try await memories.update(p, id: try ToolArguments.uuid(args), ToolArguments.patch(args), channel: .mcp)
-            var text = "Updated memory \(m.id.lowercasedText) (\(m.scope.rawValue), \(m.state.rawValue))."
+            let m = try await memories.update(p, id: try ToolArguments.uuid(args), try ToolArguments.patch(args), origin: origin)
+            var text = "Updated memory \(m.id.lowercasedText) to version \(m.version) (\(m.scope.rawValue), \(m.state.rawValue))."
             if m.state == .pendingReview { text += " Its organisation requires review: the new text is served once an admin approves it." }
             return Self.result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: text)
         case .deleteMemory:
             let id = try ToolArguments.uuid(args)
-            try await memories.delete(p, id: id)
+            try await memories.delete(p, id: id, origin: origin)
             return Self.result(.object(["deleted": .string(id.lowercasedText)]), text: "Deleted memory \(id.lowercasedText).")
         case .finishTask:
             let task = ToolArguments.string(args, "task_id")
-            let promoted = try await memories.finish(p, taskId: task)
+            let promoted = try await memories.finish(p, taskId: task, origin: origin)
             let which = task.map { "task \($0)" } ?? "drafts saved without a task_id"
             let text =
                 promoted.isEmpty
                 ? "No drafts to promote for \(which)."
                 : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") (\(which)) to \(promoted[0].state.rawValue)."
             return Self.result(MemoryJSON.finish(promoted, taskId: task), text: text)
+        case .memoryHistory:
+            let id = try ToolArguments.uuid(args)
+            let versions = try await memories.history(p, id: id)
+            let text = versions.map { v in
+                "v\(v.version) · \(RFC3339.format(v.at.timeIntervalSince1970).prefix(19)) · \(v.actor) via \(v.channel) · \(v.reason) · \(v.state)\n   "
+                    + v.memory.content
+            }.joined(separator: "\n")
+            return Self.result(MemoryJSON.history(id, versions, lean: true), text: text)
+        case .revertMemory:
+            let id = try ToolArguments.uuid(args)
+            let version = ToolArguments.int(args, "version") ?? 0
+            let m = try await memories.revert(p, id: id, to: version, origin: origin)
+            return Self.result(
+                .object(["memory": MemoryJSON.memory(m, lean: true)]),
+                text:
+                    "Reverted memory \(id.lowercasedText) to the text of version \(version), recorded as version \(m.version) (\(m.state.rawValue))."
+            )
+        case .rateMemory:
+            let id = try ToolArguments.uuid(args)
+            guard let verdict = ToolArguments.string(args, "verdict").flatMap(Verdict.init(rawValue:)) else {
+                throw MemoryError.invalid("verdict must be helpful, outdated or wrong")
+            }
+            let r = try await memories.rate(p, id: id, verdict: verdict, note: ToolArguments.string(args, "note"), origin: origin)
+            let text: String
+            switch r.outcome {
+            case .confirmed: text = "Thanks: memory \(id.lowercasedText) is confirmed."
+            case .markedStale: text = "Memory \(id.lowercasedText) is now stale; it is left out of searches. Save the current fact with add_memory."
+            case .sentToReview: text = "Memory \(id.lowercasedText) went back to review with your note; it is not served until an admin acts."
+            case .recorded: text = "Report recorded (\(r.reporters) open); the memory is sent to review once another teammate reports it."
+            }
+            return Self.result(MemoryJSON.rating(r, lean: true), text: text)
         }
     }
 

@@ -24,25 +24,46 @@ enum ToolArguments {
         return id
     }
 
-    static func newMemory(_ o: JSONValue) -> NewMemory {
+    static func newMemory(_ o: JSONValue) throws -> NewMemory {
         NewMemory(
             content: string(o, "content") ?? "",
             scope: string(o, "scope").flatMap(MemoryScope.init(rawValue:)) ?? .personal,
             tags: strings(o, "tags") ?? [],
             repo: string(o, "repo"),
             taskId: string(o, "task_id"),
-            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)) ?? .pattern
+            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)) ?? .pattern,
+            anchors: try anchors(o) ?? [],
+            branch: string(o, "branch"),
+            commit: string(o, "commit"),
+            expiresInDays: int(o, "expires_in_days")
         )
     }
 
-    static func patch(_ o: JSONValue) -> MemoryPatch {
+    static func patch(_ o: JSONValue) throws -> MemoryPatch {
         MemoryPatch(
             content: string(o, "content"),
             tags: strings(o, "tags"),
             repo: string(o, "repo"),
             taskId: string(o, "task_id"),
-            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:))
+            kind: string(o, "kind").flatMap(MemoryKind.init(rawValue:)),
+            anchors: try anchors(o),
+            commit: string(o, "commit")
         )
+    }
+
+    /// `anchors` as the schema describes them (`lines` as `12` or `12-40`); nil when absent.
+    static func anchors(_ o: JSONValue) throws -> [CodeAnchor]? {
+        guard case let .array(items)? = o["anchors"] else { return nil }
+        return try items.map { item in
+            var lines: CodeAnchor.LineRange?
+            if let text = string(item, "lines") {
+                guard let range = CodeAnchor.LineRange.parse(text) else {
+                    throw MemoryError.invalid("anchor lines must be `N` or `N-M` with 1 ≤ N ≤ M")
+                }
+                lines = range
+            }
+            return CodeAnchor(path: string(item, "path") ?? "", sha: string(item, "sha"), lines: lines, symbol: string(item, "symbol"))
+        }
     }
 
     static func filter(_ o: JSONValue) throws -> MemoryFilter {
@@ -58,7 +79,8 @@ enum ToolArguments {
             taskId: string(o, "task_id"),
             createdAfter: try time("created_after"),
             createdBefore: try time("created_before"),
-            updatedAfter: try time("updated_after")
+            updatedAfter: try time("updated_after"),
+            includeStale: o["include_stale"] == .bool(true)
         )
     }
 

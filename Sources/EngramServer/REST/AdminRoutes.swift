@@ -24,7 +24,63 @@ struct AdminRoutes: Sendable {
         admin.get("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try MemoryRoutes.id(context)
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.reviewGet(p, id: id))]))
+            let m = try memories.reviewGet(p, id: id)
+            let u = memories.usage.usage(id)
+            return JSONBody.response(
+                .object([
+                    "memory": MemoryJSON.memory(m, usage: u, freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m))),
+                    "reports": .array(try await memories.reports(p, id: id).map(MemoryJSON.report)),
+                ])
+            )
+        }
+        admin.get("memories/{id}/versions") { _, context in
+            let p = try context.requirePrincipal()
+            let id = try MemoryRoutes.id(context)
+            return JSONBody.response(MemoryJSON.history(id, try await memories.history(p, id: id)))
+        }
+        admin.post("memories/{id}/revert") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try MemoryRoutes.id(context)
+            let body = try await MemoryRoutes(services: services).validatedBody(request, tool: "revert_memory", droppingID: true)
+            let m = try await memories.revert(
+                p,
+                id: id,
+                to: ToolArguments.int(body, "version") ?? 0,
+                origin: MemoryRoutes.origin(request, context, .admin)
+            )
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
+        }
+        admin.get("usage") { request, context in
+            let p = try context.requirePrincipal()
+            let q = request.uri.queryParameters
+            guard let limit = Int(q.get("limit") ?? "20"), let days = Int(q.get("days") ?? "30") else {
+                throw APIError.badRequest("limit and days must be integers")
+            }
+            return JSONBody.response(MemoryJSON.usageReport(try await memories.usageReport(p, limit: limit, days: days)))
+        }
+        // Runs the freshness sweep now (it also runs on the server's timer); answers this org's changes.
+        admin.post("sweep") { _, context in
+            let p = try context.requirePrincipal()
+            let org = try OrgAdministration.authorize(p, for: .configureOrg)
+            let r = try await memories.sweep()
+            func ours(_ ids: [UUID]) -> JSONValue {
+                .array(ids.filter { (try? memories.reviewGet(p, id: $0))?.orgId == org }.map { .string($0.lowercasedText) })
+            }
+            return JSONBody.response(.object(["stale": ours(r.staled), "archived": ours(r.archived)]))
+        }
+        admin.put("webhook-secret") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let secret = body["secret"]?.stringValue else { throw APIError.badRequest("body needs secret (string)") }
+            try await memories.setWebhookSecret(p, secret)
+            return Response(status: .noContent)
+        }
+        admin.delete("webhook-secret") { _, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            try await memories.setWebhookSecret(p, nil)
+            return Response(status: .noContent)
         }
         for action in ReviewAction.allCases {
             admin.post("memories/{id}/\(action.rawValue)") { request, context in
@@ -33,7 +89,15 @@ struct AdminRoutes: Sendable {
                 let seen = try await Self.seenContentHash(request, limit: services.limits.maxBodyBytes)
                 return JSONBody.response(
                     .object([
-                        "memory": MemoryJSON.memory(try await memories.review(p, id: id, action: action, seenContentHash: seen))
+                        "memory": MemoryJSON.memory(
+                            try await memories.review(
+                                p,
+                                id: id,
+                                action: action,
+                                seenContentHash: seen,
+                                origin: MemoryRoutes.origin(request, context, .admin)
+                            )
+                        )
                     ])
                 )
             }
@@ -42,12 +106,13 @@ struct AdminRoutes: Sendable {
             let p = try context.requirePrincipal()
             let id = try MemoryRoutes.id(context)
             let body = try await MemoryRoutes(services: services).validatedBody(request, tool: "update_memory", droppingID: true)
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(try await memories.reviewEdit(p, id: id, ToolArguments.patch(body)))]))
+            let m = try await memories.reviewEdit(p, id: id, try ToolArguments.patch(body), origin: MemoryRoutes.origin(request, context, .admin))
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
         }
         admin.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try MemoryRoutes.id(context)
-            try await memories.reviewDelete(p, id: id)
+            try await memories.reviewDelete(p, id: id, origin: MemoryRoutes.origin(request, context, .admin))
             return Response(status: .noContent)
         }
         admin.get("audit") { request, context in
@@ -109,15 +174,45 @@ struct AdminRoutes: Sendable {
             return Response(status: .noContent)
         }
         admin.get("org") { _, context in
-            JSONBody.response(OrgJSON.organisation(try await organisations.organisation(try context.requirePrincipal())))
+            let p = try context.requirePrincipal()
+            return try await orgResponse(try await organisations.organisation(p))
         }
         admin.patch("org") { request, context in
             let p = try context.requirePrincipal()
-            _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            let org = try OrgAdministration.authorize(p, for: .configureOrg)
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
-            guard case let .bool(on)? = body["require_review"] else { throw APIError.badRequest("body needs require_review (boolean)") }
-            return JSONBody.response(OrgJSON.organisation(try await organisations.setRequireReview(p, on)))
+            let review = body["require_review"]
+            let stale = body["stale_after_days"]
+            let retention = body["version_retention_days"]
+            guard review != nil || stale != nil || retention != nil else {
+                throw APIError.badRequest("body needs require_review (boolean), stale_after_days or version_retention_days (integers)")
+            }
+            if let review, case .bool = review {} else if review != nil { throw APIError.badRequest("require_review must be a boolean") }
+            var policy = memories.policy(orgId: org)
+            if let stale {
+                guard let n = ToolArguments.int(.object(["v": stale]), "v") else { throw APIError.badRequest("stale_after_days must be an integer") }
+                policy.staleAfterDays = n
+            }
+            if let retention {
+                guard let n = ToolArguments.int(.object(["v": retention]), "v") else {
+                    throw APIError.badRequest("version_retention_days must be an integer")
+                }
+                policy.versionRetentionDays = n
+            }
+            if stale != nil || retention != nil { _ = try await memories.setPolicy(p, policy) }
+            if case let .bool(on)? = review { return try await orgResponse(try await organisations.setRequireReview(p, on)) }
+            return try await orgResponse(try await organisations.organisation(p))
         }
+    }
+
+    /// The organisation with its lifecycle policy and whether a webhook secret is set (never the secret).
+    func orgResponse(_ org: Organisation) async throws -> Response {
+        guard case var .object(o) = OrgJSON.organisation(org) else { return JSONBody.response(OrgJSON.organisation(org)) }
+        let policy = memories.policy(orgId: org.id)
+        o["stale_after_days"] = .int(Int64(policy.staleAfterDays))
+        o["version_retention_days"] = .int(Int64(policy.versionRetentionDays))
+        o["webhook_secret_set"] = .bool(try await memories.hasWebhookSecret(orgId: org.id))
+        return JSONBody.response(.object(o))
     }
 
     /// The content hash the reviewer saw: `{"content_hash": "…"}` in the body, or `If-Match: "…"`

@@ -32,24 +32,70 @@ struct MemoryRoutes: Sendable {
         v1.get("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try Self.id(context)
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(try memories.get(p, id: id))]))
+            let m = try memories.get(p, id: id)
+            let u = memories.usage.usage(id)
+            return JSONBody.response(
+                .object(["memory": MemoryJSON.memory(m, usage: u, freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m)))])
+            )
+        }
+        v1.get("memories/{id}/versions") { _, context in
+            let p = try context.requirePrincipal()
+            let id = try Self.id(context)
+            return JSONBody.response(MemoryJSON.history(id, try await memories.history(p, id: id)))
+        }
+        v1.post("memories/{id}/revert") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try Self.id(context)
+            let body = try await validatedBody(request, tool: "revert_memory", droppingID: true)
+            let m = try await memories.revert(p, id: id, to: ToolArguments.int(body, "version") ?? 0, origin: Self.origin(request, context))
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
+        }
+        v1.post("memories/{id}/rate") { request, context in
+            let p = try context.requirePrincipal()
+            let id = try Self.id(context)
+            let body = try await validatedBody(request, tool: "rate_memory", droppingID: true)
+            guard let verdict = ToolArguments.string(body, "verdict").flatMap(Verdict.init(rawValue:)) else {
+                throw APIError.badRequest("verdict must be helpful, outdated or wrong")
+            }
+            let r = try await memories.rate(
+                p,
+                id: id,
+                verdict: verdict,
+                note: ToolArguments.string(body, "note"),
+                origin: Self.origin(request, context)
+            )
+            return JSONBody.response(MemoryJSON.rating(r))
+        }
+        v1.get("memories/{id}/reports") { _, context in
+            let p = try context.requirePrincipal()
+            let id = try Self.id(context)
+            return JSONBody.response(.object(["reports": .array(try await memories.reports(p, id: id).map(MemoryJSON.report))]))
         }
         v1.patch("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try Self.id(context)
             let body = try await validatedBody(request, tool: "update_memory", droppingID: true)
             return JSONBody.response(
-                .object(["memory": MemoryJSON.memory(try await memories.update(p, id: id, ToolArguments.patch(body), channel: .rest))])
+                .object([
+                    "memory": MemoryJSON.memory(
+                        try await memories.update(p, id: id, try ToolArguments.patch(body), origin: Self.origin(request, context))
+                    )
+                ])
             )
         }
         v1.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try Self.id(context)
-            try await memories.delete(p, id: id)
+            try await memories.delete(p, id: id, origin: Self.origin(request, context))
             return Response(status: .noContent)
         }
         v1.post("finish") { request, context in try await finish(request, context: context) }
         router.post("finish") { request, context in try await finish(request, context: context) }
+    }
+
+    /// The write origin of a REST request: its `User-Agent` and Hummingbird's request id.
+    static func origin(_ request: Request, _ context: EngramRequestContext, _ channel: WriteChannel = .rest) -> WriteOrigin {
+        WriteOrigin(channel, client: request.headers[.userAgent], requestId: context.id)
     }
 
     static func id(_ context: EngramRequestContext) throws -> UUID {
@@ -71,7 +117,7 @@ struct MemoryRoutes: Sendable {
     func add(_ request: Request, context: EngramRequestContext) async throws -> Response {
         let p = try context.requirePrincipal()
         let body = try await validatedBody(request, tool: "add_memory")
-        let r = try await memories.add(p, ToolArguments.newMemory(body), channel: .rest)
+        let r = try await memories.add(p, try ToolArguments.newMemory(body), origin: Self.origin(request, context))
         return JSONBody.response(MemoryJSON.add(r), status: r.status == .created ? .created : .ok)
     }
 
@@ -89,6 +135,8 @@ struct MemoryRoutes: Sendable {
                     o[key] = .int(i)
                 } else if key == "min_score", let d = Double(v) {
                     o[key] = .double(d)
+                } else if key == "include_stale", v == "true" || v == "false" || v == "1" || v == "0" {
+                    o[key] = .bool(v == "true" || v == "1")
                 } else {
                     o[key] = .string(v)
                 }
@@ -103,7 +151,7 @@ struct MemoryRoutes: Sendable {
             request,
             mapping: [
                 "limit": "limit", "cursor": "cursor", "scope": "scope", "tag": "tags", "repo": "repo", "kind": "kind",
-                "state": "state", "task_id": "task_id",
+                "state": "state", "task_id": "task_id", "include_stale": "include_stale",
             ]
         )
         if let problem = services.tools.validators["list_memories"]?.validate(args) {
@@ -128,6 +176,7 @@ struct MemoryRoutes: Sendable {
             mapping: [
                 "q": "query", "limit": "limit", "scope": "scope", "tag": "tags", "repo": "repo", "kind": "kind", "min_score": "min_score",
                 "created_after": "created_after", "created_before": "created_before", "updated_after": "updated_after",
+                "include_stale": "include_stale",
             ]
         )
         if let problem = services.tools.validators["search_memories"]?.validate(args) {
@@ -143,6 +192,8 @@ struct MemoryRoutes: Sendable {
         let p = try context.requirePrincipal()
         let body = try await validatedBody(request, tool: "finish_task")
         let task = ToolArguments.string(body, "task_id")
-        return JSONBody.response(MemoryJSON.finish(try await memories.finish(p, taskId: task), taskId: task))
+        return JSONBody.response(
+            MemoryJSON.finish(try await memories.finish(p, taskId: task, origin: Self.origin(request, context)), taskId: task)
+        )
     }
 }

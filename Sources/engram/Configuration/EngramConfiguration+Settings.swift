@@ -27,6 +27,13 @@ extension EngramConfiguration {
         flag ?? self[.store] ?? "embedded"
     }
 
+    /// How often the freshness sweep runs (`ENGRAM_SWEEP_EVERY`, e.g. `30m`, `1h`, `1d`; default 1 hour).
+    func sweepInterval() throws -> Duration {
+        guard let text = self[.sweepEvery] else { return .seconds(3600) }
+        guard let every = BackupSchedule.interval(text) else { throw Invalid("ENGRAM_SWEEP_EVERY takes e.g. 30m, 1h, 1d") }
+        return every
+    }
+
     /// The API key of a remote Qdrant store (`ENGRAM_QDRANT_REMOTE_API_KEY`), used when its URL names none.
     var qdrantRemoteAPIKey: String? {
         self[.qdrantRemoteAPIKey]

@@ -2,7 +2,7 @@
 // Everything user-written (memory content, tags, ids) is rendered with
 // textContent / DOM nodes, never innerHTML. The page's CSP forbids inline
 // scripts and styles, so visibility is toggled with the `hidden` attribute and
-// classes only.
+// classes only. Diffs are built as text nodes inside <del>/<ins> elements.
 "use strict";
 
 (() => {
@@ -197,6 +197,7 @@
     closeDetail();
     clear($("members-body"));
     clear($("audit-body"));
+    for (const id of ["usage-most-body", "usage-never-body", "usage-reports-body", "usage-members-body"]) clear($(id));
     showSignIn();
   }
 
@@ -221,6 +222,7 @@
     if (name === "queue") loadQueue(true);
     else if (name === "members") loadMembers();
     else if (name === "audit") loadAudit(null, true);
+    else if (name === "usage") loadUsage();
     else if (name === "org") loadOrg();
   }
 
@@ -328,19 +330,50 @@
   // ---------------------------------------------------------------- memory detail
 
   let current = null; // the memory shown in the detail panel
+  let detailSeq = 0; // the latest detail load; older answers are dropped
 
   async function openMemory(id) {
     if (currentTab !== "queue") selectTab("queue");
     markSelected(id);
     try {
-      const data = await api("GET", `/v1/admin/memories/${encodeURIComponent(id)}`);
-      renderDetail(data.memory);
+      await loadDetail(id);
     } catch (e) {
       showError(e);
     }
   }
 
-  function renderDetail(m) {
+  /**
+   * Loads the memory (with usage, freshness and open reports) and its versions, then renders both.
+   * A history that cannot be read is shown in the History section; the memory is still shown.
+   */
+  async function loadDetail(id) {
+    const seq = ++detailSeq;
+    const path = `/v1/admin/memories/${encodeURIComponent(id)}`;
+    const [detail, versions] = await Promise.all([
+      api("GET", path),
+      api("GET", `${path}/versions`).then((data) => ({ data }), (error) => ({ error })),
+    ]);
+    if (seq !== detailSeq) return false;
+    renderDetail(detail.memory, detail.reports || []);
+    renderHistory(versions);
+    return true;
+  }
+
+  /** Reloads the detail after an action; its own errors are shown, never thrown. */
+  async function refreshDetail(id) {
+    try {
+      await loadDetail(id);
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  function orDash(value) {
+    return value === undefined || value === null || value === "" ? "—" : String(value);
+  }
+
+  function renderDetail(m, reports) {
+    const same = current && current.id === m.id;
     current = m;
     setBadge($("detail-state"), m.state);
     $("detail").dataset.memoryId = m.id;
@@ -360,16 +393,406 @@
     $("btn-approve").disabled = m.state === "published";
     $("btn-reject").disabled = m.state === "rejected";
     $("btn-archive").disabled = m.state === "archived";
+    $("detail-version").textContent = m.version ? `v${m.version}` : "—";
+    renderSignals(m);
+    renderProvenance(m);
+    if (reports !== undefined) renderReports(reports);
+    if (!same) {
+      // Another memory: its history is not loaded yet.
+      hist.versions = [];
+      hist.selected = null;
+      clear($("history-body"));
+      show($("history-diff"), false);
+      $("history-count").textContent = "";
+    }
     show($("delete-confirm"), false);
+    show($("revert-confirm"), false);
     show($("detail"), true);
     show($("detail-placeholder"), false);
   }
 
+  /** Freshness, usage and the code-change mark (present on reads; write answers leave them out). */
+  function renderSignals(m) {
+    const fresh = $("detail-freshness");
+    if (m.freshness !== undefined) {
+      const state = m.freshness_state || "unknown";
+      fresh.className = `badge badge-fresh-${state}`;
+      fresh.dataset.state = state;
+      fresh.textContent = m.freshness || stateLabel(state);
+    }
+    if (m.usage) {
+      const u = m.usage;
+      const parts = [`served ${u.served_count || 0} time${u.served_count === 1 ? "" : "s"}`];
+      if (u.last_served_at) parts.push(`last ${fmtTime(u.last_served_at)}`);
+      if (u.last_confirmed_at) parts.push(`confirmed ${fmtTime(u.last_confirmed_at)}`);
+      if (u.open_reports) parts.push(`${u.open_reports} open report${u.open_reports === 1 ? "" : "s"}`);
+      $("detail-usage").textContent = parts.join(" · ");
+    }
+    const change = m.anchor_changed;
+    const box = $("detail-anchor-changed");
+    const text = $("detail-anchor-changed-text");
+    if (change && change.commit) {
+      const paths = (change.paths || []).join(", ");
+      text.textContent = `Code changed since ${String(change.commit).slice(0, 12)}${paths ? ` in ${paths}` : ""}${change.at ? ` (${fmtTime(change.at)})` : ""}`;
+      text.title = change.commit;
+      box.dataset.commit = change.commit;
+      show(box, true);
+    } else {
+      text.textContent = "";
+      delete box.dataset.commit;
+      show(box, false);
+    }
+  }
+
+  function anchorText(a) {
+    let t = String(a.path || "");
+    if (a.lines) t += `:${a.lines}`;
+    if (a.symbol) t += ` (${a.symbol})`;
+    return t;
+  }
+
+  function renderProvenance(m) {
+    const p = m.provenance || {};
+    $("prov-author").textContent = orDash(p.author || m.user_id);
+    $("prov-channel").textContent = orDash(p.channel);
+    $("prov-client").textContent = orDash(p.client);
+    $("prov-task").textContent = orDash(p.task_id !== undefined ? p.task_id : m.task_id);
+    $("prov-repo").textContent = orDash(p.repo !== undefined ? p.repo : m.repo);
+    $("prov-branch").textContent = orDash(p.branch);
+    $("prov-commit").textContent = orDash(p.commit);
+    $("prov-commit").title = p.commit || "";
+    const anchors = $("prov-anchors");
+    clear(anchors);
+    const list = m.anchors || [];
+    if (list.length === 0) anchors.textContent = "—";
+    for (const a of list) {
+      anchors.append(h("code", { class: "anchor", "data-testid": "prov-anchor", title: a.sha || null }, anchorText(a)));
+    }
+  }
+
+  function renderReports(reports) {
+    const open = reports.filter((r) => !r.resolved);
+    const list = $("detail-reports-list");
+    clear(list);
+    for (const r of open) {
+      list.append(h("li", { class: "report", "data-testid": "report-item", "data-verdict": r.verdict, "data-user-id": r.user_id },
+        h("div", { class: "report-head" },
+          h("span", { class: `badge badge-verdict-${r.verdict}` }, r.verdict),
+          h("span", { class: "author" }, r.user_id),
+          h("span", { class: "when muted", title: r.at }, fmtTime(r.at))),
+        r.note ? h("div", { class: "report-note", "data-testid": "report-note" }, r.note) : null));
+    }
+    $("detail-reports-count").textContent = open.length ? `(${open.length})` : "";
+    show($("detail-reports"), open.length > 0);
+  }
+
   function closeDetail() {
     current = null;
+    detailSeq += 1;
     queue.selectedId = null;
+    hist.versions = [];
+    hist.selected = null;
     show($("detail"), false);
     show($("detail-placeholder"), true);
+  }
+
+  // ---------------------------------------------------------------- history, diff, revert
+
+  const hist = { versions: [], selected: null, revertTo: null };
+
+  function renderHistory(result) {
+    const body = $("history-body");
+    clear(body);
+    show($("revert-confirm"), false);
+    hist.revertTo = null;
+    if (result.error) {
+      hist.versions = [];
+      hist.selected = null;
+      const e = result.error;
+      $("history-error").textContent = e instanceof ApiError
+        ? `The history could not be loaded: ${e.code}: ${e.message}`
+        : `The history could not be loaded: ${e && e.message ? e.message : String(e)}`;
+      show($("history-error"), true);
+      show($("history-table"), false);
+      show($("history-diff"), false);
+      $("history-count").textContent = "";
+      return;
+    }
+    show($("history-error"), false);
+    show($("history-table"), true);
+    const versions = (result.data && result.data.versions) || [];
+    hist.versions = versions;
+    $("history-count").textContent = versions.length ? `${versions.length} version${versions.length === 1 ? "" : "s"}` : "";
+    const latest = versions.length ? versions[versions.length - 1].version : 0;
+    for (const v of versions) body.append(historyRow(v, latest));
+    if (versions.length === 0) {
+      body.append(h("tr", {}, h("td", { colspan: "5", class: "muted" }, "No versions recorded.")));
+    }
+    // Keep the chosen version when it still exists; otherwise show the latest change.
+    const keep = versions.some((v) => v.version === hist.selected);
+    selectVersion(keep ? hist.selected : latest || null);
+  }
+
+  function historyRow(v, latest) {
+    const isCurrent = current && v.version === current.version;
+    const diffButton = h("button", {
+      type: "button", class: "btn btn-small", "data-testid": "history-diff-button", "data-version": v.version,
+      title: `Show what changed in version ${v.version}`, onclick: () => selectVersion(v.version),
+    }, "Diff");
+    const canRevert = current && v.version < latest && v.state !== "deleted";
+    const revertButton = canRevert
+      ? h("button", {
+        type: "button", class: "btn btn-small btn-reject", "data-testid": "history-revert", "data-version": v.version,
+        title: `Restore version ${v.version} as a new version`, onclick: () => askRevert(v),
+      }, "Revert")
+      : null;
+    return h("tr", {
+      class: "history-row",
+      "data-testid": "history-row",
+      "data-version": v.version,
+      "data-state": v.state,
+      "data-reason": v.reason,
+      "data-actor": v.actor,
+      "data-recorded": v.recorded === false ? "false" : "true",
+    },
+    h("td", { class: "nowrap" }, `v${v.version}`,
+      isCurrent ? h("span", { class: "muted" }, " (current)") : null,
+      v.recorded === false ? h("span", { class: "muted", title: "derived from the stored memory, not recorded when it changed" }, " (derived)") : null),
+    h("td", { class: "history-who" },
+      h("div", { class: "nowrap", title: v.at }, fmtTime(v.at)),
+      h("div", { class: "muted", title: v.client ? `client: ${v.client}` : null },
+        h("span", { "data-testid": "history-actor" }, v.actor), " via ",
+        h("span", { "data-testid": "history-channel" }, v.channel))),
+    h("td", { class: "history-reason", "data-testid": "history-reason" }, v.reason),
+    h("td", {}, badge(v.state)),
+    h("td", { class: "col-actions" }, diffButton, revertButton));
+  }
+
+  function selectVersion(version) {
+    hist.selected = version;
+    for (const row of document.querySelectorAll("#history-body .history-row")) {
+      row.classList.toggle("selected", Number(row.dataset.version) === version);
+    }
+    renderDiff();
+  }
+
+  /** The diff of the selected version against the one before it, or from it to the current memory. */
+  function renderDiff() {
+    const box = $("history-diff");
+    const i = hist.versions.findIndex((v) => v.version === hist.selected);
+    if (i < 0 || !current) {
+      show(box, false);
+      return;
+    }
+    const v = hist.versions[i];
+    const toCurrent = $("history-compare").value === "current";
+    let from;
+    let to;
+    let title;
+    if (toCurrent) {
+      from = { label: `v${v.version}`, memory: v.memory || {}, state: v.state };
+      to = { label: `current (v${current.version})`, memory: current, state: current.state };
+      title = `v${v.version} → current (v${current.version})`;
+    } else {
+      const prev = i > 0 ? hist.versions[i - 1] : null;
+      from = prev ? { label: `v${prev.version}`, memory: prev.memory || {}, state: prev.state } : null;
+      to = { label: `v${v.version}`, memory: v.memory || {}, state: v.state };
+      title = prev ? `v${prev.version} → v${v.version} (${v.reason})` : `v${v.version} (${v.reason}): the first version`;
+    }
+    box.dataset.from = from ? from.label : "";
+    box.dataset.to = to.label;
+    $("diff-title").textContent = title;
+
+    const fields = $("diff-fields");
+    clear(fields);
+    const a = from ? from.memory : {};
+    const b = to.memory;
+    const fieldRow = (name, ...content) => {
+      fields.append(h("dt", {}, name), h("dd", { "data-testid": `diff-${name.toLowerCase()}` }, ...content));
+    };
+    if (from && from.state !== to.state) {
+      fieldRow("State", h("del", { class: "diff-del" }, stateLabel(from.state)), " → ", h("ins", { class: "diff-ins" }, stateLabel(to.state)));
+    }
+    if (from && (a.kind || "") !== (b.kind || "")) {
+      fieldRow("Kind", h("del", { class: "diff-del" }, a.kind || "—"), " → ", h("ins", { class: "diff-ins" }, b.kind || "—"));
+    }
+    const tagsA = a.tags || [];
+    const tagsB = b.tags || [];
+    if (from && JSON.stringify(tagsA) !== JSON.stringify(tagsB)) {
+      const removed = tagsA.filter((t) => !tagsB.includes(t));
+      const added = tagsB.filter((t) => !tagsA.includes(t));
+      const kept = tagsB.filter((t) => tagsA.includes(t));
+      fieldRow("Tags",
+        removed.map((t) => h("del", { class: "tag diff-del", "data-testid": "diff-tag-removed" }, t)),
+        added.map((t) => h("ins", { class: "tag diff-ins", "data-testid": "diff-tag-added" }, t)),
+        kept.map((t) => h("span", { class: "tag" }, t)),
+        removed.length || added.length ? null : h("span", { class: "muted" }, " (reordered)"));
+    }
+    for (const [name, key] of [["Repo", "repo"], ["Task", "task_id"]]) {
+      if (from && (a[key] || "") !== (b[key] || "")) {
+        fieldRow(name, h("del", { class: "diff-del" }, a[key] || "—"), " → ", h("ins", { class: "diff-ins" }, b[key] || "—"));
+      }
+    }
+    const anchorsA = (a.anchors || []).map(anchorText).join(", ");
+    const anchorsB = (b.anchors || []).map(anchorText).join(", ");
+    if (from && anchorsA !== anchorsB) {
+      fieldRow("Anchors", h("del", { class: "diff-del" }, anchorsA || "—"), " → ", h("ins", { class: "diff-ins" }, anchorsB || "—"));
+    }
+    show(fields, fields.childNodes.length > 0);
+
+    const content = $("diff-content");
+    clear(content);
+    const textA = from ? String(a.content || "") : "";
+    const textB = String(b.content || "");
+    const same = from !== null && textA === textB;
+    if (!same) {
+      for (const part of diffText(textA, textB)) {
+        if (part.op === "eq") content.append(part.text);
+        else if (part.op === "del") content.append(h("del", { class: "diff-del", "data-testid": "diff-del" }, part.text));
+        else content.append(h("ins", { class: "diff-ins", "data-testid": "diff-ins" }, part.text));
+      }
+    } else {
+      content.append(textB);
+    }
+    content.classList.toggle("diff-unchanged", same);
+    show($("diff-same"), same);
+    show(box, true);
+  }
+
+  function askRevert(v) {
+    if (!current) return;
+    hist.revertTo = v.version;
+    // The server brings a stale version back as published.
+    const target = v.state === "stale" ? "published" : v.state;
+    let text = `Restore version ${v.version} (${v.reason}) as a new version v${current.version + 1}?`;
+    if (target !== current.state) text += ` The memory becomes ${stateLabel(target)}.`;
+    $("revert-confirm-text").textContent = text;
+    $("revert-confirm").dataset.version = String(v.version);
+    show($("revert-confirm"), true);
+    // Show what the revert would undo: from that version to the current memory.
+    $("history-compare").value = "current";
+    selectVersion(v.version);
+    $("btn-revert-cancel").focus();
+  }
+
+  async function revertCurrent() {
+    if (!current || hist.revertTo === null) return;
+    const id = current.id;
+    const version = hist.revertTo;
+    await runAction(async () => {
+      const data = await api("POST", `/v1/admin/memories/${encodeURIComponent(id)}/revert`, { version });
+      hist.revertTo = null;
+      show($("revert-confirm"), false);
+      $("history-compare").value = "previous";
+      renderDetail(data.memory);
+      replaceListItem(data.memory);
+      hist.selected = data.memory.version;
+      showMessage(`Memory ${shortId(id)} reverted to v${version}: now v${data.memory.version}, ${stateLabel(data.memory.state)}.`, "info");
+      await refreshDetail(id);
+    });
+  }
+
+  // ---------------------------------------------------------------- diff
+
+  // Longest-common-subsequence diff over words (whitespace runs are tokens of their own), or over
+  // lines when the word table would be too big, or a plain replacement beyond that.
+  const MAX_DIFF_CELLS = 4000000;
+
+  function words(text) {
+    return text.match(/\s+|[^\s]+/g) || [];
+  }
+
+  function lines(text) {
+    return text.match(/[^\n]*\n|[^\n]+/g) || [];
+  }
+
+  /** [{op: "eq"|"del"|"ins", text}] turning `a` into `b`. */
+  function diffText(a, b) {
+    let ops = diffTokens(words(a), words(b));
+    if (!ops) ops = diffTokens(lines(a), lines(b));
+    if (!ops) ops = [{ op: "del", text: a }, { op: "ins", text: b }];
+    return tidy(ops);
+  }
+
+  /** Token-level LCS diff; null when the table would exceed MAX_DIFF_CELLS. */
+  function diffTokens(a, b) {
+    let start = 0;
+    while (start < a.length && start < b.length && a[start] === b[start]) start += 1;
+    let endA = a.length;
+    let endB = b.length;
+    while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+      endA -= 1;
+      endB -= 1;
+    }
+    const n = endA - start;
+    const m = endB - start;
+    if ((n + 1) * (m + 1) > MAX_DIFF_CELLS) return null;
+    const out = [];
+    for (let i = 0; i < start; i += 1) out.push({ op: "eq", text: a[i] });
+    // lcs[i][j]: the LCS length of a[start+i..endA) and b[start+j..endB).
+    const w = m + 1;
+    const lcs = new Uint32Array((n + 1) * w);
+    for (let i = n - 1; i >= 0; i -= 1) {
+      for (let j = m - 1; j >= 0; j -= 1) {
+        lcs[i * w + j] = a[start + i] === b[start + j]
+          ? lcs[(i + 1) * w + j + 1] + 1
+          : Math.max(lcs[(i + 1) * w + j], lcs[i * w + j + 1]);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n && j < m) {
+      if (a[start + i] === b[start + j]) {
+        out.push({ op: "eq", text: a[start + i] });
+        i += 1;
+        j += 1;
+      } else if (lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+        out.push({ op: "del", text: a[start + i] });
+        i += 1;
+      } else {
+        out.push({ op: "ins", text: b[start + j] });
+        j += 1;
+      }
+    }
+    for (; i < n; i += 1) out.push({ op: "del", text: a[start + i] });
+    for (; j < m; j += 1) out.push({ op: "ins", text: b[start + j] });
+    for (let k = endA; k < a.length; k += 1) out.push({ op: "eq", text: a[k] });
+    return out;
+  }
+
+  /**
+   * Readable runs: whitespace kept between two changes joins them, and each run of changes is
+   * shown as everything removed, then everything added.
+   */
+  function tidy(ops) {
+    const absorbed = ops.map((o, k) => {
+      if (o.op === "eq" && /^\s+$/.test(o.text) && k > 0 && k < ops.length - 1 && ops[k - 1].op !== "eq" && ops[k + 1].op !== "eq") {
+        return { op: "both", text: o.text };
+      }
+      return o;
+    });
+    const out = [];
+    let del = "";
+    let ins = "";
+    const flush = () => {
+      if (del) out.push({ op: "del", text: del });
+      if (ins) out.push({ op: "ins", text: ins });
+      del = "";
+      ins = "";
+    };
+    for (const o of absorbed) {
+      if (o.op === "eq") {
+        flush();
+        const last = out[out.length - 1];
+        if (last && last.op === "eq") last.text += o.text;
+        else out.push({ op: "eq", text: o.text });
+      } else {
+        if (o.op === "del" || o.op === "both") del += o.text;
+        if (o.op === "ins" || o.op === "both") ins += o.text;
+      }
+    }
+    flush();
+    return out;
   }
 
   function parseTags(raw) {
@@ -403,6 +826,7 @@
       renderDetail(data.memory);
       replaceListItem(data.memory);
       showMessage("Saved.", "info");
+      await refreshDetail(data.memory.id);
     });
   }
 
@@ -418,14 +842,16 @@
         if (e.status === 409) {
           // Show the text as it is now, so the reviewer reads what they would approve.
           const fresh = await api("GET", `/v1/admin/memories/${encodeURIComponent(current.id)}`);
-          renderDetail(fresh.memory);
+          renderDetail(fresh.memory, fresh.reports || []);
           replaceListItem(fresh.memory);
+          await refreshDetail(fresh.memory.id);
         }
         throw e;
       }
       renderDetail(data.memory);
       replaceListItem(data.memory);
       showMessage(`Memory ${shortId(data.memory.id)} ${action === "approve" ? "approved" : action === "reject" ? "rejected" : "archived"}: now ${stateLabel(data.memory.state)}.`, "info");
+      await refreshDetail(data.memory.id);
     });
   }
 
@@ -609,6 +1035,71 @@
       h("td", { class: "detail-cell" }, auditDetail(e.detail)));
   }
 
+  // ---------------------------------------------------------------- usage
+
+  let usageSeq = 0;
+
+  function snippet(text, max) {
+    const t = String(text || "").replace(/\s+/g, " ").trim();
+    return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  }
+
+  function memoryLink(id, content) {
+    return h("button", {
+      type: "button", class: "link memory-link", title: id, "data-testid": "usage-memory-link", "data-memory-id": id,
+      onclick: () => openMemory(id),
+    }, content ? snippet(content, 90) : shortId(id));
+  }
+
+  async function loadUsage() {
+    const seq = ++usageSeq;
+    let data;
+    try {
+      data = await api("GET", `/v1/admin/usage${query({ days: $("usage-days").value })}`);
+    } catch (e) {
+      if (seq === usageSeq) showError(e);
+      return;
+    }
+    if (seq !== usageSeq) return;
+    const fill = (bodyId, emptyId, items, row) => {
+      const body = $(bodyId);
+      clear(body);
+      for (const item of items) body.append(row(item));
+      show($(emptyId), items.length === 0);
+    };
+    // Reports of memories name them by id only: their text is looked up among the listed memories.
+    const known = new Map();
+    for (const e of [...(data.most_served || []), ...(data.never_served || [])]) known.set(e.id, e.content);
+    fill("usage-most-body", "usage-most-empty", data.most_served || [], (e) => {
+      const u = e.usage || {};
+      return h("tr", { "data-testid": "usage-most-row", "data-memory-id": e.id, "data-served": u.served_count || 0 },
+        h("td", { class: "col-memory" }, memoryLink(e.id, e.content)),
+        h("td", {}, e.user_id),
+        h("td", {}, badge(e.state)),
+        h("td", { class: "num" }, h("div", { "data-testid": "usage-served-count" }, String(u.served_count || 0)),
+          u.last_served_at ? h("div", { class: "muted small nowrap", title: u.last_served_at }, `last ${fmtTime(u.last_served_at)}`) : null),
+        h("td", { class: "num" }, String(u.open_reports || 0)));
+    });
+    fill("usage-never-body", "usage-never-empty", data.never_served || [], (e) =>
+      h("tr", { "data-testid": "usage-never-row", "data-memory-id": e.id },
+        h("td", { class: "col-memory" }, memoryLink(e.id, e.content)),
+        h("td", {}, e.user_id),
+        h("td", { class: "nowrap muted", title: e.created_at || "" }, fmtTime(e.created_at))));
+    fill("usage-reports-body", "usage-reports-empty", data.recent_reports || [], (r) =>
+      h("tr", { "data-testid": "usage-report-row", "data-memory-id": r.memory_id, "data-user-id": r.user_id, "data-verdict": r.verdict },
+        h("td", { class: "nowrap", title: r.at }, fmtTime(r.at)),
+        h("td", { class: known.has(r.memory_id) ? "col-memory" : "nowrap" }, memoryLink(r.memory_id, known.get(r.memory_id))),
+        h("td", {}, r.user_id),
+        h("td", {}, h("span", { class: `badge badge-verdict-${r.verdict}` }, r.verdict)),
+        h("td", { class: "detail-cell" }, r.note || "")));
+    fill("usage-members-body", "usage-members-empty", data.members || [], (m) =>
+      h("tr", { "data-testid": "usage-member-row", "data-user-id": m.user_id },
+        h("td", {}, m.user_id),
+        h("td", { class: "num" }, String(m.authored || 0)),
+        h("td", { class: "num" }, String(m.served || 0)),
+        h("td", { class: "num" }, String(m.reports || 0))));
+  }
+
   // ---------------------------------------------------------------- organisation
 
   function renderOrg(org) {
@@ -662,6 +1153,11 @@
     on("btn-delete", "click", () => { show($("delete-confirm"), true); $("btn-delete-cancel").focus(); });
     on("btn-delete-cancel", "click", () => show($("delete-confirm"), false));
     on("btn-delete-confirm", "click", deleteCurrent);
+    on("history-compare", "change", renderDiff);
+    on("btn-revert-cancel", "click", () => { hist.revertTo = null; show($("revert-confirm"), false); });
+    on("btn-revert-confirm", "click", revertCurrent);
+    on("usage-refresh", "click", loadUsage);
+    on("usage-days", "change", loadUsage);
     on("member-add-form", "submit", addMember);
     on("audit-refresh", "click", () => loadAudit(null, true));
     on("audit-older", "click", () => {

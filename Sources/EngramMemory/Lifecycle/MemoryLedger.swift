@@ -1,0 +1,176 @@
+import EngramCore
+public import EngramDatabase
+import EngramStore
+public import Foundation
+import Synchronization
+
+/// One recorded state of a memory.
+public struct MemoryVersion: Sendable, Hashable {
+    public var version: Int
+    public var at: Date
+    /// Who made the change (a user id, or `system` for the sweep).
+    public var actor: String
+    public var channel: String
+    public var client: String?
+    public var requestId: String?
+    /// Why: `created`, `edit`, `revert to v3`, `approve`, `stale: …`, `deleted`, …
+    public var reason: String
+    /// The memory's state after the change, or `deleted`.
+    public var state: String
+    /// The memory as it was after the change.
+    public var memory: Memory
+    /// False for a version the ledger did not record but derived from the stored memory (written before
+    /// versions existed, or interrupted between the memory write and the version write).
+    public var recorded: Bool
+}
+
+/// The memory versions of the service database: an append-only ledger, one full snapshot per change.
+///
+/// The memory (in the vector store) is written first and its version second, inside the service's
+/// write lock. A crash in between leaves the stored memory one version ahead of the ledger; the gap
+/// is filled from the stored memory (`baseline`) the next time the memory changes or its history is read.
+public final class MemoryLedger: Sendable {
+    let records: LifecycleRecords
+    /// The highest version recorded per memory (loaded once, then kept in step).
+    private let recorded: Mutex<[UUID: Int]?> = Mutex(nil)
+
+    /// The ledger in `database`.
+    public init(database: EngramDatabase) {
+        records = LifecycleRecords(database: database)
+    }
+
+    func highestRecorded(_ id: UUID) async throws -> Int {
+        if let known = recorded.withLock({ $0 }) { return known[id] ?? 0 }
+        let loaded = try await records.latestVersionNumbers()
+        var map: [UUID: Int] = [:]
+        for (k, v) in loaded { if let id = UUID(uuidString: k) { map[id] = v } }
+        recorded.withLock { state in if state == nil { state = map } }
+        return map[id] ?? 0
+    }
+
+    /// Appends the change from `before` (nil for a new memory) to `after`. When the ledger lacks
+    /// `before`'s version it records `before` first as a `baseline`.
+    func record(
+        before: Memory?,
+        after: Memory,
+        state: String? = nil,
+        actor: String,
+        origin: WriteOrigin,
+        reason: String,
+        at: Date
+    )
+        async throws
+    {
+        var rows: [VersionRow] = []
+        if let before, try await highestRecorded(before.id) < before.version {
+            rows.append(
+                Self.row(
+                    before,
+                    state: before.state.rawValue,
+                    actor: before.userId,
+                    channel: before.provenance.channel.rawValue,
+                    client: nil,
+                    requestId: nil,
+                    reason: "baseline",
+                    at: before.updatedAt
+                )
+            )
+        }
+        rows.append(
+            Self.row(
+                after,
+                state: state ?? after.state.rawValue,
+                actor: actor,
+                channel: origin.channel.rawValue,
+                client: origin.client,
+                requestId: origin.requestId,
+                reason: reason,
+                at: at
+            )
+        )
+        try await records.appendVersions(rows)
+        recorded.withLock { state in state?[after.id] = after.version }
+    }
+
+    /// Appends versions of many memories (imports) in one transaction.
+    func recordAll(_ rows: [VersionRow]) async throws {
+        try await records.appendVersions(rows, keepingExisting: true)
+        recorded.withLock { state in
+            guard var map = state else { return }
+            for r in rows { if let id = UUID(uuidString: r.memoryId) { map[id] = max(map[id] ?? 0, r.version) } }
+            state = map
+        }
+    }
+
+    /// Every version of a memory, oldest first; `current` (the stored memory, if it exists) fills a gap at the end.
+    func versions(of id: UUID, current: Memory?) async throws -> [MemoryVersion] {
+        var out = try await records.versions(memoryId: id.lowercasedText).compactMap(Self.version)
+        if let current, (out.last?.version ?? 0) < current.version {
+            out.append(
+                MemoryVersion(
+                    version: current.version,
+                    at: current.updatedAt,
+                    actor: current.userId,
+                    channel: current.provenance.channel.rawValue,
+                    client: current.provenance.client,
+                    requestId: current.provenance.requestId,
+                    reason: current.version == 1 ? "created" : "baseline",
+                    state: current.state.rawValue,
+                    memory: current,
+                    recorded: false
+                )
+            )
+        }
+        return out
+    }
+
+    /// Forgets memories purged by retention.
+    func forget(_ ids: [UUID]) {
+        recorded.withLock { state in for id in ids { state?[id] = nil } }
+    }
+
+    static func row(
+        _ m: Memory,
+        state: String,
+        actor: String,
+        channel: String,
+        client: String?,
+        requestId: String?,
+        reason: String,
+        at: Date
+    ) -> VersionRow {
+        VersionRow(
+            memoryId: m.id.lowercasedText,
+            version: m.version,
+            at: at.timeIntervalSince1970,
+            actor: actor,
+            channel: channel,
+            client: client,
+            requestId: requestId,
+            reason: reason,
+            orgId: m.orgId,
+            state: state,
+            contentHash: m.contentHash,
+            snapshot: Data(JSONValue.object(m.payload).jsonBytes())
+        )
+    }
+
+    static func version(_ r: VersionRow) -> MemoryVersion? {
+        guard let id = UUID(uuidString: r.memoryId), let json = try? JSONDecoder().decode(JSONValue.self, from: r.snapshot),
+            case let .object(payload) = json,
+            let m = Memory(id: .uuid(id), payload: payload)
+        else { return nil }
+        return MemoryVersion(
+            version: r.version,
+            at: Date(timeIntervalSince1970: r.at),
+            actor: r.actor,
+            channel: r.channel,
+            client: r.client,
+            requestId: r.requestId,
+            reason: r.reason,
+            state: r.state,
+            memory: m,
+            recorded: true
+        )
+    }
+}

@@ -1,0 +1,175 @@
+import EngramCore
+public import EngramDatabase
+public import Foundation
+import Synchronization
+
+/// How much a memory is used: served by searches, confirmed helpful, reported.
+public struct MemoryUsage: Sendable, Hashable, Codable {
+    public var servedCount: Int = 0
+    public var lastServedAt: Date?
+    public var lastConfirmedAt: Date?
+    /// Open `outdated`/`wrong` reports.
+    public var openReports: Int = 0
+
+    public init(servedCount: Int = 0, lastServedAt: Date? = nil, lastConfirmedAt: Date? = nil, openReports: Int = 0) {
+        self.servedCount = servedCount
+        self.lastServedAt = lastServedAt
+        self.lastConfirmedAt = lastConfirmedAt
+        self.openReports = openReports
+    }
+}
+
+/// Usage counters of every memory, kept in memory and written to the service database in batches.
+///
+/// A search only takes a lock and appends to a buffer (`served`); `flush()` (run by the server on a
+/// timer, and at shutdown) writes the buffered served-log rows and the changed counters in one
+/// transaction. Counters are loaded once at start-up. Without a database the counters live in memory only.
+public final class UsageTracker: Sendable {
+    let records: LifecycleRecords?
+    private struct State {
+        var usage: [UUID: MemoryUsage] = [:]
+        /// Served counts as of the last `refreshRanking()`: what the ranking prior reads.
+        var ranking: [UUID: Int] = [:]
+        var pending: [ServedRow] = []
+        var dirty: Set<UUID> = []
+    }
+    private let state = Mutex(State())
+    /// Buffered served-log rows beyond this are dropped from the log (counters still count them) so a
+    /// stalled database cannot grow memory without bound.
+    static let maxPending = 100_000
+
+    init(records: LifecycleRecords?) {
+        self.records = records
+    }
+
+    /// Loads counters and open report counts from the database.
+    func load() async throws {
+        guard let records else { return }
+        let rows = try await records.allUsage()
+        var map: [UUID: MemoryUsage] = [:]
+        for r in rows {
+            guard let id = UUID(uuidString: r.memoryId) else { continue }
+            map[id] = MemoryUsage(
+                servedCount: r.servedCount,
+                lastServedAt: r.lastServedAt.map(Date.init(timeIntervalSince1970:)),
+                lastConfirmedAt: r.lastConfirmedAt.map(Date.init(timeIntervalSince1970:))
+            )
+        }
+        for report in try await records.allReports() where !report.resolved && report.verdict != "helpful" {
+            guard let id = UUID(uuidString: report.memoryId) else { continue }
+            map[id, default: MemoryUsage()].openReports += 1
+        }
+        state.withLock { $0.usage = map }
+    }
+
+    /// The usage of one memory.
+    public func usage(_ id: UUID) -> MemoryUsage { state.withLock { $0.usage[id] ?? MemoryUsage() } }
+
+    /// The usage of many memories (missing ones have none).
+    func usage(_ ids: [UUID]) -> [UUID: MemoryUsage] {
+        state.withLock { s in
+            var out: [UUID: MemoryUsage] = [:]
+            for id in ids { out[id] = s.usage[id] }
+            return out
+        }
+    }
+
+    /// Every memory's usage.
+    func all() -> [UUID: MemoryUsage] { state.withLock { $0.usage } }
+
+    /// The served counts the ranking prior reads, as of the last refresh (nil entries: never served then).
+    /// Searches change the live counts at once but these only at a refresh (each freshness sweep), so a
+    /// search never changes the scores of the next one: results stay reproducible between sweeps.
+    func rankingCounts(_ ids: [UUID]) -> [UUID: Int] {
+        state.withLock { s in
+            var out: [UUID: Int] = [:]
+            for id in ids { out[id] = s.ranking[id] }
+            return out
+        }
+    }
+
+    /// Takes the live served counts as the ranking's.
+    func refreshRanking() {
+        state.withLock { s in s.ranking = s.usage.mapValues(\.servedCount).filter { $0.value > 0 } }
+    }
+
+    /// Records that `ids` were served to `userId`, in rank order (off the request path: a lock and an append).
+    func served(_ ids: [UUID], to userId: String, at time: Date = Date()) {
+        guard !ids.isEmpty else { return }
+        let t = time.timeIntervalSince1970
+        state.withLock { s in
+            for (rank, id) in ids.enumerated() {
+                s.usage[id, default: MemoryUsage()].servedCount += 1
+                s.usage[id]!.lastServedAt = time
+                s.dirty.insert(id)
+                if s.pending.count < Self.maxPending {
+                    s.pending.append(ServedRow(at: t, memoryId: id.lowercasedText, userId: userId, rank: rank + 1))
+                }
+            }
+        }
+    }
+
+    /// Records a confirmation (`helpful`, an approval, a revert by its owner).
+    func confirmed(_ id: UUID, at time: Date = Date()) {
+        state.withLock { s in
+            s.usage[id, default: MemoryUsage()].lastConfirmedAt = time
+            s.dirty.insert(id)
+        }
+    }
+
+    /// Sets the number of open reports of a memory.
+    func setOpenReports(_ id: UUID, _ n: Int) {
+        state.withLock { s in s.usage[id, default: MemoryUsage()].openReports = n }
+    }
+
+    /// Restores imported counters (export/import round trips).
+    func restore(_ id: UUID, _ u: MemoryUsage) {
+        state.withLock { s in
+            s.usage[id] = u
+            s.dirty.insert(id)
+        }
+    }
+
+    /// Forgets memories purged by retention.
+    func forget(_ ids: [UUID]) {
+        state.withLock { s in for id in ids { s.usage[id] = nil } }
+    }
+
+    /// Writes what was buffered since the last flush; on failure the batch is put back for the next one.
+    /// - Returns: the number of served-log rows written.
+    @discardableResult
+    public func flush() async throws -> Int {
+        guard let records else {
+            state.withLock { s in
+                s.pending.removeAll()
+                s.dirty.removeAll()
+            }
+            return 0
+        }
+        let (rows, usage) = state.withLock { s -> ([ServedRow], [UsageRow]) in
+            let rows = s.pending
+            let usage = s.dirty.map { id in
+                let u = s.usage[id] ?? MemoryUsage()
+                return UsageRow(
+                    memoryId: id.lowercasedText,
+                    servedCount: u.servedCount,
+                    lastServedAt: u.lastServedAt?.timeIntervalSince1970,
+                    lastConfirmedAt: u.lastConfirmedAt?.timeIntervalSince1970
+                )
+            }
+            s.pending.removeAll(keepingCapacity: true)
+            s.dirty.removeAll(keepingCapacity: true)
+            return (rows, usage)
+        }
+        do {
+            try await records.recordUsage(served: rows, usage: usage)
+        } catch {
+            state.withLock { s in
+                s.pending = Array((rows + s.pending).prefix(Self.maxPending))
+                for u in usage { if let id = UUID(uuidString: u.memoryId) { s.dirty.insert(id) } }
+            }
+            throw error
+        }
+        return rows.count
+    }
+}
