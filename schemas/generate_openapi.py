@@ -159,6 +159,15 @@ def admin_paths(error, auth_errors, memory_response, listing):
                 "type": "object", "required": ["stale", "archived"], "properties": {
                     "stale": {"type": "array", "items": {"type": "string", "format": "uuid"}},
                     "archived": {"type": "array", "items": {"type": "string", "format": "uuid"}}}}), **admin_errors}}},
+        "/v1/admin/quarantine": {"get": {
+            "summary": "Memory versions of the org that `engram rescan --apply` quarantined (today's secret filter matches them): "
+                       "ids and rule names, never the text",
+            "responses": {"200": json_response("Quarantined versions, newest first", {
+                "type": "object", "required": ["quarantine"], "properties": {"quarantine": {"type": "array", "items": {
+                    "type": "object", "required": ["memory_id", "version", "rules", "at"], "properties": {
+                        "memory_id": {"type": "string", "format": "uuid"}, "version": {"type": "integer"},
+                        "rules": {"type": "array", "items": {"type": "string"}}, "at": {"type": "string", "format": "date-time"}}}}}}),
+                **admin_errors}}},
         "/v1/admin/webhook-secret": {
             "put": {"summary": "Set the org's webhook secret (GitHub signature key, GitLab token; never returned; audited without it)",
                     "requestBody": json_body({"type": "object", "required": ["secret"], "properties": {"secret": {
@@ -354,6 +363,8 @@ def build():
                     "reason": {"type": "string", "description": "created, edit, revert to v3, approve, stale: …, deleted, …"},
                     "state": {"type": "string", "description": "The memory's state after the change, or deleted"},
                     "recorded": {"type": "boolean", "description": "False for a version derived from the stored memory, not recorded by the ledger"},
+                    "withheld_rules": {"type": ["array", "null"], "items": {"type": "string"},
+                                       "description": "Set when a rescan quarantined this version: its text, tags, repo, task and anchors are left out"},
                     "memory": ref("Memory")},
                     "required": ["version", "at", "actor", "channel", "client", "request_id", "reason", "state", "recorded", "memory"]},
                 "History": {"type": "object", "properties": {"id": {"type": "string", "format": "uuid"},

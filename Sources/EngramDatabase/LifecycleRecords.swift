@@ -236,7 +236,7 @@ public struct LifecycleRecords: Sendable {
         guard !memoryIds.isEmpty else { return }
         try await pool.write { db in
             for id in memoryIds {
-                for table in ["memory_versions", "memory_usage", "served_log", "memory_reports"] {
+                for table in ["memory_versions", "memory_usage", "served_log", "memory_reports", "quarantine"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE memory_id = ?", arguments: [id])
                 }
             }
@@ -441,6 +441,58 @@ extension LifecycleRecords {
                 sql: "DELETE FROM webhook_deliveries WHERE org_id = ? AND provider = ? AND delivery_id = ?",
                 arguments: [orgId, provider, deliveryId]
             )
+        }
+    }
+}
+
+/// A row of `quarantine`: a memory version whose text fails the secret filter (names the rules, never the text).
+public struct QuarantineRow: Sendable, Hashable {
+    public var memoryId: String
+    public var version: Int
+    public var orgId: String?
+    /// Rule ids, comma-separated.
+    public var rules: String
+    public var at: Double
+
+    public init(memoryId: String, version: Int, orgId: String?, rules: String, at: Double) {
+        self.memoryId = memoryId
+        self.version = version
+        self.orgId = orgId
+        self.rules = rules
+        self.at = at
+    }
+}
+
+extension LifecycleRecords {
+    /// Records quarantined versions; a version already recorded stays as it was. Returns the rows added.
+    @discardableResult
+    public func quarantine(_ rows: [QuarantineRow]) async throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        return try await pool.write { db in
+            var added = 0
+            for r in rows {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO quarantine (memory_id, version, org_id, rules, at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [r.memoryId, r.version, r.orgId, r.rules, r.at]
+                )
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    /// Quarantined versions of one organisation (nil: every one), newest first.
+    public func quarantined(orgId: String?) async throws -> [QuarantineRow] {
+        try await pool.read { db in
+            let rows: [Row]
+            if let orgId {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM quarantine WHERE org_id = ? ORDER BY at DESC", arguments: [orgId])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM quarantine ORDER BY at DESC")
+            }
+            return rows.map {
+                QuarantineRow(memoryId: $0["memory_id"], version: $0["version"], orgId: $0["org_id"], rules: $0["rules"], at: $0["at"])
+            }
         }
     }
 }

@@ -149,5 +149,16 @@ extension EngramDatabase {
                     """
             )
         }
+        // Rescans: memories and versions whose text fails today's secret filter. Rows are never edited.
+        m.registerMigration("lifecycle-v2-quarantine") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE quarantine (
+                        memory_id TEXT NOT NULL, version INTEGER NOT NULL, org_id TEXT, rules TEXT NOT NULL, at REAL NOT NULL,
+                        PRIMARY KEY (memory_id, version));
+                    CREATE INDEX quarantine_org ON quarantine(org_id, at);
+                    """
+            )
+        }
     }
 }

@@ -6,10 +6,13 @@ public import EngramAuth
 /// - Org memories, published or stale: members of that org (every role).
 /// - Org memories in draft or pending review: the author, and admins/owners of that org.
 /// - Archived or rejected org memories: admins/owners of that org (review).
+/// - Quarantined memories (a rescan found a secret): nobody, through any path.
 /// - Viewers read; they never write.
 public enum AccessPolicy {
     /// Whether `principal` may see `memory`.
     public static func canRead(_ principal: Principal, _ memory: Memory) -> Bool {
+        // A quarantined memory holds a secret: nobody reads it through any path.
+        if memory.state == .quarantined { return false }
         switch memory.scope {
         case .personal:
             return memory.userId == principal.userId
@@ -21,6 +24,8 @@ public enum AccessPolicy {
                 return memory.userId == principal.userId || principal.role.allows(.reviewMemories)
             case .archived, .rejected:
                 return principal.role.allows(.reviewMemories)
+            case .quarantined:
+                return false
             }
         }
     }
@@ -35,7 +40,7 @@ public enum AccessPolicy {
 
     /// Whether `principal` may review (approve, reject, edit, archive, delete) `memory`.
     public static func canReview(_ principal: Principal, _ memory: Memory) -> Bool {
-        memory.scope == .org && principal.can(.reviewMemories, inOrg: memory.orgId)
+        memory.scope == .org && memory.state != .quarantined && principal.can(.reviewMemories, inOrg: memory.orgId)
     }
 
     /// Whether `principal` may create a memory in `scope`.

@@ -15,6 +15,9 @@ public enum MemoryState: String, Sendable, Codable, CaseIterable {
     case draft
     case pendingReview = "pending_review"
     case published, archived, rejected, stale
+    /// Its text fails today's secret filter (found by a rescan): hidden from every read path, kept for
+    /// the admins' review by id and rule.
+    case quarantined
 }
 
 /// What a memory records.

@@ -127,15 +127,17 @@ extension MemoryService {
     /// One page of every memory with its stored vector, in id order (export and migration).
     public func exportPage(after offset: PointID?, limit: Int = 500) async throws -> (items: [ImportItem], next: PointID?) {
         let page = try await store.scroll(collection, ScrollRequest(limit: limit, offset: offset, withPayload: true, withVector: true))
+        // Quarantined memories hold secrets: they never leave the service (nor do withheld versions).
         var items = page.points.compactMap { r -> ImportItem? in
-            guard let payload = r.payload, let m = Memory(id: r.id, payload: payload) else { return nil }
+            guard let payload = r.payload, let m = Memory(id: r.id, payload: payload), m.state != .quarantined else { return nil }
             return ImportItem(memory: m, vector: r.vector)
         }
         if let ledger {
             for i in items.indices {
                 let id = items[i].memory.id
+                let withheld = try await quarantinedVersions(id)
                 do {
-                    items[i].versions = try await ledger.records.versions(memoryId: id.lowercasedText)
+                    items[i].versions = try await ledger.records.versions(memoryId: id.lowercasedText).filter { withheld[$0.version] == nil }
                 } catch {
                     throw MemoryError.unavailable("the version history is not readable")
                 }

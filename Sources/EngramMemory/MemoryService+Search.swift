@@ -250,7 +250,9 @@ extension MemoryService {
 extension AccessPolicy {
     /// The store conditions that restrict a tenant's points to what `principal` may read
     /// (the same rules as `canRead`, expressed as a filter so the store can apply them).
-    public static func visibilityConditions(_ principal: Principal, tenant: String, states: Set<MemoryState>) -> [Condition] {
+    public static func visibilityConditions(_ principal: Principal, tenant: String, states asked: Set<MemoryState>) -> [Condition] {
+        // Quarantined memories hold secrets: no search returns them, whatever the state asked for.
+        let states = asked.subtracting([.quarantined])
         func stateIn(_ set: Set<MemoryState>) -> Condition {
             .field(FieldCondition(key: Memory.Field.state, match: .any(set.map(\.rawValue).sorted().map { .string($0) })))
         }

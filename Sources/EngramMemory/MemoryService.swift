@@ -471,7 +471,7 @@ public final class MemoryService: Sendable {
         guard changed.scope == .org, let org = changed.orgId else { return live }
         switch live {
         case .published, .pendingReview: return await requiresReview(org) ? .pendingReview : live
-        case .draft, .archived, .rejected, .stale: return live
+        case .draft, .archived, .rejected, .stale, .quarantined: return live
         }
     }
 

@@ -134,7 +134,7 @@ struct Recall: AsyncParsableCommand {
 struct Memories: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List, show and delete your memories.",
-        subcommands: [List.self, Show.self, Delete.self]
+        subcommands: [List.self, Show.self, Delete.self, History.self, Revert.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -198,6 +198,53 @@ struct Memories: AsyncParsableCommand {
             let id = try await MemoryIDResolver(client: api).resolve(self.id)
             _ = try await api.request("DELETE", "v1/memories/\(id)")
             if client.json { Render.json(["deleted": id]) } else { print("deleted \(id)") }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show every version of a memory, oldest first.")
+        @Argument(help: "Memory id, or a unique prefix of it (at least 4 hex digits).") var id: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let (base, token) = try client.resolved()
+            let api = EngramClient(base: base, token: token)
+            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (_, body) = try await api.request("GET", "v1/memories/\(id)/versions")
+            if client.json {
+                Render.json(body)
+                return
+            }
+            for v in ((body as? [String: Any])?["versions"] as? [[String: Any]]) ?? [] {
+                let n = (v["version"] as? Int).map { "v\($0)" } ?? "v?"
+                let who = "\(v["actor"] as? String ?? "?") via \(v["channel"] as? String ?? "?")"
+                print("\(n)  \(v["at"] as? String ?? "")  \(who)  \(v["reason"] as? String ?? "")  [\(v["state"] as? String ?? "")]")
+                if let rules = v["withheld_rules"] as? [String] {
+                    print("    (text withheld: quarantined for \(rules.joined(separator: ", ")))")
+                } else {
+                    print("    " + (((v["memory"] as? [String: Any])?["content"] as? String) ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Revert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore an earlier version of a memory (as a new version).")
+        @Argument(help: "Memory id, or a unique prefix of it (at least 4 hex digits).") var id: String
+        @Option(help: "The version to restore (see `engram memories history`).") var version: Int
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let (base, token) = try client.resolved()
+            let api = EngramClient(base: base, token: token)
+            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (_, body) = try await api.request("POST", "v1/memories/\(id)/revert", body: ["version": version])
+            if client.json {
+                Render.json(body)
+                return
+            }
+            let m = (body as? [String: Any])?["memory"] as? [String: Any]
+            print("reverted \(id) to the text of v\(version): now v\(m?["version"] as? Int ?? 0) (\(m?["state"] as? String ?? "?"))")
         }
     }
 }

@@ -64,15 +64,71 @@ struct Org: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set an organisation's policy.")
+        static let configuration = CommandConfiguration(
+            abstract: "Set an organisation's policy.",
+            discussion: """
+                The webhook secret is read from standard input when --webhook-secret is `-` (so it stays out of \
+                the shell history); it is never printed. Restart a running server after changing the lifecycle \
+                periods, or set them on the admin page.
+                """
+        )
         @Option(help: "Organisation id.") var org: String
-        @Option(help: "true: org memories go to review on finish.") var requireReview: Bool
+        @Option(help: "true: org memories go to review on finish.") var requireReview: Bool?
+        @Option(help: "Days without serving or confirmation before a published memory turns stale (7–3650).") var staleAfterDays: Int?
+        @Option(help: "Days the versions of a deleted memory are kept (1–3650).") var versionRetentionDays: Int?
+        @Option(help: "The secret of the org's GitHub/GitLab webhooks (`-`: read it from standard input; empty: clear it).")
+        var webhookSecret: String?
         @OptionGroup var store: StoreOptions
 
+        func validate() throws {
+            guard requireReview != nil || staleAfterDays != nil || versionRetentionDays != nil || webhookSecret != nil else {
+                throw ValidationError("pass --require-review, --stale-after-days, --version-retention-days or --webhook-secret")
+            }
+        }
+
         func run() async throws {
-            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
-            try await directory.setRequireReview(requireReview, orgId: org)
-            print("\(org) require_review=\(requireReview)")
+            let database = try EngramDatabase(directory: store.dataDirectory)
+            let directory = try MemberDirectory(database: database)
+            guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
+            if let requireReview {
+                try await directory.setRequireReview(requireReview, orgId: org)
+                print("\(org) require_review=\(requireReview)")
+            }
+            let records = LifecycleRecords(database: database)
+            if staleAfterDays != nil || versionRetentionDays != nil {
+                let current = try await records.policy(orgId: org) ?? LifecyclePolicyRow(staleAfterDays: 180, versionRetentionDays: 30)
+                let stale = staleAfterDays ?? current.staleAfterDays
+                let retention = versionRetentionDays ?? current.versionRetentionDays
+                guard LifecyclePolicy.staleRange.contains(stale) else { throw ValidationError("--stale-after-days must be 7 to 3650") }
+                guard LifecyclePolicy.retentionRange.contains(retention) else { throw ValidationError("--version-retention-days must be 1 to 3650") }
+                _ = try await records.setPolicy(LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention), orgId: org)
+                try await AuditLog(database: database).record(
+                    orgId: org,
+                    actor: "operator",
+                    action: "policy",
+                    detail: "stale_after_days \(current.staleAfterDays)→\(stale); version_retention_days \(current.versionRetentionDays)→\(retention)"
+                )
+                print("\(org) stale_after_days=\(stale) version_retention_days=\(retention)")
+            }
+            if var secret = webhookSecret {
+                if secret == "-" { secret = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces) }
+                let value: String? = secret.isEmpty ? nil : secret
+                if let value {
+                    guard (MemoryService.minWebhookSecretLength...MemoryService.maxWebhookSecretLength).contains(value.count),
+                        !value.contains(" ")
+                    else {
+                        throw ValidationError("the webhook secret must be 16 to 256 characters without spaces")
+                    }
+                }
+                _ = try await records.setWebhookSecret(value, orgId: org)
+                try await AuditLog(database: database).record(
+                    orgId: org,
+                    actor: "operator",
+                    action: "webhook-secret",
+                    detail: value == nil ? "cleared" : "set"
+                )
+                print("\(org) webhook secret \(value == nil ? "cleared" : "set")")
+            }
         }
     }
 }

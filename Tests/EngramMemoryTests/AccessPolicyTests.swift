@@ -35,6 +35,7 @@ final class AccessPolicyTests: XCTestCase {
                             let m = memory(author: sameUser ? "me" : "other", org: sameOrg ? "acme" : "globex", scope: scope, state: state)
                             let expectedRead: Bool
                             switch scope {
+                            case _ where state == .quarantined: expectedRead = false
                             case .personal: expectedRead = sameUser
                             case .org:
                                 if !sameOrg {
@@ -44,6 +45,7 @@ final class AccessPolicyTests: XCTestCase {
                                     case .published, .stale: expectedRead = true
                                     case .draft, .pendingReview: expectedRead = sameUser || role == .admin || role == .owner
                                     case .archived, .rejected: expectedRead = role == .admin || role == .owner
+                                    case .quarantined: expectedRead = false
                                     }
                                 }
                             }
@@ -52,7 +54,7 @@ final class AccessPolicyTests: XCTestCase {
                             XCTAssertEqual(AccessPolicy.canModify(p, m), expectedRead && sameUser && role != .viewer, "modify: " + label)
                             XCTAssertEqual(
                                 AccessPolicy.canReview(p, m),
-                                scope == .org && sameOrg && (role == .admin || role == .owner),
+                                scope == .org && sameOrg && (role == .admin || role == .owner) && state != .quarantined,
                                 "review: " + label
                             )
                         }

@@ -481,4 +481,58 @@ import Testing
         try await g.service.importMemories(page.items)
         #expect(try await target.versions(memoryId: m.id.lowercasedText).count == 2)
     }
+
+    // MARK: Rescan
+
+    @Test func rescanQuarantinesTextThatFailsTodaysRulesWithoutDeletingIt() async throws {
+        let f = try await make()
+        let token = MemoryTestSupport.fakeGitHubToken()
+        // Written "under older rules": straight into the store and the ledger, around today's filter.
+        let clean = try await f.service.add(alice, NewMemory(content: "CI pushes images with the deploy bot")).memory
+        var leaked = clean
+        leaked.content = "CI pushes images with the deploy bot using \(token)"
+        leaked.version = 2
+        try await f.store.upsert(
+            f.service.collection,
+            points: [PointStruct(id: .uuid(clean.id), vector: try await f.service.embed(clean.content), payload: leaked.payload)]
+        )
+        try await LifecycleRecords(database: f.database).appendVersions([
+            MemoryLedger.row(leaked, state: "published", actor: "alice", channel: "rest", client: nil, requestId: nil, reason: "edit", at: Date())
+        ])
+        let org = Memory(userId: "alice", orgId: "acme", scope: .org, state: .published, content: "Registry login: \(token)", contentHash: "x")
+        try await f.store.upsert(
+            f.service.collection,
+            points: [PointStruct(id: .uuid(org.id), vector: try await f.service.embed("registry login"), payload: org.payload)]
+        )
+        let service = try await MemoryService(store: f.store, embedder: f.service.embedder, audit: f.audit, database: f.database, minRelevance: 0)
+        _ = try await service.update(alice, id: clean.id, MemoryPatch(content: "CI pushes images with the deploy bot's token from the vault"))
+
+        let dry = try await service.rescan(apply: false)
+        #expect(Set(dry.hits.map { "\($0.memoryId)/\($0.version)/\($0.current)" }) == ["\(clean.id)/2/false", "\(org.id)/1/true"])
+        #expect(dry.hits.allSatisfy { $0.rules.contains { $0.contains("github") } })
+        #expect(try service.get(bob, id: org.id).state == .published)
+
+        let applied = try await service.rescan(apply: true)
+        #expect(applied.quarantined == 3)  // the old version, the org memory's text and its quarantine version
+        #expect(throws: MemoryError.notFound) { try service.get(self.bob, id: org.id) }
+        #expect(throws: MemoryError.notFound) { try service.reviewGet(self.carol, id: org.id) }
+        #expect(try service.list(carol, filter: MemoryFilter(state: .quarantined)).memories.isEmpty)
+        let found = try await service.search(carol, MemorySearchQuery(query: "registry login", limit: 5))
+        #expect(!found.contains { $0.memory.id == org.id })
+        let history = try await service.history(alice, id: clean.id)
+        #expect(history[1].withheldRules != nil && history[1].memory.content.isEmpty)
+        #expect(!history.contains { $0.memory.content.contains(token) })
+        await #expect(throws: MemoryError.self) { try await service.revert(self.alice, id: clean.id, to: 2) }
+        let listed = try await service.quarantineList(carol)
+        #expect(Set(listed.map(\.memoryId)) == [org.id])
+        let entries = try await f.audit.entries(orgId: "acme", limit: 10)
+        #expect(entries.contains { $0.action == "quarantine" && $0.memoryId == org.id && !($0.detail ?? "").contains(token) })
+        // Idempotent, and nothing holding the secret leaves through an export.
+        #expect(try await service.rescan(apply: true).quarantined == 0)
+        let exported = try await service.exportPage(after: nil).items
+        #expect(!exported.contains { $0.memory.id == org.id })
+        #expect(
+            !(exported.first { $0.memory.id == clean.id }?.versions ?? []).contains { String(decoding: $0.snapshot, as: UTF8.self).contains(token) }
+        )
+    }
 }

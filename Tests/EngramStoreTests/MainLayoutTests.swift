@@ -11,7 +11,7 @@ import Testing
 @Suite struct MainLayoutTests {
     /// The migrations the fixture's file had applied; opening it runs only the ones added since.
     static let fixtureMigrationIDs = ["store-v1", "store-v2-sparse-indexes", "auth-v1", "auth-v2-invitations", "audit-v1"]
-    static let migrationIDs = fixtureMigrationIDs + ["lifecycle-v1"]
+    static let migrationIDs = fixtureMigrationIDs + ["lifecycle-v1", "lifecycle-v2-quarantine"]
 
     /// A database file built from `Fixtures/main-layout.sql` in a fresh directory.
     static func fixtureDirectory() throws -> URL {
@@ -60,7 +60,7 @@ import Testing
         }
         #expect(applied == Self.migrationIDs)
         #expect(completed)
-        // Only `lifecycle-v1` ran: every object from before is unchanged, except that `orgs` gained the
+        // Only the lifecycle migrations ran: every object from before is unchanged, except that `orgs` gained the
         // lifecycle policy columns.
         func objects(_ rows: [Row]) -> [String: String?] {
             Dictionary(uniqueKeysWithValues: rows.map { ("\($0["type"] as String)/\($0["name"] as String)", $0["sql"] as String?) })

@@ -84,3 +84,26 @@ def test_scan_prints_rules_and_spans_never_the_secret():
     assert pat not in r.stdout and pat not in r.stderr
     clean = subprocess.run([BIN, "scan"], input="All public APIs must be Sendable.", capture_output=True, text=True, timeout=60)
     assert clean.returncode == 0 and clean.stdout == ""
+
+
+def test_memories_history_and_revert_commands(server):
+    token = server.token("dora", org="cli-org", role="member")
+    _, _, body = http("POST", server.url + "/v1/memories", {"content": "Release notes live in CHANGELOG.md"}, token=token)
+    mid = body["memory"]["id"]
+    http("PATCH", server.url + f"/v1/memories/{mid}", {"content": "Release notes live in docs/releases/"}, token=token)
+    r = cli(server, token, "memories", "history", mid[:8])
+    assert "v1" in r.stdout and "v2" in r.stdout and "CHANGELOG.md" in r.stdout and "dora via rest" in r.stdout
+    r = cli(server, token, "memories", "revert", mid, "--version", "1")
+    assert "now v3" in r.stdout, r.stdout
+    _, _, body = http("GET", server.url + f"/v1/memories/{mid}", token=token)
+    assert body["memory"]["content"] == "Release notes live in CHANGELOG.md" and body["memory"]["version"] == 3
+    r = cli(server, token, "memories", "revert", mid, "--version", "9", check=False)
+    assert r.returncode != 0 and "no version 9" in r.stderr
+
+
+def test_rescan_dry_run_reads_every_memory_and_changes_nothing(server):
+    token = server.token("dora", org="cli-org", role="member")
+    http("POST", server.url + "/v1/memories", {"content": "The staging cluster is rebuilt every Sunday"}, token=token)
+    r = subprocess.run([BIN, "rescan", "--data-dir", str(server.data)], env=server.env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "0 hit(s)" in r.stdout and "memories and" in r.stdout, r.stdout

@@ -22,6 +22,23 @@ public struct MemoryVersion: Sendable, Hashable {
     /// False for a version the ledger did not record but derived from the stored memory (written before
     /// versions existed, or interrupted between the memory write and the version write).
     public var recorded: Bool
+    /// The rules a rescan matched when this version's text is withheld (quarantined), else nil. A withheld
+    /// version's `memory` has no text, tags, repository, task or anchors.
+    public var withheldRules: [String]? = nil
+
+    /// This version with its text withheld.
+    func withheld(_ rules: [String]) -> MemoryVersion {
+        var v = self
+        v.withheldRules = rules
+        v.memory.content = ""
+        v.memory.tags = []
+        v.memory.repo = nil
+        v.memory.taskId = nil
+        v.memory.anchors = []
+        v.memory.provenance.branch = nil
+        v.memory.provenance.commit = nil
+        return v
+    }
 }
 
 /// The memory versions of the service database: an append-only ledger, one full snapshot per change.

@@ -10,11 +10,16 @@ extension MemoryService {
             throw MemoryError.unavailable("version history needs the service database")
         }
         let current = index.get(id)
-        let versions: [MemoryVersion]
+        var versions: [MemoryVersion]
         do {
             versions = try await ledger.versions(of: id, current: current)
         } catch {
             throw MemoryError.unavailable("the version history is not readable")
+        }
+        // Versions a rescan quarantined keep their place in the history, without their text.
+        let withheld = try await quarantinedVersions(id)
+        if !withheld.isEmpty {
+            versions = versions.map { v in withheld[v.version].map { v.withheld($0) } ?? v }
         }
         return (current, versions)
     }
@@ -60,6 +65,9 @@ extension MemoryService {
             throw MemoryError.invalid("the memory has no version \(version); its versions are 1 to \(versions.last?.version ?? 0)")
         }
         guard target.state != "deleted" else { throw MemoryError.invalid("version \(version) is the deletion; revert to an earlier version") }
+        if let rules = target.withheldRules {
+            throw MemoryError.invalid("version \(version) is quarantined (\(rules.joined(separator: ", "))); revert to another version")
+        }
         let source = target.memory
         try scanForSecrets([source.content] + source.tags + [source.repo, source.taskId] + Self.anchorTexts(source.anchors))
         let vector = try await embed(source.content)

@@ -87,6 +87,7 @@ enum MemoryJSON {
             "version": .int(Int64(v.version)), "at": time(v.at), "actor": .string(v.actor), "channel": .string(v.channel),
             "client": opt(v.client), "request_id": opt(v.requestId), "reason": .string(v.reason), "state": .string(v.state),
             "recorded": .bool(v.recorded), "memory": memory(v.memory, lean: lean),
+            "withheld_rules": v.withheldRules.map { .array($0.map { .string($0) }) } ?? .null,
         ])
     }
 

@@ -68,6 +68,21 @@ struct AdminRoutes: Sendable {
             }
             return JSONBody.response(.object(["stale": ours(r.staled), "archived": ours(r.archived)]))
         }
+        admin.get("quarantine") { _, context in
+            let entries = try await memories.quarantineList(try context.requirePrincipal())
+            return JSONBody.response(
+                .object([
+                    "quarantine": .array(
+                        entries.map {
+                            .object([
+                                "memory_id": .string($0.memoryId.lowercasedText), "version": .int(Int64($0.version)),
+                                "rules": .array($0.rules.map { .string($0) }), "at": MemoryJSON.time($0.at),
+                            ])
+                        }
+                    )
+                ])
+            )
+        }
         admin.put("webhook-secret") { request, context in
             let p = try context.requirePrincipal()
             _ = try OrgAdministration.authorize(p, for: .configureOrg)

@@ -1,0 +1,161 @@
+public import EngramAuth
+import EngramCore
+public import EngramDatabase
+import EngramSecrets
+public import Foundation
+
+/// One memory version whose text fails the secret filter: the rules that matched, never the text.
+public struct RescanHit: Sendable, Hashable {
+    public var memoryId: UUID
+    /// The version holding the text (the stored memory's current version, or an older one).
+    public var version: Int
+    /// Whether it is the memory as stored now (else an older version in the history).
+    public var current: Bool
+    public var orgId: String?
+    public var rules: [String]
+}
+
+/// What a rescan found and did.
+public struct RescanReport: Sendable, Hashable {
+    public var memoriesScanned = 0
+    public var versionsScanned = 0
+    public var hits: [RescanHit] = []
+    /// Hits quarantined by this run (with `apply`); hits quarantined before are not counted again.
+    public var quarantined = 0
+}
+
+/// A quarantined version as admins see it.
+public struct QuarantineEntry: Sendable, Hashable {
+    public var memoryId: UUID
+    public var version: Int
+    public var rules: [String]
+    public var at: Date
+}
+
+extension MemoryService {
+    /// The texts of a memory the secret filter reads on every write.
+    func scannedTexts(_ m: Memory) -> [String?] {
+        [m.content] + m.tags + [m.repo, m.taskId, m.provenance.branch, m.provenance.commit] + Self.anchorTexts(m.anchors)
+    }
+
+    func findings(_ m: Memory) -> [String] {
+        Array(Set(scannedTexts(m).compactMap { $0 }.flatMap { scanner.scan($0).map(\.ruleID) })).sorted()
+    }
+
+    /// Re-runs today's secret filter over every stored memory and every recorded version (rules change;
+    /// old text must meet the new rules). With `apply`, hits are quarantined, not deleted: a current memory
+    /// becomes `quarantined` (hidden from every read path) as a new version, an older version is withheld
+    /// from history and revert, and each is listed for admins by id and rule and audited. Idempotent.
+    public func rescan(apply: Bool, actor: String = "operator") async throws -> RescanReport {
+        var report = RescanReport()
+        var rows: [QuarantineRow] = []
+        let now = Date()
+        for m in index.all(where: { _ in true }) {
+            report.memoriesScanned += 1
+            let rules = findings(m)
+            guard !rules.isEmpty else { continue }
+            report.hits.append(RescanHit(memoryId: m.id, version: m.version, current: true, orgId: m.orgId, rules: rules))
+        }
+        if let ledger {
+            let all: [VersionRow]
+            do { all = try await ledger.records.allVersions() } catch { throw MemoryError.unavailable("the version history is not readable") }
+            for row in all {
+                report.versionsScanned += 1
+                guard let v = MemoryLedger.version(row) else { continue }
+                let rules = findings(v.memory)
+                guard !rules.isEmpty else { continue }
+                let id = v.memory.id
+                if report.hits.contains(where: { $0.memoryId == id && $0.version == row.version }) { continue }
+                report.hits.append(RescanHit(memoryId: id, version: row.version, current: false, orgId: row.orgId, rules: rules))
+            }
+        }
+        guard apply else { return report }
+        for hit in report.hits {
+            var version = hit.version
+            if hit.current {
+                let changed = try await changeState(
+                    hit.memoryId,
+                    to: .quarantined,
+                    actor: actor,
+                    origin: WriteOrigin(.system),
+                    reason: "quarantined: the secret filter matches (\(hit.rules.joined(separator: ", ")))",
+                    from: Set(MemoryState.allCases).subtracting([.quarantined])
+                )
+                // The text is that of the version before the quarantine, and of the quarantine version itself.
+                if let changed {
+                    version = changed.version - 1
+                    rows.append(
+                        QuarantineRow(
+                            memoryId: hit.memoryId.lowercasedText,
+                            version: changed.version,
+                            orgId: hit.orgId,
+                            rules: hit.rules.joined(separator: ","),
+                            at: now.timeIntervalSince1970
+                        )
+                    )
+                }
+            }
+            rows.append(
+                QuarantineRow(
+                    memoryId: hit.memoryId.lowercasedText,
+                    version: version,
+                    orgId: hit.orgId,
+                    rules: hit.rules.joined(separator: ","),
+                    at: now.timeIntervalSince1970
+                )
+            )
+        }
+        guard let lifecycle else { return report }
+        do {
+            report.quarantined = try await lifecycle.quarantine(rows)
+        } catch {
+            throw MemoryError.unavailable("the quarantine list did not accept the hits")
+        }
+        try await recordAudit(
+            report.hits.map { hit in
+                AuditLog.Record(
+                    orgId: hit.orgId,
+                    actor: actor,
+                    action: "quarantine",
+                    memoryId: hit.memoryId,
+                    detail: "v\(hit.version)\(hit.current ? " (current)" : ""): \(hit.rules.joined(separator: ", "))"
+                )
+            }
+        )
+        return report
+    }
+
+    /// The versions withheld by a rescan, per memory: `versions(of:)` leaves their text out.
+    func quarantinedVersions(_ id: UUID) async throws -> [Int: [String]] {
+        guard let lifecycle else { return [:] }
+        var out: [Int: [String]] = [:]
+        do {
+            for r in try await lifecycle.quarantined(orgId: nil) where r.memoryId == id.lowercasedText {
+                out[r.version] = r.rules.split(separator: ",").map(String.init)
+            }
+        } catch {
+            throw MemoryError.unavailable("the quarantine list is not readable")
+        }
+        return out
+    }
+
+    /// The admin's organisation's quarantined versions, newest first (ids and rules, never text).
+    public func quarantineList(_ principal: Principal) async throws -> [QuarantineEntry] {
+        let org = try requireReviewer(principal)
+        guard let lifecycle else { return [] }
+        do {
+            return try await lifecycle.quarantined(orgId: org).compactMap { r in
+                UUID(uuidString: r.memoryId).map {
+                    QuarantineEntry(
+                        memoryId: $0,
+                        version: r.version,
+                        rules: r.rules.split(separator: ",").map(String.init),
+                        at: Date(timeIntervalSince1970: r.at)
+                    )
+                }
+            }
+        } catch {
+            throw MemoryError.unavailable("the quarantine list is not readable")
+        }
+    }
+}

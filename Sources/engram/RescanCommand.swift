@@ -1,0 +1,43 @@
+import ArgumentParser
+import EngramMemory
+import Foundation
+
+/// `engram rescan [--apply]`: today's secret filter over every stored memory and version.
+struct Rescan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-run the secret filter over every stored memory and version; --apply quarantines the hits.",
+        discussion: """
+            Secret rules change, and text stored under older rules must meet the new ones. Without --apply the \\
+            command only lists the hits (memory id, version, rules; never the text). With --apply, a memory whose \\
+            current text matches becomes `quarantined` (hidden from every read path) and an older version's text \\
+            is withheld from history and revert; every hit is listed for the org's admins \\
+            (GET /v1/admin/quarantine) and audited. Nothing is deleted. Run it with the server stopped (like \\
+            import); the server also runs a dry rescan at start and logs the number of hits.
+            """
+    )
+    @Flag(help: "Quarantine the hits (default: list them only).") var apply = false
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let logger = MemoryStores.quietLogger()
+        let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
+        let service = try await MemoryStores.open(
+            EngramConfiguration().storeSpec(flag: nil),
+            dataDirectory: storeOptions.dataDirectory,
+            setup: setup,
+            mode: apply ? .readWrite : .readOnly,
+            logger: logger
+        )
+        let report = try await service.rescan(apply: apply)
+        await MemoryStores.close(service)
+        for hit in report.hits {
+            let place = hit.current ? "current" : "history"
+            print("\(hit.memoryId.uuidString.lowercased())  v\(hit.version)  \(place)  org=\(hit.orgId ?? "-")  \(hit.rules.joined(separator: ","))")
+        }
+        let verb = apply ? "quarantined \(report.quarantined) new" : "found"
+        print(
+            "scanned \(report.memoriesScanned) memories and \(report.versionsScanned) versions: \(report.hits.count) hit(s); \(verb)"
+                + (apply || report.hits.isEmpty ? "" : " (run with --apply to quarantine them)")
+        )
+    }
+}
