@@ -14,6 +14,8 @@ final class MemoryIndex: @unchecked Sendable {
     private var nextDoc: Int64 = 1
     private var lexical: [String: BM25Index] = [:]
     private var byHash: [String: Set<UUID>] = [:]
+    /// How many memories of each state a tenant holds (what a search must filter out, if anything).
+    private var stateCounts: [String: [MemoryState: Int]] = [:]
 
     private static func hashKey(_ tenant: String, _ hash: String) -> String { tenant + "\u{0}" + hash }
 
@@ -49,6 +51,7 @@ final class MemoryIndex: @unchecked Sendable {
             }
             index.upsert(id: doc, text: Self.lexicalText(m))
             byHash[Self.hashKey(m.tenant, m.contentHash), default: []].insert(m.id)
+            stateCounts[m.tenant, default: [:]][m.state, default: 0] += 1
         }
     }
 
@@ -65,6 +68,13 @@ final class MemoryIndex: @unchecked Sendable {
         let key = Self.hashKey(old.tenant, old.contentHash)
         byHash[key]?.remove(old.id)
         if byHash[key]?.isEmpty == true { byHash[key] = nil }
+        stateCounts[old.tenant]?[old.state, default: 0] -= 1
+        if stateCounts[old.tenant]?[old.state] == 0 { stateCounts[old.tenant]?[old.state] = nil }
+    }
+
+    /// The states the memories of `tenant` are in.
+    func states(inTenant tenant: String) -> Set<MemoryState> {
+        lock.read { Set(stateCounts[tenant]?.keys.map { $0 } ?? []) }
     }
 
     /// Memories of `tenant` whose normalised content hashes to `hash`.

@@ -68,8 +68,10 @@ extension MemoryService {
         return finish(hits, q, principal)
     }
 
-    /// Fused candidates beyond `limit` that the freshness prior may move into the results.
-    static let priorSlack = 5
+    /// Fused candidates beyond `limit` that the freshness prior may move into the results. None: the prior
+    /// reorders the top `limit` only (the eval/lifecycle figures did not move with 5, and every extra
+    /// candidate can cost a similarity lookup).
+    static let priorSlack = 0
 
     /// The last step of a search: adds the freshness prior (`FreshnessPrior`) to each hit's relevance,
     /// labels its freshness, keeps the best `limit`, and records what was served (a lock and an append;
@@ -165,7 +167,12 @@ extension MemoryService {
                 vector: v,
                 filter: Filter(
                     must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant))))]
-                        + AccessPolicy.visibilityConditions(principal, tenant: tenant, states: q.filter.visibleStates)
+                        + AccessPolicy.visibilityConditions(
+                            principal,
+                            tenant: tenant,
+                            states: q.filter.visibleStates,
+                            present: index.states(inTenant: tenant)
+                        )
                         + Self.conditions(for: q.filter)
                 ),
                 limit: semanticDepth,
@@ -250,7 +257,16 @@ extension MemoryService {
 extension AccessPolicy {
     /// The store conditions that restrict a tenant's points to what `principal` may read
     /// (the same rules as `canRead`, expressed as a filter so the store can apply them).
-    public static func visibilityConditions(_ principal: Principal, tenant: String, states asked: Set<MemoryState>) -> [Condition] {
+    ///
+    /// `present`, the states the tenant's memories are in when the caller knows them, lets a personal
+    /// tenant whose memories are all wanted go without a per-point condition (the common case: all
+    /// published), which keeps the vector scan free of payload checks.
+    public static func visibilityConditions(
+        _ principal: Principal,
+        tenant: String,
+        states asked: Set<MemoryState>,
+        present: Set<MemoryState>? = nil
+    ) -> [Condition] {
         // Quarantined memories hold secrets: no search returns them, whatever the state asked for.
         let states = asked.subtracting([.quarantined])
         func stateIn(_ set: Set<MemoryState>) -> Condition {
@@ -264,7 +280,8 @@ extension AccessPolicy {
             guard tenant == Memory.tenant(scope: .personal, userId: principal.userId, orgId: nil) else { return [.hasID([])] }
             let wanted = states.intersection(readable)
             if wanted.isEmpty { return [.hasID([])] }
-            return wanted == readable ? [] : [stateIn(wanted)]
+            if let present, present.isSubset(of: wanted) { return [] }
+            return [stateIn(wanted)]
         }
         if principal.role.allows(.reviewMemories) {
             return [stateIn(states)]

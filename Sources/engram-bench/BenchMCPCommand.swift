@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
@@ -49,7 +50,10 @@ struct BenchMCP: AsyncParsableCommand {
         let store = try EmbeddedStore(directory: dir, logger: logger)
         let directory = try MemberDirectory(database: store.database)
         try await directory.upsertUser("bench")
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), logger: logger)
+        // With the service database: versions, usage and the served log are recorded as in `engram serve`.
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), database: store.database, logger: logger)
+        let flusher = BenchSearch.flushServedLog(service)
+        defer { flusher.cancel() }
         var corpus = SyntheticCorpus(seed: 21)
         let t0 = now()
         try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
@@ -56,6 +57,16 @@ struct BenchSearch: AsyncParsableCommand {
 
     /// Loads `count` synthetic personal memories of `userId`, with random unit vectors
     /// (scan cost does not depend on where vectors come from), through the import path.
+    /// Writes the served log every second, as the server's lifecycle timer does (searches only buffer it).
+    static func flushServedLog(_ service: MemoryService) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                _ = try? await service.usage.flush()
+            }
+        }
+    }
+
     static func populate(
         _ service: MemoryService,
         embedder: any Embedder,
@@ -95,7 +106,10 @@ struct BenchSearch: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-search-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder))
+        // With the service database: versions, usage and the served log are recorded as in `engram serve`.
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), database: store.database)
+        let flusher = Self.flushServedLog(service)
+        defer { flusher.cancel() }
         let user = Principal(userId: "bench", orgId: "bench-org", role: .member)
 
         var corpus = SyntheticCorpus(seed: 11)

@@ -18,6 +18,15 @@ struct ClientOptions: ParsableArguments {
 }
 
 /// A small HTTP client for the REST API.
+extension ClientOptions {
+    /// The API client and the full id of the memory `idOrPrefix` names (resolved on the server).
+    func memory(_ idOrPrefix: String) async throws -> (EngramClient, String) {
+        let (base, token) = try resolved()
+        let api = EngramClient(base: base, token: token)
+        return (api, try await MemoryIDResolver(client: api).resolve(idOrPrefix))
+    }
+}
+
 struct EngramClient {
     let base: URL
     let token: String
@@ -169,9 +178,7 @@ struct Memories: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let (base, token) = try client.resolved()
-            let api = EngramClient(base: base, token: token)
-            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (api, id) = try await client.memory(self.id)
             let (_, body) = try await api.request("GET", "v1/memories/\(id)")
             if client.json {
                 Render.json(body)
@@ -193,9 +200,7 @@ struct Memories: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let (base, token) = try client.resolved()
-            let api = EngramClient(base: base, token: token)
-            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (api, id) = try await client.memory(self.id)
             _ = try await api.request("DELETE", "v1/memories/\(id)")
             if client.json { Render.json(["deleted": id]) } else { print("deleted \(id)") }
         }
@@ -207,9 +212,7 @@ struct Memories: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let (base, token) = try client.resolved()
-            let api = EngramClient(base: base, token: token)
-            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (api, id) = try await client.memory(self.id)
             let (_, body) = try await api.request("GET", "v1/memories/\(id)/versions")
             if client.json {
                 Render.json(body)
@@ -235,9 +238,7 @@ struct Memories: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
-            let (base, token) = try client.resolved()
-            let api = EngramClient(base: base, token: token)
-            let id = try await MemoryIDResolver(client: api).resolve(self.id)
+            let (api, id) = try await client.memory(self.id)
             let (_, body) = try await api.request("POST", "v1/memories/\(id)/revert", body: ["version": version])
             if client.json {
                 Render.json(body)

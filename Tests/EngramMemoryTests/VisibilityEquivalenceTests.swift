@@ -37,17 +37,23 @@ import Testing
             for memory in Self.memories {
                 let wanted = states.contains(memory.state)
                 let expected = AccessPolicy.canRead(principal, memory) && wanted
-                let found: Bool
-                if tenants.contains(memory.tenant) {
-                    let filter = Filter(
-                        must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(memory.tenant))))]
-                            + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, states: states)
+                var found: Bool
+                // Without knowing the tenant's states, and knowing them (a tenant holding only this memory).
+                for present in [nil, Set([memory.state])] {
+                    if tenants.contains(memory.tenant) {
+                        let filter = Filter(
+                            must: [.field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(memory.tenant))))]
+                                + AccessPolicy.visibilityConditions(principal, tenant: memory.tenant, states: states, present: present)
+                        )
+                        found = FilterEvaluator.matches(filter, id: .uuid(memory.id), payload: memory.payload)
+                    } else {
+                        found = false
+                    }
+                    #expect(
+                        found == expected,
+                        "\(principal) \(memory.scope) \(memory.state) by \(memory.userId) in \(memory.orgId ?? "-") present \(String(describing: present))"
                     )
-                    found = FilterEvaluator.matches(filter, id: .uuid(memory.id), payload: memory.payload)
-                } else {
-                    found = false
                 }
-                #expect(found == expected, "\(principal) \(memory.scope) \(memory.state) by \(memory.userId) in \(memory.orgId ?? "-")")
             }
         }
     }

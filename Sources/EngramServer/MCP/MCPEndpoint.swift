@@ -106,7 +106,11 @@ struct MCPEndpoint: Sendable {
             {
                 throw JSONRPC.RateLimited(retryAfter: wait)
             }
-            let origin = WriteOrigin(.mcp, client: Self.client(params: params, headers: request.headers), requestId: context.id)
+            // Only tool calls record where they came from (pings and lists skip the lookups).
+            let origin =
+                method == "tools/call"
+                ? WriteOrigin(.mcp, client: Self.client(params: params, headers: request.headers), requestId: context.id)
+                : WriteOrigin(.mcp)
             let result = try await dispatch(method: method, params: params, principal: principal, origin: origin, logger: context.logger)
             var response = JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
             if method == "initialize", let session = Self.sessionID(clientInfo: params["clientInfo"]) {
