@@ -46,6 +46,7 @@ struct RouteServer: Sendable {
             embedder: nil,
             requiresReview: { reviewOrgs.contains($0) },
             audit: try AuditLog(database: store.database),
+            database: store.database,
             logger: Self.logger
         )
         services = try ServerServices(
