@@ -339,3 +339,51 @@ def test_admin_detail_signals_and_usage(server, browser):
     except BaseException:
         _on_failure(driver, "admin-usage")
         raise
+
+
+def test_admin_org_lifecycle_settings_and_webhook_secret(server, browser):
+    """The Organisation tab sets the stale and retention periods and the webhook secret (never shown again)."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    org = "acme-admin-settings"
+    admin = server.token("hanna", org=org, role="admin")
+    secret = "settings-" + uuid.uuid4().hex
+    try:
+        driver.get(f"{server.url}/admin")
+        _sign_in(driver, admin)
+        driver.find_element(By.ID, "tab-org").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "org-id").text == org, "org settings not shown")
+        assert driver.find_element(By.ID, "org-stale-days").get_attribute("value") == "180"
+        assert driver.find_element(By.ID, "org-webhook-state").text == "not set"
+        for field, value in (("org-stale-days", "45"), ("org-retention-days", "60"), ("org-webhook-secret", secret)):
+            el = driver.find_element(By.ID, field)
+            el.clear()
+            el.send_keys(value)
+        driver.find_element(By.ID, "org-save").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "org-webhook-state").text == "set", "webhook secret not saved")
+        assert driver.find_element(By.ID, "org-webhook-secret").get_attribute("value") == "", "the secret is not kept in the page"
+        assert secret not in driver.page_source
+        status, _, body = http("GET", f"{server.url}/v1/admin/org", token=admin)
+        assert status == 200 and body["stale_after_days"] == 45 and body["version_retention_days"] == 60
+        assert body["webhook_secret_set"] is True and secret not in json.dumps(body)
+        # The secret works: a ping signed with it is accepted.
+        ping = b'{"zen": "Keep it logically awesome."}'
+        sig = "sha256=" + hmac.new(secret.encode(), ping, hashlib.sha256).hexdigest()
+        status, _, _ = http("POST", f"{server.url}/v1/hooks/github/{org}", raw=ping,
+                            headers={"X-GitHub-Event": "ping", "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": sig})
+        assert status == 200
+        # A period outside the bounds is refused by the server, and nothing changes.
+        el = driver.find_element(By.ID, "org-stale-days")
+        driver.execute_script("arguments[0].removeAttribute('min')", el)
+        el.clear()
+        el.send_keys("2")
+        driver.find_element(By.ID, "org-save").click()
+        _wait(driver, lambda d: "stale_after_days" in _message(d), "out-of-range period not refused")
+        assert http("GET", f"{server.url}/v1/admin/org", token=admin)[2]["stale_after_days"] == 45
+        driver.find_element(By.ID, "org-webhook-clear").click()
+        _wait(driver, lambda d: d.find_element(By.ID, "org-webhook-state").text == "not set", "webhook secret not removed")
+        _check_console(driver)
+    except Exception:
+        _on_failure(driver, "admin-org-settings")
+        raise

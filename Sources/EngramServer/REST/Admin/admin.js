@@ -1106,6 +1106,11 @@
     $("org-name").textContent = org.name || org.id || "";
     $("org-id").textContent = org.id || "";
     $("org-require-review").checked = !!org.require_review;
+    $("org-stale-days").value = String(org.stale_after_days || 180);
+    $("org-retention-days").value = String(org.version_retention_days || 30);
+    $("org-webhook-state").textContent = org.webhook_secret_set ? "set" : "not set";
+    $("org-webhook-secret").value = "";
+    for (const el of document.querySelectorAll(".org-id-copy")) el.textContent = org.id || "";
   }
 
   async function loadOrg() {
@@ -1118,10 +1123,25 @@
 
   async function saveOrg() {
     const require_review = $("org-require-review").checked;
+    const stale_after_days = parseInt($("org-stale-days").value, 10);
+    const version_retention_days = parseInt($("org-retention-days").value, 10);
+    const secret = $("org-webhook-secret").value;
     try {
-      const org = await api("PATCH", "/v1/admin/org", { require_review });
+      if (secret) await api("PUT", "/v1/admin/webhook-secret", { secret });
+      const org = await api("PATCH", "/v1/admin/org", { require_review, stale_after_days, version_retention_days });
       renderOrg(org);
-      showMessage(`Review is now ${org.require_review ? "required" : "not required"} for ${org.name || org.id}.`, "info");
+      showMessage(`Saved: review ${org.require_review ? "required" : "not required"}, stale after ${org.stale_after_days} days, ` +
+        `versions kept ${org.version_retention_days} days, webhook secret ${org.webhook_secret_set ? "set" : "not set"}.`, "info");
+    } catch (e) {
+      showError(e);
+    }
+  }
+
+  async function clearWebhookSecret() {
+    try {
+      await api("DELETE", "/v1/admin/webhook-secret");
+      renderOrg(await api("GET", "/v1/admin/org"));
+      showMessage("The webhook secret is removed; the organisation's webhooks now answer 404.", "info");
     } catch (e) {
       showError(e);
     }
@@ -1172,6 +1192,7 @@
       loadAudit(audit.back.pop(), false);
     });
     on("org-form", "submit", saveOrg);
+    on("org-webhook-clear", "click", clearWebhookSecret);
 
     const saved = token();
     if (saved) signIn(saved);
