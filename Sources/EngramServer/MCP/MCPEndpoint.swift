@@ -106,9 +106,10 @@ struct MCPEndpoint: Sendable {
             {
                 throw JSONRPC.RateLimited(retryAfter: wait)
             }
-            // Only tool calls record where they came from (pings and lists skip the lookups).
+            // Only writing tool calls record where they came from (reads, pings and lists skip the lookups).
+            let writes = method == "tools/call" && (params["name"]?.stringValue.flatMap(Tool.init(rawValue:))?.isWrite ?? false)
             let origin =
-                method == "tools/call"
+                writes
                 ? WriteOrigin(.mcp, client: Self.client(params: params, headers: request.headers), requestId: context.id)
                 : WriteOrigin(.mcp)
             let result = try await dispatch(method: method, params: params, principal: principal, origin: origin, logger: context.logger)
