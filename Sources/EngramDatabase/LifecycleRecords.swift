@@ -294,25 +294,6 @@ public struct LifecycleRecords: Sendable {
         }
     }
 
-    /// Per-user served counts since `since` for the given memories.
-    public func servedCountsByUser(since: Double, memoryIds: [String]) async throws -> [String: Int] {
-        guard !memoryIds.isEmpty else { return [:] }
-        return try await pool.read { db in
-            var out: [String: Int] = [:]
-            // Chunks keep the statement under SQLite's variable limit.
-            for chunk in stride(from: 0, to: memoryIds.count, by: 500).map({ Array(memoryIds[$0..<min($0 + 500, memoryIds.count)]) }) {
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT user_id, COUNT(*) AS n FROM served_log WHERE at >= ? AND memory_id IN (\(marks)) GROUP BY user_id",
-                    arguments: StatementArguments([since] + chunk)
-                )
-                for row in rows { out[row["user_id"], default: 0] += row["n"] as Int }
-            }
-            return out
-        }
-    }
-
     /// Deletes served-log rows older than `before` (the log's retention period); returns how many.
     @discardableResult
     public func purgeServedLog(before: Double) async throws -> Int {

@@ -1,10 +1,23 @@
 import EngramMemory
 import Logging
 
-/// The server's lifecycle timers: the served log is flushed every second (searches only append to a
-/// buffer), and the freshness sweep (`MemoryService.sweep`) runs a minute after start, then every `sweepEvery`.
+/// The server's lifecycle work: a dry rescan at start, the served log flushed every second (searches only
+/// append to a buffer), and the freshness sweep (`MemoryService.sweep`) runs a minute after start, then every `sweepEvery`.
 enum LifecycleSchedule {
     static func run(memories: MemoryService, sweepEvery: Duration, logger: Logger) async {
+        // Rules may have changed since the memories were written: a dry rescan (in the background, so a
+        // large store does not delay the listener) says how many no longer pass.
+        do {
+            let rescan = try await memories.rescan(apply: false)
+            if !rescan.hits.isEmpty {
+                logger.warning(
+                    "stored memories fail today's secret filter; run `engram rescan --apply` to quarantine them",
+                    metadata: ["hits": "\(rescan.hits.count)", "rules": "\(Set(rescan.hits.flatMap(\.rules)).sorted())"]
+                )
+            }
+        } catch {
+            logger.error("start-up rescan failed", metadata: ["error": "\(error)"])
+        }
         var untilSweep = Duration.seconds(60)
         while !Task.isCancelled {
             do { try await Task.sleep(for: .seconds(1)) } catch { break }

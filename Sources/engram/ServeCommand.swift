@@ -203,14 +203,6 @@ struct Serve: AsyncParsableCommand {
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }
         defer { backupTask?.cancel() }
-        // Rules may have changed since the memories were written: a dry rescan says how many no longer pass.
-        let rescan = try await memories.rescan(apply: false)
-        if !rescan.hits.isEmpty {
-            logger.warning(
-                "stored memories fail today's secret filter; run `engram rescan --apply` to quarantine them",
-                metadata: ["hits": "\(rescan.hits.count)", "rules": "\(Set(rescan.hits.flatMap(\.rules)).sorted())"]
-            )
-        }
         let lifecycleTask = Task { await LifecycleSchedule.run(memories: memories, sweepEvery: try configuration.sweepInterval(), logger: logger) }
         defer { lifecycleTask.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)

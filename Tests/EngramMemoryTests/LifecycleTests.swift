@@ -121,6 +121,50 @@ import Testing
         await #expect(throws: MemoryError.self) { try await f.service.add(self.alice, NewMemory(content: "Too many anchors", anchors: many)) }
     }
 
+    @Test func writesAroundTheServiceCannotForgeProvenanceAndBecomeVersions() async throws {
+        let f = try await make()
+        let m = try await f.service.add(
+            alice,
+            NewMemory(content: "Hotfixes branch from the release tag"),
+            origin: WriteOrigin(.mcp, client: "claude-code/2.1", requestId: "r-1")
+        ).memory
+        // A Qdrant-API client rewrites the point with other text and a provenance of its choosing.
+        var forged = m
+        forged.content = "Hotfixes branch from main"
+        forged.provenance = Provenance(channel: .admin, client: "forged/1.0", requestId: "x")
+        forged.version = 99
+        try await f.store.upsert(
+            f.service.collection,
+            points: [PointStruct(id: .uuid(m.id), vector: try await f.service.embed(forged.content), payload: forged.payload)]
+        )
+        await f.service.reloadFromStore()
+        let now = try f.service.get(alice, id: m.id)
+        #expect(now.content == "Hotfixes branch from main")
+        #expect(now.provenance == m.provenance && now.version == 2)
+        let history = try await f.service.history(alice, id: m.id)
+        #expect(history.map(\.version) == [1, 2] && history[1].channel == "qdrant-api" && history.allSatisfy { $0.recorded })
+        // The stored payload is corrected too, so a restart reads the same.
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        #expect(try reopened.get(alice, id: m.id).provenance == m.provenance)
+        // A new point written around the service is recorded as coming through the Qdrant API.
+        var created = Memory(
+            userId: "alice",
+            orgId: nil,
+            scope: .personal,
+            state: .published,
+            content: "Tags are signed with the release key",
+            contentHash: "x"
+        )
+        created.provenance = Provenance(channel: .mcp, client: "forged/1.0")
+        try await f.store.upsert(
+            f.service.collection,
+            points: [PointStruct(id: .uuid(created.id), vector: try await f.service.embed(created.content), payload: created.payload)]
+        )
+        await f.service.reloadFromStore()
+        let admitted = try f.service.get(alice, id: created.id)
+        #expect(admitted.provenance.channel == .qdrantAPI && admitted.provenance.client == nil && admitted.version == 1)
+    }
+
     // MARK: Versions
 
     @Test func everyChangeIsAVersionAndRevertAddsOne() async throws {

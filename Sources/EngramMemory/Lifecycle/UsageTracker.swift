@@ -30,7 +30,8 @@ public final class UsageTracker: Sendable {
         var usage: [UUID: MemoryUsage] = [:]
         /// Served counts as of the last `refreshRanking()`: what the ranking prior reads.
         var ranking: [UUID: Int] = [:]
-        var pending: [ServedRow] = []
+        /// Served entries not yet written: text conversion waits for the flush, off the search path.
+        var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
         var dirty: Set<UUID> = []
     }
     private let state = Mutex(State())
@@ -102,9 +103,7 @@ public final class UsageTracker: Sendable {
                 s.usage[id, default: MemoryUsage()].servedCount += 1
                 s.usage[id]!.lastServedAt = time
                 s.dirty.insert(id)
-                if s.pending.count < Self.maxPending {
-                    s.pending.append(ServedRow(at: t, memoryId: id.lowercasedText, userId: userId, rank: rank + 1))
-                }
+                if s.pending.count < Self.maxPending { s.pending.append((t, id, userId, rank + 1)) }
             }
         }
     }
@@ -146,8 +145,8 @@ public final class UsageTracker: Sendable {
             }
             return 0
         }
-        let (rows, usage) = state.withLock { s -> ([ServedRow], [UsageRow]) in
-            let rows = s.pending
+        let (pending, usage) = state.withLock { s -> ([(at: Double, id: UUID, userId: String, rank: Int)], [UsageRow]) in
+            let pending = s.pending
             let usage = s.dirty.map { id in
                 let u = s.usage[id] ?? MemoryUsage()
                 return UsageRow(
@@ -159,13 +158,14 @@ public final class UsageTracker: Sendable {
             }
             s.pending.removeAll(keepingCapacity: true)
             s.dirty.removeAll(keepingCapacity: true)
-            return (rows, usage)
+            return (pending, usage)
         }
+        let rows = pending.map { ServedRow(at: $0.at, memoryId: $0.id.lowercasedText, userId: $0.userId, rank: $0.rank) }
         do {
             try await records.recordUsage(served: rows, usage: usage)
         } catch {
             state.withLock { s in
-                s.pending = Array((rows + s.pending).prefix(Self.maxPending))
+                s.pending = Array((pending + s.pending).prefix(Self.maxPending))
                 for u in usage { if let id = UUID(uuidString: u.memoryId) { s.dirty.insert(id) } }
             }
             throw error

@@ -11,10 +11,13 @@ enum ToolArguments {
         return items.compactMap(\.stringValue)
     }
 
-    static func int(_ o: JSONValue, _ key: String) -> Int? {
-        switch o[key] {
-        case let .int(i)?: return Int(clamping: i)
-        case let .double(d)? where d.rounded() == d && abs(d) < 1e15: return Int(d)
+    static func int(_ o: JSONValue, _ key: String) -> Int? { o[key].flatMap(int) }
+
+    /// An integer JSON value (or a double holding one).
+    static func int(_ value: JSONValue) -> Int? {
+        switch value {
+        case let .int(i): return Int(clamping: i)
+        case let .double(d) where d.rounded() == d && abs(d) < 1e15: return Int(d)
         default: return nil
         }
     }

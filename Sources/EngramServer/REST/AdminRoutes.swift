@@ -205,11 +205,11 @@ struct AdminRoutes: Sendable {
             if let review, case .bool = review {} else if review != nil { throw APIError.badRequest("require_review must be a boolean") }
             var policy = memories.policy(orgId: org)
             if let stale {
-                guard let n = ToolArguments.int(.object(["v": stale]), "v") else { throw APIError.badRequest("stale_after_days must be an integer") }
+                guard let n = ToolArguments.int(stale) else { throw APIError.badRequest("stale_after_days must be an integer") }
                 policy.staleAfterDays = n
             }
             if let retention {
-                guard let n = ToolArguments.int(.object(["v": retention]), "v") else {
+                guard let n = ToolArguments.int(retention) else {
                     throw APIError.badRequest("version_retention_days must be an integer")
                 }
                 policy.versionRetentionDays = n
