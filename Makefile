@@ -15,7 +15,7 @@ BENCH_BIN := .build/release/engram-bench
 PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium).
 TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -124,6 +124,10 @@ bench-scan: release
 eval-secrets: release
 	python3 ../shared/eval/secrets/eval_secrets.py --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz) \
 	  --cmd "$(CURDIR)/$(RELEASE_BIN) scan" --timing-runs 1
+
+## Poisoning screen on the team's labelled corpus (copied into eval/poisoning/): precision, recall, FPR.
+eval-poisoning: release
+	python3 eval/poisoning/score.py --corpus eval/poisoning/visible.jsonl --cmd "$(CURDIR)/$(RELEASE_BIN) screen"
 
 ## Retrieval evaluation on LoCoMo through the real add and search path (eval/retrieval/README.md).
 eval-retrieval: release model

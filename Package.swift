@@ -18,9 +18,10 @@ let swiftSettings: [SwiftSetting] = [
 /// two alternating runs per build in one window on this 2-core machine: the int8 scan p50 at 100k rows is
 /// 1.34–1.37 ms unchecked against 1.49–1.51 ms checked (≈ 10 %), 8 queries per pass 0.89–0.90 against
 /// 0.94–1.02 ms/query; at 10k rows 0.092–0.097 against 0.096–0.102 ms.
-let kernelSettings: [SwiftSetting] = swiftSettings + [
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-]
+let kernelSettings: [SwiftSetting] =
+    swiftSettings + [
+        .unsafeFlags(["-Ounchecked"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "engram",
@@ -114,6 +115,9 @@ let package = Package(
         .target(name: "EngramScreening", swiftSettings: swiftSettings),
         // Secret filter: rule families, key material, placeholders, the scanner and its findings.
         .target(name: "EngramSecrets", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
+        // Poisoning screen: instructions planted in memories for the assistants that read them
+        // (concealment, control hijack, harmful directives); verdicts allow/flag/block with rule ids.
+        .target(name: "EngramPoisoning", swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens.
@@ -141,7 +145,8 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramDatabase", "EngramEmbedding", "EngramSecrets", "EngramSearch", "EngramAuth",
+                "EngramCore", "EngramStore", "EngramDatabase", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
+                "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -201,6 +206,7 @@ let package = Package(
                 "EngramAuth",
                 "EngramEmbedding",
                 "EngramSecrets",
+                "EngramPoisoning",
                 "EngramHTTPEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -219,7 +225,7 @@ let package = Package(
             name: "engram-bench",
             dependencies: [
                 "EngramCore", "EngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer", "EngramAuth",
-                "EngramEmbedding", "EngramSecrets", "EngramSearch",
+                "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -229,8 +235,13 @@ let package = Package(
 
         .testTarget(name: "EngramCoreTests", dependencies: ["EngramCore"]),
         .testTarget(name: "EngramKernelsTests", dependencies: ["EngramKernels", "CEngramKernels"]),
-        .testTarget(name: "EngramEmbeddingTests", dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "EngramEmbeddingTests",
+            dependencies: ["EngramEmbedding", "EngramKernels", "CEngramKernels"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets", "EngramScreening"]),
+        .testTarget(name: "EngramPoisoningTests", dependencies: ["EngramPoisoning"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
         .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramQdrantClient"]),

@@ -18,7 +18,7 @@ port=$(free_port)
 python3 "$SHARED/qdrant/qdrant_stub_server.py" --port "$port" > test-output/qdrant-stub.log 2>&1 &
 pids+=($!)
 wait_port "$port"
-ENGRAM_TEST_QDRANT_URL="qdrant://127.0.0.1:$port" swift test --skip-build --filter "EngramMemoryTests.MemoryServiceTests|EngramMemoryTests.IsolationTests"
+ENGRAM_TEST_QDRANT_URL="qdrant://127.0.0.1:$port" swift test --skip-build --filter "EngramMemoryTests.MemoryServiceTests|EngramMemoryTests.IsolationTests|EngramMemoryTests.TrustTests"
 
 if "$BIN" serve --help | grep -q -- "--qdrant-listen"; then
   echo "==> memory-service suite on the remote-Qdrant backend via Engram's own Qdrant listener"
@@ -28,5 +28,5 @@ if "$BIN" serve --help | grep -q -- "--qdrant-listen"; then
     "$BIN" serve --port "$port" --data-dir "$data" --qdrant-listen "127.0.0.1:$qport" > test-output/qdrant-listener.log 2>&1 &
   pids+=($!)
   wait_port "$qport"
-  ENGRAM_TEST_QDRANT_URL="qdrant://127.0.0.1:$qport?api_key=$key" swift test --skip-build --filter "EngramMemoryTests.MemoryServiceTests|EngramMemoryTests.IsolationTests"
+  ENGRAM_TEST_QDRANT_URL="qdrant://127.0.0.1:$qport?api_key=$key" swift test --skip-build --filter "EngramMemoryTests.MemoryServiceTests|EngramMemoryTests.IsolationTests|EngramMemoryTests.TrustTests"
 fi

@@ -19,6 +19,8 @@ public struct VersionRow: Sendable, Hashable {
     public var state: String
     public var contentHash: String
     public var snapshot: Data
+    /// The id (`jti`) of the token that made the change, when there was one.
+    public var tokenId: String?
 
     public init(
         memoryId: String,
@@ -32,7 +34,8 @@ public struct VersionRow: Sendable, Hashable {
         orgId: String?,
         state: String,
         contentHash: String,
-        snapshot: Data
+        snapshot: Data,
+        tokenId: String? = nil
     ) {
         self.memoryId = memoryId
         self.version = version
@@ -46,6 +49,7 @@ public struct VersionRow: Sendable, Hashable {
         self.state = state
         self.contentHash = contentHash
         self.snapshot = snapshot
+        self.tokenId = tokenId
     }
 
     init(_ row: Row) {
@@ -61,7 +65,8 @@ public struct VersionRow: Sendable, Hashable {
             orgId: row["org_id"],
             state: row["state"],
             contentHash: row["content_hash"],
-            snapshot: row["snapshot"]
+            snapshot: row["snapshot"],
+            tokenId: row["token_id"]
         )
     }
 }
@@ -145,10 +150,21 @@ public struct ReportRow: Sendable, Hashable {
 public struct LifecyclePolicyRow: Sendable, Hashable {
     public var staleAfterDays: Int
     public var versionRetentionDays: Int
+    /// Four-eyes review: nobody approves a memory they wrote.
+    public var approverMustDiffer: Bool
 
-    public init(staleAfterDays: Int, versionRetentionDays: Int) {
+    public init(staleAfterDays: Int, versionRetentionDays: Int, approverMustDiffer: Bool = true) {
         self.staleAfterDays = staleAfterDays
         self.versionRetentionDays = versionRetentionDays
+        self.approverMustDiffer = approverMustDiffer
+    }
+
+    init(_ row: Row) {
+        self.init(
+            staleAfterDays: row["stale_after_days"],
+            versionRetentionDays: row["version_retention_days"],
+            approverMustDiffer: row["approver_must_differ"]
+        )
     }
 }
 
@@ -175,14 +191,14 @@ public struct LifecycleRecords: Sendable {
             let insert = try db.makeStatement(
                 sql: """
                     INSERT \(keepingExisting ? "OR IGNORE " : "")INTO memory_versions (memory_id, version, at, actor, channel, client, request_id, reason,
-                        org_id, state, content_hash, snapshot)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        org_id, state, content_hash, snapshot, token_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             )
             for r in rows {
                 try insert.execute(arguments: [
                     r.memoryId, r.version, r.at, r.actor, r.channel, r.client, r.requestId, r.reason, r.orgId, r.state,
-                    r.contentHash, r.snapshot,
+                    r.contentHash, r.snapshot, r.tokenId,
                 ])
             }
         }
@@ -200,6 +216,18 @@ public struct LifecycleRecords: Sendable {
     public func allVersions() async throws -> [VersionRow] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM memory_versions ORDER BY memory_id, version").map(VersionRow.init)
+        }
+    }
+
+    /// The versions of an organisation's memories recorded at or after `since`, by memory then version
+    /// (quarantine and rollback selectors).
+    public func versions(orgId: String, since: Double) async throws -> [VersionRow] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM memory_versions WHERE org_id = ? AND at >= ? ORDER BY memory_id, version",
+                arguments: [orgId, since]
+            ).map(VersionRow.init)
         }
     }
 
@@ -370,9 +398,11 @@ public struct LifecycleRecords: Sendable {
     /// An organisation's lifecycle policy, nil for an unknown organisation.
     public func policy(orgId: String) async throws -> LifecyclePolicyRow? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT stale_after_days, version_retention_days FROM orgs WHERE id = ?", arguments: [orgId]).map {
-                LifecyclePolicyRow(staleAfterDays: $0["stale_after_days"], versionRetentionDays: $0["version_retention_days"])
-            }
+            try Row.fetchOne(
+                db,
+                sql: "SELECT stale_after_days, version_retention_days, approver_must_differ FROM orgs WHERE id = ?",
+                arguments: [orgId]
+            ).map(LifecyclePolicyRow.init)
         }
     }
 
@@ -380,8 +410,8 @@ public struct LifecycleRecords: Sendable {
     public func policies() async throws -> [String: LifecyclePolicyRow] {
         try await pool.read { db in
             var out: [String: LifecyclePolicyRow] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, stale_after_days, version_retention_days FROM orgs") {
-                out[row["id"]] = LifecyclePolicyRow(staleAfterDays: row["stale_after_days"], versionRetentionDays: row["version_retention_days"])
+            for row in try Row.fetchAll(db, sql: "SELECT id, stale_after_days, version_retention_days, approver_must_differ FROM orgs") {
+                out[row["id"]] = LifecyclePolicyRow(row)
             }
             return out
         }
@@ -391,8 +421,8 @@ public struct LifecycleRecords: Sendable {
     public func setPolicy(_ p: LifecyclePolicyRow, orgId: String) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE orgs SET stale_after_days = ?, version_retention_days = ? WHERE id = ?",
-                arguments: [p.staleAfterDays, p.versionRetentionDays, orgId]
+                sql: "UPDATE orgs SET stale_after_days = ?, version_retention_days = ?, approver_must_differ = ? WHERE id = ?",
+                arguments: [p.staleAfterDays, p.versionRetentionDays, p.approverMustDiffer, orgId]
             )
             return db.changesCount == 1
         }

@@ -160,5 +160,15 @@ extension EngramDatabase {
                     """
             )
         }
+        // Trust: four-eyes review per org, the token behind every version (quarantine and rollback by token).
+        m.registerMigration("trust-v1") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE orgs ADD COLUMN approver_must_differ INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE memory_versions ADD COLUMN token_id TEXT;
+                    CREATE INDEX memory_versions_at ON memory_versions(at);
+                    """
+            )
+        }
     }
 }

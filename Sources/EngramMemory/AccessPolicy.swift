@@ -6,12 +6,13 @@ public import EngramAuth
 /// - Org memories, published or stale: members of that org (every role).
 /// - Org memories in draft or pending review: the author, and admins/owners of that org.
 /// - Archived or rejected org memories: admins/owners of that org (review).
-/// - Quarantined memories (a rescan found a secret): nobody, through any path.
+/// - Quarantined memories (a rescan found a secret or a planted instruction, or an admin contained them):
+///   nobody, through any path.
 /// - Viewers read; they never write.
 public enum AccessPolicy {
     /// Whether `principal` may see `memory`.
     public static func canRead(_ principal: Principal, _ memory: Memory) -> Bool {
-        // A quarantined memory holds a secret: nobody reads it through any path.
+        // A quarantined memory is contained: nobody reads it through any path.
         if memory.state == .quarantined { return false }
         switch memory.scope {
         case .personal:

@@ -1,4 +1,5 @@
 import EngramCore
+import EngramPoisoning
 public import EngramStore
 public import Foundation
 
@@ -15,8 +16,9 @@ public enum MemoryState: String, Sendable, Codable, CaseIterable {
     case draft
     case pendingReview = "pending_review"
     case published, archived, rejected, stale
-    /// Its text fails today's secret filter (found by a rescan): hidden from every read path, kept for
-    /// the admins' review by id and rule.
+    /// Hidden from every read path (MCP, REST, the Qdrant API, export), kept for the admins: its text
+    /// fails today's secret filter or poisoning screen (found by a rescan), or an admin contained it
+    /// (`quarantine`, `rollback`). `Memory.quarantinedFrom` remembers the state a release returns to.
     case quarantined
 }
 
@@ -57,6 +59,15 @@ public struct Memory: Sendable, Hashable, Codable {
     public var anchorChange: AnchorChange?
     /// When the memory expires (it is then archived by the sweep).
     public var expiresAt: Date?
+    /// The poisoning screen's `flag` rules for the current text (empty: nothing flagged). Set by the
+    /// service on every write; a reviewer's approval vouches for the text and clears them.
+    public var screenFlags: [String] = []
+    /// The reviewer who approved the current text (nil when no reviewer did, or the text changed since).
+    public var reviewedBy: String?
+    /// The memory that replaced this one (it is then `archived`).
+    public var supersededBy: UUID?
+    /// For a quarantined memory, the state a release returns it to.
+    public var quarantinedFrom: MemoryState?
 
     public init(
         id: UUID = UUID(),
@@ -100,6 +111,9 @@ public struct Memory: Sendable, Hashable, Codable {
         self.expiresAt = expiresAt
     }
 
+    /// The payload field holding the state (readers around the service hide `quarantined` points).
+    public static let stateField = Field.state
+
     /// The partition the memory lives in: `user:<id>` (personal) or `org:<id>`.
     public var tenant: String { Memory.tenant(scope: scope, userId: userId, orgId: orgId) }
 
@@ -135,8 +149,12 @@ extension Memory {
         static let tenant = "tenant"
         static let channel = "channel", client = "client", requestId = "request_id", branch = "branch", commit = "commit"
         static let anchors = "anchors", version = "version", anchorChanged = "anchor_changed", expiresAt = "expires_at"
+        static let tokenId = "token_id", screenFlags = "screen_flags", reviewedBy = "reviewed_by"
+        static let supersededBy = "superseded_by", quarantinedFrom = "quarantined_from"
         /// Fields only the service writes: a write around it (the Qdrant-compatible API) cannot set them.
-        static let provenanceFields = [channel, client, requestId, branch, commit]
+        static let provenanceFields = [channel, client, requestId, branch, commit, tokenId]
+        /// The service's trust record: recomputed or kept by the service on a write around it.
+        static let trustFields = [screenFlags, reviewedBy, supersededBy, quarantinedFrom]
     }
 
     var payload: Payload {
@@ -155,6 +173,11 @@ extension Memory {
         if let v = provenance.requestId { p[Field.requestId] = .string(v) }
         if let v = provenance.branch { p[Field.branch] = .string(v) }
         if let v = provenance.commit { p[Field.commit] = .string(v) }
+        if let v = provenance.tokenId { p[Field.tokenId] = .string(v) }
+        if !screenFlags.isEmpty { p[Field.screenFlags] = .array(screenFlags.map { .string($0) }) }
+        if let reviewedBy { p[Field.reviewedBy] = .string(reviewedBy) }
+        if let supersededBy { p[Field.supersededBy] = .string(supersededBy.lowercasedText) }
+        if let quarantinedFrom { p[Field.quarantinedFrom] = .string(quarantinedFrom.rawValue) }
         if !anchors.isEmpty { p[Field.anchors] = .array(anchors.map(\.jsonValue)) }
         p[Field.version] = .int(Int64(version))
         if let anchorChange { p[Field.anchorChanged] = anchorChange.jsonValue }
@@ -200,13 +223,18 @@ extension Memory {
                 client: p[Field.client]?.stringValue,
                 requestId: p[Field.requestId]?.stringValue,
                 branch: p[Field.branch]?.stringValue,
-                commit: p[Field.commit]?.stringValue
+                commit: p[Field.commit]?.stringValue,
+                tokenId: p[Field.tokenId]?.stringValue
             ),
             anchors: anchors,
             version: version,
             anchorChange: p[Field.anchorChanged].flatMap(AnchorChange.init(json:)),
             expiresAt: p[Field.expiresAt]?.stringValue.flatMap(RFC3339.parse).map(Date.init(timeIntervalSince1970:))
         )
+        if case let .array(items)? = p[Field.screenFlags] { screenFlags = items.compactMap(\.stringValue) }
+        reviewedBy = p[Field.reviewedBy]?.stringValue
+        supersededBy = p[Field.supersededBy]?.stringValue.flatMap(UUID.init(uuidString:))
+        quarantinedFrom = p[Field.quarantinedFrom]?.stringValue.flatMap(MemoryState.init(rawValue:))
     }
 }
 
@@ -220,6 +248,10 @@ extension Memory {
             if let value = payload[Field.content] {
                 guard let text = value.stringValue else { return "`content` must be a string" }
                 _ = try MemoryService.validate(content: text)
+                // The poisoning screen's block applies here as on every write path (flags are recorded
+                // when the service takes the write in).
+                let report = PoisoningScreen().screen(text)
+                if report.verdict == .block { throw MemoryError.poisoningDetected(report: report) }
             }
             if let value = payload[Field.tags] {
                 guard case let .array(items) = value, items.allSatisfy({ $0.stringValue != nil }) else { return "`tags` must be a list of strings" }

@@ -1,3 +1,4 @@
+public import EngramPoisoning
 public import EngramSecrets
 
 /// Failures of memory operations. Messages are safe to return to the caller:
@@ -11,6 +12,8 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     /// The content holds a credential; nothing was stored.
     case secretDetected(findings: [Finding])
+    /// The poisoning screen blocks the content (instructions planted for assistants); nothing was stored.
+    case poisoningDetected(report: PoisonReport)
     /// A dependency (store, embedder) failed.
     case unavailable(String)
     /// The memory changed since the caller read it (e.g. a reviewer approving text that was edited meanwhile).
@@ -22,6 +25,7 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .forbidden(why): return "forbidden: \(why)"
         case let .invalid(why): return "invalid input: \(why)"
         case let .secretDetected(findings): return SecretScanner.rejectionMessage(findings)
+        case let .poisoningDetected(report): return report.message
         case let .unavailable(why): return "service unavailable: \(why)"
         case let .conflict(why): return "conflict: \(why)"
         }
@@ -34,6 +38,7 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
         case .forbidden: return "forbidden"
         case .invalid: return "invalid_request"
         case .secretDetected: return "secret_detected"
+        case .poisoningDetected: return "poisoning_detected"
         case .unavailable: return "unavailable"
         case .conflict: return "conflict"
         }

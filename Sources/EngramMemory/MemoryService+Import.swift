@@ -2,6 +2,7 @@ import EngramAuth
 import EngramCore
 public import EngramDatabase
 import EngramEmbedding
+import EngramPoisoning
 public import EngramStore
 import Foundation
 import Logging
@@ -44,6 +45,14 @@ extension MemoryService {
                 m.content = try Self.validate(content: m.content)
                 m.tags = try Self.validate(tags: m.tags)
                 try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId])
+                let flags = try screenForPoisoning(m.content)
+                if !flags.isEmpty, m.reviewedBy == nil {
+                    m.screenFlags = flags
+                    // Flagged org text is not served to the org before a reviewer reads it.
+                    if m.scope == .org, m.state == .published { m.state = .pendingReview }
+                } else if flags.isEmpty {
+                    m.screenFlags = []
+                }
                 m.contentHash = Self.contentHash(m.content)
                 let dims = embedder?.dimensions ?? 1
                 var vector: [Float]
@@ -235,6 +244,14 @@ extension MemoryService {
     func admitExternalWrite(_ stored: Memory, replacing before: Memory?) async -> Memory {
         var m = stored
         m.contentHash = Self.contentHash(m.content)
+        // The trust record is the service's: flags come from today's screen, a review stands only for the
+        // text it approved, supersession and quarantine stay as they were.
+        let screened = poisonScreen.screen(m.content)
+        m.screenFlags = screened.verdict == .allow ? [] : screened.ruleIDs
+        m.reviewedBy = before.flatMap { $0.contentHash == m.contentHash ? $0.reviewedBy : nil }
+        m.supersededBy = before?.supersededBy
+        m.quarantinedFrom = before?.quarantinedFrom
+        if m.reviewedBy != nil { m.screenFlags = [] }
         if let before {
             m.state = await stateAfterContentChange(m, from: before)
             // Provenance is the service's record, not the writer's: it stays what it was, and the change
@@ -242,7 +259,10 @@ extension MemoryService {
             m.provenance = before.provenance
             m.version = before.version + 1
         } else {
-            if m.scope == .org, let org = m.orgId, m.state == .published, await requiresReview(org) { m.state = .pendingReview }
+            if m.scope == .org, let org = m.orgId, m.state == .published {
+                let review = await requiresReview(org)
+                if review || !m.screenFlags.isEmpty { m.state = .pendingReview }
+            }
             m.provenance = Provenance(channel: .qdrantAPI, branch: stored.provenance.branch, commit: stored.provenance.commit)
             m.version = 1
         }
@@ -255,13 +275,15 @@ extension MemoryService {
     func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
         for (_, after, stored) in changes
         where after.contentHash != stored.contentHash || after.state != stored.state || after.provenance != stored.provenance
-            || after.version != stored.version
+            || after.version != stored.version || after.screenFlags != stored.screenFlags || after.reviewedBy != stored.reviewedBy
+            || after.supersededBy != stored.supersededBy || after.quarantinedFrom != stored.quarantinedFrom
         {
             var fixed: Payload = [
                 Memory.Field.contentHash: .string(after.contentHash), Memory.Field.state: .string(after.state.rawValue),
                 Memory.Field.version: .int(Int64(after.version)),
             ]
-            for field in Memory.Field.provenanceFields { fixed[field] = after.payload[field] ?? .null }
+            let payload = after.payload
+            for field in Memory.Field.provenanceFields + Memory.Field.trustFields { fixed[field] = payload[field] ?? .null }
             do {
                 try await store.setPayload(
                     collection,

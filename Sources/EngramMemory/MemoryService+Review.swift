@@ -82,16 +82,39 @@ extension MemoryService {
     /// Approval binds to what the reviewer read: `seenContentHash` must equal the memory's current
     /// content hash (the author may have edited it since the reviewer opened it), else
     /// `MemoryError.conflict` and nothing changes. Approve requires it; reject and archive accept it.
+    ///
+    /// Four-eyes review (`LifecyclePolicy.approverMustDiffer`, on by default): nobody approves a memory
+    /// they wrote or whose current text they wrote, owners included. An approval records the reviewer
+    /// (`reviewedBy`: the memory is served as `reviewed`) and clears the screen's flags (the reviewer
+    /// vouched for the text). Approving can retire older memories: each of `supersedes` is archived with
+    /// a `superseded_by` link to this one.
     public func review(
         _ principal: Principal,
         id: UUID,
         action: ReviewAction,
         seenContentHash: String? = nil,
+        supersedes: [UUID] = [],
         origin: WriteOrigin = WriteOrigin(.admin)
     ) async throws -> Memory {
         let current = try reviewGet(principal, id: id)
         if action == .approve, seenContentHash == nil {
             throw MemoryError.invalid("approve needs the content_hash of the text you reviewed (or an If-Match header)")
+        }
+        if !supersedes.isEmpty {
+            guard action == .approve else { throw MemoryError.invalid("only an approval can supersede other memories") }
+            guard supersedes.count <= 20, !supersedes.contains(id) else {
+                throw MemoryError.invalid("supersedes lists at most 20 other memories")
+            }
+            for old in supersedes {
+                guard let m = index.get(old), AccessPolicy.canReview(principal, m) else { throw MemoryError.notFound }
+            }
+        }
+        if action == .approve, let org = current.orgId, policy(orgId: org).approverMustDiffer,
+            try await wroteCurrentText(principal.userId, current)
+        {
+            throw MemoryError.forbidden(
+                "four-eyes review: you wrote this memory's text, so another admin or owner must approve it"
+            )
         }
         let now = Date()
         let updated: Memory = try await writes.withLock {
@@ -104,9 +127,33 @@ extension MemoryService {
             m.updatedAt = now
             m.version = latest.version + 1
             // An approval answers a code change too: the reviewer read the text against the new code.
-            if action == .approve { m.anchorChange = nil }
+            if action == .approve {
+                m.anchorChange = nil
+                m.reviewedBy = principal.userId
+                m.screenFlags = []
+            }
             try await setStates([m], state: action.target, at: now)
             try await recordVersion(before: latest, after: m, actor: principal.userId, origin: origin, reason: action.rawValue)
+            for old in supersedes {
+                guard let o = index.get(old), [.published, .stale, .draft, .pendingReview].contains(o.state) else { continue }
+                let archived = try await supersede(o, by: m, newVector: nil, at: now)
+                try await recordVersion(
+                    before: o,
+                    after: archived,
+                    actor: principal.userId,
+                    origin: origin,
+                    reason: "superseded by \(m.id.lowercasedText)"
+                )
+                try await recordAudit(
+                    o.orgId,
+                    actor: principal.userId,
+                    action: "supersede",
+                    memory: archived,
+                    before: o.contentHash,
+                    after: m.contentHash,
+                    detail: "superseded by \(m.id.lowercasedText) on approval; state \(o.state.rawValue)→archived"
+                )
+            }
             return m
         }
         if action == .approve { usage.confirmed(id, at: now) }
@@ -121,6 +168,24 @@ extension MemoryService {
             detail: "state \(current.state.rawValue)→\(updated.state.rawValue)"
         )
         return updated
+    }
+
+    /// Whether `user` wrote `m`'s current text: its author, or whoever made the change that introduced
+    /// the current content (from the version history).
+    func wroteCurrentText(_ user: String, _ m: Memory) async throws -> Bool {
+        if m.userId == user { return true }
+        guard let ledger else { return false }
+        let versions: [MemoryVersion]
+        do { versions = try await ledger.versions(of: m.id, current: m) } catch {
+            throw MemoryError.unavailable("the version history is not readable")
+        }
+        // The first version of the trailing run with the current text introduced it.
+        var introducer: String?
+        for v in versions.reversed() {
+            guard v.memory.contentHash == m.contentHash else { break }
+            introducer = v.actor
+        }
+        return introducer == user
     }
 
     /// Edit by a reviewer: re-scanned for secrets, re-hashed, re-embedded; the state stays (the reviewer wrote it).

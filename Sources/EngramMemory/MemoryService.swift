@@ -3,6 +3,7 @@ public import EngramAuth
 import EngramCore
 public import EngramDatabase
 public import EngramEmbedding
+public import EngramPoisoning
 import EngramSearch
 public import EngramSecrets
 public import EngramStore
@@ -15,8 +16,8 @@ import Synchronization
 /// and goes through `AccessPolicy`; a memory the caller may not see answers
 /// `MemoryError.notFound`, never "forbidden", so existence does not leak.
 ///
-/// Writes run in this order: validate → secret scan (reject, store nothing) →
-/// normalise + SHA-256 → exact duplicate (return the existing id) → embed →
+/// Writes run in this order: validate → secret scan and poisoning screen (reject, store nothing;
+/// a `flag` verdict is recorded and sends an org memory to review) → normalise + SHA-256 → exact duplicate (return the existing id) → embed →
 /// near duplicate by the same author (cosine ≥ 0.95: update it) → durable write →
 /// in-memory indexes. Check-then-write sequences are serialised; embedding runs
 /// outside the serial section.
@@ -29,6 +30,8 @@ public final class MemoryService: Sendable {
     /// The collection holding the memories (one per embedding model).
     public let collection: String
     let scanner: SecretScanner
+    /// The poisoning screen every write passes (`MemoryService+Screening`).
+    let poisonScreen: PoisoningScreen
     let logger: Logger
     let index = MemoryIndex()
     let writes = AsyncSerialLock()
@@ -75,6 +78,7 @@ public final class MemoryService: Sendable {
         store: any VectorStore,
         embedder: (any Embedder)?,
         scanner: SecretScanner = SecretScanner(),
+        poisonScreen: PoisoningScreen = PoisoningScreen(),
         requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
         audit: AuditLog? = nil,
         database: EngramDatabase? = nil,
@@ -90,13 +94,20 @@ public final class MemoryService: Sendable {
         if let lifecycle {
             let rows = try await lifecycle.policies()
             policies.withLock { map in
-                for (org, p) in rows { map[org] = LifecyclePolicy(staleAfterDays: p.staleAfterDays, versionRetentionDays: p.versionRetentionDays) }
+                for (org, p) in rows {
+                    map[org] = LifecyclePolicy(
+                        staleAfterDays: p.staleAfterDays,
+                        versionRetentionDays: p.versionRetentionDays,
+                        approverMustDiffer: p.approverMustDiffer
+                    )
+                }
             }
         }
         self.minRelevance = minRelevance
         self.store = store
         self.embedder = embedder
         self.scanner = scanner
+        self.poisonScreen = poisonScreen
         self.logger = logger
         self.requiresReview = requiresReview
         collection = Self.collectionName(for: embedder)
@@ -271,14 +282,35 @@ public final class MemoryService: Sendable {
             expiresAt = Date().addingTimeInterval(Double(days) * 86_400)
         }
         try scanForSecrets([content] + tags + [repo, taskId, branch, commit] + Self.anchorTexts(anchors))
+        let flags = try screenForPoisoning(content)
         let hash = Self.contentHash(content)
         let orgId = input.scope == .org ? principal.orgId : nil
         let tenant = Memory.tenant(scope: input.scope, userId: principal.userId, orgId: orgId)
+        let checked = CheckedNewMemory(
+            scope: input.scope,
+            kind: input.kind,
+            content: content,
+            tags: tags,
+            repo: repo,
+            taskId: taskId,
+            anchors: anchors,
+            provenance: Provenance(
+                channel: origin.channel,
+                client: origin.client,
+                requestId: origin.requestId,
+                branch: branch,
+                commit: commit,
+                tokenId: origin.tokenId
+            ),
+            expiresAt: expiresAt,
+            screenFlags: flags
+        )
+        if let old = input.supersedes { return try await addSuperseding(principal, checked, old: old, origin: origin) }
         if let existing = visibleDuplicate(principal, tenant: tenant, hash: hash) {
             return AddResult(memory: existing, status: .duplicate)
         }
         let vector = try await embed(content)
-        return try await writes.withLock {
+        var result: AddResult = try await writes.withLock {
             if let existing = visibleDuplicate(principal, tenant: tenant, hash: hash) {
                 return AddResult(memory: existing, status: .duplicate)
             }
@@ -296,6 +328,8 @@ public final class MemoryService: Sendable {
                     m.anchorChange = nil
                 }
                 m.expiresAt = expiresAt ?? near.expiresAt
+                m.screenFlags = flags
+                if m.contentHash != near.contentHash { m.reviewedBy = nil }
                 m.updatedAt = now
                 m.embeddingModel = embeddingModel
                 m.version = near.version + 1
@@ -305,37 +339,42 @@ public final class MemoryService: Sendable {
                 try await recordUpdate(actor: principal.userId, before: near, after: m, channel: origin.channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
-            let m = Memory(
-                id: UUID(),
-                userId: principal.userId,
-                orgId: orgId,
-                scope: input.scope,
-                state: input.scope == .personal ? .published : .draft,
-                content: content,
-                tags: tags,
-                repo: repo,
-                taskId: taskId,
-                kind: input.kind,
-                contentHash: hash,
-                createdAt: now,
-                updatedAt: now,
-                embeddingModel: embeddingModel,
-                provenance: Provenance(
-                    channel: origin.channel,
-                    client: origin.client,
-                    requestId: origin.requestId,
-                    branch: branch,
-                    commit: commit
-                ),
-                anchors: anchors,
-                version: 1,
-                expiresAt: expiresAt
-            )
+            let m = newMemory(principal, checked, at: now)
             try await persist(m, vector: vector)
             try await recordVersion(before: nil, after: m, actor: principal.userId, origin: origin, reason: "created")
             Counter(label: "engram_memories_added_total", dimensions: [("scope", m.scope.rawValue)]).increment()
             return AddResult(memory: m, status: .created)
         }
+        if result.status != .duplicate {
+            result.conflicts = try await possibleConflicts(principal, of: result.memory, vector: vector)
+        }
+        return result
+    }
+
+    /// A new memory (version 1) from validated input: personal memories are published, org memories drafts.
+    func newMemory(_ principal: Principal, _ c: CheckedNewMemory, at now: Date) -> Memory {
+        var m = Memory(
+            id: UUID(),
+            userId: principal.userId,
+            orgId: c.scope == .org ? principal.orgId : nil,
+            scope: c.scope,
+            state: c.scope == .personal ? .published : .draft,
+            content: c.content,
+            tags: c.tags,
+            repo: c.repo,
+            taskId: c.taskId,
+            kind: c.kind,
+            contentHash: Self.contentHash(c.content),
+            createdAt: now,
+            updatedAt: now,
+            embeddingModel: embeddingModel,
+            provenance: c.provenance,
+            anchors: c.anchors,
+            version: 1,
+            expiresAt: c.expiresAt
+        )
+        m.screenFlags = c.screenFlags
+        return m
     }
 
     private func visibleDuplicate(_ principal: Principal, tenant: String, hash: String) -> Memory? {
@@ -441,6 +480,7 @@ public final class MemoryService: Sendable {
         if let a = patch.anchors { m.anchors = try CodeAnchor.validate(a) }
         let commit = try Self.validate(commit: patch.commit)
         try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId, commit] + Self.anchorTexts(m.anchors))
+        m.screenFlags = try screenForPoisoning(m.content)
         m.contentHash = Self.contentHash(m.content)
         let vector = try await embed(m.content)
         return try await writes.withLock {
@@ -450,7 +490,16 @@ public final class MemoryService: Sendable {
             m.anchorChange = latest.anchorChange
             // New text or new anchors answer a code change: the mark is cleared.
             if m.contentHash != latest.contentHash || m.anchors != latest.anchors { m.anchorChange = nil }
-            if !byReviewer { m.state = await stateAfterContentChange(m, from: latest) }
+            m.reviewedBy = m.contentHash == latest.contentHash ? latest.reviewedBy : nil
+            if m.contentHash == latest.contentHash { m.screenFlags = latest.screenFlags }
+            m.supersededBy = latest.supersededBy
+            m.quarantinedFrom = latest.quarantinedFrom
+            if !byReviewer {
+                m.state = await stateAfterContentChange(m, from: latest)
+            } else if m.contentHash != latest.contentHash, m.scope == .org, m.state == .published, !m.screenFlags.isEmpty {
+                // Even a reviewer's own flagged text goes to review (by another reviewer, under four eyes).
+                m.state = .pendingReview
+            }
             m.updatedAt = Date()
             m.embeddingModel = embeddingModel
             try await persist(m, vector: vector)
@@ -470,7 +519,10 @@ public final class MemoryService: Sendable {
         let live: MemoryState = changed.state == .stale ? .published : changed.state
         guard changed.scope == .org, let org = changed.orgId else { return live }
         switch live {
-        case .published, .pendingReview: return await requiresReview(org) ? .pendingReview : live
+        // Flagged text always goes to review, whatever the org's policy.
+        case .published, .pendingReview:
+            if !changed.screenFlags.isEmpty { return .pendingReview }
+            return await requiresReview(org) ? .pendingReview : live
         case .draft, .archived, .rejected, .stale, .quarantined: return live
         }
     }
@@ -572,7 +624,9 @@ public final class MemoryService: Sendable {
             origin: origin,
             where: { $0.userId == principal.userId && $0.taskId == task },
             reason: { _ in "finish \(how)" },
-            detail: { _ in "state draft→\(target.rawValue) \(how)" }
+            detail: {
+                "state draft→\($0.state.rawValue) \(how)" + ($0.screenFlags.isEmpty ? "" : " (flagged: \($0.screenFlags.joined(separator: ", ")))")
+            }
         )
     }
 
@@ -594,12 +648,15 @@ public final class MemoryService: Sendable {
             let now = Date()
             let promoted = drafts.map { m -> Memory in
                 var p = m
-                p.state = target
+                // A flagged draft goes to review whatever the org's policy.
+                p.state = m.screenFlags.isEmpty ? target : .pendingReview
                 p.updatedAt = now
                 p.version = m.version + 1
                 return p
             }
-            try await setStates(promoted, state: target, at: now)
+            for state in Set(promoted.map(\.state)) {
+                try await setStates(promoted.filter { $0.state == state }, state: state, at: now)
+            }
             for (before, after) in zip(drafts, promoted) {
                 try await recordVersion(before: before, after: after, actor: actor, origin: origin, reason: reason(after))
                 try await recordAudit(
@@ -619,7 +676,9 @@ public final class MemoryService: Sendable {
     /// Writes new states (and `updated_at`, the version and the code-change mark) for memories, then
     /// updates the index. Memories of one version number share a store call.
     func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
-        let groups = Dictionary(grouping: memories) { "\($0.version)|\($0.anchorChange == nil)" }
+        let groups = Dictionary(grouping: memories) { m in
+            "\(m.version)|\(m.anchorChange == nil)|\(m.screenFlags)|\(m.reviewedBy ?? "")|\(m.supersededBy?.uuidString ?? "")|\(m.quarantinedFrom?.rawValue ?? "")"
+        }
         do {
             for (_, group) in groups {
                 var payload: Payload = [
@@ -628,6 +687,9 @@ public final class MemoryService: Sendable {
                     Memory.Field.version: .int(Int64(group[0].version)),
                 ]
                 if group[0].anchorChange == nil { payload[Memory.Field.anchorChanged] = .null }
+                // The trust record travels with the state (approval, supersession, quarantine and release change it).
+                let stored = group[0].payload
+                for field in Memory.Field.trustFields { payload[field] = stored[field] ?? .null }
                 try await store.setPayload(collection, payload: payload, key: nil, .ids(group.map { .uuid($0.id) }), requireAll: false)
             }
         } catch {

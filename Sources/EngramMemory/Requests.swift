@@ -16,6 +16,8 @@ public struct NewMemory: Sendable, Hashable, Codable {
     public var commit: String?
     /// Days until the memory expires and is archived (nil: it does not expire).
     public var expiresInDays: Int?
+    /// A memory this one replaces: archived with a `superseded_by` link in the same write.
+    public var supersedes: UUID?
 
     public init(
         content: String,
@@ -27,8 +29,10 @@ public struct NewMemory: Sendable, Hashable, Codable {
         anchors: [CodeAnchor] = [],
         branch: String? = nil,
         commit: String? = nil,
-        expiresInDays: Int? = nil
+        expiresInDays: Int? = nil,
+        supersedes: UUID? = nil
     ) {
+        self.supersedes = supersedes
         self.content = content
         self.scope = scope
         self.tags = tags
@@ -40,6 +44,21 @@ public struct NewMemory: Sendable, Hashable, Codable {
         self.commit = commit
         self.expiresInDays = expiresInDays
     }
+}
+
+/// A `NewMemory` after validation, the secret filter and the poisoning screen (inside the service).
+struct CheckedNewMemory: Sendable {
+    var scope: MemoryScope
+    var kind: MemoryKind
+    var content: String
+    var tags: [String]
+    var repo: String?
+    var taskId: String?
+    var anchors: [CodeAnchor]
+    var provenance: Provenance
+    var expiresAt: Date?
+    /// The poisoning screen's flag rules (empty when it allowed the text).
+    var screenFlags: [String]
 }
 
 /// Changes for `MemoryService.update`; `nil` leaves a field as it is.
@@ -99,6 +118,18 @@ public enum AddStatus: String, Sendable, Codable {
 public struct AddResult: Sendable, Hashable {
     public var memory: Memory
     public var status: AddStatus
+    /// Memories the writer can see that say something close about the same repository, tag or code
+    /// (see `MemoryService.possibleConflicts`): the assistant should reconcile them.
+    public var conflicts: [PossibleConflict] = []
+    /// The memory this one replaced (archived), when the write superseded one.
+    public var superseded: Memory?
+
+    public init(memory: Memory, status: AddStatus, conflicts: [PossibleConflict] = [], superseded: Memory? = nil) {
+        self.memory = memory
+        self.status = status
+        self.conflicts = conflicts
+        self.superseded = superseded
+    }
 }
 
 /// Conditions shared by search and list. All given conditions must hold.

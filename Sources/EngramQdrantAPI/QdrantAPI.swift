@@ -24,6 +24,8 @@ public struct QdrantAPIConfiguration: Sendable {
     /// The memory domain's rules for a payload written into a memory collection: returns the problem
     /// (refused with 400) or nil. `complete` is false for partial edits (set payload). Nil: secrets only.
     public var memoryPayloadProblem: MemoryPayloadCheck?
+    /// Points no read returns (the memory service's quarantined memories).
+    public var readExclusion: ReadExclusion?
     /// Timeouts and the per-IP connection cap (as on the main listener).
     public var connections: ConnectionLimits
     /// Proxies whose forwarding headers name the real client.
@@ -39,6 +41,7 @@ public struct QdrantAPIConfiguration: Sendable {
         maxUploadBytes: Int = 4 << 30,
         onMemoryCollectionWrite: (@Sendable (String) async -> Void)? = nil,
         memoryPayloadProblem: MemoryPayloadCheck? = nil,
+        readExclusion: ReadExclusion? = nil,
         connections: ConnectionLimits = ConnectionLimits(),
         trustedProxies: TrustedProxies = .none,
         keyFailuresPerMinute: Double = 30,
@@ -49,6 +52,7 @@ public struct QdrantAPIConfiguration: Sendable {
         self.maxUploadBytes = maxUploadBytes
         self.onMemoryCollectionWrite = onMemoryCollectionWrite
         self.memoryPayloadProblem = memoryPayloadProblem
+        self.readExclusion = readExclusion
         self.connections = connections
         self.trustedProxies = trustedProxies
         self.keyFailuresPerMinute = keyFailuresPerMinute

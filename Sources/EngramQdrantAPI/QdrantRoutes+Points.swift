@@ -155,7 +155,9 @@ extension QdrantRoutes {
         let ids = try Wire.pointIDs(Wire.field(a.body, "ids"), key: "ids")
         let payload = try Wire.payloadSelector(Wire.field(a.body, "with_payload"), default: true)
         let vector = try Wire.vectorSelector(Wire.field(a.body, "with_vector"), default: false)
-        let records = try await store.retrieve(a.name, ids: ids, withPayload: payload.wantsPayload, withVector: vector.wantsVectors)
+        let excluded = configuration.readExclusion?.collection == a.name
+        var records = try await store.retrieve(a.name, ids: ids, withPayload: payload.wantsPayload || excluded, withVector: vector.wantsVectors)
+        if excluded { records.removeAll { configuration.readExclusion!.hides($0.payload, collection: a.name) } }
         let named = !config.sparseVectors.isEmpty
         return .array(records.map { Wire.record($0, named: named, payload: payload, vector: vector) })
     }
@@ -170,7 +172,9 @@ extension QdrantRoutes {
         } else {
             throw QdrantError.badRequest("Unable to parse point id \(raw)")
         }
-        guard let r = try await store.retrieve(a.name, ids: [id], withPayload: true, withVector: true).first else {
+        guard let r = try await store.retrieve(a.name, ids: [id], withPayload: true, withVector: true).first,
+            configuration.readExclusion?.hides(r.payload, collection: a.name) != true
+        else {
             throw QdrantError(.notFound, "Not found: Point with id \(id) does not exists!")
         }
         return Wire.record(r, named: !config.sparseVectors.isEmpty, payload: .all, vector: .all)

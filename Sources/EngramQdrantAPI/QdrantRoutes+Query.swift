@@ -24,7 +24,7 @@ extension QdrantRoutes {
         let page = try await store.scroll(
             a.name,
             ScrollRequest(
-                filter: try Wire.filter(a.body),
+                filter: visible(try Wire.filter(a.body), a.name),
                 limit: try Wire.int(a.body, "limit") ?? 10,
                 offset: offset,
                 withPayload: payload.wantsPayload,
@@ -39,7 +39,12 @@ extension QdrantRoutes {
     }
 
     func count(_ a: Args) async throws -> JSONValue {
-        .object(["count": .int(Int64(try await store.count(a.name, filter: try Wire.filter(a.body))))])
+        .object(["count": .int(Int64(try await store.count(a.name, filter: visible(try Wire.filter(a.body), a.name))))])
+    }
+
+    /// `filter` with the points no read returns left out (`QdrantAPIConfiguration.readExclusion`).
+    func visible(_ filter: Filter?, _ collection: String) -> Filter? {
+        configuration.readExclusion?.apply(filter, collection: collection) ?? filter
     }
 
     /// What a query asks for: a dense vector, a named sparse vector, or none (id order).
@@ -115,7 +120,9 @@ extension QdrantRoutes {
         }
     }
 
-    func execute(_ collection: String, _ s: Search) async throws -> [ScoredPoint] {
+    func execute(_ collection: String, _ search: Search) async throws -> [ScoredPoint] {
+        var s = search
+        s.filter = visible(s.filter, collection)
         let extra = s.exclude == nil ? 0 : 1
         var hits: [ScoredPoint]
         switch s.vector {

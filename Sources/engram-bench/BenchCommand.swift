@@ -2,6 +2,7 @@ import ArgumentParser
 import EngramCore
 import EngramEmbedding
 import EngramKernels
+import EngramPoisoning
 import EngramSecrets
 import EngramStore
 import Foundation
@@ -220,9 +221,13 @@ struct BenchEmbed: AsyncParsableCommand {
     }
 }
 
-/// `engram-bench scan`: secret-filter throughput on the corpus texts, one core.
+/// `engram-bench scan`: write-gate throughput on the corpus texts, one core: the secret filter and the
+/// poisoning screen, each alone, then both as every write runs them.
 struct BenchScan: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Secret scanner memories/s and MB/s on one core.")
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Secret filter and poisoning screen memories/s and MB/s on one core."
+    )
 
     @Option(help: "JSONL corpus with a `text` field per line (.gz is read through gzip -dc), e.g. the team's secret-filter corpus.")
     var corpus: String
@@ -236,27 +241,33 @@ struct BenchScan: AsyncParsableCommand {
         guard !texts.isEmpty else { throw ValidationError("no texts in \(corpus)") }
         let bytes = texts.reduce(0) { $0 + $1.utf8.count }
         let scanner = SecretScanner()
-        var best = Double.infinity
-        var flagged = 0
-        for _ in 0..<runs {
-            let t0 = now()
-            flagged = 0
-            for _ in 0..<passes { for t in texts where !scanner.scan(t).isEmpty { flagged += 1 } }
-            best = min(best, now() - t0)
-        }
-        let n = Double(texts.count * passes)
-        print(
-            String(
-                format: "%d texts (%.0f bytes avg), %d passes, best of %d: %.0f memories/s, %.2f MB/s, %.1f µs/memory (%d flagged per pass)",
-                texts.count,
-                Double(bytes) / Double(texts.count),
-                passes,
-                runs,
-                n / best,
-                Double(bytes * passes) / best / 1e6,
-                best / n * 1e6,
-                flagged / passes
+        let screen = PoisoningScreen()
+        print("\(texts.count) texts (\(bytes / texts.count) bytes avg), \(passes) passes, best of \(runs), one core")
+        let gates: [(String, (String) -> Bool)] = [
+            ("secret filter", { !scanner.scan($0).isEmpty }),
+            ("poisoning screen", { screen.screen($0).verdict != .allow }),
+            ("both (a write)", { !scanner.scan($0).isEmpty || screen.screen($0).verdict != .allow }),
+        ]
+        for (name, gate) in gates {
+            var best = Double.infinity
+            var flagged = 0
+            for _ in 0..<runs {
+                let t0 = now()
+                flagged = 0
+                for _ in 0..<passes { for t in texts where gate(t) { flagged += 1 } }
+                best = min(best, now() - t0)
+            }
+            let n = Double(texts.count * passes)
+            print(
+                "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%.0f memories/s, %.2f MB/s, %.1f µs/memory (%d hits per pass)",
+                        n / best,
+                        Double(bytes * passes) / best / 1e6,
+                        best / n * 1e6,
+                        flagged / passes
+                    )
             )
-        )
+        }
     }
 }

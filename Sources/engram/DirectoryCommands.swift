@@ -76,13 +76,17 @@ struct Org: AsyncParsableCommand {
         @Option(help: "true: org memories go to review on finish.") var requireReview: Bool?
         @Option(help: "Days without serving or confirmation before a published memory turns stale (7–3650).") var staleAfterDays: Int?
         @Option(help: "Days the versions of a deleted memory are kept (1–3650).") var versionRetentionDays: Int?
+        @Option(help: "Four-eyes review: true (the default) means nobody approves a memory they wrote.") var approverMustDiffer: Bool?
         @Option(help: "The secret of the org's GitHub/GitLab webhooks (`-`: read it from standard input; empty: clear it).")
         var webhookSecret: String?
         @OptionGroup var store: StoreOptions
 
         func validate() throws {
-            guard requireReview != nil || staleAfterDays != nil || versionRetentionDays != nil || webhookSecret != nil else {
-                throw ValidationError("pass --require-review, --stale-after-days, --version-retention-days or --webhook-secret")
+            guard requireReview != nil || staleAfterDays != nil || versionRetentionDays != nil || webhookSecret != nil || approverMustDiffer != nil
+            else {
+                throw ValidationError(
+                    "pass --require-review, --stale-after-days, --version-retention-days, --approver-must-differ or --webhook-secret"
+                )
             }
         }
 
@@ -95,20 +99,26 @@ struct Org: AsyncParsableCommand {
                 print("\(org) require_review=\(requireReview)")
             }
             let records = LifecycleRecords(database: database)
-            if staleAfterDays != nil || versionRetentionDays != nil {
+            if staleAfterDays != nil || versionRetentionDays != nil || approverMustDiffer != nil {
                 let current = try await records.policy(orgId: org) ?? LifecyclePolicyRow(staleAfterDays: 180, versionRetentionDays: 30)
                 let stale = staleAfterDays ?? current.staleAfterDays
                 let retention = versionRetentionDays ?? current.versionRetentionDays
+                let fourEyes = approverMustDiffer ?? current.approverMustDiffer
                 guard LifecyclePolicy.staleRange.contains(stale) else { throw ValidationError("--stale-after-days must be 7 to 3650") }
                 guard LifecyclePolicy.retentionRange.contains(retention) else { throw ValidationError("--version-retention-days must be 1 to 3650") }
-                _ = try await records.setPolicy(LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention), orgId: org)
+                _ = try await records.setPolicy(
+                    LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention, approverMustDiffer: fourEyes),
+                    orgId: org
+                )
                 try await AuditLog(database: database).record(
                     orgId: org,
                     actor: "operator",
                     action: "policy",
-                    detail: "stale_after_days \(current.staleAfterDays)→\(stale); version_retention_days \(current.versionRetentionDays)→\(retention)"
+                    detail:
+                        "stale_after_days \(current.staleAfterDays)→\(stale); version_retention_days \(current.versionRetentionDays)→\(retention); "
+                        + "approver_must_differ \(current.approverMustDiffer)→\(fourEyes)"
                 )
-                print("\(org) stale_after_days=\(stale) version_retention_days=\(retention)")
+                print("\(org) stale_after_days=\(stale) version_retention_days=\(retention) approver_must_differ=\(fourEyes)")
             }
             if var secret = webhookSecret {
                 if secret == "-" { secret = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces) }

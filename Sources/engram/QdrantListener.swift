@@ -1,3 +1,4 @@
+import EngramCore
 import EngramMemory
 import EngramQdrantAPI
 import EngramServer
@@ -38,6 +39,10 @@ enum QdrantListener {
                 apiKey: key,
                 onMemoryCollectionWrite: onMemoryCollectionWrite,
                 memoryPayloadProblem: memoryRules(for: memoryCollection),
+                // Quarantined memories leave this read path too.
+                readExclusion: memoryCollection.map {
+                    ReadExclusion(collection: $0, key: Memory.stateField, values: [.string(MemoryState.quarantined.rawValue)])
+                },
                 // The main listener's edge settings: timeouts, connection cap, proxies, failed-credential limit.
                 connections: limits.connections,
                 trustedProxies: limits.trustedProxies,

@@ -2,13 +2,15 @@ import ArgumentParser
 import EngramMemory
 import Foundation
 
-/// `engram rescan [--apply]`: today's secret filter over every stored memory and version.
+/// `engram rescan [--apply]`: today's secret filter and poisoning screen over every stored memory and version.
 struct Rescan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Re-run the secret filter over every stored memory and version; --apply quarantines the hits.",
+        abstract: "Re-run the secret filter and the poisoning screen over every stored memory and version; --apply quarantines the hits.",
         discussion: """
-            Secret rules change, and text stored under older rules must meet the new ones. Without --apply the \\
-            command only lists the hits (memory id, version, rules; never the text). With --apply, a memory whose \\
+            Secret and screen rules change, and text stored under older rules must meet the new ones. Without --apply \\
+            the command only lists the hits (memory id, version, rules; never the text); a hit is a secret or a \\
+            planted instruction the poisoning screen blocks. Memories the screen newly flags are listed as \\
+            `flagged`; with --apply they are marked flagged and published org memories go back to review. With --apply, a memory whose \\
             current text matches becomes `quarantined` (hidden from every read path) and an older version's text \\
             is withheld from history and revert; every hit is listed for the org's admins \\
             (GET /v1/admin/quarantine) and audited. Nothing is deleted. Run it with the server stopped (like \\
@@ -34,9 +36,10 @@ struct Rescan: AsyncParsableCommand {
             let place = hit.current ? "current" : "history"
             print("\(hit.memoryId.uuidString.lowercased())  v\(hit.version)  \(place)  org=\(hit.orgId ?? "-")  \(hit.rules.joined(separator: ","))")
         }
+        for id in report.flagged { print("\(id.uuidString.lowercased())  flagged") }
         let verb = apply ? "quarantined \(report.quarantined) new" : "found"
         print(
-            "scanned \(report.memoriesScanned) memories and \(report.versionsScanned) versions: \(report.hits.count) hit(s); \(verb)"
+            "scanned \(report.memoriesScanned) memories and \(report.versionsScanned) versions: \(report.hits.count) hit(s); \(verb); \(report.flagged.count) newly flagged"
                 + (apply || report.hits.isEmpty ? "" : " (run with --apply to quarantine them)")
         )
     }

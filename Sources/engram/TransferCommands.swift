@@ -231,14 +231,14 @@ struct Import: AsyncParsableCommand {
                 let r = try await service.importSkippingDuplicates(batch)
                 imported += r.imported
                 skipped += r.skipped
-            } catch MemoryError.secretDetected {
-                // Retry one by one so only the memories holding secrets are refused.
+            } catch MemoryError.secretDetected, MemoryError.poisoningDetected {
+                // Retry one by one so only the memories holding secrets or planted instructions are refused.
                 for item in batch {
                     do {
                         let r = try await service.importSkippingDuplicates([item])
                         imported += r.imported
                         skipped += r.skipped
-                    } catch MemoryError.secretDetected { rejected += 1 }
+                    } catch MemoryError.secretDetected, MemoryError.poisoningDetected { rejected += 1 }
                 }
             }
             batch.removeAll()

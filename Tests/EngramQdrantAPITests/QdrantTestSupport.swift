@@ -28,9 +28,10 @@ struct QdrantServer: Sendable {
     /// `maxUploadBytes`: the snapshot upload limit of the listener under test.
     func test<Value: Sendable>(
         maxUploadBytes: Int = 4 << 30,
+        readExclusion: ReadExclusion? = nil,
         _ body: @Sendable (QdrantClient) async throws -> Value
     ) async throws -> Value {
-        let configuration = QdrantAPIConfiguration(apiKey: Self.apiKey, maxUploadBytes: maxUploadBytes)
+        let configuration = QdrantAPIConfiguration(apiKey: Self.apiKey, maxUploadBytes: maxUploadBytes, readExclusion: readExclusion)
         let router = QdrantAPI.router(store: store, configuration: configuration, logger: Self.logger)
         return try await Application(router: router, logger: Self.logger).test(.router) { client in
             try await body(QdrantClient(client: client))

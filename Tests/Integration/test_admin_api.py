@@ -46,8 +46,12 @@ def test_full_lifecycle_over_mcp_and_rest(server, org):
     status, _, body = http("PATCH", f"{server.url}/v1/admin/memories/{mid}",
                            {"content": "Initech services pin base images by sha256 digest"}, token=org["adam"])
     assert status == 200 and body["memory"]["state"] == "pending_review"
-    # Approval names the text the reviewer read (its content hash).
-    status, _, body = post(server, f"/v1/admin/memories/{mid}/approve", {"content_hash": body["memory"]["content_hash"]}, org["adam"])
+    # Approval names the text the reviewer read (its content hash). Four-eyes review: adam wrote this text
+    # (his edit), so he cannot approve it; olga can.
+    seen = {"content_hash": body["memory"]["content_hash"]}
+    status, _, refused = post(server, f"/v1/admin/memories/{mid}/approve", seen, org["adam"])
+    assert status == 403 and "four-eyes" in refused["error"]["message"]
+    status, _, body = post(server, f"/v1/admin/memories/{mid}/approve", seen, org["olga"])
     assert status == 200 and body["memory"]["state"] == "published"
     status, _, body = http("GET", f"{server.url}/v1/memories/{mid}", token=org["val"])
     assert status == 200 and body["memory"]["content"].endswith("sha256 digest")

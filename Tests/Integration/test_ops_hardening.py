@@ -234,16 +234,19 @@ def test_recall_labels_its_columns_and_sorts_by_the_printed_score(server):
 
 
 def registered_routes():
-    """(method, path) of every route registered in REST/MemoryRoutes.swift, AdminRoutes.swift, InvitationRoutes.swift
-    and Hooks/WebhookRoutes.swift."""
+    """(method, path) of every route registered in REST/MemoryRoutes.swift, AdminRoutes.swift, AdminRoutes+Containment.swift,
+    InvitationRoutes.swift and Hooks/WebhookRoutes.swift."""
     src = REPO / "Sources" / "EngramServer" / "REST"
     actions = re.search(r"enum ReviewAction[^{]*\{\s*case ([a-z, ]+)", (REPO / "Sources" / "EngramMemory" / "MemoryService+Review.swift").read_text())
     actions = [a.strip() for a in actions.group(1).split(",")]
     routes = set()
-    for file in ("MemoryRoutes.swift", "AdminRoutes.swift", "InvitationRoutes.swift", "Hooks/WebhookRoutes.swift"):
+    for file in ("MemoryRoutes.swift", "AdminRoutes.swift", "AdminRoutes+Containment.swift", "InvitationRoutes.swift", "Hooks/WebhookRoutes.swift"):
         text = (src / file).read_text()
         groups = {name: "/" + path for name, path in re.findall(r'let (\w+) = router\.group\("([^"]+)"\)', text)}
         groups["router"] = ""
+        # Extensions that register on the admin group receive it as a parameter named `admin`.
+        if re.search(r'func \w+\(on admin: RouterGroup', text):
+            groups["admin"] = "/v1/admin"
         for receiver, method, path in re.findall(r'\b(\w+)\.(get|post|put|patch|delete)\("([^"]*)"\)', text):
             if receiver not in groups:
                 continue

@@ -6,10 +6,14 @@ public struct LifecyclePolicy: Sendable, Hashable, Codable {
     public var staleAfterDays: Int
     /// Versions of a deleted memory are purged this many days after the deletion.
     public var versionRetentionDays: Int
+    /// Four-eyes review (on by default): nobody approves a memory they wrote or whose current text
+    /// they wrote, owners included.
+    public var approverMustDiffer: Bool
 
-    public init(staleAfterDays: Int = 180, versionRetentionDays: Int = 30) {
+    public init(staleAfterDays: Int = 180, versionRetentionDays: Int = 30, approverMustDiffer: Bool = true) {
         self.staleAfterDays = staleAfterDays
         self.versionRetentionDays = versionRetentionDays
+        self.approverMustDiffer = approverMustDiffer
     }
 
     /// The policy of personal memories and of organisations that set none.

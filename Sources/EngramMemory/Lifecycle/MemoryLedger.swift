@@ -25,6 +25,8 @@ public struct MemoryVersion: Sendable, Hashable {
     /// The rules a rescan matched when this version's text is withheld (quarantined), else nil. A withheld
     /// version's `memory` has no text, tags, repository, task or anchors.
     public var withheldRules: [String]? = nil
+    /// The id (`jti`) of the token that made the change, when there was one.
+    public var tokenId: String? = nil
 
     /// This version with its text withheld.
     func withheld(_ rules: [String]) -> MemoryVersion {
@@ -102,7 +104,8 @@ public final class MemoryLedger: Sendable {
                 client: origin.client,
                 requestId: origin.requestId,
                 reason: reason,
-                at: at
+                at: at,
+                tokenId: origin.tokenId
             )
         )
         try await records.appendVersions(rows)
@@ -154,7 +157,8 @@ public final class MemoryLedger: Sendable {
         client: String?,
         requestId: String?,
         reason: String,
-        at: Date
+        at: Date,
+        tokenId: String? = nil
     ) -> VersionRow {
         VersionRow(
             memoryId: m.id.lowercasedText,
@@ -168,7 +172,8 @@ public final class MemoryLedger: Sendable {
             orgId: m.orgId,
             state: state,
             contentHash: m.contentHash,
-            snapshot: Data(JSONValue.object(m.payload).jsonBytes())
+            snapshot: Data(JSONValue.object(m.payload).jsonBytes()),
+            tokenId: tokenId
         )
     }
 
@@ -187,7 +192,8 @@ public final class MemoryLedger: Sendable {
             reason: r.reason,
             state: r.state,
             memory: m,
-            recorded: true
+            recorded: true,
+            tokenId: r.tokenId
         )
     }
 }

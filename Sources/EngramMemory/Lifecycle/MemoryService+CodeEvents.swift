@@ -159,7 +159,7 @@ extension MemoryService {
                 return Self.mentions(branch, taskId: task) || Self.mentions(title, taskId: task)
             },
             reason: { "finish task \($0.taskId ?? "") on merge of \(branch.prefix(200))" },
-            detail: { "state draft→\(target.rawValue) task \($0.taskId ?? "") on merge (author \($0.userId))" }
+            detail: { "state draft→\($0.state.rawValue) task \($0.taskId ?? "") on merge (author \($0.userId))" }
         )
     }
 }

@@ -187,6 +187,7 @@ extension MemoryService {
         try await writes.withLock {
             guard let latest = index.get(id), from.contains(latest.state) else { return nil }
             var m = latest
+            if state == .quarantined { m.quarantinedFrom = latest.state }
             m.state = state
             m.updatedAt = Date()
             m.version = latest.version + 1

@@ -70,6 +70,7 @@ extension MemoryService {
         }
         let source = target.memory
         try scanForSecrets([source.content] + source.tags + [source.repo, source.taskId] + Self.anchorTexts(source.anchors))
+        let flags = try screenForPoisoning(source.content)
         let vector = try await embed(source.content)
         let now = Date()
         let restored: Memory = try await writes.withLock {
@@ -87,8 +88,13 @@ extension MemoryService {
             m.taskId = source.taskId
             m.anchors = source.anchors
             m.expiresAt = source.expiresAt
+            m.reviewedBy = source.reviewedBy
+            m.screenFlags = source.reviewedBy == nil ? flags : []
+            m.supersededBy = nil
+            m.quarantinedFrom = nil
             // Reverting is its owner vouching for the text: a stale version comes back live.
             m.state = source.state == .stale ? .published : source.state
+            if m.scope == .org, m.state == .published, !m.screenFlags.isEmpty { m.state = .pendingReview }
             m.anchorChange = nil
             m.version = top + 1
             m.updatedAt = now

@@ -1,10 +1,12 @@
 public import EngramAuth
 import EngramCore
 public import EngramDatabase
+import EngramPoisoning
 import EngramSecrets
 public import Foundation
 
-/// One memory version whose text fails the secret filter: the rules that matched, never the text.
+/// One memory version whose text fails the secret filter or is blocked by the poisoning screen: the rules
+/// that matched, never the text.
 public struct RescanHit: Sendable, Hashable {
     public var memoryId: UUID
     /// The version holding the text (the stored memory's current version, or an older one).
@@ -22,6 +24,9 @@ public struct RescanReport: Sendable, Hashable {
     public var hits: [RescanHit] = []
     /// Hits quarantined by this run (with `apply`); hits quarantined before are not counted again.
     public var quarantined = 0
+    /// Memories the poisoning screen newly flags (with `apply`, marked `flagged`; published org memories
+    /// go back to review).
+    public var flagged: [UUID] = []
 }
 
 /// A quarantined version as admins see it.
@@ -38,12 +43,14 @@ extension MemoryService {
         [m.content] + m.tags + [m.repo, m.taskId, m.provenance.branch, m.provenance.commit] + Self.anchorTexts(m.anchors)
     }
 
+    /// The secret filter's rules for every text field, and the poisoning screen's `block` rules for the content.
     func findings(_ m: Memory) -> [String] {
-        Array(Set(scannedTexts(m).compactMap { $0 }.flatMap { scanner.scan($0).map(\.ruleID) })).sorted()
+        let secrets = scannedTexts(m).compactMap { $0 }.flatMap { scanner.scan($0).map(\.ruleID) }
+        return Array(Set(secrets + poisoningBlockRules(m.content))).sorted()
     }
 
-    /// Re-runs today's secret filter over every stored memory and every recorded version (rules change;
-    /// old text must meet the new rules). With `apply`, hits are quarantined, not deleted: a current memory
+    /// Re-runs today's secret filter and poisoning screen over every stored memory and every recorded
+    /// version (rules change; old text must meet the new rules). With `apply`, hits are quarantined, not deleted: a current memory
     /// becomes `quarantined` (hidden from every read path) as a new version, an older version is withheld
     /// from history and revert, and each is listed for admins by id and rule and audited. Idempotent.
     public func rescan(apply: Bool, actor: String = "operator") async throws -> RescanReport {
@@ -69,7 +76,35 @@ extension MemoryService {
                 report.hits.append(RescanHit(memoryId: id, version: row.version, current: false, orgId: row.orgId, rules: rules))
             }
         }
+        // The screen's flags: a memory nobody reviewed that today's rules flag is marked (and an org memory
+        // served to everyone goes back to review).
+        var flagUpdates: [(UUID, [String])] = []
+        for m in index.all(where: { $0.state != .quarantined && $0.reviewedBy == nil }) {
+            let screened = poisonScreen.screen(m.content)
+            guard screened.verdict == .flag, Set(screened.ruleIDs) != Set(m.screenFlags) else { continue }
+            if report.hits.contains(where: { $0.memoryId == m.id && $0.current }) { continue }
+            report.flagged.append(m.id)
+            flagUpdates.append((m.id, screened.ruleIDs))
+        }
         guard apply else { return report }
+        for (id, rules) in flagUpdates {
+            try await writes.withLock {
+                guard let latest = index.get(id), latest.state != .quarantined else { return }
+                var m = latest
+                m.screenFlags = rules
+                if m.scope == .org, m.state == .published { m.state = .pendingReview }
+                m.updatedAt = now
+                m.version = latest.version + 1
+                try await setStates([m], state: m.state, at: now)
+                try await recordVersion(
+                    before: latest,
+                    after: m,
+                    actor: actor,
+                    origin: WriteOrigin(.system),
+                    reason: "flagged by the poisoning screen (\(rules.joined(separator: ", ")))"
+                )
+            }
+        }
         for hit in report.hits {
             var version = hit.version
             if hit.current {
@@ -78,7 +113,7 @@ extension MemoryService {
                     to: .quarantined,
                     actor: actor,
                     origin: WriteOrigin(.system),
-                    reason: "quarantined: the secret filter matches (\(hit.rules.joined(separator: ", ")))",
+                    reason: "quarantined: the secret filter or the poisoning screen matches (\(hit.rules.joined(separator: ", ")))",
                     from: Set(MemoryState.allCases).subtracting([.quarantined])
                 )
                 // The text is that of the version before the quarantine, and of the quarantine version itself.

@@ -48,7 +48,11 @@ extension MemoryService {
         let before = self.policy(orgId: org)
         guard
             try await lifecycle.setPolicy(
-                LifecyclePolicyRow(staleAfterDays: policy.staleAfterDays, versionRetentionDays: policy.versionRetentionDays),
+                LifecyclePolicyRow(
+                    staleAfterDays: policy.staleAfterDays,
+                    versionRetentionDays: policy.versionRetentionDays,
+                    approverMustDiffer: policy.approverMustDiffer
+                ),
                 orgId: org
             )
         else { throw MemoryError.notFound }
@@ -61,7 +65,8 @@ extension MemoryService {
             before: nil,
             after: nil,
             detail: "stale_after_days \(before.staleAfterDays)→\(policy.staleAfterDays); "
-                + "version_retention_days \(before.versionRetentionDays)→\(policy.versionRetentionDays)"
+                + "version_retention_days \(before.versionRetentionDays)→\(policy.versionRetentionDays); "
+                + "approver_must_differ \(before.approverMustDiffer)→\(policy.approverMustDiffer)"
         )
         return policy
     }

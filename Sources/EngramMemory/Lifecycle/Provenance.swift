@@ -10,13 +10,23 @@ public struct Provenance: Sendable, Hashable, Codable {
     /// The branch and commit the caller was on, when it said so.
     public var branch: String?
     public var commit: String?
+    /// The id (`jti`) of the token that wrote it, when it came with one.
+    public var tokenId: String?
 
-    public init(channel: WriteChannel = .rest, client: String? = nil, requestId: String? = nil, branch: String? = nil, commit: String? = nil) {
+    public init(
+        channel: WriteChannel = .rest,
+        client: String? = nil,
+        requestId: String? = nil,
+        branch: String? = nil,
+        commit: String? = nil,
+        tokenId: String? = nil
+    ) {
         self.channel = channel
         self.client = client
         self.requestId = requestId
         self.branch = branch
         self.commit = commit
+        self.tokenId = tokenId
     }
 }
 
@@ -26,11 +36,14 @@ public struct WriteOrigin: Sendable, Hashable {
     /// `name/version` of the MCP client, or the HTTP `User-Agent` (at most 128 characters are kept).
     public var client: String?
     public var requestId: String?
+    /// The id (`jti`) of the bearer token of the request (nil for sessions without one, the CLI, the server).
+    public var tokenId: String?
 
-    public init(_ channel: WriteChannel, client: String? = nil, requestId: String? = nil) {
+    public init(_ channel: WriteChannel, client: String? = nil, requestId: String? = nil, tokenId: String? = nil) {
         self.channel = channel
         self.client = client.map { String($0.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.prefix(128).map(Character.init)) }
         self.requestId = requestId.map { String($0.prefix(64)) }
+        self.tokenId = tokenId.map { String($0.prefix(64)) }
     }
 
     /// The server itself (sweeps, retention).

@@ -12,7 +12,7 @@ extension MemoryError: HTTPResponseError {
         case .notFound: return .notFound
         case .forbidden: return .forbidden
         case .invalid: return .badRequest
-        case .secretDetected: return .unprocessableContent
+        case .secretDetected, .poisoningDetected: return .unprocessableContent
         case .unavailable: return .serviceUnavailable
         case .conflict: return .conflict
         }
@@ -27,7 +27,7 @@ extension MemoryError: HTTPResponseError {
         switch self {
         case .notFound: return .notFound
         case let .forbidden(why): return APIError(.forbidden, code: code, why)
-        case .invalid, .secretDetected, .unavailable, .conflict: return APIError(status, code: code, description)
+        case .invalid, .secretDetected, .poisoningDetected, .unavailable, .conflict: return APIError(status, code: code, description)
         }
     }
 }

@@ -1,3 +1,4 @@
+import EngramAuth
 import EngramCore
 import EngramMemory
 import Foundation
@@ -7,7 +8,8 @@ import Foundation
 enum MemoryJSON {
     /// A memory on the wire. `lean` (what an assistant reads over MCP) leaves out the bookkeeping an
     /// assistant has no use for: the content hash (reviewers bind approvals to it over REST) and the model.
-    static func memory(_ m: Memory, lean: Bool = false) -> JSONValue {
+    /// `trust` is the memory's trust for the reader (`Memory.trust(for:)`), shown when given.
+    static func memory(_ m: Memory, lean: Bool = false, trust: MemoryTrust? = nil) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .string(m.id.lowercasedText), "user_id": .string(m.userId), "scope": .string(m.scope.rawValue),
             "state": .string(m.state.rawValue), "content": .string(m.content), "tags": .array(m.tags.map { .string($0) }),
@@ -27,7 +29,24 @@ enum MemoryJSON {
         o["anchors"] = .array(m.anchors.map(anchor))
         o["anchor_changed"] = m.anchorChange.map(anchorChange) ?? .null
         o["expires_at"] = m.expiresAt.map { time($0) } ?? .null
+        if let trust { o["trust"] = .string(trust.rawValue) }
+        o["screen_flags"] = .array(m.screenFlags.map { .string($0) })
+        o["reviewed_by"] = m.reviewedBy.map { .string($0) } ?? .null
+        o["superseded_by"] = m.supersededBy.map { .string($0.lowercasedText) } ?? .null
         return .object(o)
+    }
+
+    /// Possible conflicts on the wire: id, content, similarity (and state, author and trust for the reader).
+    static func conflicts(_ list: [PossibleConflict], reader: Principal) -> JSONValue {
+        .array(
+            list.map { c in
+                .object([
+                    "id": .string(c.memory.id.lowercasedText), "content": .string(c.memory.content),
+                    "similarity": .double((c.similarity * 1e4).rounded() / 1e4), "state": .string(c.memory.state.rawValue),
+                    "user_id": .string(c.memory.userId), "trust": .string(c.memory.trust(for: reader).rawValue),
+                ])
+            }
+        )
     }
 
     /// The compact provenance block: who wrote it, by which path and client, in which task, repository and
@@ -64,17 +83,18 @@ enum MemoryJSON {
     }
 
     /// A memory with its usage and freshness (get, and reviewers' views).
-    static func memory(_ m: Memory, usage u: MemoryUsage, freshness f: Freshness, lean: Bool = false) -> JSONValue {
-        guard case var .object(o) = memory(m, lean: lean) else { return memory(m, lean: lean) }
+    static func memory(_ m: Memory, usage u: MemoryUsage, freshness f: Freshness, lean: Bool = false, trust: MemoryTrust? = nil) -> JSONValue {
+        guard case var .object(o) = memory(m, lean: lean, trust: trust) else { return memory(m, lean: lean, trust: trust) }
         o["usage"] = usage(u)
         o["freshness"] = .string(f.label)
         o["freshness_state"] = .string(f.code)
         return .object(o)
     }
 
-    static func hit(_ h: MemorySearchHit, lean: Bool = false) -> JSONValue {
+    static func hit(_ h: MemorySearchHit, lean: Bool = false, reader: Principal? = nil) -> JSONValue {
         var o: [String: JSONValue] = [
-            "memory": memory(h.memory, usage: h.usage, freshness: h.freshness, lean: lean), "score": .double(round(h.score * 1e6) / 1e6),
+            "memory": memory(h.memory, usage: h.usage, freshness: h.freshness, lean: lean, trust: reader.map { h.memory.trust(for: $0) }),
+            "score": .double(round(h.score * 1e6) / 1e6),
         ]
         o["similarity"] = h.similarity.map { .double(round($0 * 1e6) / 1e6) } ?? .null
         o["freshness"] = .string(h.freshness.label)
@@ -102,20 +122,39 @@ enum MemoryJSON {
         ])
     }
 
-    static func rating(_ r: RatingResult, lean: Bool = false) -> JSONValue {
+    static func rating(_ r: RatingResult, lean: Bool = false, reader: Principal) -> JSONValue {
         .object([
-            "memory": memory(r.memory, lean: lean), "outcome": .string(r.outcome.rawValue), "reporters": .int(Int64(r.reporters)),
+            "memory": memory(r.memory, lean: lean, trust: r.memory.trust(for: reader)), "outcome": .string(r.outcome.rawValue),
+            "reporters": .int(Int64(r.reporters)),
         ])
     }
 
-    static func page(_ p: MemoryPage, lean: Bool = false) -> JSONValue {
-        .object(["memories": .array(p.memories.map { memory($0, lean: lean) }), "next_cursor": p.nextCursor.map { .string($0) } ?? .null])
+    static func page(_ p: MemoryPage, lean: Bool = false, reader: Principal? = nil) -> JSONValue {
+        .object([
+            "memories": .array(p.memories.map { memory($0, lean: lean, trust: reader.map($0.trust(for:))) }),
+            "next_cursor": p.nextCursor.map { .string($0) } ?? .null,
+        ])
     }
 
-    static func add(_ r: AddResult, lean: Bool = false) -> JSONValue {
-        var o: [String: JSONValue] = ["memory": memory(r.memory, lean: lean), "status": .string(r.status.rawValue)]
+    static func add(_ r: AddResult, lean: Bool = false, reader: Principal) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "memory": memory(r.memory, lean: lean, trust: r.memory.trust(for: reader)), "status": .string(r.status.rawValue),
+            "possible_conflicts": conflicts(r.conflicts, reader: reader),
+            "superseded": r.superseded.map { .string($0.id.lowercasedText) } ?? .null,
+        ]
         if let next = nextStep(r.memory) { o["next_step"] = .string(next) }
+        if let warning = flagWarning(r.memory) { o["warning"] = .string(warning) }
         return .object(o)
+    }
+
+    /// What the screen's flag means for the writer (nil when the memory is not flagged).
+    static func flagWarning(_ m: Memory) -> String? {
+        guard !m.screenFlags.isEmpty else { return nil }
+        let rules = m.screenFlags.joined(separator: ", ")
+        if m.scope == .org {
+            return "The poisoning screen flagged this text (\(rules)): it goes to an admin's review before the organisation sees it."
+        }
+        return "The poisoning screen flagged this text (\(rules)): it is kept, marked flagged, and served with a warning."
     }
 
     /// What the author must do for an org draft to reach the team (nil when nothing is needed).
@@ -129,7 +168,9 @@ enum MemoryJSON {
         .object([
             "task_id": taskId.map { .string($0) } ?? .null,
             "promoted": .array(promoted.map { .string($0.id.lowercasedText) }),
-            "state": promoted.first.map { .string($0.state.rawValue) } ?? .null,
+            // The state they reached (nil when none, or when some went to review and others were published).
+            "state": Set(promoted.map(\.state)).count == 1 ? .string(promoted[0].state.rawValue) : .null,
+            "states": .object(Dictionary(uniqueKeysWithValues: promoted.map { ($0.id.lowercasedText, JSONValue.string($0.state.rawValue)) })),
         ])
     }
 

@@ -35,20 +35,27 @@ enum Tool: String, CaseIterable, Sendable {
             let r = try await memories.add(p, try ToolArguments.newMemory(args), origin: origin)
             let verb = r.status == .created ? "Saved" : r.status == .duplicate ? "Already saved" : "Updated existing"
             var text = "\(verb) memory \(r.memory.id.lowercasedText) (\(r.memory.scope.rawValue), \(r.memory.state.rawValue))."
+            if let old = r.superseded { text += " It supersedes memory \(old.id.lowercasedText), now archived." }
             if let next = MemoryJSON.nextStep(r.memory) { text += " " + next }
-            return Self.result(MemoryJSON.add(r, lean: true), text: text)
+            if let warning = MemoryJSON.flagWarning(r.memory) { text += " " + warning }
+            text += Self.conflictText(r.conflicts, reader: p)
+            return Self.result(MemoryJSON.add(r, lean: true, reader: p), text: text)
         case .searchMemories:
             let hits = try await memories.search(p, ToolArguments.searchQuery(args))
             let text =
                 hits.isEmpty
                 ? "No matching memories."
-                : hits.enumerated().map { i, h in
-                    "\(i + 1). \(h.memory.content)\n   " + TextFormatting.summary(h.memory)
-                        + " · " + TextFormatting.freshness(h.freshness)
-                        + " · relevance " + TextFormatting.fixed(h.score, digits: 2)
-                        + (h.similarity.map { " · similarity " + TextFormatting.fixed($0, digits: 2) } ?? "")
-                }.joined(separator: "\n")
-            return Self.result(.object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true) })]), text: text)
+                : TextFormatting.dataNotice + "\n\n"
+                    + hits.enumerated().map { i, h in
+                        "\(i + 1). "
+                            + TextFormatting.quoted(
+                                h.memory,
+                                trust: h.memory.trust(for: p),
+                                extra: [TextFormatting.freshness(h.freshness), "relevance " + TextFormatting.fixed(h.score, digits: 2)]
+                                    + (h.similarity.map { ["similarity " + TextFormatting.fixed($0, digits: 2)] } ?? [])
+                            )
+                    }.joined(separator: "\n\n")
+            return Self.result(.object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true, reader: p) })]), text: text)
         case .listMemories:
             let page = try memories.list(
                 p,
@@ -59,24 +66,30 @@ enum Tool: String, CaseIterable, Sendable {
             var text =
                 page.memories.isEmpty
                 ? "No memories."
-                : page.memories.map { m in
-                    "- \(m.content)\n  " + TextFormatting.summary(m)
-                }.joined(separator: "\n")
+                : TextFormatting.dataNotice + "\n\n"
+                    + page.memories.map { m in TextFormatting.quoted(m, trust: m.trust(for: p)) }.joined(separator: "\n\n")
             if let next = page.nextCursor { text += "\nMore: pass cursor \(next)" }
-            return Self.result(MemoryJSON.page(page, lean: true), text: text)
+            return Self.result(MemoryJSON.page(page, lean: true, reader: p), text: text)
         case .getMemory:
             let m = try memories.get(p, id: try ToolArguments.uuid(args))
             let u = memories.usage.usage(m.id)
             let f = Freshness.of(m, usage: u, policy: memories.policy(of: m))
             return Self.result(
-                .object(["memory": MemoryJSON.memory(m, usage: u, freshness: f, lean: true)]),
-                text: m.content + "\n" + TextFormatting.summary(m) + " · " + TextFormatting.freshness(f)
+                .object(["memory": MemoryJSON.memory(m, usage: u, freshness: f, lean: true, trust: m.trust(for: p))]),
+                text: TextFormatting.dataNotice + "\n\n" + TextFormatting.quoted(m, trust: m.trust(for: p), extra: [TextFormatting.freshness(f)])
             )
         case .updateMemory:
             let m = try await memories.update(p, id: try ToolArguments.uuid(args), try ToolArguments.patch(args), origin: origin)
             var text = "Updated memory \(m.id.lowercasedText) to version \(m.version) (\(m.scope.rawValue), \(m.state.rawValue))."
-            if m.state == .pendingReview { text += " Its organisation requires review: the new text is served once an admin approves it." }
-            return Self.result(.object(["memory": MemoryJSON.memory(m, lean: true)]), text: text)
+            if m.state == .pendingReview { text += " It goes to review: the new text is served once an admin approves it." }
+            if let warning = MemoryJSON.flagWarning(m) { text += " " + warning }
+            let conflicts = try await memories.possibleConflicts(p, of: m)
+            text += Self.conflictText(conflicts, reader: p)
+            var o: [String: JSONValue] = [
+                "memory": MemoryJSON.memory(m, lean: true, trust: m.trust(for: p)), "possible_conflicts": MemoryJSON.conflicts(conflicts, reader: p),
+            ]
+            if let warning = MemoryJSON.flagWarning(m) { o["warning"] = .string(warning) }
+            return Self.result(.object(o), text: text)
         case .deleteMemory:
             let id = try ToolArguments.uuid(args)
             try await memories.delete(p, id: id, origin: origin)
@@ -88,22 +101,28 @@ enum Tool: String, CaseIterable, Sendable {
             let text =
                 promoted.isEmpty
                 ? "No drafts to promote for \(which)."
-                : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") (\(which)) to \(promoted[0].state.rawValue)."
+                : "Promoted \(promoted.count) memor\(promoted.count == 1 ? "y" : "ies") (\(which)): "
+                    + Dictionary(grouping: promoted, by: \.state).sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { "\($0.value.count) \($0.key.rawValue)" }.joined(separator: ", ")
+                    + (promoted.contains { !$0.screenFlags.isEmpty } ? " (flagged memories go to review whatever the org policy)." : ".")
             return Self.result(MemoryJSON.finish(promoted, taskId: task), text: text)
         case .memoryHistory:
             let id = try ToolArguments.uuid(args)
             let versions = try await memories.history(p, id: id)
-            let text = versions.map { v in
-                "v\(v.version) · \(RFC3339.format(v.at.timeIntervalSince1970).prefix(19)) · \(v.actor) via \(v.channel) · \(v.reason) · \(v.state)\n   "
-                    + v.memory.content
-            }.joined(separator: "\n")
+            let text =
+                TextFormatting.dataNotice + "\n\n"
+                + versions.map { v in
+                    "v\(v.version) · \(RFC3339.format(v.at.timeIntervalSince1970).prefix(19)) · \(v.actor) via \(v.channel) · \(v.reason) · \(v.state)\n"
+                        + TextFormatting.visible(v.memory.content).split(separator: "\n", omittingEmptySubsequences: false).map { "> " + $0 }
+                        .joined(separator: "\n")
+                }.joined(separator: "\n")
             return Self.result(MemoryJSON.history(id, versions, lean: true), text: text)
         case .revertMemory:
             let id = try ToolArguments.uuid(args)
             let version = ToolArguments.int(args, "version") ?? 0
             let m = try await memories.revert(p, id: id, to: version, origin: origin)
             return Self.result(
-                .object(["memory": MemoryJSON.memory(m, lean: true)]),
+                .object(["memory": MemoryJSON.memory(m, lean: true, trust: m.trust(for: p))]),
                 text:
                     "Reverted memory \(id.lowercasedText) to the text of version \(version), recorded as version \(m.version) (\(m.state.rawValue))."
             )
@@ -120,8 +139,23 @@ enum Tool: String, CaseIterable, Sendable {
             case .sentToReview: text = "Memory \(id.lowercasedText) went back to review with your note; it is not served until an admin acts."
             case .recorded: text = "Report recorded (\(r.reporters) open); the memory is sent to review once another teammate reports it."
             }
-            return Self.result(MemoryJSON.rating(r, lean: true), text: text)
+            return Self.result(MemoryJSON.rating(r, lean: true, reader: p), text: text)
         }
+    }
+
+    /// The text form of possible conflicts (empty when there are none).
+    static func conflictText(_ conflicts: [PossibleConflict], reader: Principal) -> String {
+        guard !conflicts.isEmpty else { return "" }
+        return "\n\nPossible conflicts: these memories say something close about the same repository, tag or code. "
+            + "Check whether they still hold; if the new memory replaces one, save it with supersedes set to that id, "
+            + "or update or rate the old one.\n\n"
+            + conflicts.map { c in
+                TextFormatting.quoted(
+                    c.memory,
+                    trust: c.memory.trust(for: reader),
+                    extra: ["similarity " + TextFormatting.fixed(c.similarity, digits: 2)]
+                )
+            }.joined(separator: "\n\n")
     }
 
     static func result(_ structured: JSONValue, text: String) -> JSONValue {

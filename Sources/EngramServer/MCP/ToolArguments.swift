@@ -38,7 +38,11 @@ enum ToolArguments {
             anchors: try anchors(o) ?? [],
             branch: string(o, "branch"),
             commit: string(o, "commit"),
-            expiresInDays: int(o, "expires_in_days")
+            expiresInDays: int(o, "expires_in_days"),
+            supersedes: try string(o, "supersedes").map { raw in
+                guard let id = UUID(uuidString: raw) else { throw MemoryError.invalid("supersedes must be a memory id (UUID)") }
+                return id
+            }
         )
     }
 

@@ -19,7 +19,7 @@ struct AdminRoutes: Sendable {
         admin.get("memories") { request, context in
             let p = try context.requirePrincipal()
             let query = try Self.reviewQuery(request)
-            return JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query)))
+            return JSONBody.response(MemoryJSON.page(try memories.reviewList(p, query), reader: p))
         }
         admin.get("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
@@ -28,8 +28,14 @@ struct AdminRoutes: Sendable {
             let u = memories.usage.usage(id)
             return JSONBody.response(
                 .object([
-                    "memory": MemoryJSON.memory(m, usage: u, freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m))),
+                    "memory": MemoryJSON.memory(
+                        m,
+                        usage: u,
+                        freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m)),
+                        trust: m.trust(for: p)
+                    ),
                     "reports": .array(try await memories.reports(p, id: id).map(MemoryJSON.report)),
+                    "possible_conflicts": MemoryJSON.conflicts(try await memories.possibleConflicts(p, of: m), reader: p),
                 ])
             )
         }
@@ -48,7 +54,7 @@ struct AdminRoutes: Sendable {
                 to: ToolArguments.int(body, "version") ?? 0,
                 origin: MemoryRoutes.origin(request, context, .admin)
             )
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m, trust: m.trust(for: p))]))
         }
         admin.get("usage") { request, context in
             let p = try context.requirePrincipal()
@@ -69,9 +75,20 @@ struct AdminRoutes: Sendable {
             return JSONBody.response(.object(["stale": ours(r.staled), "archived": ours(r.archived)]))
         }
         admin.get("quarantine") { _, context in
-            let entries = try await memories.quarantineList(try context.requirePrincipal())
+            let p = try context.requirePrincipal()
+            let entries = try await memories.quarantineList(p)
+            let held = try memories.quarantinedMemories(p)
             return JSONBody.response(
                 .object([
+                    "memories": .array(
+                        held.map { q in
+                            .object([
+                                "memory": MemoryJSON.memory(q.memory, trust: q.memory.trust(for: p)), "text_shown": .bool(q.textShown),
+                                "rules": .array(q.rules.map { .string($0) }),
+                                "quarantined_from": q.memory.quarantinedFrom.map { .string($0.rawValue) } ?? .null,
+                            ])
+                        }
+                    ),
                     "quarantine": .array(
                         entries.map {
                             .object([
@@ -79,7 +96,7 @@ struct AdminRoutes: Sendable {
                                 "rules": .array($0.rules.map { .string($0) }), "at": MemoryJSON.time($0.at),
                             ])
                         }
-                    )
+                    ),
                 ])
             )
         }
@@ -101,28 +118,25 @@ struct AdminRoutes: Sendable {
             admin.post("memories/{id}/\(action.rawValue)") { request, context in
                 let p = try context.requirePrincipal()
                 let id = try MemoryRoutes.id(context)
-                let seen = try await Self.seenContentHash(request, limit: services.limits.maxBodyBytes)
-                return JSONBody.response(
-                    .object([
-                        "memory": MemoryJSON.memory(
-                            try await memories.review(
-                                p,
-                                id: id,
-                                action: action,
-                                seenContentHash: seen,
-                                origin: MemoryRoutes.origin(request, context, .admin)
-                            )
-                        )
-                    ])
+                let (seen, supersedes) = try await Self.reviewBody(request, limit: services.limits.maxBodyBytes)
+                let m = try await memories.review(
+                    p,
+                    id: id,
+                    action: action,
+                    seenContentHash: seen,
+                    supersedes: supersedes,
+                    origin: MemoryRoutes.origin(request, context, .admin)
                 )
+                return JSONBody.response(.object(["memory": MemoryJSON.memory(m, trust: m.trust(for: p))]))
             }
         }
+        registerContainment(on: admin)
         admin.patch("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try MemoryRoutes.id(context)
             let body = try await MemoryRoutes(services: services).validatedBody(request, tool: "update_memory", droppingID: true)
             let m = try await memories.reviewEdit(p, id: id, try ToolArguments.patch(body), origin: MemoryRoutes.origin(request, context, .admin))
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m, trust: m.trust(for: p))]))
         }
         admin.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
@@ -199,8 +213,11 @@ struct AdminRoutes: Sendable {
             let review = body["require_review"]
             let stale = body["stale_after_days"]
             let retention = body["version_retention_days"]
-            guard review != nil || stale != nil || retention != nil else {
-                throw APIError.badRequest("body needs require_review (boolean), stale_after_days or version_retention_days (integers)")
+            let fourEyes = body["approver_must_differ"]
+            guard review != nil || stale != nil || retention != nil || fourEyes != nil else {
+                throw APIError.badRequest(
+                    "body needs require_review or approver_must_differ (booleans), stale_after_days or version_retention_days (integers)"
+                )
             }
             if let review, case .bool = review {} else if review != nil { throw APIError.badRequest("require_review must be a boolean") }
             var policy = memories.policy(orgId: org)
@@ -214,7 +231,11 @@ struct AdminRoutes: Sendable {
                 }
                 policy.versionRetentionDays = n
             }
-            if stale != nil || retention != nil { _ = try await memories.setPolicy(p, policy) }
+            if let fourEyes {
+                guard case let .bool(on) = fourEyes else { throw APIError.badRequest("approver_must_differ must be a boolean") }
+                policy.approverMustDiffer = on
+            }
+            if stale != nil || retention != nil || fourEyes != nil { _ = try await memories.setPolicy(p, policy) }
             if case let .bool(on)? = review { return try await orgResponse(try await organisations.setRequireReview(p, on)) }
             return try await orgResponse(try await organisations.organisation(p))
         }
@@ -226,13 +247,15 @@ struct AdminRoutes: Sendable {
         let policy = memories.policy(orgId: org.id)
         o["stale_after_days"] = .int(Int64(policy.staleAfterDays))
         o["version_retention_days"] = .int(Int64(policy.versionRetentionDays))
+        o["approver_must_differ"] = .bool(policy.approverMustDiffer)
         o["webhook_secret_set"] = .bool(try await memories.hasWebhookSecret(orgId: org.id))
         return JSONBody.response(.object(o))
     }
 
     /// The content hash the reviewer saw: `{"content_hash": "…"}` in the body, or `If-Match: "…"`
-    /// (the memory's content hash is its entity tag). Both given must agree.
-    static func seenContentHash(_ request: Request, limit: Int) async throws -> String? {
+    /// (the memory's content hash is its entity tag). Both given must agree. An approval's body may
+    /// also list `supersedes`: ids of memories the approved one replaces.
+    static func reviewBody(_ request: Request, limit: Int) async throws -> (seen: String?, supersedes: [UUID]) {
         var fromHeader: String?
         if let raw = request.headers[.ifMatch] {
             var tag = raw.trimmingCharacters(in: .whitespaces)
@@ -240,6 +263,7 @@ struct AdminRoutes: Sendable {
             fromHeader = tag.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         var fromBody: String?
+        var supersedes: [UUID] = []
         let buffer = try await request.body.collect(upTo: limit)
         if buffer.readableBytes > 0 {
             let body = try JSONBody.parse(Data(buffer.readableBytesView))
@@ -248,11 +272,20 @@ struct AdminRoutes: Sendable {
                 guard let text = value.stringValue else { throw APIError.badRequest("content_hash must be a string") }
                 fromBody = text
             }
+            if let value = o["supersedes"] {
+                guard case let .array(items) = value else { throw APIError.badRequest("supersedes must be a list of memory ids") }
+                for item in items {
+                    guard let id = item.stringValue.flatMap(UUID.init(uuidString:)) else {
+                        throw APIError.badRequest("supersedes must be a list of memory ids")
+                    }
+                    supersedes.append(id)
+                }
+            }
         }
         if let fromHeader, let fromBody, fromHeader.lowercased() != fromBody.lowercased() {
             throw APIError.badRequest("If-Match and content_hash disagree")
         }
-        return fromBody ?? fromHeader
+        return (fromBody ?? fromHeader, supersedes)
     }
 
     static func reviewQuery(_ request: Request) throws -> ReviewQuery {

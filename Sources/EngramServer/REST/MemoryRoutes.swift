@@ -5,6 +5,7 @@ import EngramSchemas
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JWTKit
 
 /// The REST API under `/v1`: the same service and policy as MCP, JSON errors
 /// `{"error": {"code", "message"}}`. Bodies are validated with the tools' schemas.
@@ -35,7 +36,14 @@ struct MemoryRoutes: Sendable {
             let m = try memories.get(p, id: id)
             let u = memories.usage.usage(id)
             return JSONBody.response(
-                .object(["memory": MemoryJSON.memory(m, usage: u, freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m)))])
+                .object([
+                    "memory": MemoryJSON.memory(
+                        m,
+                        usage: u,
+                        freshness: Freshness.of(m, usage: u, policy: memories.policy(of: m)),
+                        trust: m.trust(for: p)
+                    )
+                ])
             )
         }
         v1.get("memories/{id}/versions") { _, context in
@@ -48,7 +56,7 @@ struct MemoryRoutes: Sendable {
             let id = try Self.id(context)
             let body = try await validatedBody(request, tool: "revert_memory", droppingID: true)
             let m = try await memories.revert(p, id: id, to: ToolArguments.int(body, "version") ?? 0, origin: Self.origin(request, context))
-            return JSONBody.response(.object(["memory": MemoryJSON.memory(m)]))
+            return JSONBody.response(.object(["memory": MemoryJSON.memory(m, trust: m.trust(for: p))]))
         }
         v1.post("memories/{id}/rate") { request, context in
             let p = try context.requirePrincipal()
@@ -64,7 +72,7 @@ struct MemoryRoutes: Sendable {
                 note: ToolArguments.string(body, "note"),
                 origin: Self.origin(request, context)
             )
-            return JSONBody.response(MemoryJSON.rating(r))
+            return JSONBody.response(MemoryJSON.rating(r, reader: p))
         }
         v1.get("memories/{id}/reports") { _, context in
             let p = try context.requirePrincipal()
@@ -75,13 +83,13 @@ struct MemoryRoutes: Sendable {
             let p = try context.requirePrincipal()
             let id = try Self.id(context)
             let body = try await validatedBody(request, tool: "update_memory", droppingID: true)
-            return JSONBody.response(
-                .object([
-                    "memory": MemoryJSON.memory(
-                        try await memories.update(p, id: id, try ToolArguments.patch(body), origin: Self.origin(request, context))
-                    )
-                ])
-            )
+            let m = try await memories.update(p, id: id, try ToolArguments.patch(body), origin: Self.origin(request, context))
+            var o: [String: JSONValue] = [
+                "memory": MemoryJSON.memory(m, trust: m.trust(for: p)),
+                "possible_conflicts": MemoryJSON.conflicts(try await memories.possibleConflicts(p, of: m), reader: p),
+            ]
+            if let warning = MemoryJSON.flagWarning(m) { o["warning"] = .string(warning) }
+            return JSONBody.response(.object(o))
         }
         v1.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
@@ -95,7 +103,7 @@ struct MemoryRoutes: Sendable {
 
     /// The write origin of a REST request: its `User-Agent` and Hummingbird's request id.
     static func origin(_ request: Request, _ context: EngramRequestContext, _ channel: WriteChannel = .rest) -> WriteOrigin {
-        WriteOrigin(channel, client: request.headers[.userAgent], requestId: context.id)
+        WriteOrigin(channel, client: request.headers[.userAgent], requestId: context.id, tokenId: context.verifiedToken?.jti.value)
     }
 
     static func id(_ context: EngramRequestContext) throws -> UUID {
@@ -118,7 +126,7 @@ struct MemoryRoutes: Sendable {
         let p = try context.requirePrincipal()
         let body = try await validatedBody(request, tool: "add_memory")
         let r = try await memories.add(p, try ToolArguments.newMemory(body), origin: Self.origin(request, context))
-        return JSONBody.response(MemoryJSON.add(r), status: r.status == .created ? .created : .ok)
+        return JSONBody.response(MemoryJSON.add(r, reader: p), status: r.status == .created ? .created : .ok)
     }
 
     /// Query parameters as the tool-argument object the schemas describe.
@@ -164,7 +172,8 @@ struct MemoryRoutes: Sendable {
                     filter: ToolArguments.filter(args),
                     limit: ToolArguments.int(args, "limit") ?? 20,
                     cursor: ToolArguments.string(args, "cursor")
-                )
+                ),
+                reader: p
             )
         )
     }
@@ -185,7 +194,7 @@ struct MemoryRoutes: Sendable {
             )
         }
         let hits = try await memories.search(p, ToolArguments.searchQuery(args))
-        return JSONBody.response(.object(["results": .array(hits.map { MemoryJSON.hit($0) })]))
+        return JSONBody.response(.object(["results": .array(hits.map { MemoryJSON.hit($0, reader: p) })]))
     }
 
     func finish(_ request: Request, context: EngramRequestContext) async throws -> Response {

@@ -53,6 +53,18 @@
     node.textContent = stateLabel(state);
   }
 
+  /** "flagged: rule-a, rule-b" for a memory the poisoning screen flagged; null when it is not. */
+  function flaggedBadge(flags, testid) {
+    if (!flags || flags.length === 0) return null;
+    return h("span", { class: "badge badge-flagged", "data-testid": testid, "data-rules": flags.join(","), title: "flagged by the poisoning screen" },
+      `flagged: ${flags.join(", ")}`);
+  }
+
+  function trustBadge(trust, testid) {
+    if (!trust) return null;
+    return h("span", { class: `badge badge-trust-${trust}`, "data-trust": trust, "data-testid": testid }, trust);
+  }
+
   function fmtTime(value) {
     if (!value) return "";
     const d = new Date(value);
@@ -86,7 +98,9 @@
   function showError(err) {
     if (err instanceof ApiError) {
       const status = err.status ? ` (HTTP ${err.status})` : "";
-      showMessage(`${err.code}: ${err.message}${status}`, "error");
+      // Some server messages already start with their code ("forbidden: four-eyes review: …").
+      const text = String(err.message || "").startsWith(`${err.code}:`) ? err.message : `${err.code}: ${err.message}`;
+      showMessage(`${text}${status}`, "error");
     } else {
       showMessage(`error: ${err && err.message ? err.message : String(err)}`, "error");
     }
@@ -158,6 +172,7 @@
 
   let me = null;
   let signedIn = false;
+  let orgPolicy = null; // the last GET/PATCH /v1/admin/org answer (four-eyes review, …)
 
   async function signIn(raw) {
     const t = String(raw || "").trim().replace(/^Bearer\s+/i, "");
@@ -192,9 +207,11 @@
   function signOut() {
     signedIn = false;
     me = null;
+    orgPolicy = null;
     sessionStorage.removeItem(TOKEN_KEY);
     resetQueue();
     closeDetail();
+    resetContainment();
     clear($("members-body"));
     clear($("audit-body"));
     for (const id of ["usage-most-body", "usage-never-body", "usage-reports-body", "usage-members-body"]) clear($(id));
@@ -224,6 +241,7 @@
     else if (name === "audit") loadAudit(null, true);
     else if (name === "usage") loadUsage();
     else if (name === "org") loadOrg();
+    else if (name === "containment") loadQuarantine();
   }
 
   // ---------------------------------------------------------------- review queue
@@ -298,6 +316,7 @@
     },
     h("div", { class: "memory-item-head" },
       badge(m.state),
+      flaggedBadge(m.screen_flags, "memory-item-flagged"),
       h("span", { class: "author" }, m.user_id),
       m.repo ? h("span", { class: "repo" }, m.repo) : null,
       h("span", { class: "when", title: m.updated_at }, fmtTime(m.updated_at))),
@@ -354,7 +373,7 @@
       api("GET", `${path}/versions`).then((data) => ({ data }), (error) => ({ error })),
     ]);
     if (seq !== detailSeq) return false;
-    renderDetail(detail.memory, detail.reports || []);
+    renderDetail(detail.memory, detail.reports || [], detail.possible_conflicts || []);
     renderHistory(versions);
     return true;
   }
@@ -372,10 +391,15 @@
     return value === undefined || value === null || value === "" ? "—" : String(value);
   }
 
-  function renderDetail(m, reports) {
+  /**
+   * Shows memory `m`. `reports` and `conflicts` come with reads (GET /v1/admin/memories/{id});
+   * the answers of actions leave them out, and then the ones on screen stay until the reload.
+   */
+  function renderDetail(m, reports, conflicts) {
     const same = current && current.id === m.id;
     current = m;
     setBadge($("detail-state"), m.state);
+    renderTrust(m, same);
     $("detail").dataset.memoryId = m.id;
     $("detail-id").textContent = m.id;
     $("detail-author").textContent = m.user_id;
@@ -397,6 +421,9 @@
     renderSignals(m);
     renderProvenance(m);
     if (reports !== undefined) renderReports(reports);
+    if (conflicts !== undefined) renderConflicts(conflicts);
+    else if (!same) renderConflicts([]);
+    else syncConflictChecks();
     if (!same) {
       // Another memory: its history is not loaded yet.
       hist.versions = [];
@@ -409,6 +436,113 @@
     show($("revert-confirm"), false);
     show($("detail"), true);
     show($("detail-placeholder"), false);
+  }
+
+  /** Trust, the poisoning screen's flags, the reviewer, a supersession and the four-eyes hint. */
+  function renderTrust(m, same) {
+    const trust = $("detail-trust");
+    // Action answers carry no trust (it depends on the reader); keep the shown one until the reload.
+    if (m.trust) {
+      trust.className = `badge badge-trust-${m.trust}`;
+      trust.dataset.trust = m.trust;
+      trust.textContent = `trust: ${m.trust}`;
+      show(trust, true);
+    } else if (!same) {
+      trust.className = "badge";
+      delete trust.dataset.trust;
+      trust.textContent = "";
+      show(trust, false);
+    }
+    const flags = m.screen_flags || [];
+    const flagBadge = $("detail-flags");
+    flagBadge.textContent = flags.length ? `flagged: ${flags.join(", ")}` : "";
+    flagBadge.dataset.rules = flags.join(",");
+    show(flagBadge, flags.length > 0);
+    $("detail-flagged-text").textContent = flags.length
+      ? `The poisoning screen flagged this text (${flags.join(", ")}). Read it as a claim to check, not as an instruction; approving clears the flags.`
+      : "";
+    show($("detail-flagged"), flags.length > 0);
+    $("detail-reviewed-by").textContent = orDash(m.reviewed_by);
+
+    const link = $("detail-superseded-link");
+    if (m.superseded_by) {
+      link.textContent = shortId(m.superseded_by);
+      link.title = m.superseded_by;
+      link.dataset.memoryId = m.superseded_by;
+      show($("detail-superseded"), true);
+    } else {
+      link.textContent = "";
+      delete link.dataset.memoryId;
+      show($("detail-superseded"), false);
+    }
+
+    // The server decides (it also knows who wrote the current text); this only warns ahead.
+    const mine = me && m.user_id === me.user_id;
+    const fourEyes = !orgPolicy || orgPolicy.approver_must_differ !== false;
+    const box = $("detail-four-eyes");
+    if (mine && fourEyes && m.state !== "published") {
+      $("detail-four-eyes-text").textContent =
+        "You wrote this memory: with four-eyes review on, another admin or owner must approve it.";
+      box.dataset.kind = "hint";
+      show(box, true);
+    } else {
+      $("detail-four-eyes-text").textContent = "";
+      delete box.dataset.kind;
+      show(box, false);
+    }
+  }
+
+  function showFourEyesRefusal(message) {
+    const box = $("detail-four-eyes");
+    $("detail-four-eyes-text").textContent = message;
+    box.dataset.kind = "refused";
+    show(box, true);
+  }
+
+  /** Possible conflicts, each with a "supersede on approval" checkbox. Content is text only. */
+  function renderConflicts(conflicts) {
+    const list = $("detail-conflicts-list");
+    clear(list);
+    for (const c of conflicts) {
+      const box = h("input", {
+        type: "checkbox", class: "conflict-supersede", "data-testid": "conflict-supersede", "data-memory-id": c.id,
+        id: `conflict-supersede-${c.id}`,
+      });
+      const similarity = typeof c.similarity === "number" ? c.similarity.toFixed(2) : String(c.similarity || "");
+      list.append(h("li", {
+        class: "conflict", "data-testid": "conflict-item", "data-memory-id": c.id, "data-state": c.state,
+        "data-similarity": String(c.similarity), "data-user-id": c.user_id,
+      },
+        h("div", { class: "conflict-head" },
+          h("span", { class: "similarity", "data-testid": "conflict-similarity", title: "cosine similarity" }, `similarity ${similarity}`),
+          badge(c.state),
+          trustBadge(c.trust, "conflict-trust"),
+          h("span", { class: "author" }, c.user_id),
+          h("span", { class: "spacer" }),
+          h("button", { type: "button", class: "link", title: c.id, "data-testid": "conflict-open", onclick: () => openMemory(c.id) }, shortId(c.id))),
+        h("div", { class: "conflict-content", "data-testid": "conflict-content" }, c.content),
+        h("label", { class: "check check-small", for: `conflict-supersede-${c.id}` }, box, h("span", {}, "supersede on approval"))));
+    }
+    $("detail-conflicts-count").textContent = conflicts.length ? `(${conflicts.length})` : "";
+    show($("detail-conflicts"), conflicts.length > 0);
+    syncConflictChecks();
+  }
+
+  /** The checkboxes can be ticked only while the memory can be approved; Approve says what it retires. */
+  function syncConflictChecks() {
+    const disabled = !current || current.state === "published";
+    for (const box of document.querySelectorAll("#detail-conflicts-list .conflict-supersede")) {
+      box.disabled = disabled;
+      if (disabled) box.checked = false;
+    }
+    const n = supersedeSelection().length;
+    $("btn-approve").textContent = n ? `Approve + supersede ${n}` : "Approve";
+  }
+
+  function supersedeSelection() {
+    return [...document.querySelectorAll("#detail-conflicts-list .conflict-supersede")]
+      .filter((b) => b.checked && !b.disabled)
+      .map((b) => b.dataset.memoryId);
   }
 
   /** Freshness, usage and the code-change mark (present on reads; write answers leave them out). */
@@ -489,6 +623,8 @@
   function closeDetail() {
     current = null;
     detailSeq += 1;
+    clear($("detail-conflicts-list"));
+    show($("detail-conflicts"), false);
     queue.selectedId = null;
     hist.versions = [];
     hist.selected = null;
@@ -834,25 +970,44 @@
     if (!current) return;
     await runAction(async () => {
       // Approval binds to the text on screen: the server answers 409 if it changed since it was loaded.
+      // It may retire the possible conflicts the reviewer ticked.
+      let body;
+      let supersedes = [];
+      if (action === "approve") {
+        body = { content_hash: current.content_hash };
+        supersedes = supersedeSelection();
+        if (supersedes.length) body.supersedes = supersedes;
+      }
       let data;
       try {
-        data = await api("POST", `/v1/admin/memories/${encodeURIComponent(current.id)}/${action}`,
-          action === "approve" ? { content_hash: current.content_hash } : undefined);
+        data = await api("POST", `/v1/admin/memories/${encodeURIComponent(current.id)}/${action}`, body);
       } catch (e) {
         if (e.status === 409) {
           // Show the text as it is now, so the reviewer reads what they would approve.
           const fresh = await api("GET", `/v1/admin/memories/${encodeURIComponent(current.id)}`);
-          renderDetail(fresh.memory, fresh.reports || []);
+          renderDetail(fresh.memory, fresh.reports || [], fresh.possible_conflicts || []);
           replaceListItem(fresh.memory);
           await refreshDetail(fresh.memory.id);
+        } else if (e.status === 403 && action === "approve") {
+          // Four-eyes review: the server's reason, beside the memory as well as in the message bar.
+          showFourEyesRefusal(e.message);
         }
         throw e;
       }
       renderDetail(data.memory);
       replaceListItem(data.memory);
-      showMessage(`Memory ${shortId(data.memory.id)} ${action === "approve" ? "approved" : action === "reject" ? "rejected" : "archived"}: now ${stateLabel(data.memory.state)}.`, "info");
+      for (const id of supersedes) markSuperseded(id);
+      const done = action === "approve" ? "approved" : action === "reject" ? "rejected" : "archived";
+      const retired = supersedes.length ? ` ${supersedes.length} older memor${supersedes.length === 1 ? "y" : "ies"} superseded (archived).` : "";
+      showMessage(`Memory ${shortId(data.memory.id)} ${done}: now ${stateLabel(data.memory.state)}.${retired}`, "info");
       await refreshDetail(data.memory.id);
     });
+  }
+
+  /** A superseded memory listed in the queue shows its new state (archived). */
+  function markSuperseded(id) {
+    const m = queue.items.get(id);
+    if (m) replaceListItem({ ...m, state: "archived", superseded_by: current ? current.id : m.superseded_by });
   }
 
   async function deleteCurrent() {
@@ -1100,9 +1255,253 @@
         h("td", { class: "num" }, String(m.reports || 0))));
   }
 
+  // ---------------------------------------------------------------- containment
+
+  const CONTAINMENT_FIELDS = ["containment-member", "containment-token", "containment-task", "containment-client",
+    "containment-since", "containment-until", "containment-ids"];
+  const COUNT_NAMES = ["matched", "quarantined", "released", "restored", "unchanged"];
+  const ACTION_WORDS = {
+    quarantine: { verb: "Quarantine", done: "quarantined" },
+    release: { verb: "Release", done: "released" },
+    rollback: { verb: "Roll back", done: "rolled back" },
+  };
+
+  // The dry run on screen: the real request sends exactly this selector, once confirmed.
+  const containment = { pending: null, seq: 0, busy: false };
+
+  /** A datetime-local value (the browser's local time) as RFC 3339 UTC without fractions; "" when empty. */
+  function localToRFC3339(value) {
+    if (!value) return "";
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) throw new Error(`not a date and time: ${value}`);
+    return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+
+  /** The selector body of the form (only the fields given). Throws on an unreadable time. */
+  function containmentSelector() {
+    const sel = {};
+    const text = (id, key) => {
+      const v = $(id).value.trim();
+      if (v) sel[key] = v;
+    };
+    text("containment-member", "member");
+    text("containment-token", "token_id");
+    text("containment-task", "task_id");
+    text("containment-client", "client");
+    const since = localToRFC3339($("containment-since").value);
+    const until = localToRFC3339($("containment-until").value);
+    if (since) sel.since = since;
+    if (until) sel.until = until;
+    const ids = $("containment-ids").value.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+    if (ids.length) sel.ids = [...new Set(ids)];
+    return sel;
+  }
+
+  function showUtc(inputId, outId) {
+    let text = "";
+    try {
+      const v = localToRFC3339($(inputId).value);
+      if (v) text = `= ${v}`;
+    } catch (e) {
+      text = e.message;
+    }
+    $(outId).textContent = text;
+  }
+
+  /** Any change of the selector voids the dry run on screen: its counts no longer describe it. */
+  function selectorChanged() {
+    showUtc("containment-since", "containment-since-utc");
+    showUtc("containment-until", "containment-until-utc");
+    containment.seq += 1; // a dry run still under way answers for the old selector: it is dropped
+    if (containment.pending) cancelContainment();
+  }
+
+  function cancelContainment() {
+    containment.pending = null;
+    containment.seq += 1;
+    show($("containment-confirm"), false);
+    clear($("containment-dry-counts"));
+    clear($("containment-dry-ids"));
+  }
+
+  function resetContainment() {
+    cancelContainment();
+    $("containment-form").reset();
+    $("containment-since-utc").textContent = "";
+    $("containment-until-utc").textContent = "";
+    show($("containment-result"), false);
+    clear($("quarantine-list"));
+    $("quarantine-count").textContent = "";
+    show($("quarantine-empty"), false);
+  }
+
+  /** The five counts of a containment answer, as a row of labelled numbers; also as data attributes. */
+  function renderCounts(node, report) {
+    clear(node);
+    for (const name of COUNT_NAMES) {
+      const n = Number(report[name] || 0);
+      node.dataset[name] = String(n);
+      node.append(h("span", { class: `count${n ? "" : " count-zero"}`, "data-testid": `count-${name}`, "data-count": name },
+        h("span", { class: "count-value" }, String(n)), " ", h("span", { class: "count-label" }, name)));
+    }
+    node.dataset.action = report.action || "";
+    node.dataset.dryRun = report.dry_run ? "true" : "false";
+  }
+
+  function describeSelector(sel) {
+    const parts = [];
+    if (sel.member) parts.push(`member ${sel.member}`);
+    if (sel.token_id) parts.push(`token ${sel.token_id}`);
+    if (sel.task_id) parts.push(`task ${sel.task_id}`);
+    if (sel.client) parts.push(`client ${sel.client}`);
+    if (sel.since) parts.push(`since ${sel.since}`);
+    if (sel.until) parts.push(`until ${sel.until}`);
+    if (sel.ids) parts.push(`${sel.ids.length} listed id${sel.ids.length === 1 ? "" : "s"}`);
+    return parts.length ? parts.join(", ") : "no selector";
+  }
+
+  function setContainmentBusy(busy) {
+    containment.busy = busy;
+    for (const id of ["containment-quarantine", "containment-release", "containment-rollback", "containment-confirm-button"]) {
+      $(id).disabled = busy;
+    }
+  }
+
+  /** Step 1: the dry run. Its counts are shown with a Confirm button; nothing changes yet. */
+  async function containmentDryRun(action) {
+    if (containment.busy) return;
+    cancelContainment();
+    show($("containment-result"), false);
+    let selector;
+    try {
+      selector = containmentSelector();
+    } catch (e) {
+      showError(e);
+      return;
+    }
+    const seq = containment.seq;
+    setContainmentBusy(true);
+    let report;
+    try {
+      report = await api("POST", `/v1/admin/${action}`, { ...selector, dry_run: true });
+    } catch (e) {
+      showError(e);
+      return;
+    } finally {
+      setContainmentBusy(false);
+    }
+    if (seq !== containment.seq) return; // the selector changed meanwhile
+    hideMessage();
+    containment.pending = { action, selector };
+    const words = ACTION_WORDS[action];
+    const changes = (report.quarantined || 0) + (report.released || 0) + (report.restored || 0);
+    $("containment-confirm-title").textContent =
+      `Dry run — ${words.verb.toLowerCase()} (${describeSelector(selector)}): ${report.matched || 0} matched, ` +
+      (changes ? `${changes} would change. Nothing has changed yet.` : "nothing would change.");
+    const confirm = $("containment-confirm");
+    confirm.dataset.action = action;
+    renderCounts($("containment-dry-counts"), report);
+    const ids = report.memory_ids || [];
+    const idBox = $("containment-dry-ids");
+    clear(idBox);
+    if (ids.length) {
+      idBox.append("Memories: ");
+      for (const id of ids.slice(0, 20)) idBox.append(h("code", { class: "id-chip", title: id, "data-testid": "containment-dry-id" }, shortId(id)), " ");
+      if (ids.length > 20) idBox.append(`… and ${ids.length - 20} more`);
+    }
+    $("containment-confirm-button").textContent = `Confirm ${words.verb.toLowerCase()}`;
+    $("containment-confirm-button").disabled = changes === 0;
+    show(confirm, true);
+    $("containment-cancel").focus();
+  }
+
+  /** Step 2: the real request, with the selector of the dry run on screen. */
+  async function containmentConfirm() {
+    const pending = containment.pending;
+    if (!pending || containment.busy) return;
+    setContainmentBusy(true);
+    let report;
+    try {
+      report = await api("POST", `/v1/admin/${pending.action}`, { ...pending.selector, dry_run: false });
+    } catch (e) {
+      showError(e);
+      return;
+    } finally {
+      setContainmentBusy(false);
+    }
+    cancelContainment();
+    const words = ACTION_WORDS[pending.action];
+    const result = $("containment-result");
+    result.dataset.action = pending.action;
+    $("containment-result-title").textContent = `Done — ${words.done} (${describeSelector(pending.selector)}):`;
+    renderCounts($("containment-result-counts"), report);
+    show(result, true);
+    showMessage(`${words.verb}: matched ${report.matched || 0}; quarantined ${report.quarantined || 0}; released ${report.released || 0}; ` +
+      `restored ${report.restored || 0}; unchanged ${report.unchanged || 0}.`, "info");
+    await loadQuarantine();
+  }
+
+  let quarantineSeq = 0;
+
+  async function loadQuarantine() {
+    const seq = ++quarantineSeq;
+    let data;
+    try {
+      data = await api("GET", "/v1/admin/quarantine");
+    } catch (e) {
+      if (seq === quarantineSeq) showError(e);
+      return;
+    }
+    if (seq !== quarantineSeq) return;
+    const list = $("quarantine-list");
+    clear(list);
+    const held = data.memories || [];
+    for (const q of held) list.append(quarantineItem(q));
+    $("quarantine-count").textContent = held.length ? `${held.length} held` : "";
+    show($("quarantine-empty"), held.length === 0);
+  }
+
+  /** One quarantined memory; its text (when shown) is a text node, never markup. */
+  function quarantineItem(q) {
+    const m = q.memory || {};
+    const rules = q.rules || [];
+    const release = h("button", {
+      type: "button", class: "btn btn-small", "data-testid": "quarantine-release", "data-memory-id": m.id,
+      title: "Select this memory by id and show the dry run of its release",
+    }, "Release…");
+    release.addEventListener("click", () => {
+      $("containment-form").reset();
+      selectorChanged();
+      $("containment-ids").value = m.id;
+      containmentDryRun("release");
+    });
+    return h("li", {
+      class: "quarantine-item", "data-testid": "quarantine-item", "data-memory-id": m.id,
+      "data-from": q.quarantined_from || "", "data-text-shown": q.text_shown ? "true" : "false", "data-user-id": m.user_id,
+    },
+    h("div", { class: "memory-item-head" },
+      badge("quarantined"),
+      q.quarantined_from ? h("span", { class: "muted", "data-testid": "quarantine-from" }, `was ${stateLabel(q.quarantined_from)}`) : null,
+      h("span", { class: "author" }, m.user_id),
+      m.repo ? h("span", { class: "repo" }, m.repo) : null,
+      h("code", { class: "muted", title: m.id }, shortId(m.id)),
+      h("span", { class: "when", title: m.updated_at }, fmtTime(m.updated_at)),
+      release),
+    q.text_shown
+      ? h("div", { class: "memory-snippet quarantine-text", "data-testid": "quarantine-text" }, m.content)
+      : h("div", { class: "muted quarantine-text", "data-testid": "quarantine-text-withheld" }, "(text withheld: it holds a secret)"),
+    rules.length
+      ? h("div", { class: "memory-tags", "data-testid": "quarantine-rules" },
+        rules.map((r) => h("span", { class: "tag tag-rule", "data-rule": r }, r)))
+      : null,
+    (m.tags && m.tags.length) ? h("div", { class: "memory-tags" }, m.tags.map((t) => h("span", { class: "tag" }, t))) : null);
+  }
+
   // ---------------------------------------------------------------- organisation
 
   function renderOrg(org) {
+    orgPolicy = org;
+    $("org-approver-must-differ").checked = org.approver_must_differ !== false;
     $("org-name").textContent = org.name || org.id || "";
     $("org-id").textContent = org.id || "";
     $("org-require-review").checked = !!org.require_review;
@@ -1123,14 +1522,16 @@
 
   async function saveOrg() {
     const require_review = $("org-require-review").checked;
+    const approver_must_differ = $("org-approver-must-differ").checked;
     const stale_after_days = parseInt($("org-stale-days").value, 10);
     const version_retention_days = parseInt($("org-retention-days").value, 10);
     const secret = $("org-webhook-secret").value;
     try {
       if (secret) await api("PUT", "/v1/admin/webhook-secret", { secret });
-      const org = await api("PATCH", "/v1/admin/org", { require_review, stale_after_days, version_retention_days });
+      const org = await api("PATCH", "/v1/admin/org", { require_review, approver_must_differ, stale_after_days, version_retention_days });
       renderOrg(org);
-      showMessage(`Saved: review ${org.require_review ? "required" : "not required"}, stale after ${org.stale_after_days} days, ` +
+      showMessage(`Saved: review ${org.require_review ? "required" : "not required"}, ` +
+        `four-eyes review ${org.approver_must_differ === false ? "off" : "on"}, stale after ${org.stale_after_days} days, ` +
         `versions kept ${org.version_retention_days} days, webhook secret ${org.webhook_secret_set ? "set" : "not set"}.`, "info");
     } catch (e) {
       showError(e);
@@ -1192,6 +1593,23 @@
       loadAudit(audit.back.pop(), false);
     });
     on("org-form", "submit", saveOrg);
+    on("detail-conflicts-list", "change", syncConflictChecks);
+    on("detail-superseded-link", "click", () => {
+      const id = $("detail-superseded-link").dataset.memoryId;
+      if (id) openMemory(id);
+    });
+    on("containment-form", "submit", () => {});
+    for (const id of ["containment-quarantine", "containment-release", "containment-rollback"]) {
+      on(id, "click", () => containmentDryRun($(id).dataset.action));
+    }
+    on("containment-confirm-button", "click", containmentConfirm);
+    on("containment-cancel", "click", cancelContainment);
+    on("containment-reset", "click", () => { $("containment-form").reset(); selectorChanged(); show($("containment-result"), false); });
+    for (const id of CONTAINMENT_FIELDS) {
+      $(id).addEventListener("input", selectorChanged);
+      $(id).addEventListener("change", selectorChanged);
+    }
+    on("quarantine-refresh", "click", loadQuarantine);
     on("org-webhook-clear", "click", clearWebhookSecret);
 
     const saved = token();

@@ -148,7 +148,7 @@ struct WebhookRoutes: Sendable {
                 json: .object([
                     "status": "applied", "event": "merged",
                     "promoted": .array(promoted.map { .string($0.id.lowercasedText) }),
-                    "state": promoted.first.map { .string($0.state.rawValue) } ?? .null,
+                    "state": Set(promoted.map(\.state)).count == 1 ? .string(promoted[0].state.rawValue) : .null,
                 ]),
                 count: promoted.count
             )

@@ -1,0 +1,160 @@
+/// The rules of the poisoning screen: which behaviours in a memory make it `block`, `flag` or
+/// `allow` (policy: `eval/poisoning/README.md`).
+///
+/// Design: every rule reads one `ScreenText` (`Words.swift`): the UTF-8 bytes lowercased once,
+/// split into sentences (not inside code spans), with a first-byte chain index, per-byte counts and
+/// a hashed set of adjacent byte pairs. A needle table is checked against the pair set first, so
+/// most needles are rejected without touching the text; the rest anchor on their rarest byte. Long
+/// texts memoise each table's matches once so that per-sentence lookups are binary searches. No
+/// regular expressions; ~20,000 memories/s on one core. Rules recognise *behaviours* — an action,
+/// its object, and what the sentence does with them — never corpus sentences. One concept per file:
+///
+/// 1. **Concealment** → block. `Concealment.swift`: `hidden-unicode` (tag characters, bidi
+///    controls, zero-width/filler characters, soft hyphens inside words, variation selectors used as
+///    data; not emoji ZWJ sequences, flags, a single presentation selector, joiners in Arabic/Indic
+///    text, a leading BOM, RTL letters), `hidden-markup` (HTML/Jinja/Handlebars comments, markdown
+///    `[//]: #` comments, `display:none`/`hidden` elements, `<details>`) and `homoglyph-spoofing`.
+///    `EncodedPayloads.swift`: `encoded-command`/`encoded-payload` (base64, base32, hex, escapes,
+///    percent-encoding, char codes, rot13, reversed text). Hidden and decoded texts are screened
+///    again (depth ≤ 2) and what they contain is reported at the hidden span.
+/// 2. **Control hijack** → block (`ControlHijack.swift`): `instruction-override`, `persona-hijack`,
+///    `fake-system-marker`, `conceal-from-user` (including misleading the user), with phrasing
+///    tables for English, Spanish, French, German, Portuguese, Italian, Chinese, Japanese, Russian
+///    and a few more languages.
+/// 3. **Harmful directives** (category `harmful-directive`): `remote-script-exec`
+///    (`RemoteExecution`), `exfiltration-url` and `data-disclosure` (`Exfiltration`),
+///    `disable-security-gate` (`SecurityGates`), `review-bypass` (`ReviewBypass`), `weaken-security`
+///    (`Weakening`), `untrusted-package-source` and `lookalike-package` (`SupplyChain`),
+///    `ci-secret-exposure` and `secret-logging` (`CISecrets`), `memory-tool-misuse`, `erase-traces`,
+///    `reduce-oversight` and `steer-advice` (`AgentOversight`), `destructive-default` and `backdoor`
+///    (`Destruction`).
+/// 4. **Authority claims** (`Authority.swift`): `authority-claim` is reported only next to a
+///    harmful directive or a hijack, and makes the memory block.
+///
+/// Block versus flag for harmful directives (`Scope.decide`): a directive stated generally
+/// ("always", "every repo", "for all environments", production), aimed at an unknown or outside
+/// host, or paired with concealment, a hijack or an authority claim → block; one scoped to a file,
+/// path, test, host, dev/staging/local, a ticket or "only when", or aimed at the org's own hosts
+/// (`*.corp.*`, `internal`, private IPs, "our …") or a recognised vendor → flag; a *fact* that
+/// describes or keeps a live weakening ("… uses `verify=False`; leave it") → flag; a fact about
+/// ordinary setup ("our install docs use the rustup one-liner") → allow.
+///
+/// Negation and framing (`Scope.swift`) are shared: a negator before the action or a verdict phrase
+/// after it ("never …", "is not allowed", "avoid …", "is never the fix") cancels it; tests,
+/// fixtures, evals, filters, threat models and postmortems that *mention* attack vocabulary are
+/// subject matter; quoted attack strings in a test/doc context are not instructions; remediated
+/// weaknesses ("we replaced it in PR #881") are history.
+///
+/// Ranges are Character offsets of the triggering text; a finding never carries the text itself.
+enum PoisonRules {
+    static func findings(in text: String) -> [PoisonFinding] {
+        let bytes = Array(text.utf8)
+        if bytes.isEmpty { return [] }
+        let hits = analyse(bytes, depth: 0)
+        if hits.isEmpty { return [] }
+        return toFindings(hits, text: text, byteCount: bytes.count)
+    }
+
+    /// Every rule over `bytes`; hits are in `ScreenText` coordinates (original byte offset + 1).
+    static func analyse(_ bytes: [UInt8], depth: Int) -> [Hit] {
+        let t = ScreenText(bytes)
+        var out = Hits()
+        if t.hasNonASCII { Concealment.hiddenUnicode(bytes, t, &out, depth: depth) }
+        Concealment.hiddenMarkup(t, &out, depth: depth)
+        EncodedPayloads.scan(t, bytes, &out, depth: depth)
+        ControlHijack.scan(t, &out)
+        RemoteExecution.scan(t, &out)
+        Exfiltration.scan(t, &out)
+        SecurityGates.scan(t, &out)
+        ReviewBypass.scan(t, &out)
+        Weakening.scan(t, &out)
+        SupplyChain.scan(t, &out)
+        CISecrets.scan(t, &out)
+        AgentOversight.scan(t, &out)
+        Destruction.scan(t, &out)
+        if out.list.isEmpty { return [] }
+        Authority.scan(t, &out)
+        // Harmful directives paired with concealment, a hijack or an authority claim are attacks.
+        if out.list.contains(where: { $0.category != .harmful && $0.verdict == .block }) {
+            for k in out.list.indices where out.list[k].category == .harmful { out.list[k].verdict = .block }
+        }
+        return out.list
+    }
+
+    /// Byte spans (ScreenText coordinates) → Character offsets of the original text.
+    static func toFindings(_ hits: [Hit], text: String, byteCount: Int) -> [PoisonFinding] {
+        // Character index of every byte offset, computed once.
+        var charOfByte = [Int32](repeating: 0, count: byteCount + 1)
+        var b = 0
+        var c: Int32 = 0
+        for ch in text {
+            let n = ch.utf8.count
+            for k in 0..<n where b + k < byteCount { charOfByte[b + k] = c }
+            b += n
+            c += 1
+        }
+        if b <= byteCount { charOfByte[min(b, byteCount)] = c }
+        var seen = Set<String>()
+        var out: [PoisonFinding] = []
+        for h in hits {
+            let lo = min(max(h.lo - 1, 0), byteCount)
+            let hi = min(max(h.hi - 1, lo), byteCount)
+            let cl = Int(charOfByte[lo])
+            var ch = hi > lo ? Int(charOfByte[hi - 1]) + 1 : cl
+            if lo == byteCount { ch = cl }
+            let key = "\(h.id)|\(cl)|\(ch)"
+            if !seen.insert(key).inserted { continue }
+            out.append(PoisonFinding(ruleID: h.id, category: h.category.rawValue, verdict: h.verdict, range: cl..<max(ch, cl)))
+        }
+        return out
+    }
+}
+
+/// Policy categories.
+enum Category: String {
+    case concealment
+    case hijack = "control-hijack"
+    case harmful = "harmful-directive"
+    case authority
+}
+
+/// One rule firing, in `ScreenText` coordinates.
+struct Hit {
+    var id: String
+    var category: Category
+    var verdict: PoisonVerdict
+    var lo: Int
+    var hi: Int
+}
+
+/// The strongest verdict a rule family found in a text and where: families that look at every
+/// sentence report one hit, at the place that weighed most.
+struct StrongestHit {
+    var verdict: PoisonVerdict?
+    var at = (0, 0)
+
+    /// Keeps `v` (at `lo..<hi`) when it is stronger than what was kept so far.
+    mutating func consider(_ v: PoisonVerdict?, _ lo: Int, _ hi: Int) {
+        guard let v, verdict == nil || v > verdict! else { return }
+        verdict = v
+        at = (lo, hi)
+    }
+
+    /// Adds the kept verdict (if any) to `out` as rule `id`.
+    func report(_ id: String, _ category: Category, into out: inout Hits) {
+        if let verdict { out.add(id, category, verdict, at.0, at.1) }
+    }
+}
+
+/// The hits of one analysis, with helpers the rule files share.
+struct Hits {
+    var list: [Hit] = []
+
+    mutating func add(_ id: String, _ category: Category, _ verdict: PoisonVerdict?, _ lo: Int, _ hi: Int) {
+        guard let v = verdict, v != .allow else { return }
+        list.append(Hit(id: id, category: category, verdict: v, lo: lo, hi: max(hi, lo + 1)))
+    }
+
+    func has(_ id: String) -> Bool { list.contains { $0.id == id } }
+    var hasHarmful: Bool { list.contains { $0.category == .harmful } }
+}
