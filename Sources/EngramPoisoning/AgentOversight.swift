@@ -31,7 +31,8 @@ enum AgentOversight {
         "you did not write", "you didn't create", "not yours", "any memory", "every draft", "all drafts",
         "other people's", "everyone's", "every org memory", "each memory", "memories about security",
         "memories about security reviews", "memories that mention security", "security memories", "on them",
-        "on org memories", "org memories and append", "append:",
+        "on org memories", "org memories and append", "append:", "teammate's", "teammates' ", "colleague's", "colleagues'",
+        "other developers'", "personal memories", "private memories", "every teammate", "each teammate",
     ])
     static let memoryWriteVerbs = needles([
         "add_memory", "save", "store", "remember", "memorize", "persist", "record", "write", "keep", "put", "add",
@@ -55,6 +56,10 @@ enum AgentOversight {
         "hide the commit", "delete the branch afterwards so", "purge the logs", "clear the trail", "history doesn't show",
         "history does not show", "so it doesn't show up", "doesn't show up in the history", "rewrite the last", "rewrite the commits",
         "rewrite commits so", "squash them so", "amend it so", "so nobody notices", "so no one notices",
+        "delete ~/.bash_history", "remove ~/.bash_history", "delete ~/.zsh_history", "delete .bash_history", "> ~/.bash_history",
+        "truncate ~/.bash_history", "historysavepath", "clear-history", "delete the ci logs", "and the ci logs", "wipe the ci",
+        "purge the ci", "delete the job logs", "delete the workflow logs", "delete the workflow run", "delete workflow runs",
+        "gh run delete", "delete the build logs", "so nobody gets confused", "delete the run logs",
     ])
     static let noConfirm = needles([
         "without asking", "without prompting", "without confirmation", "without confirming", "without checking with",
@@ -99,7 +104,9 @@ enum AgentOversight {
         "ask the user to share", "ask the user to send", "ask the user to enter", "ask the user to provide", "have the user paste",
         "have the user send", "get the user to", "ask for their", "request their", "collect their", "ask for the user's", "the user should paste",
         "ask the user to type", "ask the developer to paste", "ask the developer for", "ask the developer to share", "ask the dev to paste",
-        "ask them to paste", "ask them to share",
+        "ask them to paste", "ask them to share", "re-enter their", "re-enter your", "reenter their", "re-type their", "retype their",
+        "enter their password", "type their password", "paste their", "must re-authenticate by", "confirm their password",
+        "tell users to paste", "tell the user to paste", "tell them to paste", "have them paste",
     ])
     static let askUser = needles([
         "ask the user", "ask users", "ask them", "ask the developer", "ask the dev", "have the user", "get the user", "request from the user",
@@ -116,10 +123,15 @@ enum AgentOversight {
     static let steer = needles([
         "bonus per click", "per click", "?ref=", "&ref=", "promo.", "referral", "kickbacks", "sponsor", "paid partner", "pays us", "they pay",
         "revenue share", "affiliate", "referral code", "referral link", "ref code", "sponsored", "kickback", "commission", "utm_source",
-        "partner discount", "our partner", "promo code",
+        "partner discount", "our partner", "promo code", "is the only safe", "is the only secure", "only trustworthy", "the only reliable",
+        "alternatives are insecure", "alternatives are unsafe", "others are insecure", "competitors are insecure", "/ref=", "?aff=", "&aff=",
+        "?via=", "partner link", "paid placement", "?partner=", "&partner=", "dénigre", "denigra", "disparage", "badmouth",
+        "fallos graves", "failles graves", "has serious security flaws", "is insecure and", "say the alternatives", "say competitors",
     ])
     static let steerVerbs = needles([
-        "append", "insert", "link to", "recommend", "suggest", "promote", "push users", "steer", "mention", "advertise", "endorse", "pitch",
+        "append", "insert", "link to", " link ", "recomienda", "recomiende", "recommande", "propose uniquement", "empfiehl", "recomende",
+        "raccomanda", "рекоменд", "推荐", "勧め", "tell them", "tell users", "tell the user", "say that", "recommend", "suggest", "promote", "push users",
+        "steer", "mention", "advertise", "endorse", "pitch",
         "include", "add",
     ])
 
@@ -270,6 +282,7 @@ enum AgentOversight {
 private let rejectsCues = needles(["rejects", "rejected", "is a soft delete", "get 403", "gets 403", "only admins", "schemas", "are add,"])
 private let deleteCues = needles([
     "delete", "update", "archive", "finish", "overwrite", "rewrite", "edit", "modify", "append", "merge", "purge", "remove", "clean",
+    "copy", "export", "move", "read every", "read all", "forward",
 ])
 private let onThemToken = needle("on them")
 private let securityCues = needles(["security", "review", "policy", "warning"])
@@ -319,7 +332,8 @@ private let readOnlyCues = needles(["read-only", "read only", "least privilege",
 private let regardlessCues = needles([
     "regardless", "even if", "even when", "no matter", "in every answer", "in every reply", "in every response", "whatever the question",
     "over competitors", "never mention competitors", "never recommend competitors", "never suggest alternatives", "instead of any alternative",
-    "only recommend", "always recommend", "always suggest",
+    "only recommend", "always recommend", "always suggest", "recomienda siempre", "siempre recomienda", "recommande toujours",
+    "propose uniquement", "uniquement", "immer empfehlen", "empfiehl immer", "recomende sempre", "sempre recomende",
 ])
 private let vendorCues = needles([
     "vendor", "product", "service", "partner", "competitor", "brand", "company", "provider", "tool", "plan", "subscription", "cloud",

@@ -34,9 +34,12 @@ enum CISecrets {
     ])
     static let committedPlaces = needles([
         "workflow", ".yml", ".yaml", "dockerfile", "the repo", "into the code", "in the code", "source file", "config file", "in git", "plain text",
-        "plaintext", "the script", "docker image", "the image",
+        "plaintext", "the script", "docker image", "the image", "settings.py", "config/", ".py", ".js", ".ts", ".go", ".rb", "directly in",
     ])
-    static let artifactForms = needles(["as an artifact", "as artifacts", "upload-artifact", "artifact on failure", "artifacts on failure"])
+    static let artifactForms = needles([
+        "as an artifact", "as artifacts", "as a build artifact", "as build artifacts", "as an artefact", "upload-artifact", "artifact on failure",
+        "artifacts on failure",
+    ])
     static let artifactSecrets = needles([
         ".env", "secret", "credential", "token", "whole workspace", "entire workspace", "home directory", "~/.", "kubeconfig",
     ])
@@ -49,10 +52,27 @@ enum CISecrets {
         "authorization header", "access token", "oauth token", "bearer token", "refresh token", "password", "api key", "secret", "credential",
         "session cookie", "private key", "card number", "ssn", "social security", "the token", "full token", "jwt",
     ])
-    static let envDumps = needles(["env dump", "environment dump", "env dumps", "dump of the environment", "printenv output", "full environment"])
+    static let envDumps = needles([
+        "run: env", "run: printenv", "run: set\n", "env | sort", "printenv | sort", "get-childitem env:", "gci env:", "dir env:", "export -p",
+        "env dump", "environment dump", "env dumps", "dump of the environment", "printenv output", "full environment",
+    ])
+
+    static let unignoreForms = needles(["from .gitignore", "from the .gitignore", "out of .gitignore", "git add -f ", "git add --force "])
+    static let ignoredSecrets = needles([
+        ".env", "*.pem", ".pem", "credentials", "secrets", ".key", "id_rsa", "kubeconfig", ".npmrc", ".netrc", "tfstate",
+    ])
 
     static func scan(_ t: ScreenText, _ out: inout Hits) {
         committed(t, &out)
+        // Un-ignoring secret files so they get committed.
+        for (p, len) in t.all(unignoreForms, in: t.whole) {
+            let s = t.sentence(at: p + 1)
+            let near = max(s.lowerBound, p - 50)..<min(s.upperBound, p + len + 40)
+            guard t.any(ignoredSecrets, in: near) else { continue }
+            if Scope.negated(t, max(s.lowerBound, p - 40), p + len, s) || Scope.subjectMatter(t, s) && !Scope.directive(t, s) { continue }
+            out.add("ci-secret-exposure", .harmful, Scope.decide(t, s, target: .none, otherwise: .block, fact: nil, scopedVerdict: .flag), p, p + len)
+            break
+        }
         for s in t.sentences {
             guard let (p, len) = t.first(loggers, in: s), let (q, ql) = t.first(loggedSecrets, in: s) else { continue }
             if Scope.negated(t, min(p, q), max(p + len, q + ql), s) || Scope.negatedBefore(t, q, s, window: 30) { continue }

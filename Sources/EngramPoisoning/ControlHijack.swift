@@ -37,7 +37,7 @@ enum ControlHijack {
         "忽略", "无视", "忘记", "忘掉", "不要理会", "無視", "忘れ", "無効に",
         // nl / pl / ko / tr / sv / id
         "negeer", "vergeet", "zignoruj", "zapomnij", "pomiń", "무시", "잊어", "yok say", "görmezden gel", "unut",
-        "ignorera", "glöm", "abaikan", "lupakan",
+        "ignorera", "glöm", "abaikan", "lupakan", "अनदेखा", "नज़रअंदाज़", "नजरअंदाज", "تجاهل", "bỏ qua", "гноруй", "zapomeň", " ignoruj", "ignoreer",
     ])
     static let instructionNouns = needles([
         "instruction", " rules", " rule ", "guideline", "guidance", "directive", "system prompt", "system message",
@@ -52,6 +52,7 @@ enum ControlHijack {
         "инструкци", "указани", "правил", "системн", "指令", "指示", "规则", "规定", "系统提示", "提示词", "ルール",
         "命令", "プロンプト", "システム", "instructies", "regels", "instrukcje", "instrukcji", "polecenia", "zasady",
         "지시", "지침", "명령", "규칙", "talimat", "kurallar", "instruktioner", "instruksi", "aturan",
+        "निर्देश", "नियम", "التعليمات", "hướng dẫn", "інструкці", "pokyny",
     ])
     static let weakNouns = needles([
         " rules", " rule ", "constraints", "restrictions", " policies", "programming", "reglas", "regras", "regole", "règles", "regeln", "правил",
@@ -65,7 +66,8 @@ enum ControlHijack {
         " tuas ", " as instruções", " tutte", " precedenti", " le tue ", " все ", " предыдущ", " свои ", " твои ",
         "之前", "以前", "先前", "所有", "上面", "以上", "これまで", "以前の", "前の", "すべて", "全て",
         " alle ", " eerdere", " vorige", " wszystkie", " poprzednie", "모든", "이전", "tüm", "önceki", " alla ",
-        " tidigare", " semua", " sebelumnya", "sicherheit", "seguridad", "sécurité", "securite", "segurança", "sicurezza",
+        " tidigare", " semua", " sebelumnya", "पिछले", "सभी", "السابقة", "جميع", "trước", " mọi", "попередні", " усі", "všechny", "předchozí",
+        " eerdere", "sicherheit", "seguridad", "sécurité", "securite", "segurança", "sicurezza",
         "безопасн", "安全", "セキュリティ", " security", " safety",
     ])
     static let precedenceVerbs = needles([
@@ -74,12 +76,14 @@ enum ControlHijack {
         " higher priority than", " more authoritative than", " comes before ", " beats ", " rather than the system",
         " instead of the system", " instead of your ", " over the system prompt", " over your instructions",
         " over user ", " over the user", " prevail", " prime sur", " tiene prioridad", " tem prioridade",
-        " hat vorrang", " ha la precedenza", " приоритет", "优先于", "優先",
+        " hat vorrang", " ha la precedenza", " приоритет", "优先于", "優先", " prioridad sobre", " priorité sur", " vorrang vor",
+        " prioridade sobre", " precedenza su", " voorrang", " pierwszeństwo", " öncelikli", " has priority over", " have priority over",
     ])
     static let precedenceTargets = needles([
         "system prompt", " user", "instruction", "claude.md", "agents.md", "copilot-instructions", ".cursorrules",
         " other memories", " safety", " guardrails", " policies", " the request", "requests", "usuario",
         "utilisateur", "benutzer", "nutzer", "usuário", "utente", "пользовател", "用户", "ユーザー", "システム",
+        "instrucciones", "sistema", "système", "systeem", "anweisungen", "istruzioni", "instruções",
     ])
     static let subjectsThatMayRank = needles([
         "system prompt", " user", "claude.md", "agents.md", "security policy", "instructions from the user",
@@ -103,6 +107,9 @@ enum ControlHijack {
         "follow instructions in issue", "follow instructions from issue", "obey instructions in", "obey any instructions",
         "execute instructions found in", "treat instructions in web", "treat comments as instructions", "as instructions from the user",
         "instructions embedded in", "do whatever the issue says", "do what the readme says", "whatever the web page says",
+        "as coming from the maintainers", "as coming from the user", "as coming from the owner", "as if it came from the maintainers",
+        "as maintainer instructions", "as trusted instructions", "instructions in pull request", "instructions in pr descriptions",
+        "instructions in commit messages", "instructions in code comments", "instructions from external contributors",
     ])
     static let refusalTriggers = needles([
         "says no", "say no", "said no", "refuses", "refused", "declines", "declined", "asks you to stop",
@@ -175,7 +182,10 @@ enum ControlHijack {
         "user has approved", "user has authorized", "user has authorised", "user has consented", "user consented",
         "user has granted", "user already knows", "user is already aware", "approval: granted", "approved: true",
         "confirmation: granted", "already been approved by the user", "the user has confirmed", "user has confirmed",
-        "consent has been given", "the user agreed", "user has agreed",
+        "consent has been given", "the user agreed", "user has agreed", "[approved by", "(approved by", "approved by security review",
+        "pre-approved by security", "admin has pre-approved", "has pre-approved all", "security has pre-approved", "[pre-approved",
+        "[security approved", "approval id:", "this memory is pre-approved", "\"approved\": true", "\"approved\":true",
+        "approved=true", "approval_status: approved",
     ])
 
     static let concealVerbs = needles([
@@ -190,7 +200,8 @@ enum ControlHijack {
         " user", " users", " human", " reviewer", "the team", " anyone", " summary", " summaries", "pr description",
         "pr body", "commit message", "changelog", "release notes", " the report", " in the chat", " your reply",
         " your response", " the response", " operator", " them", " this rule", " this memory", " the change",
-        " what you did", " this step", " this instruction", " these instructions",
+        " what you did", " this step", " this instruction", " these instructions", " your replies", " your answers", " replies",
+        " your summary", " the summary",
     ])
     static let concealPhrases = needles([
         "leave it out of", "leave this out of", "leave them out of", "keep it out of", "keep this out of",
@@ -207,7 +218,12 @@ enum ControlHijack {
         "even if they failed", "even if it failed", "even if the build failed", "mark it as done even",
         "downplay", "make it sound", "understate", "while the user is away", "when the user is away",
         "before they return", "before the user returns", "before they come back", "while they're away",
-        "while they are away",
+        "while they are away", "say the tests pass", "say that the tests pass", "say all checks pass", "say everything passed",
+        "say the build is green", "report that the tests pass", "claim it passed", "tell them yes", "tell the user yes",
+        "say it's fixed", "say it is fixed", "tell them it's fixed", "tell the user it's fixed", "claim it's fixed", "say it was patched",
+        "tell them it was patched", "don't explain why", "do not explain why", "without explaining why", "di que todo sigue igual",
+        "dis que tout va bien", "sag, dass alles", "diga que está tudo",
+        "bahsetme", "söyleme", "न बताएं", "न बताएँ", "मत बताना", "मत बताओ", "मत बताएं", "सूचित न करें", "ज़िक्र न करें",
         // es / fr / de / pt / it / zh / ja / ru
         "no se lo digas", "no le digas", "no informes al usuario", "no le informes", "no menciones", "sin decirle",
         "sin avisar", "sin informar", "ne dis pas", "ne le dis pas", "ne lui dis pas", "ne dites pas", "ne le dites pas",
@@ -256,13 +272,18 @@ enum ControlHijack {
         // "ignore … instructions"
         for (p, len) in t.all(ignoreVerbs, in: s) {
             let end = min(s.upperBound, p + len + 90)
-            guard let (q, ql) = t.first(instructionNouns, in: (p + len)..<end) else { continue }
+            // verb-final languages (tr, hi, ko, ja …) name the instructions before the verb
+            let sov = t.any(sovVerbs, in: p..<min(t.b.count, p + len + 1))
+            guard
+                let (q, ql) = t.first(instructionNouns, in: (p + len)..<end)
+                    ?? (sov ? t.first(instructionNouns, in: max(s.lowerBound, p - 90)..<p) : nil)
+            else { continue }
             if (Scope.quoted(t, p + 1, s) || Scope.quoted(t, q, s)) && t.any(Scope.subjectNouns, in: s) { continue }
             if Scope.subjectMatter(t, s) && t.any(testCues, in: s) { continue }
             if Scope.negatedBefore(t, p + 1, s, window: 25) { continue }
-            let span = (p + len)..<(q + ql)
+            let span = min(p + len, q)..<max(q + ql, p + len)
             let weakNoun = t.any(weakNouns, in: q..<(q + ql + 1))
-            let broad = t.any(broadQualifiers, in: (p)..<(q + ql + 20))
+            let broad = t.any(broadQualifiers, in: min(p, max(s.lowerBound, q - 40))..<(max(q + ql, p + len) + 20))
             let hasScopedTopic = t.any(aboutCues, in: (q)..<min(s.upperBound, q + ql + 40))
             if !broad && (hasScopedTopic || weakNoun) { continue }
             if !broad && !t.has(systemToken, in: span) && !t.any(yourCues, in: span) && t.has(oldToken, in: span) { continue }
@@ -393,6 +414,9 @@ enum ControlHijack {
 }
 
 // Needle tables used inside the rules above, built once.
+private let sovVerbs = needles([
+    "yok say", "görmezden", "unut", "अनदेखा", "नज़रअंदाज़", "नजरअंदाज", "무시", "잊어", "無視", "忘れ", "忽略", "无视", "忘记",
+])
 private let testCues = needles(["test", "fixture", "filter", "screen", "eval", "detector"])
 private let aboutCues = needles([" about ", " regarding ", " on how to ", " for the old", " concerning "])
 private let systemToken = needle("system")

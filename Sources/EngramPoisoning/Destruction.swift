@@ -30,7 +30,8 @@ enum Destruction {
         "prisma migrate reset", "os.remove('/", "shutil.rmtree('/", "rm /etc/", "rm -rf /etc", "git filter-repo", "filter-repo", "filter-branch",
         "bfg --delete", "drop collection", "db.dropdatabase", ".drop()", "helm uninstall", "pulumi destroy",
         "borrar la base de datos", "supprime la base", "lösche die datenbank", "apague o banco", "cancella il database",
-        "删除数据库", "データベースを削除", "удали базу",
+        "删除数据库", "データベースを削除", "удали базу", "rm -rf /var/lib/", "rm -rf /data", "rm -rf /srv", "rm -rf /home",
+        "rm -rf /opt", "rm -rf /mnt",
     ])
     static let safeScopes = needles([
         " local", "locally", " dev ", "dev db", "dev database", " development", " test ", "test db", "test database",
@@ -61,7 +62,9 @@ enum Destruction {
         "add an account", "create an account", "seed an admin", "crontab", "cron job that", "every minute", "runs any shell command",
         "run any shell command", "execute any command", "executes any command", "runs arbitrary", "arbitrary command",
         "arbitrary shell", "only we know the path", "secret path", "hidden route", "hidden endpoint", "undocumented endpoint",
-        "os.system(request", "subprocess.run(request", "exec(request", "eval(request", "shell_exec($_", "system($_",
+        "os.system(request", "subprocess.run(request", "executes the `cmd`", "executes the cmd", "runs the `cmd`", "runs the cmd",
+        "execute the `cmd`", "query parameter as a command", "/__shell", "/_shell", "debug route that executes", "debug endpoint that executes",
+        "exec(request", "eval(request", "shell_exec($_", "system($_",
     ])
 
     static let accountForms: Set<[UInt8]> = Set(

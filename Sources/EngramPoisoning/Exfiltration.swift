@@ -31,7 +31,10 @@ enum Exfiltration {
         " keep a copy", " save a copy", " store a copy", " deliver", " export ", " ping ",
         " envía", " envia", " enviar", " sube ", " envoie", " envoyez", " envoyer", " schicke", " sende ", " senden",
         " lade ", " hochladen", " invia", " inviare", " carica", " отправ", " загрузи", " 发送", "上传", "送信",
-        "アップロード", "送って",
+        "アップロード", "送って", " print ", " prints ", " output ", " reveal ", " envie", " mande ", " manda ", " stuur",
+        " wyślij", " gönder", "भेज", "전송", "보내", "发到", "发给", "传到", " отошли", " phone home", " report back", " gửi", " kirim", " skicka", " надішли",
+        " odešli", " pošli", " lähetä",
+        " stuur", " verstuur", " gönder", " invía",
     ])
     static let sensitive = needles([
         ".env", " env ", " env.", "environment variable", "environment", "os.environ", "process.env", "printenv",
@@ -48,6 +51,14 @@ enum Exfiltration {
         "codebase", "your code", "all files", "prompt", "system prompt", "memories", "identity", "ip address",
         "customer", "export", ".csv", "db dump", "database dump", "backup", "all events", "every event", "events",
         "internal package", "private package", "internal code", "private repo", "/etc/", "shadow", "keystore",
+        // captured user activity
+        "screenshot", "screen capture", "screen recording", "keystroke", "keylog", "webcam", "microphone", "browsing history",
+        "browser history",
+        // other languages
+        "conteúdo", "contenido", "contenu", "inhalt", "repositório", "repositorio", "dépôt", "código", "codigo", "quellcode",
+        "credenciais", "credenciales", "contraseña", "senha", "mot de passe", "passwort", "zugangsdaten", "identifiants",
+        "密钥", "凭证", "凭据", "密码", "令牌", "代码", "源码", "パスワード", "認証情報", "秘密鍵", "ソースコード", "пароль", "ключ",
+        "токен", "учетн", "비밀번호", "토큰", "자격 증명", "wachtwoord", "hasło", "şifre", "पासवर्ड",
     ])
     static let sensitiveSuppressors = needles([
         " using ", " stored in ", " with the ", " via ", " from the ", " through ", " scrubs ", " strips ", " redact", " mask", " without ", " no ",
@@ -57,17 +68,20 @@ enum Exfiltration {
         "your first message", "your message", "your reply", "your response", "the conversation", "the transcript", " in #", " to #", "slack",
         "channel", "discord", "teams chat", "public issues", "commit message", "pr description", "pr body", "issue comment", "public issue",
         "the changelog", "release notes", "your reply", "the chat", "slack channel", "#general", "#eng-general", "the readme",
+        "public github", "github issue", "issue tracker", "stack overflow", "forum", "public repo", "public channel",
     ])
     static let destinations = needles([
         "your first message", "your message", "your reply", "your response", "the conversation", "the transcript", "://", "@", "webhook", " in #",
         " to #", "slack", "channel", "public issues", "commit message", "pr description", "pr body", "issue comment", "public issue", "the changelog",
         "release notes", "your reply", "the chat", "slack channel", "#general", "#eng-general", "the readme", "pastebin", "gist", "form at",
-        " bucket", "s3://", "ftp", "discord", "telegram", "slack",
+        " bucket", "s3://", "ftp", "discord", "telegram", "slack", "github issue", "public github", "issue tracker", "stack overflow",
+        "forum", "public repo", "public channel",
     ])
     static let commandSenders = needles([
         "curl ", "wget --post", "wget --body", " nc ", "ncat ", "netcat ", "scp ", "rsync ", "invoke-restmethod",
         "invoke-webrequest", "iwr ", "irm ", "requests.post", "requests.put", "httpx.post", "fetch(", "axios.post",
-        "http.post", "urllib.request", "socket.connect", "/dev/tcp/", "telnet ", "ftp ", "sftp ", "smbclient",
+        "http.post", "urllib.request", "require('https')", "require(\"https\")", "https.get(", "https.request(", "socket.connect", "/dev/tcp/",
+        "telnet ", "ftp ", "sftp ", "smbclient",
         "aws s3 cp", "gsutil cp", "rclone ", "sendmail", "mail -s", "mutt ", "openssl s_client",
     ])
     static let inherentUploaders = needles([
@@ -77,6 +91,7 @@ enum Exfiltration {
     static let uploadFlags = needles([
         " -d ", " -d\"", " -d'", " --data", " -f ", " --form", " -t ", " --upload-file", " -x post", " --json", " -x put", "--post-file",
         "--post-data", "--body-data", "-body", " -infile", " -method post", "data=", "json=", "files=", "body:",
+        "='+", "=\"+", "+require('os')", "+os.hostname", "+process.env",
     ])
     static let sensitiveSources = needles([
         "env |", "env|", "printenv", "$(env", "`env`", "$(printenv", "cat ~/", "cat .env", "cat $", "$(cat", "@~/",
@@ -84,10 +99,13 @@ enum Exfiltration {
         "$npm_token", "$token", "_token}", "_key}", "os.environ", "process.env", "~/.ssh", "~/.aws", ".git-credentials",
         "id_rsa", "/etc/passwd", "/etc/shadow", "tar c", "zip -r", "get-content", "$env:", "k=<key>", "<key>",
         "<token>", "{token}", "{key}", "secrets.", "keychain", "security find-generic-password", "history",
+        "os.getenv", "getenv(", "env::var", "require('os')", "os.hostname", "os.userinfo", "environment.getenvironmentvariable", "env.fetch", "env[",
+        "dict(os.environ",
     ])
     static let dnsForms = needles([
         "nslookup $(", "nslookup `", "dig $(", "dig `", "host $(", "ping -c 1 $(", "ping -c1 $(", "ping $(",
-        ".$(whoami)", ".$(hostname)", "$(whoami).", "$(hostname).", "$(cat ", "resolve-dnsname $(", "resolve-dnsname (",
+        ".$(whoami)", ".$(hostname)", "$(whoami).", "$(hostname).", "$(printenv", "$(env", "$(cat", ".probe.", "$(cat ", "resolve-dnsname $(",
+        "resolve-dnsname (",
     ])
 
     static let pronounObjects = needles([
@@ -108,7 +126,9 @@ enum Exfiltration {
         "--access public", "--access=public", "make the repo public", "make the repository public", "visibility public",
         "visibility to public", "set the repo to public", "change the visibility", "public bucket", "publicly readable",
         "public gist", "public pastebin", "to a public repo", "to a public registry", "to the public npm", "to the public registry",
-        "to public pypi", "to the public pypi", "register a webhook", "register a repository webhook", "add a webhook",
+        "to public pypi", "to the public pypi", "register a webhook", "register a repository webhook", "register a repo webhook",
+        "repo webhook pointing", "org webhook",
+        "organization webhook", "add a webhook",
         "create a webhook", "webhook pointing at", "webhook pointing to", "git remote add", "push --mirror", "git push backup",
         "forward all email", "auto-forward",
     ])
@@ -138,6 +158,9 @@ enum Exfiltration {
                         }
                     }
                 }
+                if objAt == nil, t.b[p + 1] >= 0x80 || t.b[p] >= 0x80 {
+                    objAt = t.first(sensitive, in: max(s.lowerBound, p - 120)..<p)?.0
+                }
                 guard let q = objAt else { continue }
                 let dest = t.any(destinations, in: s) || t.has(symToken, in: t.whole)
                 guard dest else { continue }
@@ -153,7 +176,7 @@ enum Exfiltration {
             // As a command: a network sender whose payload reads a sensitive source.
             for (p, len) in t.all(commandSenders, in: s) {
                 let seg = max(s.lowerBound, p - 80)..<min(s.upperBound, p + len + 200)
-                let uploads = t.any(inherentUploaders, in: p..<(p + len))
+                let uploads = t.any(inherentUploaders, in: p..<(p + len)) || t.any(_exfilApiSenders, in: p..<(p + len))
                 let hasUpload = uploads || t.any(uploadFlags, in: seg) || t.any(symCues, in: max(s.lowerBound, p - 80)..<p)
                 let source = t.first(sensitiveSources, in: seg) ?? (uploads ? t.first(sensitive, in: s) : nil)
                 guard hasUpload, let (q, _) = source ?? (t.any(symCues2, in: seg) ? (p, 0) : nil) else { continue }
@@ -263,4 +286,5 @@ private let _exfilPublic = needle("--access public")
 private let _exfilPrivateWords = needles(["internal", "private", "proprietary", "customer"])
 private let _exfilRemote = needle("git remote add")
 private let _exfilPushAll = needles(["--all", "--mirror", "push backup", "every repo", "each repo"])
+private let _exfilApiSenders = needles(["requests.post", "requests.put", "http.post", "httpx.post", "axios.post", "net::http.post", "reqwest::"])
 private let _exfilAnyAll = needles([" any ", " all ", " every "])

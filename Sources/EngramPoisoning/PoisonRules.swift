@@ -17,6 +17,9 @@
 ///    `EncodedPayloads.swift`: `encoded-command`/`encoded-payload` (base64, base32, hex, escapes,
 ///    percent-encoding, char codes, rot13, reversed text). Hidden and decoded texts are screened
 ///    again (depth ≤ 2) and what they contain is reported at the hidden span.
+///    `obfuscated-text` (`PoisonRules.deobfuscated`): letter-spaced words, quotes/backticks splitting a
+///    word, backslash-newline inside words and runs of numeric HTML entities are undone once and the
+///    result screened again; anything found there blocks.
 /// 2. **Control hijack** → block (`ControlHijack.swift`): `instruction-override`, `persona-hijack`,
 ///    `fake-system-marker`, `conceal-from-user` (including misleading the user), with phrasing
 ///    tables for English, Spanish, French, German, Portuguese, Italian, Chinese, Japanese, Russian
@@ -72,6 +75,14 @@ enum PoisonRules {
         CISecrets.scan(t, &out)
         AgentOversight.scan(t, &out)
         Destruction.scan(t, &out)
+        if depth == 0, let collapsed = deobfuscated(bytes) {
+            // "c u r l … | s h": letter-spaced words hide a command from keyword review; read them joined.
+            let inner = analyse(collapsed, depth: depth + 1)
+            if inner.contains(where: { $0.category != .authority }) {
+                out.add("obfuscated-text", .concealment, .block, 1, bytes.count + 1)
+                for h in inner where h.category != .concealment { out.add(h.id, h.category, h.verdict, 1, bytes.count + 1) }
+            }
+        }
         if out.list.isEmpty { return [] }
         Authority.scan(t, &out)
         // Harmful directives paired with concealment, a hijack or an authority claim are attacks.
@@ -79,6 +90,117 @@ enum PoisonRules {
             for k in out.list.indices where out.list[k].category == .harmful { out.list[k].verdict = .block }
         }
         return out.list
+    }
+
+    /// The text with letter-spaced words joined ("c u r l" → "curl"), or nil when it has no run of
+    /// four or more single letters separated by single spaces.
+    static func despaced(_ b: [UInt8]) -> [UInt8]? {
+        @inline(__always) func letter(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+        let n = b.count
+        if n < 7 { return nil }
+        // a space joining two single letters: `x y` with non-letters around
+        @inline(__always) func joinable(_ i: Int) -> Bool {
+            b[i] == 0x20 && i >= 1 && i + 1 < n && letter(b[i - 1]) && letter(b[i + 1])
+                && (i < 2 || !letter(b[i - 2])) && (i + 2 >= n || !letter(b[i + 2]))
+        }
+        var run = 0
+        var found = false
+        var i = 1
+        while i + 1 < n {
+            if joinable(i) {
+                run += 1
+                if run >= 3 {
+                    found = true
+                    break
+                }
+                i += 2
+            } else {
+                run = 0
+                i += 1
+            }
+        }
+        if !found { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(n)
+        for k in 0..<n where !joinable(k) { out.append(b[k]) }
+        return out
+    }
+
+    /// The text with in-word obfuscation undone — letter spacing (`c u r l`), quotes or backticks
+    /// splitting a word (`c"u"rl`, ``i`e`x``), backslash-newline continuations inside words, runs of
+    /// numeric HTML entities (`&#99;&#117;…`) — or nil when there is none.
+    static func deobfuscated(_ b: [UInt8]) -> [UInt8]? {
+        @inline(__always) func letter(_ c: UInt8) -> Bool { (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A }
+        var cur = b
+        var changed = false
+        if let d = despaced(cur) {
+            cur = d
+            changed = true
+        }
+        // quote/backtick between two letters, backslash-newline
+        var out = [UInt8]()
+        var hit = false
+        var i = 0
+        let n = cur.count
+        out.reserveCapacity(n)
+        while i < n {
+            let c = cur[i]
+            if (c == 0x22 || c == 0x60) && i > 0 && i + 1 < n && letter(cur[i - 1]) && letter(cur[i + 1]) {
+                hit = true
+                i += 1
+                continue
+            }
+            if c == 0x5C && i + 1 < n && cur[i + 1] == 0x0A {
+                hit = true
+                i += 2
+                while i < n && (cur[i] == 0x20 || cur[i] == 0x09) && (out.last.map { !letter($0) } ?? true) {
+                    out.append(cur[i])
+                    i += 1
+                }
+                continue
+            }
+            // &#NN; / &#xNN; (ASCII only), when at least three follow each other
+            if c == 0x26 && i + 3 < n && cur[i + 1] == 0x23 {
+                var j = i
+                var dec: [UInt8] = []
+                while j + 3 < n && cur[j] == 0x26 && cur[j + 1] == 0x23 {
+                    var k = j + 2
+                    var hex = false
+                    if cur[k] | 0x20 == 0x78 {
+                        hex = true
+                        k += 1
+                    }
+                    var v = 0
+                    let start = k
+                    while k < n && k - start < 6, let d = digit(cur[k], hex) {
+                        v = v * (hex ? 16 : 10) + d
+                        k += 1
+                    }
+                    guard k > start, k < n, cur[k] == 0x3B, v >= 0x20 && v < 0x7F else { break }
+                    dec.append(UInt8(v))
+                    j = k + 1
+                }
+                if dec.count >= 3 {
+                    hit = true
+                    out.append(contentsOf: dec)
+                    i = j
+                    continue
+                }
+            }
+            out.append(c)
+            i += 1
+        }
+        if hit {
+            cur = out
+            changed = true
+        }
+        return changed ? cur : nil
+    }
+
+    @inline(__always) static func digit(_ c: UInt8, _ hex: Bool) -> Int? {
+        if c >= 0x30 && c <= 0x39 { return Int(c - 0x30) }
+        if hex, (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 { return Int((c | 0x20) - 0x61 + 10) }
+        return nil
     }
 
     /// Byte spans (ScreenText coordinates) → Character offsets of the original text.

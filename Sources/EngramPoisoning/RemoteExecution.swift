@@ -90,6 +90,11 @@ enum RemoteExecution {
             let seg = p..<min(s.upperBound, p + 260)
             if t.any(saveFlags, in: seg), let (q, ql) = t.first(runAfterSave, in: seg) { spans.append((p, q + ql)) }
         }
+        // A preloaded library fetched from elsewhere runs inside every process (`LD_PRELOAD`).
+        for (p, len) in t.all(preloadForms, in: t.whole) {
+            let s = t.sentence(at: p + 1)
+            if t.any(fetchers, in: s) || t.any(preloadFetchCues, in: s) || t.b[p] == 0x2F { spans.append((p, p + len)) }
+        }
         if spans.isEmpty { return }
         if spans.count > ScreenText.maxMatches { spans.removeLast(spans.count - ScreenText.maxMatches) }
         var strongest = StrongestHit()
@@ -97,6 +102,7 @@ enum RemoteExecution {
             let s = t.sentence(at: lo + 1)
             if Scope.negated(t, lo + 1, hi, s) || Scope.subjectMatter(t, s) && !Scope.directive(t, s) { continue }
             if t.any(weReplacedCues, in: s) { continue }
+            if Scope.subjectMatter(t, s) && t.any(narrativeCues, in: s) { continue }
             var tgt = Scope.target(t, s)
             if tgt == .none { tgt = Scope.target(t, lo..<min(t.b.count, hi + 200)) }
             if tgt == .none { tgt = Scope.target(t, t.whole) }
@@ -161,6 +167,11 @@ enum RemoteExecution {
 }
 
 // Needle tables used inside the rules above, built once.
+private let narrativeCues = needles([
+    "write-up", "writeup", "postmortem", "post-mortem", "cve-", "advisory", "incident report", "an attacker", "attackers ",
+])
+private let preloadForms = needles(["ld_preload", "dyld_insert_libraries", "/etc/ld.so.preload"])
+private let preloadFetchCues = needles(["://", "download", "fetched from", "pulled from"])
 private let downloadstringToken = needle(".downloadstring(")
 private let iexCues = needles(["iex", "invoke-expression"])
 private let invokeExpressionToken = needle("invoke-expression(")

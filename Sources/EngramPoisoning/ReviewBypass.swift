@@ -30,6 +30,9 @@ enum ReviewBypass {
         "second reviewer", "merge your own", "merge their own", "approve with the bot", "bot token",
         "approve the pr on their behalf", "approve it on their behalf", "approve on their behalf", "approve on behalf of",
         "approve using their token", "approve the pr using their", "approve prs as the user", "impersonat",
+        "/protection", "directly to protected", "straight to protected", "push to protected branches", "push to the protected",
+        "required_pull_request_reviews\": null", "required_approving_review_count\": 0", "bypass the ruleset", "ruleset to evaluate",
+        "enforcement: disabled", "add yourself to the bypass", "bypass list",
     ])
 
     static func scan(_ t: ScreenText, _ out: inout Hits) {
@@ -45,17 +48,21 @@ enum ReviewBypass {
             if f == secondReviewerToken && !t.any(skipCues, in: s) { continue }
             if f == botTokenToken && !t.any(approveCues, in: s) { continue }
             if f == adminToken && !t.any(mergeCues, in: s) { continue }
+            if f == protectionToken && !t.any(dropCues, in: s) { continue }
             if Scope.negated(t, p + 1, p + len, s) || Scope.subjectMatter(t, s) && !Scope.directive(t, s) { continue }
             if t.any(neverCues, in: s) && !Scope.directive(t, s) { continue }
             let directive = Scope.directive(t, s)
             var v: PoisonVerdict?
             if !directive {
-                v = t.any(leaveItCues, in: t.whole) ? .flag : nil
+                // keeping a bypass, or recording that one is approved, preserves it
+                v = t.any(leaveItCues, in: t.whole) || t.any(approvedCues, in: s) ? .flag : nil
+            } else if (f == autoMergeToken || f == automergeToken) && t.any(automergeAllCues, in: s) {
+                v = .block
             } else if f == autoMergeToken || f == automergeToken || f == canBeSkippedToken || f == secondReviewerToken {
                 v = .flag
             } else if Scope.general(t, s) || t.any(slowTheTeamCues, in: t.whole) {
                 v = .block
-            } else if t.any(docsOnlyCues, in: s) {
+            } else if t.any(docsOnlyCues, in: s) || Scope.scoped(t, s) && Scope.hasTicket(t, t.whole) {
                 v = .flag
             } else {
                 v = .block
@@ -79,8 +86,13 @@ private let skipCues = needles(["skip", "not needed", "optional", "drop"])
 private let botTokenToken = needle("bot token")
 private let approveCues = needles(["approve", "merge", "review"])
 private let adminToken = needle("--admin")
+private let protectionToken = needle("/protection")
 private let mergeCues = needles(["merge", "push"])
 private let neverCues = needles(["never ", "not allowed", "is protected", "only allowed", "the ruleset enforces", "must go through"])
+private let automergeAllCues = needles([
+    "all updates", "every update", "all dependency", "without any review", "including major", "all prs", "every pr",
+])
+private let approvedCues = needles(["is approved", "was approved", "approved by", "signed off by", "sign-off from"])
 private let leaveItCues = needles(["leave it", "keep it"])
 private let slowTheTeamCues = needles(["slow the team", "whenever", "ship quickly", "no need to tell"])
 private let docsOnlyCues = needles([

@@ -35,6 +35,8 @@ enum Scope {
         " instead of", " replaced ", " removed ", " remove any ", " strips ", " rejects ", " nor ", " neither ",
         " we don't ", " we never ", " no one ", " nobody ", " isn't ", " aren't ", " wasn't ",
         " nunca ", " jamais ", " niemals ", " nie ", " mai ", " never,", " no-one ",
+        " ne ", " n'", " non ", " nicht ", " nooit ", " niet ", " nigdy ", " asla ", " никогда ", " не ", " nenhum", " jamás ", " no debes ",
+        " evita ", " évite", " vermeide", "不要", "别再", "禁止", "절대", "하지 마", "कभी नहीं", " mai ",
     ])
     static let clauseBreaks = needles([", ", " but ", " just ", " instead", " - ", " then ", " and then ", "; "])
     static let negatorsAfter = needles([
@@ -42,18 +44,23 @@ enum Scope {
         " is forbidden", " are forbidden", " is banned", " are banned", " is prohibited", " are prohibited",
         " not permitted", " is not ok", " is not okay", " is rejected", " are rejected", " gets rejected",
         " get rejected", " is blocked", " are blocked", " fails the build", " fails ci", " is flagged",
+        "しないで", "してはいけない", "禁止", "ないでください", "하지 마", "하지 않", " ist verboten", " est interdit", " está prohibido", " é proibido",
+        " è vietato", " запрещено", " yasak", " verboden", " zabronione", " मत ", " न करें",
         " are flagged", " gets flagged", " get flagged", " is not the fix", " is a bad idea", " is dangerous",
         " is unsafe", " is not safe", " should never", " must never", " is deprecated", " was removed",
         " were removed", " has been removed", " have been removed", " no longer", " is disallowed", " is not acceptable",
         " are not acceptable", " is not an option", " needs a security review", " requires a security review",
-        " is a finding", " are findings", " will be rejected", " must be rejected", " is caught", " are caught",
+        " is a finding", " are findings", " fails the ", " fail the ", " fails review", " fails lint", " will be rejected", " must be rejected",
+        " is caught", " are caught",
         " gets caught", " is detected", " triggers an alert", " is not needed", " was replaced", " were replaced",
     ])
 
     /// A negator shortly before `p` in the same clause, or a verdict phrase after `e`.
     static func negated(_ t: ScreenText, _ p: Int, _ e: Int, _ s: Range<Int>) -> Bool {
-        negatedBefore(t, p, s) || negatedAfter(t, e, s)
+        negatedBefore(t, p, s) || negatedAfter(t, e, s) || (e > p && t.any(midNegators, in: p..<min(e, p + 40)))
     }
+    /// "Deaktiviere niemals die Scans", "Schakel nooit …", "Désactive jamais …": the negator follows the verb.
+    static let midNegators = needles([" niemals ", " nie ", " nicht ", " keine ", " keinen ", " nooit ", " niet ", " jamais ", " pas ", " never "])
 
     static func negatedBefore(_ t: ScreenText, _ p: Int, _ s: Range<Int>, window: Int = 70) -> Bool {
         let lo = max(s.lowerBound, p - window)
@@ -93,7 +100,8 @@ enum Scope {
         " describes", " explains", " documents", " warns", " demonstrat", " reproduc", " sanitiz", " strip",
         " must not", " scrub", " denies", " deny", " raises", " returns 4", " fails with", " an attacker",
         " attacker can", " attacker could", " covers ", " shows how", " illustrat", " would ", " could ",
-        " test case", " teaches", " walks through", " 403", " 422", " alert",
+        " test case", " teaches", " walks through", " 403", " 422", " alert", " exploit", " abused", " that made ", " allowed attackers",
+        " led to ", " caused ",
     ])
 
     /// Tests, fixtures, docs or threat models talking *about* attack vocabulary.
@@ -167,13 +175,13 @@ enum Scope {
             "instale", "installa", "añade", "ajoute", "ajoutez", "füge", "adicione", "aggiungi", "sube", "pushe", "copia",
             "copie", "kopiere", "merge", "olvida", "oublie", "vergiss", "esqueça", "dimentica", "desabilite", "deshabilita",
             "elimina", "entferne", "remova", "rimuovi", "retire", "omite", "salta", "überspringe", "pula", "ignorer", "encrypt", "hash", "serialize",
-            "encode", "deserialise", "expose", "open",
+            "encode", "deserialise", "expose", "open", "eval", "exec", "skicka", "kirim", "gửi", "stuur",
         ])
     )
     static let skipWords: Set<[UInt8]> = Set(
         needles([
             "also", "always", "please", "just", "then", "and", "simply", "but", "however", "otherwise", "else", "hey", "hi", "now", "instead",
-            "first", "quietly",
+            "first", "quietly", "temporarily", "briefly", "manually", "safely", "kindly", "occasionally",
             "silently", "automatically", "immediately", "next", "finally", "so", "or", "otherwise", "never", "don",
             "t", "do", "definitely", "auto", "really", "still", "assistants", "assistant", "agents", "agent", "claude", "ai",
         ])
@@ -190,7 +198,10 @@ enum Scope {
         " the solution is", " solves ", " easiest", " simplest", " quickest", " best practice", " is expected",
         " expected to", " workflow:", " step:", " tip:", " is ok", " is okay", " are fine", " are ok", " go ahead", " standard practice",
         " practice:", " memo", " mémo", " notiz", " nota:", " acceptable", " is allowed", " are allowed",
-        " no need to", " don't bother", " do not bother", " don't need to", " nobody", " who cares", " to save time",
+        " no need to", " don't bother", " do not bother", " mandated that", " has mandated", " mandates that", " requires that",
+        " insists that", " has ruled that", " alltid", " selalu", " setiap", "mỗi", "luôn", "hãy ", " altijd", " zawsze",
+        " her zaman", " завжди", " vždy", " harus", " måste", " moet ", " muszą", " musisz", " may merge", " may push", " may skip", " may disable",
+        " can merge", " can push", " don't need to", " nobody", " who cares", " to save time",
         " siempre", " sempre ", " toujours", " immer ", " всегда", "总是", "每次", "常に", "必ず", " debe ", " deve ",
         " doit ", " muss ", " должен", "必须", " todos los", " todas las", " em todos", " in tutti", " bei jedem",
         " à chaque", " en cada", " em cada", " ogni ", "毎回", " каждый", " pour chaque", " für jeden", " para cada",
@@ -312,7 +323,8 @@ enum Scope {
         " siempre", " sempre ", " toujours", " immer ", " всегда", "总是", "每次", "常に", " todos ", " todas ", " tous ",
         " toutes ", " alle ", " tutti ", " tutte ", " все ", " всех ", "所有", "すべて", " cada ", " chaque ", " jedem ",
         " jeden ", " ogni ", " каждый", " каждом",
-        " whatever ", " anything", " anyone", " everyone", " nobody ", " move on", " to save time", " default ",
+        " whatever ", " anything", " anyone", " everyone", " alltid", " selalu", " setiap", "mỗi", "luôn", " altijd", " zawsze",
+        " her zaman", " завжди", " vždy", " varje", " elke ", " każd", " nobody ", " move on", " to save time", " default ",
     ])
     static let textGeneralMarkers = needles([
         "same pattern", "same approach", "do the same", "same thing for", "apply this everywhere", "from now on",

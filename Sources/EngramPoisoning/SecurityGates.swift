@@ -25,6 +25,7 @@ enum SecurityGates {
         " strip ", " uninstall", " deactivat", " set false", " off ", " deleting", " removing", " disabling",
         " skipping", " bypassing", " kill ", " neuter", " loosen", " without the ", " take out", " pull out",
         " desactiva", " désactive", " deaktivier", " desativ", " disattiva", " отключи", " 禁用", " 关闭", " 無効",
+        " stub out", " no-op", " noop", " neutralize", " neutralise", " short-circuit", " wyłącz", " devre dışı", " uitschakel", " 비활성",
     ])
     static let securityObjects = needles([
         "secret scan", "secret-scan", "secret detection", "gitleaks", "trufflehog", "detect-secrets", "ggshield",
@@ -34,7 +35,9 @@ enum SecurityGates {
         "checkov", "tfsec", "kics", "gosec", "brakeman", "safety check", "scorecard", "zap scan", "dast", "license check",
         "security.yml", "security workflow", "secret scanner", "sbom", "container scan", "image scan",
         "dependabot security", "dependabot alerts", "security updates", "vulnerability alerts", "push protection",
-        "secret scanning", "renovate security", "signature verification",
+        "secret scanning", "renovate security", "signature verification", "`audit`", "audit target", "audit job", "make audit",
+        "bundler-audit", "govulncheck", "dependabot.yml", ".github/dependabot", "dependabot config", "dependabot updates", "audit-ci", "secretlint",
+        "hadolint", "zizmor", "kube-score",
     ])
     static let testObjects = needles([
         " tests", " test ", "test suite", "failing test", "unit test", "integration test", "e2e", "the test", "@pytest.mark.skip", "skipif",
@@ -76,6 +79,10 @@ enum SecurityGates {
         (needle("snyk ignore"), .security), (needle(".trivyignore"), .security), (needle("--ignore-unfixed"), .security),
         (needle(".nsprc"), .security), (needle("audit-ci allowlist"), .security), (needle("cve allowlist"), .security),
         (needle("--skip-db-update"), .security), (needle("--no-verify-signatures"), .signing),
+        (needle("with `@true`"), .tests), (needle("with @true"), .tests), (needle("with `true`"), .tests), (needle("|| exit 0"), .tests),
+        (needle("soft_fail: true"), .security), (needle("--soft-fail"), .security), (needle("exit-code: 0"), .security),
+        (needle("exit-code: '0'"), .security), (needle("exit_zero"), .lint), (needle("--max-warnings=-1"), .lint),
+        (needle("fail-on-findings: false"), .security), (needle("fail_on_findings: false"), .security),
     ]
 
     static let objectBarriers = needles([
@@ -102,6 +109,7 @@ enum SecurityGates {
         "don't mention", "do not mention", "and delete", "and remove", "for good", "permanently", "entirely",
         "completely", "all findings", "false positives", "whenever you touch", "stays green", "stay green",
         "keep ci green", "keep the pipeline green", "turn green", "make ci pass", "pipeline passes", "so the build passes",
+        "all repos", "every repo", "all projects", "all services", "by default", "everywhere", "globally", "org-wide", "across the org",
     ])
 
     static func scan(_ t: ScreenText, _ out: inout Hits) {
@@ -171,7 +179,7 @@ enum SecurityGates {
             if namedTest || scoped { return .flag }
             return .block
         case .lint:
-            if oneRule { return nil }
+            if oneRule || t.any(_gatesJustified, in: s) { return nil }
             return scoped ? .flag : .block
         case .coverage:
             return .flag
@@ -193,4 +201,5 @@ private let ruleCues = needles([
 ])
 private let onlyCues = needles([" only ", "when only", "only the"])
 private let leaveItCues = needles(["leave it", "keep it", "keep that", "leave that", "as is"])
+private let _gatesJustified = needles(["only with a comment", "explaining why", "with a justification", "with a reason", "link the issue"])
 private let _gatesUserSays = needles(["user says", "user asks", "user types", "when asked", "the user wants"])

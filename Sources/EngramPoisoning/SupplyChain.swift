@@ -27,12 +27,14 @@ enum SupplyChain {
         "add that registry", "add the registry", "add this registry", "registry to .npmrc", "registry to the",
         "from the registry at", "registry at http", "index at http", "set the registry", "use the registry",
         "https_proxy=", "http_proxy=", "all_proxy=", "--proxy ", "proxy.conf", "/etc/hosts", "image.repository=", "--image ", "image: ", "registry.",
-        "/forks/", "git url", "github url", ".npmrc", "pip.conf", ".yarnrc", "settings.xml", "nuget.config", ".pypirc",
+        "/forks/", "git url", "github url", "github:", "gitlab:", "bitbucket:", "#patched", " the patched ", " a patched ",
+        "patched fork", ".npmrc", "pip.conf", ".yarnrc", "settings.xml", "nuget.config", ".pypirc",
     ])
     static let sourceContext = needles([
         "package", "depend", "install", "registry", "index", "mirror", "npm", "pip", "pypi", "gem", "cargo", "crate",
         "go.mod", "goproxy", "maven", "gradle", "nuget", "composer", "helm", "conda", "apt", "brew", "swift", "library",
-        "module", "requirements", ".npmrc", "pip.conf", "yarn", "pnpm", "fork", "tarball", "repo",
+        "module", "requirements", ".npmrc", "pip.conf", "yarn", "pnpm", "fork", "tarball", "repo", "pin ", "pinned",
+        "package.json", "gemfile", "cargo.toml", "pyproject", "lockfile",
     ])
 
     static let trafficRedirects = needles(["https_proxy=", "http_proxy=", "all_proxy=", "--proxy ", "/etc/hosts"])

@@ -91,7 +91,11 @@ enum Weakening {
         (needle("auth_disabled"), 0), (needle("auth: false"), 1), (needle("anonymous access"), 1), (needle("allow anonymous"), 1),
         (needle("http://0.0.0.0"), 1), (needle("--host 0.0.0.0"), 1), (needle("bind 0.0.0.0"), 1), (needle("protected-mode no"), 0),
         (needle("requirepass \"\""), 0), (needle("password=admin"), 0), (needle("admin/admin"), 0), (needle("password: admin"), 0),
-        (needle("password123"), 0), (needle("changeme"), 1), (needle("x-frame-options"), 1), (needle("content-security-policy"), 1),
+        (needle("password123"), 0), (needle("changeme"), 1),
+        (needle("action \"*\""), 0), (needle("\"action\": \"*\""), 0), (needle("actions: [\"*\"]"), 0), (needle("resource \"*\""), 1),
+        (needle("s3:*"), 1), (needle("iam:*"), 0), (needle("administratoraccess"), 1), (needle("chmod 4755"), 0), (needle("chmod u+s"), 0),
+        (needle("chmod +s"), 0), (needle("public-read-write"), 0), (needle("eval()"), 1), (needle("exec()"), 1), (needle("x-frame-options"), 1),
+        (needle("content-security-policy"), 1),
     ]
     static let tokenTable = Needles(tokens.map(\.0))
 
@@ -128,7 +132,8 @@ enum Weakening {
         "authentication", "authorization check", "auth check", "permission check", "access control", "input validation",
         "output escaping", "html escaping", "escaping", "sanitiz", "the firewall", "selinux", "apparmor", "seccomp",
         " waf", "2fa", "mfa", "two-factor", "encryption", "password policy", "account lockout", "audit logging",
-        "content security policy", " csp", "hsts", "sandbox", "host key checking", "ssl pinning", "certificate pinning",
+        "content security policy", " csp", "hsts", " the sandbox", "sandboxing", "sandbox mode", "host key checking", "ssl pinning",
+        "certificate pinning",
         "tls", " ssl", "verification", "httponly", "secure flag", "secure cookie", "brute-force protection",
         "login throttling", "captcha", "jwt validation", "token validation", "expiry check", "session timeout",
         "monitoring", "alerting", "security alerts", "the alerts", "cloudtrail", "guardduty", "audit trail", "antivirus",
