@@ -116,8 +116,9 @@ let package = Package(
         // Secret filter: rule families, key material, placeholders, the scanner and its findings.
         .target(name: "EngramSecrets", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
         // Poisoning screen: instructions planted in memories for the assistants that read them
-        // (concealment, control hijack, harmful directives); verdicts allow/flag/block with rule ids.
-        .target(name: "EngramPoisoning", swiftSettings: swiftSettings),
+        // (concealment, control hijack, harmful directives); verdicts allow/flag/block with rule ids. Decoding
+        // (base64, hex, ROT13) comes from EngramScreening, shared with the secret filter.
+        .target(name: "EngramPoisoning", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens.

@@ -136,22 +136,14 @@ extension MemoryService {
             try await recordVersion(before: latest, after: m, actor: principal.userId, origin: origin, reason: action.rawValue)
             for old in supersedes {
                 guard let o = index.get(old), [.published, .stale, .draft, .pendingReview].contains(o.state) else { continue }
-                let archived = try await supersede(o, by: m, newVector: nil, at: now)
-                try await recordVersion(
-                    before: o,
-                    after: archived,
+                _ = try await supersede(
+                    o,
+                    by: m,
+                    newVector: nil,
+                    at: now,
                     actor: principal.userId,
                     origin: origin,
-                    reason: "superseded by \(m.id.lowercasedText)"
-                )
-                try await recordAudit(
-                    o.orgId,
-                    actor: principal.userId,
-                    action: "supersede",
-                    memory: archived,
-                    before: o.contentHash,
-                    after: m.contentHash,
-                    detail: "superseded by \(m.id.lowercasedText) on approval; state \(o.state.rawValue)→archived"
+                    how: "on approval"
                 )
             }
             return m

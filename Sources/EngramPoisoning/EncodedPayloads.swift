@@ -1,3 +1,5 @@
+import EngramScreening
+
 /// Encoded payloads: text the reader cannot review because it is encoded, and that the memory
 /// tells the assistant to decode and then run or follow (policy rule 1 → block).
 ///
@@ -44,7 +46,7 @@ enum EncodedPayloads {
         let b = t.b
         // Transforms named by the text: rot13 and reversal apply to the whole text.
         if t.any(rot13Cues, in: t.whole) {
-            payloads.append((0..<bytes.count, bytes.map(rot13)))
+            payloads.append((0..<bytes.count, bytes.map(TokenTransform.rot13)))
         }
         if t.any(revCues, in: t.whole) {
             payloads.append((0..<bytes.count, reversedScalars(bytes)))
@@ -79,22 +81,14 @@ enum EncodedPayloads {
 
     // MARK: base64 / base32 / hex runs
 
-    @inline(__always) static func b64val(_ c: UInt8) -> Int {
-        switch c {
-        case 0x41...0x5A: return Int(c) - 0x41
-        case 0x61...0x7A: return Int(c) - 0x61 + 26
-        case 0x30...0x39: return Int(c) - 0x30 + 52
-        case 0x2B, 0x2D: return 62
-        case 0x2F, 0x5F: return 63
-        default: return -1
-        }
-    }
+    /// The value of a hex digit (checked with `isHexDigit` first).
+    @inline(__always) static func hexDigit(_ c: UInt8) -> Int { Int(EncodedRuns.hexValue(c)) }
 
     static func base64Runs(_ bytes: [UInt8], _ out: inout [(Range<Int>, [UInt8])]) {
         var i = 0
         let n = bytes.count
         while i < n {
-            if b64val(bytes[i]) < 0 {
+            if !EncodedRuns.runChars.contains(bytes[i]) {
                 i += 1
                 continue
             }
@@ -102,7 +96,7 @@ enum EncodedPayloads {
             var upper = 0
             var lower = 0
             var digit = 0
-            while e < n && (b64val(bytes[e]) >= 0 || bytes[e] == 0x3D) {
+            while e < n && (EncodedRuns.runChars.contains(bytes[e]) || bytes[e] == 0x3D) {
                 let c = bytes[e]
                 if c >= 0x41 && c <= 0x5A { upper += 1 } else if c >= 0x61 && c <= 0x7A { lower += 1 } else if c >= 0x30 && c <= 0x39 { digit += 1 }
                 e += 1
@@ -111,12 +105,12 @@ enum EncodedPayloads {
             if len >= 16 {
                 let run = Array(bytes[i..<e])
                 if upper > 0 && lower > 0 {
-                    if let d = decodeBase64(run), let p = printable(d) { out.append((i..<e, p)) }
+                    if let d = EngramScreening.decodeBase64(run), let p = printable(d) { out.append((i..<e, p)) }
                 } else if lower == 0 && upper > 0 {
                     if let d = decodeBase32(run), let p = printable(d) { out.append((i..<e, p)) }
                 }
                 if upper + lower == 0 || (isHexRun(run) && len % 2 == 0) {
-                    if let d = decodeHex(run), let p = printable(d) { out.append((i..<e, p)) }
+                    if let d = EncodedRuns.decodeHex(run[...]), let p = printable(d) { out.append((i..<e, p)) }
                 }
             }
             i = e + 1
@@ -125,26 +119,6 @@ enum EncodedPayloads {
 
     static func isHexRun(_ r: [UInt8]) -> Bool {
         r.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
-    }
-
-    static func decodeBase64(_ run: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(run.count * 3 / 4)
-        var acc = 0
-        var bits = 0
-        for c in run {
-            if c == 0x3D { break }
-            let v = b64val(c)
-            if v < 0 { return nil }
-            acc = (acc << 6) | v
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8((acc >> bits) & 0xFF))
-            }
-            acc &= 0xFFFF
-        }
-        return out
     }
 
     static func decodeBase32(_ run: [UInt8]) -> [UInt8]? {
@@ -163,29 +137,6 @@ enum EncodedPayloads {
                 out.append(UInt8((acc >> bits) & 0xFF))
             }
             acc &= 0xFFFF
-        }
-        return out
-    }
-
-    @inline(__always) static func hexval(_ c: UInt8) -> Int {
-        switch c {
-        case 0x30...0x39: return Int(c) - 0x30
-        case 0x61...0x66: return Int(c) - 0x61 + 10
-        case 0x41...0x46: return Int(c) - 0x41 + 10
-        default: return -1
-        }
-    }
-
-    static func decodeHex(_ run: [UInt8]) -> [UInt8]? {
-        if run.count % 2 != 0 { return nil }
-        var out: [UInt8] = []
-        var k = 0
-        while k + 1 < run.count {
-            let a = hexval(run[k])
-            let b = hexval(run[k + 1])
-            if a < 0 || b < 0 { return nil }
-            out.append(UInt8(a * 16 + b))
-            k += 2
         }
         return out
     }
@@ -231,14 +182,14 @@ enum EncodedPayloads {
             var dec: [UInt8] = []
             var escapes = 0
             while e < n {
-                if bytes[e] == 0x5C && e + 3 < n && (bytes[e + 1] == 0x78 || bytes[e + 1] == 0x58) && hexval(bytes[e + 2]) >= 0
-                    && hexval(bytes[e + 3]) >= 0
+                if bytes[e] == 0x5C && e + 3 < n && (bytes[e + 1] == 0x78 || bytes[e + 1] == 0x58) && isHexDigit(bytes[e + 2])
+                    && isHexDigit(bytes[e + 3])
                 {
-                    dec.append(UInt8(hexval(bytes[e + 2]) * 16 + hexval(bytes[e + 3])))
+                    dec.append(UInt8(hexDigit(bytes[e + 2]) * 16 + hexDigit(bytes[e + 3])))
                     e += 4
                     escapes += 1
-                } else if bytes[e] == 0x5C && e + 5 < n && bytes[e + 1] == 0x75 && (2...5).allSatisfy({ hexval(bytes[e + $0]) >= 0 }) {
-                    let v = (2...5).reduce(0) { $0 * 16 + hexval(bytes[e + $1]) }
+                } else if bytes[e] == 0x5C && e + 5 < n && bytes[e + 1] == 0x75 && (2...5).allSatisfy({ isHexDigit(bytes[e + $0]) }) {
+                    let v = (2...5).reduce(0) { $0 * 16 + hexDigit(bytes[e + $1]) }
                     if v < 0x80 { dec.append(UInt8(v)) } else { dec.append(0x3F) }
                     e += 6
                     escapes += 1
@@ -247,8 +198,8 @@ enum EncodedPayloads {
                     dec.append(UInt8(v & 0xFF))
                     e += 4
                     escapes += 1
-                } else if bytes[e] == 0x25 && e + 2 < n && hexval(bytes[e + 1]) >= 0 && hexval(bytes[e + 2]) >= 0 {
-                    dec.append(UInt8(hexval(bytes[e + 1]) * 16 + hexval(bytes[e + 2])))
+                } else if bytes[e] == 0x25 && e + 2 < n && isHexDigit(bytes[e + 1]) && isHexDigit(bytes[e + 2]) {
+                    dec.append(UInt8(hexDigit(bytes[e + 1]) * 16 + hexDigit(bytes[e + 2])))
                     e += 3
                     escapes += 1
                 } else if escapes > 0 && e < n && bytes[e] != 0x5C && bytes[e] != 0x25 && bytes[e] != 0x27 && bytes[e] != 0x22 && bytes[e] != 0x60
@@ -291,12 +242,6 @@ enum EncodedPayloads {
             }
             if dec.count >= 4, let pr = printable(dec) { out.append(((p - 1)..<max(p, last - 1), pr)) }
         }
-    }
-
-    @inline(__always) static func rot13(_ c: UInt8) -> UInt8 {
-        if c >= 0x61 && c <= 0x7A { return (c - 0x61 + 13) % 26 + 0x61 }
-        if c >= 0x41 && c <= 0x5A { return (c - 0x41 + 13) % 26 + 0x41 }
-        return c
     }
 
     static func reversedScalars(_ bytes: [UInt8]) -> [UInt8] {

@@ -24,7 +24,15 @@ extension MemoryService {
             guard let latest = index.get(oldId), [.published, .stale, .draft, .pendingReview].contains(latest.state) else {
                 throw MemoryError.conflict("the memory to supersede is no longer live")
             }
-            let archived = try await supersede(latest, by: m, newVector: vector, at: now)
+            let archived = try await supersede(
+                latest,
+                by: m,
+                newVector: vector,
+                at: now,
+                actor: principal.userId,
+                origin: origin,
+                how: "via \(origin.channel.rawValue)"
+            )
             try await recordVersion(
                 before: nil,
                 after: m,
@@ -32,32 +40,25 @@ extension MemoryService {
                 origin: origin,
                 reason: "created; supersedes \(oldId.lowercasedText)"
             )
-            try await recordVersion(
-                before: latest,
-                after: archived,
-                actor: principal.userId,
-                origin: origin,
-                reason: "superseded by \(m.id.lowercasedText)"
-            )
             return archived
         }
-        try await recordAudit(
-            retired.orgId,
-            actor: principal.userId,
-            action: "supersede",
-            memory: retired,
-            before: retired.contentHash,
-            after: m.contentHash,
-            detail: "superseded by \(m.id.lowercasedText) via \(origin.channel.rawValue); state \(old.state.rawValue)→archived"
-        )
         var result = AddResult(memory: m, status: .created, superseded: retired)
         result.conflicts = try await possibleConflicts(principal, of: m, vector: vector).filter { $0.memory.id != oldId }
         return result
     }
 
-    /// Archives `old` with a link to `new` (written in the same store call when `newVector` is given).
+    /// Archives `old` with a link to `new` (written in the same store call when `newVector` is given),
+    /// records the archived memory's version and audits the supersession (`how` says by which path).
     /// Runs under the write lock; returns the archived memory.
-    func supersede(_ old: Memory, by new: Memory, newVector: [Float]?, at now: Date) async throws -> Memory {
+    func supersede(
+        _ old: Memory,
+        by new: Memory,
+        newVector: [Float]?,
+        at now: Date,
+        actor: String,
+        origin: WriteOrigin,
+        how: String
+    ) async throws -> Memory {
         var archived = old
         archived.state = .archived
         archived.supersededBy = new.id
@@ -76,6 +77,16 @@ extension MemoryService {
         }
         if newVector != nil { index.put(new) }
         index.put(archived)
+        try await recordVersion(before: old, after: archived, actor: actor, origin: origin, reason: "superseded by \(new.id.lowercasedText)")
+        try await recordAudit(
+            old.orgId,
+            actor: actor,
+            action: "supersede",
+            memory: archived,
+            before: old.contentHash,
+            after: new.contentHash,
+            detail: "superseded by \(new.id.lowercasedText) \(how); state \(old.state.rawValue)→archived"
+        )
         return archived
     }
 }
