@@ -121,11 +121,15 @@ let package = Package(
         .target(name: "EngramPoisoning", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
-        // Roles, permissions, principals, JWT tokens.
+        // Roles, permissions, principals, JWT tokens; credentials: bcrypt passwords (HummingbirdBcrypt),
+        // TOTP (HummingbirdOTP), backup codes, one-time link secrets, AES-GCM sealing under an HKDF key.
         .target(
             name: "EngramAuth",
             dependencies: [
-                .product(name: "JWTKit", package: "jwt-kit")
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HummingbirdOTP", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -176,7 +180,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("REST/Admin")],
+            resources: [.copy("REST/Admin"), .copy("REST/Account")],
             swiftSettings: swiftSettings
         ),
         // Qdrant-compatible REST API on its own listener, over the embedded store; snapshot uploads

@@ -245,6 +245,23 @@ def admin_paths(error, auth_errors, memory_response, listing, rejected):
             "post": {"summary": "Invite a user (they join when they accept; only owners invite owners)", "requestBody": role_body(["user_id", "role"]),
                      "responses": {"202": {"description": "Invited", **invitation_response}, "409": error, **admin_errors}},
         },
+        "/v1/admin/invitations": {
+            "post": {"summary": "Invite a user and get their single-use link (shown once; the person sets a password on it)",
+                     "requestBody": role_body(["user_id", "role"]),
+                     "responses": {"201": {"description": "Invited", "content": {"application/json": {"schema": {
+                         "type": "object", "properties": {"invitation": {"$ref": "#/components/schemas/Invitation"},
+                                                          "link": {"type": "string", "format": "uri"}}}}}},
+                                   "409": error, **admin_errors}},
+        },
+        "/v1/admin/members/{userId}/reset-link": {
+            "parameters": [user_param],
+            "post": {"summary": "A single-use password reset link for a member (shown once; using it ends their sessions; "
+                                "only owners reset owners; a browser session needs a recent password)",
+                     "responses": {"201": {"description": "Issued", "content": {"application/json": {"schema": {
+                         "type": "object", "properties": {"link": {"type": "string", "format": "uri"},
+                                                          "expires_at": {"type": "string", "format": "date-time"}}}}}},
+                                   "404": error, **admin_errors}},
+        },
         "/v1/admin/invitations/{id}": {
             "parameters": [id_param],
             "delete": {"summary": "Revoke a pending invitation (audited)", "responses": {"204": {"description": "Revoked"}, "404": error, **admin_errors}},
@@ -258,9 +275,11 @@ def admin_paths(error, auth_errors, memory_response, listing, rejected):
         },
         "/v1/admin/org": {
             "get": {"summary": "The caller's organisation and its policy", "responses": {**org_response, "404": error, **admin_errors}},
-            "patch": {"summary": "Set the org policy: any of require_review, approver_must_differ, stale_after_days, version_retention_days",
+            "patch": {"summary": "Set the org policy: any of require_review, require_totp, approver_must_differ, stale_after_days, "
+                                 "version_retention_days",
                       "requestBody": json_body({"type": "object", "minProperties": 1, "properties": {
-                          "require_review": {"type": "boolean"}, "approver_must_differ": APPROVER_MUST_DIFFER,
+                          "require_review": {"type": "boolean"}, "require_totp": {"type": "boolean"},
+                          "approver_must_differ": APPROVER_MUST_DIFFER,
                           "stale_after_days": org_props["stale_after_days"],
                           "version_retention_days": org_props["version_retention_days"]}}),
                       "responses": {**org_response, "404": error, **admin_errors}},
@@ -527,6 +546,7 @@ def build():
                 "Organisation": {"type": "object", "properties": {
                     "id": {"type": "string"}, "name": {"type": "string"}, "require_review": {"type": "boolean"}, **ORG_POLICY,
                     "approver_must_differ": APPROVER_MUST_DIFFER,
+                    "require_totp": {"type": "boolean", "description": "Members must enrol in TOTP before a browser session works"},
                     "webhook_secret_set": {"type": "boolean", "description": "Whether a webhook secret is set (the secret is never returned)"}}},
                 "AuditEntry": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},

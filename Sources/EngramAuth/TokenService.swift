@@ -172,3 +172,12 @@ public struct TokenService: Sendable {
         return token.isEmpty ? nil : token
     }
 }
+
+extension TokenClaims {
+    /// The token id (`jti`): what revocation and the token list name.
+    public var tokenID: String { jti.value }
+    /// When the token was issued (`iat`).
+    public var issuedAt: Date { iat.value }
+    /// When the token expires (`exp`).
+    public var expiresAt: Date { exp.value }
+}

@@ -11,6 +11,7 @@ extension EngramDatabase {
         registerMemberMigrations(&m)
         registerAuditMigrations(&m)
         registerLifecycleMigrations(&m)
+        registerAccountMigrations(&m)
         return m
     }
 
@@ -167,6 +168,40 @@ extension EngramDatabase {
                     ALTER TABLE orgs ADD COLUMN approver_must_differ INTEGER NOT NULL DEFAULT 1;
                     ALTER TABLE memory_versions ADD COLUMN token_id TEXT;
                     CREATE INDEX memory_versions_at ON memory_versions(at);
+                    """
+            )
+        }
+    }
+
+    /// Accounts: password hashes and sealed TOTP secrets, backup-code hashes, browser sessions (the
+    /// cookie's SHA-256 only), personal access tokens by id, single-use invitation and reset links
+    /// (the secret's SHA-256 only), and the org's TOTP requirement.
+    static func registerAccountMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("accounts-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE credentials (
+                        user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+                        password_hash TEXT, password_changed_at REAL,
+                        totp_secret BLOB, totp_enabled INTEGER NOT NULL DEFAULT 0, totp_last_step INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE backup_codes (
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, code_hash TEXT NOT NULL, used_at REAL,
+                        PRIMARY KEY (user_id, code_hash));
+                    CREATE TABLE sessions (
+                        id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE,
+                        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, org_id TEXT, csrf_token TEXT NOT NULL,
+                        created_at REAL NOT NULL, last_seen_at REAL NOT NULL, expires_at REAL NOT NULL, reauth_at REAL,
+                        ip TEXT, user_agent TEXT);
+                    CREATE INDEX sessions_user ON sessions(user_id);
+                    CREATE TABLE access_tokens (
+                        jti TEXT PRIMARY KEY, user_id TEXT NOT NULL, org_id TEXT, role TEXT NOT NULL, name TEXT NOT NULL,
+                        created_at REAL NOT NULL, expires_at REAL NOT NULL);
+                    CREATE INDEX access_tokens_user ON access_tokens(user_id);
+                    CREATE TABLE credential_links (
+                        secret_hash TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL, invitation_id TEXT,
+                        created_by TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL);
+                    CREATE INDEX credential_links_user ON credential_links(user_id, kind);
+                    ALTER TABLE orgs ADD COLUMN require_totp INTEGER NOT NULL DEFAULT 0;
                     """
             )
         }

@@ -9,21 +9,107 @@ import Foundation
 struct User: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add, change or remove users in organisations.",
-        subcommands: [Add.self, Remove.self]
+        subcommands: [Add.self, Remove.self, Invite.self, ResetLink.self]
     )
+
+    /// An account service over the data directory's database, for the commands that issue links or set
+    /// passwords (no tokens are signed, no TOTP secret is opened).
+    static func accounts(_ database: EngramDatabase, directory: MemberDirectory) async -> AccountService {
+        AccountService(
+            database: database,
+            directory: directory,
+            audit: AuditLog(database: database),
+            tokens: await TokenService(secret: OneTimeSecret.generate().value),
+            totpBox: nil
+        )
+    }
+
+    /// The base of printed links: `--base-url`, else `ENGRAM_PUBLIC_URL`, else the default listener.
+    static func baseURL(_ flag: String?) -> String {
+        flag ?? EngramConfiguration().publicURL ?? "http://127.0.0.1:8080"
+    }
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user (and org) or set their role.")
         @Option(help: "User id.") var user: String
         @Option(help: "Organisation id (omit for a personal-only user).") var org: String?
         @Option(help: "owner, admin, member or viewer.") var role: String = "member"
+        @Flag(help: "Read a password for the user from standard input (scripted setups; it is never printed or logged).")
+        var passwordStdin = false
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
-            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
+            let database = try EngramDatabase(directory: store.dataDirectory)
+            let directory = MemberDirectory(database: database)
             if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
+            if passwordStdin {
+                let password = (readLine(strippingNewline: true) ?? "")
+                do {
+                    try await User.accounts(database, directory: directory).setPassword(userId: user, password: password)
+                } catch let error as AccountError {
+                    throw ValidationError("password refused: \(error)")
+                }
+            }
             print(org.map { "\(user) is \(r.rawValue) of \($0)" } ?? "user \(user) exists")
+        }
+    }
+
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invite a person into an organisation and print their single-use link.",
+            discussion: "The person opens the link, sets a password (or confirms theirs) and becomes a member with the role."
+        )
+        @Option(help: "User id of the person invited.") var user: String
+        @Option(help: "Organisation id.") var org: String
+        @Option(help: "owner, admin, member or viewer.") var role: String = "member"
+        @Option(help: "Base URL of the server in the link (default ENGRAM_PUBLIC_URL, else http://127.0.0.1:8080).") var baseURL: String?
+        @Option(help: "Hours the link stays valid (1–720).") var validHours: Int = 168
+        @Option(help: .hidden) var validSeconds: Int?
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
+            guard (1...720).contains(validHours) else { throw ValidationError("--valid-hours must be 1 to 720") }
+            let database = try EngramDatabase(directory: store.dataDirectory)
+            let directory = MemberDirectory(database: database)
+            guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
+            let lifetime = validSeconds.map(Double.init) ?? Double(validHours) * 3600
+            let invitation = try await directory.invite(userId: user, orgId: org, role: r, invitedBy: "operator", lifetime: lifetime)
+            try await AuditLog(database: database).record(
+                orgId: org,
+                actor: "operator",
+                action: "member.invite",
+                detail: "user \(user) role \(r.rawValue) invitation \(invitation.id.uuidString.lowercased()) with a link"
+            )
+            let link = try await User.accounts(database, directory: directory).linkInvitation(invitation, createdBy: "operator")
+            print("Invitation for \(user) to \(org) as \(r.rawValue), single use, valid until \(link.expiresAt):")
+            print(link.url(base: User.baseURL(baseURL), kind: .invitation))
+        }
+    }
+
+    struct ResetLink: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a single-use password reset link for a user.",
+            discussion: "Using it sets a new password and signs the user out everywhere. Earlier unused reset links stop working."
+        )
+        @Option(help: "User id.") var user: String
+        @Option(help: "Base URL of the server in the link (default ENGRAM_PUBLIC_URL, else http://127.0.0.1:8080).") var baseURL: String?
+        @Option(help: "Minutes the link stays valid (1–1440).") var validMinutes: Int = 60
+        @Option(help: .hidden) var validSeconds: Int?
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard (1...1440).contains(validMinutes) else { throw ValidationError("--valid-minutes must be 1 to 1440") }
+            let database = try EngramDatabase(directory: store.dataDirectory)
+            let accounts = await User.accounts(database, directory: MemberDirectory(database: database))
+            let lifetime = validSeconds.map(Double.init) ?? Double(validMinutes) * 60
+            let link: IssuedLink
+            do { link = try await accounts.issueResetLink(for: user, by: nil, lifetime: lifetime) } catch AccountError.notFound {
+                throw ValidationError("no user \(user)")
+            }
+            print("Password reset link for \(user), single use, valid until \(link.expiresAt):")
+            print(link.url(base: User.baseURL(baseURL), kind: .reset))
         }
     }
 
@@ -77,15 +163,18 @@ struct Org: AsyncParsableCommand {
         @Option(help: "Days without serving or confirmation before a published memory turns stale (7–3650).") var staleAfterDays: Int?
         @Option(help: "Days the versions of a deleted memory are kept (1–3650).") var versionRetentionDays: Int?
         @Option(help: "Four-eyes review: true (the default) means nobody approves a memory they wrote.") var approverMustDiffer: Bool?
+        @Option(help: "true: members must enrol in TOTP before they can use a browser session.") var requireTotp: Bool?
         @Option(help: "The secret of the org's GitHub/GitLab webhooks (`-`: read it from standard input; empty: clear it).")
         var webhookSecret: String?
         @OptionGroup var store: StoreOptions
 
         func validate() throws {
-            guard requireReview != nil || staleAfterDays != nil || versionRetentionDays != nil || webhookSecret != nil || approverMustDiffer != nil
+            guard
+                requireReview != nil || staleAfterDays != nil || versionRetentionDays != nil || webhookSecret != nil || approverMustDiffer != nil
+                    || requireTotp != nil
             else {
                 throw ValidationError(
-                    "pass --require-review, --stale-after-days, --version-retention-days, --approver-must-differ or --webhook-secret"
+                    "pass --require-review, --require-totp, --stale-after-days, --version-retention-days, --approver-must-differ or --webhook-secret"
                 )
             }
         }
@@ -97,6 +186,18 @@ struct Org: AsyncParsableCommand {
             if let requireReview {
                 try await directory.setRequireReview(requireReview, orgId: org)
                 print("\(org) require_review=\(requireReview)")
+            }
+            if let requireTotp {
+                // The CLI cannot tell whether the server has ENGRAM_ENCRYPTION_KEY; enrolment refuses without it.
+                let accounts = AccountService(
+                    database: database,
+                    directory: directory,
+                    audit: AuditLog(database: database),
+                    tokens: await TokenService(secret: OneTimeSecret.generate().value),
+                    totpBox: SecretBox(masterKey: OneTimeSecret.generate().value, purpose: "policy-only")
+                )
+                try await accounts.setRequireTOTP(requireTotp, orgId: org, actor: "operator")
+                print("\(org) require_totp=\(requireTotp)")
             }
             let records = LifecycleRecords(database: database)
             if staleAfterDays != nil || versionRetentionDays != nil || approverMustDiffer != nil {

@@ -154,6 +154,14 @@ struct Serve: AsyncParsableCommand {
             logger.critical("refusing to start: \(failure)")
             throw ExitCode(78)
         }
+        let accounts = AccountService(
+            database: embedded.database,
+            directory: directory,
+            audit: try AuditLog(database: embedded.database),
+            tokens: tokens,
+            totpBox: try configuration.totpBox(dev: dev, jwtSecret: secret),
+            settings: try configuration.accountSettings()
+        )
         let services = try ServerServices(
             memories: memories,
             directory: directory,
@@ -168,13 +176,22 @@ struct Serve: AsyncParsableCommand {
                 mode: dev ? "dev" : "production"
             ),
             metrics: registry,
-            logger: logger
+            logger: logger,
+            accounts: accounts,
+            publicURL: configuration.publicURL
         )
         let (resolvedHost, resolvedPort) = listen
         if dev {
             try await directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
             let (token, _) = try await tokens.issue(for: Principal(userId: devUser, orgId: devUser, role: .owner))
-            let url = "http://\(resolvedHost):\(resolvedPort)/mcp/\(devUser)"
+            let base = configuration.publicURL ?? "http://\(resolvedHost):\(resolvedPort)"
+            let url = "\(base)/mcp/\(devUser)"
+            // A browser sign-in for the demo user: a link to set the password, until one is set.
+            var passwordLine = "The demo user has a password: sign in at \(base)/signin"
+            if try await !accounts.hasPassword(userId: devUser) {
+                let link = try await accounts.issueResetLink(for: devUser, by: nil, lifetime: 7 * 86_400)
+                passwordLine = "Set the demo user's password (link valid 7 days, single use): \(link.url(base: base, kind: .reset))"
+            }
             // Written unbuffered so it shows at once even when stdout is a pipe.
             FileHandle.standardOutput.write(
                 Data(
@@ -188,6 +205,9 @@ struct Serve: AsyncParsableCommand {
                     Connect Claude Code:
 
                     claude mcp add --transport http engram \(url) --header "Authorization: Bearer \(token)"
+
+                    \(passwordLine)
+                    Then create your own tokens on \(base)/me and review org memories on \(base)/admin.
 
 
                     """.utf8

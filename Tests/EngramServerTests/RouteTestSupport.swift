@@ -21,6 +21,7 @@ struct RouteServer: Sendable {
     let services: ServerServices
     let directory: MemberDirectory
     let tokens: TokenService
+    let accounts: AccountService
 
     /// Logs only what would be a crash: route tests assert on responses, not log lines.
     static let logger: Logger = {
@@ -35,7 +36,8 @@ struct RouteServer: Sendable {
         limits: ServerLimits = ServerLimits(),
         reviewOrgs: Set<String> = [],
         secret: String = RouteServer.randomSecret(),
-        verifier: (any BearerTokenVerifier)? = nil
+        verifier: (any BearerTokenVerifier)? = nil,
+        accountSettings: AccountSettings = AccountSettings()
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-routes-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder, logger: Self.logger)
@@ -49,6 +51,14 @@ struct RouteServer: Sendable {
             database: store.database,
             logger: Self.logger
         )
+        accounts = AccountService(
+            database: store.database,
+            directory: directory,
+            audit: try AuditLog(database: store.database),
+            tokens: tokens,
+            totpBox: SecretBox(masterKey: Self.randomSecret(), purpose: "totp"),
+            settings: accountSettings
+        )
         services = try ServerServices(
             memories: memories,
             directory: directory,
@@ -56,7 +66,8 @@ struct RouteServer: Sendable {
             limits: limits,
             readiness: ReadinessInfo(store: "embedded", embedder: "none (BM25-only)", blas: "test", mode: "test"),
             logger: Self.logger,
-            verifier: verifier
+            verifier: verifier,
+            accounts: accounts
         )
     }
 

@@ -16,6 +16,9 @@ import pytest
 from mcp import ClientSession
 
 import helpers
+# The Chromium `browser` fixture lives in browser.py; importing it here makes it every module's fixture.
+from browser import browser, browser_sign_in  # noqa: F401
+from helpers import totp  # noqa: F401  (re-exported for the tests)
 
 # Record what the MCP SDK sends, for the log-hygiene test.
 _original_call_tool = ClientSession.call_tool
@@ -104,6 +107,26 @@ class EngramServer:
         out = subprocess.run(cmd, env=self.env, check=True, capture_output=True, text=True)
         helpers.SENT.add(out.stdout.strip())
         return out.stdout.strip()
+
+    def cli(self, *args, input=None, check=True):
+        """Runs `engram ARGS --data-dir DATA` on this server's data directory (the server may be running:
+        the CLI writes the same SQLite file). Returns the CompletedProcess; with `check`, a non-zero exit
+        fails the test with the CLI's stderr."""
+        out = subprocess.run([BIN, *args, "--data-dir", str(self.data)], env=self.env, input=input,
+                             capture_output=True, text=True, timeout=120)
+        if check and out.returncode != 0:
+            raise AssertionError(f"engram {' '.join(args)} exited with {out.returncode}: {out.stderr.strip()}")
+        return out
+
+    def set_password(self, user, password, org=None, role="member"):
+        """Sets `user`'s password with `engram user add --password-stdin` (and their membership of `org`
+        with `role`, when given)."""
+        helpers.SENT.add(password)
+        args = ["user", "add", "--user", user]
+        if org:
+            args += ["--org", org, "--role", role]
+        self.cli(*args, "--password-stdin", input=password)
+        return password
 
     def alive(self):
         with urllib.request.urlopen(self.url + "/healthz", timeout=5) as r:

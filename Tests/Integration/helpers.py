@@ -1,8 +1,13 @@
 """Small HTTP and MCP helpers for the integration tests."""
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import random
+import secrets
 import string
+import time
 import urllib.error
 import urllib.request
 
@@ -52,6 +57,40 @@ def http(method, url, body=None, token=None, headers=None, raw=None):
     except ValueError:
         parsed = payload.decode(errors="replace")
     return status, hdrs, parsed
+
+
+def totp(secret_base32, t=None, step=30, digits=6):
+    """The RFC 6238 code (HMAC-SHA-1, 6 digits, 30 s steps) of a base32 secret at time `t` (default now)."""
+    compact = secret_base32.replace(" ", "").replace("-", "").upper()
+    key = base64.b32decode(compact + "=" * (-len(compact) % 8))
+    counter = int((time.time() if t is None else t) // step)
+    mac = hmac.new(key, counter.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    code = (int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF) % 10 ** digits
+    return f"{code:0{digits}d}"
+
+
+def totp_step(t=None, step=30):
+    """The RFC 6238 time step of `t` (default now)."""
+    return int((time.time() if t is None else t) // step)
+
+
+def fresh_totp(secret_base32, after_step):
+    """A code of a step later than `after_step`, waiting for that step if need be (up to 30 s): a code
+    is accepted once, so a code of a step already used is refused as a replay."""
+    while totp_step() <= after_step:
+        time.sleep(0.2)
+    return totp(secret_base32), totp_step()
+
+
+def new_password(user=""):
+    """A random password that meets the server's rules (12–72 bytes, 6 distinct characters, not the
+    user id, not a common one); recorded in SENT."""
+    while True:
+        password = "Pw-" + secrets.token_urlsafe(18)
+        if len(user) < 3 or user.lower() not in password.lower():
+            SENT.add(password)
+            return password
 
 
 def rpc(server, user, token, method, params=None, id=1, headers=None):

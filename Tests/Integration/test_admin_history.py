@@ -1,5 +1,6 @@
 """The admin page's memory history, diff and revert, its code-change, provenance and report
-signals, and the Usage tab, driven in headless Chromium (see test_admin_page.py for the browser).
+signals, and the Usage tab, driven in headless Chromium (the `browser` fixture is in browser.py).
+Admins sign in with a password; their tokens serve the REST calls that set the scene.
 
 Each test works in an organisation of its own, so its memories and reports do not mix with the
 other tests' (which use "acme" and "acme-admin-ui").
@@ -9,19 +10,10 @@ import hmac
 import json
 import uuid
 
+from browser import _console, _csp_violations, _script_errors, _visible, _wait, browser_sign_in, wait_with_reauth
 from conftest import OUTPUT
-from helpers import SENT, http
-# The `browser` fixture and the Selenium helpers are shared with the admin page test.
-from test_admin_page import (  # noqa: F401  (browser is a pytest fixture)
-    _console,
-    _csp_violations,
-    _message,
-    _script_errors,
-    _sign_in,
-    _visible,
-    _wait,
-    browser,
-)
+from helpers import SENT, http, new_password
+from test_admin_page import _message
 
 HISTORY_ORG = "acme-admin-history"
 USAGE_ORG = "acme-admin-usage"
@@ -72,6 +64,7 @@ def test_admin_history_diff_and_revert(server, browser):
     driver = browser
     admin = server.token("hedy", org=HISTORY_ORG, role="admin")
     owner = server.token("olga", org=HISTORY_ORG, role="owner")
+    password = server.set_password("hedy", new_password("hedy"), org=HISTORY_ORG, role="admin")
     task = f"HIST-{uuid.uuid4().hex[:8]}"
     repo = "github.com/acme/billing"
     # Markup in the content must be shown as text in the history and the diff, never parsed.
@@ -97,8 +90,7 @@ def test_admin_history_diff_and_revert(server, browser):
     item_css = f"[data-testid=memory-item][data-memory-id='{mid}']"
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "hedy", password, next="/admin")
         _visible(driver, By.ID, "app")
 
         # The memory is published: list published memories with its task id in the text.
@@ -238,6 +230,7 @@ def test_admin_detail_signals_and_usage(server, browser):
     driver = browser
     admin = server.token("greta", org=USAGE_ORG, role="admin")
     member = server.token("ivan", org=USAGE_ORG, role="member")
+    password = server.set_password("greta", new_password("greta"), org=USAGE_ORG, role="admin")
     task = f"USE-{uuid.uuid4().hex[:8]}"
     repo = "github.com/acme/payments"
     path = "Sources/Payments/Refunds.swift"
@@ -286,8 +279,7 @@ def test_admin_detail_signals_and_usage(server, browser):
     assert [r["user_id"] for r in body["reports"]] == ["ivan"], body
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "greta", password, next="/admin")
         _visible(driver, By.ID, "app")
 
         # Usage: most served, never served, recent reports and members.
@@ -348,10 +340,12 @@ def test_admin_org_lifecycle_settings_and_webhook_secret(server, browser):
     driver = browser
     org = "acme-admin-settings"
     admin = server.token("hanna", org=org, role="admin")
+    password = server.set_password("hanna", new_password("hanna"), org=org, role="admin")
     secret = "settings-" + uuid.uuid4().hex
+    SENT.add(secret)
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "hanna", password, next="/admin")
+        _visible(driver, By.ID, "app")
         driver.find_element(By.ID, "tab-org").click()
         _wait(driver, lambda d: d.find_element(By.ID, "org-id").text == org, "org settings not shown")
         assert driver.find_element(By.ID, "org-stale-days").get_attribute("value") == "180"
@@ -360,8 +354,10 @@ def test_admin_org_lifecycle_settings_and_webhook_secret(server, browser):
             el = driver.find_element(By.ID, field)
             el.clear()
             el.send_keys(value)
+        # Org policy and the webhook secret are re-prompted: the password again if the last one is too old.
         driver.find_element(By.ID, "org-save").click()
-        _wait(driver, lambda d: d.find_element(By.ID, "org-webhook-state").text == "set", "webhook secret not saved")
+        wait_with_reauth(driver, password, lambda d: d.find_element(By.ID, "org-webhook-state").text == "set",
+                         "webhook secret not saved")
         assert driver.find_element(By.ID, "org-webhook-secret").get_attribute("value") == "", "the secret is not kept in the page"
         assert secret not in driver.page_source
         status, _, body = http("GET", f"{server.url}/v1/admin/org", token=admin)
@@ -379,10 +375,11 @@ def test_admin_org_lifecycle_settings_and_webhook_secret(server, browser):
         el.clear()
         el.send_keys("2")
         driver.find_element(By.ID, "org-save").click()
-        _wait(driver, lambda d: "stale_after_days" in _message(d), "out-of-range period not refused")
+        wait_with_reauth(driver, password, lambda d: "stale_after_days" in _message(d), "out-of-range period not refused")
         assert http("GET", f"{server.url}/v1/admin/org", token=admin)[2]["stale_after_days"] == 45
         driver.find_element(By.ID, "org-webhook-clear").click()
-        _wait(driver, lambda d: d.find_element(By.ID, "org-webhook-state").text == "not set", "webhook secret not removed")
+        wait_with_reauth(driver, password, lambda d: d.find_element(By.ID, "org-webhook-state").text == "not set",
+                         "webhook secret not removed")
         _check_console(driver)
     except Exception:
         _on_failure(driver, "admin-org-settings")

@@ -1,81 +1,31 @@
 """The admin page (/admin) driven in headless Chromium: sign in, review queue, approve, audit log.
 
-Needs Debian's `chromium` and `chromium-driver` plus the `selenium` Python package (`make test`
-installs them). Selenium Manager never runs: the driver and browser paths are given explicitly.
-Without a browser the test fails, unless ENGRAM_ALLOW_NO_BROWSER=1 (then it is skipped).
+People sign in at /signin with a password (browser_sign_in); the page then runs on the HttpOnly
+session cookie. Pasting a token works only in dev mode, which the test servers do not use. The
+`browser` fixture and the Selenium helpers are in browser.py.
 """
-import os
-import pathlib
-import shutil
-import tempfile
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
+from browser import (
+    _console,
+    _csp_violations,
+    _path,
+    _script_errors,
+    _shown,
+    _visible,
+    _wait,
+    assert_session_only_in_http_only_cookie,
+    browser_sign_in,
+    session_cookie,
+    wait_with_reauth,
+)
 from conftest import OUTPUT
-from helpers import fake_github_token, http
-
-CHROMIUM = os.environ.get("ENGRAM_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("ENGRAM_CHROMEDRIVER", "/usr/bin/chromedriver")
-WAIT = 20  # seconds; a debug build on a busy 2-core machine is slow
+from helpers import fake_github_token, http, new_password
 
 # The admin test gets an org of its own, so that turning review on does not change what the
 # other tests (which use "acme") see after finish_task.
 ORG = "acme-admin-ui"
-
-
-def _missing_browser():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("python package selenium")
-    return missing
-
-
-@pytest.fixture
-def browser():
-    missing = _missing_browser()
-    if missing:
-        msg = ("headless browser missing: " + ", ".join(missing) +
-               " (apt-get install -y chromium chromium-driver; python3 -m pip install selenium; `make test` does this)")
-        if os.environ.get("ENGRAM_ALLOW_NO_BROWSER") == "1":
-            pytest.skip(msg)
-        pytest.fail(msg + "; set ENGRAM_ALLOW_NO_BROWSER=1 to skip instead", pytrace=False)
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # belt and braces: Selenium Manager must not download
-    profile = tempfile.mkdtemp(prefix="engram-chromium-")
-    opts = Options()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000", "--no-first-run", "--no-default-browser-check",
-                "--disable-extensions", "--disable-background-networking", "--disable-sync",
-                "--disable-component-update", "--metrics-recording-only", f"--user-data-dir={profile}"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(OUTPUT / "chromedriver.log"))
-    driver = webdriver.Chrome(service=service, options=opts)
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def _wait(driver, condition, message, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition, message)
-
-
-def _visible(driver, by, value):
-    from selenium.webdriver.support import expected_conditions as EC
-    return _wait(driver, EC.visibility_of_element_located((by, value)), f"{value} never became visible")
 
 
 def _message(driver):
@@ -84,24 +34,14 @@ def _message(driver):
     return box.text if box.is_displayed() else ""
 
 
-def _sign_in(driver, token):
-    from selenium.webdriver.common.by import By
-    field = _visible(driver, By.ID, "token-input")
-    field.clear()
-    field.send_keys(token)
-    driver.find_element(By.ID, "signin-button").click()
+def _session_status(server, cookie_value):
+    """What GET /v1/session answers to a request carrying this session cookie value."""
+    return http("GET", f"{server.url}/v1/session", headers={"Cookie": f"engram_session={cookie_value}"})[0]
 
 
-def _console(driver):
-    return driver.get_log("browser")
-
-
-def _csp_violations(entries):
-    return [e for e in entries if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
-
-
-def _script_errors(entries):
-    return [e for e in entries if e["level"] == "SEVERE" and "Failed to load resource" not in e["message"]]
+def _left_app(driver):
+    """The admin page is gone: the browser is at /signin, or the app panel is hidden."""
+    return _path(driver) == "/signin" or not _shown(driver, "app")
 
 
 def test_admin_assets_have_strict_csp(server):
@@ -117,7 +57,7 @@ def test_admin_assets_have_strict_csp(server):
         sources = directives.get(name, directives.get("default-src"))
         assert sources is not None, f"{name} (or default-src) missing from {csp}"
         assert "*" not in sources and not any(s.startswith(("http:", "https:")) for s in sources), csp
-    assert 'id="token-input"' in body and "/admin/admin.js" in body
+    assert "/admin/admin.js" in body
     assert "<style" not in body and " style=" not in body and "<script>" not in body, "no inline styles or scripts"
     for path, kind in (("/admin/admin.js", "javascript"), ("/admin/admin.css", "text/css")):
         status, headers, _ = http("GET", f"{server.url}{path}")
@@ -135,6 +75,8 @@ def test_admin_page_review_flow(server, browser):
     author = server.token("ada", org=ORG, role="member")
     admin = server.token("cora", org=ORG, role="admin")
     member = server.token("bert", org=ORG, role="member")
+    admin_password = server.set_password("cora", new_password("cora"), org=ORG, role="admin")
+    member_password = server.set_password("bert", new_password("bert"), org=ORG, role="member")
 
     # The org requires review, so finish leaves the draft pending.
     status, _, body = http("PATCH", f"{server.url}/v1/admin/org", {"require_review": True}, token=admin)
@@ -151,21 +93,25 @@ def test_admin_page_review_flow(server, browser):
     assert status == 200 and body["promoted"] == [mid] and body["state"] == "pending_review", body
 
     try:
+        # Without a session the page sends the visitor to sign in (and back here afterwards).
         driver.get(f"{server.url}/admin")
-        _visible(driver, By.ID, "signin")
+        _wait(driver, lambda d: _path(d) == "/signin", "an anonymous visitor to /admin was not sent to /signin")
+        assert parse_qs(urlsplit(driver.current_url).query).get("next") == ["/admin"], driver.current_url
+        assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=memory-item]") == []
 
-        # A member's token is refused by the server and the page says so; no data is shown.
-        _sign_in(driver, member)
-        _wait(driver, lambda d: "forbidden" in _message(d).lower(), "no 'forbidden' message for a member token")
+        # A member signs in: the server refuses the admin API and the page says so; no data is shown.
+        browser_sign_in(driver, server, "bert", member_password, next="/admin")
+        _wait(driver, lambda d: "forbidden" in _message(d).lower(), "no 'forbidden' message for a member")
         assert not driver.find_element(By.ID, "app").is_displayed()
         assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=memory-item]") == []
-        assert driver.execute_script("return sessionStorage.getItem('engram.admin.token')") is None
+        assert_session_only_in_http_only_cookie(driver, member, member_password)
 
-        # The admin signs in; the token lives in sessionStorage only.
-        _sign_in(driver, admin)
+        # The admin signs in; the credential is the HttpOnly session cookie, no token in web storage.
+        browser_sign_in(driver, server, "cora", admin_password, next="/admin")
         _visible(driver, By.ID, "app")
         assert "cora" in driver.find_element(By.ID, "whoami").text
-        assert driver.execute_script("return sessionStorage.getItem('engram.admin.token')") == admin
+        cookie = assert_session_only_in_http_only_cookie(driver, admin, admin_password)
+        assert _session_status(server, cookie["value"]) == 200
         assert driver.execute_script("return localStorage.length") == 0
 
         # The pending memory is in the default queue (pending review + drafts).
@@ -207,10 +153,13 @@ def test_admin_page_review_flow(server, browser):
         _wait(driver, lambda d: d.find_element(By.ID, "org-id").text == ORG, "org settings not shown")
         assert driver.find_element(By.ID, "org-require-review").is_selected()
 
-        # Sign out forgets the token.
+        # Sign out ends the session: the page leaves, and the server refuses the old cookie.
         driver.find_element(By.ID, "signout-button").click()
-        _visible(driver, By.ID, "signin")
+        _wait(driver, _left_app, "the page did not leave after sign-out")
+        _wait(driver, lambda d: _session_status(server, cookie["value"]) == 401, "the session outlived the sign-out")
         assert driver.execute_script("return sessionStorage.getItem('engram.admin.token')") is None
+        current = session_cookie(driver)
+        assert current is None or current["value"] != cookie["value"], "the browser still holds the ended session"
 
         log = _console(driver)
         assert _csp_violations(log) == [], _csp_violations(log)
@@ -226,11 +175,13 @@ def test_admin_page_review_flow(server, browser):
 
 def test_admin_page_edit_delete_and_members(server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select
 
     driver = browser
     author = server.token("ada", org=ORG, role="member")
     admin = server.token("cora", org=ORG, role="admin")
+    password = server.set_password("cora", new_password("cora"), org=ORG, role="admin")
     task = f"UI-{uuid.uuid4().hex[:8]}"
     content = f"The billing worker retries webhooks five times ({task})"
     status, _, body = http("POST", f"{server.url}/v1/memories",
@@ -240,8 +191,7 @@ def test_admin_page_edit_delete_and_members(server, browser):
     item_css = f"[data-testid=memory-item][data-memory-id='{mid}']"
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "cora", password, next="/admin")
         # Drafts are in the default queue too; the text filter narrows it to this one.
         _visible(driver, By.ID, "app")
         driver.find_element(By.ID, "filter-q").send_keys(task)
@@ -273,7 +223,7 @@ def test_admin_page_edit_delete_and_members(server, browser):
         status, _, body = http("GET", f"{server.url}/v1/admin/memories/{mid}", token=admin)
         assert body["memory"]["content"] == edited and body["memory"]["tags"] == ["billing", "webhooks"], body
 
-        # Delete asks first, then removes it.
+        # Delete asks first, then removes it (deleting an org memory may ask for the password again).
         driver.find_element(By.ID, "btn-delete").click()
         _visible(driver, By.ID, "delete-confirm")
         driver.find_element(By.ID, "btn-delete-cancel").click()
@@ -281,7 +231,8 @@ def test_admin_page_edit_delete_and_members(server, browser):
         assert http("GET", f"{server.url}/v1/admin/memories/{mid}", token=admin)[0] == 200
         driver.find_element(By.ID, "btn-delete").click()
         _visible(driver, By.ID, "btn-delete-confirm").click()
-        _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, item_css), "deleted memory still listed")
+        wait_with_reauth(driver, password, lambda d: not d.find_elements(By.CSS_SELECTOR, item_css),
+                         "deleted memory still listed")
         assert not driver.find_element(By.ID, "detail").is_displayed()
         assert http("GET", f"{server.url}/v1/admin/memories/{mid}", token=admin)[0] == 404
 
@@ -293,7 +244,9 @@ def test_admin_page_edit_delete_and_members(server, browser):
         Select(driver.find_element(By.ID, "member-role")).select_by_value("viewer")
         driver.find_element(By.ID, "member-add").click()
         # Adding invites: the newcomer is pending until they accept with their own credential.
-        _visible(driver, By.CSS_SELECTOR, f"[data-testid=invitation-row][data-user-id='{newcomer}']")
+        invitation_css = f"[data-testid=invitation-row][data-user-id='{newcomer}']"
+        wait_with_reauth(driver, password, EC.visibility_of_element_located((By.CSS_SELECTOR, invitation_css)),
+                         "the invitation is not listed")
         assert newcomer not in {m["user_id"] for m in http("GET", f"{server.url}/v1/admin/members", token=admin)[2]["members"]}
         newcomer_token = server.token(newcomer)
         invitation = http("GET", f"{server.url}/v1/invitations", token=newcomer_token)[2]["invitations"][0]
@@ -303,14 +256,15 @@ def test_admin_page_edit_delete_and_members(server, browser):
         driver.find_element(By.ID, "tab-members").click()
         row_css = f"[data-testid=member-row][data-user-id='{newcomer}']"
         row = _visible(driver, By.CSS_SELECTOR, row_css)
+        # Role changes and removals are re-prompted: the password again if the last one is too old.
         Select(row.find_element(By.CSS_SELECTOR, "[data-testid=member-role-select]")).select_by_value("member")
-        _wait(driver, lambda d: f"{newcomer} is now member" in _message(d), "role change not confirmed")
+        wait_with_reauth(driver, password, lambda d: f"{newcomer} is now member" in _message(d), "role change not confirmed")
         members = {m["user_id"]: m["role"] for m in http("GET", f"{server.url}/v1/admin/members", token=admin)[2]["members"]}
         assert members.get(newcomer) == "member", members
         remove = driver.find_element(By.CSS_SELECTOR, f"{row_css} [data-testid=member-remove]")
         remove.click()
         remove.click()
-        _wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, row_css), "member row not removed")
+        wait_with_reauth(driver, password, lambda d: not d.find_elements(By.CSS_SELECTOR, row_css), "member row not removed")
         members = {m["user_id"] for m in http("GET", f"{server.url}/v1/admin/members", token=admin)[2]["members"]}
         assert newcomer not in members
 

@@ -1,4 +1,4 @@
-"""The admin page's trust tools, driven in headless Chromium (see test_admin_page.py for the browser):
+"""The admin page's trust tools, driven in headless Chromium (the `browser` fixture is in browser.py):
 possible conflicts beside a memory under review and superseding them on approval, four-eyes review
 (an owner cannot approve their own memory) and its Organisation setting, and the Containment tab
 (quarantine and release by member, each shown as a dry run before it is confirmed).
@@ -13,20 +13,11 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from browser import _visible, _wait, browser_sign_in, wait_with_reauth
 from conftest import OUTPUT
-from helpers import http
-# The `browser` fixture and the Selenium helpers are shared with the admin page test.
-from test_admin_page import (  # noqa: F401  (browser is a pytest fixture)
-    _console,
-    _csp_violations,
-    _message,
-    _script_errors,
-    _sign_in,
-    _visible,
-    _wait,
-    browser,
-)
+from helpers import http, new_password
 from test_admin_history import _check_console, _on_failure, _open
+from test_admin_page import _message
 
 CONFLICT_ORG = "acme-admin-trust-conflicts"
 FOUR_EYES_ORG = "acme-admin-trust-four-eyes"
@@ -75,6 +66,7 @@ def test_admin_review_shows_conflicts_and_supersedes_on_approval(server, browser
 
     driver = browser
     admin = server.token("tc-cleo", org=CONFLICT_ORG, role="admin")
+    password = server.set_password("tc-cleo", new_password("tc-cleo"), org=CONFLICT_ORG, role="admin")
     old_author = server.token("tc-otto", org=CONFLICT_ORG, role="member")
     new_author = server.token("tc-nina", org=CONFLICT_ORG, role="member")
     status, _, body = http("PATCH", f"{server.url}/v1/admin/org", {"require_review": True}, token=admin)
@@ -103,8 +95,7 @@ def test_admin_review_shows_conflicts_and_supersedes_on_approval(server, browser
     conflict_css = f"#detail-conflicts-list [data-testid=conflict-item][data-memory-id='{old['id']}']"
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "tc-cleo", password, next="/admin")
         _visible(driver, By.ID, "app")
 
         # The pending memory is in the default queue; it opens with its trust and its conflict.
@@ -173,6 +164,7 @@ def test_admin_owner_cannot_approve_own_memory(server, browser):
 
     driver = browser
     owner = server.token("tf-owen", org=FOUR_EYES_ORG, role="owner")
+    password = server.set_password("tf-owen", new_password("tf-owen"), org=FOUR_EYES_ORG, role="owner")
     member = server.token("tf-mia", org=FOUR_EYES_ORG, role="member")
     # Review is required, so the owner's finished memory waits in the queue.
     status, _, body = http("PATCH", f"{server.url}/v1/admin/org", {"require_review": True}, token=owner)
@@ -184,8 +176,7 @@ def test_admin_owner_cannot_approve_own_memory(server, browser):
     item_css = f"[data-testid=memory-item][data-memory-id='{mid}']"
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, owner)
+        browser_sign_in(driver, server, "tf-owen", password, next="/admin")
         _visible(driver, By.ID, "app")
         _visible(driver, By.CSS_SELECTOR, item_css).click()
         _open(driver, mid)
@@ -219,8 +210,9 @@ def test_admin_owner_cannot_approve_own_memory(server, browser):
         box = driver.find_element(By.ID, "org-approver-must-differ")
         assert box.is_selected()
         box.click()
+        # An org policy change is re-prompted: the password again if the last one is too old.
         driver.find_element(By.ID, "org-save").click()
-        _wait(driver, lambda d: "four-eyes review off" in _message(d), "the setting was not saved")
+        wait_with_reauth(driver, password, lambda d: "four-eyes review off" in _message(d), "the setting was not saved")
         status, _, body = http("GET", f"{server.url}/v1/admin/org", token=owner)
         assert status == 200 and body["approver_must_differ"] is False and body["require_review"] is True, body
 
@@ -239,7 +231,7 @@ def test_admin_owner_cannot_approve_own_memory(server, browser):
         _wait(driver, lambda d: not d.find_element(By.ID, "org-approver-must-differ").is_selected(), "setting not shown as off")
         driver.find_element(By.ID, "org-approver-must-differ").click()
         driver.find_element(By.ID, "org-save").click()
-        _wait(driver, lambda d: "four-eyes review on" in _message(d), "the setting was not saved")
+        wait_with_reauth(driver, password, lambda d: "four-eyes review on" in _message(d), "the setting was not saved")
         assert http("GET", f"{server.url}/v1/admin/org", token=owner)[2]["approver_must_differ"] is True
 
         _check_console(driver)
@@ -268,6 +260,7 @@ def test_admin_containment_quarantine_and_release_by_member(server, browser):
 
     driver = browser
     admin = server.token("tq-ines", org=CONTAINMENT_ORG, role="admin")
+    password = server.set_password("tq-ines", new_password("tq-ines"), org=CONTAINMENT_ORG, role="admin")
     suspect = server.token("tq-mark", org=CONTAINMENT_ORG, role="member")
     reader = server.token("tq-rosa", org=CONTAINMENT_ORG, role="member")
     # This org does not require review: finishing publishes.
@@ -297,8 +290,7 @@ def test_admin_containment_quarantine_and_release_by_member(server, browser):
     assert status == 200 and body["memories"] == [], body
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "tq-ines", password, next="/admin")
         _visible(driver, By.ID, "app")
         driver.find_element(By.ID, "tab-containment").click()
         _visible(driver, By.ID, "quarantine-empty")
@@ -395,6 +387,7 @@ def test_admin_flagged_memory_shows_its_flags(server, browser):
 
     driver = browser
     admin = server.token("tg-gina", org=FLAG_ORG, role="admin")
+    password = server.set_password("tg-gina", new_password("tg-gina"), org=FLAG_ORG, role="admin")
     author = server.token("tg-finn", org=FLAG_ORG, role="member")
     task = f"TG-{uuid.uuid4().hex[:8]}"
     status, _, body = http("POST", f"{server.url}/v1/memories", {"content": FLAG_EXAMPLE, "scope": "org", "task_id": task},
@@ -408,8 +401,7 @@ def test_admin_flagged_memory_shows_its_flags(server, browser):
     assert _finish(server, author, task, "pending_review") == [mid]
 
     try:
-        driver.get(f"{server.url}/admin")
-        _sign_in(driver, admin)
+        browser_sign_in(driver, server, "tg-gina", password, next="/admin")
         _visible(driver, By.ID, "app")
         item = _visible(driver, By.CSS_SELECTOR, f"[data-testid=memory-item][data-memory-id='{mid}']")
         assert item.find_element(By.CSS_SELECTOR, "[data-testid=memory-item-flagged]").get_attribute("data-rules") == ",".join(rules)

@@ -168,7 +168,14 @@ public final class MemberDirectory: Sendable {
 
     /// Invites `userId` into `orgId` with `role` (replacing an expired invitation). The person becomes a
     /// member only when they accept (`acceptInvitation`). Fails when they are a member or hold a live invitation.
-    public func invite(userId: String, orgId: String, role: Role, invitedBy: String, now: Date = Date()) async throws -> Invitation {
+    public func invite(
+        userId: String,
+        orgId: String,
+        role: Role,
+        invitedBy: String,
+        lifetime: TimeInterval = invitationLifetime,
+        now: Date = Date()
+    ) async throws -> Invitation {
         try Self.validate(identifier: userId, what: "user id")
         let invitation = Invitation(
             id: UUID(),
@@ -177,7 +184,7 @@ public final class MemberDirectory: Sendable {
             role: role,
             invitedBy: invitedBy,
             createdAt: now,
-            expiresAt: now.addingTimeInterval(Self.invitationLifetime)
+            expiresAt: now.addingTimeInterval(lifetime)
         )
         let row = InvitationRow(
             id: invitation.id.uuidString.lowercased(),

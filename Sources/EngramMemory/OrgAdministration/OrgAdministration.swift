@@ -57,12 +57,17 @@ public struct OrgAdministration: Sendable {
     }
 
     /// Invites `userId` to the caller's organisation with `role`; only owners invite owners.
-    public func invite(_ principal: Principal, userId: String, role: Role) async throws -> Invitation {
+    public func invite(
+        _ principal: Principal,
+        userId: String,
+        role: Role,
+        lifetime: TimeInterval = MemberDirectory.invitationLifetime
+    ) async throws -> Invitation {
         let org = try Self.authorize(principal, for: .manageMembers)
         if role == .owner, !principal.role.allows(.manageOwners) {
             throw OrgAdministrationError.forbidden("only owners can grant or change the owner role")
         }
-        let invitation = try await directory.invite(userId: userId, orgId: org, role: role, invitedBy: principal.userId)
+        let invitation = try await directory.invite(userId: userId, orgId: org, role: role, invitedBy: principal.userId, lifetime: lifetime)
         try await audit?.record(
             orgId: org,
             actor: principal.userId,

@@ -22,7 +22,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         let body: [String: [String: String]] = ["error": ["code": code, "message": message]]
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        // Sorted keys: the same error reads byte for byte the same on every request.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(body)) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 

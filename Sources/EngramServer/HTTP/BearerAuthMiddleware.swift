@@ -30,9 +30,23 @@ struct BearerAuthMiddleware: RouterMiddleware {
     }
 
     /// Routes that need no credential (unmatched paths answer 404 and need none either).
-    static let publicRoutes: Set<String> = ["/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/admin", "/admin/{file}"]
+    static let publicRoutes: Set<String> = [
+        "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/admin", "/admin/{file}", "/signin", "/me", "/invite", "/reset",
+        "/account/{file}",
+    ]
+    /// Routes whose failures the sign-in limit counts instead (`AccountRoutes`): a wrong password is
+    /// not a bad bearer token, and a page asking whether it has a session is not a failure at all.
+    static let credentialRoutes: Set<String> = [
+        "/v1/session", "/v1/session/reauth", "/v1/links/inspect", "/v1/links/invitation", "/v1/links/reset",
+    ]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // A browser session (`SessionMiddleware`) is a verified credential; credential routes keep their own limit.
+        if request.headers[.authorization] == nil,
+            context.session != nil || context.endpointPath.map(Self.credentialRoutes.contains) ?? false
+        {
+            return try await next(request, context)
+        }
         var context = context
         let token = TokenService.bearerToken(request.headers[.authorization])
         var signed = false

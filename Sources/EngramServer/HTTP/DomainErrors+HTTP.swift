@@ -62,3 +62,19 @@ extension OrgAdministrationError: HTTPResponseError {
         }
     }
 }
+
+extension AccountError: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .invalidCredentials, .totpRequired, .invalidTOTP: return .unauthorized
+        case .weakPassword, .invalid: return .badRequest
+        case .invalidLink, .notFound: return .notFound
+        case .reauthRequired, .totpEnrolmentRequired: return .forbidden
+        case .encryptionKeyMissing, .conflict: return .conflict
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try APIError(status, code: code, description).response(from: request, context: context)
+    }
+}

@@ -22,6 +22,7 @@ public enum EngramHTTPServer {
         router.add(middleware: SecurityHeadersMiddleware(hsts: services.limits.behindTLS))
         router.add(middleware: BrowserOriginMiddleware(limits: services.limits))
         router.add(middleware: ClientAddressMiddleware(proxies: services.limits.trustedProxies))
+        router.add(middleware: SessionMiddleware(accounts: services.accounts, behindTLS: services.limits.behindTLS))
         router.add(middleware: BearerAuthMiddleware(verifier: services.verifier, directory: services.directory, limits: services.limits))
         router.add(middleware: WriteLimitMiddleware(writes: services.writeLimiter))
         router.add(middleware: MetricsMiddleware())
@@ -76,6 +77,10 @@ public enum EngramHTTPServer {
         WebhookRoutes(services: services).register(on: router)
         InvitationRoutes(services: services).register(on: router)
         AdminPage.register(on: router)
+        if let accounts = services.accounts {
+            AccountRoutes(services: services, accounts: accounts).register(on: router)
+            AccountPages.register(on: router)
+        }
         return router
     }
 

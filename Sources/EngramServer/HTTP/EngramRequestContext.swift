@@ -1,5 +1,6 @@
 public import EngramAuth
 public import EngramHTTPEdge
+public import EngramMemory
 public import Hummingbird
 public import HummingbirdAuth
 public import NIOCore
@@ -18,6 +19,8 @@ public struct EngramRequestContext: AuthRequestContext {
     /// The caller: the verified token's principal, still valid in the member directory (its role
     /// the member's current role, never more than the token's).
     public var identity: Principal?
+    /// The browser session the request's cookie names, when it is live (`SessionMiddleware`).
+    public var session: BrowserSession?
     /// Why the request has no `identity` (a 401, or a directory failure), answered by `requirePrincipal()`.
     var authenticationFailure: (any Error)?
 

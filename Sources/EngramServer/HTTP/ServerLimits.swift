@@ -12,6 +12,10 @@ public struct ServerLimits: Sendable {
     public var authFailuresPerMinute: Double
     /// Burst of failed authentications per client IP and per claimed subject.
     public var authFailureBurst: Double
+    /// Failed sign-ins (passwords, TOTP codes, links, re-prompts) per minute per client IP and per account.
+    public var signInFailuresPerMinute: Double
+    /// Burst of failed sign-ins per client IP and per account before 429 (a lockout, audited).
+    public var signInFailureBurst: Double
     /// Browser origins allowed to call `/mcp` (requests with another `Origin` get 403:
     /// DNS-rebinding protection). Requests without `Origin` (CLI clients) pass.
     public var allowedOrigins: Set<String>
@@ -30,6 +34,8 @@ public struct ServerLimits: Sendable {
         writeBurst: Double = 100,
         authFailuresPerMinute: Double = 30,
         authFailureBurst: Double = 20,
+        signInFailuresPerMinute: Double = 5,
+        signInFailureBurst: Double = 10,
         allowedOrigins: Set<String> = [],
         corsOrigin: String? = nil,
         behindTLS: Bool = false,
@@ -43,6 +49,8 @@ public struct ServerLimits: Sendable {
         self.writeBurst = writeBurst
         self.authFailuresPerMinute = authFailuresPerMinute
         self.authFailureBurst = authFailureBurst
+        self.signInFailuresPerMinute = signInFailuresPerMinute
+        self.signInFailureBurst = signInFailureBurst
         self.allowedOrigins = allowedOrigins
         self.corsOrigin = corsOrigin
         self.behindTLS = behindTLS

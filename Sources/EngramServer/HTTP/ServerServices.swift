@@ -19,6 +19,13 @@ public struct ServerServices: Sendable {
     /// The organisation administration rules over `directory` and the memories' audit log.
     let organisations: OrgAdministration
     let tools: ToolCatalog
+    /// People's accounts: passwords, TOTP, browser sessions, personal tokens, links (nil: the server
+    /// has no accounts; the account routes answer 404).
+    public let accounts: AccountService?
+    /// The base of links handed out (`ENGRAM_PUBLIC_URL`); nil: the request's own origin.
+    let publicURL: String?
+    /// Failed sign-ins, TOTP codes, link uses and re-prompts, per client IP and per account.
+    let signInFailures: RateLimiter
     /// Token buckets for write requests (REST non-GET routes and MCP write tools), per verified token.
     let writeLimiter: RateLimiter
 
@@ -30,8 +37,13 @@ public struct ServerServices: Sendable {
         readiness: ReadinessInfo,
         metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger,
-        verifier: (any BearerTokenVerifier)? = nil
+        verifier: (any BearerTokenVerifier)? = nil,
+        accounts: AccountService? = nil,
+        publicURL: String? = nil
     ) throws {
+        self.accounts = accounts
+        self.publicURL = publicURL
+        signInFailures = RateLimiter(rate: limits.signInFailuresPerMinute / 60, burst: limits.signInFailureBurst)
         self.metrics = metrics
         self.memories = memories
         self.directory = directory

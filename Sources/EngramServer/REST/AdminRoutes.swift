@@ -103,6 +103,7 @@ struct AdminRoutes: Sendable {
         admin.put("webhook-secret") { request, context in
             let p = try context.requirePrincipal()
             _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            try context.requireRecentPassword(services)
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             guard let secret = body["secret"]?.stringValue else { throw APIError.badRequest("body needs secret (string)") }
             try await memories.setWebhookSecret(p, secret)
@@ -111,6 +112,7 @@ struct AdminRoutes: Sendable {
         admin.delete("webhook-secret") { _, context in
             let p = try context.requirePrincipal()
             _ = try OrgAdministration.authorize(p, for: .configureOrg)
+            try context.requireRecentPassword(services)
             try await memories.setWebhookSecret(p, nil)
             return Response(status: .noContent)
         }
@@ -141,6 +143,7 @@ struct AdminRoutes: Sendable {
         admin.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try MemoryRoutes.id(context)
+            try context.requireRecentPassword(services)
             try await memories.reviewDelete(p, id: id, origin: MemoryRoutes.origin(request, context, .admin))
             return Response(status: .noContent)
         }
@@ -176,8 +179,31 @@ struct AdminRoutes: Sendable {
             guard let user = body["user_id"]?.stringValue, let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
                 throw APIError.badRequest("body needs user_id and role (owner, admin, member, viewer)")
             }
-            let invitation = try await organisations.invite(p, userId: user, role: role)
-            return JSONBody.response(.object(["invitation": OrgJSON.invitation(invitation)]), status: .accepted)
+            return try await invite(p, userId: user, role: role, request: request, status: .accepted)
+        }
+        // The same with the status of a created resource; both answers carry the single-use link.
+        admin.post("invitations") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
+            guard let user = body["user_id"]?.stringValue, let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
+                throw APIError.badRequest("body needs user_id and role (owner, admin, member, viewer)")
+            }
+            return try await invite(p, userId: user, role: role, request: request, status: .created)
+        }
+        admin.post("members/{userId}/reset-link") { request, context in
+            let p = try context.requirePrincipal()
+            _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            try context.requireRecentPassword(services)
+            guard let accounts = services.accounts else { throw APIError.notFound }
+            let link = try await accounts.issueResetLink(for: try context.parameters.require("userId"), by: p)
+            return JSONBody.response(
+                .object([
+                    "link": .string(link.url(base: AccountRoutes.baseURL(request, services: services), kind: .reset)),
+                    "expires_at": .string(RFC3339.format(link.expiresAt.timeIntervalSince1970)),
+                ]),
+                status: .created
+            )
         }
         admin.delete("invitations/{id}") { _, context in
             let p = try context.requirePrincipal()
@@ -188,6 +214,7 @@ struct AdminRoutes: Sendable {
         admin.patch("members/{userId}") { request, context in
             let p = try context.requirePrincipal()
             _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            try context.requireRecentPassword(services)
             let user = try context.parameters.require("userId")
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             guard let role = body["role"]?.stringValue.flatMap(Role.init(rawValue:)) else {
@@ -199,6 +226,7 @@ struct AdminRoutes: Sendable {
         admin.delete("members/{userId}") { _, context in
             let p = try context.requirePrincipal()
             _ = try OrgAdministration.authorize(p, for: .manageMembers)
+            try context.requireRecentPassword(services)
             try await organisations.removeMember(p, userId: try context.parameters.require("userId"))
             return Response(status: .noContent)
         }
@@ -209,15 +237,22 @@ struct AdminRoutes: Sendable {
         admin.patch("org") { request, context in
             let p = try context.requirePrincipal()
             let org = try OrgAdministration.authorize(p, for: .configureOrg)
+            try context.requireRecentPassword(services)
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             let review = body["require_review"]
+            let totp = body["require_totp"]
             let stale = body["stale_after_days"]
             let retention = body["version_retention_days"]
             let fourEyes = body["approver_must_differ"]
-            guard review != nil || stale != nil || retention != nil || fourEyes != nil else {
+            guard review != nil || stale != nil || retention != nil || fourEyes != nil || totp != nil else {
                 throw APIError.badRequest(
-                    "body needs require_review or approver_must_differ (booleans), stale_after_days or version_retention_days (integers)"
+                    "body needs require_review, require_totp or approver_must_differ (booleans), stale_after_days or version_retention_days (integers)"
                 )
+            }
+            if let totp {
+                guard case let .bool(on) = totp else { throw APIError.badRequest("require_totp must be a boolean") }
+                guard let accounts = services.accounts else { throw APIError.notFound }
+                try await accounts.setRequireTOTP(on, orgId: org, actor: p.userId)
             }
             if let review, case .bool = review {} else if review != nil { throw APIError.badRequest("require_review must be a boolean") }
             var policy = memories.policy(orgId: org)
@@ -241,6 +276,19 @@ struct AdminRoutes: Sendable {
         }
     }
 
+    /// Invites `userId` and answers with the invitation and its single-use link (shown once).
+    func invite(_ p: Principal, userId: String, role: Role, request: Request, status: HTTPResponse.Status) async throws -> Response {
+        var body: [String: JSONValue] = [:]
+        if let accounts = services.accounts {
+            let (invitation, link) = try await accounts.invite(p, userId: userId, role: role, administration: organisations)
+            body["invitation"] = OrgJSON.invitation(invitation)
+            body["link"] = .string(link.url(base: AccountRoutes.baseURL(request, services: services), kind: .invitation))
+        } else {
+            body["invitation"] = OrgJSON.invitation(try await organisations.invite(p, userId: userId, role: role))
+        }
+        return JSONBody.response(.object(body), status: status)
+    }
+
     /// The organisation with its lifecycle policy and whether a webhook secret is set (never the secret).
     func orgResponse(_ org: Organisation) async throws -> Response {
         guard case var .object(o) = OrgJSON.organisation(org) else { return JSONBody.response(OrgJSON.organisation(org)) }
@@ -249,6 +297,7 @@ struct AdminRoutes: Sendable {
         o["version_retention_days"] = .int(Int64(policy.versionRetentionDays))
         o["approver_must_differ"] = .bool(policy.approverMustDiffer)
         o["webhook_secret_set"] = .bool(try await memories.hasWebhookSecret(orgId: org.id))
+        if let accounts = services.accounts { o["require_totp"] = .bool(try await accounts.requiresTOTP(orgId: org.id)) }
         return JSONBody.response(.object(o))
     }
 

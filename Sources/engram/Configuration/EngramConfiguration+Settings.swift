@@ -1,3 +1,4 @@
+import EngramAuth
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
@@ -117,6 +118,8 @@ extension EngramConfiguration {
             writeBurst: try rate(.writeBurst, 100),
             authFailuresPerMinute: try rate(.authFailuresPerMinute, 30),
             authFailureBurst: try rate(.authFailureBurst, 20),
+            signInFailuresPerMinute: try rate(.signInFailuresPerMinute, 5),
+            signInFailureBurst: try rate(.signInFailureBurst, 10),
             allowedOrigins: Set(list(.allowedOrigins)),
             corsOrigin: self[.corsOrigin],
             behindTLS: flags.behindTLS,
@@ -144,4 +147,30 @@ extension EngramConfiguration {
         }
         return (base, resolvedToken)
     }
+}
+
+extension EngramConfiguration {
+    /// Account timing: the re-prompt window (`ENGRAM_REAUTH_WINDOW_SECONDS`, 1–3600, default 300).
+    func accountSettings() throws -> AccountSettings {
+        var settings = AccountSettings()
+        if let window = try value(.reauthWindow, as: Double.self) {
+            guard window >= 1, window <= 3600 else { throw Invalid("ENGRAM_REAUTH_WINDOW_SECONDS must be 1 to 3600") }
+            settings.reauthWindow = window
+        }
+        return settings
+    }
+
+    /// The box TOTP secrets are sealed in: a key derived from `ENGRAM_ENCRYPTION_KEY` (checked like the
+    /// JWT secret: at least 32 bytes and 128 bits of estimated entropy). Without it a dev server derives
+    /// one from its JWT secret; a production server has none and refuses TOTP enrolment.
+    func totpBox(dev: Bool, jwtSecret: String) throws -> SecretBox? {
+        if let key = self[.encryptionKey], !key.isEmpty {
+            if let weakness = TokenService.weakness(ofSecret: key) { throw Invalid("ENGRAM_ENCRYPTION_KEY \(weakness)") }
+            return SecretBox(masterKey: key, purpose: "totp")
+        }
+        return dev ? SecretBox(masterKey: "engram-dev-encryption:" + jwtSecret, purpose: "totp") : nil
+    }
+
+    /// The base of the links the server hands out (`ENGRAM_PUBLIC_URL`), if set.
+    var publicURL: String? { self[.publicURL].flatMap { $0.isEmpty ? nil : $0 } }
 }

@@ -73,6 +73,11 @@ extension EngramConfiguration {
         case writeBurst = "ENGRAM_RATE_WRITE_BURST"
         case authFailuresPerMinute = "ENGRAM_RATE_AUTH_FAILURES_PER_MIN"
         case authFailureBurst = "ENGRAM_RATE_AUTH_FAILURE_BURST"
+        case signInFailuresPerMinute = "ENGRAM_SIGNIN_FAILURES_PER_MINUTE"
+        case signInFailureBurst = "ENGRAM_SIGNIN_FAILURE_BURST"
+        case reauthWindow = "ENGRAM_REAUTH_WINDOW_SECONDS"
+        case encryptionKey = "ENGRAM_ENCRYPTION_KEY"
+        case publicURL = "ENGRAM_PUBLIC_URL"
         case trustedProxies = "ENGRAM_TRUSTED_PROXIES"
         case idleTimeout = "ENGRAM_IDLE_TIMEOUT"
         case headerTimeout = "ENGRAM_HEADER_TIMEOUT"
@@ -125,6 +130,11 @@ extension EngramConfiguration {
             case .writeBurst: "100"
             case .authFailuresPerMinute: "30"
             case .authFailureBurst: "20"
+            case .signInFailuresPerMinute: "5"
+            case .signInFailureBurst: "10"
+            case .reauthWindow: "300"
+            case .encryptionKey: "required for TOTP outside dev mode (dev mode derives one from the JWT secret)"
+            case .publicURL: "http://HOST:PORT (links in invitations and resets)"
             case .idleTimeout: "60"
             case .headerTimeout: "10"
             case .bodyTimeout: "30"
@@ -143,7 +153,7 @@ extension EngramConfiguration {
         /// Whether the value is a credential (never printed).
         var isSecret: Bool {
             switch self {
-            case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token: true
+            case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token, .encryptionKey: true
             default: false
             }
         }

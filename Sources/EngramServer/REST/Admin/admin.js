@@ -3,6 +3,11 @@
 // textContent / DOM nodes, never innerHTML. The page's CSP forbids inline
 // scripts and styles, so visibility is toggled with the `hidden` attribute and
 // classes only. Diffs are built as text nodes inside <del>/<ins> elements.
+//
+// Two ways in: a browser session (cookie from /signin; requests go through engramFetch
+// of /account/account.js: no Authorization header, X-CSRF-Token on writes, the re-prompt
+// dialog on 403 reauth_required), or, in dev mode only, a pasted token kept in this tab's
+// sessionStorage and sent as a bearer token.
 "use strict";
 
 (() => {
@@ -14,26 +19,8 @@
 
   // ---------------------------------------------------------------- DOM helpers
 
-  /** Creates an element; string children become text nodes (never parsed as HTML). */
-  function h(tag, attrs, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k === "class") e.className = v;
-      else if (k === "text") e.textContent = v;
-      else if (k.startsWith("on") && typeof v === "function") e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v === true ? "" : String(v));
-    }
-    for (const c of children.flat()) {
-      if (c === undefined || c === null || c === false) continue;
-      e.append(c instanceof Node ? c : String(c));
-    }
-    return e;
-  }
-
-  function clear(node) {
-    while (node.firstChild) node.removeChild(node.firstChild);
-  }
+  // h() and clear() are shared with the account pages (/account/account.js, loaded first).
+  const { h, clear } = window.EngramAccount;
 
   function show(node, visible) {
     node.hidden = !visible;
@@ -129,6 +116,7 @@
   }
 
   async function api(method, path, body) {
+    if (sessionMode) return sessionApi(method, path, body);
     const headers = { Accept: "application/json" };
     const t = token();
     if (t) headers.Authorization = `Bearer ${t}`;
@@ -159,6 +147,24 @@
     return data;
   }
 
+  /** A request on the browser session (account.js); its errors become ApiErrors like the token path's. */
+  async function sessionApi(method, path, body) {
+    try {
+      return await window.engramFetch(method, path, body);
+    } catch (e) {
+      if (e && e.status === 401) {
+        // The session ended (idle, expired, signed out elsewhere): sign in again, then come back.
+        signedIn = false;
+        window.location.assign(SIGNIN_NEXT);
+      }
+      const status = e && typeof e.status === "number" ? e.status : 0;
+      const code = (e && e.code) || STATUS_CODES[status] || "http_error";
+      const message = (e && e.message) || "request failed";
+      const retry = e && e.retryAfter !== undefined ? ` Try again in ${e.retryAfter} s.` : "";
+      throw new ApiError(status, code, `${message}${retry}`);
+    }
+  }
+
   function query(params) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) {
@@ -170,8 +176,11 @@
 
   // ---------------------------------------------------------------- session
 
+  const SIGNIN_NEXT = "/signin?next=/admin";
+
   let me = null;
   let signedIn = false;
+  let sessionMode = false; // true when the page runs on a browser session (cookie + CSRF)
   let orgPolicy = null; // the last GET/PATCH /v1/admin/org answer (four-eyes review, …)
 
   async function signIn(raw) {
@@ -216,6 +225,91 @@
     clear($("audit-body"));
     for (const id of ["usage-most-body", "usage-never-body", "usage-reports-body", "usage-members-body"]) clear($(id));
     showSignIn();
+  }
+
+  /** The page on a browser session: the token form stays hidden; /v1/admin answers decide access. */
+  async function startSession(session) {
+    sessionMode = true;
+    sessionStorage.removeItem(TOKEN_KEY); // a session never sends a pasted token
+    me = { user_id: session.user_id, org_id: session.org_id || null, role: session.role };
+    hideMessage();
+    show($("signin"), false);
+    $("whoami-text").textContent = `${me.user_id} · ${me.role}${me.org_id ? ` · ${me.org_id}` : ""}`;
+    show($("me-link"), true);
+    show($("whoami"), true);
+    if (session.totp_enrolment_required) {
+      showMessage("totp_enrolment_required: your organisation requires two-factor authentication; set it up on your account page (/me) first.", "error");
+      return;
+    }
+    try {
+      // As with a token: an admin-only call decides whether this session may use the page
+      // (403 forbidden for members and viewers), and the user sees the server's answer.
+      const org = await api("GET", "/v1/admin/org");
+      renderOrg(org);
+    } catch (e) {
+      show($("app"), false);
+      showError(e);
+      return;
+    }
+    signedIn = true;
+    show($("app"), true);
+    selectTab("queue");
+  }
+
+  async function endSession() {
+    $("signout-button").disabled = true;
+    try {
+      await window.engramFetch("DELETE", "/v1/session");
+    } catch (_) {
+      // Already gone or expired: the sign-in page follows either way.
+    }
+    signedIn = false;
+    window.location.assign("/signin");
+  }
+
+  /**
+   * GET /v1/session decides: 200 runs the page on the session; 401 shows the pasted-token form
+   * in dev mode (GET /readyz says `"mode": "dev"`) and sends everyone else to /signin.
+   */
+  async function start() {
+    let res = null;
+    try {
+      res = await fetch("/v1/session", { method: "GET", headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" });
+    } catch (_) {
+      res = null;
+    }
+    if (res && res.ok) {
+      let session = null;
+      try { session = await res.json(); } catch (_) { session = null; }
+      if (session && session.user_id && window.EngramAccount) {
+        window.EngramAccount.setSession(session);
+        await startSession(session);
+        return;
+      }
+    }
+    if (res && res.status === 404) {
+      // A server without browser sessions: the pasted token, as before.
+      startTokenMode();
+      return;
+    }
+    let mode = null;
+    try {
+      const ready = await fetch("/readyz", { headers: { Accept: "application/json" }, credentials: "omit", cache: "no-store" });
+      const data = await ready.json();
+      mode = data && data.mode;
+    } catch (_) {
+      mode = null;
+    }
+    if (mode === "dev") startTokenMode();
+    else window.location.replace(SIGNIN_NEXT);
+  }
+
+  function startTokenMode() {
+    sessionMode = false;
+    show($("me-link"), false);
+    const saved = token();
+    if (saved) signIn(saved);
+    else showSignIn();
   }
 
   function showSignIn() {
@@ -1117,13 +1211,32 @@
         showError(e);
       }
     });
+    const resetLink = h("button", { type: "button", class: "btn btn-small", "data-testid": "member-reset-link" }, "Reset link");
+    resetLink.addEventListener("click", async () => {
+      try {
+        const data = await api("POST", `/v1/admin/members/${encodeURIComponent(m.user_id)}/reset-link`);
+        showIssuedLink(`Password reset link for ${m.user_id}`, data && data.link);
+        showMessage(`Reset link for ${m.user_id} created: using it signs them out everywhere.`, "info");
+      } catch (e) {
+        showError(e);
+      }
+    });
     const isMe = me && m.user_id === me.user_id;
     const row = h("tr", { "data-testid": "member-row", "data-user-id": m.user_id },
       h("td", {}, m.user_id, isMe ? h("span", { class: "muted" }, " (you)") : null),
       h("td", {}, roleSelect),
       h("td", { class: "nowrap muted" }, fmtTime(m.created_at)),
-      h("td", { class: "col-actions" }, remove));
+      h("td", { class: "col-actions" }, resetLink, " ", remove));
     return row;
+  }
+
+  /** Shows a single-use link (invitation or reset) once, selected for copying. */
+  function showIssuedLink(label, link) {
+    if (!link) return;
+    $("issued-link-label").textContent = label;
+    $("issued-link").value = link;
+    show($("issued-link-box"), true);
+    $("issued-link").select();
   }
 
   async function addMember() {
@@ -1131,9 +1244,10 @@
     const role = $("member-role").value;
     if (!user_id) return;
     try {
-      await api("POST", "/v1/admin/members", { user_id, role });
+      const data = await api("POST", "/v1/admin/invitations", { user_id, role });
       $("member-user").value = "";
-      showMessage(`${user_id} invited as ${role}: they join when they accept (POST /v1/invitations/{id}/accept).`, "info");
+      showIssuedLink(`Invitation link for ${user_id} (${role})`, data && data.link);
+      showMessage(`${user_id} invited as ${role}: they join when they open the link and set a password.`, "info");
       await loadMembers();
     } catch (e) {
       showError(e);
@@ -1559,7 +1673,11 @@
 
   function init() {
     on("signin-form", "submit", () => signIn($("token-input").value));
-    on("signout-button", "click", () => { hideMessage(); signOut(); });
+    on("signout-button", "click", () => {
+      hideMessage();
+      if (sessionMode) endSession();
+      else signOut();
+    });
     on("message-close", "click", hideMessage);
     for (const tab of document.querySelectorAll(".tab")) {
       tab.addEventListener("click", () => selectTab(tab.dataset.tab));
@@ -1612,9 +1730,7 @@
     on("quarantine-refresh", "click", loadQuarantine);
     on("org-webhook-clear", "click", clearWebhookSecret);
 
-    const saved = token();
-    if (saved) signIn(saved);
-    else showSignIn();
+    start();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
