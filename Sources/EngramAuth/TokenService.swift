@@ -11,6 +11,10 @@ public struct TokenClaims: JWTPayload, Sendable, Equatable {
     public var jti: IDClaim
     /// Optional; honoured when present.
     public var nbf: NotBeforeClaim?
+    /// The one resource an OAuth access token is for (`BASE/mcp/{userId}`); absent on static tokens.
+    public var aud: String?
+    /// The OAuth client a token was issued to; absent on static tokens.
+    public var cid: String?
 
     /// Called by jwt-kit after the signature verified: the time claims, checked at `Date()`.
     public func verify(using algorithm: some JWTAlgorithm) throws {
@@ -116,6 +120,8 @@ public struct TokenService: Sendable {
     public func issue(
         for principal: Principal,
         lifetime: TimeInterval = 30 * 86_400,
+        audience: String? = nil,
+        clientID: String? = nil,
         now: Date = Date()
     ) async throws -> (token: String, claims: TokenClaims) {
         guard lifetime > 0, lifetime <= Self.maximumLifetime else { throw TokenError.lifetimeTooLong }
@@ -125,7 +131,9 @@ public struct TokenService: Sendable {
             role: principal.role,
             exp: ExpirationClaim(value: now.addingTimeInterval(lifetime)),
             iat: IssuedAtClaim(value: now),
-            jti: IDClaim(value: UUID().uuidString.lowercased())
+            jti: IDClaim(value: UUID().uuidString.lowercased()),
+            aud: audience,
+            cid: clientID
         )
         return (try await keys.sign(claims), claims)
     }
@@ -174,6 +182,8 @@ public struct TokenService: Sendable {
 }
 
 extension TokenClaims {
+    /// The user the token speaks for (`sub`).
+    public var subject: String { sub.value }
     /// The token id (`jti`): what revocation and the token list name.
     public var tokenID: String { jti.value }
     /// When the token was issued (`iat`).

@@ -118,6 +118,11 @@ public struct MemberTransaction {
         try String.fetchOne(db, sql: "SELECT role FROM members WHERE org_id = ? AND user_id = ?", arguments: [orgId, userId])
     }
 
+    /// The orgs the user belongs to, by id.
+    public func orgIds(userId: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT org_id FROM members WHERE user_id = ? ORDER BY org_id", arguments: [userId])
+    }
+
     /// How many members of the organisation have `role`.
     public func memberCount(orgId: String, role: String) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE org_id = ? AND role = ?", arguments: [orgId, role]) ?? 0

@@ -12,6 +12,7 @@ extension EngramDatabase {
         registerAuditMigrations(&m)
         registerLifecycleMigrations(&m)
         registerAccountMigrations(&m)
+        registerOAuthMigrations(&m)
         return m
     }
 
@@ -202,6 +203,30 @@ extension EngramDatabase {
                         created_by TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL);
                     CREATE INDEX credential_links_user ON credential_links(user_id, kind);
                     ALTER TABLE orgs ADD COLUMN require_totp INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
+    }
+
+    /// OAuth: registered clients, authorization codes, refresh tokens and the access tokens of each
+    /// grant family (codes and refresh tokens as SHA-256 only).
+    static func registerOAuthMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("oauth-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE oauth_clients (
+                        client_id TEXT PRIMARY KEY, client_name TEXT, redirect_uris TEXT NOT NULL, created_at REAL NOT NULL);
+                    CREATE TABLE oauth_codes (
+                        code_hash TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user_id TEXT NOT NULL, org_id TEXT,
+                        resource TEXT NOT NULL, redirect_uri TEXT NOT NULL, code_challenge TEXT NOT NULL, scope TEXT,
+                        expires_at REAL NOT NULL, used_at REAL);
+                    CREATE TABLE oauth_refresh_tokens (
+                        token_hash TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, user_id TEXT NOT NULL, org_id TEXT,
+                        resource TEXT NOT NULL, scope TEXT, created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL,
+                        revoked_at REAL);
+                    CREATE INDEX oauth_refresh_family ON oauth_refresh_tokens(family);
+                    CREATE TABLE oauth_access_tokens (jti TEXT PRIMARY KEY, family TEXT NOT NULL, expires_at REAL NOT NULL);
+                    CREATE INDEX oauth_access_family ON oauth_access_tokens(family);
                     """
             )
         }

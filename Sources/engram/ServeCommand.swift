@@ -162,6 +162,13 @@ struct Serve: AsyncParsableCommand {
             totpBox: try configuration.totpBox(dev: dev, jwtSecret: secret),
             settings: try configuration.accountSettings()
         )
+        let oauth = OAuthService(
+            database: embedded.database,
+            directory: directory,
+            audit: try AuditLog(database: embedded.database),
+            tokens: tokens,
+            settings: try configuration.oauthSettings()
+        )
         let services = try ServerServices(
             memories: memories,
             directory: directory,
@@ -178,6 +185,7 @@ struct Serve: AsyncParsableCommand {
             metrics: registry,
             logger: logger,
             accounts: accounts,
+            oauth: oauth,
             publicURL: configuration.publicURL
         )
         let (resolvedHost, resolvedPort) = listen

@@ -98,6 +98,13 @@ import Testing
             #expect(try await client.send(.delete, "/v1/admin/members/bob", headers: headers).errorCode == "reauth_required")
             // The same change with a bearer token is not re-prompted.
             let token = try await server.token("ada", org: "acme", role: .owner)
+            // Deleting one's own org memory from the browser is re-prompted too; a personal one is not.
+            let org = try await client.send(.post, "/v1/memories", token: token, json: ["content": "Migrations run before deploys", "scope": "org"])
+            let personal = try await client.send(.post, "/v1/memories", token: token, json: ["content": "I prefer tabs in Makefiles"])
+            let orgID = try #require(org.json["memory"]?["id"]?.stringValue)
+            let personalID = try #require(personal.json["memory"]?["id"]?.stringValue)
+            #expect(try await client.send(.delete, "/v1/memories/\(orgID)", headers: headers).errorCode == "reauth_required")
+            #expect(try await client.send(.delete, "/v1/memories/\(personalID)", headers: headers).status == .noContent)
             #expect(try await client.send(.patch, "/v1/admin/org", token: token, json: ["require_review": false]).status == .ok)
             // Re-prompt: a wrong password is refused, the right one rotates the cookie and the CSRF token.
             let wrong = try await client.send(.post, "/v1/session/reauth", json: ["password": "not-it-at-all-1"], headers: headers)

@@ -24,6 +24,12 @@ public struct OneTimeSecret: Sendable, Hashable {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// base64url without padding of the SHA-256 of `text` (PKCE's S256 challenge, RFC 7636).
+    public static func sha256Base64URL(_ text: String) -> String {
+        Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
     /// Compares two strings in time that depends on their lengths only.
     public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8)

@@ -114,6 +114,11 @@ public final class MemberDirectory: Sendable {
         try await records.read { tx in try tx.role(orgId: orgId, userId: userId).flatMap(Role.init(rawValue:)) }
     }
 
+    /// The orgs the user belongs to, by id.
+    public func memberships(userId: String) async throws -> [String] {
+        try await records.read { tx in try tx.orgIds(userId: userId) }
+    }
+
     /// Whether the user exists.
     public func userExists(_ userId: String) async throws -> Bool {
         try await records.read { tx in try tx.userExists(id: userId) }

@@ -14,6 +14,7 @@ enum AccountPages {
         "signin.js": "text/javascript; charset=utf-8",
         "link.js": "text/javascript; charset=utf-8",
         "me.js": "text/javascript; charset=utf-8",
+        "consent.js": "text/javascript; charset=utf-8",
     ]
 
     static func register(on router: Router<EngramRequestContext>) {

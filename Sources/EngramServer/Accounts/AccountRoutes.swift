@@ -126,9 +126,7 @@ struct AccountRoutes: Sendable {
 
     /// Where links point: `ENGRAM_PUBLIC_URL`, else the request's own origin.
     static func baseURL(_ request: Request, services: ServerServices) -> String {
-        if let url = services.publicURL { return url }
-        let host = request.head.authority ?? "127.0.0.1"
-        return (services.limits.behindTLS ? "https://" : "http://") + host
+        ResourceURL.base(request, publicURL: services.publicURL, behindTLS: services.limits.behindTLS)
     }
 }
 

@@ -23,7 +23,13 @@ struct BearerAuthMiddleware: RouterMiddleware {
     let directory: MemberDirectory
     let failures: RateLimiter
 
-    init(verifier: any BearerTokenVerifier, directory: MemberDirectory, limits: ServerLimits) {
+    /// The base URL of resources (`ENGRAM_PUBLIC_URL`), for the audience check.
+    var publicURL: String? = nil
+    var behindTLS = false
+
+    init(verifier: any BearerTokenVerifier, directory: MemberDirectory, limits: ServerLimits, publicURL: String? = nil) {
+        self.publicURL = publicURL
+        behindTLS = limits.behindTLS
         self.verifier = verifier
         self.directory = directory
         failures = RateLimiter(rate: limits.authFailuresPerMinute / 60, burst: limits.authFailureBurst)
@@ -32,7 +38,8 @@ struct BearerAuthMiddleware: RouterMiddleware {
     /// Routes that need no credential (unmatched paths answer 404 and need none either).
     static let publicRoutes: Set<String> = [
         "/healthz", "/readyz", "/metrics", "/v1/openapi.json", "/admin", "/admin/{file}", "/signin", "/me", "/invite", "/reset",
-        "/account/{file}",
+        "/account/{file}", "/.well-known/oauth-protected-resource/mcp/{userId}", "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration", "/oauth/register", "/oauth/authorize", "/oauth/token", "/oauth/revoke",
     ]
     /// Routes whose failures the sign-in limit counts instead (`AccountRoutes`): a wrong password is
     /// not a bad bearer token, and a page asking whether it has a session is not a failure at all.
@@ -57,6 +64,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
                 signed = true
                 if Self.needsCaller(context) {
                     do {
+                        try checkAudience(claims, request, context)
                         context.identity = try await principal(claims)
                     } catch {
                         context.authenticationFailure = error
@@ -105,6 +113,18 @@ struct BearerAuthMiddleware: RouterMiddleware {
             throw APIError.unauthorized("unknown user")
         }
         return principal
+    }
+
+    /// An OAuth access token names the one resource it is for (`aud`): it works on that user's MCP
+    /// endpoint of this server and nowhere else (another user's endpoint, the REST API: 403).
+    func checkAudience(_ claims: TokenClaims, _ request: Request, _ context: Context) throws {
+        guard let audience = claims.aud else { return }
+        let expected =
+            context.endpointPath == "/mcp/{userId}"
+            ? context.parameters.get("userId").map { ResourceURL.base(request, publicURL: publicURL, behindTLS: behindTLS) + "/mcp/" + $0 } : nil
+        guard let expected, audience == expected || audience == expected + "/" else {
+            throw APIError(.forbidden, code: "forbidden", "this access token is for another resource")
+        }
     }
 
     private func record(_ keys: [String]) {

@@ -22,8 +22,18 @@ public enum EngramHTTPServer {
         router.add(middleware: SecurityHeadersMiddleware(hsts: services.limits.behindTLS))
         router.add(middleware: BrowserOriginMiddleware(limits: services.limits))
         router.add(middleware: ClientAddressMiddleware(proxies: services.limits.trustedProxies))
+        if services.oauth != nil {
+            router.add(middleware: ResourceChallengeMiddleware(publicURL: services.publicURL, behindTLS: services.limits.behindTLS))
+        }
         router.add(middleware: SessionMiddleware(accounts: services.accounts, behindTLS: services.limits.behindTLS))
-        router.add(middleware: BearerAuthMiddleware(verifier: services.verifier, directory: services.directory, limits: services.limits))
+        router.add(
+            middleware: BearerAuthMiddleware(
+                verifier: services.verifier,
+                directory: services.directory,
+                limits: services.limits,
+                publicURL: services.publicURL
+            )
+        )
         router.add(middleware: WriteLimitMiddleware(writes: services.writeLimiter))
         router.add(middleware: MetricsMiddleware())
         let mcp = MCPEndpoint(services: services)
@@ -81,6 +91,7 @@ public enum EngramHTTPServer {
             AccountRoutes(services: services, accounts: accounts).register(on: router)
             AccountPages.register(on: router)
         }
+        if let oauth = services.oauth { OAuthRoutes(services: services, oauth: oauth).register(on: router) }
         return router
     }
 

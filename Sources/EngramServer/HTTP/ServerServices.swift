@@ -22,6 +22,8 @@ public struct ServerServices: Sendable {
     /// People's accounts: passwords, TOTP, browser sessions, personal tokens, links (nil: the server
     /// has no accounts; the account routes answer 404).
     public let accounts: AccountService?
+    /// The OAuth authorization server for MCP clients (nil: none; static tokens only).
+    public let oauth: OAuthService?
     /// The base of links handed out (`ENGRAM_PUBLIC_URL`); nil: the request's own origin.
     let publicURL: String?
     /// Failed sign-ins, TOTP codes, link uses and re-prompts, per client IP and per account.
@@ -39,9 +41,11 @@ public struct ServerServices: Sendable {
         logger: Logger,
         verifier: (any BearerTokenVerifier)? = nil,
         accounts: AccountService? = nil,
+        oauth: OAuthService? = nil,
         publicURL: String? = nil
     ) throws {
         self.accounts = accounts
+        self.oauth = oauth
         self.publicURL = publicURL
         signInFailures = RateLimiter(rate: limits.signInFailuresPerMinute / 60, burst: limits.signInFailureBurst)
         self.metrics = metrics

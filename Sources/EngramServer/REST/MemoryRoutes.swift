@@ -94,6 +94,8 @@ struct MemoryRoutes: Sendable {
         v1.delete("memories/{id}") { request, context in
             let p = try context.requirePrincipal()
             let id = try Self.id(context)
+            // Deleting an org memory from a browser session is a sensitive change (a recent password).
+            if context.session != nil, (try? memories.get(p, id: id))?.scope == .org { try context.requireRecentPassword(services) }
             try await memories.delete(p, id: id, origin: Self.origin(request, context))
             return Response(status: .noContent)
         }

@@ -171,6 +171,16 @@ extension EngramConfiguration {
         return dev ? SecretBox(masterKey: "engram-dev-encryption:" + jwtSecret, purpose: "totp") : nil
     }
 
+    /// OAuth lifetimes: access tokens `ENGRAM_OAUTH_ACCESS_TOKEN_SECONDS` (1–86400, default 3600).
+    func oauthSettings() throws -> OAuthSettings {
+        var settings = OAuthSettings()
+        if let seconds = try value(.oauthAccessTokenSeconds, as: Double.self) {
+            guard seconds >= 1, seconds <= 86_400 else { throw Invalid("ENGRAM_OAUTH_ACCESS_TOKEN_SECONDS must be 1 to 86400") }
+            settings.accessTokenLifetime = seconds
+        }
+        return settings
+    }
+
     /// The base of the links the server hands out (`ENGRAM_PUBLIC_URL`), if set.
     var publicURL: String? { self[.publicURL].flatMap { $0.isEmpty ? nil : $0 } }
 }
