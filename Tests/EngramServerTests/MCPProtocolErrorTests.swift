@@ -58,10 +58,10 @@ import Testing
         let server = try await RouteServer()
         let token = try await server.token("alice")
         try await server.test { client in
-            let response = try await client.rpc("alice", token: token, method: "resources/list", id: "req-7")
+            let response = try await client.rpc("alice", token: token, method: "completion/complete", id: "req-7")
             #expect(response.status == .ok)
             #expect(response.rpcErrorCode == -32601)
-            #expect(response.json["error"]?["message"] == "Method not found: resources/list")
+            #expect(response.json["error"]?["message"] == "Method not found: completion/complete")
             #expect(response.json["id"] == "req-7")
             #expect(response.json["result"] == nil)
         }

@@ -37,7 +37,8 @@ struct RouteServer: Sendable {
         reviewOrgs: Set<String> = [],
         secret: String = RouteServer.randomSecret(),
         verifier: (any BearerTokenVerifier)? = nil,
-        accountSettings: AccountSettings = AccountSettings()
+        accountSettings: AccountSettings = AccountSettings(),
+        accountClock: @escaping @Sendable () -> Date = { Date() }
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-routes-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder, logger: Self.logger)
@@ -57,7 +58,8 @@ struct RouteServer: Sendable {
             audit: try AuditLog(database: store.database),
             tokens: tokens,
             totpBox: SecretBox(masterKey: Self.randomSecret(), purpose: "totp"),
-            settings: accountSettings
+            settings: accountSettings,
+            clock: accountClock
         )
         services = try ServerServices(
             memories: memories,

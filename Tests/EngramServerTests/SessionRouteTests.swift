@@ -5,6 +5,7 @@ import EngramServer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 /// Browser sessions over the real router in process: the cookie's flags, CSRF on every
@@ -28,10 +29,14 @@ import Testing
         return (try #require(cookie(r)), try #require(r.json["csrf_token"]?.stringValue))
     }
 
-    static func server(window: TimeInterval = 300, limits: ServerLimits = ServerLimits()) async throws -> RouteServer {
+    static func server(
+        window: TimeInterval = 300,
+        limits: ServerLimits = ServerLimits(),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> RouteServer {
         var settings = AccountSettings()
         settings.reauthWindow = window
-        let server = try await RouteServer(limits: limits, accountSettings: settings)
+        let server = try await RouteServer(limits: limits, accountSettings: settings, accountClock: clock)
         _ = try await server.token("ada", org: "acme", role: .owner)
         try await server.accounts.setPassword(userId: "ada", password: password)
         return server
@@ -86,12 +91,14 @@ import Testing
     }
 
     @Test func sensitiveChangesNeedARecentPassword() async throws {
-        let server = try await Self.server(window: 3)
+        // The re-prompt window is measured on a clock the test moves, so no timing decides the outcome.
+        let clock = MovableClock()
+        let server = try await Self.server(window: 300, clock: { clock.now() })
         try await server.test { client in
             let (cookie, csrf) = try await Self.signIn(client)
             let headers: HTTPFields = [.cookie: "engram_session=\(cookie)", .init("X-CSRF-Token")!: csrf]
             #expect(try await client.send(.patch, "/v1/admin/org", json: ["require_review": true], headers: headers).status == .ok)
-            try await Task.sleep(for: .milliseconds(3300))
+            clock.offset.withLock { $0 = 301 }
             let stale = try await client.send(.patch, "/v1/admin/org", json: ["require_review": false], headers: headers)
             #expect(stale.status == .forbidden && stale.errorCode == "reauth_required")
             #expect(try await client.send(.post, "/v1/me/tokens", json: ["name": "laptop"], headers: headers).errorCode == "reauth_required")
@@ -114,6 +121,7 @@ import Testing
             let fresh = try #require(Self.cookie(re))
             let freshCSRF = try #require(re.json["csrf_token"]?.stringValue)
             #expect(fresh != cookie && freshCSRF != csrf)
+            clock.offset.withLock { $0 = 0 }
             #expect(try await client.send(.get, "/v1/session", headers: [.cookie: "engram_session=\(cookie)"]).status == .unauthorized)
             let again = try await client.send(
                 .patch,
@@ -158,4 +166,10 @@ extension HTTPFields {
         out.append(contentsOf: rhs)
         return out
     }
+}
+
+/// `Date()` moved by an offset the test sets.
+final class MovableClock: Sendable {
+    let offset = Mutex<TimeInterval>(0)
+    func now() -> Date { Date().addingTimeInterval(offset.withLock { $0 }) }
 }

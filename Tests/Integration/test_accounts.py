@@ -39,7 +39,7 @@ from conftest import OUTPUT, EngramServer
 from helpers import SENT, fresh_totp, http, is_error, mcp_session, new_password, remember, rpc, text, totp, totp_step
 
 COOKIE = "engram_session"
-REAUTH_WINDOW = 3  # seconds (ENGRAM_REAUTH_WINDOW_SECONDS); the default is 300
+REAUTH_WINDOW = 5  # seconds (ENGRAM_REAUTH_WINDOW_SECONDS); the default is 300
 EVIL = "https://evil.example"
 ENCRYPTION_KEY = secrets.token_hex(32)
 SENT.add(ENCRYPTION_KEY)

@@ -18,6 +18,8 @@ public final class AccountService: Sendable {
     /// Seals TOTP secrets; nil when the server has no encryption key (enrolment is then refused).
     let totpBox: SecretBox?
     public let settings: AccountSettings
+    /// The time the re-prompt window is measured against (tests move it; the server uses `Date()`).
+    let clock: @Sendable () -> Date
 
     public init(
         database: EngramDatabase,
@@ -25,8 +27,10 @@ public final class AccountService: Sendable {
         audit: AuditLog?,
         tokens: TokenService,
         totpBox: SecretBox?,
-        settings: AccountSettings = AccountSettings()
+        settings: AccountSettings = AccountSettings(),
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.clock = clock
         records = AccountRecords(database: database)
         self.directory = directory
         self.audit = audit
@@ -263,8 +267,10 @@ public final class AccountService: Sendable {
     }
 
     /// Refuses a sensitive change unless the password was typed within the re-prompt window.
-    public func requireRecentPassword(_ session: BrowserSession, now: Date = Date()) throws {
-        guard let until = session.reauthUntil(window: settings.reauthWindow), now < until else { throw AccountError.reauthRequired }
+    public func requireRecentPassword(_ session: BrowserSession, now: Date? = nil) throws {
+        guard let until = session.reauthUntil(window: settings.reauthWindow), now ?? clock() < until else {
+            throw AccountError.reauthRequired
+        }
     }
 
     /// Ends the session (sign-out).

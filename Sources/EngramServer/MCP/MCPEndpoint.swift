@@ -66,7 +66,7 @@ struct MCPEndpoint: Sendable {
     /// The client of a request: `_meta.clientInfo` of the call, else the client named in the session id,
     /// else the `User-Agent`.
     static func client(params: JSONValue, headers: HTTPFields) -> String? {
-        if let info = params["_meta"]?["clientInfo"], let name = info["name"]?.stringValue, !name.isEmpty {
+        if let info = params["_meta"]?["clientInfo"] ?? params["_meta"]?[clientInfoKey], let name = info["name"]?.stringValue, !name.isEmpty {
             return info["version"]?.stringValue.map { name + "/" + $0 } ?? name
         }
         if let session = headers[sessionHeader], session.hasPrefix(sessionPrefix) {
@@ -85,14 +85,6 @@ struct MCPEndpoint: Sendable {
         guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
             return Response(status: .forbidden)
         }
-        if let version = request.headers[Self.protocolHeader], !Self.supportedVersions.contains(version) {
-            return JSONRPC.errorResponse(
-                id: .null,
-                code: JSONRPC.Code.invalidRequest,
-                message: "Unsupported MCP-Protocol-Version: supported are \(Self.supportedVersions.joined(separator: ", "))",
-                status: .badRequest
-            )
-        }
         let buffer = try await request.body.collect(upTo: services.limits.maxBodyBytes)
         let id: JSONValue
         let method: String
@@ -106,6 +98,20 @@ struct MCPEndpoint: Sendable {
             id = requestID
             method = requestMethod
             params = requestParams
+        }
+        let modern = Self.isModern(method: method, params: params, headers: request.headers)
+        // A legacy request with an unknown version header is refused before anything runs; a modern one is
+        // answered by the envelope ladder below (-32022 with the supported versions).
+        if !modern, let version = request.headers[Self.protocolHeader], !Self.supportedVersions.contains(version) {
+            return JSONRPC.errorResponse(
+                id: .null,
+                code: JSONRPC.Code.invalidRequest,
+                message: "Unsupported MCP-Protocol-Version: supported are \(Self.supportedVersions.joined(separator: ", "))",
+                status: .badRequest
+            )
+        }
+        if modern, let problem = Self.envelopeProblem(method: method, params: params, headers: request.headers) {
+            return JSONRPC.errorResponse(id: id, code: problem.code, message: problem.message, data: problem.data)
         }
         do {
             if method == "tools/call", let tool = params["name"]?.stringValue.flatMap(Tool.init(rawValue:)), tool.isWrite,
@@ -125,7 +131,7 @@ struct MCPEndpoint: Sendable {
                 )
                 : WriteOrigin(.mcp)
             let result = try await dispatch(method: method, params: params, principal: principal, origin: origin, logger: context.logger)
-            var response = JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": result]))
+            var response = JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": modern ? Self.modern(result, method: method) : result]))
             if method == "initialize", let session = Self.sessionID(clientInfo: params["clientInfo"]) {
                 response.headers[Self.sessionHeader] = session
             }
@@ -142,12 +148,24 @@ struct MCPEndpoint: Sendable {
             let version = requested.flatMap { Self.supportedVersions.contains($0) ? $0 : nil } ?? Self.latestVersion
             return .object([
                 "protocolVersion": .string(version),
-                "capabilities": .object(["tools": .object(["listChanged": false])]),
-                "serverInfo": .object(["name": "engram", "title": "Engram memory", "version": .string(EngramVersion.current)]),
+                "capabilities": Self.capabilities,
+                "serverInfo": Self.serverInfo,
                 "instructions": .string(Self.instructions),
             ])
+        case "server/discover":
+            return Self.discovery
         case "ping":
             return .object([:])
+        case "resources/list":
+            return try listResources(params, principal: principal)
+        case "resources/read":
+            return try readResource(params, principal: principal)
+        case "resources/templates/list":
+            return Self.resourceTemplates
+        case "prompts/list":
+            return Self.prompts
+        case "prompts/get":
+            return try Self.prompt(params)
         case "tools/list":
             return .object(["tools": .array(services.tools.definitions)])
         case "tools/call":

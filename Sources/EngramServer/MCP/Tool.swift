@@ -55,7 +55,18 @@ enum Tool: String, CaseIterable, Sendable {
                                     + (h.similarity.map { ["similarity " + TextFormatting.fixed($0, digits: 2)] } ?? [])
                             )
                     }.joined(separator: "\n\n")
-            return Self.result(.object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true, reader: p) })]), text: text)
+            // Each hit is also a resource link (`engram://memories/{id}`), readable with resources/read.
+            let links: [JSONValue] = hits.map { h in
+                .object([
+                    "type": "resource_link", "uri": .string(MCPEndpoint.resourcePrefix + h.memory.id.lowercasedText),
+                    "name": .string(MCPEndpoint.title(h.memory.content)), "mimeType": "application/json",
+                ])
+            }
+            return Self.result(
+                .object(["results": .array(hits.map { MemoryJSON.hit($0, lean: true, reader: p) })]),
+                text: text,
+                links: links
+            )
         case .listMemories:
             let page = try memories.list(
                 p,
@@ -158,8 +169,10 @@ enum Tool: String, CaseIterable, Sendable {
             }.joined(separator: "\n\n")
     }
 
-    static func result(_ structured: JSONValue, text: String) -> JSONValue {
-        .object(["content": .array([.object(["type": "text", "text": .string(text)])]), "structuredContent": structured, "isError": false])
+    static func result(_ structured: JSONValue, text: String, links: [JSONValue] = []) -> JSONValue {
+        .object([
+            "content": .array([.object(["type": "text", "text": .string(text)])] + links), "structuredContent": structured, "isError": false,
+        ])
     }
 
     /// A failed call: a tool result with `isError` (the client's model reads the message).
