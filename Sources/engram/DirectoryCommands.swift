@@ -198,6 +198,11 @@ struct Org: AsyncParsableCommand {
                 )
                 try await accounts.setRequireTOTP(requireTotp, orgId: org, actor: "operator")
                 print("\(org) require_totp=\(requireTotp)")
+                if requireTotp, EngramConfiguration()[.encryptionKey] == nil {
+                    FileHandle.standardError.write(
+                        Data("note: members can enrol only when the server runs with ENGRAM_ENCRYPTION_KEY (or in dev mode)\n".utf8)
+                    )
+                }
             }
             let records = LifecycleRecords(database: database)
             if staleAfterDays != nil || versionRetentionDays != nil || approverMustDiffer != nil {

@@ -20,6 +20,7 @@ struct Token: AsyncParsableCommand {
         @Option(help: "Organisation id.") var org: String?
         @Option(help: "Role in the organisation: owner, admin, member, viewer (without --org: member or viewer).") var role: String = "member"
         @Option(help: "Days until the token expires (at most 366).") var days: Double = 30
+        @Option(help: "A name for the token, shown to its owner on /me (where they can revoke it).") var name: String = "engram token issue"
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
@@ -45,7 +46,16 @@ struct Token: AsyncParsableCommand {
                 try await directory.upsertUser(user)
             }
             let tokens = await TokenService(secret: secret)
-            let (token, claims) = try await tokens.issue(for: Principal(userId: user, orgId: org, role: role), lifetime: days * 86_400)
+            let principal = Principal(userId: user, orgId: org, role: role)
+            let (token, claims) = try await tokens.issue(for: principal, lifetime: days * 86_400)
+            let accounts = AccountService(
+                database: embedded.database,
+                directory: directory,
+                audit: AuditLog(database: embedded.database),
+                tokens: tokens,
+                totpBox: nil
+            )
+            try await accounts.recordIssuedToken(claims, principal: principal, name: name)
             print(token)
             let expiry = ISO8601DateFormatter().string(from: claims.exp.value)
             FileHandle.standardError.write(Data("jti: \(claims.jti.value)\nexpires: \(expiry)\n".utf8))

@@ -747,3 +747,21 @@ def test_org_requiring_totp_confines_members_without_it(accounts):
         assert r.status_code == 200, r.text
         assert r.json()["totp_enrolment_required"] is False and r.json()["totp_enabled"] is True, r.json()
         assert v.request("GET", "/v1/memories").status_code == 200
+
+
+def test_cli_tokens_are_listed_and_revocable_on_the_member_page(accounts):
+    """A token the operator issued with `engram token issue --name` shows on its owner's /me list and
+    revoking it there makes the server refuse it."""
+    user, org = "clitok", "acct-cli"
+    password = accounts.set_password(user, new_password(user), org=org, role="member")
+    out = accounts.cli("token", "issue", "--user", user, "--org", org, "--name", "ci runner")
+    token = out.stdout.strip().splitlines()[-1]
+    SENT.add(token)
+    assert http("GET", f"{accounts.url}/v1/me", token=token)[0] == 200
+    with Visitor(accounts) as v:
+        assert v.sign_in(user, password).status_code == 200
+        listed = v.request("GET", "/v1/me/tokens").json()["tokens"]
+        mine = [t for t in listed if t["name"] == "ci runner"]
+        assert len(mine) == 1 and mine[0]["revoked"] is False, listed
+        assert v.request("DELETE", f"/v1/me/tokens/{mine[0]['id']}").status_code == 204
+    assert http("GET", f"{accounts.url}/v1/me", token=token)[0] == 401

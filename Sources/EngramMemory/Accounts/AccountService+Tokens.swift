@@ -30,6 +30,22 @@ extension AccountService {
         return CreatedToken(token: token, info: Self.info(row, revoked: false))
     }
 
+    /// Records a token the operator issued (`engram token issue`), so that its owner sees it on `/me`
+    /// and can revoke it there.
+    public func recordIssuedToken(_ claims: TokenClaims, principal: Principal, name: String) async throws {
+        let row = AccessTokenRow(
+            jti: claims.tokenID,
+            userId: principal.userId,
+            orgId: principal.orgId,
+            role: principal.role.rawValue,
+            name: String(name.prefix(80)),
+            createdAt: claims.issuedAt.timeIntervalSince1970,
+            expiresAt: claims.expiresAt.timeIntervalSince1970
+        )
+        try await records.write { tx in try tx.insertAccessToken(row) }
+        try await record(userId: principal.userId, actor: "operator", action: "token.create", detail: "token \(row.jti); cli")
+    }
+
     /// The user's personal access tokens, newest first.
     public func accessTokens(of userId: String) async throws -> [AccessTokenInfo] {
         try await records.read { tx in try tx.accessTokens(userId: userId).map { Self.info($0.0, revoked: $0.revoked) } }
