@@ -93,6 +93,20 @@ public struct AccessTokenRow: Sendable, Hashable {
     }
 }
 
+extension AccessTokenRow {
+    init(_ row: Row) {
+        self.init(
+            jti: row["jti"],
+            userId: row["user_id"],
+            orgId: row["org_id"],
+            role: row["role"],
+            name: row["name"],
+            createdAt: row["created_at"],
+            expiresAt: row["expires_at"]
+        )
+    }
+}
+
 /// A single-use link: an invitation (`invitation_id` names it) or a password reset.
 public struct CredentialLinkRow: Sendable, Hashable {
     public var secretHash: String
@@ -220,10 +234,6 @@ public struct AccountTransaction {
         return db.changesCount > 0
     }
 
-    public func unusedBackupCodes(userId: String) throws -> Int {
-        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL", arguments: [userId]) ?? 0
-    }
-
     // MARK: - Sessions
 
     public func insertSession(_ s: SessionRow) throws {
@@ -303,22 +313,14 @@ public struct AccountTransaction {
             arguments: [userId]
         ).map { row in
             (
-                AccessTokenRow(
-                    jti: row["jti"],
-                    userId: row["user_id"],
-                    orgId: row["org_id"],
-                    role: row["role"],
-                    name: row["name"],
-                    createdAt: row["created_at"],
-                    expiresAt: row["expires_at"]
-                ),
+                AccessTokenRow(row),
                 revoked: row["revoked"]
             )
         }
     }
 
     public func accessToken(jti: String, userId: String) throws -> AccessTokenRow? {
-        try accessTokens(userId: userId).first { $0.0.jti == jti }?.0
+        try Row.fetchOne(db, sql: "SELECT * FROM access_tokens WHERE jti = ? AND user_id = ?", arguments: [jti, userId]).map(AccessTokenRow.init)
     }
 
     // MARK: - Links

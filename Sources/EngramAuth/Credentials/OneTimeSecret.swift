@@ -9,11 +9,7 @@ public struct OneTimeSecret: Sendable, Hashable {
 
     /// A new secret from the system's cryptographic generator.
     public static func generate(bytes: Int = 32) -> OneTimeSecret {
-        let raw = SymmetricKey(size: SymmetricKeySize(bitCount: bytes * 8)).withUnsafeBytes { Data($0) }
-        return OneTimeSecret(
-            value: raw.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        )
+        OneTimeSecret(value: base64URL(SymmetricKey(size: SymmetricKeySize(bitCount: bytes * 8)).withUnsafeBytes { Data($0) }))
     }
 
     /// The stored form of `value`: lowercase hex SHA-256.
@@ -26,8 +22,13 @@ public struct OneTimeSecret: Sendable, Hashable {
 
     /// base64url without padding of the SHA-256 of `text` (PKCE's S256 challenge, RFC 7636).
     public static func sha256Base64URL(_ text: String) -> String {
-        Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        base64URL(Data(SHA256.hash(data: Data(text.utf8))))
+    }
+
+    /// base64url without padding (RFC 4648 §5).
+    static func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 
     /// Compares two strings in time that depends on their lengths only.

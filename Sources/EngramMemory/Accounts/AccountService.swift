@@ -180,18 +180,22 @@ public final class AccountService: Sendable {
         guard !cookie.isEmpty, cookie.utf8.count <= 128 else { return nil }
         let hash = OneTimeSecret.hash(cookie)
         let time = now.timeIntervalSince1970
-        guard let row = try await records.read({ tx in try tx.session(secretHash: hash) }) else { return nil }
-        if isOver(row, at: time) {
-            try await records.write { tx in _ = try tx.deleteSession(id: row.id) }
+        // One read finds the session and what it grants (role, TOTP state); a write follows only when the
+        // session ended or its idle clock moves on (at most every `touchInterval`).
+        let touch = settings.touchInterval
+        let found = try await records.read { tx -> (row: SessionRow, session: BrowserSession?)? in
+            guard var row = try tx.session(secretHash: hash) else { return nil }
+            if self.isOver(row, at: time) { return (row, nil) }
+            if time - row.lastSeenAt >= touch { row.lastSeenAt = time }
+            return (row, try self.describe(row, tx: tx, now: now))
+        }
+        guard let found else { return nil }
+        guard let session = found.session else {
+            if isOver(found.row, at: time) { try await records.write { tx in _ = try tx.deleteSession(id: found.row.id) } }
             return nil
         }
-        var current = row
-        if time - row.lastSeenAt >= settings.touchInterval {
-            try await records.write { tx in try tx.touchSession(id: row.id, at: time) }
-            current.lastSeenAt = time
-        }
-        let seen = current
-        return try await records.read { tx in try self.describe(seen, tx: tx, now: now) }
+        if found.row.lastSeenAt == time { try await records.write { tx in try tx.touchSession(id: found.row.id, at: time) } }
+        return session
     }
 
     func isOver(_ row: SessionRow, at time: Double) -> Bool {
@@ -304,12 +308,8 @@ public final class AccountService: Sendable {
     /// Appends an entry to the audit log of each org the user belongs to (none for an unknown user).
     func record(userId: String?, actor: String, action: String, detail: String?) async throws {
         guard let audit else { return }
-        let orgs: [String?] =
-            if let userId { try await records.read { tx in try tx.memberships(userId: userId).map(\.orgId) } } else { [] }
-        let targets = orgs.isEmpty ? [nil] : orgs
-        try await audit.record(
-            targets.map { AuditLog.Record(orgId: $0, actor: String(actor.prefix(64)), action: action, detail: detail) }
-        )
+        let orgs = if let userId { try await directory.memberships(userId: userId) } else { [String]() }
+        try await audit.record(orgs: orgs, actor: actor, action: action, detail: detail)
     }
 }
 

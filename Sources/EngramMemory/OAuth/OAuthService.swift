@@ -257,9 +257,6 @@ public final class OAuthService: Sendable {
     }
 
     func record(_ userId: String, _ action: String, _ detail: String) async throws {
-        guard let audit else { return }
-        let orgs = try await directory.memberships(userId: userId)
-        let targets: [String?] = orgs.isEmpty ? [nil] : orgs
-        try await audit.record(targets.map { AuditLog.Record(orgId: $0, actor: userId, action: action, detail: detail) })
+        try await audit?.record(orgs: try await directory.memberships(userId: userId), actor: userId, action: action, detail: detail)
     }
 }

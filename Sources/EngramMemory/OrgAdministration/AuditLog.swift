@@ -80,6 +80,13 @@ public final class AuditLog: Sendable {
         ])
     }
 
+    /// Appends an event about a person (sign-in, tokens, OAuth) to the log of each org in `orgs`, or once
+    /// without an org when they belong to none.
+    public func record(orgs: [String], actor: String, action: String, detail: String?) async throws {
+        let targets: [String?] = orgs.isEmpty ? [nil] : orgs
+        try await record(targets.map { Record(orgId: $0, actor: String(actor.prefix(64)), action: action, detail: detail) })
+    }
+
     /// Appends entries in one transaction (bulk imports, store reloads), durably, before returning.
     /// Suspends until the database's writer has committed (and fsynced) the transaction.
     public func record(_ records: [Record]) async throws {

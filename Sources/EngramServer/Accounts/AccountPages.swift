@@ -28,13 +28,6 @@ enum AccountPages {
     }
 
     static func serve(_ name: String, type: String) throws -> Response {
-        guard let base = Bundle.module.resourceURL,
-            let data = try? Data(contentsOf: base.appendingPathComponent("Account").appendingPathComponent(name))
-        else { throw APIError.notFound }
-        return Response(
-            status: .ok,
-            headers: [.contentType: type, .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        try AdminPage.bundled(folder: "Account", name: name, type: type, cacheControl: "no-store")
     }
 }

@@ -22,14 +22,18 @@ enum AdminPage {
     }
 
     static func serve(_ name: String) throws -> Response {
-        guard let type = files[name], let base = Bundle.module.resourceURL,
-            let data = try? Data(contentsOf: base.appendingPathComponent("Admin").appendingPathComponent(name))
-        else {
-            throw APIError.notFound
-        }
+        guard let type = files[name] else { throw APIError.notFound }
+        return try bundled(folder: "Admin", name: name, type: type, cacheControl: "no-cache")
+    }
+
+    /// A file bundled with the server (`Package.swift` copies `REST/Admin` and `REST/Account`), or 404.
+    static func bundled(folder: String, name: String, type: String, cacheControl: String) throws -> Response {
+        guard let base = Bundle.module.resourceURL,
+            let data = try? Data(contentsOf: base.appendingPathComponent(folder).appendingPathComponent(name))
+        else { throw APIError.notFound }
         return Response(
             status: .ok,
-            headers: [.contentType: type, .cacheControl: "no-cache"],
+            headers: [.contentType: type, .cacheControl: cacheControl],
             body: .init(byteBuffer: ByteBuffer(bytes: data))
         )
     }
