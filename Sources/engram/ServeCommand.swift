@@ -167,7 +167,8 @@ struct Serve: AsyncParsableCommand {
             directory: directory,
             audit: try AuditLog(database: embedded.database),
             tokens: tokens,
-            settings: try configuration.oauthSettings()
+            settings: try configuration.oauthSettings(),
+            clientMetadata: try configuration.clientMetadataDocuments(logger: logger)
         )
         let services = try ServerServices(
             memories: memories,

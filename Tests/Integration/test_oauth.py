@@ -431,6 +431,20 @@ class TokenRequestLog:
             self.grants.append(form)
 
 
+def sdk_provider(server, person, storage, **extra):
+    """The SDK's OAuth client for `person`'s user endpoint, as a public client with our redirect URI."""
+    return OAuthClientProvider(
+        server_url=resource_of(server, person.user),
+        client_metadata=OAuthClientMetadata(client_name=CLIENT_NAME, redirect_uris=[REDIRECT],
+                                            grant_types=["authorization_code", "refresh_token"],
+                                            response_types=["code"], token_endpoint_auth_method="none"),
+        storage=storage,
+        redirect_handler=person.redirect_handler,
+        callback_handler=person.callback_handler,
+        **extra,
+    )
+
+
 @contextlib.asynccontextmanager
 async def oauth_mcp_session(server, user, provider, hook):
     """An initialised SDK session on /mcp/{user} whose HTTP client authenticates with `provider`."""
@@ -451,15 +465,7 @@ def test_sdk_authorizes_with_pkce_and_refreshes_with_rotation(oauth):
     person = PersonAtTheBrowser(oauth, "alice")
     storage = MemoryTokenStorage()
     hook = TokenRequestLog(oauth)
-    provider = OAuthClientProvider(
-        server_url=resource_of(oauth, "alice"),
-        client_metadata=OAuthClientMetadata(client_name=CLIENT_NAME, redirect_uris=[REDIRECT],
-                                            grant_types=["authorization_code", "refresh_token"],
-                                            response_types=["code"], token_endpoint_auth_method="none"),
-        storage=storage,
-        redirect_handler=person.redirect_handler,
-        callback_handler=person.callback_handler,
-    )
+    provider = sdk_provider(oauth, person, storage)
     content = "OAuth test: the nightly export lands in the analytics bucket at 02:00 UTC"
 
     async def first():
@@ -575,7 +581,7 @@ def test_discovery_metadata_and_401_challenge(oauth):
         assert sorted(meta["grant_types_supported"]) == ["authorization_code", "refresh_token"], meta
         assert meta["token_endpoint_auth_methods_supported"] == ["none"], meta
         assert meta["scopes_supported"] == ["memories"], meta
-        assert meta["client_id_metadata_document_supported"] is False, meta
+        assert meta["client_id_metadata_document_supported"] is True, meta  # docs/oauth.md, "Client ID Metadata Documents"
 
 
 # ---------------------------------------------------------------------------------------- attacks

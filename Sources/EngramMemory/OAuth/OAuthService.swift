@@ -14,19 +14,23 @@ public final class OAuthService: Sendable {
     let audit: AuditLog?
     let tokens: TokenService
     public let settings: OAuthSettings
+    /// Clients identified by the URL of their metadata document; nil turns the feature off.
+    public let clientMetadata: ClientMetadataDocuments?
 
     public init(
         database: EngramDatabase,
         directory: MemberDirectory,
         audit: AuditLog?,
         tokens: TokenService,
-        settings: OAuthSettings = OAuthSettings()
+        settings: OAuthSettings = OAuthSettings(),
+        clientMetadata: ClientMetadataDocuments? = nil
     ) {
         records = OAuthRecords(database: database)
         self.directory = directory
         self.audit = audit
         self.tokens = tokens
         self.settings = settings
+        self.clientMetadata = clientMetadata
     }
 
     /// The scope Engram grants: everything the member may do with their memories over MCP.
@@ -85,14 +89,20 @@ public final class OAuthService: Sendable {
     /// Validates an authorization request. The client and redirect URI first (their errors are shown,
     /// never redirected), then the rest (redirected to the client with the error).
     public func validate(_ q: [String: String]) async throws -> AuthorizationRequest {
-        guard let clientID = q["client_id"], !clientID.isEmpty,
-            let client = try await records.read({ tx in try tx.client(id: clientID) })
-        else { throw OAuthError("invalid_client", "unknown client", redirectable: false) }
+        guard let clientID = q["client_id"], !clientID.isEmpty else { throw OAuthError("invalid_client", "unknown client", redirectable: false) }
+        let client: OAuthClient
+        if let clientMetadata, ClientMetadataDocuments.isURLClientID(clientID) {
+            client = try await clientMetadata.client(clientID)
+        } else if let row = try await records.read({ tx in try tx.client(id: clientID) }) {
+            client = OAuthClient(row)
+        } else {
+            throw OAuthError("invalid_client", "unknown client", redirectable: false)
+        }
         guard let redirect = q["redirect_uri"] ?? (client.redirectURIs.count == 1 ? client.redirectURIs[0] : nil),
             Self.matches(redirect, registered: client.redirectURIs)
         else { throw OAuthError("invalid_request", "the redirect URI is not registered for this client", redirectable: false) }
         let request = AuthorizationRequest(
-            client: OAuthClient(client),
+            client: client,
             redirectURI: redirect,
             state: q["state"],
             codeChallenge: q["code_challenge"] ?? "",

@@ -37,12 +37,26 @@ public struct OAuthClient: Sendable, Hashable {
     public var clientName: String?
     public var redirectURIs: [String]
     public var createdAt: Date
+    /// Described by the metadata document at its URL `clientId` rather than registered with Engram:
+    /// the consent page shows the host that vouches for it.
+    public var fromMetadataDocument: Bool
+
+    init(clientId: String, clientName: String?, redirectURIs: [String], createdAt: Date, fromMetadataDocument: Bool) {
+        self.clientId = clientId
+        self.clientName = clientName
+        self.redirectURIs = redirectURIs
+        self.createdAt = createdAt
+        self.fromMetadataDocument = fromMetadataDocument
+    }
 
     init(_ row: OAuthClientRow) {
-        clientId = row.clientId
-        clientName = row.clientName
-        redirectURIs = row.redirectURIs
-        createdAt = Date(timeIntervalSince1970: row.createdAt)
+        self.init(
+            clientId: row.clientId,
+            clientName: row.clientName,
+            redirectURIs: row.redirectURIs,
+            createdAt: Date(timeIntervalSince1970: row.createdAt),
+            fromMetadataDocument: false
+        )
     }
 }
 

@@ -15,6 +15,8 @@ struct OAuthRoutes: Sendable {
     let oauth: OAuthService
     /// Registrations per client IP.
     let registrations = RateLimiter(rate: 10.0 / 60, burst: 20)
+    /// Authorization requests naming a URL client id (each may make the server fetch it) per client IP.
+    let metadataLookups = RateLimiter(rate: 30.0 / 60, burst: 30)
 
     func base(_ request: Request) -> String {
         ResourceURL.base(request, publicURL: services.publicURL, behindTLS: services.limits.behindTLS)
@@ -63,7 +65,7 @@ struct OAuthRoutes: Sendable {
             "response_types_supported": ["code"], "grant_types_supported": ["authorization_code", "refresh_token"],
             "code_challenge_methods_supported": ["S256"], "token_endpoint_auth_methods_supported": ["none"],
             "revocation_endpoint_auth_methods_supported": ["none"], "scopes_supported": [.string(OAuthService.scope)],
-            "client_id_metadata_document_supported": false, "authorization_response_iss_parameter_supported": true,
+            "client_id_metadata_document_supported": .bool(oauth.clientMetadata != nil), "authorization_response_iss_parameter_supported": true,
         ]
     }
 
@@ -91,6 +93,7 @@ struct OAuthRoutes: Sendable {
     func authorize(_ request: Request, _ context: EngramRequestContext) async throws -> Response {
         let query = request.uri.query ?? ""
         let b = base(request)
+        try limitMetadataLookups(query, context)
         let auth: AuthorizationRequest
         do {
             auth = try await oauth.validate(Self.parameters(query))
@@ -112,6 +115,12 @@ struct OAuthRoutes: Sendable {
         return try AccountPages.serve("consent.html", type: "text/html; charset=utf-8")
     }
 
+    /// A URL client id may make the server fetch its metadata document: limited per client IP.
+    func limitMetadataLookups(_ query: String, _ context: EngramRequestContext) throws {
+        guard oauth.clientMetadata != nil, let id = Self.parameters(query)["client_id"], ClientMetadataDocuments.isURLClientID(id) else { return }
+        if let wait = metadataLookups.take("ip:" + context.clientIP) { throw APIError.tooManyRequests(retryAfter: wait, "client metadata lookups") }
+    }
+
     /// A non-redirectable error is shown (400, plain text); any other goes back to the client.
     func errorAnswer(_ error: OAuthError, query: String, base b: String) throws -> Response {
         let q = Self.parameters(query)
@@ -131,6 +140,7 @@ struct OAuthRoutes: Sendable {
         if context.identity == nil, let failure = context.authenticationFailure { throw failure }
         let body = try await JSONBody.read(request, limit: 16 * 1024)
         guard let query = body["query"]?.stringValue else { throw APIError.badRequest("body needs query") }
+        try limitMetadataLookups(query, context)
         let b = base(request)
         let auth: AuthorizationRequest
         do {
@@ -155,6 +165,8 @@ struct OAuthRoutes: Sendable {
                     "client_id": .string(auth.client.clientId), "client_name": .string(auth.client.clientName ?? auth.client.clientId),
                     "redirect_host": .string(URLComponents(string: auth.redirectURI)?.host ?? auth.redirectURI),
                     "resource": .string(resource), "user_id": .string(session.userId),
+                    // A client described by its metadata document: the host that serves it vouches for it.
+                    "client_host": auth.client.fromMetadataDocument ? .string(URLComponents(string: auth.client.clientId)?.host ?? "") : .null,
                 ])
             )
         }

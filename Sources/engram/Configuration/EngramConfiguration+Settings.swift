@@ -181,6 +181,30 @@ extension EngramConfiguration {
         return settings
     }
 
+    /// Client ID Metadata Documents: on unless `ENGRAM_OAUTH_CLIENT_METADATA=off`; fetched only from
+    /// public addresses unless `ENGRAM_OAUTH_CLIENT_METADATA_ALLOW` lists the host or its network;
+    /// `ENGRAM_OUTBOUND_CA_FILE` adds certificate authorities (PEM) to the system's.
+    func clientMetadataDocuments(logger: Logger) throws -> ClientMetadataDocuments? {
+        switch self[.oauthClientMetadata]?.lowercased() {
+        case nil, "", "on", "true", "1": break
+        case "off", "false", "0": return nil
+        case let other?: throw Invalid("ENGRAM_OAUTH_CLIENT_METADATA must be on or off, not \(other)")
+        }
+        let policy: OutboundAddressPolicy
+        do {
+            policy = try OutboundAddressPolicy(parsing: self[.oauthClientMetadataAllow] ?? "")
+        } catch let error as OutboundAddressPolicy.InvalidEntry {
+            throw Invalid("ENGRAM_OAUTH_CLIENT_METADATA_ALLOW: \(error)")
+        }
+        let caFile = self[.outboundCAFile].flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            let fetcher = try HTTPSClientMetadataFetcher(policy: policy, extraTrustRoots: caFile, logger: logger)
+            return ClientMetadataDocuments(fetcher: fetcher)
+        } catch {
+            throw Invalid("ENGRAM_OUTBOUND_CA_FILE \(caFile ?? ""): not a readable PEM certificate file")
+        }
+    }
+
     /// The base of the links the server hands out (`ENGRAM_PUBLIC_URL`), if set.
     var publicURL: String? { self[.publicURL].flatMap { $0.isEmpty ? nil : $0 } }
 }

@@ -45,6 +45,10 @@
     $("consent-user").textContent = data.user_id;
     $("consent-resource").textContent = data.resource;
     $("consent-host").textContent = data.redirect_host;
+    if (data.client_host) {
+      $("consent-client-host").textContent = data.client_host;
+      $("consent-verified").hidden = false;
+    }
     $("consent-summary").hidden = false;
     $("consent-allow").addEventListener("click", () => decide(true));
     $("consent-deny").addEventListener("click", () => decide(false));
