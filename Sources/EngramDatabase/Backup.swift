@@ -54,15 +54,23 @@ public enum StoreBackup {
     }
 
     /// Copies the database at `source` into `directory` (created; must be empty) and writes the manifest.
+    /// `progress` hears (pages copied, pages in all) after each step of 1,024 pages; concurrent writes to
+    /// the source do not disturb the copy (it reads one snapshot).
     @discardableResult
-    public static func create(from source: DatabasePool, into directory: URL) throws -> BackupManifest {
+    public static func create(
+        from source: DatabasePool,
+        into directory: URL,
+        progress: ((_ copied: Int, _ total: Int) -> Void)? = nil
+    ) throws -> BackupManifest {
         let fm = FileManager.default
         if let items = try? fm.contentsOfDirectory(atPath: directory.path), !items.isEmpty { throw Failure.exists(directory.path) }
         try PrivateFiles.makeDirectory(directory)
         let target = directory.appendingPathComponent(databaseFile)
         let partial = directory.appendingPathComponent(databaseFile + ".partial")
         let destination = try DatabaseQueue(path: partial.path)
-        try source.backup(to: destination)
+        try source.backup(to: destination, pagesPerStep: progress == nil ? -1 : 1024) { step in
+            progress?(step.completedPageCount, step.totalPageCount)
+        }
         try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
         try destination.close()
         try fm.moveItem(at: partial, to: target)

@@ -15,7 +15,11 @@ struct Backup: AsyncParsableCommand {
         let source = store.dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
         guard FileManager.default.fileExists(atPath: source.path) else { throw ValidationError("no database at \(source.path)") }
         let pool = try DatabasePool(path: source.path)
-        let manifest = try StoreBackup.create(from: pool, into: URL(fileURLWithPath: out))
+        let progress = ProgressReporter("backing up (pages)", total: nil)
+        let manifest = try StoreBackup.create(from: pool, into: URL(fileURLWithPath: out)) { copied, total in
+            progress.update(copied, total: total)
+        }
+        progress.finish()
         let rows = manifest.tables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         print("backup written to \(out): \(manifest.files.map { "\($0.name) \($0.bytes) bytes sha256 \($0.sha256.prefix(16))…" }.joined()); \(rows)")
         let report = StoreBackup.verify(URL(fileURLWithPath: out))

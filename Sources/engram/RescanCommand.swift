@@ -30,7 +30,9 @@ struct Rescan: AsyncParsableCommand {
             mode: apply ? .readWrite : .readOnly,
             logger: logger
         )
-        let report = try await service.rescan(apply: apply)
+        let progress = ProgressReporter("rescanning", total: nil)
+        let report = try await service.rescan(apply: apply) { done, total in progress.update(done, total: total) }
+        progress.finish(report.memoriesScanned + report.versionsScanned)
         await MemoryStores.close(service)
         for hit in report.hits {
             let place = hit.current ? "current" : "history"

@@ -149,20 +149,6 @@ struct ExportLine: Codable {
     }
 }
 
-enum Progress {
-    static func show(_ done: Int, _ total: Int?, _ what: String) {
-        let bar: String
-        if let total, total > 0 {
-            let width = 30
-            let filled = min(width, done * width / total)
-            bar = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(done)/\(total)"
-        } else {
-            bar = "\(done)"
-        }
-        FileHandle.standardError.write(Data("\r\(what) \(bar)".utf8))
-    }
-}
-
 /// `engram export --out memories.jsonl[.gz]`.
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export every memory with its vector as JSON lines.")
@@ -185,30 +171,37 @@ struct Export: AsyncParsableCommand {
         encoder.dateEncodingStrategy = ExportLine.dateEncoding
         var lines: [Data] = []
         var offset: PointID?
-        let total = service.count
+        let progress = ProgressReporter("exporting", total: service.count)
         if try await MemoryStores.hasCollection(service) {
             repeat {
                 let page = try await service.exportPage(after: offset)
                 for item in page.items { lines.append(try encoder.encode(ExportLine(item))) }
                 offset = page.next
-                Progress.show(lines.count, total, "exporting")
+                progress.update(lines.count)
             } while offset != nil
         }
         await MemoryStores.close(service)
         try JSONLines.write(lines, to: out)
-        FileHandle.standardError.write(Data("\n".utf8))
+        progress.finish()
         print("exported \(lines.count) memories to \(out)")
     }
 }
 
 /// `engram import --in memories.jsonl[.gz]`: secret scan, dedup, re-embed only when the model differs.
+/// `engram import --from claude-md|mem0|mcp-memory-service FILE|DIR`: through a running server (`ExternalImportOptions`).
 struct Import: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Import memories exported by `engram export`.")
-    @Option(name: .customLong("in"), help: "Input file (.jsonl or .jsonl.gz).") var input: String
+    static let configuration = CommandConfiguration(
+        abstract: "Import memories exported by `engram export`, or (--from) CLAUDE.md files, mem0 and mcp-memory-service exports."
+    )
+    @Option(name: .customLong("in"), help: "Input file (.jsonl or .jsonl.gz).") var input: String?
     @Option(help: "embedded (default) or qdrant://host:6333?api_key=… (env ENGRAM_STORE).") var store: String?
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var external: ExternalImportOptions
+
+    func validate() throws { try external.check(input: input) }
 
     func run() async throws {
+        guard let input else { return try await external.run() }
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
         let service = try await MemoryStores.open(
@@ -225,6 +218,7 @@ struct Import: AsyncParsableCommand {
         var skipped = 0
         var rejected = 0
         var batch: [MemoryService.ImportItem] = []
+        let progress = ProgressReporter("importing", total: lines.count)
         func flush() async throws {
             guard !batch.isEmpty else { return }
             do {
@@ -242,7 +236,7 @@ struct Import: AsyncParsableCommand {
                 }
             }
             batch.removeAll()
-            Progress.show(imported + skipped + rejected, lines.count, "importing")
+            progress.update(imported + skipped + rejected)
         }
         for (n, line) in lines.enumerated() {
             let entry: ExportLine
@@ -254,7 +248,7 @@ struct Import: AsyncParsableCommand {
         }
         try await flush()
         await MemoryStores.close(service)
-        FileHandle.standardError.write(Data("\n".utf8))
+        progress.finish()
         print("imported \(imported), skipped \(skipped) duplicates, rejected \(rejected) holding secrets")
     }
 }
@@ -338,13 +332,14 @@ struct Migrate: AsyncParsableCommand {
         let target = try await MemoryStores.open(to, dataDirectory: targetDir, setup: setup, mode: .readWrite, logger: logger)
         var offset: PointID?
         var copied = 0
+        let progress = ProgressReporter("migrating", total: source.count)
         repeat {
             let page = try await source.exportPage(after: offset)
             copied += try await target.importMemories(page.items)
             offset = page.next
-            Progress.show(copied, source.count, "migrating")
+            progress.update(copied)
         } while offset != nil
-        FileHandle.standardError.write(Data("\n".utf8))
+        progress.finish()
         let (n1, c1) = try await Self.checksum(source)
         let (n2, c2) = try await Self.checksum(target)
         let (drift, mismatches) = try await Self.vectorDrift(source, target)

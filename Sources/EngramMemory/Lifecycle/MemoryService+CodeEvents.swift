@@ -14,8 +14,9 @@ public struct RepositoryRef: Sendable, Hashable {
         self.urls = urls
     }
 
-    /// Lowercased `host/owner/name` or `owner/name` without scheme, credentials, `.git` or trailing slash.
-    static func normalised(_ text: String) -> String {
+    /// Lowercased `host/owner/name` or `owner/name` without scheme, credentials, `.git` or trailing slash
+    /// (`git@github.com:Acme/API.git` and `https://github.com/acme/api` are both `github.com/acme/api`).
+    public static func normalised(_ text: String) -> String {
         var s = text.trimmingCharacters(in: .whitespaces).lowercased()
         if let scheme = s.range(of: "://") { s = String(s[scheme.upperBound...]) }
         if let at = s.firstIndex(of: "@"), !s[..<at].contains("/") { s = String(s[s.index(after: at)...]) }

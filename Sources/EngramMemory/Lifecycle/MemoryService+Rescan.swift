@@ -53,12 +53,19 @@ extension MemoryService {
     /// version (rules change; old text must meet the new rules). With `apply`, hits are quarantined, not deleted: a current memory
     /// becomes `quarantined` (hidden from every read path) as a new version, an older version is withheld
     /// from history and revert, and each is listed for admins by id and rule and audited. Idempotent.
-    public func rescan(apply: Bool, actor: String = "operator") async throws -> RescanReport {
+    /// `progress` hears (texts screened, texts in all) as the scan goes: memories, then versions.
+    public func rescan(
+        apply: Bool,
+        actor: String = "operator",
+        progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil
+    ) async throws -> RescanReport {
         var report = RescanReport()
         var rows: [QuarantineRow] = []
         let now = Date()
-        for m in index.all(where: { _ in true }) {
+        let memories = index.all(where: { _ in true })
+        for m in memories {
             report.memoriesScanned += 1
+            if report.memoriesScanned % 256 == 0 { progress?(report.memoriesScanned, memories.count) }
             let rules = findings(m)
             guard !rules.isEmpty else { continue }
             report.hits.append(RescanHit(memoryId: m.id, version: m.version, current: true, orgId: m.orgId, rules: rules))
@@ -68,6 +75,7 @@ extension MemoryService {
             do { all = try await ledger.records.allVersions() } catch { throw MemoryError.unavailable("the version history is not readable") }
             for row in all {
                 report.versionsScanned += 1
+                if report.versionsScanned % 256 == 0 { progress?(memories.count + report.versionsScanned, memories.count + all.count) }
                 guard let v = MemoryLedger.version(row) else { continue }
                 let rules = findings(v.memory)
                 guard !rules.isEmpty else { continue }
