@@ -119,15 +119,23 @@ enum Render {
 /// `engram recall "query"`: search your memories through the running server.
 struct Recall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Search your memories (hybrid: meaning + keywords).")
-    @Argument(help: "What you want to know.") var query: String
+    @Argument(help: "What you want to know.") var query: String?
     @Option(help: "Maximum results.") var limit: Int = 10
     @Option(help: "Only memories with this tag (repeatable).") var tag: [String] = []
     @Option(help: "Only memories about this repository.") var repo: String?
     @OptionGroup var client: ClientOptions
+    @OptionGroup var hook: SessionHookOptions
+
+    func validate() throws {
+        if query == nil, hook.event == nil { throw ValidationError("Missing expected argument '<query>'") }
+    }
 
     func run() async throws {
+        if let event = hook.event {
+            return await SessionHook(event: event, options: hook, client: client, repo: repo, limit: limit).run()
+        }
         let (base, token) = try client.resolved()
-        var q = [URLQueryItem(name: "q", value: query), URLQueryItem(name: "limit", value: String(limit))]
+        var q = [URLQueryItem(name: "q", value: query ?? ""), URLQueryItem(name: "limit", value: String(limit))]
         q += tag.map { URLQueryItem(name: "tag", value: $0) }
         if let repo { q.append(URLQueryItem(name: "repo", value: repo)) }
         let (_, body) = try await EngramClient(base: base, token: token).request("GET", "v1/memories/search", query: q)

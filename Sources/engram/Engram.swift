@@ -10,7 +10,7 @@ struct Engram: AsyncParsableCommand {
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
         subcommands: [
             Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self,
-            Migrate.self, Scan.self, Screen.self, Rescan.self, Config.self,
+            Migrate.self, Scan.self, Screen.self, Rescan.self, Config.self, Doctor.self,
         ]
     )
 

