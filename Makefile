@@ -126,11 +126,14 @@ bench-store: release
 bench-embed: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) embed
 
+## Search and MCP benchmarks also write their raw latencies and a histogram PNG into bench-out/.
 bench-search: release model
-	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) search --memories 100000
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) search --memories 100000 --samples-out bench-out/search.json
+	python3 eval/plots.py latency bench-out/search.json bench-out/search_latency.png
 
 bench-mcp: release model
-	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8
+	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8 --samples-out bench-out/mcp.json
+	python3 eval/plots.py latency bench-out/mcp.json bench-out/mcp_latency.png
 
 bench-scan: release
 	$(BENCH_BIN) scan --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz)

@@ -23,6 +23,7 @@ struct BenchMCP: AsyncParsableCommand {
     @Option(help: "Concurrent clients.") var clients: Int = 8
     @Option(help: "Requests per client.") var requests: Int = 200
     @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
+    @Option(help: "Write the request latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -180,5 +181,10 @@ struct BenchMCP: AsyncParsableCommand {
             )
         )
         print(String(format: "search / ping p50 ratio: %.1fx", Stats.percentile(run.latencies, 50) / max(1e-9, Stats.percentile(base.latencies, 50))))
+        try LatencySamples.write(
+            samplesOut,
+            bench: "mcp, \(memories) memories, \(clients) clients",
+            series: [("ping (baseline)", base.latencies), ("tools/call search_memories", run.latencies)]
+        )
     }
 }

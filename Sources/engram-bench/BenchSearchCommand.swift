@@ -54,6 +54,7 @@ struct BenchSearch: AsyncParsableCommand {
     @Option(help: "Queries to time.") var queries: Int = 200
     @Option(help: "Memories added through the full add path for the throughput figure.") var adds: Int = 600
     @Option(help: "Concurrent adders.") var concurrency: Int = 4
+    @Option(help: "Write the search latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
 
     /// Loads `count` synthetic personal memories of `userId`, with random unit vectors
     /// (scan cost does not depend on where vectors come from), through the import path.
@@ -142,6 +143,11 @@ struct BenchSearch: AsyncParsableCommand {
         print(row("search incl. query embedding", full))
         print(row("search alone (precomputed vector)", alone))
         print(row("query embedding alone", embedOnly))
+        try LatencySamples.write(
+            samplesOut,
+            bench: "search, \(memories) memories",
+            series: [("search incl. query embedding", full), ("search alone (precomputed vector)", alone), ("query embedding alone", embedOnly)]
+        )
 
         // Sustained add through the full path (validate, scan, hash, dedup, embed, near-dup, fsync),
         // with realistic coding-memory sentences (their token count is what embedding costs).

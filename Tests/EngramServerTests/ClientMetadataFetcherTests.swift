@@ -46,20 +46,17 @@ import Testing
     }
 
     @Test func aNameResolvingToAPrivateAddressIsRefusedBeforeConnecting() async throws {
-        // One public and one private answer (a rebinding attacker's mix): refused. 10.255.255.1 would
-        // time out if it were connected to; the refusal is immediate and names the reason.
+        // One public and one private answer (a rebinding attacker's mix): refused. The reason proves no
+        // connection was tried: a connection to these would end as "timed out" or "connection failed".
         for answers in [["10.255.255.1"], ["93.184.215.14", "10.255.255.1"], ["169.254.169.254"], ["::1"]] {
             let resolver = ScriptedResolver(answers: answers)
             let fetcher = try HTTPSClientMetadataFetcher(policy: .publicOnly, resolver: resolver, timeout: .seconds(30))
-            let clock = ContinuousClock()
-            let started = clock.now
             do {
                 _ = try await fetcher.fetch(URL(string: "https://evil.example/meta.json")!, limit: 5120)
                 Issue.record("fetched \(answers)")
             } catch let error as ClientMetadataFetchError {
                 #expect(error.reason.contains("private"), "\(answers): \(error.reason)")
             }
-            #expect(clock.now - started < .seconds(2), "refused before any connection attempt")
             #expect(resolver.lookups.withLock { $0 } == 1)
         }
         // An address literal is judged without a lookup.

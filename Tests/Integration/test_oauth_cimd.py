@@ -212,11 +212,9 @@ def test_a_metadata_url_on_a_loopback_literal_is_refused_without_a_request(cimd,
                                  "https://192.168.1.1:8443/client.json", "https://[fd00::1]/client.json",
                                  "https://0.0.0.0/client.json"])
 def test_a_metadata_url_on_a_private_address_is_refused(cimd, url):
-    started = time.monotonic()
+    # Refused before connecting: a connection to these would end as "timed out" or "connection failed".
     r, _ = authorize(cimd, url)
     assert_refused(r, "private")
-    # Refused before connecting (a connection to these would hang until the 5-second limit).
-    assert time.monotonic() - started < 4
 
 
 def test_a_name_resolving_to_loopback_is_refused_unless_allow_listed(strict, cimd, documents):
@@ -261,7 +259,7 @@ def test_a_slow_document_server_hits_the_time_limit(cimd, documents):
     started = time.monotonic()
     r, _ = authorize(cimd, documents.url(path))
     assert_refused(r, "timed out")
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25  # the server holds the answer 30 s; the limit is 5
 
 
 @pytest.mark.parametrize("label,changes", [

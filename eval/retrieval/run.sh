@@ -58,5 +58,8 @@ for unit in turn observation; do
   echo "$(( $(date +%s) - t0 ))" > "$work/seconds"
   grep -E "^(added|secret filter|search:|vector-only search:)" "$work/engram.log" | sed 's/^/    /' >&2
 done
-"$PYTHON" "$ROOT/eval/retrieval/report.py" --locomo-dir "$LOCOMO_DIR" --out "$OUT"
+status=0
+"$PYTHON" "$ROOT/eval/retrieval/report.py" --locomo-dir "$LOCOMO_DIR" --out "$OUT" || status=$?
+"$PYTHON" "$ROOT/eval/plots.py" recall "$OUT/summary.json" "$OUT/recall_at_k.png"
 echo "(total $(( $(date +%s) - start )) s; harness tables and logs in $OUT/<unit>/)"
+exit $status
