@@ -73,6 +73,7 @@ public struct OAuthRecords: Sendable {
         pool = database.pool
     }
 
+    @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (OAuthTransaction) throws -> T) async throws -> T {
         try await pool.write { db in try body(OAuthTransaction(db: db)) }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramServer
 import Foundation
 import Logging
 
@@ -8,6 +9,7 @@ struct Engram: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engram",
         abstract: "Engram: a self-hosted memory service for AI coding assistants.",
+        version: EngramVersion.current,
         subcommands: [
             Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self,
             Migrate.self, Scan.self, Screen.self, Rescan.self, Config.self, Doctor.self,

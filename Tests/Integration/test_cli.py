@@ -126,3 +126,11 @@ def test_rescan_dry_run_reads_every_memory_and_changes_nothing(server):
     r = subprocess.run([BIN, "rescan", "--data-dir", str(server.data)], env=server.env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "0 hit(s)" in r.stdout and "memories and" in r.stdout, r.stdout
+
+
+def test_version_matches_what_the_server_reports(server):
+    out = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    status, _, body = http("GET", server.url + "/readyz")
+    assert status == 200, body
+    assert out.stdout.strip() == body["version"], (out.stdout, body)
