@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramCore
+import EngramMemory
 import Foundation
 
 /// The Claude Code hook events `engram recall --hook …` answers.
@@ -72,16 +73,23 @@ struct SessionHook {
         }
     }
 
+    /// What both hooks begin with: the hook input's working directory, and the server and token (nil,
+    /// with the unavailable line printed, when there is no token).
+    private func start(_ output: HookOutput) async -> (URL, String, String)? {
+        let input = await HookInput.read(timeout: 0.5)
+        do {
+            let (base, token) = try client.resolved()
+            return (base, token, input.cwd ?? FileManager.default.currentDirectoryPath)
+        } catch {
+            output.unavailable("\(error)")
+            return nil
+        }
+    }
+
     // MARK: session-start
 
     private func sessionStart(_ output: HookOutput, deadline: Date) async {
-        let input = await HookInput.read(timeout: 0.5)
-        let base: URL
-        let token: String
-        do { (base, token) = try client.resolved() } catch {
-            return output.unavailable("\(error)")
-        }
-        let directory = input.cwd ?? FileManager.default.currentDirectoryPath
+        guard let (base, token, directory) = await start(output) else { return }
         let git = await GitContext.detect(in: directory, timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
         guard let repository = repo.map({ RepositoryName.canonical($0) ?? $0 }) ?? git.remote.flatMap(RepositoryName.canonical) else {
             return output.context(
@@ -142,13 +150,7 @@ struct SessionHook {
     /// Finishes the branch's task (`POST /v1/finish {"task_id"}`): its org drafts are published, or sent
     /// to review. Without a task (no branch, a default branch, no `--task`) nothing is finished.
     private func sessionEnd(_ output: HookOutput, deadline: Date) async {
-        let input = await HookInput.read(timeout: 0.5)
-        let base: URL
-        let token: String
-        do { (base, token) = try client.resolved() } catch {
-            return output.unavailable("\(error)")
-        }
-        let directory = input.cwd ?? FileManager.default.currentDirectoryPath
+        guard let (base, token, directory) = await start(output) else { return }
         var task = options.task
         if task == nil {
             let git = await GitContext.detect(in: directory, timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
@@ -333,27 +335,10 @@ struct GitContext: Sendable {
 
 /// Repository names as memories carry them: `host/owner/name`.
 enum RepositoryName {
-    /// A Git remote (or a repository name) as `host/owner/name`: lowercased, without scheme, credentials,
-    /// port, `.git` or trailing slash; `git@host:owner/name.git` → `host/owner/name`. The server's webhook
-    /// normalisation (`RepositoryRef.normalised`), plus dropping a port. Nil when nothing is left.
+    /// A Git remote (or a repository name) as `host/owner/name`, as the server normalises it
+    /// (`RepositoryRef.normalised`: no scheme, credentials, port or `.git`). Nil when nothing is left.
     static func canonical(_ remote: String) -> String? {
-        var s = remote.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-        var hadScheme = false
-        if let scheme = s.range(of: "://") {
-            s = String(s[scheme.upperBound...])
-            hadScheme = true
-        }
-        if let at = s.firstIndex(of: "@"), !s[..<at].contains("/") { s = String(s[s.index(after: at)...]) }
-        if hadScheme, let colon = s.firstIndex(of: ":") {
-            let hostEnd = s.firstIndex(of: "/") ?? s.endIndex
-            if colon < hostEnd, s[s.index(after: colon)..<hostEnd].allSatisfy(\.isNumber) {
-                s.removeSubrange(colon..<hostEnd)
-            }
-        }
-        s = s.replacingOccurrences(of: ":", with: "/")
-        while s.hasSuffix("/") { s.removeLast() }
-        if s.hasSuffix(".git") { s.removeLast(4) }
-        while s.hasSuffix("/") { s.removeLast() }
+        let s = RepositoryRef.normalised(remote)
         return s.isEmpty ? nil : s
     }
 

@@ -14,15 +14,27 @@ public struct RepositoryRef: Sendable, Hashable {
         self.urls = urls
     }
 
-    /// Lowercased `host/owner/name` or `owner/name` without scheme, credentials, `.git` or trailing slash
-    /// (`git@github.com:Acme/API.git` and `https://github.com/acme/api` are both `github.com/acme/api`).
+    /// Lowercased `host/owner/name` or `owner/name` without scheme, credentials, port, `.git` or trailing
+    /// slash (`git@github.com:Acme/API.git`, `https://github.com/acme/api` and
+    /// `ssh://git@github.com:22/acme/api.git` are all `github.com/acme/api`). The one normalisation of
+    /// repository names: webhooks, the session hook and imports use it.
     public static func normalised(_ text: String) -> String {
-        var s = text.trimmingCharacters(in: .whitespaces).lowercased()
-        if let scheme = s.range(of: "://") { s = String(s[scheme.upperBound...]) }
+        var s = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        var hadScheme = false
+        if let scheme = s.range(of: "://") {
+            s = String(s[scheme.upperBound...])
+            hadScheme = true
+        }
         if let at = s.firstIndex(of: "@"), !s[..<at].contains("/") { s = String(s[s.index(after: at)...]) }
+        // `host:8443/owner/name` after a scheme is a port (scp-like `host:owner/name` has no scheme).
+        if hadScheme, let colon = s.firstIndex(of: ":") {
+            let hostEnd = s.firstIndex(of: "/") ?? s.endIndex
+            if colon < hostEnd, s[s.index(after: colon)..<hostEnd].allSatisfy(\.isNumber) { s.removeSubrange(colon..<hostEnd) }
+        }
         s = s.replacingOccurrences(of: ":", with: "/")
         while s.hasSuffix("/") { s.removeLast() }
         if s.hasSuffix(".git") { s.removeLast(4) }
+        while s.hasSuffix("/") { s.removeLast() }
         return s
     }
 

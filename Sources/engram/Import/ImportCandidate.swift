@@ -60,6 +60,21 @@ struct ImportParseResult: Sendable, Equatable {
     var skipped: [ImportSkip] = []
     /// Files read (claude-md) or 1.
     var files = 1
+
+    /// The cleaned text of an exported record, or nil with the record listed as skipped (no text, or
+    /// nothing left after cleaning).
+    mutating func body(of raw: String?, at location: String, missing: String) -> String? {
+        guard let raw else {
+            skipped.append(ImportSkip(location: location, reason: missing))
+            return nil
+        }
+        let body = ImportText.clean(raw)
+        guard !body.isEmpty else {
+            skipped.append(ImportSkip(location: location, reason: "empty"))
+            return nil
+        }
+        return body
+    }
 }
 
 struct ImportSkip: Sendable, Equatable {

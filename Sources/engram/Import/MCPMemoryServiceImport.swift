@@ -36,15 +36,8 @@ enum MCPMemoryServiceImport {
             let metadata = record["metadata"] as? [String: Any] ?? [:]
             let hash = (record["content_hash"] as? String) ?? (record["id"] as? String)
             let location = "\(source) " + (hash.map { String($0.prefix(8)) } ?? "#\(n + 1)")
-            guard let raw = (record["content"] as? String) ?? (record["document"] as? String) else {
-                result.skipped.append(ImportSkip(location: location, reason: "no content"))
-                continue
-            }
-            let body = ImportText.clean(raw)
-            guard !body.isEmpty else {
-                result.skipped.append(ImportSkip(location: location, reason: "empty"))
-                continue
-            }
+            let raw = (record["content"] as? String) ?? (record["document"] as? String)
+            guard let body = result.body(of: raw, at: location, missing: "no content") else { continue }
             var tags = [source]
             tags += tagList(record["tags"]) ?? tagList(metadata["tags"]) ?? tagList(metadata["tags_str"]) ?? []
             let type = ((record["memory_type"] as? String) ?? (record["type"] as? String) ?? (metadata["type"] as? String))?

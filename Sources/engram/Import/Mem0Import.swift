@@ -65,15 +65,7 @@ enum Mem0Import {
                 continue
             }
             let raw = (record["memory"] as? String) ?? (record["content"] as? String) ?? (record["data"] as? String) ?? (record["text"] as? String)
-            guard let raw else {
-                result.skipped.append(ImportSkip(location: location, reason: "no memory text"))
-                continue
-            }
-            let body = ImportText.clean(raw)
-            guard !body.isEmpty else {
-                result.skipped.append(ImportSkip(location: location, reason: "empty"))
-                continue
-            }
+            guard let body = result.body(of: raw, at: location, missing: "no memory text") else { continue }
             var tags = [source]
             tags += (record["categories"] as? [String]) ?? []
             tags += ((record["category_ids"] as? [Any]) ?? []).compactMap { categoryNames[text($0)] }
