@@ -17,9 +17,11 @@ BENCH_BIN := .build/release/engram-bench
 PY_REQUIREMENTS := requirements-test.txt
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium); the packaging tests
 ## need systemd-analyze (package systemd) and the kernel's syscall numbers (linux-libc-dev).
-TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip
+## The PostgreSQL leg runs a throwaway server from Debian's postgresql (Tests/pg_cluster.sh: initdb + pg_ctl on a
+## loopback port; the package's own cluster is not used).
+TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip postgresql
 VERSION := $(shell git describe --tags --always 2>/dev/null || echo unknown)
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -79,7 +81,7 @@ test-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: deps test-deps pydeps model audit test-swift test-integration test-remote-qdrant test-hardening-small
+test: deps test-deps pydeps model audit test-swift test-integration test-remote-qdrant test-postgres test-hardening-small
 
 test-swift:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -93,6 +95,12 @@ test-integration:
 test-remote-qdrant:
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} bash Tests/remote_qdrant.sh
+
+## The PostgreSQL engine's suites (row-level security attacks, migrator, schema parity with SQLite) against a
+## throwaway cluster started and removed by Tests/postgres.sh.
+test-postgres:
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	bash Tests/postgres.sh
 
 HARDENING_ENV := ENGRAM_BIN=$(CURDIR)/$(DEBUG_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)}
 
@@ -115,7 +123,7 @@ test-healthz: release
 test-fuzz: release
 	ENGRAM_BIN=$(CURDIR)/$(RELEASE_BIN) ENGRAM_MODEL_DIR=$${ENGRAM_MODEL_DIR:-$(CURDIR)/$(MODEL_DIR)} python3 Tests/Hardening/fuzz_suite.py --cases 10000
 
-bench: bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp
+bench: bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-at-rest
 
 bench-kernels: release
 	$(BENCH_BIN) kernels
@@ -134,6 +142,10 @@ bench-search: release model
 bench-mcp: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8 --samples-out bench-out/mcp.json
 	python3 eval/plots.py latency bench-out/mcp.json bench-out/mcp_latency.png
+
+## Encryption at rest: sealed vs plaintext store writes and reads, alternating in one run.
+bench-at-rest: release
+	$(BENCH_BIN) at-rest
 
 bench-scan: release
 	$(BENCH_BIN) scan --corpus <(zcat ../shared/eval/secrets/visible.jsonl.gz)

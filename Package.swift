@@ -48,6 +48,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // JSON values and writer, RFC 3339, hex, UUID text, locks, the batch coalescer: no dependencies.
@@ -65,12 +66,16 @@ let package = Package(
             dependencies: ["CBLAS", "CEngramKernels"],
             swiftSettings: kernelSettings
         ),
+        // The metadata-store seam: the row types, the tenant scope, the query protocols and
+        // `MetadataStore`, which the domain reaches every engine through. No dependencies.
+        .target(name: "EngramMetadata", swiftSettings: swiftSettings),
         // The service's SQLite database: the pool, the single migrator for every table in the file,
-        // the SQL of members and the audit log, and consistent backups of the file.
+        // the SQLite metadata store (the SQL of members, accounts, OAuth, the audit log and the
+        // lifecycle), and consistent backups of the file.
         .target(
             name: "EngramDatabase",
             dependencies: [
-                "EngramCore",
+                "EngramCore", "EngramMetadata",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -84,6 +89,19 @@ let package = Package(
                 "EngramCore", "EngramKernels", "EngramDatabase",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Off-site backup copies: an append-only S3 client (SigV4, HEAD / PUT under a compliance-mode
+        // Object Lock / GET, no delete) on AsyncHTTPClient and swift-crypto; no AWS SDK is in our mirrors.
+        .target(
+            name: "EngramOffsite",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -151,11 +169,27 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramDatabase", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
+                "EngramCore", "EngramStore", "EngramMetadata", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
                 "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The PostgreSQL engine: connection URLs, the client's lifecycle, tenant-scoped SERIALIZABLE
+        // transactions (synchronous bodies on a thread pool), the numbered migrations with row-level
+        // security and the app role's posture check, on postgres-nio.
+        .target(
+            name: "EngramPostgres",
+            dependencies: [
+                "EngramCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -209,6 +243,7 @@ let package = Package(
                 "EngramKernels",
                 "EngramStore",
                 "EngramDatabase",
+                "EngramMetadata",
                 "EngramQdrantClient",
                 "EngramMemory",
                 "EngramServer",
@@ -218,6 +253,7 @@ let package = Package(
                 "EngramSecrets",
                 "EngramPoisoning",
                 "EngramHTTPEdge",
+                "EngramOffsite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -254,7 +290,7 @@ let package = Package(
         .testTarget(name: "EngramPoisoningTests", dependencies: ["EngramPoisoning"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
-        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramQdrantClient"]),
+        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramMetadata", "EngramQdrantClient"]),
         .testTarget(
             name: "EngramServerTests",
             dependencies: [
@@ -271,8 +307,29 @@ let package = Package(
         ),
         .testTarget(name: "EngramQdrantClientTests", dependencies: ["EngramQdrantClient", "EngramStore"]),
         .testTarget(
+            name: "EngramOffsiteTests",
+            dependencies: [
+                "EngramOffsite",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "EngramPostgresTests",
+            dependencies: [
+                "EngramPostgres", "EngramDatabase",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
             name: "EngramStoreTests",
-            dependencies: ["EngramCore", "EngramStore", "EngramKernels", "EngramDatabase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "EngramCore", "EngramStore", "EngramKernels", "EngramDatabase", "EngramMetadata", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -149,7 +149,8 @@ echo "install.sh: installed engram into ${destdir:-/} (prefix ${prefix:-/})"
 if [[ -z $destdir ]]; then
   cat <<EOF
 Next:
-  1. set ENGRAM_JWT_SECRET (openssl rand -base64 48) and ENGRAM_PUBLIC_URL in /etc/engram/engram.env
+  1. set ENGRAM_JWT_SECRET (openssl rand -base64 48), ENGRAM_ENCRYPTION_KEY (openssl rand -base64 32) and
+     ENGRAM_PUBLIC_URL in /etc/engram/engram.env
   2. $prefix/share/engram/fetch-model.sh $prefix/share/engram/models/all-MiniLM-L6-v2
   3. systemctl enable --now engram && systemctl status engram
 EOF

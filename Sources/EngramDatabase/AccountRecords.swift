@@ -1,97 +1,6 @@
+public import EngramMetadata
 import Foundation
-public import GRDB
-
-/// A user's credentials: the bcrypt hash of their password and their sealed TOTP secret.
-public struct CredentialRow: Sendable, Hashable {
-    public var userId: String
-    public var passwordHash: String?
-    public var passwordChangedAt: Double?
-    /// AES-GCM box of the TOTP secret (pending until `totpEnabled`).
-    public var totpSecret: [UInt8]?
-    public var totpEnabled: Bool
-    /// The last TOTP time step accepted (a code of this step or an earlier one is a replay).
-    public var totpLastStep: Int64
-}
-
-/// A browser session. The cookie's value is never stored, only its SHA-256.
-public struct SessionRow: Sendable, Hashable {
-    public var id: String
-    public var secretHash: String
-    public var userId: String
-    public var orgId: String?
-    public var csrfToken: String
-    public var createdAt: Double
-    public var lastSeenAt: Double
-    /// The absolute end (the idle limit is the caller's rule).
-    public var expiresAt: Double
-    /// When the person last typed their password (sign-in or re-prompt).
-    public var reauthAt: Double?
-    public var ip: String?
-    public var userAgent: String?
-
-    public init(
-        id: String,
-        secretHash: String,
-        userId: String,
-        orgId: String?,
-        csrfToken: String,
-        createdAt: Double,
-        lastSeenAt: Double,
-        expiresAt: Double,
-        reauthAt: Double?,
-        ip: String?,
-        userAgent: String?
-    ) {
-        self.id = id
-        self.secretHash = secretHash
-        self.userId = userId
-        self.orgId = orgId
-        self.csrfToken = csrfToken
-        self.createdAt = createdAt
-        self.lastSeenAt = lastSeenAt
-        self.expiresAt = expiresAt
-        self.reauthAt = reauthAt
-        self.ip = ip
-        self.userAgent = userAgent
-    }
-
-    init(_ row: Row) {
-        self.init(
-            id: row["id"],
-            secretHash: row["secret_hash"],
-            userId: row["user_id"],
-            orgId: row["org_id"],
-            csrfToken: row["csrf_token"],
-            createdAt: row["created_at"],
-            lastSeenAt: row["last_seen_at"],
-            expiresAt: row["expires_at"],
-            reauthAt: row["reauth_at"],
-            ip: row["ip"],
-            userAgent: row["user_agent"]
-        )
-    }
-}
-
-/// A personal access token a member created (the JWT itself is never stored).
-public struct AccessTokenRow: Sendable, Hashable {
-    public var jti: String
-    public var userId: String
-    public var orgId: String?
-    public var role: String
-    public var name: String
-    public var createdAt: Double
-    public var expiresAt: Double
-
-    public init(jti: String, userId: String, orgId: String?, role: String, name: String, createdAt: Double, expiresAt: Double) {
-        self.jti = jti
-        self.userId = userId
-        self.orgId = orgId
-        self.role = role
-        self.name = name
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-    }
-}
+import GRDB
 
 extension AccessTokenRow {
     init(_ row: Row) {
@@ -107,64 +16,32 @@ extension AccessTokenRow {
     }
 }
 
-/// A single-use link: an invitation (`invitation_id` names it) or a password reset.
-public struct CredentialLinkRow: Sendable, Hashable {
-    public var secretHash: String
-    public var kind: String
-    public var userId: String
-    public var invitationId: String?
-    public var createdBy: String
-    public var createdAt: Double
-    public var expiresAt: Double
-    public var usedAt: Double?
-
-    public init(
-        secretHash: String,
-        kind: String,
-        userId: String,
-        invitationId: String?,
-        createdBy: String,
-        createdAt: Double,
-        expiresAt: Double,
-        usedAt: Double? = nil
-    ) {
-        self.secretHash = secretHash
-        self.kind = kind
-        self.userId = userId
-        self.invitationId = invitationId
-        self.createdBy = createdBy
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-        self.usedAt = usedAt
-    }
-}
-
 /// The SQL of accounts: credentials, backup codes, sessions, access tokens and links. The rules
 /// (expiry, rotation, single use) belong to the caller, which runs them inside one transaction.
 /// Like `MemberRecords`, `write` and `read` suspend on GRDB's queues.
 public struct AccountRecords: Sendable {
     let pool: DatabasePool
+    let cipher: AtRestCipher?
 
     public init(database: EngramDatabase) {
         pool = database.pool
+        cipher = database.cipher
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (AccountTransaction) throws -> T) async throws -> T {
-        try await pool.write { db in try body(AccountTransaction(db: db)) }
+        try await pool.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (AccountTransaction) throws -> T) async throws -> T {
-        try await pool.read { db in try body(AccountTransaction(db: db)) }
+        try await pool.read { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
     }
 }
 
 /// The account tables (and the member rows they need) inside one transaction of `AccountRecords`.
-public struct AccountTransaction {
-    let db: Database
+public typealias AccountTransaction = SQLiteMetadataTransaction
 
-    /// The member tables in the same transaction.
-    public var members: MemberTransaction { MemberTransaction(db: db) }
-
+/// The account tables (`AccountQueries`, and the cookie and link lookups and session sweep of `GlobalQueries`).
+extension SQLiteMetadataTransaction {
     // MARK: - Credentials
 
     public func credential(userId: String) throws -> CredentialRow? {
@@ -273,7 +150,7 @@ public struct AccountTransaction {
     }
 
     @discardableResult
-    public func deleteSession(id: String, userId: String? = nil) throws -> Bool {
+    public func deleteSession(id: String, userId: String?) throws -> Bool {
         if let userId {
             try db.execute(sql: "DELETE FROM sessions WHERE id = ? AND user_id = ?", arguments: [id, userId])
         } else {
@@ -284,7 +161,7 @@ public struct AccountTransaction {
 
     /// Deletes every session of the user but `except`; returns how many.
     @discardableResult
-    public func deleteSessions(userId: String, except: String? = nil) throws -> Int {
+    public func deleteSessions(userId: String, except: String?) throws -> Int {
         try db.execute(sql: "DELETE FROM sessions WHERE user_id = ? AND id IS NOT ?", arguments: [userId, except])
         return db.changesCount
     }

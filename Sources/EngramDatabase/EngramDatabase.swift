@@ -17,19 +17,31 @@ public final class EngramDatabase: Sendable {
     public let pool: DatabasePool
     /// Path of the database file.
     public let path: String
+    /// Seals memory payloads, versions and stored secrets (nil: values are stored in plaintext).
+    public let cipher: AtRestCipher?
 
     /// Opens (creating if needed) the database at `path` and runs the missing migrations.
-    public init(path: String, logger: Logger = Logger(label: "engram.database")) throws {
+    ///
+    /// With `cipher`, the file's recorded key must be one the cipher holds (a file never sealed
+    /// records the cipher's key); without one, a file holding sealed values does not open. Either
+    /// mismatch throws `EncryptionKeyProblem`.
+    public init(path: String, cipher: AtRestCipher? = nil, logger: Logger = Logger(label: "engram.database")) throws {
         self.path = path
+        self.cipher = cipher
         var config = Configuration()
+        let sealed = cipher != nil
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            // With encryption at rest, content SQLite frees or overwrites (a row rewritten sealed, a
+            // deleted memory) is zeroed instead of lingering in free space.
+            if sealed { try db.execute(sql: "PRAGMA secure_delete = ON") }
         }
         config.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
+            try pool.write { db in try Self.checkEncryption(db, cipher: cipher) }
         } catch let error as DatabaseError {
             throw OpenFailure(description: "cannot open \(path): \(error.message ?? error.description)")
         }
@@ -44,9 +56,9 @@ public final class EngramDatabase: Sendable {
     }
 
     /// Opens the database in `directory` (file `engram.sqlite`), creating the directory (private: 0700).
-    public convenience init(directory: URL, logger: Logger = Logger(label: "engram.database")) throws {
+    public convenience init(directory: URL, cipher: AtRestCipher? = nil, logger: Logger = Logger(label: "engram.database")) throws {
         try PrivateFiles.makeDirectory(directory)
-        try self.init(path: directory.appendingPathComponent(Self.fileName).path, logger: logger)
+        try self.init(path: directory.appendingPathComponent(Self.fileName).path, cipher: cipher, logger: logger)
     }
 
     /// The database file could not be opened or migrated.

@@ -1,56 +1,5 @@
+public import EngramMetadata
 import GRDB
-
-/// A row of `orgs`.
-public struct OrganisationRow: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var requireReview: Bool
-    /// Seconds since 1970.
-    public var createdAt: Double
-}
-
-/// A row of `members` (`role` is the role's raw value).
-public struct MemberRow: Sendable, Hashable {
-    public var orgId: String
-    public var userId: String
-    public var role: String
-    /// Seconds since 1970.
-    public var createdAt: Double
-}
-
-/// A row of `invitations` (`id` is lowercased UUID text, `role` the role's raw value, times in
-/// seconds since 1970).
-public struct InvitationRow: Sendable, Hashable {
-    public var id: String
-    public var orgId: String
-    public var userId: String
-    public var role: String
-    public var invitedBy: String
-    public var createdAt: Double
-    public var expiresAt: Double
-
-    public init(id: String, orgId: String, userId: String, role: String, invitedBy: String, createdAt: Double, expiresAt: Double) {
-        self.id = id
-        self.orgId = orgId
-        self.userId = userId
-        self.role = role
-        self.invitedBy = invitedBy
-        self.createdAt = createdAt
-        self.expiresAt = expiresAt
-    }
-
-    init(_ row: Row) {
-        self.init(
-            id: row["id"],
-            orgId: row["org_id"],
-            userId: row["user_id"],
-            role: row["role"],
-            invitedBy: row["invited_by"],
-            createdAt: row["created_at"],
-            expiresAt: row["expires_at"]
-        )
-    }
-}
 
 /// The SQL of users, organisations, members, invitations and revoked token ids. The rules
 /// (owner counts, invitation lifetimes, identifier checks) belong to the caller, which runs them
@@ -60,27 +9,31 @@ public struct InvitationRow: Sendable, Hashable {
 /// GRDB's readers runs it; neither blocks Swift's cooperative pool.
 public struct MemberRecords: Sendable {
     let pool: DatabasePool
+    let cipher: AtRestCipher?
 
     /// The member tables of `database`.
     public init(database: EngramDatabase) {
         pool = database.pool
+        cipher = database.cipher
     }
 
     /// Runs `body` in one write transaction; a thrown error rolls it back.
     public func write<T: Sendable>(_ body: @escaping @Sendable (MemberTransaction) throws -> T) async throws -> T {
-        try await pool.write { db in try body(MemberTransaction(db: db)) }
+        try await pool.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
     }
 
     /// Runs `body` in one read transaction.
     public func read<T: Sendable>(_ body: @escaping @Sendable (MemberTransaction) throws -> T) async throws -> T {
-        try await pool.read { db in try body(MemberTransaction(db: db)) }
+        try await pool.read { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
     }
 }
 
-/// The member tables inside one transaction of `MemberRecords`.
-public struct MemberTransaction {
-    let db: Database
+/// The member tables inside one transaction of `MemberRecords` (every metadata query: the name
+/// today's callers use).
+public typealias MemberTransaction = SQLiteMetadataTransaction
 
+/// The member tables (`MemberQueries`, and the revoked token ids of `GlobalQueries`).
+extension SQLiteMetadataTransaction {
     // MARK: - Users and organisations
 
     /// Creates the user unless it exists.
@@ -219,7 +172,7 @@ public struct MemberTransaction {
 
     /// The invitation with `id`; with `userId` and `aliveAfter`, only when addressed to that user
     /// and alive after that time.
-    public func invitation(id: String, userId: String? = nil, aliveAfter now: Double? = nil) throws -> InvitationRow? {
+    public func invitation(id: String, userId: String?, aliveAfter now: Double?) throws -> InvitationRow? {
         var sql = "SELECT * FROM invitations WHERE id = ?"
         var args: [any DatabaseValueConvertible] = [id]
         if let userId {

@@ -13,6 +13,7 @@ extension EngramDatabase {
         registerLifecycleMigrations(&m)
         registerAccountMigrations(&m)
         registerOAuthMigrations(&m)
+        registerEncryptionMigrations(&m)
         return m
     }
 

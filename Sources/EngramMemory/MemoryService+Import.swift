@@ -1,7 +1,7 @@
 import EngramAuth
 import EngramCore
-public import EngramDatabase
 import EngramEmbedding
+public import EngramMetadata
 import EngramPoisoning
 public import EngramStore
 import Foundation
@@ -125,7 +125,7 @@ extension MemoryService {
             }
         }
         do {
-            try await ledger.recordAll(rows)
+            try await ledger.recordAll(rows, scope: TenantScope(tenants: memories.map(\.tenant), userId: actor))
         } catch {
             throw MemoryError.unavailable("the imported versions were not saved")
         }
@@ -146,7 +146,9 @@ extension MemoryService {
                 let id = items[i].memory.id
                 let withheld = try await quarantinedVersions(id)
                 do {
-                    items[i].versions = try await ledger.records.versions(memoryId: id.lowercasedText).filter { withheld[$0.version] == nil }
+                    items[i].versions = try await ledger.metadata.read(.memory(items[i].memory, actor: nil)) { tx in
+                        try tx.versions(memoryId: id.lowercasedText)
+                    }.filter { withheld[$0.version] == nil }
                 } catch {
                     throw MemoryError.unavailable("the version history is not readable")
                 }

@@ -168,7 +168,7 @@ extension MemoryService {
         if m.userId == user { return true }
         guard let ledger else { return false }
         let versions: [MemoryVersion]
-        do { versions = try await ledger.versions(of: m.id, current: m) } catch {
+        do { versions = try await ledger.versions(of: m.id, current: m, scope: .memory(m, actor: user)) } catch {
             throw MemoryError.unavailable("the version history is not readable")
         }
         // The first version of the trailing run with the current text introduced it.

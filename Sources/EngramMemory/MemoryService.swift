@@ -1,8 +1,8 @@
 import Crypto
 public import EngramAuth
 import EngramCore
-public import EngramDatabase
 public import EngramEmbedding
+public import EngramMetadata
 public import EngramPoisoning
 import EngramSearch
 public import EngramSecrets
@@ -51,7 +51,10 @@ public final class MemoryService: Sendable {
     /// Served counts, confirmations and open reports.
     public let usage: UsageTracker
     /// Org lifecycle policies, reports and webhook deliveries (nil without a service database).
-    let lifecycle: LifecycleRecords?
+    let lifecycle: (any MetadataStore)?
+    /// Whether secrets (webhook secrets) may be stored only sealed: production servers refuse them
+    /// when the database has no encryption key.
+    let secretsNeedKey: Bool
     /// Lifecycle policies per organisation (loaded at start, kept in step by `setPolicy`).
     let policies = Mutex<[String: LifecyclePolicy]>([:])
     /// Hybrid-search hits whose fused relevance is below this are dropped (0 keeps everything).
@@ -81,18 +84,20 @@ public final class MemoryService: Sendable {
         poisonScreen: PoisoningScreen = PoisoningScreen(),
         requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
         audit: AuditLog? = nil,
-        database: EngramDatabase? = nil,
+        metadata: (any MetadataStore)? = nil,
         createIfMissing: Bool = true,
         minRelevance: Double = MemoryService.defaultMinRelevance,
+        secretsNeedKey: Bool = false,
         logger: Logger = Logger(label: "engram.memory")
     ) async throws {
         self.audit = audit
-        ledger = database.map(MemoryLedger.init)
-        lifecycle = database.map(LifecycleRecords.init)
-        usage = UsageTracker(records: lifecycle)
+        self.secretsNeedKey = secretsNeedKey
+        ledger = metadata.map { MemoryLedger(metadata: $0) }
+        lifecycle = metadata
+        usage = UsageTracker(metadata: metadata)
         try await usage.load()
         if let lifecycle {
-            let rows = try await lifecycle.policies()
+            let rows = try await lifecycle.readGlobal { tx in try tx.policies() }
             policies.withLock { map in
                 for (org, p) in rows {
                     map[org] = LifecyclePolicy(

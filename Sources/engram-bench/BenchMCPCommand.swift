@@ -49,10 +49,10 @@ struct BenchMCP: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-mcp-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir, logger: logger)
-        let directory = try MemberDirectory(database: store.database)
+        let directory = try MemberDirectory(metadata: store.database)
         try await directory.upsertUser("bench")
         // With the service database: versions, usage and the served log are recorded as in `engram serve`.
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), database: store.database, logger: logger)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: store.database, logger: logger)
         let flusher = BenchSearch.flushServedLog(service)
         defer { flusher.cancel() }
         var corpus = SyntheticCorpus(seed: 21)

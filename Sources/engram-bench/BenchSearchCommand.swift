@@ -108,7 +108,7 @@ struct BenchSearch: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
         // With the service database: versions, usage and the served log are recorded as in `engram serve`.
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), database: store.database)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: store.database)
         let flusher = Self.flushServedLog(service)
         defer { flusher.cancel() }
         let user = Principal(userId: "bench", orgId: "bench-org", role: .member)

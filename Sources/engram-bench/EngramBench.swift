@@ -12,7 +12,8 @@ struct EngramBench: AsyncParsableCommand {
         commandName: "engram-bench",
         abstract: "Engram's benchmarks (use a release build), evaluations and test helpers.",
         subcommands: [
-            BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self, BenchSearch.self, BenchMCP.self, Eval.self,
+            BenchKernels.self, BenchStore.self, BenchEmbed.self, BenchScan.self, BenchSearch.self, BenchMCP.self, BenchAtRest.self,
+            Eval.self,
             Debug.self,
         ]
     )

@@ -77,7 +77,7 @@ struct EvalLifecycle: AsyncParsableCommand {
         let store = try EmbeddedStore(directory: directory, logger: logger)
         let modelDir = ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2"
         let embedder = CoalescingEmbedder(try MiniLMEmbedder(modelDirectory: URL(fileURLWithPath: modelDir)))
-        let service = try await MemoryService(store: store, embedder: embedder, database: store.database, minRelevance: 0, logger: logger)
+        let service = try await MemoryService(store: store, embedder: embedder, metadata: store.database, minRelevance: 0, logger: logger)
         let org = "eval"
         let author = Principal(userId: "author", orgId: org, role: .member)
         let reader = Principal(userId: "reader", orgId: org, role: .member)

@@ -1,28 +1,80 @@
 import ArgumentParser
 import EngramDatabase
+import EngramOffsite
 import EngramStore
 import Foundation
 import GRDB
 import Logging
 
 /// `engram backup --out DIR`: a consistent online copy of the database (safe while serving) with a manifest.
+/// With `--offsite s3://bucket/prefix` the verified backup is also uploaded, append-only, under a
+/// compliance-mode Object Lock; `--upload DIR` sends an existing backup (verified first) instead of taking one.
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Back up the data directory (online, consistent) with a manifest.")
-    @Option(help: "Directory to write the backup into (must be empty or absent).") var out: String
+    @Option(help: "Directory to write the backup into (must be empty or absent).") var out: String?
+    @Option(help: "Upload this existing backup directory (verified first) instead of taking a new one; needs --offsite.")
+    var upload: String?
+    @Option(
+        help: ArgumentHelp(
+            "Also upload the verified backup to s3://bucket/prefix/backup-<timestamp>/, append-only, under an S3 Object Lock in compliance mode.",
+            discussion: "Settings: ENGRAM_OFFSITE_ENDPOINT, ENGRAM_OFFSITE_REGION, ENGRAM_OFFSITE_ACCESS_KEY_ID, ENGRAM_OFFSITE_SECRET_ACCESS_KEY."
+        )
+    )
+    var offsite: String?
+    @Option(help: "Days each off-site object stays locked against deletion (compliance mode).") var offsiteRetainDays = 30
     @OptionGroup var store: StoreOptions
 
+    func validate() throws {
+        guard (out == nil) != (upload == nil) else { throw ValidationError("give either --out DIR (a new backup) or --upload DIR (an existing one)") }
+        if upload != nil, offsite == nil { throw ValidationError("--upload needs --offsite s3://bucket/prefix") }
+        guard (1...ObjectLockRetention.maximumDays).contains(offsiteRetainDays) else {
+            throw ValidationError("--offsite-retain-days must be 1 to \(ObjectLockRetention.maximumDays)")
+        }
+    }
+
     func run() async throws {
+        // The off-site settings are checked before the backup is taken.
+        let offsiteCopy = try offsite.map { try OffsiteBackups(location: $0) }
+        let directory: URL
+        if let upload {
+            directory = URL(fileURLWithPath: upload)
+            let report = StoreBackup.verify(directory)
+            guard report.ok else {
+                print(report)
+                FileHandle.standardError.write(Data("BACKUP VERIFICATION FAILED: \(upload)\n".utf8))
+                throw ExitCode(1)
+            }
+            print("backup \(upload) verified")
+        } else {
+            directory = URL(fileURLWithPath: out ?? "")
+            try takeBackup(into: directory)
+        }
+        guard let offsiteCopy else { return }
+        do {
+            let retention = try ObjectLockRetention(days: offsiteRetainDays)
+            let (folder, objects) = try await offsiteCopy.upload(directory, retention: retention)
+            print("off-site copy \(folder): \(objects.count) objects, locked (COMPLIANCE) until \(retention.headerValue)")
+        } catch {
+            FileHandle.standardError.write(Data("OFF-SITE COPY FAILED: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Takes the backup into `directory` and runs the integrity gates on it (exit 1 when one fails).
+    func takeBackup(into directory: URL) throws {
         let source = store.dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
         guard FileManager.default.fileExists(atPath: source.path) else { throw ValidationError("no database at \(source.path)") }
         let pool = try DatabasePool(path: source.path)
         let progress = ProgressReporter("backing up (pages)", total: nil)
-        let manifest = try StoreBackup.create(from: pool, into: URL(fileURLWithPath: out)) { copied, total in
+        let manifest = try StoreBackup.create(from: pool, into: directory) { copied, total in
             progress.update(copied, total: total)
         }
         progress.finish()
         let rows = manifest.tables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        print("backup written to \(out): \(manifest.files.map { "\($0.name) \($0.bytes) bytes sha256 \($0.sha256.prefix(16))…" }.joined()); \(rows)")
-        let report = StoreBackup.verify(URL(fileURLWithPath: out))
+        print(
+            "backup written to \(directory.path): \(manifest.files.map { "\($0.name) \($0.bytes) bytes sha256 \($0.sha256.prefix(16))…" }.joined()); \(rows)"
+        )
+        let report = StoreBackup.verify(directory)
         guard report.ok else {
             print(report)
             throw ExitCode(1)
@@ -48,14 +100,37 @@ struct Verify: AsyncParsableCommand {
 }
 
 /// `engram restore DIR --to PATH`: verify, copy into a fresh data directory, verify the copy.
+/// `engram restore --offsite s3://bucket/prefix/backup-<timestamp> --to PATH` first downloads the off-site
+/// copy beside PATH and checks every file against its manifest (the restore drill of the off-site copy).
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Restore a verified backup into a new data directory, then verify it.")
-    @Argument(help: "Backup directory.") var directory: String
+    @Argument(help: "Backup directory.") var directory: String?
+    @Option(help: "Restore from an off-site copy instead: s3://bucket/prefix/backup-<timestamp> (settings: ENGRAM_OFFSITE_*).")
+    var offsite: String?
     @Option(help: "Data directory to restore into (must not hold a database).") var to: String
 
+    func validate() throws {
+        guard (directory == nil) != (offsite == nil) else { throw ValidationError("give either a backup directory or --offsite s3://…") }
+    }
+
     func run() async throws {
+        let target = URL(fileURLWithPath: to)
+        var scratch: URL?
+        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
         do {
-            let report = try StoreBackup.restore(URL(fileURLWithPath: directory), to: URL(fileURLWithPath: to))
+            var source = URL(fileURLWithPath: directory ?? "")
+            if let offsite {
+                let copy = try OffsiteBackups(location: offsite)
+                // Beside the target (the same file system, which has room for the database anyway).
+                let download = target.standardizedFileURL.deletingLastPathComponent()
+                    .appendingPathComponent(".engram-offsite-\(UUID().uuidString)")
+                scratch = download
+                try PrivateFiles.makeDirectory(download)
+                let manifest = try await copy.download(into: download)
+                print("downloaded \(manifest.files.count + 1) objects from \(offsite); sizes and sha256 match the manifest")
+                source = download
+            }
+            let report = try StoreBackup.restore(source, to: target)
             print(report)
             print("restored into \(to) and verified")
         } catch {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EngramAuth
 import EngramDatabase
 import EngramMemory
+import EngramMetadata
 import EngramStore
 import Foundation
 
@@ -16,9 +17,9 @@ struct User: AsyncParsableCommand {
     /// passwords (no tokens are signed, no TOTP secret is opened).
     static func accounts(_ database: EngramDatabase, directory: MemberDirectory) async -> AccountService {
         AccountService(
-            database: database,
+            metadata: database,
             directory: directory,
-            audit: AuditLog(database: database),
+            audit: AuditLog(metadata: database),
             tokens: await TokenService(secret: OneTimeSecret.generate().value),
             totpBox: nil
         )
@@ -40,8 +41,8 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
-            let database = try EngramDatabase(directory: store.dataDirectory)
-            let directory = MemberDirectory(database: database)
+            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let directory = MemberDirectory(metadata: database)
             if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
             if passwordStdin {
                 let password = (readLine(strippingNewline: true) ?? "")
@@ -71,12 +72,12 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
             guard (1...720).contains(validHours) else { throw ValidationError("--valid-hours must be 1 to 720") }
-            let database = try EngramDatabase(directory: store.dataDirectory)
-            let directory = MemberDirectory(database: database)
+            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let directory = MemberDirectory(metadata: database)
             guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
             let lifetime = validSeconds.map(Double.init) ?? Double(validHours) * 3600
             let invitation = try await directory.invite(userId: user, orgId: org, role: r, invitedBy: "operator", lifetime: lifetime)
-            try await AuditLog(database: database).record(
+            try await AuditLog(metadata: database).record(
                 orgId: org,
                 actor: "operator",
                 action: "member.invite",
@@ -101,8 +102,8 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             guard (1...1440).contains(validMinutes) else { throw ValidationError("--valid-minutes must be 1 to 1440") }
-            let database = try EngramDatabase(directory: store.dataDirectory)
-            let accounts = await User.accounts(database, directory: MemberDirectory(database: database))
+            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let accounts = await User.accounts(database, directory: MemberDirectory(metadata: database))
             let lifetime = validSeconds.map(Double.init) ?? Double(validMinutes) * 60
             let link: IssuedLink
             do { link = try await accounts.issueResetLink(for: user, by: nil, lifetime: lifetime) } catch AccountError.notFound {
@@ -120,7 +121,9 @@ struct User: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
+            let directory = try MemberDirectory(
+                metadata: try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            )
             try await directory.removeMember(userId: user, orgId: org)
             print("removed \(user) from \(org)")
         }
@@ -140,7 +143,9 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(database: try EngramDatabase(directory: store.dataDirectory))
+            let directory = try MemberDirectory(
+                metadata: try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            )
             guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
             print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
             for m in try await directory.members(orgId: org) {
@@ -180,8 +185,8 @@ struct Org: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let database = try EngramDatabase(directory: store.dataDirectory)
-            let directory = try MemberDirectory(database: database)
+            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let directory = try MemberDirectory(metadata: database)
             guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
             if let requireReview {
                 try await directory.setRequireReview(requireReview, orgId: org)
@@ -190,9 +195,9 @@ struct Org: AsyncParsableCommand {
             if let requireTotp {
                 // The CLI cannot tell whether the server has ENGRAM_ENCRYPTION_KEY; enrolment refuses without it.
                 let accounts = AccountService(
-                    database: database,
+                    metadata: database,
                     directory: directory,
-                    audit: AuditLog(database: database),
+                    audit: AuditLog(metadata: database),
                     tokens: await TokenService(secret: OneTimeSecret.generate().value),
                     totpBox: SecretBox(masterKey: OneTimeSecret.generate().value, purpose: "policy-only")
                 )
@@ -216,7 +221,7 @@ struct Org: AsyncParsableCommand {
                     LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention, approverMustDiffer: fourEyes),
                     orgId: org
                 )
-                try await AuditLog(database: database).record(
+                try await AuditLog(metadata: database).record(
                     orgId: org,
                     actor: "operator",
                     action: "policy",
@@ -235,9 +240,12 @@ struct Org: AsyncParsableCommand {
                     else {
                         throw ValidationError("the webhook secret must be 16 to 256 characters without spaces")
                     }
+                    guard database.cipher != nil else {
+                        throw ValidationError("webhook secrets are stored encrypted only: set ENGRAM_ENCRYPTION_KEY (the server's key)")
+                    }
                 }
                 _ = try await records.setWebhookSecret(value, orgId: org)
-                try await AuditLog(database: database).record(
+                try await AuditLog(metadata: database).record(
                     orgId: org,
                     actor: "operator",
                     action: "webhook-secret",

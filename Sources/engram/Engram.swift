@@ -12,7 +12,7 @@ struct Engram: AsyncParsableCommand {
         version: EngramVersion.current,
         subcommands: [
             Serve.self, Token.self, User.self, Org.self, Recall.self, Memories.self, Backup.self, Verify.self, Restore.self, Export.self, Import.self,
-            Migrate.self, Scan.self, Screen.self, Rescan.self, Config.self, Doctor.self,
+            Migrate.self, Scan.self, Screen.self, Rescan.self, Keys.self, Config.self, Doctor.self,
         ]
     )
 

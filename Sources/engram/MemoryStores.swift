@@ -33,12 +33,12 @@ enum MemoryStores {
                     description: "no Engram database at \(file.path): pass --data-dir (or set ENGRAM_DATA_DIR) to the server's data directory"
                 )
             }
-            let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
+            let embedded = try EmbeddedStore(directory: dataDirectory, cipher: try EngramConfiguration().atRestCipher(), logger: logger)
             store = embedded
             database = embedded.database
             location = "the data directory \(dataDirectory.path)"
             // Writes (import, a migration's target) are audited like every other path.
-            if mode == .readWrite { audit = try AuditLog(database: embedded.database) }
+            if mode == .readWrite { audit = try AuditLog(metadata: embedded.database) }
         } else {
             let remote = try QdrantRemoteStore(url: spec, apiKey: EngramConfiguration().qdrantRemoteAPIKey, logger: logger)
             store = remote
@@ -67,6 +67,7 @@ enum MemoryStores {
         audit: AuditLog? = nil,
         database: EngramDatabase? = nil,
         minRelevance: Double = MemoryService.defaultMinRelevance,
+        secretsNeedKey: Bool = false,
         logger: Logger
     ) async throws -> MemoryService {
         let record = DataDirectoryRecord.load(from: dataDirectory)
@@ -84,9 +85,10 @@ enum MemoryStores {
             embedder: setup.embedder,
             requiresReview: requiresReview,
             audit: audit,
-            database: database,
+            metadata: database,
             createIfMissing: mode == .readWrite,
             minRelevance: minRelevance,
+            secretsNeedKey: secretsNeedKey,
             logger: logger
         )
         if mode == .readWrite, FileManager.default.fileExists(atPath: dataDirectory.path) {

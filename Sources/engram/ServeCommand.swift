@@ -112,8 +112,14 @@ struct Serve: AsyncParsableCommand {
             logger.critical("refusing to start: \(error)")
             throw ExitCode(78)
         }
-        let embedded = try EmbeddedStore(directory: dataDirectory, logger: logger)
-        let directory = try MemberDirectory(database: embedded.database)
+        let embedded: EmbeddedStore
+        do {
+            embedded = try EmbeddedStore(directory: dataDirectory, cipher: try configuration.atRestCipher(), logger: logger)
+        } catch let problem as EncryptionKeyProblem {
+            logger.critical("refusing to start: \(problem)")
+            throw ExitCode(78)
+        }
+        let directory = try MemberDirectory(metadata: embedded.database)
         let tokens = await TokenService(secret: secret)
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: dataDirectory, configuration: configuration)
         // Memories live in the embedded store or a remote Qdrant; users, members and the audit
@@ -145,9 +151,10 @@ struct Serve: AsyncParsableCommand {
                 setup: setup,
                 mode: .readWrite,
                 requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
-                audit: try AuditLog(database: embedded.database),
+                audit: try AuditLog(metadata: embedded.database),
                 database: embedded.database,
                 minRelevance: searchFloor,
+                secretsNeedKey: !dev,
                 logger: logger
             )
         } catch let failure as Runtime.Failure {
@@ -155,17 +162,17 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let accounts = AccountService(
-            database: embedded.database,
+            metadata: embedded.database,
             directory: directory,
-            audit: try AuditLog(database: embedded.database),
+            audit: try AuditLog(metadata: embedded.database),
             tokens: tokens,
             totpBox: try configuration.totpBox(dev: dev, jwtSecret: secret),
             settings: try configuration.accountSettings()
         )
         let oauth = OAuthService(
-            database: embedded.database,
+            metadata: embedded.database,
             directory: directory,
-            audit: try AuditLog(database: embedded.database),
+            audit: try AuditLog(metadata: embedded.database),
             tokens: tokens,
             settings: try configuration.oauthSettings(),
             clientMetadata: try configuration.clientMetadataDocuments(logger: logger)
@@ -181,7 +188,8 @@ struct Serve: AsyncParsableCommand {
                 embedder: setup.embedder?.modelID ?? "none (BM25-only)",
                 blas: BLASRuntime.kind.rawValue,
                 kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel],
-                mode: dev ? "dev" : "production"
+                mode: dev ? "dev" : "production",
+                encryption: embedded.database.cipher.map { "on (key \($0.current.id))" } ?? "off"
             ),
             metrics: registry,
             logger: logger,

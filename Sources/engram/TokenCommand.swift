@@ -28,8 +28,8 @@ struct Token: AsyncParsableCommand {
             let maxDays = TokenService.maximumLifetime / 86_400
             guard days > 0, days <= maxDays else { throw ValidationError("days must be more than 0 and at most \(Int(maxDays))") }
             let secret = try Runtime.jwtSecret(dataDirectory: store.dataDirectory, dev: false, allowFile: true)
-            let embedded = try EmbeddedStore(directory: store.dataDirectory)
-            let directory = try MemberDirectory(database: embedded.database)
+            let embedded = try EmbeddedStore(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let directory = try MemberDirectory(metadata: embedded.database)
             if let org {
                 if let current = try await directory.role(userId: user, orgId: org) {
                     guard role <= current else {
@@ -49,9 +49,9 @@ struct Token: AsyncParsableCommand {
             let principal = Principal(userId: user, orgId: org, role: role)
             let (token, claims) = try await tokens.issue(for: principal, lifetime: days * 86_400)
             let accounts = AccountService(
-                database: embedded.database,
+                metadata: embedded.database,
                 directory: directory,
-                audit: AuditLog(database: embedded.database),
+                audit: AuditLog(metadata: embedded.database),
                 tokens: tokens,
                 totpBox: nil
             )
@@ -71,8 +71,8 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             guard let id = UUID(uuidString: jti) else { throw ValidationError("--jti takes a token id (a UUID, as printed by `token issue`)") }
             let jti = id.uuidString.lowercased()
-            let embedded = try EmbeddedStore(directory: store.dataDirectory)
-            let directory = try MemberDirectory(database: embedded.database)
+            let embedded = try EmbeddedStore(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
+            let directory = try MemberDirectory(metadata: embedded.database)
             if try await directory.isRevoked(jti: jti) {
                 print("\(jti) was already revoked")
                 return

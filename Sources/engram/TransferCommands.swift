@@ -5,6 +5,7 @@ import EngramCore
 import EngramDatabase
 import EngramEmbedding
 import EngramMemory
+import EngramMetadata
 import EngramStore
 import Foundation
 import Logging
@@ -73,6 +74,37 @@ struct ExportLine: Codable {
         vector = item.vector
         versions = item.versions.map { $0.map(ExportVersion.init) }
         usage = item.usage.map { ExportUsage(servedCount: $0.servedCount, lastServedAt: $0.lastServedAt, lastConfirmedAt: $0.lastConfirmedAt) }
+    }
+
+    /// The export's identity of a memory's sealed content.
+    static func contentIdentity(_ memory: Memory) -> String { "export:memory:\(memory.id.lowercasedText):content" }
+
+    /// The line with the memory's content and version snapshots sealed (`e1:` text) under `cipher`,
+    /// bound to the memory and version they belong to: an encrypted server's exports stay encrypted.
+    func sealed(with cipher: AtRestCipher) throws -> ExportLine { try mappingSealedFields(cipher.sealText) }
+
+    /// The line with sealed fields opened under `cipher`.
+    func opened(with cipher: AtRestCipher) throws -> ExportLine { try mappingSealedFields(cipher.openText) }
+
+    /// Whether any field of the line is sealed.
+    var isSealed: Bool {
+        memory.content.hasPrefix(AtRestCipher.textPrefix) || (versions ?? []).contains { $0.snapshot.hasPrefix(AtRestCipher.textPrefix) }
+    }
+
+    /// The line with `transform(text, tenant, identity)` applied to the content and every snapshot.
+    private func mappingSealedFields(_ transform: (String, String, String) throws -> String) throws -> ExportLine {
+        var line = self
+        line.memory.content = try transform(memory.content, memory.tenant, Self.contentIdentity(memory))
+        line.versions = try versions?.map { v in
+            var v = v
+            v.snapshot = try transform(
+                v.snapshot,
+                LifecycleRecords.exportVersionTenant(v.orgId),
+                LifecycleRecords.exportVersionIdentity(memory.id.lowercasedText, v.version)
+            )
+            return v
+        }
+        return line
     }
 
     var item: MemoryService.ImportItem {
@@ -154,10 +186,13 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Export every memory with its vector as JSON lines.")
     @Option(help: "Output file (.jsonl or .jsonl.gz).") var out: String
     @Option(help: "embedded (default) or qdrant://host:6333?api_key=… (env ENGRAM_STORE).") var store: String?
+    @Flag(help: "With ENGRAM_ENCRYPTION_KEY set, write the content in plaintext (default: sealed, as stored).")
+    var decrypt = false
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         let logger = MemoryStores.quietLogger()
+        let cipher = decrypt ? nil : try EngramConfiguration().atRestCipher()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
         let service = try await MemoryStores.open(
             EngramConfiguration().storeSpec(flag: store),
@@ -175,7 +210,10 @@ struct Export: AsyncParsableCommand {
         if try await MemoryStores.hasCollection(service) {
             repeat {
                 let page = try await service.exportPage(after: offset)
-                for item in page.items { lines.append(try encoder.encode(ExportLine(item))) }
+                for item in page.items {
+                    let line = ExportLine(item)
+                    lines.append(try encoder.encode(try cipher.map(line.sealed) ?? line))
+                }
                 offset = page.next
                 progress.update(lines.count)
             } while offset != nil
@@ -213,6 +251,7 @@ struct Import: AsyncParsableCommand {
         )
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = ExportLine.dateDecoding
+        let cipher = try EngramConfiguration().atRestCipher()
         let lines = try JSONLines.read(input)
         var imported = 0
         var skipped = 0
@@ -239,9 +278,15 @@ struct Import: AsyncParsableCommand {
             progress.update(imported + skipped + rejected)
         }
         for (n, line) in lines.enumerated() {
-            let entry: ExportLine
+            var entry: ExportLine
             do { entry = try decoder.decode(ExportLine.self, from: line) } catch {
                 throw ValidationError("line \(n + 1) is not an exported memory")
+            }
+            if entry.isSealed {
+                guard let cipher else { throw ValidationError("line \(n + 1) is encrypted: set ENGRAM_ENCRYPTION_KEY to the exporting server's key") }
+                do { entry = try entry.opened(with: cipher) } catch {
+                    throw ValidationError("line \(n + 1) does not open with ENGRAM_ENCRYPTION_KEY (another key, or altered)")
+                }
             }
             batch.append(entry.item)
             if batch.count == 256 { try await flush() }

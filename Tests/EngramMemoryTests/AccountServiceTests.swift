@@ -18,10 +18,10 @@ import Testing
     init() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-accounts-\(UUID()).sqlite").path
         database = try EngramDatabase(path: path)
-        directory = MemberDirectory(database: database)
-        audit = AuditLog(database: database)
+        directory = MemberDirectory(metadata: database)
+        audit = AuditLog(metadata: database)
         accounts = AccountService(
-            database: database,
+            metadata: database,
             directory: directory,
             audit: audit,
             tokens: await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value),
@@ -154,7 +154,7 @@ import Testing
 
     @Test func totpNeedsTheEncryptionKey() async throws {
         let keyless = AccountService(
-            database: database,
+            metadata: database,
             directory: directory,
             audit: audit,
             tokens: await TokenService(secret: OneTimeSecret.generate().value),

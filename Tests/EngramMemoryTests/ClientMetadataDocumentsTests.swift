@@ -115,7 +115,7 @@ import Testing
     @Test func aURLClientAuthorizesAndExchangesItsCode() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-cimd-\(UUID()).sqlite").path
         let database = try EngramDatabase(path: path)
-        let directory = MemberDirectory(database: database)
+        let directory = MemberDirectory(metadata: database)
         let tokens = await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value)
         try await directory.upsertMember(userId: "alice", orgId: "acme", role: .member)
         let base = "http://127.0.0.1:8080"
@@ -125,11 +125,11 @@ import Testing
             "code_challenge_method": "S256", "code_challenge": OAuthService.challenge(of: verifier), "resource": base + "/mcp/alice",
         ]
 
-        let off = OAuthService(database: database, directory: directory, audit: nil, tokens: tokens)
+        let off = OAuthService(metadata: database, directory: directory, audit: nil, tokens: tokens)
         await #expect(throws: OAuthError("invalid_client", "unknown client", redirectable: false)) { _ = try await off.validate(query) }
 
         let oauth = OAuthService(
-            database: database,
+            metadata: database,
             directory: directory,
             audit: nil,
             tokens: tokens,

@@ -35,17 +35,17 @@ import Testing
         let database =
             try existingDB
             ?? EngramDatabase(directory: FileManager.default.temporaryDirectory.appendingPathComponent("engram-lifecycle-\(UUID().uuidString)"))
-        let directory = try MemberDirectory(database: database)
+        let directory = try MemberDirectory(metadata: database)
         for user in ["alice", "bob", "dave", "carol"] {
             try await directory.upsertMember(userId: user, orgId: "acme", role: user == "carol" ? .admin : .member, orgName: "Acme")
         }
-        let audit = AuditLog(database: database)
+        let audit = AuditLog(metadata: database)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),
             requiresReview: { reviewOrgs.contains($0) },
             audit: audit,
-            database: database,
+            metadata: database,
             minRelevance: 0
         )
         return Fixture(service: service, audit: audit, database: database, store: store, directory: directory)
@@ -79,7 +79,7 @@ import Testing
         #expect(edited.provenance == added.provenance)
         #expect(edited.version == 2)
         // Reopened from the store: the payload carries all of it.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         let stored = try reopened.get(alice, id: added.id)
         #expect(stored.provenance == added.provenance && stored.anchors == added.anchors && stored.version == 2)
     }
@@ -144,7 +144,7 @@ import Testing
         let history = try await f.service.history(alice, id: m.id)
         #expect(history.map(\.version) == [1, 2] && history[1].channel == "qdrant-api" && history.allSatisfy { $0.recorded })
         // The stored payload is corrected too, so a restart reads the same.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         #expect(try reopened.get(alice, id: m.id).provenance == m.provenance)
         // A new point written around the service is recorded as coming through the Qdrant API.
         var created = Memory(
@@ -253,7 +253,7 @@ import Testing
             f.service.collection,
             points: [PointStruct(id: .uuid(m.id), vector: try await f.service.embed(ahead.content), payload: ahead.payload)]
         )
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         let history = try await reopened.history(alice, id: m.id)
         #expect(history.map(\.version) == [1, 2])
         #expect(history[1].recorded == false && history[1].memory.content == "Builds use the remote cache")
@@ -358,7 +358,7 @@ import Testing
         #expect(try f.service.get(alice, id: expiring.id).state == .archived)
         // A restart (the server flushes usage at shutdown) does not apply it twice.
         try await f.service.usage.flush()
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         let afterRestart = try await reopened.sweep(now: Date().addingTimeInterval(4 * 86_400))
         #expect(afterRestart.staled.isEmpty && afterRestart.archived.isEmpty)
         #expect(try await reopened.history(alice, id: unused.id).map(\.reason).last?.hasPrefix("stale") == true)
@@ -383,7 +383,7 @@ import Testing
         _ = try await f.service.setPolicy(carol, LifecyclePolicy(staleAfterDays: 30))
         #expect(try await f.service.sweep().staled == [m.id])
         // The policy is in the database.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         #expect(reopened.policy(orgId: "acme").staleAfterDays == 30)
     }
 
@@ -399,7 +399,7 @@ import Testing
         #expect(try await f.service.usage.flush() == 3)
         let rows = try await records.served(since: 0)
         #expect(rows.count == 3 && rows.allSatisfy { $0.memoryId == m.id.lowercasedText && $0.userId == "alice" && $0.rank == 1 })
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, database: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
         #expect(reopened.usage.usage(m.id).servedCount == 3)
     }
 
@@ -548,7 +548,7 @@ import Testing
             f.service.collection,
             points: [PointStruct(id: .uuid(org.id), vector: try await f.service.embed("registry login"), payload: org.payload)]
         )
-        let service = try await MemoryService(store: f.store, embedder: f.service.embedder, audit: f.audit, database: f.database, minRelevance: 0)
+        let service = try await MemoryService(store: f.store, embedder: f.service.embedder, audit: f.audit, metadata: f.database, minRelevance: 0)
         _ = try await service.update(alice, id: clean.id, MemoryPatch(content: "CI pushes images with the deploy bot's token from the vault"))
 
         let dry = try await service.rescan(apply: false)

@@ -17,9 +17,9 @@ import Testing
     init() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-oauth-\(UUID()).sqlite").path
         let database = try EngramDatabase(path: path)
-        directory = MemberDirectory(database: database)
+        directory = MemberDirectory(metadata: database)
         tokens = await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value)
-        oauth = OAuthService(database: database, directory: directory, audit: AuditLog(database: database), tokens: tokens)
+        oauth = OAuthService(metadata: database, directory: directory, audit: AuditLog(metadata: database), tokens: tokens)
         try await directory.upsertMember(userId: "alice", orgId: "acme", role: .member)
     }
 

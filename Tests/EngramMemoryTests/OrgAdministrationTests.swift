@@ -18,8 +18,8 @@ import Testing
     init() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-orgadmin-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder)
-        directory = try MemberDirectory(database: store.database)
-        audit = try AuditLog(database: store.database)
+        directory = try MemberDirectory(metadata: store.database)
+        audit = try AuditLog(metadata: store.database)
         administration = OrgAdministration(directory: directory, audit: audit)
         for p in [Self.owner, Self.admin, Self.member] {
             try await directory.upsertMember(userId: p.userId, orgId: "acme", role: p.role)

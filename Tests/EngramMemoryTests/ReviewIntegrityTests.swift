@@ -22,7 +22,7 @@ import Testing
     {
         let (store, _) = try await MemoryTestSupport.store()
         let auditDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-audit-\(UUID().uuidString)")
-        let audit = try AuditLog(database: try EmbeddedStore(directory: auditDirectory).database)
+        let audit = try AuditLog(metadata: try EmbeddedStore(directory: auditDirectory).database)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),

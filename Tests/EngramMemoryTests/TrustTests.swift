@@ -31,17 +31,17 @@ import Testing
         let database = try EngramDatabase(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("engram-trust-\(UUID().uuidString)")
         )
-        let directory = try MemberDirectory(database: database)
+        let directory = try MemberDirectory(metadata: database)
         for (user, role) in [("alice", Role.member), ("bob", .member), ("carol", .admin), ("olga", .owner)] {
             try await directory.upsertMember(userId: user, orgId: "acme", role: role, orgName: "Acme")
         }
-        let audit = AuditLog(database: database)
+        let audit = AuditLog(metadata: database)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),
             requiresReview: { reviewOrgs.contains($0) },
             audit: audit,
-            database: database,
+            metadata: database,
             minRelevance: 0
         )
         return Fixture(service: service, audit: audit, store: store)

@@ -42,20 +42,20 @@ struct RouteServer: Sendable {
     ) async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-routes-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder, logger: Self.logger)
-        directory = try MemberDirectory(database: store.database)
+        directory = try MemberDirectory(metadata: store.database)
         tokens = await TokenService(secret: secret)
         let memories = try await MemoryService(
             store: store,
             embedder: nil,
             requiresReview: { reviewOrgs.contains($0) },
-            audit: try AuditLog(database: store.database),
-            database: store.database,
+            audit: try AuditLog(metadata: store.database),
+            metadata: store.database,
             logger: Self.logger
         )
         accounts = AccountService(
-            database: store.database,
+            metadata: store.database,
             directory: directory,
-            audit: try AuditLog(database: store.database),
+            audit: try AuditLog(metadata: store.database),
             tokens: tokens,
             totpBox: SecretBox(masterKey: Self.randomSecret(), purpose: "totp"),
             settings: accountSettings,

@@ -36,6 +36,12 @@ BIN = os.environ.get("ENGRAM_BIN", str(REPO / ".build" / "debug" / "engram"))
 MODEL_DIR = os.environ.get("ENGRAM_MODEL_DIR", str(REPO / "models" / "all-MiniLM-L6-v2"))
 OUTPUT = pathlib.Path(os.environ.get("ENGRAM_TEST_OUTPUT", str(REPO / "test-output")))
 SECRET = "integration-secret-" + hashlib.sha256(b"engram-tests").hexdigest()
+# Every server and command of the suite keeps its data encrypted at rest (README, "Encryption at rest"):
+# the key is in the environment each subprocess inherits. A test that wants plaintext storage passes
+# ENGRAM_ENCRYPTION_KEY="" (test_encryption.py does both).
+ENCRYPTION_KEY = base64.b64encode(os.urandom(32)).decode()
+os.environ["ENGRAM_ENCRYPTION_KEY"] = ENCRYPTION_KEY
+helpers.SENT.add(ENCRYPTION_KEY)
 
 
 def free_port():

@@ -63,6 +63,40 @@ def test_readme_arrows_match_the_code():
 
 def test_the_engine_never_sees_http():
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
-    for engine in ("EngramCore", "EngramKernels", "EngramStore", "EngramSearch", "EngramSecrets", "EngramEmbedding", "EngramAuth", "EngramMemory"):
+    for engine in ("EngramCore", "EngramKernels", "EngramStore", "EngramSearch", "EngramSecrets", "EngramEmbedding", "EngramAuth", "EngramMemory", "EngramPostgres"):
         if engine in code:
             assert not code[engine] & {"EngramServer", "EngramHTTPEdge", "EngramQdrantAPI"}, engine
+
+
+def test_the_unscoped_postgres_path_is_for_tests_only():
+    """EngramPostgres's `@_spi(Testing)` queries skip the tenant settings (the attack tests use them); no
+    shipped module may import that SPI."""
+    offenders = [str(f.relative_to(REPO)) for f in (REPO / "Sources").rglob("*.swift")
+                 if re.search(r"@_spi\(Testing\)\s+(?:public |package |internal )?import\s+EngramPostgres", f.read_text())]
+    assert not offenders, offenders
+
+
+def test_the_domain_reaches_metadata_through_the_seam():
+    """EngramMetadata (row types, TenantScope, the query protocols, MetadataStore) depends on nothing, and
+    EngramMemory names no SQLite record type and does not import EngramDatabase: it reaches the metadata
+    through `MetadataStore` and encryption at rest through `RecordSealing` only."""
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    assert code["EngramMetadata"] == set()
+    assert "EngramMetadata" in code["EngramMemory"] and "EngramMetadata" in code["EngramDatabase"]
+    memory = REPO / "Sources/EngramMemory"
+    importers = sorted(str(f.relative_to(memory)) for f in memory.rglob("*.swift") if "EngramDatabase" in IMPORT.findall(f.read_text()))
+    assert importers == [], importers
+    assert "EngramDatabase" not in code["EngramMemory"]
+    records = re.compile(r"\b(?:Member|Account|OAuth|Audit|Lifecycle)(?:Records|Transaction)\b|\bEngramDatabase\b(?!\s*$)")
+    for f in memory.rglob("*.swift"):
+        code_lines = [l for l in f.read_text().splitlines() if not l.strip().startswith(("//", "import", "public import"))]
+        hits = [l.strip() for l in code_lines if records.search(l)]
+        assert not hits, f"{f.relative_to(memory)}: {hits}"
+
+
+def test_the_offsite_client_stands_alone():
+    """EngramOffsite (the append-only S3 client of the off-site backup copy) imports no Engram module, and
+    only the `engram` command imports it: the serving modules never hold the off-site key."""
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    assert code["EngramOffsite"] == set()
+    assert {target for target, imported in code.items() if "EngramOffsite" in imported} == {"engram"}

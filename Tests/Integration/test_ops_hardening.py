@@ -172,7 +172,8 @@ def test_cli_accepts_unique_id_prefixes():
     finally:
         a.stop()
     work = pathlib.Path(tempfile.mkdtemp())
-    assert run("export", "--out", str(work / "a.jsonl"), data=a.data, env=a.env).returncode == 0
+    # Plaintext (--decrypt): sealed content is bound to its memory id, which this test rewrites.
+    assert run("export", "--decrypt", "--out", str(work / "a.jsonl"), data=a.data, env=a.env).returncode == 0
     ids = ["abcd1111-0000-4000-8000-000000000001", "abcd2222-0000-4000-8000-000000000002", "abce3333-0000-4000-8000-000000000003"]
     lines = [json.loads(l) for l in (work / "a.jsonl").read_text().splitlines()]
     for line, new in zip(lines, ids):

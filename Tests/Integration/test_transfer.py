@@ -47,7 +47,8 @@ def test_export_import_round_trip_and_migration():
                 assert http("POST", a.url + "/v1/memories", {"content": t, "tags": [user]}, token=tokens_a[user])[0] == 201
         before = snapshot(a, tokens_a)
         work = pathlib.Path(tempfile.mkdtemp())
-        r = cli("export", "--out", str(work / "all.jsonl.gz"), data=a.data, env=a.env)
+        # Plaintext exports (--decrypt) compare byte for byte; test_encryption.py covers sealed ones.
+        r = cli("export", "--decrypt", "--out", str(work / "all.jsonl.gz"), data=a.data, env=a.env)
         assert r.returncode == 0 and "exported 6 memories" in r.stdout, r.stderr
     finally:
         a.stop()
@@ -60,7 +61,7 @@ def test_export_import_round_trip_and_migration():
     assert "imported 0, skipped 6" in r.stdout, "re-import must skip duplicates"
     # Exported again before anything reads it (searches add usage): the same bytes, versions,
     # provenance and usage included.
-    r = cli("export", "--out", str(work / "again.jsonl"), data=b.data, env=b.env)
+    r = cli("export", "--decrypt", "--out", str(work / "again.jsonl"), data=b.data, env=b.env)
     first = sorted(gzip.open(work / "all.jsonl.gz", "rt").read().splitlines())
     second = sorted(open(work / "again.jsonl").read().splitlines())
     assert first == second, "vectors or fields changed in the round trip"
@@ -90,7 +91,7 @@ def test_export_import_round_trip_and_migration():
     try:
         r = cli("migrate", "--from", "embedded", "--to", f"qdrant://127.0.0.1:{port}", data=b.data, env=b.env)
         assert r.returncode == 0 and "counts and checksums match" in r.stdout, r.stdout + r.stderr
-        r = cli("export", "--store", f"qdrant://127.0.0.1:{port}", "--out", str(work / "remote.jsonl"), env=b.env)
+        r = cli("export", "--decrypt", "--store", f"qdrant://127.0.0.1:{port}", "--out", str(work / "remote.jsonl"), env=b.env)
         remote = [json.loads(l) for l in sorted(open(work / "remote.jsonl").read().splitlines())]
         local = [json.loads(l) for l in first]
         assert [x["memory"] for x in remote] == [x["memory"] for x in local]

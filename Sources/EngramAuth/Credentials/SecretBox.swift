@@ -5,7 +5,7 @@ public import Foundation
 /// a master key that lives only in the environment (`ENGRAM_ENCRYPTION_KEY`). Each purpose gets its own
 /// derived key, and each box is bound to its owner (the user id as additional data), so a box copied to
 /// another row does not open.
-public struct SecretBox: Sendable {
+public struct SecretBox: SecretSealing {
     private let key: SymmetricKey
 
     /// A box for `purpose` (e.g. `"totp"`) under `masterKey`.
@@ -30,4 +30,13 @@ public struct SecretBox: Sendable {
     public func open(_ sealed: Data, owner: String) throws -> Data {
         try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key, authenticating: Data(owner.utf8))
     }
+}
+
+/// Seals a small secret for its owner (TOTP secrets): `SecretBox`, or the at-rest cipher with the
+/// boxes earlier releases wrote still readable.
+public protocol SecretSealing: Sendable {
+    /// `plaintext` sealed for `owner`.
+    func seal(_ plaintext: Data, owner: String) throws -> Data
+    /// The plaintext of a value sealed for `owner`; throws when it was altered or is not `owner`'s.
+    func open(_ sealed: Data, owner: String) throws -> Data
 }

@@ -1,5 +1,5 @@
 public import EngramAuth
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 extension AccountService {
@@ -29,7 +29,7 @@ extension AccountService {
             createdAt: Date().timeIntervalSince1970,
             expiresAt: invitation.expiresAt.timeIntervalSince1970
         )
-        try await records.write { tx in try tx.insertLink(row) }
+        try await metadata.write(.user(row.userId)) { tx in try tx.insertLink(row) }
         return IssuedLink(secret: secret.value, expiresAt: invitation.expiresAt)
     }
 
@@ -63,7 +63,7 @@ extension AccountService {
             createdAt: now.timeIntervalSince1970,
             expiresAt: expires.timeIntervalSince1970
         )
-        try await records.write { tx in
+        try await metadata.write(.user(userId)) { tx in
             try tx.expireLinks(userId: userId, kind: LinkInfo.Kind.reset.rawValue, at: now.timeIntervalSince1970)
             try tx.insertLink(row)
         }
@@ -79,14 +79,15 @@ extension AccountService {
     /// What a link is; `invalidLink` for an unknown, expired or used one.
     public func inspectLink(_ secret: String, now: Date = Date()) async throws -> LinkInfo {
         let hash = OneTimeSecret.hash(secret)
-        return try await records.read { tx in try self.liveLink(hash, tx: tx, now: now).info }
+        return try await metadata.read(try await linkScope(hash)) { tx in try self.liveLink(hash, tx: tx, now: now).info }
     }
 
     /// Accepts an invitation link: sets the password (new user) or checks it (a user who has one),
     /// makes the membership, spends the link and the invitation, and signs the person in.
     public func acceptInvitationLink(_ secret: String, password: String, client: ClientInfo, now: Date = Date()) async throws -> IssuedSession {
         let hash = OneTimeSecret.hash(secret)
-        let (info, existing) = try await records.read { tx in
+        let scope = try await linkScope(hash)
+        let (info, existing) = try await metadata.read(scope) { tx in
             let link = try self.liveLink(hash, tx: tx, now: now)
             guard link.info.kind == .invitation else { throw AccountError.invalidLink }
             return (link.info, try tx.credential(userId: link.info.userId)?.passwordHash)
@@ -100,16 +101,16 @@ extension AccountService {
         }
         let time = now.timeIntervalSince1970
         let passwordHash = newHash
-        let orgId = try await records.write { tx -> String in
+        let orgId = try await metadata.write(scope) { tx -> String in
             let link = try self.liveLink(hash, tx: tx, now: now)
             guard let invitationId = link.row.invitationId,
-                let invitation = try tx.members.invitation(id: invitationId, userId: link.row.userId, aliveAfter: time),
+                let invitation = try tx.invitation(id: invitationId, userId: link.row.userId, aliveAfter: time),
                 try tx.useLink(secretHash: hash, at: time)
             else { throw AccountError.invalidLink }
-            try tx.members.insertUser(id: invitation.userId, at: time)
+            try tx.insertUser(id: invitation.userId, at: time)
             if let passwordHash { try tx.setPassword(userId: invitation.userId, hash: passwordHash, at: time) }
-            try tx.members.upsertMember(orgId: invitation.orgId, userId: invitation.userId, role: invitation.role, at: time, replacingRole: false)
-            try tx.members.deleteInvitation(id: invitationId)
+            try tx.upsertMember(orgId: invitation.orgId, userId: invitation.userId, role: invitation.role, at: time, replacingRole: false)
+            try tx.deleteInvitation(id: invitationId)
             return invitation.orgId
         }
         let issued = try await openSession(userId: info.userId, orgId: orgId, client: client, now: now)
@@ -125,12 +126,13 @@ extension AccountService {
     /// Uses a reset link: sets the new password and ends every session of the user.
     public func useResetLink(_ secret: String, password: String, client: ClientInfo, now: Date = Date()) async throws -> String {
         let hash = OneTimeSecret.hash(secret)
-        let info = try await records.read { tx in try self.liveLink(hash, tx: tx, now: now).info }
+        let scope = try await linkScope(hash)
+        let info = try await metadata.read(scope) { tx in try self.liveLink(hash, tx: tx, now: now).info }
         guard info.kind == .reset else { throw AccountError.invalidLink }
         if let problem = PasswordPolicy.problem(password, userId: info.userId) { throw AccountError.weakPassword(problem) }
         let passwordHash = await PasswordHasher.hash(password)
         let time = now.timeIntervalSince1970
-        let ended = try await records.write { tx -> Int in
+        let ended = try await metadata.write(scope) { tx -> Int in
             let link = try self.liveLink(hash, tx: tx, now: now)
             guard link.info.kind == .reset, try tx.useLink(secretHash: hash, at: time) else { throw AccountError.invalidLink }
             try tx.setPassword(userId: link.row.userId, hash: passwordHash, at: time)
@@ -140,15 +142,24 @@ extension AccountService {
         return info.userId
     }
 
+    /// The scope of the user a link belongs to: a global lookup (the person is not signed in), after
+    /// which the link is read and spent in that user's scope. `invalidLink` for an unknown link.
+    func linkScope(_ hash: String) async throws -> TenantScope {
+        guard let userId = try await metadata.readGlobal({ tx in try tx.link(secretHash: hash)?.userId }) else {
+            throw AccountError.invalidLink
+        }
+        return .user(userId)
+    }
+
     /// The link row and what it is, when it is unused and unexpired.
-    func liveLink(_ hash: String, tx: AccountTransaction, now: Date) throws -> (row: CredentialLinkRow, info: LinkInfo) {
+    func liveLink(_ hash: String, tx: any MetadataTransaction, now: Date) throws -> (row: CredentialLinkRow, info: LinkInfo) {
         let time = now.timeIntervalSince1970
         guard let row = try tx.link(secretHash: hash), row.usedAt == nil, row.expiresAt > time, let kind = LinkInfo.Kind(rawValue: row.kind)
         else { throw AccountError.invalidLink }
         var orgId: String?
         var role: Role?
         if kind == .invitation {
-            guard let id = row.invitationId, let invitation = try tx.members.invitation(id: id, userId: row.userId, aliveAfter: time) else {
+            guard let id = row.invitationId, let invitation = try tx.invitation(id: id, userId: row.userId, aliveAfter: time) else {
                 throw AccountError.invalidLink
             }
             orgId = invitation.orgId

@@ -1,5 +1,5 @@
 public import EngramAuth
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 extension AccountService {
@@ -25,7 +25,7 @@ extension AccountService {
             createdAt: claims.issuedAt.timeIntervalSince1970,
             expiresAt: claims.expiresAt.timeIntervalSince1970
         )
-        try await records.write { tx in try tx.insertAccessToken(row) }
+        try await metadata.write(.user(row.userId, org: row.orgId)) { tx in try tx.insertAccessToken(row) }
         try await record(userId: principal.userId, actor: principal.userId, action: "token.create", detail: "token \(row.jti); ip \(client.ip)")
         return CreatedToken(token: token, info: Self.info(row, revoked: false))
     }
@@ -42,18 +42,20 @@ extension AccountService {
             createdAt: claims.issuedAt.timeIntervalSince1970,
             expiresAt: claims.expiresAt.timeIntervalSince1970
         )
-        try await records.write { tx in try tx.insertAccessToken(row) }
+        try await metadata.write(.user(row.userId, org: row.orgId)) { tx in try tx.insertAccessToken(row) }
         try await record(userId: principal.userId, actor: "operator", action: "token.create", detail: "token \(row.jti); cli")
     }
 
     /// The user's personal access tokens, newest first.
     public func accessTokens(of userId: String) async throws -> [AccessTokenInfo] {
-        try await records.read { tx in try tx.accessTokens(userId: userId).map { Self.info($0.0, revoked: $0.revoked) } }
+        try await metadata.read(.user(userId)) { tx in try tx.accessTokens(userId: userId).map { Self.info($0.0, revoked: $0.revoked) } }
     }
 
     /// Revokes one of the user's tokens (not found when it is not theirs).
     public func revokeToken(userId: String, id: String, client: ClientInfo) async throws {
-        guard let row = try await records.read({ tx in try tx.accessToken(jti: id, userId: userId) }) else { throw AccountError.notFound }
+        guard let row = try await metadata.read(.user(userId), { tx in try tx.accessToken(jti: id, userId: userId) }) else {
+            throw AccountError.notFound
+        }
         try await directory.revoke(jti: row.jti, expiresAt: Date(timeIntervalSince1970: row.expiresAt))
         try await record(userId: userId, actor: userId, action: "token.revoke", detail: "token \(row.jti); ip \(client.ip)")
     }

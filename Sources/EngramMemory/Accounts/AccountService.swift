@@ -1,5 +1,5 @@
 public import EngramAuth
-public import EngramDatabase
+public import EngramMetadata
 public import Foundation
 import Logging
 
@@ -7,31 +7,32 @@ import Logging
 /// and the single-use invitation and reset links that set a password. The HTTP layer calls it with
 /// what it read from a request (cookie value, client address); rate limits stay at the edge.
 ///
-/// Every write runs in one `AccountRecords` transaction with the rule that guards it (a link is spent,
-/// a TOTP step advanced, a backup code used exactly once even under concurrent requests). Security
+/// Every write runs in one metadata transaction, in the user's scope, with the rule that guards it (a
+/// link is spent, a TOTP step advanced, a backup code used exactly once even under concurrent requests).
+/// Lookups before anyone is signed in (a cookie, a link) go through the store's global surface. Security
 /// events go to the audit log of each org the user belongs to, with ids and the client IP only.
 public final class AccountService: Sendable {
-    let records: AccountRecords
+    let metadata: any MetadataStore
     let directory: MemberDirectory
     let audit: AuditLog?
     let tokens: TokenService
     /// Seals TOTP secrets; nil when the server has no encryption key (enrolment is then refused).
-    let totpBox: SecretBox?
+    let totpBox: (any SecretSealing)?
     public let settings: AccountSettings
     /// The time the re-prompt window is measured against (tests move it; the server uses `Date()`).
     let clock: @Sendable () -> Date
 
     public init(
-        database: EngramDatabase,
+        metadata: any MetadataStore,
         directory: MemberDirectory,
         audit: AuditLog?,
         tokens: TokenService,
-        totpBox: SecretBox?,
+        totpBox: (any SecretSealing)?,
         settings: AccountSettings = AccountSettings(),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.clock = clock
-        records = AccountRecords(database: database)
+        self.metadata = metadata
         self.directory = directory
         self.audit = audit
         self.tokens = tokens
@@ -47,8 +48,8 @@ public final class AccountService: Sendable {
         if let problem = PasswordPolicy.problem(password, userId: userId) { throw AccountError.weakPassword(problem) }
         let hash = await PasswordHasher.hash(password)
         let now = Date().timeIntervalSince1970
-        try await records.write { tx in
-            try tx.members.insertUser(id: userId, at: now)
+        try await metadata.write(.user(userId)) { tx in
+            try tx.insertUser(id: userId, at: now)
             try tx.setPassword(userId: userId, hash: hash, at: now)
         }
         try await record(userId: userId, actor: actor, action: "password.set", detail: nil)
@@ -56,12 +57,12 @@ public final class AccountService: Sendable {
 
     /// Changes the signed-in person's password after checking the current one; every other session ends.
     public func changePassword(_ session: BrowserSession, current: String, new password: String, client: ClientInfo) async throws {
-        let stored = try await records.read { tx in try tx.credential(userId: session.userId)?.passwordHash }
+        let stored = try await metadata.read(.user(session.userId)) { tx in try tx.credential(userId: session.userId)?.passwordHash }
         guard await PasswordHasher.verify(current, hash: stored) else { throw AccountError.invalidCredentials }
         if let problem = PasswordPolicy.problem(password, userId: session.userId) { throw AccountError.weakPassword(problem) }
         let hash = await PasswordHasher.hash(password)
         let now = Date().timeIntervalSince1970
-        let ended = try await records.write { tx in
+        let ended = try await metadata.write(.user(session.userId)) { tx in
             try tx.setPassword(userId: session.userId, hash: hash, at: now)
             return try tx.deleteSessions(userId: session.userId, except: session.id)
         }
@@ -87,7 +88,7 @@ public final class AccountService: Sendable {
         now: Date = Date()
     ) async throws -> IssuedSession {
         let known = (try? MemberDirectory.validate(identifier: userId, what: "user id")) != nil
-        let credential = known ? try await records.read { tx in try tx.credential(userId: userId) } : nil
+        let credential = known ? try await metadata.read(.user(userId)) { tx in try tx.credential(userId: userId) } : nil
         guard await PasswordHasher.verify(password, hash: credential?.passwordHash), let credential else {
             // An id nobody has is not recorded: people type passwords into the user field by mistake.
             try await record(
@@ -107,7 +108,7 @@ public final class AccountService: Sendable {
                 throw error
             }
         }
-        let memberships = try await records.read { tx in try tx.memberships(userId: userId) }
+        let memberships = try await metadata.read(.user(userId)) { tx in try tx.memberships(userId: userId) }
         let org: String?
         if let requestedOrg, !requestedOrg.isEmpty {
             guard memberships.contains(where: { $0.orgId == requestedOrg }) else { throw AccountError.invalid("not a member of \(requestedOrg)") }
@@ -128,7 +129,8 @@ public final class AccountService: Sendable {
     /// The second factor: a TOTP code of a step later than the last accepted one, or an unused backup code.
     func checkSecondFactor(userId: String, credential: CredentialRow, code: String, now: Date) async throws {
         if let hash = BackupCodes.hash(code) {
-            let used = try await records.write { tx in try tx.useBackupCode(userId: userId, hash: hash, at: now.timeIntervalSince1970) }
+            let time = now.timeIntervalSince1970
+            let used = try await metadata.write(.user(userId)) { tx in try tx.useBackupCode(userId: userId, hash: hash, at: time) }
             guard used else { throw AccountError.invalidTOTP }
             try await record(userId: userId, actor: userId, action: "backup_code.use", detail: nil)
             return
@@ -136,7 +138,7 @@ public final class AccountService: Sendable {
         guard let secret = try totpSecret(userId: userId, credential: credential),
             let step = TOTPCodes(secret: secret).matchingStep(code, at: now, after: credential.totpLastStep)
         else { throw AccountError.invalidTOTP }
-        let fresh = try await records.write { tx in try tx.advanceTOTPStep(userId: userId, to: step) }
+        let fresh = try await metadata.write(.user(userId)) { tx in try tx.advanceTOTPStep(userId: userId, to: step) }
         guard fresh else { throw AccountError.invalidTOTP }
     }
 
@@ -165,8 +167,9 @@ public final class AccountService: Sendable {
             ip: client.ip,
             userAgent: client.userAgent
         )
-        let session = try await records.write { tx in
-            try tx.deleteExpiredSessions(before: time)
+        // Expired sessions of every user go first (a sweep: the global surface).
+        try await metadata.writeGlobal { tx in try tx.deleteExpiredSessions(before: time) }
+        let session = try await metadata.write(.user(userId, org: orgId)) { tx in
             try tx.insertSession(row)
             return try self.describe(row, tx: tx, now: now)
         }
@@ -183,7 +186,10 @@ public final class AccountService: Sendable {
         // One read finds the session and what it grants (role, TOTP state); a write follows only when the
         // session ended or its idle clock moves on (at most every `touchInterval`).
         let touch = settings.touchInterval
-        let found = try await records.read { tx -> (row: SessionRow, session: BrowserSession?)? in
+        // Whose session the cookie names is a global lookup (no principal yet); the rest runs in the owner's scope.
+        guard let scope = try await metadata.readGlobal({ tx in try tx.session(secretHash: hash).map { TenantScope.user($0.userId, org: $0.orgId) } })
+        else { return nil }
+        let found = try await metadata.read(scope) { tx -> (row: SessionRow, session: BrowserSession?)? in
             guard var row = try tx.session(secretHash: hash) else { return nil }
             if self.isOver(row, at: time) { return (row, nil) }
             if time - row.lastSeenAt >= touch { row.lastSeenAt = time }
@@ -191,10 +197,10 @@ public final class AccountService: Sendable {
         }
         guard let found else { return nil }
         guard let session = found.session else {
-            if isOver(found.row, at: time) { try await records.write { tx in _ = try tx.deleteSession(id: found.row.id) } }
+            if isOver(found.row, at: time) { try await metadata.write(scope) { tx in _ = try tx.deleteSession(id: found.row.id) } }
             return nil
         }
-        if found.row.lastSeenAt == time { try await records.write { tx in try tx.touchSession(id: found.row.id, at: time) } }
+        if found.row.lastSeenAt == time { try await metadata.write(scope) { tx in try tx.touchSession(id: found.row.id, at: time) } }
         return session
     }
 
@@ -203,11 +209,11 @@ public final class AccountService: Sendable {
     }
 
     /// The session as the edge sees it, or nil when its org membership ended.
-    func describe(_ row: SessionRow, tx: AccountTransaction, now: Date) throws -> BrowserSession? {
+    func describe(_ row: SessionRow, tx: any MetadataTransaction, now: Date) throws -> BrowserSession? {
         var role = Role.member
         var enrolmentRequired = false
         if let org = row.orgId {
-            guard let raw = try tx.members.role(orgId: org, userId: row.userId), let r = Role(rawValue: raw) else { return nil }
+            guard let raw = try tx.role(orgId: org, userId: row.userId), let r = Role(rawValue: raw) else { return nil }
             role = r
             enrolmentRequired = try tx.requireTOTP(orgId: org)
         }
@@ -235,7 +241,7 @@ public final class AccountService: Sendable {
         let secret = OneTimeSecret.generate()
         let time = now.timeIntervalSince1970
         let csrf = OneTimeSecret.generate().value
-        let updated = try await records.write { tx -> BrowserSession? in
+        let updated = try await metadata.write(.user(session.userId, org: session.orgId)) { tx -> BrowserSession? in
             guard try tx.rotateSession(id: session.id, secretHash: secret.hash, csrfToken: csrf, reauthAt: reauthenticated ? time : nil, at: time),
                 let row = try tx.sessions(userId: session.userId).first(where: { $0.id == session.id })
             else { return nil }
@@ -256,7 +262,7 @@ public final class AccountService: Sendable {
     ) async throws
         -> IssuedSession
     {
-        let credential = try await records.read { tx in try tx.credential(userId: session.userId) }
+        let credential = try await metadata.read(.user(session.userId)) { tx in try tx.credential(userId: session.userId) }
         guard await PasswordHasher.verify(password, hash: credential?.passwordHash), let credential else {
             try await record(userId: session.userId, actor: session.userId, action: "reauth.failure", detail: "ip \(client.ip)")
             throw AccountError.invalidCredentials
@@ -279,7 +285,7 @@ public final class AccountService: Sendable {
 
     /// Ends the session (sign-out).
     public func signOut(_ session: BrowserSession, client: ClientInfo) async throws {
-        try await records.write { tx in _ = try tx.deleteSession(id: session.id) }
+        try await metadata.write(.user(session.userId, org: session.orgId)) { tx in _ = try tx.deleteSession(id: session.id) }
         try await record(userId: session.userId, actor: session.userId, action: "signout", detail: "ip \(client.ip); session \(session.id)")
     }
 
@@ -291,14 +297,14 @@ public final class AccountService: Sendable {
     /// The user's live sessions, newest first.
     public func sessions(of userId: String, now: Date = Date()) async throws -> [BrowserSession] {
         let time = now.timeIntervalSince1970
-        return try await records.read { tx in
+        return try await metadata.read(.user(userId)) { tx in
             try tx.sessions(userId: userId).filter { !self.isOver($0, at: time) }.compactMap { try self.describe($0, tx: tx, now: now) }
         }
     }
 
     /// Ends one of the user's sessions (not found when it is not theirs).
     public func revokeSession(userId: String, id: String, actor: String) async throws {
-        let removed = try await records.write { tx in try tx.deleteSession(id: id, userId: userId) }
+        let removed = try await metadata.write(.user(userId)) { tx in try tx.deleteSession(id: id, userId: userId) }
         guard removed else { throw AccountError.notFound }
         try await record(userId: userId, actor: actor, action: "session.revoke", detail: "session \(id)")
     }
@@ -316,6 +322,6 @@ public final class AccountService: Sendable {
 extension AccountService {
     /// Whether the user has a password (dev mode prints a link to set one until they do).
     public func hasPassword(userId: String) async throws -> Bool {
-        try await records.read { tx in try tx.credential(userId: userId)?.passwordHash != nil }
+        try await metadata.read(.user(userId)) { tx in try tx.credential(userId: userId)?.passwordHash != nil }
     }
 }

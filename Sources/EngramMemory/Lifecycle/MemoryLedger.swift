@@ -1,5 +1,5 @@
 import EngramCore
-public import EngramDatabase
+public import EngramMetadata
 import EngramStore
 public import Foundation
 import Synchronization
@@ -49,18 +49,19 @@ public struct MemoryVersion: Sendable, Hashable {
 /// write lock. A crash in between leaves the stored memory one version ahead of the ledger; the gap
 /// is filled from the stored memory (`baseline`) the next time the memory changes or its history is read.
 public final class MemoryLedger: Sendable {
-    let records: LifecycleRecords
+    let metadata: any MetadataStore
     /// The highest version recorded per memory (loaded once, then kept in step).
     private let recorded: Mutex<[UUID: Int]?> = Mutex(nil)
 
-    /// The ledger in `database`.
-    public init(database: EngramDatabase) {
-        records = LifecycleRecords(database: database)
+    /// The ledger in `metadata`.
+    public init(metadata: any MetadataStore) {
+        self.metadata = metadata
     }
 
     func highestRecorded(_ id: UUID) async throws -> Int {
         if let known = recorded.withLock({ $0 }) { return known[id] ?? 0 }
-        let loaded = try await records.latestVersionNumbers()
+        // Loaded once for every memory (a start-up loader: the global surface).
+        let loaded = try await metadata.readGlobal { tx in try tx.latestVersionNumbers() }
         var map: [UUID: Int] = [:]
         for (k, v) in loaded { if let id = UUID(uuidString: k) { map[id] = v } }
         recorded.withLock { state in if state == nil { state = map } }
@@ -108,13 +109,14 @@ public final class MemoryLedger: Sendable {
                 tokenId: origin.tokenId
             )
         )
-        try await records.appendVersions(rows)
+        let versions = rows
+        try await metadata.write(.memory(after, actor: actor)) { tx in try tx.appendVersions(versions) }
         recorded.withLock { state in state?[after.id] = after.version }
     }
 
     /// Appends versions of many memories (imports) in one transaction.
-    func recordAll(_ rows: [VersionRow]) async throws {
-        try await records.appendVersions(rows, keepingExisting: true)
+    func recordAll(_ rows: [VersionRow], scope: TenantScope) async throws {
+        try await metadata.write(scope) { tx in try tx.appendVersions(rows, keepingExisting: true) }
         recorded.withLock { state in
             guard var map = state else { return }
             for r in rows { if let id = UUID(uuidString: r.memoryId) { map[id] = max(map[id] ?? 0, r.version) } }
@@ -123,8 +125,8 @@ public final class MemoryLedger: Sendable {
     }
 
     /// Every version of a memory, oldest first; `current` (the stored memory, if it exists) fills a gap at the end.
-    func versions(of id: UUID, current: Memory?) async throws -> [MemoryVersion] {
-        var out = try await records.versions(memoryId: id.lowercasedText).compactMap(Self.version)
+    func versions(of id: UUID, current: Memory?, scope: TenantScope) async throws -> [MemoryVersion] {
+        var out = try await metadata.read(scope) { tx in try tx.versions(memoryId: id.lowercasedText) }.compactMap(Self.version)
         if let current, (out.last?.version ?? 0) < current.version {
             out.append(
                 MemoryVersion(

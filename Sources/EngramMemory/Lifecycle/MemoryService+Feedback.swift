@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramCore
-public import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 /// A caller's verdict on a memory.
@@ -76,16 +76,15 @@ extension MemoryService {
         let now = Date()
         if let lifecycle {
             do {
-                try await lifecycle.insertReport(
-                    ReportRow(
-                        at: now.timeIntervalSince1970,
-                        memoryId: id.lowercasedText,
-                        orgId: current.orgId,
-                        userId: principal.userId,
-                        verdict: verdict.rawValue,
-                        note: text
-                    )
+                let row = ReportRow(
+                    at: now.timeIntervalSince1970,
+                    memoryId: id.lowercasedText,
+                    orgId: current.orgId,
+                    userId: principal.userId,
+                    verdict: verdict.rawValue,
+                    note: text
                 )
+                try await lifecycle.write(.memory(current, actor: principal.userId)) { tx in try tx.insertReport(row) }
             } catch {
                 throw MemoryError.unavailable("the report was not recorded")
             }
@@ -133,7 +132,9 @@ extension MemoryService {
         guard let lifecycle else { return [] }
         do {
             return Set(
-                try await lifecycle.openReports(memoryId: id.lowercasedText).filter { $0.verdict != Verdict.helpful.rawValue }.map { $0.userId }
+                try await lifecycle.read(metadataScope(id)) { tx in try tx.openReports(memoryId: id.lowercasedText) }.filter {
+                    $0.verdict != Verdict.helpful.rawValue
+                }.map { $0.userId }
             )
         } catch {
             throw MemoryError.unavailable("the reports are not readable")
@@ -147,7 +148,8 @@ extension MemoryService {
             throw MemoryError.forbidden("reports of an org memory are for its reviewers")
         }
         guard let lifecycle else { return [] }
-        return try await lifecycle.openReports(memoryId: id.lowercasedText).compactMap(Self.report)
+        return try await lifecycle.read(.memory(m, actor: principal.userId)) { tx in try tx.openReports(memoryId: id.lowercasedText) }
+            .compactMap(Self.report)
     }
 
     static func report(_ r: ReportRow) -> MemoryReport? {
@@ -166,7 +168,7 @@ extension MemoryService {
     func resolveReports(_ id: UUID) async throws {
         guard let lifecycle, usage.usage(id).openReports > 0 else { return }
         do {
-            try await lifecycle.resolveReports(memoryId: id.lowercasedText)
+            try await lifecycle.write(metadataScope(id)) { tx in try tx.resolveReports(memoryId: id.lowercasedText) }
         } catch {
             throw MemoryError.unavailable("the reports could not be resolved")
         }

@@ -5,14 +5,14 @@ public import Foundation
 extension MemoryService {
     /// The memory as the caller's check sees it: the stored memory, or the last recorded version of a
     /// deleted one (its versions are kept for the retention period).
-    func currentOrLastVersion(_ id: UUID) async throws -> (current: Memory?, versions: [MemoryVersion]) {
+    func currentOrLastVersion(_ id: UUID, principal: Principal) async throws -> (current: Memory?, versions: [MemoryVersion]) {
         guard let ledger else {
             throw MemoryError.unavailable("version history needs the service database")
         }
         let current = index.get(id)
         var versions: [MemoryVersion]
         do {
-            versions = try await ledger.versions(of: id, current: current)
+            versions = try await ledger.versions(of: id, current: current, scope: metadataScope(id, principal: principal))
         } catch {
             throw MemoryError.unavailable("the version history is not readable")
         }
@@ -36,7 +36,7 @@ extension MemoryService {
     /// Every version of a memory, oldest first (including the versions of a deleted memory until
     /// retention purges them). Answers `notFound` for memories the caller may not see.
     public func history(_ principal: Principal, id: UUID) async throws -> [MemoryVersion] {
-        let (current, versions) = try await currentOrLastVersion(id)
+        let (current, versions) = try await currentOrLastVersion(id, principal: principal)
         guard let reference = current ?? versions.last?.memory,
             Self.canReadHistory(principal, reference, deleted: current == nil)
         else { throw MemoryError.notFound }
@@ -48,7 +48,7 @@ extension MemoryService {
     /// revert org memories. A deleted memory can be restored this way while its versions are kept.
     /// The restored text passes today's secret filter again; the revert is audited.
     public func revert(_ principal: Principal, id: UUID, to version: Int, origin: WriteOrigin = WriteOrigin(.rest)) async throws -> Memory {
-        let (current, versions) = try await currentOrLastVersion(id)
+        let (current, versions) = try await currentOrLastVersion(id, principal: principal)
         guard let reference = current ?? versions.last?.memory,
             Self.canReadHistory(principal, reference, deleted: current == nil)
         else { throw MemoryError.notFound }

@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramCore
-public import EngramDatabase
+import EngramMetadata
 import EngramPoisoning
 import EngramSecrets
 public import Foundation
@@ -72,7 +72,9 @@ extension MemoryService {
         }
         if let ledger {
             let all: [VersionRow]
-            do { all = try await ledger.records.allVersions() } catch { throw MemoryError.unavailable("the version history is not readable") }
+            do { all = try await ledger.metadata.readGlobal { tx in try tx.allVersions() } } catch {
+                throw MemoryError.unavailable("the version history is not readable")
+            }
             for row in all {
                 report.versionsScanned += 1
                 if report.versionsScanned % 256 == 0 { progress?(memories.count + report.versionsScanned, memories.count + all.count) }
@@ -150,7 +152,9 @@ extension MemoryService {
         }
         guard let lifecycle else { return report }
         do {
-            report.quarantined = try await lifecycle.quarantine(rows)
+            let hits = rows
+            // A rescan walks every tenant (an operator sweep): the global surface.
+            report.quarantined = try await lifecycle.writeGlobal { tx in try tx.quarantine(hits) }
         } catch {
             throw MemoryError.unavailable("the quarantine list did not accept the hits")
         }
@@ -173,7 +177,7 @@ extension MemoryService {
         guard let lifecycle else { return [:] }
         var out: [Int: [String]] = [:]
         do {
-            for r in try await lifecycle.quarantined(orgId: nil) where r.memoryId == id.lowercasedText {
+            for r in try await lifecycle.readGlobal({ tx in try tx.quarantined(orgId: nil) }) where r.memoryId == id.lowercasedText {
                 out[r.version] = r.rules.split(separator: ",").map(String.init)
             }
         } catch {
@@ -187,7 +191,7 @@ extension MemoryService {
         let org = try requireReviewer(principal)
         guard let lifecycle else { return [] }
         do {
-            return try await lifecycle.quarantined(orgId: org).compactMap { r in
+            return try await lifecycle.read(.org(org)) { tx in try tx.quarantined(orgId: org) }.compactMap { r in
                 UUID(uuidString: r.memoryId).map {
                     QuarantineEntry(
                         memoryId: $0,

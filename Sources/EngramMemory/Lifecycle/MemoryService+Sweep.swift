@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramCore
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 import Synchronization
 
@@ -46,16 +46,12 @@ extension MemoryService {
         }
         guard let lifecycle else { throw MemoryError.unavailable("policies need the service database") }
         let before = self.policy(orgId: org)
-        guard
-            try await lifecycle.setPolicy(
-                LifecyclePolicyRow(
-                    staleAfterDays: policy.staleAfterDays,
-                    versionRetentionDays: policy.versionRetentionDays,
-                    approverMustDiffer: policy.approverMustDiffer
-                ),
-                orgId: org
-            )
-        else { throw MemoryError.notFound }
+        let row = LifecyclePolicyRow(
+            staleAfterDays: policy.staleAfterDays,
+            versionRetentionDays: policy.versionRetentionDays,
+            approverMustDiffer: policy.approverMustDiffer
+        )
+        guard try await lifecycle.write(.org(org), { tx in try tx.setPolicy(row, orgId: org) }) else { throw MemoryError.notFound }
         policies.withLock { $0[org] = policy }
         try await recordAudit(
             org,
@@ -134,19 +130,22 @@ extension MemoryService {
             let shortest = policies.withLock { map in map.values.map(\.versionRetentionDays).min() } ?? LifecyclePolicy.default.versionRetentionDays
             let cutoff = now.timeIntervalSince1970 - Double(min(shortest, LifecyclePolicy.default.versionRetentionDays)) * 86_400
             var purge: [String] = []
-            for d in try await lifecycle.deletedBefore(cutoff) {
+            for d in try await lifecycle.readGlobal({ tx in try tx.deletedBefore(cutoff) }) {
                 let days = d.orgId.map { policy(orgId: $0).versionRetentionDays } ?? LifecyclePolicy.default.versionRetentionDays
                 if d.at < now.timeIntervalSince1970 - Double(days) * 86_400 { purge.append(d.memoryId) }
             }
             // A memory restored meanwhile is live again: never purge what the index holds.
             purge = purge.filter { UUID(uuidString: $0).map { index.get($0) == nil } ?? true }
-            try await lifecycle.purge(memoryIds: purge)
+            let purged = purge
+            if !purged.isEmpty { try await lifecycle.writeGlobal { tx in try tx.purge(memoryIds: purged) } }
             let ids = purge.compactMap(UUID.init(uuidString:))
             ledger?.forget(ids)
             usage.forget(ids)
             report.purged = ids
-            report.servedRowsPurged = try await lifecycle.purgeServedLog(before: now.timeIntervalSince1970 - Self.servedLogRetentionDays * 86_400)
-            try await lifecycle.purgeDeliveries(before: now.timeIntervalSince1970 - Self.deliveryRetentionDays * 86_400)
+            let servedCutoff = now.timeIntervalSince1970 - Self.servedLogRetentionDays * 86_400
+            report.servedRowsPurged = try await lifecycle.writeGlobal { tx in try tx.purgeServedLog(before: servedCutoff) }
+            let deliveryCutoff = now.timeIntervalSince1970 - Self.deliveryRetentionDays * 86_400
+            try await lifecycle.writeGlobal { tx in try tx.purgeDeliveries(before: deliveryCutoff) }
         } catch let e as MemoryError {
             throw e
         } catch {

@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramCore
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 /// How an organisation's memories are used, for its admins.
@@ -52,7 +52,9 @@ extension MemoryService {
         if let lifecycle {
             do {
                 let since = Date().timeIntervalSince1970 - Double(days) * 86_400
-                reports = try await lifecycle.recentReports(orgId: org, since: since, limit: 200).compactMap(Self.report)
+                reports = try await lifecycle.read(.org(org)) { tx in try tx.recentReports(orgId: org, since: since, limit: 200) }.compactMap(
+                    Self.report
+                )
             } catch {
                 throw MemoryError.unavailable("the reports are not readable")
             }

@@ -1,5 +1,5 @@
 public import EngramAuth
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 extension MemoryService {
@@ -11,7 +11,7 @@ extension MemoryService {
     public func webhookSecret(orgId: String) async throws -> String? {
         guard let lifecycle else { return nil }
         do {
-            return try await lifecycle.webhookSecret(orgId: orgId)
+            return try await lifecycle.read(.org(orgId)) { tx in try tx.webhookSecret(orgId: orgId) }
         } catch {
             throw MemoryError.unavailable("the webhook settings are not readable")
         }
@@ -39,9 +39,12 @@ extension MemoryService {
             }
         }
         guard let lifecycle else { throw MemoryError.unavailable("webhooks need the service database") }
+        if secret != nil, secretsNeedKey, !lifecycle.sealsSecrets {
+            throw MemoryError.conflict("webhook secrets are stored encrypted only: the server needs ENGRAM_ENCRYPTION_KEY")
+        }
         let known: Bool
         do {
-            known = try await lifecycle.setWebhookSecret(secret, orgId: orgId)
+            known = try await lifecycle.write(.org(orgId, actor: actor)) { tx in try tx.setWebhookSecret(secret, orgId: orgId) }
         } catch {
             throw MemoryError.unavailable("the webhook secret was not saved")
         }
@@ -61,7 +64,10 @@ extension MemoryService {
     public func claimDelivery(orgId: String, provider: String, deliveryId: String) async throws -> Bool {
         guard let lifecycle else { return true }
         do {
-            return try await lifecycle.recordDelivery(orgId: orgId, provider: provider, deliveryId: deliveryId, at: Date().timeIntervalSince1970)
+            let now = Date().timeIntervalSince1970
+            return try await lifecycle.write(.org(orgId)) { tx in
+                try tx.recordDelivery(orgId: orgId, provider: provider, deliveryId: deliveryId, at: now)
+            }
         } catch {
             throw MemoryError.unavailable("the webhook delivery could not be recorded")
         }
@@ -69,7 +75,8 @@ extension MemoryService {
 
     /// Releases a claimed delivery id whose processing failed, so the provider's redelivery runs.
     public func releaseDelivery(orgId: String, provider: String, deliveryId: String) async {
-        try? await lifecycle?.forgetDelivery(orgId: orgId, provider: provider, deliveryId: deliveryId)
+        guard let lifecycle else { return }
+        try? await lifecycle.write(.org(orgId)) { tx in try tx.forgetDelivery(orgId: orgId, provider: provider, deliveryId: deliveryId) }
     }
 
     /// Audits a webhook refused for its signature or token (never the secret or the body).

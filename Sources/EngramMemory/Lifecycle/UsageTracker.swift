@@ -1,5 +1,5 @@
 import EngramCore
-public import EngramDatabase
+import EngramMetadata
 public import Foundation
 import Synchronization
 
@@ -25,7 +25,7 @@ public struct MemoryUsage: Sendable, Hashable, Codable {
 /// timer, and at shutdown) writes the buffered served-log rows and the changed counters in one
 /// transaction. Counters are loaded once at start-up. Without a database the counters live in memory only.
 public final class UsageTracker: Sendable {
-    let records: LifecycleRecords?
+    let metadata: (any MetadataStore)?
     private struct State {
         var usage: [UUID: MemoryUsage] = [:]
         /// Served counts as of the last `refreshRanking()`: what the ranking prior reads.
@@ -39,14 +39,15 @@ public final class UsageTracker: Sendable {
     /// stalled database cannot grow memory without bound.
     static let maxPending = 100_000
 
-    init(records: LifecycleRecords?) {
-        self.records = records
+    init(metadata: (any MetadataStore)?) {
+        self.metadata = metadata
     }
 
     /// Loads counters and open report counts from the database.
     func load() async throws {
-        guard let records else { return }
-        let rows = try await records.allUsage()
+        guard let metadata else { return }
+        // A start-up loader: every tenant's counters (the global surface).
+        let (rows, reports) = try await metadata.readGlobal { tx in (try tx.allUsage(), try tx.allReports()) }
         var map: [UUID: MemoryUsage] = [:]
         for r in rows {
             guard let id = UUID(uuidString: r.memoryId) else { continue }
@@ -56,7 +57,7 @@ public final class UsageTracker: Sendable {
                 lastConfirmedAt: r.lastConfirmedAt.map(Date.init(timeIntervalSince1970:))
             )
         }
-        for report in try await records.allReports() where !report.resolved && report.verdict != "helpful" {
+        for report in reports where !report.resolved && report.verdict != "helpful" {
             guard let id = UUID(uuidString: report.memoryId) else { continue }
             map[id, default: MemoryUsage()].openReports += 1
         }
@@ -138,7 +139,7 @@ public final class UsageTracker: Sendable {
     /// - Returns: the number of served-log rows written.
     @discardableResult
     public func flush() async throws -> Int {
-        guard let records else {
+        guard let metadata else {
             state.withLock { s in
                 s.pending.removeAll()
                 s.dirty.removeAll()
@@ -162,7 +163,8 @@ public final class UsageTracker: Sendable {
         }
         let rows = pending.map { ServedRow(at: $0.at, memoryId: $0.id.lowercasedText, userId: $0.userId, rank: $0.rank) }
         do {
-            try await records.recordUsage(served: rows, usage: usage)
+            // The batched background flush covers many tenants' memories: the global surface.
+            try await metadata.writeGlobal { tx in try tx.recordUsage(served: rows, usage: usage) }
         } catch {
             state.withLock { s in
                 s.pending = Array((pending + s.pending).prefix(Self.maxPending))

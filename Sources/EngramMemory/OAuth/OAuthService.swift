@@ -1,5 +1,5 @@
 public import EngramAuth
-public import EngramDatabase
+public import EngramMetadata
 public import Foundation
 
 /// Engram's OAuth 2.1 authorization server for MCP clients: dynamic registration of public clients,
@@ -9,7 +9,7 @@ public import Foundation
 ///
 /// Written by hand: no package among the available ones implements an OAuth server.
 public final class OAuthService: Sendable {
-    let records: OAuthRecords
+    let metadata: any MetadataStore
     let directory: MemberDirectory
     let audit: AuditLog?
     let tokens: TokenService
@@ -18,14 +18,14 @@ public final class OAuthService: Sendable {
     public let clientMetadata: ClientMetadataDocuments?
 
     public init(
-        database: EngramDatabase,
+        metadata: any MetadataStore,
         directory: MemberDirectory,
         audit: AuditLog?,
         tokens: TokenService,
         settings: OAuthSettings = OAuthSettings(),
         clientMetadata: ClientMetadataDocuments? = nil
     ) {
-        records = OAuthRecords(database: database)
+        self.metadata = metadata
         self.directory = directory
         self.audit = audit
         self.tokens = tokens
@@ -52,7 +52,7 @@ public final class OAuthService: Sendable {
             redirectURIs: redirectURIs,
             createdAt: Date().timeIntervalSince1970
         )
-        try await records.write { tx in try tx.insertClient(client) }
+        try await metadata.writeGlobal { tx in try tx.insertClient(client) }
         try await audit?.record(orgId: nil, actor: "oauth", action: "oauth.register", detail: "client \(client.clientId)")
         return OAuthClient(client)
     }
@@ -93,7 +93,7 @@ public final class OAuthService: Sendable {
         let client: OAuthClient
         if let clientMetadata, ClientMetadataDocuments.isURLClientID(clientID) {
             client = try await clientMetadata.client(clientID)
-        } else if let row = try await records.read({ tx in try tx.client(id: clientID) }) {
+        } else if let row = try await metadata.readGlobal({ tx in try tx.client(id: clientID) }) {
             client = OAuthClient(row)
         } else {
             throw OAuthError("invalid_client", "unknown client", redirectable: false)
@@ -145,7 +145,7 @@ public final class OAuthService: Sendable {
             redirectURI: request.redirectURI,
             codeChallenge: request.codeChallenge
         )
-        try await records.write { tx in try tx.insertCode(row) }
+        try await metadata.write(.user(row.userId, org: row.orgId)) { tx in try tx.insertCode(row) }
         try await record(principal.userId, "oauth.consent", "client \(request.client.clientId); resource \(resource)")
         return code.value
     }
@@ -165,9 +165,11 @@ public final class OAuthService: Sendable {
         }
         let hash = OneTimeSecret.hash(code)
         let now = Date().timeIntervalSince1970
-        guard let row = try await records.read({ tx in try tx.code(hash: hash) }) else { throw OAuthError.invalidGrant("unknown code") }
-        guard try await records.write({ tx in try tx.useCode(hash: hash, at: now) }) else {
-            try await records.write { tx in try tx.revokeFamily(row.family, at: now) }
+        guard let row = try await metadata.readGlobal({ tx in try tx.code(hash: hash) }) else { throw OAuthError.invalidGrant("unknown code") }
+        // The code's owner is known from here on: the writes run in their scope.
+        let scope = TenantScope.user(row.userId, org: row.orgId)
+        guard try await metadata.write(scope, { tx in try tx.useCode(hash: hash, at: now) }) else {
+            try await metadata.write(scope) { tx in try tx.revokeFamily(row.family, at: now) }
             try await record(row.userId, "oauth.reuse_detected", "client \(row.clientId); code reused; family revoked")
             throw OAuthError.invalidGrant("the code was already used; its tokens are revoked")
         }
@@ -193,12 +195,13 @@ public final class OAuthService: Sendable {
         }
         let hash = OneTimeSecret.hash(token)
         let now = Date().timeIntervalSince1970
-        guard let row = try await records.read({ tx in try tx.refreshToken(hash: hash) }), row.clientId == clientID else {
+        guard let row = try await metadata.readGlobal({ tx in try tx.refreshToken(hash: hash) }), row.clientId == clientID else {
             throw OAuthError.invalidGrant("unknown refresh token")
         }
-        guard try await records.write({ tx in try tx.useRefreshToken(hash: hash, at: now) }) else {
+        let scope = TenantScope.user(row.userId, org: row.orgId)
+        guard try await metadata.write(scope, { tx in try tx.useRefreshToken(hash: hash, at: now) }) else {
             if row.revokedAt == nil {
-                try await records.write { tx in try tx.revokeFamily(row.family, at: now) }
+                try await metadata.write(scope) { tx in try tx.revokeFamily(row.family, at: now) }
                 try await record(row.userId, "oauth.reuse_detected", "client \(row.clientId); refresh token reused; family revoked")
             }
             throw OAuthError.invalidGrant("the refresh token was already used or revoked")
@@ -209,7 +212,7 @@ public final class OAuthService: Sendable {
         }
         // The member may have left the org or lost the account since.
         if let org = row.orgId, try await directory.role(userId: row.userId, orgId: org) == nil {
-            try await records.write { tx in try tx.revokeFamily(row.family, at: now) }
+            try await metadata.write(scope) { tx in try tx.revokeFamily(row.family, at: now) }
             throw OAuthError.invalidGrant("the user is no longer a member")
         }
         let grant = try await issue(for: row, now: now)
@@ -239,7 +242,7 @@ public final class OAuthService: Sendable {
         let jti = claims.tokenID
         let expires = claims.expiresAt.timeIntervalSince1970
         let refreshRow = next
-        try await records.write { tx in
+        try await metadata.write(.user(row.userId, org: row.orgId)) { tx in
             try tx.insertRefreshToken(refreshRow, at: now)
             try tx.recordAccessToken(jti: jti, family: family, expiresAt: expires)
         }
@@ -250,9 +253,9 @@ public final class OAuthService: Sendable {
     /// tokens are ignored (the answer is the same).
     public func revoke(_ token: String, clientID: String?) async throws {
         let now = Date().timeIntervalSince1970
-        if let row = try await records.read({ tx in try tx.refreshToken(hash: OneTimeSecret.hash(token)) }) {
+        if let row = try await metadata.readGlobal({ tx in try tx.refreshToken(hash: OneTimeSecret.hash(token)) }) {
             guard clientID == nil || clientID == row.clientId else { return }
-            try await records.write { tx in try tx.revokeFamily(row.family, at: now) }
+            try await metadata.write(.user(row.userId, org: row.orgId)) { tx in try tx.revokeFamily(row.family, at: now) }
             try await record(row.userId, "oauth.revoke", "client \(row.clientId)")
         } else if let claims = try? await tokens.verify(token), claims.cid != nil {
             guard clientID == nil || clientID == claims.cid else { return }

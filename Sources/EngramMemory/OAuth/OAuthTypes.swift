@@ -1,4 +1,4 @@
-import EngramDatabase
+import EngramMetadata
 public import Foundation
 
 /// An OAuth error as RFC 6749 names it (`invalid_request`, `invalid_grant`, …). `redirectable` false:

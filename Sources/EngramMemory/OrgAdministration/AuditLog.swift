@@ -1,5 +1,5 @@
 import EngramCore
-public import EngramDatabase
+public import EngramMetadata
 public import Foundation
 
 /// One audit entry. Never holds memory content: ids, hashes, actions, roles.
@@ -18,14 +18,14 @@ public struct AuditEntry: Sendable, Hashable, Codable {
 
 /// The append-only audit log of admin actions, promotions and deletions.
 ///
-/// Stored in the service database through `AuditRecords`; triggers make rows immutable (any
+/// Stored in the metadata store (`AuditQueries`); triggers make rows immutable (any
 /// UPDATE or DELETE aborts), and no API edits or removes entries.
 public final class AuditLog: Sendable {
-    private let records: AuditRecords
+    private let metadata: any MetadataStore
 
-    /// The audit log in `database` (whose migrator created its table).
-    public init(database: EngramDatabase) {
-        records = AuditRecords(database: database)
+    /// The audit log in `metadata` (whose migrations created its table).
+    public init(metadata: any MetadataStore) {
+        self.metadata = metadata
     }
 
     /// An entry to append (the log assigns `id` and `at`).
@@ -92,26 +92,27 @@ public final class AuditLog: Sendable {
     public func record(_ records: [Record]) async throws {
         guard !records.isEmpty else { return }
         let at = Date().timeIntervalSince1970
-        try await self.records.append(
-            records.map { r in
-                AuditRow(
-                    at: at,
-                    orgId: r.orgId,
-                    actor: r.actor,
-                    action: r.action,
-                    memoryId: r.memoryId?.lowercasedText,
-                    beforeHash: r.beforeHash,
-                    afterHash: r.afterHash,
-                    detail: r.detail
-                )
-            }
-        )
+        // Each entry belongs to its org, or to its actor when it has none.
+        let scope = TenantScope(tenants: records.map { r in r.orgId.map { "org:" + $0 } ?? "user:" + r.actor }, userId: records.first?.actor)
+        let rows = records.map { r in
+            AuditRow(
+                at: at,
+                orgId: r.orgId,
+                actor: r.actor,
+                action: r.action,
+                memoryId: r.memoryId?.lowercasedText,
+                beforeHash: r.beforeHash,
+                afterHash: r.afterHash,
+                detail: r.detail
+            )
+        }
+        try await metadata.write(scope) { tx in try tx.appendAudit(rows) }
     }
 
     /// Entries of one organisation, newest first, `limit` after the cursor (an entry id).
     /// Suspends while one of the database's readers fetches them.
     public func entries(orgId: String, limit: Int, before cursor: Int64? = nil) async throws -> [AuditEntry] {
-        try await records.rows(orgId: orgId, limit: limit, before: cursor).map { row in
+        try await metadata.read(.org(orgId)) { tx in try tx.auditRows(orgId: orgId, limit: limit, before: cursor) }.map { row in
             AuditEntry(
                 id: row.id,
                 at: Date(timeIntervalSince1970: row.at),

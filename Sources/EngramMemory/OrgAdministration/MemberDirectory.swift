@@ -1,5 +1,5 @@
 public import EngramAuth
-public import EngramDatabase
+public import EngramMetadata
 public import Foundation
 
 /// An organisation and its policy.
@@ -52,17 +52,17 @@ public enum DirectoryError: Error, Equatable, Sendable, CustomStringConvertible 
 
 /// Users, organisations, memberships, invitations and revoked token ids, with their rules
 /// (identifier checks, the last owner stays, invitations expire), persisted in the service
-/// database through `MemberRecords`.
+/// metadata store (`MemberQueries`; revocations through its global surface).
 ///
 /// Every operation is `async`: a read suspends while one of the database's readers runs the
 /// query, a write until its writer has committed (and fsynced) it; neither blocks a thread of
 /// Swift's cooperative pool. A rule and the writes it guards run in one transaction.
 public final class MemberDirectory: Sendable {
-    private let records: MemberRecords
+    private let metadata: any MetadataStore
 
-    /// The directory in `database` (whose migrator created its tables).
-    public init(database: EngramDatabase) {
-        records = MemberRecords(database: database)
+    /// The directory in `metadata` (whose migrations created its tables).
+    public init(metadata: any MetadataStore) {
+        self.metadata = metadata
     }
 
     /// User and org ids: 1–64 characters of letters, digits, `.`, `_`, `-`, `@`.
@@ -79,7 +79,7 @@ public final class MemberDirectory: Sendable {
         try Self.validate(identifier: userId, what: "user id")
         try Self.validate(identifier: orgId, what: "org id")
         let now = Date().timeIntervalSince1970
-        try await records.write { tx in
+        try await metadata.write(.org(orgId)) { tx in
             try tx.insertUser(id: userId, at: now)
             try tx.insertOrganisation(id: orgId, name: orgName ?? orgId, at: now)
             if try tx.role(orgId: orgId, userId: userId) == Role.owner.rawValue, role != .owner,
@@ -95,12 +95,12 @@ public final class MemberDirectory: Sendable {
     public func upsertUser(_ userId: String) async throws {
         try Self.validate(identifier: userId, what: "user id")
         let now = Date().timeIntervalSince1970
-        try await records.write { tx in try tx.insertUser(id: userId, at: now) }
+        try await metadata.write(.user(userId)) { tx in try tx.insertUser(id: userId, at: now) }
     }
 
     /// Removes a member; the last owner cannot be removed.
     public func removeMember(userId: String, orgId: String) async throws {
-        try await records.write { tx in
+        try await metadata.write(.org(orgId)) { tx in
             guard let role = try tx.role(orgId: orgId, userId: userId) else { throw DirectoryError.notFound("member") }
             if role == Role.owner.rawValue, try tx.memberCount(orgId: orgId, role: Role.owner.rawValue) <= 1 {
                 throw DirectoryError.lastOwner
@@ -111,22 +111,22 @@ public final class MemberDirectory: Sendable {
 
     /// The user's current role in the org, or nil when not a member.
     public func role(userId: String, orgId: String) async throws -> Role? {
-        try await records.read { tx in try tx.role(orgId: orgId, userId: userId).flatMap(Role.init(rawValue:)) }
+        try await metadata.read(.user(userId, org: orgId)) { tx in try tx.role(orgId: orgId, userId: userId).flatMap(Role.init(rawValue:)) }
     }
 
     /// The orgs the user belongs to, by id.
     public func memberships(userId: String) async throws -> [String] {
-        try await records.read { tx in try tx.orgIds(userId: userId) }
+        try await metadata.read(.user(userId)) { tx in try tx.orgIds(userId: userId) }
     }
 
     /// Whether the user exists.
     public func userExists(_ userId: String) async throws -> Bool {
-        try await records.read { tx in try tx.userExists(id: userId) }
+        try await metadata.read(.user(userId)) { tx in try tx.userExists(id: userId) }
     }
 
     /// Members of an org, by user id.
     public func members(orgId: String) async throws -> [Membership] {
-        try await records.read { tx in
+        try await metadata.read(.org(orgId)) { tx in
             try tx.members(orgId: orgId).compactMap { row in
                 guard let role = Role(rawValue: row.role) else { return nil }
                 return Membership(orgId: row.orgId, userId: row.userId, role: role, createdAt: Date(timeIntervalSince1970: row.createdAt))
@@ -136,7 +136,7 @@ public final class MemberDirectory: Sendable {
 
     /// The organisation, if it exists.
     public func organisation(_ orgId: String) async throws -> Organisation? {
-        try await records.read { tx in
+        try await metadata.read(.org(orgId)) { tx in
             try tx.organisation(id: orgId).map { row in
                 Organisation(
                     id: row.id,
@@ -150,7 +150,7 @@ public final class MemberDirectory: Sendable {
 
     /// Sets the org's review policy.
     public func setRequireReview(_ on: Bool, orgId: String) async throws {
-        try await records.write { tx in
+        try await metadata.write(.org(orgId)) { tx in
             guard try tx.setRequireReview(on, orgId: orgId) else { throw DirectoryError.notFound("organisation") }
         }
     }
@@ -158,12 +158,12 @@ public final class MemberDirectory: Sendable {
     /// Records a revoked token id (kept until it would have expired anyway).
     public func revoke(jti: String, expiresAt: Date?) async throws {
         let now = Date().timeIntervalSince1970
-        try await records.write { tx in try tx.revoke(jti: jti, at: now, expiresAt: expiresAt?.timeIntervalSince1970) }
+        try await metadata.writeGlobal { tx in try tx.revoke(jti: jti, at: now, expiresAt: expiresAt?.timeIntervalSince1970) }
     }
 
     /// Whether a token id has been revoked.
     public func isRevoked(jti: String) async throws -> Bool {
-        try await records.read { tx in try tx.isRevoked(jti: jti) }
+        try await metadata.readGlobal { tx in try tx.isRevoked(jti: jti) }
     }
 
     // MARK: - Invitations
@@ -200,7 +200,7 @@ public final class MemberDirectory: Sendable {
             createdAt: now.timeIntervalSince1970,
             expiresAt: invitation.expiresAt.timeIntervalSince1970
         )
-        try await records.write { tx in
+        try await metadata.write(.org(orgId, actor: invitedBy)) { tx in
             if try tx.role(orgId: orgId, userId: userId) != nil {
                 throw DirectoryError.alreadyExists("\(userId) is already a member; use PATCH to change the role")
             }
@@ -215,7 +215,7 @@ public final class MemberDirectory: Sendable {
 
     /// Live (unexpired) invitations of an organisation, or addressed to a user.
     public func invitations(orgId: String? = nil, userId: String? = nil, now: Date = Date()) async throws -> [Invitation] {
-        try await records.read { tx in
+        try await metadata.read(TenantScope(org: orgId, user: userId)) { tx in
             try tx.invitations(orgId: orgId, userId: userId, aliveAfter: now.timeIntervalSince1970).compactMap(Self.invitation)
         }
     }
@@ -238,7 +238,7 @@ public final class MemberDirectory: Sendable {
     public func acceptInvitation(id: UUID, userId: String, now: Date = Date()) async throws -> Membership {
         let key = id.uuidString.lowercased()
         let time = now.timeIntervalSince1970
-        return try await records.write { tx in
+        return try await metadata.write(.user(userId)) { tx in
             guard let row = try tx.invitation(id: key, userId: userId, aliveAfter: time), let invitation = Self.invitation(row) else {
                 throw DirectoryError.notFound("invitation")
             }
@@ -255,7 +255,7 @@ public final class MemberDirectory: Sendable {
     @discardableResult
     public func removeInvitation(id: UUID, userId: String? = nil, orgId: String? = nil) async throws -> Invitation {
         let key = id.uuidString.lowercased()
-        return try await records.write { tx in
+        return try await metadata.write(TenantScope(org: orgId, user: userId)) { tx in
             guard let row = try tx.invitation(id: key), let invitation = Self.invitation(row),
                 userId.map({ $0 == invitation.userId }) ?? true, orgId.map({ $0 == invitation.orgId }) ?? true,
                 userId != nil || orgId != nil

@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramCore
-import EngramDatabase
+import EngramMetadata
 import EngramPoisoning
 import EngramSecrets
 public import Foundation
@@ -128,7 +128,8 @@ extension MemoryService {
         guard let ledger else { return out }
         let rows: [VersionRow]
         do {
-            rows = try await ledger.records.versions(orgId: org, since: selector.since?.timeIntervalSince1970 ?? 0)
+            let since = selector.since?.timeIntervalSince1970 ?? 0
+            rows = try await ledger.metadata.read(.org(org)) { tx in try tx.versions(orgId: org, since: since) }
         } catch {
             throw MemoryError.unavailable("the version history is not readable")
         }
@@ -206,7 +207,7 @@ extension MemoryService {
         let matches = try await containmentMatches(org: org, selector)
         for (id, match) in matches.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             let versions: [MemoryVersion]
-            do { versions = try await ledger.versions(of: id, current: match.current) } catch {
+            do { versions = try await ledger.versions(of: id, current: match.current, scope: metadataScope(id, principal: principal)) } catch {
                 throw MemoryError.unavailable("the version history is not readable")
             }
             let withheld = try await quarantinedVersions(id)

@@ -61,6 +61,7 @@ public enum EngramHTTPServer {
                     "kernels": .object(r.kernels.mapValues { .string($0) }),
                     "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
                     "mode": .string(r.mode),
+                    "encryption": .string(r.encryption),
                     "version": .string(EngramVersion.current),
                 ])
             )

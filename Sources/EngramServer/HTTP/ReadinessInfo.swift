@@ -8,6 +8,8 @@ public struct ReadinessInfo: Sendable {
     /// The hand-written SIMD kernels and the CPU path each runs (e.g. `int8_scan: avx512`).
     public var kernels: [String: String]
     public var mode: String
+    /// Encryption at rest: `off`, or `on` with the key id (`on (key 0a1b…)`; the id does not reveal the key).
+    public var encryption: String
 
     public init(
         store: String,
@@ -15,8 +17,10 @@ public struct ReadinessInfo: Sendable {
         embedder: String,
         blas: String,
         kernels: [String: String] = [:],
-        mode: String
+        mode: String,
+        encryption: String = "off"
     ) {
+        self.encryption = encryption
         self.kernels = kernels
         self.store = store
         self.probe = probe

@@ -44,11 +44,19 @@ extension EmbeddedStore {
                     arguments: [state.id, field, json]
                 )
                 try db.execute(sql: "UPDATE collections SET tenant_key = ? WHERE id = ?", arguments: [field, state.id])
-                let update = try db.cachedStatement(sql: "UPDATE points SET tenant = ? WHERE rowid = ?")
-                let rows = try Row.fetchAll(db, sql: "SELECT rowid, payload FROM points WHERE collection_id = ?", arguments: [state.id])
+                // A sealed payload's key follows its tenant: a point that changes tenant is resealed.
+                let update = try db.cachedStatement(sql: "UPDATE points SET tenant = ?, payload = ? WHERE rowid = ?")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT rowid, payload, pid, tenant FROM points WHERE collection_id = ?",
+                    arguments: [state.id]
+                )
                 for row in rows {
-                    let tenant = PayloadCoding.tenant(of: try PayloadCoding.decode(row[1]), key: field)
-                    try update.execute(arguments: [tenant, row[0] as Int64])
+                    let key: String = row[2]
+                    let payload = try decodePayload(row[1], key: key, tenant: row[3])
+                    let tenant = PayloadCoding.tenant(of: payload, key: field)
+                    let stored: Data = tenant == row[3] ? row[1] : try encodePayload(payload, key: key, tenant: tenant)
+                    try update.execute(arguments: [tenant, stored, row[0] as Int64])
                 }
                 try Self.loadCollection(db, resharded)
             }

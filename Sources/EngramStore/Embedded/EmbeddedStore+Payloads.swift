@@ -115,7 +115,7 @@ extension EmbeddedStore {
                 for row in try selectRows(db, state, selector, requireAll: requireAll) {
                     let new = try transform(row.payload)
                     let tenant = PayloadCoding.tenant(of: new, key: state.config.tenantKey)
-                    try update.execute(arguments: [try PayloadCoding.encode(new), tenant, row.rowid])
+                    try update.execute(arguments: [try encodePayload(new, key: row.id.storageKey, tenant: tenant), tenant, row.rowid])
                     edited.append(row.rowid)
                     if tenant != row.tenant { moves.append(Move(rowid: row.rowid, from: row.tenant, to: tenant)) }
                 }

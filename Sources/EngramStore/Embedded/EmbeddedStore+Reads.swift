@@ -31,7 +31,7 @@ extension EmbeddedStore {
                     if requireAll { throw StoreError.pointNotFound(id) }
                     return nil
                 }
-                return SelectedRow(rowid: row[0], id: id, tenant: row[1], payload: try PayloadCoding.decode(row[2]))
+                return SelectedRow(rowid: row[0], id: id, tenant: row[1], payload: try decodePayload(row[2], key: id.storageKey, tenant: row[1]))
             }
         case let .filter(filter):
             var out: [SelectedRow] = []
@@ -67,7 +67,7 @@ extension EmbeddedStore {
         while let row = try cursor.next() {
             guard let id = PointID(storageKey: row[1]) else { throw StoreError.corrupt("bad point id") }
             let tenant: String? = row[2]
-            let payload = try PayloadCoding.decode(row[3])
+            let payload = try decodePayload(row[3], key: row[1], tenant: tenant)
             if let f = plan.filter(forTenant: tenant), !FilterEvaluator.matches(f, id: id, payload: payload) { continue }
             if try !visit(SelectedRow(rowid: row[0], id: id, tenant: tenant, payload: payload)) { return }
         }
@@ -83,13 +83,13 @@ extension EmbeddedStore {
         try lock.read {
             let state = try state(collection)
             return try pool.read { db in
-                let stmt = try db.cachedStatement(sql: "SELECT payload, vector, rowid FROM points WHERE collection_id = ? AND pid = ?")
+                let stmt = try db.cachedStatement(sql: "SELECT payload, vector, rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
                 var seen = Set<PointID>()
                 return try ids.compactMap { id -> Record? in
                     guard seen.insert(id).inserted, let row = try Row.fetchOne(stmt, arguments: [state.id, id.storageKey]) else { return nil }
                     return Record(
                         id: id,
-                        payload: withPayload ? try PayloadCoding.decode(row[0]) : nil,
+                        payload: withPayload ? try decodePayload(row[0], key: id.storageKey, tenant: row[3]) : nil,
                         vector: withVector ? try PayloadCoding.vector(row[1], dimension: state.config.vectorSize) : nil,
                         sparseVectors: withVector ? state.sparseVectors(row[2]) : nil
                     )

@@ -83,12 +83,12 @@ extension EmbeddedStore {
     ) throws -> [ScoredPoint] {
         let need = request.limit + request.offset
         guard need > 0 else { return [] }
-        let fetch = try db.cachedStatement(sql: "SELECT payload FROM points WHERE rowid = ?")
+        let fetch = try db.cachedStatement(sql: "SELECT payload, pid, tenant FROM points WHERE rowid = ?")
         func load(_ rowid: Int64) throws -> (PointID, Payload) {
             guard let id = state.pointID[rowid] else { throw StoreError.corrupt("point row \(rowid) missing") }
             if let cached = state.cachedPayload(rowid) { return (id, cached) }
-            guard let data = try Data.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
-            let payload = try PayloadCoding.decode(data)
+            guard let row = try Row.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
+            let payload = try decodePayload(row[0], key: row[1], tenant: row[2])
             state.cache(payload, for: rowid)
             return (id, payload)
         }
@@ -179,11 +179,11 @@ extension EmbeddedStore {
             ranked.sort(by: ScoredID.ranksBefore)
             let filter = (request.filter?.isEmpty ?? true) ? nil : request.filter
             return try pool.read { db in
-                let fetch = try db.cachedStatement(sql: "SELECT payload FROM points WHERE rowid = ?")
+                let fetch = try db.cachedStatement(sql: "SELECT payload, pid, tenant FROM points WHERE rowid = ?")
                 func load(_ rowid: Int64) throws -> Payload {
                     if let cached = state.cachedPayload(rowid) { return cached }
-                    guard let data = try Data.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
-                    let payload = try PayloadCoding.decode(data)
+                    guard let row = try Row.fetchOne(fetch, arguments: [rowid]) else { throw StoreError.corrupt("point row \(rowid) missing") }
+                    let payload = try decodePayload(row[0], key: row[1], tenant: row[2])
                     state.cache(payload, for: rowid)
                     return payload
                 }

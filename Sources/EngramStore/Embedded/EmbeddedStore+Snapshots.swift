@@ -198,10 +198,10 @@ extension EmbeddedStore {
                     ) ?? 0
                 guard bad == 0 else { throw StoreError.invalidRequest("snapshot has \(bad) malformed points") }
                 if let validatePayload {
-                    let cursor = try Row.fetchCursor(db, sql: "SELECT pid, payload FROM points")
+                    let cursor = try Row.fetchCursor(db, sql: "SELECT pid, payload, tenant FROM points")
                     while let row = try cursor.next() {
                         guard let id = PointID(storageKey: row[0]) else { throw StoreError.invalidRequest("snapshot has a malformed point id") }
-                        try validatePayload(id, try PayloadCoding.decode(row[1]))
+                        try validatePayload(id, try decodePayload(row[1], key: row[0], tenant: row[2]))
                     }
                 }
                 return (state.id, rows[0])

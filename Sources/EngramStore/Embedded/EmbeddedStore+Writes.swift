@@ -40,11 +40,13 @@ extension EmbeddedStore {
                     guard state.sparse[name] != nil else { throw StoreError.invalidRequest("Not existing vector name error: \(name)") }
                     sparse[name] = try sv.normalized()
                 }
+                let key = p.id.storageKey
+                let tenant = PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey)
                 let item = Prepared(
-                    key: p.id.storageKey,
+                    key: key,
                     vector: v,
-                    tenant: PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey),
-                    payload: try PayloadCoding.encode(p.payload),
+                    tenant: tenant,
+                    payload: try encodePayload(p.payload, key: key, tenant: tenant),
                     sparse: sparse
                 )
                 if let i = lastIndexOfKey[item.key] {

@@ -57,10 +57,10 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     /// Opens (creating if needed) the service database at `path` and the store in it.
-    public convenience init(path: String, logger: Logger = Logger(label: "engram.store")) throws {
+    public convenience init(path: String, cipher: AtRestCipher? = nil, logger: Logger = Logger(label: "engram.store")) throws {
         let database: EngramDatabase
         do {
-            database = try EngramDatabase(path: path, logger: logger)
+            database = try EngramDatabase(path: path, cipher: cipher, logger: logger)
         } catch let failure as EngramDatabase.OpenFailure {
             throw StoreError.io(failure.description)
         }
@@ -68,9 +68,9 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     }
 
     /// Opens the store in `directory` (file `engram.sqlite`), creating the directory (private: 0700).
-    public convenience init(directory: URL, logger: Logger = Logger(label: "engram.store")) throws {
+    public convenience init(directory: URL, cipher: AtRestCipher? = nil, logger: Logger = Logger(label: "engram.store")) throws {
         try PrivateFiles.makeDirectory(directory)
-        try self.init(path: directory.appendingPathComponent(EngramDatabase.fileName).path, logger: logger)
+        try self.init(path: directory.appendingPathComponent(EngramDatabase.fileName).path, cipher: cipher, logger: logger)
     }
 
     private func loadShards() throws {

@@ -1,4 +1,5 @@
 public import EngramCore
+import EngramDatabase
 import Foundation
 
 /// A point's payload: a JSON object.
@@ -39,5 +40,27 @@ enum PayloadCoding {
         let values = payload.values(at: key)
         guard values.count == 1, case let .string(s) = values[0] else { return nil }
         return s
+    }
+}
+
+extension EmbeddedStore {
+    /// A payload as stored: JSON, sealed with the database's cipher when it has one (encryption at
+    /// rest). The point's storage key is the sealed value's identity and its tenant picks the key,
+    /// so a payload moved to another point or tenant does not open.
+    func encodePayload(_ payload: Payload, key: String, tenant: String?) throws -> Data {
+        let json = try PayloadCoding.encode(payload)
+        guard let cipher = database.cipher else { return json }
+        return try cipher.seal(json, tenant: SealedRecord.pointTenant(tenant), identity: SealedRecord.point(key))
+    }
+
+    /// A stored payload decoded (opened first when sealed).
+    func decodePayload(_ stored: Data, key: String, tenant: String?) throws -> Payload {
+        guard AtRestCipher.isSealed(stored) else { return try PayloadCoding.decode(stored) }
+        guard let cipher = database.cipher else { throw StoreError.corrupt("a sealed payload, and no encryption key") }
+        do {
+            return try PayloadCoding.decode(try cipher.open(stored, tenant: SealedRecord.pointTenant(tenant), identity: SealedRecord.point(key)))
+        } catch let error as AtRestCipherError {
+            throw StoreError.corrupt("\(error)")
+        }
     }
 }

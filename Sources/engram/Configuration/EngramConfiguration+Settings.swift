@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramDatabase
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
@@ -160,13 +161,35 @@ extension EngramConfiguration {
         return settings
     }
 
-    /// The box TOTP secrets are sealed in: a key derived from `ENGRAM_ENCRYPTION_KEY` (checked like the
-    /// JWT secret: at least 32 bytes and 128 bits of estimated entropy). Without it a dev server derives
-    /// one from its JWT secret; a production server has none and refuses TOTP enrolment.
-    func totpBox(dev: Bool, jwtSecret: String) throws -> SecretBox? {
-        if let key = self[.encryptionKey], !key.isEmpty {
-            if let weakness = TokenService.weakness(ofSecret: key) { throw Invalid("ENGRAM_ENCRYPTION_KEY \(weakness)") }
-            return SecretBox(masterKey: key, purpose: "totp")
+    /// The at-rest cipher (nil: no key, values are stored in plaintext): `ENGRAM_ENCRYPTION_KEY`, the
+    /// base64 of 32 random bytes (`openssl rand -base64 32`; a longer random string of at least 32
+    /// bytes and 128 bits of estimated entropy, as earlier releases took, is accepted too), and during
+    /// a rotation `ENGRAM_ENCRYPTION_KEY_PREVIOUS`, the key being replaced.
+    func atRestCipher() throws -> AtRestCipher? {
+        let previous = try masterKey(.encryptionKeyPrevious)
+        guard let current = try masterKey(.encryptionKey) else {
+            if previous != nil { throw Invalid("ENGRAM_ENCRYPTION_KEY_PREVIOUS is set without ENGRAM_ENCRYPTION_KEY") }
+            return nil
+        }
+        return AtRestCipher(current: current, previous: previous)
+    }
+
+    private func masterKey(_ setting: Setting) throws -> AtRestCipher.MasterKey? {
+        guard let value = self[setting]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        if let bytes = Data(base64Encoded: value), bytes.count == 32 { return AtRestCipher.MasterKey(bytes: bytes) }
+        if let weakness = TokenService.weakness(ofSecret: value) {
+            throw Invalid("\(setting.rawValue) \(weakness): use 32 random bytes in base64 (openssl rand -base64 32)")
+        }
+        return try AtRestCipher.MasterKey(setting: value)
+    }
+
+    /// What TOTP secrets are sealed with: the at-rest cipher (boxes that earlier releases sealed under
+    /// the same key settings still open). Without a key a dev server seals under a key derived from its
+    /// JWT secret; a production server has none and refuses TOTP enrolment.
+    func totpBox(dev: Bool, jwtSecret: String) throws -> (any SecretSealing)? {
+        if let cipher = try atRestCipher() {
+            let settings = [self[.encryptionKey], self[.encryptionKeyPrevious]].compactMap { $0 }.filter { !$0.isEmpty }
+            return TOTPSealer(cipher: cipher, legacy: settings.map { SecretBox(masterKey: $0, purpose: "totp") })
         }
         return dev ? SecretBox(masterKey: "engram-dev-encryption:" + jwtSecret, purpose: "totp") : nil
     }

@@ -77,6 +77,7 @@ extension EngramConfiguration {
         case signInFailureBurst = "ENGRAM_SIGNIN_FAILURE_BURST"
         case reauthWindow = "ENGRAM_REAUTH_WINDOW_SECONDS"
         case encryptionKey = "ENGRAM_ENCRYPTION_KEY"
+        case encryptionKeyPrevious = "ENGRAM_ENCRYPTION_KEY_PREVIOUS"
         case publicURL = "ENGRAM_PUBLIC_URL"
         case oauthAccessTokenSeconds = "ENGRAM_OAUTH_ACCESS_TOKEN_SECONDS"
         case oauthClientMetadata = "ENGRAM_OAUTH_CLIENT_METADATA"
@@ -100,6 +101,10 @@ extension EngramConfiguration {
         case sgemmISA = "ENGRAM_SGEMM_ISA"
         case url = "ENGRAM_URL"
         case token = "ENGRAM_TOKEN"
+        case offsiteEndpoint = "ENGRAM_OFFSITE_ENDPOINT"
+        case offsiteRegion = "ENGRAM_OFFSITE_REGION"
+        case offsiteAccessKeyID = "ENGRAM_OFFSITE_ACCESS_KEY_ID"
+        case offsiteSecretAccessKey = "ENGRAM_OFFSITE_SECRET_ACCESS_KEY"
 
         /// The flag that overrides the variable, if any.
         var flag: String? {
@@ -141,7 +146,8 @@ extension EngramConfiguration {
             case .oauthClientMetadata: "on (clients may use the URL of their metadata document as client id)"
             case .oauthClientMetadataAllow: "none (metadata documents only from public addresses)"
             case .outboundCAFile: "none (the system's certificate authorities)"
-            case .encryptionKey: "required for TOTP outside dev mode (dev mode derives one from the JWT secret)"
+            case .encryptionKey: "none: stored in plaintext; TOTP refused outside dev mode"
+            case .encryptionKeyPrevious: "none (set during `engram keys rotate`)"
             case .publicURL: "http://HOST:PORT (links in invitations and resets)"
             case .idleTimeout: "60"
             case .headerTimeout: "10"
@@ -154,6 +160,8 @@ extension EngramConfiguration {
             case .sweepEvery: "1h (the freshness sweep: stale, expiry, retention)"
             case .int8ISA, .sgemmISA: "the CPU's best"
             case .url: "http://127.0.0.1:8080"
+            case .offsiteEndpoint: "https://s3.REGION.amazonaws.com (path-style requests)"
+            case .offsiteRegion: "us-east-1"
             default: "none"
             }
         }
@@ -161,7 +169,8 @@ extension EngramConfiguration {
         /// Whether the value is a credential (never printed).
         var isSecret: Bool {
             switch self {
-            case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token, .encryptionKey: true
+            case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token, .encryptionKey, .encryptionKeyPrevious: true
+            case .offsiteSecretAccessKey: true
             default: false
             }
         }

@@ -1,0 +1,99 @@
+import Logging
+import NIOCore
+public import PostgresNIO
+import Synchronization
+
+/// One open transaction on one leased connection, handed to a transaction body. Its methods block the
+/// calling thread until the server answers: bodies run on the engine's thread pool, never on an event
+/// loop or the cooperative pool (see `PostgresEngine.withTenant`).
+///
+/// Statements are `PostgresQuery` values: interpolated values are bound as parameters
+/// (`"… WHERE user_id = \(userId)"` sends `$1`); `unescaped:` is for constant identifiers only. One
+/// statement per query: the extended query protocol postgres-nio speaks refuses several (`42601`).
+///
+/// Errors are `PostgresEngineError` (a failed statement aborts the whole transaction: later statements
+/// fail with `25P02` until the engine rolls back). A serialization failure or deadlock is remembered, so
+/// the engine retries the transaction even when the body caught the error and threw another. The handle
+/// is dead once its transaction ends: keeping it and using it later throws `misuse`.
+public final class PostgresTransaction: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+    private let state = Mutex(State())
+
+    struct State {
+        var open = true
+        var retryableFailure: PostgresEngineError?
+    }
+
+    init(connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Runs `query` and returns its rows.
+    @discardableResult
+    public func query(_ query: PostgresQuery) throws(PostgresEngineError) -> [PostgresRow] {
+        try run(query).rows
+    }
+
+    /// Runs `query` and returns how many rows it inserted, updated or deleted (0 for other statements).
+    @discardableResult
+    public func execute(_ query: PostgresQuery) throws(PostgresEngineError) -> Int {
+        try run(query).metadata.rows ?? 0
+    }
+
+    /// Runs `query` and decodes each row as the given column types (`(String, Double?, Bool).self`).
+    public func rows<each Column: PostgresDecodable>(
+        _ query: PostgresQuery,
+        as columns: (repeat each Column).Type
+    ) throws(PostgresEngineError) -> [(repeat each Column)] {
+        let rows = try run(query).rows
+        do {
+            return try rows.map { try $0.decode(columns) }
+        } catch {
+            throw Self.engineError(error)
+        }
+    }
+
+    /// Runs `query` and decodes the first column of each row.
+    public func column<Value: PostgresDecodable>(_ query: PostgresQuery, as type: Value.Type) throws(PostgresEngineError) -> [Value] {
+        let rows = try run(query).rows
+        do {
+            return try rows.map { try $0.decode(Value.self) }
+        } catch {
+            throw Self.engineError(error)
+        }
+    }
+
+    /// Sends COMMIT and returns the server's command tag (`ROLLBACK` when the transaction had failed).
+    func commit() throws(PostgresEngineError) -> String {
+        try run("COMMIT").metadata.command
+    }
+
+    /// Ends the handle's life (the engine calls it when the transaction ends) and returns the last
+    /// serialization failure or deadlock any statement hit.
+    func close() -> PostgresEngineError? {
+        state.withLock {
+            $0.open = false
+            return $0.retryableFailure
+        }
+    }
+
+    private func run(_ query: PostgresQuery) throws(PostgresEngineError) -> PostgresQueryResult {
+        guard state.withLock({ $0.open }) else {
+            throw .misuse("a transaction handle was used after its transaction ended")
+        }
+        do {
+            return try connection.query(query, logger: logger).wait()
+        } catch {
+            let mapped = Self.engineError(error)
+            if mapped.isRetryable { state.withLock { $0.retryableFailure = mapped } }
+            throw mapped
+        }
+    }
+
+    static func engineError(_ error: any Error) -> PostgresEngineError {
+        if let mapped = PostgresEngineError.map(error) as? PostgresEngineError { return mapped }
+        return .unavailable("\(error)")
+    }
+}
