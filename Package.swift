@@ -183,7 +183,7 @@ let package = Package(
         .target(
             name: "EngramPostgres",
             dependencies: [
-                "EngramCore",
+                "EngramCore", "EngramMetadata",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -290,7 +290,10 @@ let package = Package(
         .testTarget(name: "EngramPoisoningTests", dependencies: ["EngramPoisoning"]),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
-        .testTarget(name: "EngramMemoryTests", dependencies: ["EngramMemory", "EngramDatabase", "EngramMetadata", "EngramQdrantClient"]),
+        .testTarget(
+            name: "EngramMemoryTests",
+            dependencies: ["EngramMemory", "EngramDatabase", "EngramMetadata", "EngramQdrantClient", "EngramPostgres"]
+        ),
         .testTarget(
             name: "EngramServerTests",
             dependencies: [
@@ -320,7 +323,7 @@ let package = Package(
         .testTarget(
             name: "EngramPostgresTests",
             dependencies: [
-                "EngramPostgres", "EngramDatabase",
+                "EngramPostgres", "EngramDatabase", "EngramMetadata",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -21,17 +21,17 @@ public struct LifecycleRecords: Sendable {
     }
 
     /// The key scope of a version: its organisation (versions of memories outside any org share one).
-    static func versionTenant(_ orgId: String?) -> String { orgId.map { "org:" + $0 } ?? "" }
+    static func versionTenant(_ orgId: String?) -> String { SealedIdentity.versionTenant(orgId) }
 
     /// The sealed value's identity: a snapshot moved to another version or memory does not open.
-    static func versionIdentity(_ memoryId: String, _ version: Int) -> String { "memory_version:\(memoryId):\(version)" }
+    static func versionIdentity(_ memoryId: String, _ version: Int) -> String { SealedIdentity.versionIdentity(memoryId, version) }
 
     /// The key scope and identity of a version snapshot in an export file (bound to the memory and
     /// version, apart from the database's own identity).
     public static func exportVersionTenant(_ orgId: String?) -> String { versionTenant(orgId) }
     public static func exportVersionIdentity(_ memoryId: String, _ version: Int) -> String { "export:" + versionIdentity(memoryId, version) }
 
-    static func webhookIdentity(_ orgId: String) -> String { "org:\(orgId):webhook_secret" }
+    static func webhookIdentity(_ orgId: String) -> String { SealedIdentity.webhookIdentity(orgId) }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteMetadataTransaction) throws -> T) async throws -> T {
         let cipher = cipher

@@ -105,7 +105,11 @@ extension MemoryService {
         var rows: [VersionRow] = []
         for (item, m) in zip(items, memories) {
             if let versions = item.versions, !versions.isEmpty {
-                rows += versions.filter { $0.memoryId == m.id.lowercasedText }
+                rows += versions.filter { $0.memoryId == m.id.lowercasedText }.map { row in
+                    var filed = row
+                    filed.tenant = m.tenant
+                    return filed
+                }
             } else {
                 rows.append(
                     MemoryLedger.row(
@@ -144,9 +148,10 @@ extension MemoryService {
         if let ledger {
             for i in items.indices {
                 let id = items[i].memory.id
-                let withheld = try await quarantinedVersions(id)
+                let scope = TenantScope.memory(items[i].memory, actor: nil)
+                let withheld = try await quarantinedVersions(id, scope: scope)
                 do {
-                    items[i].versions = try await ledger.metadata.read(.memory(items[i].memory, actor: nil)) { tx in
+                    items[i].versions = try await ledger.metadata.read(scope) { tx in
                         try tx.versions(memoryId: id.lowercasedText)
                     }.filter { withheld[$0.version] == nil }
                 } catch {

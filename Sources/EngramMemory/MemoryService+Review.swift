@@ -149,7 +149,7 @@ extension MemoryService {
             return m
         }
         if action == .approve { usage.confirmed(id, at: now) }
-        try await resolveReports(id)
+        try await resolveReports(id, memory: current, actor: principal.userId)
         try await recordAudit(
             current.orgId,
             actor: principal.userId,

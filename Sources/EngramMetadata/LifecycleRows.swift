@@ -20,6 +20,10 @@ public struct VersionRow: Sendable, Hashable {
     public var snapshot: Data
     /// The id (`jti`) of the token that made the change, when there was one.
     public var tokenId: String?
+    /// The memory's tenant key (`org:<id>`, or `user:<id>` for a personal memory even inside an org), which
+    /// PostgreSQL files the row under (row-level security); written, never read back (SQLite stores none).
+    /// Nil: the tenant the memory's earlier versions are filed under.
+    public var tenant: String?
 
     public init(
         memoryId: String,
@@ -34,7 +38,8 @@ public struct VersionRow: Sendable, Hashable {
         state: String,
         contentHash: String,
         snapshot: Data,
-        tokenId: String? = nil
+        tokenId: String? = nil,
+        tenant: String? = nil
     ) {
         self.memoryId = memoryId
         self.version = version
@@ -49,6 +54,7 @@ public struct VersionRow: Sendable, Hashable {
         self.contentHash = contentHash
         self.snapshot = snapshot
         self.tokenId = tokenId
+        self.tenant = tenant
     }
 }
 

@@ -21,3 +21,44 @@ public struct SealedValueUnreadable: Error, CustomStringConvertible {
     public init(identity: String) { self.identity = identity }
     public var description: String { "the sealed value of \(identity) does not open (altered or moved)" }
 }
+
+/// The tenants and identities the metadata stores seal lifecycle values under, shared by every engine
+/// so that a value sealed by one opens in another (an engine migration copies sealed bytes as they are).
+public enum SealedIdentity {
+    /// The key scope of a memory version: its organisation (versions of memories outside any org share one).
+    public static func versionTenant(_ orgId: String?) -> String { orgId.map { "org:" + $0 } ?? "" }
+
+    /// A version snapshot's identity: a snapshot moved to another version or memory does not open.
+    public static func versionIdentity(_ memoryId: String, _ version: Int) -> String { "memory_version:\(memoryId):\(version)" }
+
+    /// The key scope of an organisation's webhook secret.
+    public static func webhookTenant(_ orgId: String) -> String { "org:" + orgId }
+
+    /// An organisation's webhook secret's identity.
+    public static func webhookIdentity(_ orgId: String) -> String { "org:\(orgId):webhook_secret" }
+
+    /// The first bytes of every sealed binary value (`AtRestCipher.magic`).
+    public static let magic: [UInt8] = [0x00, 0x45, 0x41, 0x01]
+
+    /// The prefix of a sealed text value, before the base64 envelope (`AtRestCipher.textPrefix`).
+    public static let textPrefix = "e1:"
+
+    /// Whether `stored` has the sealed-value header (whoever's key sealed it).
+    public static func looksSealed(_ stored: Data) -> Bool { stored.starts(with: magic) }
+}
+
+extension RecordSealing {
+    /// A text value sealed for a text column: `e1:` and the base64 envelope (`AtRestCipher.sealText`).
+    public func sealText(_ plaintext: String, tenant: String, identity: String) throws -> String {
+        SealedIdentity.textPrefix + (try seal(Data(plaintext.utf8), tenant: tenant, identity: identity)).base64EncodedString()
+    }
+
+    /// The plaintext of a text column's value; a plaintext value is returned as it is (`AtRestCipher.openText`).
+    public func openText(_ stored: String, tenant: String, identity: String) throws -> String {
+        guard stored.hasPrefix(SealedIdentity.textPrefix) else { return stored }
+        guard let data = Data(base64Encoded: String(stored.dropFirst(SealedIdentity.textPrefix.count))), isSealed(data),
+            let text = String(data: try open(data, tenant: tenant, identity: identity), encoding: .utf8)
+        else { throw SealedValueUnreadable(identity: identity) }
+        return text
+    }
+}

@@ -19,7 +19,7 @@ public enum PostgresSchema {
 
     /// Every migration, in order.
     public static let migrations: [PostgresMigration] = [
-        schema, authV1, invitations, audit, lifecycle, quarantine, trust, accounts, oauth, encryption,
+        schema, authV1, invitations, audit, lifecycle, quarantine, trust, accounts, oauth, encryption, metadataGlobal,
     ]
 
     /// The tenant of a row whose tenant is a function of its keys.
@@ -424,5 +424,183 @@ public enum PostgresSchema {
             """,
             "GRANT UPDATE (snapshot) ON engram.memory_versions TO {app}",
         ]
+    )
+
+    /// The metadata store's cross-tenant operations (`GlobalQueries`), as SECURITY DEFINER functions the
+    /// application role may call from `withGlobal` (where it sees no tenant row): the session lookup with
+    /// every column, the session sweep, the lifecycle's start-up loaders, walks and sweeps, and the
+    /// background writes across tenants (the usage flush, a rescan's quarantine hits), which file each row
+    /// under its memory's tenant (`memory_tenant`: the tenant of the memory's versions, else of its usage row;
+    /// a memory with neither has no tenant and its row is skipped).
+    static let metadataGlobal = PostgresMigration(
+        id: "0011_metadata_global_v1",
+        mirroring: [],
+        [
+            """
+            CREATE FUNCTION engram.session_by_secret_v2(p_secret_hash text)
+            RETURNS TABLE (id text, user_id text, org_id text, csrf_token text, created_at double precision,
+                           last_seen_at double precision, expires_at double precision, reauth_at double precision,
+                           ip text, user_agent text)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT s.id, s.user_id, s.org_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, s.reauth_at, s.ip,
+                     s.user_agent
+              FROM engram.sessions s WHERE s.secret_hash = p_secret_hash
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.delete_expired_sessions(p_before double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH gone AS (DELETE FROM engram.sessions WHERE expires_at < p_before RETURNING 1) SELECT count(*) FROM gone
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.latest_version_numbers()
+            RETURNS TABLE (memory_id text, version bigint)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT v.memory_id, max(v.version) FROM engram.memory_versions v GROUP BY v.memory_id
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.all_versions()
+            RETURNS TABLE (memory_id text, version bigint, at double precision, actor text, channel text, client text,
+                           request_id text, reason text, org_id text, state text, content_hash text, snapshot bytea,
+                           token_id text)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT v.memory_id, v.version, v.at, v.actor, v.channel, v.client, v.request_id, v.reason, v.org_id, v.state,
+                     v.content_hash, v.snapshot, v.token_id
+              FROM engram.memory_versions v ORDER BY v.memory_id, v.version
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.deleted_before(p_before double precision)
+            RETURNS TABLE (memory_id text, org_id text, at double precision)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT v.memory_id, v.org_id, v.at FROM engram.memory_versions v
+              JOIN (SELECT memory_id, max(version) AS top FROM engram.memory_versions GROUP BY memory_id) t
+                ON t.memory_id = v.memory_id AND t.top = v.version
+              WHERE v.state = 'deleted' AND v.at < p_before
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.purge_memories(p_memory_ids text[])
+            RETURNS void
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              DELETE FROM engram.memory_versions WHERE memory_id = ANY (p_memory_ids);
+              DELETE FROM engram.memory_usage WHERE memory_id = ANY (p_memory_ids);
+              DELETE FROM engram.served_log WHERE memory_id = ANY (p_memory_ids);
+              DELETE FROM engram.memory_reports WHERE memory_id = ANY (p_memory_ids);
+              DELETE FROM engram.quarantine WHERE memory_id = ANY (p_memory_ids);
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.all_usage()
+            RETURNS TABLE (memory_id text, served_count bigint, last_served_at double precision, last_confirmed_at double precision)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT u.memory_id, u.served_count, u.last_served_at, u.last_confirmed_at FROM engram.memory_usage u
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.memory_tenant(p_memory_id text)
+            RETURNS text
+            LANGUAGE sql STABLE SET search_path = engram, pg_temp AS $$
+              SELECT coalesce(
+                (SELECT v.tenant FROM engram.memory_versions v WHERE v.memory_id = p_memory_id ORDER BY v.version DESC LIMIT 1),
+                (SELECT u.tenant FROM engram.memory_usage u WHERE u.memory_id = p_memory_id))
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.record_served(p_at double precision, p_memory_id text, p_user_id text, p_rank bigint)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH added AS (
+                INSERT INTO engram.served_log (at, memory_id, user_id, rank, tenant)
+                SELECT p_at, p_memory_id, p_user_id, p_rank, t.tenant FROM (SELECT engram.memory_tenant(p_memory_id) AS tenant) t
+                WHERE t.tenant IS NOT NULL RETURNING 1)
+              SELECT count(*) FROM added
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.record_usage(p_memory_id text, p_served_count bigint, p_last_served_at double precision, p_last_confirmed_at double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH put AS (
+                INSERT INTO engram.memory_usage (memory_id, served_count, last_served_at, last_confirmed_at, tenant)
+                SELECT p_memory_id, p_served_count, p_last_served_at, p_last_confirmed_at, t.tenant
+                FROM (SELECT engram.memory_tenant(p_memory_id) AS tenant) t WHERE t.tenant IS NOT NULL
+                ON CONFLICT (memory_id) DO UPDATE SET served_count = excluded.served_count,
+                  last_served_at = excluded.last_served_at, last_confirmed_at = excluded.last_confirmed_at
+                RETURNING 1)
+              SELECT count(*) FROM put
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.all_reports()
+            RETURNS TABLE (id bigint, at double precision, memory_id text, org_id text, user_id text, verdict text, note text,
+                           resolved boolean)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT r.id, r.at, r.memory_id, r.org_id, r.user_id, r.verdict, r.note, r.resolved
+              FROM engram.memory_reports r ORDER BY r.id
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.purge_served_log(p_before double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH gone AS (DELETE FROM engram.served_log WHERE at < p_before RETURNING 1) SELECT count(*) FROM gone
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.purge_deliveries(p_before double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH gone AS (DELETE FROM engram.webhook_deliveries WHERE at < p_before RETURNING 1) SELECT count(*) FROM gone
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.all_policies()
+            RETURNS TABLE (id text, stale_after_days bigint, version_retention_days bigint, approver_must_differ boolean)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT o.id, o.stale_after_days, o.version_retention_days, o.approver_must_differ FROM engram.orgs o
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.quarantine_version(p_memory_id text, p_version bigint, p_org_id text, p_rules text, p_at double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH added AS (
+                INSERT INTO engram.quarantine (memory_id, version, org_id, rules, at, tenant)
+                SELECT p_memory_id, p_version, p_org_id, p_rules, p_at,
+                       coalesce(engram.memory_tenant(p_memory_id), 'org:' || p_org_id)
+                WHERE coalesce(engram.memory_tenant(p_memory_id), 'org:' || p_org_id) IS NOT NULL
+                ON CONFLICT (memory_id, version) DO NOTHING RETURNING 1)
+              SELECT count(*) FROM added
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.quarantined_rows(p_org_id text)
+            RETURNS TABLE (memory_id text, version bigint, org_id text, rules text, at double precision)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT q.memory_id, q.version, q.org_id, q.rules, q.at FROM engram.quarantine q
+              WHERE p_org_id IS NULL OR q.org_id = p_org_id ORDER BY q.at DESC
+            $$
+            """,
+            // Not a definer, and closed to the application role: only the definer functions call it (as the owner).
+            "REVOKE ALL ON FUNCTION engram.memory_tenant(text) FROM PUBLIC",
+        ] + definerGrantsV1("session_by_secret_v2(text)")
+            + definerGrantsV1("delete_expired_sessions(double precision)")
+            + definerGrantsV1("latest_version_numbers()")
+            + definerGrantsV1("all_versions()")
+            + definerGrantsV1("deleted_before(double precision)")
+            + definerGrantsV1("purge_memories(text[])")
+            + definerGrantsV1("all_usage()")
+            + definerGrantsV1("record_served(double precision, text, text, bigint)")
+            + definerGrantsV1("record_usage(text, bigint, double precision, double precision)")
+            + definerGrantsV1("all_reports()")
+            + definerGrantsV1("purge_served_log(double precision)")
+            + definerGrantsV1("purge_deliveries(double precision)")
+            + definerGrantsV1("all_policies()")
+            + definerGrantsV1("quarantine_version(text, bigint, text, text, double precision)")
+            + definerGrantsV1("quarantined_rows(text)")
     )
 }

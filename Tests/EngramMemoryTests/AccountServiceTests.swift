@@ -1,5 +1,7 @@
 import EngramAuth
 import EngramDatabase
+import EngramMetadata
+import EngramPostgres
 import Foundation
 import Testing
 
@@ -8,7 +10,11 @@ import Testing
 /// The account rules with a real SQLite file and an injected clock: session rotation, idle and
 /// absolute expiry, re-prompt windows, TOTP replay, single-use backup codes and links.
 @Suite struct AccountServiceTests {
-    let database: EngramDatabase
+    /// The SQLite file (its metadata unused under `Tests/postgres.sh`).
+    let sqlite: EngramDatabase
+    /// The metadata store's database (SQLite, or PostgreSQL under `Tests/postgres.sh`).
+    let metadata: TestMetadata
+    var database: any MetadataStore { metadata.store }
     let directory: MemberDirectory
     let audit: AuditLog
     let accounts: AccountService
@@ -17,11 +23,14 @@ import Testing
 
     init() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-accounts-\(UUID()).sqlite").path
-        database = try EngramDatabase(path: path)
-        directory = MemberDirectory(metadata: database)
-        audit = AuditLog(metadata: database)
+        let sqlite = try EngramDatabase(path: path)
+        self.sqlite = sqlite
+        let metadata = try await TestMetadata.make { sqlite }
+        self.metadata = metadata
+        directory = MemberDirectory(metadata: metadata.store)
+        audit = AuditLog(metadata: metadata.store)
         accounts = AccountService(
-            metadata: database,
+            metadata: metadata.store,
             directory: directory,
             audit: audit,
             tokens: await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value),
@@ -111,7 +120,7 @@ import Testing
         let issued = try await accounts.signIn(userId: "ada", password: Self.password, code: nil, orgId: nil, client: client)
         let (secret, uri) = try await accounts.beginTOTP(issued.session)
         #expect(uri.contains(secret))
-        let raw = try #require(try await records().read { tx in try tx.credential(userId: "ada") })
+        let raw = try #require(try await storedCredential())
         let sealed = Data(try #require(raw.totpSecret))
         #expect(sealed.range(of: Data(secret.utf8)) == nil)  // sealed, not the base32 text
         let totp = TOTPCodes(secret: try await plainSecret())
@@ -121,7 +130,14 @@ import Testing
         #expect(codes.count == 10)
         #expect(rotated.cookie != issued.cookie)
         // The stored codes are hashes.
-        let stored = try await database.pool.read { db in try String.fetchAll(db, sql: "SELECT code_hash FROM backup_codes") }
+        let stored: [String]
+        if let postgres = metadata.postgres {
+            stored = try await postgres.withTenant(try PostgresTenantScope.user("ada"), readOnly: true) { tx in
+                try tx.column("SELECT code_hash FROM engram.backup_codes", as: String.self)
+            }
+        } else {
+            stored = try await sqlite.pool.read { db in try String.fetchAll(db, sql: "SELECT code_hash FROM backup_codes") }
+        }
         #expect(Set(stored) == Set(codes.compactMap(BackupCodes.hash)))
 
         await #expect(throws: AccountError.totpRequired) {
@@ -221,11 +237,14 @@ import Testing
         await #expect(throws: AccountError.self) { _ = try await accounts.createToken(issued.session, name: "x", days: 400, client: client) }
     }
 
-    func records() -> AccountRecords { AccountRecords(database: database) }
+    /// The user's credential row as stored.
+    func storedCredential(_ userId: String = "ada") async throws -> CredentialRow? {
+        try await database.read(.user(userId)) { tx in try tx.credential(userId: userId) }
+    }
 
     /// The stored TOTP secret, unsealed through the service's own path.
     func plainSecret() async throws -> String {
-        let credential = try await records().read { tx in try tx.credential(userId: "ada") }
+        let credential = try await storedCredential()
         return try #require(try credential.flatMap { try accounts.totpSecret(userId: "ada", credential: $0) })
     }
 }

@@ -114,7 +114,9 @@ import Testing
 
     @Test func aURLClientAuthorizesAndExchangesItsCode() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-cimd-\(UUID()).sqlite").path
-        let database = try EngramDatabase(path: path)
+        let metadata = try await TestMetadata.make { try EngramDatabase(path: path) }
+        defer { withExtendedLifetime(metadata) {} }
+        let database = metadata.store
         let directory = MemberDirectory(metadata: database)
         let tokens = await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value)
         try await directory.upsertMember(userId: "alice", orgId: "acme", role: .member)

@@ -1,5 +1,7 @@
 import EngramAuth
 import EngramDatabase
+import EngramMetadata
+import EngramPostgres
 import EngramStore
 import Foundation
 import Testing
@@ -21,6 +23,9 @@ import Testing
         let database: EngramDatabase
         let store: any VectorStore
         let directory: MemberDirectory
+        /// The metadata store's database (`database`, or PostgreSQL under `Tests/postgres.sh`).
+        let metadata: TestMetadata
+        var meta: any MetadataStore { metadata.store }
     }
 
     func make(
@@ -35,20 +40,21 @@ import Testing
         let database =
             try existingDB
             ?? EngramDatabase(directory: FileManager.default.temporaryDirectory.appendingPathComponent("engram-lifecycle-\(UUID().uuidString)"))
-        let directory = try MemberDirectory(metadata: database)
+        let metadata = try await TestMetadata.make { database }
+        let directory = MemberDirectory(metadata: metadata.store)
         for user in ["alice", "bob", "dave", "carol"] {
             try await directory.upsertMember(userId: user, orgId: "acme", role: user == "carol" ? .admin : .member, orgName: "Acme")
         }
-        let audit = AuditLog(metadata: database)
+        let audit = AuditLog(metadata: metadata.store)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),
             requiresReview: { reviewOrgs.contains($0) },
             audit: audit,
-            metadata: database,
+            metadata: metadata.store,
             minRelevance: 0
         )
-        return Fixture(service: service, audit: audit, database: database, store: store, directory: directory)
+        return Fixture(service: service, audit: audit, database: database, store: store, directory: directory, metadata: metadata)
     }
 
     // MARK: Provenance and anchors
@@ -79,7 +85,7 @@ import Testing
         #expect(edited.provenance == added.provenance)
         #expect(edited.version == 2)
         // Reopened from the store: the payload carries all of it.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         let stored = try reopened.get(alice, id: added.id)
         #expect(stored.provenance == added.provenance && stored.anchors == added.anchors && stored.version == 2)
     }
@@ -144,7 +150,7 @@ import Testing
         let history = try await f.service.history(alice, id: m.id)
         #expect(history.map(\.version) == [1, 2] && history[1].channel == "qdrant-api" && history.allSatisfy { $0.recorded })
         // The stored payload is corrected too, so a restart reads the same.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         #expect(try reopened.get(alice, id: m.id).provenance == m.provenance)
         // A new point written around the service is recorded as coming through the Qdrant API.
         var created = Memory(
@@ -195,9 +201,18 @@ import Testing
     @Test func versionRowsAreImmutable() async throws {
         let f = try await make()
         let m = try await f.service.add(alice, NewMemory(content: "Versions cannot be rewritten")).memory
-        #expect(throws: (any Error).self) {
-            try f.database.pool.write { db in
-                try db.execute(sql: "UPDATE memory_versions SET reason = 'x' WHERE memory_id = ?", arguments: [m.id.lowercasedText])
+        if let postgres = f.metadata.postgres {
+            let id = m.id.lowercasedText
+            await #expect(throws: (any Error).self) {
+                try await postgres.withTenant(try PostgresTenantScope.user("alice", org: "acme")) { tx in
+                    try tx.execute("UPDATE engram.memory_versions SET reason = 'x' WHERE memory_id = \(id)")
+                }
+            }
+        } else {
+            #expect(throws: (any Error).self) {
+                try f.database.pool.write { db in
+                    try db.execute(sql: "UPDATE memory_versions SET reason = 'x' WHERE memory_id = ?", arguments: [m.id.lowercasedText])
+                }
             }
         }
     }
@@ -253,7 +268,7 @@ import Testing
             f.service.collection,
             points: [PointStruct(id: .uuid(m.id), vector: try await f.service.embed(ahead.content), payload: ahead.payload)]
         )
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         let history = try await reopened.history(alice, id: m.id)
         #expect(history.map(\.version) == [1, 2])
         #expect(history[1].recorded == false && history[1].memory.content == "Builds use the remote cache")
@@ -358,7 +373,7 @@ import Testing
         #expect(try f.service.get(alice, id: expiring.id).state == .archived)
         // A restart (the server flushes usage at shutdown) does not apply it twice.
         try await f.service.usage.flush()
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         let afterRestart = try await reopened.sweep(now: Date().addingTimeInterval(4 * 86_400))
         #expect(afterRestart.staled.isEmpty && afterRestart.archived.isEmpty)
         #expect(try await reopened.history(alice, id: unused.id).map(\.reason).last?.hasPrefix("stale") == true)
@@ -383,7 +398,7 @@ import Testing
         _ = try await f.service.setPolicy(carol, LifecyclePolicy(staleAfterDays: 30))
         #expect(try await f.service.sweep().staled == [m.id])
         // The policy is in the database.
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         #expect(reopened.policy(orgId: "acme").staleAfterDays == 30)
     }
 
@@ -394,12 +409,12 @@ import Testing
         let m = try await f.service.add(alice, NewMemory(content: "Benchmarks run on the perf runner")).memory
         for _ in 0..<3 { _ = try await f.service.search(alice, MemorySearchQuery(query: "where do benchmarks run", limit: 1)) }
         #expect(f.service.usage.usage(m.id).servedCount == 3)
-        let records = LifecycleRecords(database: f.database)
-        #expect(try await records.served(since: 0).isEmpty)
+        let served = { try await f.meta.read(.user("alice", org: "acme")) { tx in try tx.served(since: 0) } }
+        #expect(try await served().isEmpty)
         #expect(try await f.service.usage.flush() == 3)
-        let rows = try await records.served(since: 0)
+        let rows = try await served()
         #expect(rows.count == 3 && rows.allSatisfy { $0.memoryId == m.id.lowercasedText && $0.userId == "alice" && $0.rank == 1 })
-        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.database)
+        let reopened = try await MemoryService(store: f.store, embedder: f.service.embedder, metadata: f.meta)
         #expect(reopened.usage.usage(m.id).servedCount == 3)
     }
 
@@ -513,9 +528,9 @@ import Testing
 
         let g = try await make()
         try await g.service.importMemories(page.items)
-        let source = LifecycleRecords(database: f.database)
-        let target = LifecycleRecords(database: g.database)
-        #expect(try await target.versions(memoryId: m.id.lowercasedText) == (try await source.versions(memoryId: m.id.lowercasedText)))
+        let id = m.id.lowercasedText
+        let versions = { (store: any MetadataStore) in try await store.read(.user("alice", org: "acme")) { tx in try tx.versions(memoryId: id) } }
+        #expect(try await versions(g.meta) == (try await versions(f.meta)))
         let copy = try g.service.get(alice, id: m.id)
         #expect(copy == item.memory)
         #expect(copy.provenance.client == "claude-code/2.1" && copy.anchors.map(\.path) == ["Docs/Guide.md"])
@@ -523,7 +538,7 @@ import Testing
         #expect(u.servedCount == 1 && u.lastConfirmedAt == f.service.usage.usage(m.id).lastConfirmedAt)
         // Importing again keeps what is recorded.
         try await g.service.importMemories(page.items)
-        #expect(try await target.versions(memoryId: m.id.lowercasedText).count == 2)
+        #expect(try await versions(g.meta).count == 2)
     }
 
     // MARK: Rescan
@@ -540,15 +555,23 @@ import Testing
             f.service.collection,
             points: [PointStruct(id: .uuid(clean.id), vector: try await f.service.embed(clean.content), payload: leaked.payload)]
         )
-        try await LifecycleRecords(database: f.database).appendVersions([
-            MemoryLedger.row(leaked, state: "published", actor: "alice", channel: "rest", client: nil, requestId: nil, reason: "edit", at: Date())
-        ])
+        let leakedRow = MemoryLedger.row(
+            leaked,
+            state: "published",
+            actor: "alice",
+            channel: "rest",
+            client: nil,
+            requestId: nil,
+            reason: "edit",
+            at: Date()
+        )
+        try await f.meta.write(.user("alice", org: "acme")) { tx in try tx.appendVersions([leakedRow]) }
         let org = Memory(userId: "alice", orgId: "acme", scope: .org, state: .published, content: "Registry login: \(token)", contentHash: "x")
         try await f.store.upsert(
             f.service.collection,
             points: [PointStruct(id: .uuid(org.id), vector: try await f.service.embed("registry login"), payload: org.payload)]
         )
-        let service = try await MemoryService(store: f.store, embedder: f.service.embedder, audit: f.audit, metadata: f.database, minRelevance: 0)
+        let service = try await MemoryService(store: f.store, embedder: f.service.embedder, audit: f.audit, metadata: f.meta, minRelevance: 0)
         _ = try await service.update(alice, id: clean.id, MemoryPatch(content: "CI pushes images with the deploy bot's token from the vault"))
 
         let dry = try await service.rescan(apply: false)

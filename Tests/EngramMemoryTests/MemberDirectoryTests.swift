@@ -9,7 +9,9 @@ final class MemberDirectoryTests: XCTestCase {
     func testMembershipsAndLastOwner() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-dir-\(UUID()).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let d = MemberDirectory(metadata: try EngramDatabase(path: path))
+        let metadata = try await TestMetadata.make { try EngramDatabase(path: path) }
+        defer { withExtendedLifetime(metadata) {} }
+        let d = MemberDirectory(metadata: metadata.store)
         try await d.upsertMember(userId: "olga", orgId: "acme", role: .owner)
         try await d.upsertMember(userId: "bob", orgId: "acme", role: .member)
         let bob = try await d.role(userId: "bob", orgId: "acme")

@@ -1,18 +1,21 @@
 import EngramDatabase
 import EngramMetadata
+import EngramPostgres
 import Foundation
 import Testing
 
-/// The metadata-store seam on SQLite: one representative transaction of each area (members, accounts,
-/// OAuth, the audit log, the lifecycle) and the global surface, all through `any MetadataStore` and the
-/// query protocols rather than the concrete types, with the at-rest sealing of the lifecycle intact.
+/// The metadata-store seam on SQLite (or on PostgreSQL under `Tests/postgres.sh`, through `TestMetadata`):
+/// one representative transaction of each area (members, accounts, OAuth, the audit log, the lifecycle) and
+/// the global surface, all through `any MetadataStore` and the query protocols rather than the concrete
+/// types, with the at-rest sealing of the lifecycle intact.
 @Suite struct MetadataSeamTests {
-    /// A fresh database in a temporary directory, with an at-rest cipher when asked.
-    static func store(sealed: Bool = false) throws -> (store: any MetadataStore, directory: URL) {
+    /// A fresh database in a temporary directory (or a fresh PostgreSQL database), with an at-rest cipher
+    /// when asked. Keep `metadata` alive while the store is used.
+    static func store(sealed: Bool = false) async throws -> (store: any MetadataStore, directory: URL, metadata: TestMetadata) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-seam-\(UUID())")
         let cipher = sealed ? AtRestCipher(current: AtRestCipher.MasterKey(bytes: Data((0..<32).map { _ in UInt8.random(in: 0...255) }))) : nil
-        let database = try EngramDatabase(directory: directory, cipher: cipher)
-        return (SQLiteMetadataStore(database: database), directory)
+        let metadata = try await TestMetadata.make(sealer: cipher) { try EngramDatabase(directory: directory, cipher: cipher) }
+        return (metadata.store, directory, metadata)
     }
 
     @Test func tenantScopeKeys() {
@@ -25,9 +28,12 @@ import Testing
     }
 
     @Test func membersThroughTheSeam() async throws {
-        let (store, directory) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        #expect(store.engine == .sqlite && !store.sealsSecrets)
+        let (store, directory, metadata) = try await Self.store()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            withExtendedLifetime(metadata) {}
+        }
+        #expect(store.engine == TestMetadata.engine && !store.sealsSecrets)
         try await store.write(.org("acme", actor: "ada")) { tx in
             try tx.insertUser(id: "ada", at: 1)
             try tx.insertOrganisation(id: "acme", name: "Acme", at: 1)
@@ -49,8 +55,11 @@ import Testing
     }
 
     @Test func accountsAndTheGlobalLookups() async throws {
-        let (store, directory) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, metadata) = try await Self.store()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            withExtendedLifetime(metadata) {}
+        }
         let session = SessionRow(
             id: "s1",
             secretHash: "hash-1",
@@ -80,8 +89,11 @@ import Testing
     }
 
     @Test func oauthCodeIsSpentOnce() async throws {
-        let (store, directory) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, metadata) = try await Self.store()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            withExtendedLifetime(metadata) {}
+        }
         try await store.writeGlobal { tx in
             try tx.insertClient(OAuthClientRow(clientId: "c1", clientName: "Client", redirectURIs: ["https://x.example/cb"], createdAt: 1))
         }
@@ -106,8 +118,11 @@ import Testing
     }
 
     @Test func auditRowsNewestFirst() async throws {
-        let (store, directory) = try Self.store()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, metadata) = try await Self.store()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            withExtendedLifetime(metadata) {}
+        }
         let rows = (1...3).map {
             AuditRow(at: Double($0), orgId: "acme", actor: "ada", action: "a\($0)", memoryId: nil, beforeHash: nil, afterHash: nil, detail: nil)
         }
@@ -119,8 +134,11 @@ import Testing
     }
 
     @Test func lifecycleVersionsAndWebhookSecretStaySealedAtRest() async throws {
-        let (store, directory) = try Self.store(sealed: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let (store, directory, metadata) = try await Self.store(sealed: true)
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            withExtendedLifetime(metadata) {}
+        }
         #expect(store.sealsSecrets)
         let canary = "seam-canary-\(UUID().uuidString)"
         let version = VersionRow(
@@ -149,7 +167,18 @@ import Testing
         #expect(versions == [version])
         #expect(secret == webhook)
         #expect(try await store.readGlobal { tx in try tx.latestVersionNumbers() } == ["m1": 1])
-        // Neither the snapshot nor the secret lies in the file or its WAL in plaintext.
+        // Neither the snapshot nor the secret lies in the database in plaintext: PostgreSQL's stored
+        // columns, or SQLite's file and its WAL.
+        if let postgres = metadata.postgres {
+            let stored = try await postgres.withTenant(try PostgresTenantScope.org("acme"), readOnly: true) { tx in
+                (
+                    try tx.column("SELECT snapshot FROM engram.memory_versions WHERE memory_id = 'm1'", as: Data.self),
+                    try tx.column("SELECT webhook_secret FROM engram.orgs WHERE id = 'acme'", as: String.self)
+                )
+            }
+            #expect(stored.0.count == 1 && stored.0.allSatisfy { $0.range(of: Data(canary.utf8)) == nil && $0.starts(with: AtRestCipher.magic) })
+            #expect(stored.1.count == 1 && stored.1.allSatisfy { !$0.contains(canary) && $0.hasPrefix(AtRestCipher.textPrefix) })
+        }
         let files = ["engram.sqlite", "engram.sqlite-wal"].map { directory.appendingPathComponent($0) }
         for file in files {
             let bytes = (try? Data(contentsOf: file)) ?? Data()

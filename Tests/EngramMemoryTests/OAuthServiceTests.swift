@@ -11,12 +11,15 @@ import Testing
     let oauth: OAuthService
     let directory: MemberDirectory
     let tokens: TokenService
+    /// The metadata store's database (SQLite, or PostgreSQL under `Tests/postgres.sh`).
+    let metadata: TestMetadata
     static let base = "http://127.0.0.1:8080"
     static let verifier = String(repeating: "v", count: 20) + OneTimeSecret.generate().value
 
     init() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("engram-oauth-\(UUID()).sqlite").path
-        let database = try EngramDatabase(path: path)
+        metadata = try await TestMetadata.make { try EngramDatabase(path: path) }
+        let database = metadata.store
         directory = MemberDirectory(metadata: database)
         tokens = await TokenService(secret: OneTimeSecret.generate().value + OneTimeSecret.generate().value)
         oauth = OAuthService(metadata: database, directory: directory, audit: AuditLog(metadata: database), tokens: tokens)

@@ -10,6 +10,8 @@ import Testing
     let administration: OrgAdministration
     let directory: MemberDirectory
     let audit: AuditLog
+    /// The metadata store's database (SQLite, or PostgreSQL under `Tests/postgres.sh`).
+    let metadata: TestMetadata
 
     static let owner = Principal(userId: "olivia", orgId: "acme", role: .owner)
     static let admin = Principal(userId: "adam", orgId: "acme", role: .admin)
@@ -18,8 +20,9 @@ import Testing
     init() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("engram-orgadmin-\(UUID().uuidString)")
         let store = try EmbeddedStore(directory: folder)
-        directory = try MemberDirectory(metadata: store.database)
-        audit = try AuditLog(metadata: store.database)
+        metadata = try await TestMetadata.make { store.database }
+        directory = MemberDirectory(metadata: metadata.store)
+        audit = AuditLog(metadata: metadata.store)
         administration = OrgAdministration(directory: directory, audit: audit)
         for p in [Self.owner, Self.admin, Self.member] {
             try await directory.upsertMember(userId: p.userId, orgId: "acme", role: p.role)

@@ -9,6 +9,8 @@ import Testing
 /// requires it and are audited with both hashes; approval binds to the text the reviewer read;
 /// task-less drafts can be published; control characters are refused; weak hits are dropped.
 @Suite struct ReviewIntegrityTests {
+    /// The metadata stores (SQLite, or PostgreSQL under `Tests/postgres.sh`) of this test's services.
+    let kept = MetadataKeeper()
     let alice = Principal.user("alice")
     let bob = Principal.user("bob")
     let carol = Principal.user("carol", role: .admin)
@@ -22,7 +24,9 @@ import Testing
     {
         let (store, _) = try await MemoryTestSupport.store()
         let auditDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("engram-audit-\(UUID().uuidString)")
-        let audit = try AuditLog(metadata: try EmbeddedStore(directory: auditDirectory).database)
+        let metadata = try await TestMetadata.make { try EmbeddedStore(directory: auditDirectory).database }
+        kept.keep(metadata)
+        let audit = AuditLog(metadata: metadata.store)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),

@@ -24,6 +24,8 @@ import Testing
         let service: MemoryService
         let audit: AuditLog
         let store: any VectorStore
+        /// The metadata store's database (SQLite, or PostgreSQL under `Tests/postgres.sh`), kept alive with the fixture.
+        let metadata: TestMetadata
     }
 
     func make(reviewOrgs: Set<String> = []) async throws -> Fixture {
@@ -31,20 +33,21 @@ import Testing
         let database = try EngramDatabase(
             directory: FileManager.default.temporaryDirectory.appendingPathComponent("engram-trust-\(UUID().uuidString)")
         )
-        let directory = try MemberDirectory(metadata: database)
+        let metadata = try await TestMetadata.make { database }
+        let directory = MemberDirectory(metadata: metadata.store)
         for (user, role) in [("alice", Role.member), ("bob", .member), ("carol", .admin), ("olga", .owner)] {
             try await directory.upsertMember(userId: user, orgId: "acme", role: role, orgName: "Acme")
         }
-        let audit = AuditLog(metadata: database)
+        let audit = AuditLog(metadata: metadata.store)
         let service = try await MemoryService(
             store: store,
             embedder: try MemoryTestSupport.embedder(),
             requiresReview: { reviewOrgs.contains($0) },
             audit: audit,
-            metadata: database,
+            metadata: metadata.store,
             minRelevance: 0
         )
-        return Fixture(service: service, audit: audit, store: store)
+        return Fixture(service: service, audit: audit, store: store, metadata: metadata)
     }
 
     // MARK: The screen on the write paths

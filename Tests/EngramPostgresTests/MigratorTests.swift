@@ -119,6 +119,7 @@ struct MigratorTests {
         "0008_accounts_v1": "e5066e187896e799683e61da24e6122de8b5a6e71178474970605f221084bad2",
         "0009_oauth_v1": "376a2a607b1dd58c3378865dcb6bf3b36f86f2a62ee84b56c570119aac3e9bfd",
         "0010_encryption_v1": "76b16f32d6b03329c2d869df1cac5826cd1ca3b647e1d4360e40285ffd0524b6",
+        "0011_metadata_global_v1": "bcbdfe087d33cf01fd68552df89bbc16da9dbaa0f363039cb89a6e390d511151",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() {

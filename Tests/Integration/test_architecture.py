@@ -76,6 +76,14 @@ def test_the_unscoped_postgres_path_is_for_tests_only():
     assert not offenders, offenders
 
 
+def test_the_postgres_store_implements_the_seam_alone():
+    """EngramPostgres implements `MetadataStore` on EngramMetadata's types only: it never imports the SQLite
+    engine (EngramDatabase) nor the domain, so the seal identities it shares come from EngramMetadata."""
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    assert "EngramMetadata" in code["EngramPostgres"]
+    assert not code["EngramPostgres"] & {"EngramDatabase", "EngramMemory", "EngramStore"}
+
+
 def test_the_domain_reaches_metadata_through_the_seam():
     """EngramMetadata (row types, TenantScope, the query protocols, MetadataStore) depends on nothing, and
     EngramMemory names no SQLite record type and does not import EngramDatabase: it reaches the metadata

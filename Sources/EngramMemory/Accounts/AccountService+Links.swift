@@ -87,10 +87,12 @@ extension AccountService {
     public func acceptInvitationLink(_ secret: String, password: String, client: ClientInfo, now: Date = Date()) async throws -> IssuedSession {
         let hash = OneTimeSecret.hash(secret)
         let scope = try await linkScope(hash)
-        let (info, existing) = try await metadata.read(scope) { tx in
+        let (info, existing, invitedOrg) = try await metadata.read(scope) { tx in
             let link = try self.liveLink(hash, tx: tx, now: now)
-            guard link.info.kind == .invitation else { throw AccountError.invalidLink }
-            return (link.info, try tx.credential(userId: link.info.userId)?.passwordHash)
+            guard link.info.kind == .invitation, let invitationId = link.row.invitationId,
+                let invitation = try tx.invitation(id: invitationId, userId: link.row.userId, aliveAfter: now.timeIntervalSince1970)
+            else { throw AccountError.invalidLink }
+            return (link.info, try tx.credential(userId: link.info.userId)?.passwordHash, invitation.orgId)
         }
         var newHash: String?
         if let existing {
@@ -101,10 +103,14 @@ extension AccountService {
         }
         let time = now.timeIntervalSince1970
         let passwordHash = newHash
-        let orgId = try await metadata.write(scope) { tx -> String in
+        // The membership and the invitation are the inviting org's rows: the live invitation the link names
+        // grants the write that org too (checked again inside).
+        let writeScope = TenantScope(tenants: scope.tenants + ["org:\(invitedOrg)"], userId: scope.userId)
+        let orgId = try await metadata.write(writeScope) { tx -> String in
             let link = try self.liveLink(hash, tx: tx, now: now)
             guard let invitationId = link.row.invitationId,
                 let invitation = try tx.invitation(id: invitationId, userId: link.row.userId, aliveAfter: time),
+                invitation.orgId == invitedOrg,
                 try tx.useLink(secretHash: hash, at: time)
             else { throw AccountError.invalidLink }
             try tx.insertUser(id: invitation.userId, at: time)

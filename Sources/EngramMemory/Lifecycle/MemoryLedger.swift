@@ -175,7 +175,8 @@ public final class MemoryLedger: Sendable {
             state: state,
             contentHash: m.contentHash,
             snapshot: Data(JSONValue.object(m.payload).jsonBytes()),
-            tokenId: tokenId
+            tokenId: tokenId,
+            tenant: m.tenant
         )
     }
 

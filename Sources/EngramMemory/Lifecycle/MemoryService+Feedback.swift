@@ -164,11 +164,14 @@ extension MemoryService {
         )
     }
 
-    /// Marks a memory's reports resolved (a reviewer acted, or its text changed).
-    func resolveReports(_ id: UUID) async throws {
+    /// Marks a memory's reports resolved (a reviewer acted, or its text changed). `memory` (the memory as
+    /// the caller found it) names the tenant when the index no longer holds it (a rejection deleted it).
+    func resolveReports(_ id: UUID, memory: Memory? = nil, actor: String? = nil) async throws {
         guard let lifecycle, usage.usage(id).openReports > 0 else { return }
+        let scope =
+            index.get(id).map { TenantScope.memory($0, actor: actor) } ?? memory.map { .memory($0, actor: actor) } ?? metadataScope(id, actor: actor)
         do {
-            try await lifecycle.write(metadataScope(id)) { tx in try tx.resolveReports(memoryId: id.lowercasedText) }
+            try await lifecycle.write(scope) { tx in try tx.resolveReports(memoryId: id.lowercasedText) }
         } catch {
             throw MemoryError.unavailable("the reports could not be resolved")
         }

@@ -1,5 +1,6 @@
 public import EngramAuth
 import EngramCore
+import EngramMetadata
 public import Foundation
 
 extension MemoryService {
@@ -10,14 +11,15 @@ extension MemoryService {
             throw MemoryError.unavailable("version history needs the service database")
         }
         let current = index.get(id)
+        let scope = metadataScope(id, principal: principal)
         var versions: [MemoryVersion]
         do {
-            versions = try await ledger.versions(of: id, current: current, scope: metadataScope(id, principal: principal))
+            versions = try await ledger.versions(of: id, current: current, scope: scope)
         } catch {
             throw MemoryError.unavailable("the version history is not readable")
         }
         // Versions a rescan quarantined keep their place in the history, without their text.
-        let withheld = try await quarantinedVersions(id)
+        let withheld = try await quarantinedVersions(id, scope: scope)
         if !withheld.isEmpty {
             versions = versions.map { v in withheld[v.version].map { v.withheld($0) } ?? v }
         }

@@ -172,12 +172,13 @@ extension MemoryService {
         return report
     }
 
-    /// The versions withheld by a rescan, per memory: `versions(of:)` leaves their text out.
-    func quarantinedVersions(_ id: UUID) async throws -> [Int: [String]] {
+    /// The versions withheld by a rescan, per memory: `versions(of:)` leaves their text out. Read in
+    /// `scope`, the memory's metadata scope (its tenant and the caller's), not across every tenant.
+    func quarantinedVersions(_ id: UUID, scope: TenantScope) async throws -> [Int: [String]] {
         guard let lifecycle else { return [:] }
         var out: [Int: [String]] = [:]
         do {
-            for r in try await lifecycle.readGlobal({ tx in try tx.quarantined(orgId: nil) }) where r.memoryId == id.lowercasedText {
+            for r in try await lifecycle.read(scope, { tx in try tx.quarantined(orgId: nil) }) where r.memoryId == id.lowercasedText {
                 out[r.version] = r.rules.split(separator: ",").map(String.init)
             }
         } catch {

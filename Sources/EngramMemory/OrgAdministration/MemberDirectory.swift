@@ -238,8 +238,13 @@ public final class MemberDirectory: Sendable {
     public func acceptInvitation(id: UUID, userId: String, now: Date = Date()) async throws -> Membership {
         let key = id.uuidString.lowercased()
         let time = now.timeIntervalSince1970
-        return try await metadata.write(.user(userId)) { tx in
-            guard let row = try tx.invitation(id: key, userId: userId, aliveAfter: time), let invitation = Self.invitation(row) else {
+        // The invitee reads their own invitation; the membership row is the inviting org's, so the write's
+        // scope names that org too, granted by the live invitation addressed to them (checked again inside).
+        guard let orgId = try await metadata.read(.user(userId), { tx in try tx.invitation(id: key, userId: userId, aliveAfter: time)?.orgId })
+        else { throw DirectoryError.notFound("invitation") }
+        return try await metadata.write(.user(userId, org: orgId)) { tx in
+            guard let row = try tx.invitation(id: key, userId: userId, aliveAfter: time), row.orgId == orgId, let invitation = Self.invitation(row)
+            else {
                 throw DirectoryError.notFound("invitation")
             }
             try tx.insertUser(id: userId, at: time)

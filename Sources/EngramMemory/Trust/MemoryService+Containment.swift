@@ -207,10 +207,11 @@ extension MemoryService {
         let matches = try await containmentMatches(org: org, selector)
         for (id, match) in matches.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             let versions: [MemoryVersion]
-            do { versions = try await ledger.versions(of: id, current: match.current, scope: metadataScope(id, principal: principal)) } catch {
+            let scope = metadataScope(id, principal: principal)
+            do { versions = try await ledger.versions(of: id, current: match.current, scope: scope) } catch {
                 throw MemoryError.unavailable("the version history is not readable")
             }
-            let withheld = try await quarantinedVersions(id)
+            let withheld = try await quarantinedVersions(id, scope: scope)
             report.matched += 1
             let before = versions.last { $0.at < since && $0.state != "deleted" }
             guard let target = before, withheld[target.version] == nil, findings(target.memory).isEmpty else {
