@@ -67,13 +67,13 @@ import Testing
     }
 
     @Test func credentialsNeverPrintTheirSecret() throws {
-        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-        let credentials = try OffsiteCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: secret)
+        let secret = AWSExampleKeys.secretAccessKey
+        let credentials = try OffsiteCredentials(accessKeyID: AWSExampleKeys.accessKeyID, secretAccessKey: secret)
         var dumped = ""
         dump(credentials, to: &dumped)
         for text in ["\(credentials)", String(reflecting: credentials), dumped] {
             #expect(!text.contains(secret))
-            #expect(text.contains("AKIAIOSFODNN7EXAMPLE"))
+            #expect(text.contains(AWSExampleKeys.accessKeyID))
         }
         #expect(throws: OffsiteError.self) { try OffsiteCredentials(accessKeyID: "", secretAccessKey: secret) }
         #expect(throws: OffsiteError.self) { try OffsiteCredentials(accessKeyID: "AKIA", secretAccessKey: "has space") }

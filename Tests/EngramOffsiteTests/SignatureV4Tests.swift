@@ -6,14 +6,14 @@ import Testing
 /// SigV4 against the worked examples of Amazon S3's API reference, "Signature Calculations for the
 /// Authorization Header: Transferring Payload in a Single Chunk (AWS Signature Version 4)"
 /// (docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html): access key
-/// AKIAIOSFODNN7EXAMPLE, secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY, us-east-1, 2013-05-24T00:00:00Z.
+/// and secret as in `AWSExampleKeys`, us-east-1, 2013-05-24T00:00:00Z.
 /// The GET Object example's canonical request, string to sign and signature are quoted from a copy of that
 /// page; the PUT Object and List Objects signatures from independent implementations' tests of the same
 /// examples; all three were recomputed with botocore's `S3SigV4Auth` before being written here.
 @Suite struct SignatureV4Tests {
     static let credentials = try! OffsiteCredentials(
-        accessKeyID: "AKIAIOSFODNN7EXAMPLE",
-        secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        accessKeyID: AWSExampleKeys.accessKeyID,
+        secretAccessKey: AWSExampleKeys.secretAccessKey
     )
     static let signer = SignatureV4(credentials: credentials, region: "us-east-1")
     static let date = Date(timeIntervalSince1970: 1_369_353_600)  // 2013-05-24T00:00:00Z
@@ -52,7 +52,7 @@ import Testing
         #expect(signed.signature == "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41")
         #expect(
             signed.authorization
-                == "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
+                == "AWS4-HMAC-SHA256 Credential=" + AWSExampleKeys.accessKeyID + "/20130524/us-east-1/s3/aws4_request,"
                 + "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
                 + "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
         )
@@ -98,7 +98,7 @@ import Testing
             signer.sign(method: "GET", path: "/test.txt", headers: ["host": "h"], payloadHash: Self.emptyHash, date: date).signature
         }
         let base = signature(Self.signer)
-        let otherSecret = try OffsiteCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "another-secret")
+        let otherSecret = try OffsiteCredentials(accessKeyID: AWSExampleKeys.accessKeyID, secretAccessKey: "another-secret")
         #expect(signature(SignatureV4(credentials: otherSecret, region: "us-east-1")) != base)
         #expect(signature(SignatureV4(credentials: Self.credentials, region: "eu-west-1")) != base)
         #expect(signature(Self.signer, Self.date.addingTimeInterval(86_400)) != base)
