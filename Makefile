@@ -21,7 +21,7 @@ PY_REQUIREMENTS := requirements-test.txt
 ## loopback port; the package's own cluster is not used).
 TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip postgresql
 VERSION := $(shell git describe --tags --always 2>/dev/null || echo unknown)
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-postgres bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -138,6 +138,10 @@ bench-embed: release model
 bench-search: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) search --memories 100000 --samples-out bench-out/search.json
 	python3 eval/plots.py latency bench-out/search.json bench-out/search_latency.png
+
+## Search and MCP with the metadata on SQLite and on PostgreSQL in one run (a throwaway cluster; ratios vs SQLite).
+bench-postgres: release model
+	bash Tests/bench_postgres.sh
 
 bench-mcp: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8 --samples-out bench-out/mcp.json

@@ -254,7 +254,9 @@ let package = Package(
                 "EngramPoisoning",
                 "EngramHTTPEdge",
                 "EngramOffsite",
+                "EngramPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -271,7 +273,7 @@ let package = Package(
             name: "engram-bench",
             dependencies: [
                 "EngramCore", "EngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer", "EngramAuth",
-                "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
+                "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch", "EngramMetadata", "EngramPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -16,6 +16,33 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var files: [File]
     /// Rows per table (`points`, `collections`, `audit_log`, `members`, …).
     public var tables: [String: Int]
+    /// The PostgreSQL metadata dump, when the metadata lives in PostgreSQL (absent in older manifests and in
+    /// backups of the SQLite metadata store). Its file is listed in `files` too, so the checksums, the
+    /// off-site upload and download cover it like the database file.
+    public var postgres: PostgresDump?
+
+    /// What `engram backup` recorded about a `pg_dump` of the metadata schema.
+    public struct PostgresDump: Codable, Sendable, Equatable {
+        /// The dump's file name in the backup directory (`metadata.pgdump`, custom format).
+        public var file: String
+        /// The schema dumped (`engram`).
+        public var schema: String
+        /// The role that took the dump and owns the schema: the policies name it, so a restore must run as a
+        /// role of that name.
+        public var owner: String
+        /// The server's version (`server_version_num`) at dump time.
+        public var serverVersion: String
+        /// Rows per table of the schema, counted in the snapshot the dump was taken from.
+        public var tables: [String: Int]
+
+        public init(file: String, schema: String, owner: String, serverVersion: String, tables: [String: Int]) {
+            self.file = file
+            self.schema = schema
+            self.owner = owner
+            self.serverVersion = serverVersion
+            self.tables = tables
+        }
+    }
 }
 
 /// The outcome of verifying a backup: every gate and whether it passed.
@@ -39,6 +66,13 @@ public enum StoreBackup {
     public static let manifestFile = "manifest.json"
     /// A backup smaller than this cannot hold a valid database with its schema.
     public static let sizeFloor = 8 * 1024
+    /// The PostgreSQL metadata dump's file name, when there is one.
+    public static let postgresDumpFile = "metadata.pgdump"
+    /// A `pg_dump` of the metadata schema smaller than this cannot hold its tables, policies and functions.
+    public static let postgresDumpSizeFloor = 1024
+
+    /// The size floor of one file of a backup.
+    static func floor(for name: String) -> Int { name == databaseFile ? sizeFloor : postgresDumpSizeFloor }
 
     public enum Failure: Error, CustomStringConvertible {
         case exists(String)
@@ -81,15 +115,41 @@ public enum StoreBackup {
             files: [try describe(target)],
             tables: try tableCounts(path: target.path)
         )
+        try writeManifest(manifest, into: directory)
+        return manifest
+    }
+
+    /// Writes `manifest` as the directory's `manifest.json` (atomically, owner-only).
+    public static func writeManifest(_ manifest: BackupManifest, into directory: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let data = try encoder.encode(manifest)
         try data.write(to: directory.appendingPathComponent(manifestFile), options: .atomic)
         try PrivateFiles.restrictFiles([directory.appendingPathComponent(manifestFile).path])
+    }
+
+    /// Reads the directory's manifest; nil when it is missing or unreadable.
+    public static func readManifest(_ directory: URL) -> BackupManifest? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent(manifestFile)) else { return nil }
+        return try? JSONDecoder().decode(BackupManifest.self, from: data)
+    }
+
+    /// Adds the dump file `dump.file` (already written in `directory`) to the manifest with the PostgreSQL part,
+    /// and rewrites the manifest.
+    @discardableResult
+    public static func addPostgresDump(_ dump: BackupManifest.PostgresDump, into directory: URL) throws -> BackupManifest {
+        guard var manifest = readManifest(directory) else { throw Failure.missing(directory.appendingPathComponent(manifestFile).path) }
+        let file = directory.appendingPathComponent(dump.file)
+        try PrivateFiles.restrictFiles([file.path])
+        manifest.files.removeAll { $0.name == dump.file }
+        manifest.files.append(try describe(file))
+        manifest.postgres = dump
+        try writeManifest(manifest, into: directory)
         return manifest
     }
 
-    static func describe(_ file: URL) throws -> BackupManifest.File {
+    /// The size and SHA-256 of a file.
+    public static func describe(_ file: URL) throws -> BackupManifest.File {
         let data = try Data(contentsOf: file, options: .alwaysMapped)
         return .init(
             name: file.lastPathComponent,
@@ -131,7 +191,8 @@ public enum StoreBackup {
                 report.checks.append(("file \(file.name)", false, "missing"))
                 continue
             }
-            report.checks.append(("size floor \(file.name)", actual.bytes >= sizeFloor, "\(actual.bytes) bytes (floor \(sizeFloor))"))
+            let minimum = Self.floor(for: file.name)
+            report.checks.append(("size floor \(file.name)", actual.bytes >= minimum, "\(actual.bytes) bytes (floor \(minimum))"))
             report.checks.append(("size \(file.name)", actual.bytes == file.bytes, "\(actual.bytes) vs manifest \(file.bytes)"))
             report.checks.append(("sha256 \(file.name)", actual.sha256 == file.sha256, actual.sha256 == file.sha256 ? "" : "checksum mismatch"))
         }
@@ -178,7 +239,11 @@ public enum StoreBackup {
         try fm.createDirectory(at: drill, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: drill) }
         try fm.copyItem(at: target, to: drill.appendingPathComponent(databaseFile))
-        try fm.copyItem(at: directory.appendingPathComponent(manifestFile), to: drill.appendingPathComponent(manifestFile))
+        // The drill checks the restored database file only (a PostgreSQL dump is restored and checked elsewhere).
+        guard var restored = readManifest(directory) else { throw Failure.missing(directory.appendingPathComponent(manifestFile).path) }
+        restored.files.removeAll { $0.name != databaseFile }
+        restored.postgres = nil
+        try writeManifest(restored, into: drill)
         let after = verify(drill)
         guard after.ok else { throw Failure.verification(after.description) }
         return after

@@ -4,6 +4,7 @@ import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
+import EngramMetadata
 import EngramServer
 import EngramStore
 import Foundation
@@ -24,6 +25,7 @@ struct BenchMCP: AsyncParsableCommand {
     @Option(help: "Requests per client.") var requests: Int = 200
     @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
     @Option(help: "Write the request latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
+    @OptionGroup var metadataOptions: BenchMetadataOptions
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -40,19 +42,47 @@ struct BenchMCP: AsyncParsableCommand {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// One engine's headline figures (seconds).
+    struct Figures {
+        var pingP50: Double
+        var searchP50: Double
+        var searchP99: Double
+    }
+
     func run() async throws {
         BLASRuntime.configureSingleThreaded()
         var logger = Logger(label: "engram.bench")
         logger.logLevel = .warning
         let modelDir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
         let embedder = try MiniLMEmbedder(modelDirectory: modelDir)
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-mcp-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try EmbeddedStore(directory: dir, logger: logger)
-        let directory = try MemberDirectory(metadata: store.database)
+        var results: [(engine: String, figures: Figures)] = []
+        for engine in try metadataOptions.engines() {
+            print("== metadata store: \(engine.name)")
+            let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-mcp-\(getpid())-\(engine.name)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let store = try EmbeddedStore(directory: dir, logger: logger)
+            let figures = try await engine.withStore(database: store.database, logger: logger) { metadata in
+                try await measure(store: store, metadata: metadata, embedder: embedder, logger: logger, samplesOut: engine.samplesPath(samplesOut))
+            }
+            results.append((engine.name, figures))
+        }
+        BenchComparison.print("mcp search p50", results.map { ($0.engine, $0.figures.searchP50 * 1000) }, unit: "ms")
+        BenchComparison.print("mcp search p99", results.map { ($0.engine, $0.figures.searchP99 * 1000) }, unit: "ms")
+        BenchComparison.print("mcp ping p50", results.map { ($0.engine, $0.figures.pingP50 * 1000) }, unit: "ms")
+    }
+
+    /// Loads the memories, serves them over loopback and times pings and searches.
+    func measure(
+        store: EmbeddedStore,
+        metadata: any MetadataStore,
+        embedder: MiniLMEmbedder,
+        logger: Logger,
+        samplesOut: String?
+    ) async throws -> Figures {
+        let directory = MemberDirectory(metadata: metadata)
         try await directory.upsertUser("bench")
         // With the service database: versions, usage and the served log are recorded as in `engram serve`.
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: store.database, logger: logger)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: metadata, logger: logger)
         let flusher = BenchSearch.flushServedLog(service)
         defer { flusher.cancel() }
         var corpus = SyntheticCorpus(seed: 21)
@@ -185,6 +215,11 @@ struct BenchMCP: AsyncParsableCommand {
             samplesOut,
             bench: "mcp, \(memories) memories, \(clients) clients",
             series: [("ping (baseline)", base.latencies), ("tools/call search_memories", run.latencies)]
+        )
+        return Figures(
+            pingP50: Stats.percentile(base.latencies, 50),
+            searchP50: Stats.percentile(run.latencies, 50),
+            searchP99: Stats.percentile(run.latencies, 99)
         )
     }
 }

@@ -4,8 +4,10 @@ import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
+import EngramMetadata
 import EngramStore
 import Foundation
+import Logging
 
 /// Synthetic memory text: sentences over a Zipf-distributed vocabulary, so
 /// lexical posting lists have realistic lengths.
@@ -55,6 +57,7 @@ struct BenchSearch: AsyncParsableCommand {
     @Option(help: "Memories added through the full add path for the throughput figure.") var adds: Int = 600
     @Option(help: "Concurrent adders.") var concurrency: Int = 4
     @Option(help: "Write the search latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
+    @OptionGroup var metadataOptions: BenchMetadataOptions
 
     /// Loads `count` synthetic personal memories of `userId`, with random unit vectors
     /// (scan cost does not depend on where vectors come from), through the import path.
@@ -100,15 +103,42 @@ struct BenchSearch: AsyncParsableCommand {
         if !batch.isEmpty { try await service.importMemories(batch) }
     }
 
+    /// One engine's headline figures.
+    struct Figures {
+        var searchP50: Double
+        var searchAloneP50: Double
+        var addsPerSecond: Double
+    }
+
     func run() async throws {
         BLASRuntime.configureSingleThreaded()
         let modelDir = URL(fileURLWithPath: ProcessInfo.processInfo.environment["ENGRAM_MODEL_DIR"] ?? "models/all-MiniLM-L6-v2")
         let embedder = try MiniLMEmbedder(modelDirectory: modelDir)
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-search-\(getpid())")
+        var results: [(engine: String, figures: Figures)] = []
+        for engine in try metadataOptions.engines() {
+            print("== metadata store: \(engine.name)")
+            results.append((engine.name, try await measure(engine: engine, embedder: embedder)))
+        }
+        BenchComparison.print("search p50 incl. embedding", results.map { ($0.engine, $0.figures.searchP50 * 1000) }, unit: "ms")
+        BenchComparison.print("search p50 alone", results.map { ($0.engine, $0.figures.searchAloneP50 * 1000) }, unit: "ms")
+        BenchComparison.print("add throughput", results.map { ($0.engine, $0.figures.addsPerSecond) }, unit: "/s", higherIsBetter: true)
+    }
+
+    /// Loads, searches and adds on a fresh embedded store whose metadata lives in `engine`.
+    func measure(engine: BenchMetadataEngine, embedder: MiniLMEmbedder) async throws -> Figures {
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "engram-bench-search-\(getpid())-\(engine.name)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try EmbeddedStore(directory: dir)
+        var logger = Logger(label: "engram.bench")
+        logger.logLevel = .warning
+        return try await engine.withStore(database: store.database, logger: logger) { metadata in
+            try await measure(store: store, metadata: metadata, embedder: embedder, samplesOut: engine.samplesPath(samplesOut))
+        }
+    }
+
+    func measure(store: EmbeddedStore, metadata: any MetadataStore, embedder: MiniLMEmbedder, samplesOut: String?) async throws -> Figures {
         // With the service database: versions, usage and the served log are recorded as in `engram serve`.
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: store.database)
+        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: metadata)
         let flusher = Self.flushServedLog(service)
         defer { flusher.cancel() }
         let user = Principal(userId: "bench", orgId: "bench-org", role: .member)
@@ -183,6 +213,11 @@ struct BenchSearch: AsyncParsableCommand {
                 concurrency,
                 Double(adds) / elapsed
             )
+        )
+        return Figures(
+            searchP50: Stats.percentile(full, 50),
+            searchAloneP50: Stats.percentile(alone, 50),
+            addsPerSecond: Double(adds) / elapsed
         )
     }
 }

@@ -15,7 +15,7 @@ struct User: AsyncParsableCommand {
 
     /// An account service over the data directory's database, for the commands that issue links or set
     /// passwords (no tokens are signed, no TOTP secret is opened).
-    static func accounts(_ database: EngramDatabase, directory: MemberDirectory) async -> AccountService {
+    static func accounts(_ database: any MetadataStore, directory: MemberDirectory) async -> AccountService {
         AccountService(
             metadata: database,
             directory: directory,
@@ -41,18 +41,20 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
-            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let directory = MemberDirectory(metadata: database)
-            if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
-            if passwordStdin {
-                let password = (readLine(strippingNewline: true) ?? "")
-                do {
-                    try await User.accounts(database, directory: directory).setPassword(userId: user, password: password)
-                } catch let error as AccountError {
-                    throw ValidationError("password refused: \(error)")
+            try await store.withMetadata { connection in
+                let database = connection.store
+                let directory = MemberDirectory(metadata: database)
+                if let org { try await directory.upsertMember(userId: user, orgId: org, role: r) } else { try await directory.upsertUser(user) }
+                if passwordStdin {
+                    let password = (readLine(strippingNewline: true) ?? "")
+                    do {
+                        try await User.accounts(database, directory: directory).setPassword(userId: user, password: password)
+                    } catch let error as AccountError {
+                        throw ValidationError("password refused: \(error)")
+                    }
                 }
+                print(org.map { "\(user) is \(r.rawValue) of \($0)" } ?? "user \(user) exists")
             }
-            print(org.map { "\(user) is \(r.rawValue) of \($0)" } ?? "user \(user) exists")
         }
     }
 
@@ -72,20 +74,22 @@ struct User: AsyncParsableCommand {
         func run() async throws {
             guard let r = Role(rawValue: role) else { throw ValidationError("role must be owner, admin, member or viewer") }
             guard (1...720).contains(validHours) else { throw ValidationError("--valid-hours must be 1 to 720") }
-            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let directory = MemberDirectory(metadata: database)
-            guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
-            let lifetime = validSeconds.map(Double.init) ?? Double(validHours) * 3600
-            let invitation = try await directory.invite(userId: user, orgId: org, role: r, invitedBy: "operator", lifetime: lifetime)
-            try await AuditLog(metadata: database).record(
-                orgId: org,
-                actor: "operator",
-                action: "member.invite",
-                detail: "user \(user) role \(r.rawValue) invitation \(invitation.id.uuidString.lowercased()) with a link"
-            )
-            let link = try await User.accounts(database, directory: directory).linkInvitation(invitation, createdBy: "operator")
-            print("Invitation for \(user) to \(org) as \(r.rawValue), single use, valid until \(link.expiresAt):")
-            print(link.url(base: User.baseURL(baseURL), kind: .invitation))
+            try await store.withMetadata { connection in
+                let database = connection.store
+                let directory = MemberDirectory(metadata: database)
+                guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
+                let lifetime = validSeconds.map(Double.init) ?? Double(validHours) * 3600
+                let invitation = try await directory.invite(userId: user, orgId: org, role: r, invitedBy: "operator", lifetime: lifetime)
+                try await AuditLog(metadata: database).record(
+                    orgId: org,
+                    actor: "operator",
+                    action: "member.invite",
+                    detail: "user \(user) role \(r.rawValue) invitation \(invitation.id.uuidString.lowercased()) with a link"
+                )
+                let link = try await User.accounts(database, directory: directory).linkInvitation(invitation, createdBy: "operator")
+                print("Invitation for \(user) to \(org) as \(r.rawValue), single use, valid until \(link.expiresAt):")
+                print(link.url(base: User.baseURL(baseURL), kind: .invitation))
+            }
         }
     }
 
@@ -102,15 +106,17 @@ struct User: AsyncParsableCommand {
 
         func run() async throws {
             guard (1...1440).contains(validMinutes) else { throw ValidationError("--valid-minutes must be 1 to 1440") }
-            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let accounts = await User.accounts(database, directory: MemberDirectory(metadata: database))
-            let lifetime = validSeconds.map(Double.init) ?? Double(validMinutes) * 60
-            let link: IssuedLink
-            do { link = try await accounts.issueResetLink(for: user, by: nil, lifetime: lifetime) } catch AccountError.notFound {
-                throw ValidationError("no user \(user)")
+            try await store.withMetadata { connection in
+                let database = connection.store
+                let accounts = await User.accounts(database, directory: MemberDirectory(metadata: database))
+                let lifetime = validSeconds.map(Double.init) ?? Double(validMinutes) * 60
+                let link: IssuedLink
+                do { link = try await accounts.issueResetLink(for: user, by: nil, lifetime: lifetime) } catch AccountError.notFound {
+                    throw ValidationError("no user \(user)")
+                }
+                print("Password reset link for \(user), single use, valid until \(link.expiresAt):")
+                print(link.url(base: User.baseURL(baseURL), kind: .reset))
             }
-            print("Password reset link for \(user), single use, valid until \(link.expiresAt):")
-            print(link.url(base: User.baseURL(baseURL), kind: .reset))
         }
     }
 
@@ -121,11 +127,11 @@ struct User: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(
-                metadata: try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            )
-            try await directory.removeMember(userId: user, orgId: org)
-            print("removed \(user) from \(org)")
+            try await store.withMetadata { connection in
+                let directory = MemberDirectory(metadata: connection.store)
+                try await directory.removeMember(userId: user, orgId: org)
+                print("removed \(user) from \(org)")
+            }
         }
     }
 }
@@ -143,13 +149,13 @@ struct Org: AsyncParsableCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let directory = try MemberDirectory(
-                metadata: try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            )
-            guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
-            print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
-            for m in try await directory.members(orgId: org) {
-                print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)")
+            try await store.withMetadata { connection in
+                let directory = MemberDirectory(metadata: connection.store)
+                guard let o = try await directory.organisation(org) else { throw ValidationError("no organisation \(org)") }
+                print("\(o.id) (\(o.name)) require_review=\(o.requireReview)")
+                for m in try await directory.members(orgId: org) {
+                    print("  \(m.userId.padding(toLength: 24, withPad: " ", startingAt: 0)) \(m.role.rawValue)")
+                }
             }
         }
     }
@@ -185,73 +191,77 @@ struct Org: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let database = try EngramDatabase(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let directory = try MemberDirectory(metadata: database)
-            guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
-            if let requireReview {
-                try await directory.setRequireReview(requireReview, orgId: org)
-                print("\(org) require_review=\(requireReview)")
-            }
-            if let requireTotp {
-                // The CLI cannot tell whether the server has ENGRAM_ENCRYPTION_KEY; enrolment refuses without it.
-                let accounts = AccountService(
-                    metadata: database,
-                    directory: directory,
-                    audit: AuditLog(metadata: database),
-                    tokens: await TokenService(secret: OneTimeSecret.generate().value),
-                    totpBox: SecretBox(masterKey: OneTimeSecret.generate().value, purpose: "policy-only")
-                )
-                try await accounts.setRequireTOTP(requireTotp, orgId: org, actor: "operator")
-                print("\(org) require_totp=\(requireTotp)")
-                if requireTotp, EngramConfiguration()[.encryptionKey] == nil {
-                    FileHandle.standardError.write(
-                        Data("note: members can enrol only when the server runs with ENGRAM_ENCRYPTION_KEY (or in dev mode)\n".utf8)
+            try await store.withMetadata { connection in
+                let database = connection.store
+                let directory = try MemberDirectory(metadata: database)
+                guard try await directory.organisation(org) != nil else { throw ValidationError("no organisation \(org)") }
+                if let requireReview {
+                    try await directory.setRequireReview(requireReview, orgId: org)
+                    print("\(org) require_review=\(requireReview)")
+                }
+                if let requireTotp {
+                    // The CLI cannot tell whether the server has ENGRAM_ENCRYPTION_KEY; enrolment refuses without it.
+                    let accounts = AccountService(
+                        metadata: database,
+                        directory: directory,
+                        audit: AuditLog(metadata: database),
+                        tokens: await TokenService(secret: OneTimeSecret.generate().value),
+                        totpBox: SecretBox(masterKey: OneTimeSecret.generate().value, purpose: "policy-only")
                     )
-                }
-            }
-            let records = LifecycleRecords(database: database)
-            if staleAfterDays != nil || versionRetentionDays != nil || approverMustDiffer != nil {
-                let current = try await records.policy(orgId: org) ?? LifecyclePolicyRow(staleAfterDays: 180, versionRetentionDays: 30)
-                let stale = staleAfterDays ?? current.staleAfterDays
-                let retention = versionRetentionDays ?? current.versionRetentionDays
-                let fourEyes = approverMustDiffer ?? current.approverMustDiffer
-                guard LifecyclePolicy.staleRange.contains(stale) else { throw ValidationError("--stale-after-days must be 7 to 3650") }
-                guard LifecyclePolicy.retentionRange.contains(retention) else { throw ValidationError("--version-retention-days must be 1 to 3650") }
-                _ = try await records.setPolicy(
-                    LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention, approverMustDiffer: fourEyes),
-                    orgId: org
-                )
-                try await AuditLog(metadata: database).record(
-                    orgId: org,
-                    actor: "operator",
-                    action: "policy",
-                    detail:
-                        "stale_after_days \(current.staleAfterDays)→\(stale); version_retention_days \(current.versionRetentionDays)→\(retention); "
-                        + "approver_must_differ \(current.approverMustDiffer)→\(fourEyes)"
-                )
-                print("\(org) stale_after_days=\(stale) version_retention_days=\(retention) approver_must_differ=\(fourEyes)")
-            }
-            if var secret = webhookSecret {
-                if secret == "-" { secret = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces) }
-                let value: String? = secret.isEmpty ? nil : secret
-                if let value {
-                    guard (MemoryService.minWebhookSecretLength...MemoryService.maxWebhookSecretLength).contains(value.count),
-                        !value.contains(" ")
-                    else {
-                        throw ValidationError("the webhook secret must be 16 to 256 characters without spaces")
-                    }
-                    guard database.cipher != nil else {
-                        throw ValidationError("webhook secrets are stored encrypted only: set ENGRAM_ENCRYPTION_KEY (the server's key)")
+                    try await accounts.setRequireTOTP(requireTotp, orgId: org, actor: "operator")
+                    print("\(org) require_totp=\(requireTotp)")
+                    if requireTotp, EngramConfiguration()[.encryptionKey] == nil {
+                        FileHandle.standardError.write(
+                            Data("note: members can enrol only when the server runs with ENGRAM_ENCRYPTION_KEY (or in dev mode)\n".utf8)
+                        )
                     }
                 }
-                _ = try await records.setWebhookSecret(value, orgId: org)
-                try await AuditLog(metadata: database).record(
-                    orgId: org,
-                    actor: "operator",
-                    action: "webhook-secret",
-                    detail: value == nil ? "cleared" : "set"
-                )
-                print("\(org) webhook secret \(value == nil ? "cleared" : "set")")
+                let org = org
+                if staleAfterDays != nil || versionRetentionDays != nil || approverMustDiffer != nil {
+                    let current =
+                        try await database.withTenant(.org(org), .read) { try $0.policy(orgId: org) }
+                        ?? LifecyclePolicyRow(staleAfterDays: 180, versionRetentionDays: 30)
+                    let stale = staleAfterDays ?? current.staleAfterDays
+                    let retention = versionRetentionDays ?? current.versionRetentionDays
+                    let fourEyes = approverMustDiffer ?? current.approverMustDiffer
+                    guard LifecyclePolicy.staleRange.contains(stale) else { throw ValidationError("--stale-after-days must be 7 to 3650") }
+                    guard LifecyclePolicy.retentionRange.contains(retention) else {
+                        throw ValidationError("--version-retention-days must be 1 to 3650")
+                    }
+                    let row = LifecyclePolicyRow(staleAfterDays: stale, versionRetentionDays: retention, approverMustDiffer: fourEyes)
+                    _ = try await database.withTenant(.org(org), .write) { try $0.setPolicy(row, orgId: org) }
+                    try await AuditLog(metadata: database).record(
+                        orgId: org,
+                        actor: "operator",
+                        action: "policy",
+                        detail:
+                            "stale_after_days \(current.staleAfterDays)→\(stale); version_retention_days \(current.versionRetentionDays)→\(retention); "
+                            + "approver_must_differ \(current.approverMustDiffer)→\(fourEyes)"
+                    )
+                    print("\(org) stale_after_days=\(stale) version_retention_days=\(retention) approver_must_differ=\(fourEyes)")
+                }
+                if var secret = webhookSecret {
+                    if secret == "-" { secret = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces) }
+                    let value: String? = secret.isEmpty ? nil : secret
+                    if let value {
+                        guard (MemoryService.minWebhookSecretLength...MemoryService.maxWebhookSecretLength).contains(value.count),
+                            !value.contains(" ")
+                        else {
+                            throw ValidationError("the webhook secret must be 16 to 256 characters without spaces")
+                        }
+                        guard database.sealsSecrets else {
+                            throw ValidationError("webhook secrets are stored encrypted only: set ENGRAM_ENCRYPTION_KEY (the server's key)")
+                        }
+                    }
+                    _ = try await database.withTenant(.org(org), .write) { try $0.setWebhookSecret(value, orgId: org) }
+                    try await AuditLog(metadata: database).record(
+                        orgId: org,
+                        actor: "operator",
+                        action: "webhook-secret",
+                        detail: value == nil ? "cleared" : "set"
+                    )
+                    print("\(org) webhook secret \(value == nil ? "cleared" : "set")")
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import EngramDatabase
 import EngramEmbedding
 import EngramMemory
+import EngramMetadata
 import EngramQdrantClient
 import EngramStore
 import Foundation
@@ -21,11 +22,20 @@ enum MemoryStores {
     }
 
     /// Opens `spec` (`embedded` or `qdrant://…`).
-    static func open(_ spec: String, dataDirectory: URL, setup: Runtime.EmbedderSetup, mode: Mode, logger: Logger) async throws -> MemoryService {
+    /// `metadata` is the PostgreSQL metadata store when `--metadata` names one; nil: the embedded store's
+    /// SQLite file (a remote Qdrant without it has no versions, usage or audit log).
+    static func open(
+        _ spec: String,
+        dataDirectory: URL,
+        setup: Runtime.EmbedderSetup,
+        mode: Mode,
+        metadata: (any MetadataStore)? = nil,
+        logger: Logger
+    ) async throws -> MemoryService {
         let store: any VectorStore
         let location: String
         var audit: AuditLog?
-        var database: EngramDatabase?
+        var database: (any MetadataStore)?
         if spec == "embedded" {
             let file = dataDirectory.appendingPathComponent(StoreBackup.databaseFile)
             if mode == .readOnly, !FileManager.default.fileExists(atPath: file.path) {
@@ -35,14 +45,16 @@ enum MemoryStores {
             }
             let embedded = try EmbeddedStore(directory: dataDirectory, cipher: try EngramConfiguration().atRestCipher(), logger: logger)
             store = embedded
-            database = embedded.database
+            database = metadata ?? embedded.database
             location = "the data directory \(dataDirectory.path)"
             // Writes (import, a migration's target) are audited like every other path.
-            if mode == .readWrite { audit = try AuditLog(metadata: embedded.database) }
+            if mode == .readWrite { audit = AuditLog(metadata: metadata ?? embedded.database) }
         } else {
             let remote = try QdrantRemoteStore(url: spec, apiKey: EngramConfiguration().qdrantRemoteAPIKey, logger: logger)
             store = remote
             location = "the Qdrant store at \(remote.baseURL.host ?? spec)"
+            database = metadata
+            if mode == .readWrite, let metadata { audit = AuditLog(metadata: metadata) }
         }
         return try await open(
             store: store,
@@ -65,7 +77,7 @@ enum MemoryStores {
         mode: Mode,
         requiresReview: @escaping @Sendable (String) async -> Bool = { _ in false },
         audit: AuditLog? = nil,
-        database: EngramDatabase? = nil,
+        database: (any MetadataStore)? = nil,
         minRelevance: Double = MemoryService.defaultMinRelevance,
         secretsNeedKey: Bool = false,
         logger: Logger

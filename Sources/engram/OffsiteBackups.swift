@@ -5,9 +5,10 @@ import Foundation
 extension OffsiteError: CommandFailure {}
 
 /// The off-site copy of backups: `engram backup --offsite` uploads a verified backup directory to
-/// `s3://bucket/prefix/backup-<created>/` (the database first, the manifest last) under a compliance-mode
-/// Object Lock; `engram restore --offsite` downloads such a folder and checks every file against its
-/// manifest before the usual restore runs.
+/// `s3://bucket/prefix/backup-<created>/` (every file the manifest lists first: the database and, when the
+/// metadata lives in PostgreSQL, `metadata.pgdump`; the manifest last) under a compliance-mode Object Lock;
+/// `engram restore --offsite` downloads such a folder and checks every file against its manifest before the
+/// usual restore runs.
 struct OffsiteBackups {
     let location: OffsiteLocation
     let endpoint: S3Endpoint

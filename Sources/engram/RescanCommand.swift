@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramMemory
+import EngramMetadata
 import Foundation
 
 /// `engram rescan [--apply]`: today's secret filter and poisoning screen over every stored memory and version.
@@ -21,6 +22,10 @@ struct Rescan: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
+        try await storeOptions.withPostgresMetadata { metadata in try await rescan(metadata: metadata) }
+    }
+
+    private func rescan(metadata: (any MetadataStore)?) async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
         let service = try await MemoryStores.open(
@@ -28,6 +33,7 @@ struct Rescan: AsyncParsableCommand {
             dataDirectory: storeOptions.dataDirectory,
             setup: setup,
             mode: apply ? .readWrite : .readOnly,
+            metadata: metadata,
             logger: logger
         )
         let progress = ProgressReporter("rescanning", total: nil)

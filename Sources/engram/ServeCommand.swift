@@ -5,6 +5,7 @@ import EngramEmbedding
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
+import EngramPostgres
 import EngramQdrantClient
 import EngramServer
 import EngramStore
@@ -113,13 +114,25 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let embedded: EmbeddedStore
+        let metadata: MetadataConnection
+        let location: MetadataLocation
         do {
-            embedded = try EmbeddedStore(directory: dataDirectory, cipher: try configuration.atRestCipher(), logger: logger)
+            let cipher = try configuration.atRestCipher()
+            location = try storeOptions.metadataLocation(configuration)
+            // A scheduled backup of PostgreSQL metadata dumps it as the owner: refused at start, not at the first backup.
+            if backupEvery != nil { _ = try location.postgresOwnerIfNeeded(for: "--backup-every") }
+            embedded = try EmbeddedStore(directory: dataDirectory, cipher: cipher, logger: logger)
+            // Users, members, the audit log and the memory versions: the data directory's SQLite file, or
+            // PostgreSQL (migrated, role posture and key checked here).
+            metadata = try await MetadataConnection.open(location, sqlite: { embedded.database }, cipher: cipher, migrate: true, logger: logger)
         } catch let problem as EncryptionKeyProblem {
             logger.critical("refusing to start: \(problem)")
             throw ExitCode(78)
+        } catch let failure as any CommandFailure {
+            logger.critical("refusing to start: \(failure)")
+            throw ExitCode(78)
         }
-        let directory = try MemberDirectory(metadata: embedded.database)
+        let directory = MemberDirectory(metadata: metadata.store)
         let tokens = await TokenService(secret: secret)
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: dataDirectory, configuration: configuration)
         // Memories live in the embedded store or a remote Qdrant; users, members and the audit
@@ -142,6 +155,18 @@ struct Serve: AsyncParsableCommand {
             }
             logger.info("memories are stored in a remote Qdrant", metadata: ["host": "\(remote.baseURL.host ?? "?")"])
         }
+        if let engine = metadata.engine {
+            // Ready only while the metadata store answers (a read of its migration record).
+            let remoteProbe = probe
+            let migrator = try PostgresMigrator()
+            probe = {
+                if let failure = await remoteProbe?() { return failure }
+                do {
+                    _ = try await migrator.pending(engine)
+                    return nil
+                } catch { return "PostgreSQL metadata store unreachable" }
+            }
+        }
         let memories: MemoryService
         do {
             memories = try await MemoryStores.open(
@@ -151,8 +176,8 @@ struct Serve: AsyncParsableCommand {
                 setup: setup,
                 mode: .readWrite,
                 requiresReview: { org in (try? await directory.organisation(org)?.requireReview) ?? false },
-                audit: try AuditLog(metadata: embedded.database),
-                database: embedded.database,
+                audit: AuditLog(metadata: metadata.store),
+                database: metadata.store,
                 minRelevance: searchFloor,
                 secretsNeedKey: !dev,
                 logger: logger
@@ -162,17 +187,17 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let accounts = AccountService(
-            metadata: embedded.database,
+            metadata: metadata.store,
             directory: directory,
-            audit: try AuditLog(metadata: embedded.database),
+            audit: AuditLog(metadata: metadata.store),
             tokens: tokens,
             totpBox: try configuration.totpBox(dev: dev, jwtSecret: secret),
             settings: try configuration.accountSettings()
         )
         let oauth = OAuthService(
-            metadata: embedded.database,
+            metadata: metadata.store,
             directory: directory,
-            audit: try AuditLog(metadata: embedded.database),
+            audit: AuditLog(metadata: metadata.store),
             tokens: tokens,
             settings: try configuration.oauthSettings(),
             clientMetadata: try configuration.clientMetadataDocuments(logger: logger)
@@ -236,7 +261,16 @@ struct Serve: AsyncParsableCommand {
             guard let every = BackupSchedule.interval(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
             let root = URL(fileURLWithPath: backupDir ?? dataDirectory.appendingPathComponent("backups").path)
             try PrivateFiles.makeDirectory(root)
-            backupTask = Task { await BackupSchedule.run(database: embedded.database.pool, root: root, every: every, keep: keep, logger: logger) }
+            backupTask = Task {
+                await BackupSchedule.run(
+                    database: embedded.database.pool,
+                    root: root,
+                    every: every,
+                    keep: keep,
+                    logger: logger,
+                    postgresOwner: location.ownerIfPostgres
+                )
+            }
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }
         defer { backupTask?.cancel() }
@@ -257,10 +291,12 @@ struct Serve: AsyncParsableCommand {
             )
         } catch {
             try? await remoteStore?.shutdown()
+            await metadata.close()
             throw error
         }
         // What searches served since the last flush.
         try? await memories.usage.flush()
         try? await remoteStore?.shutdown()
+        await metadata.close()
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import EngramAuth
 import EngramMemory
-import EngramStore
+import EngramMetadata
 import Foundation
 import JWTKit
 
@@ -28,8 +28,14 @@ struct Token: AsyncParsableCommand {
             let maxDays = TokenService.maximumLifetime / 86_400
             guard days > 0, days <= maxDays else { throw ValidationError("days must be more than 0 and at most \(Int(maxDays))") }
             let secret = try Runtime.jwtSecret(dataDirectory: store.dataDirectory, dev: false, allowFile: true)
-            let embedded = try EmbeddedStore(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let directory = try MemberDirectory(metadata: embedded.database)
+            try await store.withMetadata { connection in
+                try await issue(secret: secret, role: role, metadata: connection.store)
+            }
+        }
+
+        /// Creates what is missing, signs the token, records it, and prints it.
+        private func issue(secret: String, role: Role, metadata: any MetadataStore) async throws {
+            let directory = MemberDirectory(metadata: metadata)
             if let org {
                 if let current = try await directory.role(userId: user, orgId: org) {
                     guard role <= current else {
@@ -49,9 +55,9 @@ struct Token: AsyncParsableCommand {
             let principal = Principal(userId: user, orgId: org, role: role)
             let (token, claims) = try await tokens.issue(for: principal, lifetime: days * 86_400)
             let accounts = AccountService(
-                metadata: embedded.database,
+                metadata: metadata,
                 directory: directory,
-                audit: AuditLog(metadata: embedded.database),
+                audit: AuditLog(metadata: metadata),
                 tokens: tokens,
                 totpBox: nil
             )
@@ -71,14 +77,15 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             guard let id = UUID(uuidString: jti) else { throw ValidationError("--jti takes a token id (a UUID, as printed by `token issue`)") }
             let jti = id.uuidString.lowercased()
-            let embedded = try EmbeddedStore(directory: store.dataDirectory, cipher: try EngramConfiguration().atRestCipher())
-            let directory = try MemberDirectory(metadata: embedded.database)
-            if try await directory.isRevoked(jti: jti) {
-                print("\(jti) was already revoked")
-                return
+            try await store.withMetadata { connection in
+                let directory = MemberDirectory(metadata: connection.store)
+                if try await directory.isRevoked(jti: jti) {
+                    print("\(jti) was already revoked")
+                    return
+                }
+                try await directory.revoke(jti: jti, expiresAt: nil)
+                print("revoked \(jti)")
             }
-            try await directory.revoke(jti: jti, expiresAt: nil)
-            print("revoked \(jti)")
         }
     }
 }

@@ -191,6 +191,10 @@ struct Export: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
+        try await storeOptions.withPostgresMetadata { metadata in try await export(metadata: metadata) }
+    }
+
+    private func export(metadata: (any MetadataStore)?) async throws {
         let logger = MemoryStores.quietLogger()
         let cipher = decrypt ? nil : try EngramConfiguration().atRestCipher()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
@@ -199,6 +203,7 @@ struct Export: AsyncParsableCommand {
             dataDirectory: storeOptions.dataDirectory,
             setup: setup,
             mode: .readOnly,
+            metadata: metadata,
             logger: logger
         )
         let encoder = JSONEncoder()
@@ -240,6 +245,10 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         guard let input else { return try await external.run() }
+        try await storeOptions.withPostgresMetadata { metadata in try await importFile(input, metadata: metadata) }
+    }
+
+    private func importFile(_ input: String, metadata: (any MetadataStore)?) async throws {
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)
         let service = try await MemoryStores.open(
@@ -247,6 +256,7 @@ struct Import: AsyncParsableCommand {
             dataDirectory: storeOptions.dataDirectory,
             setup: setup,
             mode: .readWrite,
+            metadata: metadata,
             logger: logger
         )
         let decoder = JSONDecoder()
@@ -300,10 +310,13 @@ struct Import: AsyncParsableCommand {
 
 /// `engram migrate --from embedded --to qdrant://…`: copy every memory with its vector, then verify counts and checksums.
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Copy all memories between the embedded store and a remote Qdrant, verified.")
-    @Option(help: "Source: embedded or qdrant://…") var from: String
-    @Option(help: "Target: embedded or qdrant://…") var to: String
+    static let configuration = CommandConfiguration(
+        abstract: "Copy all memories between the embedded store and a remote Qdrant, or the metadata between SQLite and PostgreSQL, verified."
+    )
+    @Option(help: "Source: embedded or qdrant://… (memories); sqlite:DIR or postgres://owner… (metadata).") var from: String
+    @Option(help: "Target: embedded or qdrant://… (memories); postgres://owner… or sqlite:DIR (metadata).") var to: String
     @Option(help: "Data directory of the target when it is embedded (default: the --data-dir).") var targetDataDir: String?
+    @Option(help: "PostgreSQL application role the migrations grant to (metadata into PostgreSQL).") var appRole = "engram_app"
     @OptionGroup var storeOptions: StoreOptions
 
     /// SHA-256 over every memory's id, content hash, state and update time, in id order, and the count.
@@ -364,6 +377,10 @@ struct Migrate: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if MetadataMigration.namesMetadataStore(from) || MetadataMigration.namesMetadataStore(to) {
+            try await MetadataMigration(from: from, to: to, appRole: appRole).run()
+            return
+        }
         guard from != to || targetDataDir != nil else { throw ValidationError("source and target are the same") }
         let logger = MemoryStores.quietLogger()
         let setup = try await Runtime.embedder(logger: logger, dataDirectory: storeOptions.dataDirectory)

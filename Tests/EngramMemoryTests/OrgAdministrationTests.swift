@@ -109,6 +109,11 @@ import Testing
         let yan = Principal(userId: "yan", orgId: nil, role: .member)
         await #expect(throws: DirectoryError.self) { try await administration.acceptInvitation(zoe, id: declined.id) }
         try await administration.declineInvitation(yan, id: declined.id)
+        // Declined means gone: it is neither listed nor accepted afterwards (on PostgreSQL the row is the
+        // org's, so a decline scoped to the invitee alone deleted nothing).
+        #expect(try await administration.invitations(for: yan).isEmpty)
+        await #expect(throws: DirectoryError.self) { try await administration.acceptInvitation(yan, id: declined.id) }
+        #expect(try await directory.role(userId: "yan", orgId: "acme") == nil)
 
         let revoked = try await administration.invite(Self.admin, userId: "xia", role: .viewer)
         try await administration.revokeInvitation(Self.admin, id: revoked.id)

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -43,6 +44,41 @@ ENCRYPTION_KEY = base64.b64encode(os.urandom(32)).decode()
 os.environ["ENGRAM_ENCRYPTION_KEY"] = ENCRYPTION_KEY
 helpers.SENT.add(ENCRYPTION_KEY)
 
+# The PostgreSQL cluster of Tests/pg_cluster.sh (application and owner role URLs), when it runs.
+PG_APP_URL = os.environ.get("ENGRAM_TEST_POSTGRES_URL")
+PG_OWNER_URL = os.environ.get("ENGRAM_TEST_POSTGRES_OWNER_URL")
+# ENGRAM_TEST_METADATA=postgres (Tests/postgres.sh): every EngramServer keeps its metadata in a fresh
+# PostgreSQL database of that cluster (`--metadata`), so the same tests run on both metadata engines.
+METADATA_ENGINE = os.environ.get("ENGRAM_TEST_METADATA", "sqlite")
+if METADATA_ENGINE not in ("sqlite", "postgres"):
+    raise RuntimeError(f"ENGRAM_TEST_METADATA must be sqlite or postgres, not {METADATA_ENGINE}")
+if METADATA_ENGINE == "postgres" and not (PG_APP_URL and PG_OWNER_URL):
+    raise RuntimeError("ENGRAM_TEST_METADATA=postgres needs the cluster of Tests/pg_cluster.sh (ENGRAM_TEST_POSTGRES_*URL)")
+for _url in (PG_APP_URL, PG_OWNER_URL):
+    if _url and urllib.parse.urlsplit(_url).password:
+        # The log-hygiene test holds every server log and output to never showing them.
+        helpers.SENT.add(urllib.parse.unquote(urllib.parse.urlsplit(_url).password))
+requires_postgres = pytest.mark.skipif(
+    not (PG_APP_URL and PG_OWNER_URL), reason="no PostgreSQL test cluster (Tests/postgres.sh starts one)")
+
+
+def _with_database(url: str, database: str) -> str:
+    """`url` with its path (the database name) replaced."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + database))
+
+
+def pg_database(name: str):
+    """A fresh, empty database in the test cluster, owned by the owner role (which has CREATEDB there);
+    returns `(app_url, owner_url)` for it. The migrations run when a server or command first gets the owner
+    URL (`--metadata-owner`). The cluster, and every database in it, is removed when the leg ends."""
+    if not (PG_APP_URL and PG_OWNER_URL):
+        raise RuntimeError("no PostgreSQL test cluster")
+    database = "it_" + "".join(c if c.isalnum() else "_" for c in name.lower())[:40] + "_" + os.urandom(4).hex()
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", PG_OWNER_URL, "-c", f'CREATE DATABASE "{database}"'],
+                   check=True, capture_output=True, text=True, timeout=60)
+    return _with_database(PG_APP_URL, database), _with_database(PG_OWNER_URL, database)
+
 
 def free_port():
     with socket.socket() as s:
@@ -75,6 +111,9 @@ class EngramServer:
         # Generous edge limits: the suite sends many bad tokens on purpose; test_edge.py checks the limits.
         self.env = dict(os.environ, ENGRAM_JWT_SECRET=SECRET, ENGRAM_MODEL_DIR=MODEL_DIR, ENGRAM_LOG_LEVEL="info",
                         ENGRAM_RATE_AUTH_FAILURE_BURST="100000", ENGRAM_RATE_WRITE_BURST="100000")
+        if METADATA_ENGINE == "postgres":
+            self.pg_app_url, self.pg_owner_url = pg_database(name)
+            self.env.update(ENGRAM_METADATA=self.pg_app_url, ENGRAM_METADATA_OWNER=self.pg_owner_url)
         self.env.update(env_extra)
         self.proc = None
 

@@ -138,3 +138,17 @@ def is_error(result):
 
 def text(result):
     return "\n".join(c.text for c in result.content if getattr(c, "type", "") == "text")
+
+
+def add_memories_through_mcp(server, user, token, texts, tags=("canary",)):
+    """Adds each text with `add_memory` over one MCP session; returns the new memories' ids."""
+    import asyncio
+
+    async def go():
+        async with mcp_session(server, user, token) as s:
+            ids = []
+            for t in texts:
+                r = await s.call_tool("add_memory", {"content": t, "tags": list(tags)})
+                ids.append(structured(r)["memory"]["id"])
+            return ids
+    return asyncio.run(go())

@@ -108,3 +108,10 @@ def test_the_offsite_client_stands_alone():
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
     assert code["EngramOffsite"] == set()
     assert {target for target, imported in code.items() if "EngramOffsite" in imported} == {"engram"}
+
+
+def test_only_the_commands_choose_the_postgres_engine():
+    """The PostgreSQL engine is chosen at the edge: `engram` (serve --metadata, migrate, backups) and
+    `engram-bench` import EngramPostgres; the domain and the HTTP layer see only `MetadataStore`."""
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    assert {target for target, imported in code.items() if "EngramPostgres" in imported} == {"engram", "engram-bench"}

@@ -36,6 +36,12 @@ extension EngramDatabase {
         /// The key a running rotation moves values to.
         public var targetKeyID: String?
         public var rotating: Bool
+
+        public init(keyID: String, targetKeyID: String?, rotating: Bool) {
+            self.keyID = keyID
+            self.targetKeyID = targetKeyID
+            self.rotating = rotating
+        }
     }
 
     /// The recorded encryption state (nil: nothing was ever sealed in this file).
@@ -50,26 +56,32 @@ extension EngramDatabase {
         return EncryptionState(keyID: row[0], targetKeyID: row[1], rotating: (row[2] as Int64) != 0)
     }
 
-    /// Checks `cipher` against the file at open, and records its key when the file had none.
+    /// What opening a store whose recorded state is `state` with `cipher` must do first.
+    public enum EncryptionStep: Sendable, Equatable {
+        /// Nothing: the keys fit.
+        case none
+        /// Record `keyID` as the key sealed values are under (nothing was recorded before).
+        case record(keyID: String)
+        /// Record that a rotation to `targetKeyID` started (the new key came with the recorded one as previous).
+        case startRotation(targetKeyID: String)
+    }
+
+    /// Checks `cipher` against the recorded state `state` of a store (the SQLite file, or PostgreSQL's
+    /// `engram.encryption_state`), the same way for both engines.
     ///
-    /// - No cipher and a recorded key: the file holds sealed values → `EncryptionKeyProblem.missing`.
+    /// - No cipher and a recorded key: the store holds sealed values → `EncryptionKeyProblem.missing`.
     /// - A cipher whose current and previous keys are neither the recorded key nor a running
     ///   rotation's target → `EncryptionKeyProblem.mismatch` naming the ids.
-    /// - A cipher and nothing recorded: the current key is recorded (earlier plaintext values stay
+    /// - A cipher and nothing recorded: `.record` the current key (earlier plaintext values stay
     ///   readable until `engram keys rotate` seals them).
-    static func checkEncryption(_ db: Database, cipher: AtRestCipher?) throws {
-        let state = try encryptionState(db)
+    /// - A new key with the recorded one as the previous key: `.startRotation` (new values are sealed under
+    ///   the new key from now on, so the store records that it holds both).
+    public static func encryptionStep(state: EncryptionState?, cipher: AtRestCipher?) throws -> EncryptionStep {
         guard let cipher else {
             if let state { throw EncryptionKeyProblem.missing(keyID: state.keyID) }
-            return
+            return .none
         }
-        guard let state else {
-            try db.execute(
-                sql: "INSERT INTO encryption_state (id, key_id, rotating, since) VALUES (1, ?, 0, ?)",
-                arguments: [cipher.current.id, Date().timeIntervalSince1970]
-            )
-            return
-        }
+        guard let state else { return .record(keyID: cipher.current.id) }
         let previous = cipher.previous?.id
         if state.rotating, let target = state.targetKeyID {
             // Values may carry either key until the rotation finishes: both must be held.
@@ -77,15 +89,29 @@ extension EngramDatabase {
             guard held == [state.keyID, target] else {
                 throw EncryptionKeyProblem.mismatch(recorded: state.keyID, target: target, held: cipher.current.id)
             }
-        } else if cipher.current.id != state.keyID {
-            // A new key with the recorded one as the previous key starts a rotation: new values are
-            // sealed under the new key from now on, so the file records that it holds both.
-            guard previous == state.keyID else {
-                throw EncryptionKeyProblem.mismatch(recorded: state.keyID, target: nil, held: cipher.current.id)
-            }
+            return .none
+        }
+        guard cipher.current.id != state.keyID else { return .none }
+        guard previous == state.keyID else {
+            throw EncryptionKeyProblem.mismatch(recorded: state.keyID, target: nil, held: cipher.current.id)
+        }
+        return .startRotation(targetKeyID: cipher.current.id)
+    }
+
+    /// Checks `cipher` against the file at open (`encryptionStep`), and records what it says.
+    static func checkEncryption(_ db: Database, cipher: AtRestCipher?) throws {
+        switch try encryptionStep(state: try encryptionState(db), cipher: cipher) {
+        case .none:
+            break
+        case .record(let keyID):
+            try db.execute(
+                sql: "INSERT INTO encryption_state (id, key_id, rotating, since) VALUES (1, ?, 0, ?)",
+                arguments: [keyID, Date().timeIntervalSince1970]
+            )
+        case .startRotation(let target):
             try db.execute(
                 sql: "UPDATE encryption_state SET rotating = 1, target_key_id = ?, since = ? WHERE id = 1",
-                arguments: [cipher.current.id, Date().timeIntervalSince1970]
+                arguments: [target, Date().timeIntervalSince1970]
             )
         }
     }

@@ -21,6 +21,23 @@ extension EngramDatabase {
         public var other = 0
         /// Values stored before encryption was turned on.
         public var plaintext = 0
+
+        public init(current: Int = 0, other: Int = 0, plaintext: Int = 0) {
+            self.current = current
+            self.other = other
+            self.plaintext = plaintext
+        }
+
+        /// Counts one value sealed under `keyID` (nil: plaintext) while `currentKeyID` is the current key.
+        public mutating func add(keyID: String?, currentKeyID: String) {
+            if keyID == nil {
+                plaintext += 1
+            } else if keyID == currentKeyID {
+                current += 1
+            } else {
+                other += 1
+            }
+        }
     }
 
     /// The sealed columns: the store's payloads, version snapshots, webhook and TOTP secrets.
@@ -50,13 +67,7 @@ extension EngramDatabase {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT \(name) FROM \(table) WHERE \(name) IS NOT NULL")
                 while let row = try cursor.next() {
                     let id: String? = isText ? AtRestCipher.keyID(ofText: row[0]) : AtRestCipher.keyID(of: row[0])
-                    if id == nil {
-                        counts.plaintext += 1
-                    } else if id == cipher.current.id {
-                        counts.current += 1
-                    } else {
-                        counts.other += 1
-                    }
+                    counts.add(keyID: id, currentKeyID: cipher.current.id)
                 }
                 out[column] = counts
             }

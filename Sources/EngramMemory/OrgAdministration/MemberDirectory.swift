@@ -260,7 +260,16 @@ public final class MemberDirectory: Sendable {
     @discardableResult
     public func removeInvitation(id: UUID, userId: String? = nil, orgId: String? = nil) async throws -> Invitation {
         let key = id.uuidString.lowercased()
-        return try await metadata.write(TenantScope(org: orgId, user: userId)) { tx in
+        // The row is the inviting org's: a decline by its addressee reads the invitation in their own scope
+        // first, and the delete's scope names that org too (checked again inside), as accepting does.
+        var org = orgId
+        if org == nil, let userId {
+            org = try await metadata.read(.user(userId)) { tx in
+                try tx.invitation(id: key).flatMap { $0.userId == userId ? $0.orgId : nil }
+            }
+            guard org != nil else { throw DirectoryError.notFound("invitation") }
+        }
+        return try await metadata.write(TenantScope(org: org, user: userId)) { tx in
             guard let row = try tx.invitation(id: key), let invitation = Self.invitation(row),
                 userId.map({ $0 == invitation.userId }) ?? true, orgId.map({ $0 == invitation.orgId }) ?? true,
                 userId != nil || orgId != nil

@@ -105,6 +105,9 @@ extension EngramConfiguration {
         case offsiteRegion = "ENGRAM_OFFSITE_REGION"
         case offsiteAccessKeyID = "ENGRAM_OFFSITE_ACCESS_KEY_ID"
         case offsiteSecretAccessKey = "ENGRAM_OFFSITE_SECRET_ACCESS_KEY"
+        case metadata = "ENGRAM_METADATA"
+        case metadataOwner = "ENGRAM_METADATA_OWNER"
+        case postgresBin = "ENGRAM_PG_BIN"
 
         /// The flag that overrides the variable, if any.
         var flag: String? {
@@ -122,6 +125,8 @@ extension EngramConfiguration {
             case .minRelevance: "--min-relevance"
             case .url: "--url"
             case .token: "--token"
+            case .metadata: "--metadata"
+            case .metadataOwner: "--metadata-owner"
             default: nil
             }
         }
@@ -162,6 +167,9 @@ extension EngramConfiguration {
             case .url: "http://127.0.0.1:8080"
             case .offsiteEndpoint: "https://s3.REGION.amazonaws.com (path-style requests)"
             case .offsiteRegion: "us-east-1"
+            case .metadata: "sqlite (users, members, audit log, versions in DATA_DIR/engram.sqlite)"
+            case .metadataOwner: "none (the schema must already be migrated)"
+            case .postgresBin: "PATH, then the newest /usr/lib/postgresql/*/bin (pg_dump, pg_restore for PostgreSQL backups)"
             default: "none"
             }
         }
@@ -170,7 +178,7 @@ extension EngramConfiguration {
         var isSecret: Bool {
             switch self {
             case .jwtSecret, .embedderAPIKey, .qdrantRemoteAPIKey, .qdrantAPIKey, .token, .encryptionKey, .encryptionKeyPrevious: true
-            case .offsiteSecretAccessKey: true
+            case .offsiteSecretAccessKey, .metadata, .metadataOwner: true
             default: false
             }
         }

@@ -1,0 +1,58 @@
+import EngramPostgres
+import Foundation
+import PostgresNIO
+
+/// A throwaway database for the restore drill: created with a random name on the scratch server, handed to
+/// a body, and dropped afterwards, whether the body succeeded or not.
+///
+/// Created from `template0` (nothing a DBA added to `template1` can disturb the restore) with `createdb`,
+/// dropped with `dropdb --if-exists --force` (PostgreSQL 13 or newer: a connection the drill left open
+/// cannot keep it alive). The scratch role needs `CREATEDB`.
+struct PostgresScratchDatabase {
+    /// The scratch server's role URL, pointing at the scratch database.
+    let url: PostgresConnectionURL
+
+    /// The prefix of every scratch database's name (`engram_verify_<random>`).
+    static let namePrefix = "engram_verify_"
+
+    /// Whether `server`'s role may create databases.
+    static func canCreateDatabases(_ server: PostgresConnectionURL) async throws -> Bool {
+        try await PostgresEngine.withEngine(server, maximumConnections: 1, logger: PostgresRowCounts.quietLogger) { engine in
+            try await engine.probe()
+            return try await engine.withGlobal(readOnly: true) { tx in
+                try tx.column("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user", as: Bool.self).first ?? false
+            }
+        }
+    }
+
+    /// Creates a database on `server`, runs `body` with it, and drops it (also when `body` throws; a failed
+    /// drop is reported after the body's own error, never instead of it).
+    static func with<T>(on server: PostgresConnectionURL, _ body: (Self) async throws -> T) async throws -> T {
+        let name = namePrefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        try PostgresClientTool.locate("createdb").runChecked(
+            ["--no-password", "--template=template0", "--maintenance-db=\(server.database)", name],
+            connection: server
+        )
+        var scratch = server
+        scratch.database = name
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(Self(url: scratch)))
+        } catch {
+            result = .failure(error)
+        }
+        let drop = Result {
+            try PostgresClientTool.locate("dropdb").runChecked(
+                ["--no-password", "--if-exists", "--force", "--maintenance-db=\(server.database)", name],
+                connection: server
+            )
+        }
+        if case .failure(let dropError) = drop {
+            if case .failure(let error) = result {
+                throw PostgresBackupError.tool("\(error); and the scratch database \(name) could not be dropped: \(dropError)")
+            }
+            throw PostgresBackupError.tool("the scratch database \(name) could not be dropped: \(dropError)")
+        }
+        return try result.get()
+    }
+}
