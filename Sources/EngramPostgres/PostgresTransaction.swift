@@ -84,12 +84,28 @@ public final class PostgresTransaction: Sendable {
             throw .misuse("a transaction handle was used after its transaction ended")
         }
         do {
-            return try connection.query(query, logger: logger).wait()
+            return try Self.answer(connection.query(query, logger: logger), on: connection).wait()
         } catch {
             let mapped = Self.engineError(error)
             if mapped.isRetryable { state.withLock { $0.retryableFailure = mapped } }
             throw mapped
         }
+    }
+
+    /// `result`, or a failure once `connection` closes: postgres-nio drops a statement written to a channel
+    /// that closed meanwhile (the engine stopping, the server going away) without ever completing its
+    /// future, and a body thread waiting on it would block forever (and with it a stopping engine, which
+    /// waits for its threads). A second completion of the promise is ignored by NIO.
+    static func answer<T>(_ result: EventLoopFuture<T>, on connection: PostgresConnection) -> EventLoopFuture<T> {
+        guard !connection.isClosed else {
+            return connection.eventLoop.makeFailedFuture(PostgresEngineError.unavailable("the connection is closed"))
+        }
+        let promise = connection.eventLoop.makePromise(of: T.self)
+        result.cascade(to: promise)
+        connection.closeFuture.whenComplete { _ in
+            promise.fail(PostgresEngineError.unavailable("the connection closed before the server answered"))
+        }
+        return promise.futureResult
     }
 
     static func engineError(_ error: any Error) -> PostgresEngineError {

@@ -136,6 +136,40 @@ struct EngineTests {
         }
     }
 
+    /// A server shutting down (SIGTERM) stops its engine while a background flush may be inside a
+    /// transaction: the body's statement fails on the closing connection, and the ROLLBACK that follows must
+    /// not wait forever for a connection that will never answer (it did: `run()` then never returned, as it
+    /// waits for the body's thread). The time limit only turns a hang into a failure.
+    @Test(.timeLimit(.minutes(1))) func anEngineStoppedMidTransactionStillEnds() async throws {
+        try await PostgresTestServer.withDatabase { appURL, _ in
+            let engine = PostgresEngine(url: appURL, maximumConnections: 1)
+            let runner = Task { await engine.run() }
+            await engine.waitUntilRunning()
+            let inside = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            let work = Task {
+                try await engine.withGlobal { tx in
+                    inside.signal()
+                    _ = release.wait(timeout: .now() + 30)
+                    return try tx.column("SELECT 1", as: Int.self)
+                }
+            }
+            await withCheckedContinuation { (entered: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().async {
+                    inside.wait()
+                    entered.resume()
+                }
+            }
+            runner.cancel()
+            // Ordering only (no timing is asserted): let the pool start closing the leased connection.
+            try await Task.sleep(for: .milliseconds(300))
+            release.signal()
+            _ = await work.result
+            await runner.value
+            await #expect(throws: PostgresEngineError.self) { try await engine.withGlobal { tx in try tx.column("SELECT 1", as: Int.self) } }
+        }
+    }
+
     @Test func theProbeReportsAWrongPasswordOrAnUnreachableServerAtOnce() async throws {
         var url = try PostgresTestServer.appURL()
         url.password = "definitely-not-the-password"
