@@ -1,5 +1,5 @@
-public import Logging
 import Dispatch
+public import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
