@@ -302,7 +302,9 @@ public final class PostgresEngine: Sendable {
         do {
             try tx.execute(begin)
             begun = true
-            if let scope {
+            // The settings are transaction-local and never set for a session, so a transaction starts with
+            // both empty: the global scope (no tenant, no user) needs no statement, one round trip less.
+            if let scope, !(scope.tenants.isEmpty && scope.userId == nil) {
                 try tx.query(
                     """
                     SELECT set_config('app.current_tenant', \(scope.tenantSetting), true), \

@@ -135,6 +135,14 @@ struct RowLevelSecurityTests {
             #expect(samePid == pid, "one connection: the next lease is the same backend")
             #expect(tenant == "")
             #expect(user == "")
+            // withGlobal sends no settings: it relies on exactly this (the tenant transaction's are gone).
+            let global = try await app.withGlobal { tx in
+                try tx.rows(
+                    "SELECT coalesce(current_setting('app.current_tenant', true), ''), coalesce(current_setting('app.current_user', true), ''), pg_backend_pid()",
+                    as: (String, String, Int32).self
+                )[0]
+            }
+            #expect(global.2 == pid && global.0 == "" && global.1 == "")
 
             struct Abandon: Error {}
             await #expect(throws: Abandon.self) {
