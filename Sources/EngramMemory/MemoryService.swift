@@ -141,7 +141,7 @@ public final class MemoryService: Sendable {
         var offset: PointID?
         var loaded = 0
         repeat {
-            let page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
+            let page = try await readablePage(after: offset)
             for record in page.points {
                 guard let payload = record.payload, let m = Memory(id: record.id, payload: payload) else {
                     logger.warning("skipping unreadable memory point", metadata: ["id": "\(record.id)"])
@@ -158,6 +158,28 @@ public final class MemoryService: Sendable {
                 "collection": "\(collection)", "memories": "\(loaded)", "embedder": "\(embeddingModel)",
             ]
         )
+    }
+
+    /// One page of the memory collection for the start-up load. A stored payload that does not open (a
+    /// sealed value altered on disk, moved to another row, or under a key the server lacks) withholds that
+    /// memory only: the page is read again point by point, the unreadable ones are logged by id (never by
+    /// content) and left out of the index, and the service starts with every other memory. The bytes stay
+    /// in the store (and its backups) for the operator.
+    func readablePage(after offset: PointID?) async throws -> ScrollResult {
+        do {
+            return try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
+        } catch StoreError.corrupt {
+            let ids = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: false))
+            var readable: [Record] = []
+            for point in ids.points {
+                do {
+                    readable += try await store.retrieve(collection, ids: [point.id], withPayload: true, withVector: false)
+                } catch StoreError.corrupt(let why) {
+                    logger.error("withholding a memory whose stored payload does not open", metadata: ["id": "\(point.id)", "reason": "\(why)"])
+                }
+            }
+            return ScrollResult(points: readable, nextPageOffset: ids.nextPageOffset)
+        }
     }
 
     /// Number of memories held (all tenants).

@@ -44,11 +44,14 @@ extension EmbeddedStore {
     }
 
     /// Visits rows matching `filter` in id order from `from` (inclusive) until `visit` returns false.
+    /// Without `decoding`, a row's payload is opened only when the filter needs it (otherwise the visitor
+    /// gets an empty payload): listing ids or counting never touches a sealed value it does not need.
     func scanRows(
         _ db: Database,
         _ state: CollectionState,
         filter: Filter?,
         from: PointID?,
+        decoding: Bool = true,
         _ visit: (SelectedRow) throws -> Bool
     ) throws {
         let plan = TenantPlan(filter: filter, tenantKey: state.config.tenantKey)
@@ -67,8 +70,9 @@ extension EmbeddedStore {
         while let row = try cursor.next() {
             guard let id = PointID(storageKey: row[1]) else { throw StoreError.corrupt("bad point id") }
             let tenant: String? = row[2]
-            let payload = try decodePayload(row[3], key: row[1], tenant: tenant)
-            if let f = plan.filter(forTenant: tenant), !FilterEvaluator.matches(f, id: id, payload: payload) { continue }
+            let rowFilter = plan.filter(forTenant: tenant)
+            let payload = decoding || rowFilter != nil ? try decodePayload(row[3], key: row[1], tenant: tenant) : [:]
+            if let f = rowFilter, !FilterEvaluator.matches(f, id: id, payload: payload) { continue }
             if try !visit(SelectedRow(rowid: row[0], id: id, tenant: tenant, payload: payload)) { return }
         }
     }
@@ -111,7 +115,7 @@ extension EmbeddedStore {
             return try pool.read { db in
                 var rows: [SelectedRow] = []
                 var next: PointID?
-                try scanRows(db, state, filter: request.filter, from: request.offset) { r in
+                try scanRows(db, state, filter: request.filter, from: request.offset, decoding: request.withPayload) { r in
                     if rows.count == request.limit {
                         next = r.id
                         return false
@@ -150,7 +154,7 @@ extension EmbeddedStore {
             guard let filter, !filter.isEmpty else { return state.count }
             return try pool.read { db in
                 var n = 0
-                try scanRows(db, state, filter: filter, from: nil) { _ in
+                try scanRows(db, state, filter: filter, from: nil, decoding: false) { _ in
                     n += 1
                     return true
                 }
