@@ -1,4 +1,3 @@
-import Dispatch
 public import Logging
 import NIOCore
 import NIOPosix
@@ -338,33 +337,18 @@ public final class PostgresEngine: Sendable {
     }
 
     /// ROLLBACK (harmless when the server already ended the transaction); a connection that cannot roll
-    /// back is closed, so the pool never lends it out mid-transaction.
-    ///
-    /// A connection the pool is closing (the engine stopping while a body ran) may never answer a new
-    /// statement: postgres-nio queues it behind the close. So nothing is sent on a closed connection, and
-    /// the wait for the ROLLBACK is bounded (`rollbackDeadline`); past it the connection is closed without
-    /// waiting, and the body's thread is free (a stopping engine waits for its threads).
+    /// back is closed, so the pool never lends it out mid-transaction. Nothing is sent on a closed
+    /// connection, and the wait ends when the connection closes (`PostgresTransaction.answer`): a pool
+    /// closing the connection (the engine stopping while a body ran) never answers.
     private static func rollback(_ connection: PostgresConnection, logger: Logger) {
         guard !connection.isClosed else { return }
-        let answered = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<Void, any Error>?>(nil)
-        PostgresTransaction.answer(connection.query("ROLLBACK", logger: logger), on: connection).whenComplete { result in
-            outcome.withLock { $0 = result.map { _ in () } }
-            answered.signal()
-        }
-        guard answered.wait(timeout: .now() + rollbackDeadline) == .success else {
-            logger.warning("ROLLBACK unanswered; closing the connection")
-            connection.close().whenComplete { _ in }
-            return
-        }
-        if case .failure(let error) = outcome.withLock({ $0 }) {
+        do {
+            _ = try PostgresTransaction.answer(connection.query("ROLLBACK", logger: logger), on: connection)
+        } catch {
             logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(PostgresEngineError.map(error))"])
             connection.close().whenComplete { _ in }
         }
     }
-
-    /// How long a ROLLBACK may take before its connection is given up.
-    static let rollbackDeadline: DispatchTimeInterval = .seconds(10)
 
     private func checkRunning() throws {
         if lifecycle.withLock({ $0 }) == .ended { throw PostgresEngineError.unavailable("the engine has stopped") }

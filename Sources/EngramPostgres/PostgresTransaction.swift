@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOCore
 public import PostgresNIO
@@ -84,7 +85,7 @@ public final class PostgresTransaction: Sendable {
             throw .misuse("a transaction handle was used after its transaction ended")
         }
         do {
-            return try Self.answer(connection.query(query, logger: logger), on: connection).wait()
+            return try Self.answer(connection.query(query, logger: logger), on: connection)
         } catch {
             let mapped = Self.engineError(error)
             if mapped.isRetryable { state.withLock { $0.retryableFailure = mapped } }
@@ -92,21 +93,31 @@ public final class PostgresTransaction: Sendable {
         }
     }
 
-    /// `result`, or a failure once `connection` closes: postgres-nio drops a statement written to a channel
-    /// that closed meanwhile (the engine stopping, the server going away) without ever completing its
-    /// future, and a body thread waiting on it would block forever (and with it a stopping engine, which
-    /// waits for its threads). A second completion of the promise is ignored by NIO.
-    static func answer<T>(_ result: EventLoopFuture<T>, on connection: PostgresConnection) -> EventLoopFuture<T> {
-        guard !connection.isClosed else {
-            return connection.eventLoop.makeFailedFuture(PostgresEngineError.unavailable("the connection is closed"))
+    /// Waits for `result`, or fails once `connection` has closed without it: postgres-nio drops a statement
+    /// written to a channel that closed meanwhile (the engine stopping, the server going away) without ever
+    /// completing its future, and a body thread waiting on it would block forever (and with it a stopping
+    /// engine, which waits for its threads). The wait looks at the connection every `closedCheck`; nothing
+    /// is registered on the connection per statement (a callback on its close future would be kept, with
+    /// the statement's result, for the connection's whole life in the pool).
+    static func answer<T: Sendable>(_ result: EventLoopFuture<T>, on connection: PostgresConnection) throws -> T {
+        guard !connection.isClosed else { throw PostgresEngineError.unavailable("the connection is closed") }
+        let answered = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<T, any Error>?>(nil)
+        result.whenComplete { r in
+            outcome.withLock { $0 = r }
+            answered.signal()
         }
-        let promise = connection.eventLoop.makePromise(of: T.self)
-        result.cascade(to: promise)
-        connection.closeFuture.whenComplete { _ in
-            promise.fail(PostgresEngineError.unavailable("the connection closed before the server answered"))
+        while answered.wait(timeout: .now() + closedCheck) == .timedOut {
+            // An answer that raced the close still counts: one more short wait before giving up.
+            if connection.isClosed, answered.wait(timeout: .now() + closedCheck) == .timedOut {
+                throw PostgresEngineError.unavailable("the connection closed before the server answered")
+            }
         }
-        return promise.futureResult
+        return try outcome.withLock { $0 }!.get()
     }
+
+    /// How often a waiting statement checks whether its connection closed.
+    static let closedCheck: DispatchTimeInterval = .milliseconds(250)
 
     static func engineError(_ error: any Error) -> PostgresEngineError {
         if let mapped = PostgresEngineError.map(error) as? PostgresEngineError { return mapped }
