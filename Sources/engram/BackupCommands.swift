@@ -136,7 +136,10 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let server = try PostgresBackupVerification.scratch(
             flag: scratch,
-            fallback: EngramConfiguration()[.metadataOwner].flatMap { try? PostgresConnectionURL($0) }
+            fallback: try EngramConfiguration()[.metadataOwner].map { text in
+                // A malformed URL is an error naming the variable, not a silently skipped drill.
+                do { return try PostgresConnectionURL(text) } catch { throw EngramConfiguration.Invalid("ENGRAM_METADATA_OWNER: \(error)") }
+            }
         )
         let report = await PostgresBackupVerification.verifyBackup(URL(fileURLWithPath: directory), scratch: server)
         print(report)

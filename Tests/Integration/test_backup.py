@@ -106,3 +106,10 @@ def test_scheduled_backups_with_retention():
         assert r.returncode == 0, r.stdout
     finally:
         s.stop()
+
+
+def test_verify_names_a_malformed_owner_url_instead_of_skipping_the_drill(tmp_path):
+    env = dict(os.environ, ENGRAM_METADATA_OWNER="postgres://owner@db:notaport/engram")
+    out = subprocess.run([BIN, "verify", str(tmp_path)], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "ENGRAM_METADATA_OWNER" in out.stderr and "invalid PostgreSQL URL" in out.stderr
