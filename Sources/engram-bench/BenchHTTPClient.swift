@@ -14,12 +14,15 @@ import Glibc
 /// (status line, `Content-Length` or chunked body). Not for general use.
 final class BenchHTTPClient: @unchecked Sendable {  // each instance is used by one thread at a time
     private var fd: Int32 = -1
+    private let host: String
     private let port: UInt16
     private var buffer = [UInt8]()
     private var start = 0
     private var chunk = [UInt8](repeating: 0, count: 65536)
 
-    init(port: Int) throws {
+    /// A connection to `host` (an IPv4 address; `localhost` means 127.0.0.1) on `port`.
+    init(host: String = "127.0.0.1", port: Int) throws {
+        self.host = host == "localhost" ? "127.0.0.1" : host
         self.port = UInt16(port)
         try connect()
     }
@@ -34,7 +37,7 @@ final class BenchHTTPClient: @unchecked Sendable {  // each instance is used by 
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { throw BenchClientError.io("not an IPv4 address: \(host)") }
         addr.sin_port = port.bigEndian
         let ok = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
@@ -46,7 +49,7 @@ final class BenchHTTPClient: @unchecked Sendable {  // each instance is used by 
 
     /// POSTs `body` to `path` and returns the status and the response body.
     func post(_ path: String, body: [UInt8], headers: [(String, String)]) throws -> (status: Int, body: [UInt8]) {
-        var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: \(body.count)\r\n"
+        var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"
         let request = Array(head.utf8) + body

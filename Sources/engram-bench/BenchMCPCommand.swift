@@ -16,7 +16,8 @@ import FoundationNetworking
 #endif
 
 /// `engram-bench mcp`: `tools/call search_memories` over loopback HTTP against an
-/// in-process server holding N memories, from C concurrent clients.
+/// in-process server holding N memories, from C concurrent clients; with `--targets`, against
+/// running servers (replicas) instead, with a fraction of `add_memory` writes (BenchMCPTargets.swift).
 struct BenchMCP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mcp", abstract: "MCP search latency over loopback with concurrent clients.")
 
@@ -26,6 +27,27 @@ struct BenchMCP: AsyncParsableCommand {
     @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
     @Option(help: "Write the request latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
     @OptionGroup var metadataOptions: BenchMetadataOptions
+    @Option(help: "Drive these running servers instead of an in-process one: http://HOST:PORT,… (clients round robin).")
+    var targets: String?
+    @Option(help: "With --targets: measure these servers first in the same run, as the baseline of the ratios.")
+    var baselineTargets: String?
+    @Option(help: "With --targets: a file holding the bearer token of --user (never printed).") var tokenFile: String?
+    @Option(help: "With --targets: the user whose MCP endpoint (/mcp/USER) is called.") var user: String = "bench"
+    @Option(help: "With --targets: the fraction of requests that are add_memory writes (0…1).") var writeFraction: Double = 0
+    @Option(help: "With --targets: add this many memories through add_memory before measuring.") var preload: Int = 0
+    @Flag(help: "With --targets: only preload, measure nothing.") var preloadOnly = false
+
+    func validate() throws {
+        guard targets != nil || (baselineTargets == nil && tokenFile == nil && writeFraction == 0 && preload == 0 && !preloadOnly) else {
+            throw ValidationError("--baseline-targets, --token-file, --write-fraction and --preload go with --targets")
+        }
+        guard targets == nil || tokenFile != nil else { throw ValidationError("--targets needs --token-file") }
+        guard (0...1).contains(writeFraction) else { throw ValidationError("--write-fraction is between 0 and 1") }
+        guard clients > 0, requests >= 0, preload >= 0 else { throw ValidationError("--clients, --requests and --preload cannot be negative") }
+        guard user.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) }), !user.isEmpty else {
+            throw ValidationError("--user: letters, digits and - _ . @ only")
+        }
+    }
 
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -50,6 +72,7 @@ struct BenchMCP: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if targets != nil { return try await runAgainstTargets() }
         BLASRuntime.configureSingleThreaded()
         var logger = Logger(label: "engram.bench")
         logger.logLevel = .warning
