@@ -13,7 +13,7 @@ DEBUG_BIN := .build/debug/engram
 BENCH_BIN := .build/release/engram-bench
 
 ## Python packages: pinned with hashes in requirements-test.txt (mcp==2.3.0, pytest, jsonschema, httpx,
-## selenium==4.51.0, qdrant-client==1.20.0 and everything they need), generated from requirements-test.in.
+## selenium==4.51.0, qdrant-client==1.20.0, qdrant-edge-py==0.9.0 and everything they need), generated from requirements-test.in.
 PY_REQUIREMENTS := requirements-test.txt
 ## Only `make test` needs a browser (the admin page is driven in headless Chromium); the packaging tests
 ## need systemd-analyze (package systemd) and the kernel's syscall numbers (linux-libc-dev).
@@ -21,7 +21,7 @@ PY_REQUIREMENTS := requirements-test.txt
 ## loopback port; the package's own cluster is not used).
 TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip postgresql
 VERSION := $(shell git describe --tags --always 2>/dev/null || echo unknown)
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-postgres bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-postgres bench-replicas bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -142,6 +142,10 @@ bench-search: release model
 ## Search and MCP with the metadata on SQLite and on PostgreSQL in one run (a throwaway cluster; ratios vs SQLite).
 bench-postgres: release model
 	bash Tests/bench_postgres.sh
+
+## MCP searches and writes against 3 replicas vs 1 (PostgreSQL + the Qdrant stand-in; not part of make test).
+bench-replicas: release model
+	bash Tests/bench_replicas.sh
 
 bench-mcp: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8 --samples-out bench-out/mcp.json

@@ -12,7 +12,7 @@ swift test --skip-build --filter EngramPostgresTests
 # The domain suites whose metadata store comes from TestMetadata run again, on PostgreSQL (row-level
 # security enforced); the model lives in models/ unless ENGRAM_MODEL_DIR says otherwise.
 export ENGRAM_MODEL_DIR="${ENGRAM_MODEL_DIR:-$PWD/models/all-MiniLM-L6-v2}"
-swift test --skip-build --filter 'EngramMemoryTests\.(MetadataSeamTests|MemberDirectoryTests|OrgAdministrationTests|AccountServiceTests|OAuthServiceTests|LifecycleTests|TrustTests|ReviewIntegrityTests|ClientMetadataDocumentsTests)'
+swift test --skip-build --filter 'EngramMemoryTests\.(MetadataSeamTests|MemberDirectoryTests|OrgAdministrationTests|AccountServiceTests|OAuthServiceTests|LifecycleTests|TrustTests|ReviewIntegrityTests|ClientMetadataDocumentsTests|ReplicaFollowTests|OutboxTests)'
 # The memory-service and auth suites of the integration tests again, every server with its metadata in
 # a fresh database of the cluster (`engram serve --metadata postgres://… --metadata-owner postgres://…`,
 # conftest.py's ENGRAM_TEST_METADATA), then the tests that need the cluster itself (engine migration,
@@ -25,4 +25,7 @@ ENGRAM_TEST_METADATA=postgres python3 -m pytest -q "${pg_suites[@]/#/Tests/Integ
 shopt -s nullglob
 cluster_tests=(Tests/Integration/test_postgres_*.py)
 if [ ${#cluster_tests[@]} -gt 0 ]; then python3 -m pytest -q "${cluster_tests[@]}"; fi
+# Three replicas on one database and the Qdrant stand-in (../shared/qdrant, --backend edge): visibility lag,
+# propagation, isolation, restart and kill -9 (ENGRAM_REPLICA_CRASHES, default 3). -s prints the lag figures.
+python3 -m pytest -q -s Tests/Integration/test_replicas.py
 echo "==> PostgreSQL leg: $((SECONDS - started)) s (cluster included)"

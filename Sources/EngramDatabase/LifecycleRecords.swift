@@ -90,7 +90,8 @@ public struct LifecycleRecords: Sendable {
         try await read { tx in try tx.allUsage() }
     }
 
-    /// Appends served-log rows and writes the given usage rows (replacing those memories' rows), in one transaction.
+    /// Appends served-log rows and adds the given usage rows to those memories' rows (`recordUsage` of
+    /// `LifecycleQueries`), in one transaction.
     public func recordUsage(served: [ServedRow], usage: [UsageRow]) async throws {
         guard !served.isEmpty || !usage.isEmpty else { return }
         try await write { tx in try tx.recordUsage(served: served, usage: usage) }
@@ -295,12 +296,17 @@ extension SQLiteMetadataTransaction {
         for r in served { try log.execute(arguments: [r.at, r.memoryId, r.userId, r.rank]) }
         let put = try db.makeStatement(
             sql: """
-                INSERT INTO memory_usage (memory_id, served_count, last_served_at, last_confirmed_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(memory_id) DO UPDATE SET served_count = excluded.served_count,
-                    last_served_at = excluded.last_served_at, last_confirmed_at = excluded.last_confirmed_at
+                INSERT INTO memory_usage (memory_id, served_count, last_served_at, last_confirmed_at)
+                VALUES (:id, max(:increment, 0), :served, :confirmed)
+                ON CONFLICT(memory_id) DO UPDATE SET served_count = max(served_count + :increment, 0),
+                    last_served_at = max(coalesce(last_served_at, excluded.last_served_at), coalesce(excluded.last_served_at, last_served_at)),
+                    last_confirmed_at = max(
+                        coalesce(last_confirmed_at, excluded.last_confirmed_at), coalesce(excluded.last_confirmed_at, last_confirmed_at))
                 """
         )
-        for u in usage { try put.execute(arguments: [u.memoryId, u.servedCount, u.lastServedAt, u.lastConfirmedAt]) }
+        for u in usage {
+            try put.execute(arguments: ["id": u.memoryId, "increment": u.servedCount, "served": u.lastServedAt, "confirmed": u.lastConfirmedAt])
+        }
     }
 
     public func served(since: Double, memoryIds: [String]?, limit: Int) throws -> [ServedRow] {

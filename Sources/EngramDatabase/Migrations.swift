@@ -14,6 +14,7 @@ extension EngramDatabase {
         registerAccountMigrations(&m)
         registerOAuthMigrations(&m)
         registerEncryptionMigrations(&m)
+        registerOutboxMigrations(&m)
         return m
     }
 

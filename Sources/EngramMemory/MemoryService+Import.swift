@@ -314,6 +314,8 @@ extension MemoryService {
                 origin: WriteOrigin(.qdrantAPI),
                 reason: before == nil ? "created through the Qdrant API" : "changed through the Qdrant API"
             )
+            // The store already holds this version (written through the Qdrant API, corrected above).
+            ledger?.settled(after.id, version: after.version)
             var detail = "via \(actor)"
             if let before, before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
             if before == nil { detail += "; state \(after.state.rawValue)" }
@@ -335,6 +337,7 @@ extension MemoryService {
             var gone = m
             gone.version = m.version + 1
             try await recordVersion(before: m, after: gone, state: "deleted", actor: actor, origin: WriteOrigin(.qdrantAPI), reason: "deleted")
+            ledger?.settled(m.id, version: gone.version)
             records.append(
                 AuditLog.Record(
                     orgId: m.orgId,

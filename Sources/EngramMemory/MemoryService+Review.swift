@@ -132,8 +132,8 @@ extension MemoryService {
                 m.reviewedBy = principal.userId
                 m.screenFlags = []
             }
-            try await setStates([m], state: action.target, at: now)
             try await recordVersion(before: latest, after: m, actor: principal.userId, origin: origin, reason: action.rawValue)
+            try await setStates([m], state: action.target, at: now)
             for old in supersedes {
                 guard let o = index.get(old), [.published, .stale, .draft, .pendingReview].contains(o.state) else { continue }
                 _ = try await supersede(

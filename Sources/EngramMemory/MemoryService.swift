@@ -39,6 +39,12 @@ public final class MemoryService: Sendable {
     /// for up to eight queries (the scan is memory-bound; `VectorMatrix.search(batch:k:)`).
     let scans: BatchCoalescer<SearchRequest, [ScoredPoint]>
     let reloadGate = Mutex(ReloadState())
+    /// This replica's position in the change feed (`MemoryService+Follow`).
+    let feed = Mutex(ChangeCursor(floor: 0, gapTimeout: MemoryService.feedGapTimeout))
+    /// Feed entries whose version the store does not hold yet, by memory (`MemoryService+Follow`).
+    let storeWaits = Mutex<[UUID: ChangeRow]>([:])
+    /// Whether this replica follows others through the change feed (`followChanges` running).
+    let following = Mutex(false)
     struct ReloadState {
         var running = false
         var again = false
@@ -96,18 +102,6 @@ public final class MemoryService: Sendable {
         lifecycle = metadata
         usage = UsageTracker(metadata: metadata)
         try await usage.load()
-        if let lifecycle {
-            let rows = try await lifecycle.readGlobal { tx in try tx.policies() }
-            policies.withLock { map in
-                for (org, p) in rows {
-                    map[org] = LifecyclePolicy(
-                        staleAfterDays: p.staleAfterDays,
-                        versionRetentionDays: p.versionRetentionDays,
-                        approverMustDiffer: p.approverMustDiffer
-                    )
-                }
-            }
-        }
         self.minRelevance = minRelevance
         self.store = store
         self.embedder = embedder
@@ -117,6 +111,13 @@ public final class MemoryService: Sendable {
         self.requiresReview = requiresReview
         collection = Self.collectionName(for: embedder)
         scans = BatchCoalescer(maxBatch: 8) { [store, collection] requests in try await store.search(collection, batch: requests) }
+        if let lifecycle {
+            // The feed position comes before the load: a write made meanwhile is applied again, never missed
+            // (a little before it, for transactions that were still committing).
+            let latest = try await lifecycle.readGlobal { tx in try tx.latestChange() }
+            feed.withLock { $0 = ChangeCursor(floor: max(0, latest - 64), gapTimeout: Self.feedGapTimeout) }
+        }
+        try await reloadPolicies()
         let dimensions = embedder?.dimensions ?? 1
         let existing = try await store.listCollections().first { $0.name == collection }
         if let existing {
@@ -333,6 +334,9 @@ public final class MemoryService: Sendable {
             screenFlags: flags
         )
         if let old = input.supersedes { return try await addSuperseding(principal, checked, old: old, origin: origin) }
+        if visibleDuplicate(principal, tenant: tenant, hash: hash) == nil {
+            await settleRecordedDuplicates(tenant: tenant, userId: principal.userId, hash: hash)
+        }
         if let existing = visibleDuplicate(principal, tenant: tenant, hash: hash) {
             return AddResult(memory: existing, status: .duplicate)
         }
@@ -361,14 +365,14 @@ public final class MemoryService: Sendable {
                 m.embeddingModel = embeddingModel
                 m.version = near.version + 1
                 m.state = await stateAfterContentChange(m, from: near)
-                try await persist(m, vector: vector)
                 try await recordVersion(before: near, after: m, actor: principal.userId, origin: origin, reason: "near-duplicate merge")
+                try await persist(m, vector: vector)
                 try await recordUpdate(actor: principal.userId, before: near, after: m, channel: origin.channel, how: "near-duplicate merge")
                 return AddResult(memory: m, status: .updated)
             }
             let m = newMemory(principal, checked, at: now)
-            try await persist(m, vector: vector)
             try await recordVersion(before: nil, after: m, actor: principal.userId, origin: origin, reason: "created")
+            try await persist(m, vector: vector)
             Counter(label: "engram_memories_added_total", dimensions: [("scope", m.scope.rawValue)]).increment()
             return AddResult(memory: m, status: .created)
         }
@@ -438,14 +442,17 @@ public final class MemoryService: Sendable {
         return m
     }
 
-    /// Durable write, then the in-memory indexes.
+    /// The store write of a recorded version (`recordVersion` first), its outbox row settled, then the
+    /// in-memory indexes. When the store refuses, the recorded version stays in the outbox and the
+    /// reconciler completes it when the store returns.
     func persist(_ m: Memory, vector: [Float]) async throws {
         do {
             try await store.upsert(collection, points: [PointStruct(id: .uuid(m.id), vector: vector, payload: m.payload)])
         } catch {
-            logger.error("store write failed", metadata: ["memory": "\(m.id)", "error": "\(error)"])
-            throw MemoryError.unavailable("the store did not accept the write")
+            logger.error("store write failed", metadata: ["memory": "\(m.id)", "error": "\(type(of: error))"])
+            throw MemoryError.unavailable("the store did not accept the write; it is queued and completes when the store returns")
         }
+        ledger?.settled(m.id, version: m.version)
         index.put(m)
     }
 
@@ -529,10 +536,10 @@ public final class MemoryService: Sendable {
             }
             m.updatedAt = Date()
             m.embeddingModel = embeddingModel
-            try await persist(m, vector: vector)
             var why = reason ?? (byReviewer ? "review edit" : "edit")
             if let commit { why += " at \(commit)" }
             try await recordVersion(before: latest, after: m, actor: actor, origin: origin, reason: why)
+            try await persist(m, vector: vector)
             return (latest, m)
         }
     }
@@ -617,15 +624,16 @@ public final class MemoryService: Sendable {
     func remove(_ m: Memory, actor: String, origin: WriteOrigin) async throws {
         try await writes.withLock {
             let latest = index.get(m.id) ?? m
-            do {
-                try await store.delete(collection, .ids([.uuid(m.id)]))
-            } catch {
-                throw MemoryError.unavailable("the store did not accept the delete")
-            }
-            index.remove(m.id)
             var gone = latest
             gone.version = latest.version + 1
             try await recordVersion(before: latest, after: gone, state: "deleted", actor: actor, origin: origin, reason: "deleted")
+            do {
+                try await store.delete(collection, .ids([.uuid(m.id)]))
+            } catch {
+                throw MemoryError.unavailable("the store did not accept the delete; it is queued and completes when the store returns")
+            }
+            ledger?.settled(m.id, version: gone.version)
+            index.remove(m.id)
         }
     }
 
@@ -681,11 +689,13 @@ public final class MemoryService: Sendable {
                 p.version = m.version + 1
                 return p
             }
+            for (before, after) in zip(drafts, promoted) {
+                try await recordVersion(before: before, after: after, actor: actor, origin: origin, reason: reason(after))
+            }
             for state in Set(promoted.map(\.state)) {
                 try await setStates(promoted.filter { $0.state == state }, state: state, at: now)
             }
-            for (before, after) in zip(drafts, promoted) {
-                try await recordVersion(before: before, after: after, actor: actor, origin: origin, reason: reason(after))
+            for after in promoted {
                 try await recordAudit(
                     org,
                     actor: actor,
@@ -720,13 +730,17 @@ public final class MemoryService: Sendable {
                 try await store.setPayload(collection, payload: payload, key: nil, .ids(group.map { .uuid($0.id) }), requireAll: false)
             }
         } catch {
-            throw MemoryError.unavailable("the store did not accept the state change")
+            throw MemoryError.unavailable("the store did not accept the state change; it is queued and completes when the store returns")
         }
-        for m in memories { index.put(m) }
+        for m in memories {
+            ledger?.settled(m.id, version: m.version)
+            index.put(m)
+        }
     }
 
-    /// Appends a version to the ledger, when there is one. A failure is an error: the change is made,
-    /// but the caller hears that its history could not be kept (the gap is filled as `baseline`).
+    /// Appends a version (and its outbox row) to the ledger, when there is one, before the store write it
+    /// announces. A failure is an error and nothing is written: the version number is taken (another
+    /// replica changed the memory first) or the database is unreachable.
     func recordVersion(before: Memory?, after: Memory, state: String? = nil, actor: String, origin: WriteOrigin, reason: String) async throws {
         guard let ledger else { return }
         do {

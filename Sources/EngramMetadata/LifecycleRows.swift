@@ -58,7 +58,8 @@ public struct VersionRow: Sendable, Hashable {
     }
 }
 
-/// A row of `memory_usage` (times in seconds since 1970).
+/// A row of `memory_usage` (times in seconds since 1970). Read back (`allUsage`), `servedCount` is the
+/// stored total; written (`recordUsage`), it is the increment since the last write, added to the total.
 public struct UsageRow: Sendable, Hashable {
     public var memoryId: String
     public var servedCount: Int

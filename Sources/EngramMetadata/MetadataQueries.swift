@@ -129,7 +129,9 @@ public protocol LifecycleQueries {
     func versions(memoryId: String) throws -> [VersionRow]
     /// The versions of an organisation's memories recorded at or after `since`, by memory then version.
     func versions(orgId: String, since: Double) throws -> [VersionRow]
-    /// Appends served-log rows and writes the given usage rows (replacing those memories' rows).
+    /// Appends served-log rows and adds the given usage rows to those memories' rows: each row's
+    /// `servedCount` is an increment (added), its times replace the stored ones only when later, so
+    /// several writers (replicas) add up instead of overwriting each other.
     func recordUsage(served: [ServedRow], usage: [UsageRow]) throws
     /// Served-log rows of the last `since` seconds for the memories given (nil: all), newest first.
     func served(since: Double, memoryIds: [String]?, limit: Int) throws -> [ServedRow]
@@ -158,6 +160,8 @@ public protocol LifecycleQueries {
     func quarantine(_ rows: [QuarantineRow]) throws -> Int
     /// Quarantined versions of one organisation, newest first.
     func quarantined(orgId: String?) throws -> [QuarantineRow]
+    /// Records pending store writes (`OutboxRow`), in the transaction that records their versions.
+    func insertOutbox(_ rows: [OutboxRow]) throws
 }
 
 extension LifecycleQueries {
@@ -209,7 +213,8 @@ public protocol GlobalQueries {
     func purge(memoryIds: [String]) throws
     /// Every usage row.
     func allUsage() throws -> [UsageRow]
-    /// Appends served-log rows and writes usage rows of many tenants' memories (the batched flush).
+    /// Appends served-log rows and adds usage rows of many tenants' memories (the batched flush): as
+    /// `LifecycleQueries.recordUsage`, each `servedCount` is an increment and times keep the later one.
     func recordUsage(served: [ServedRow], usage: [UsageRow]) throws
     /// Every report, oldest first.
     func allReports() throws -> [ReportRow]
@@ -225,4 +230,20 @@ public protocol GlobalQueries {
     func quarantine(_ rows: [QuarantineRow]) throws -> Int
     /// Quarantined versions of one organisation (nil: every one), newest first.
     func quarantined(orgId: String?) throws -> [QuarantineRow]
+    /// Up to `limit` entries of the change feed after `seq`, in feed order (replicas follow it to keep
+    /// their in-memory index in step with writes made by others).
+    func changes(after seq: Int64, limit: Int) throws -> [ChangeRow]
+    /// The feed's latest position (0 when empty).
+    func latestChange() throws -> Int64
+    /// Forgets feed entries recorded before `before`; returns how many.
+    @discardableResult
+    func purgeChanges(before: Double) throws -> Int
+    /// Settles store writes: removes each memory's outbox rows up to the key's version.
+    func settleOutbox(_ keys: [OutboxKey]) throws
+    /// The latest recorded version of up to `limit` memories whose outbox rows are all older than `age`
+    /// seconds (their writer crashed or the store refused it), oldest first. `now` is the caller's clock,
+    /// used where the engine has none (SQLite); PostgreSQL ages rows on its own clock.
+    func staleOutbox(olderThan age: Double, now: Double, limit: Int) throws -> [VersionRow]
+    /// How many store writes are pending.
+    func outboxDepth() throws -> OutboxDepth
 }

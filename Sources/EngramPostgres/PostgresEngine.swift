@@ -150,6 +150,19 @@ public final class PostgresEngine: Sendable {
     /// pool, by contrast, keeps retrying new connections with back-off and fails the waiting work only when
     /// its circuit breaker trips (about a minute). Start-up calls it before anything else.
     public func probe() async throws {
+        let connection = try await directConnection()
+        do {
+            _ = try await connection.query("SELECT 1", logger: logger).get()
+        } catch {
+            try? await connection.close()
+            throw PostgresEngineError.map(error)
+        }
+        do { try await connection.close() } catch { throw PostgresEngineError.map(error) }
+    }
+
+    /// Opens one connection outside the pool (the caller closes it): `probe()`'s, and the session
+    /// advisory locks', whose lifetime must be the connection's own.
+    func directConnection() async throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
         switch url.tls {
         case .disable:
@@ -170,19 +183,12 @@ public final class PostgresEngine: Sendable {
             tls: tls
         )
         do {
-            let connection = try await PostgresConnection.connect(
+            return try await PostgresConnection.connect(
                 on: PostgresConnection.defaultEventLoopGroup.any(),
                 configuration: configuration,
                 id: 0,
                 logger: logger
             ).get()
-            do {
-                _ = try await connection.query("SELECT 1", logger: logger).get()
-            } catch {
-                try? await connection.close()
-                throw error
-            }
-            try await connection.close()
         } catch {
             throw PostgresEngineError.map(error)
         }
@@ -229,14 +235,7 @@ public final class PostgresEngine: Sendable {
     /// The attack tests' unscoped path and the tests' `CREATE DATABASE`; never the domain's.
     @_spi(Testing)
     public func unscopedQuery(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try checkRunning()
-        do {
-            return try await client.withConnection { connection in
-                try await connection.query(query, logger: logger).get().rows
-            }
-        } catch {
-            throw PostgresEngineError.map(error)
-        }
+        try await autocommit(query)
     }
 
     /// A SERIALIZABLE transaction that never sets the tenant (not retried): what a forgotten `SET LOCAL`
@@ -350,7 +349,7 @@ public final class PostgresEngine: Sendable {
         }
     }
 
-    private func checkRunning() throws {
+    func checkRunning() throws {
         if lifecycle.withLock({ $0 }) == .ended { throw PostgresEngineError.unavailable("the engine has stopped") }
     }
 }

@@ -709,10 +709,11 @@ struct PostgresMetadataTransaction: MetadataTransaction {
             let tenant = try memoryTenant(u.memoryId, orgId: nil)
             try tx.execute(
                 """
-                INSERT INTO engram.memory_usage (memory_id, served_count, last_served_at, last_confirmed_at, tenant)
-                VALUES (\(u.memoryId), \(u.servedCount), \(u.lastServedAt), \(u.lastConfirmedAt), \(tenant))
-                ON CONFLICT (memory_id) DO UPDATE SET served_count = excluded.served_count,
-                  last_served_at = excluded.last_served_at, last_confirmed_at = excluded.last_confirmed_at
+                INSERT INTO engram.memory_usage AS u (memory_id, served_count, last_served_at, last_confirmed_at, tenant)
+                VALUES (\(u.memoryId), greatest(\(u.servedCount), 0), \(u.lastServedAt), \(u.lastConfirmedAt), \(tenant))
+                ON CONFLICT (memory_id) DO UPDATE SET served_count = greatest(u.served_count + \(u.servedCount), 0),
+                  last_served_at = greatest(u.last_served_at, excluded.last_served_at),
+                  last_confirmed_at = greatest(u.last_confirmed_at, excluded.last_confirmed_at)
                 """
             )
         }
@@ -831,6 +832,17 @@ struct PostgresMetadataTransaction: MetadataTransaction {
             )
         }
         return added
+    }
+
+    func insertOutbox(_ rows: [OutboxRow]) throws {
+        for r in rows {
+            try tx.execute(
+                """
+                INSERT INTO engram.outbox (memory_id, version, tenant) VALUES (\(r.memoryId), \(r.version), \(r.tenant))
+                ON CONFLICT (memory_id, version) DO NOTHING
+                """
+            )
+        }
     }
 
     func quarantined(orgId: String?) throws -> [QuarantineRow] {
@@ -972,7 +984,7 @@ struct PostgresGlobalTransaction: GlobalQueries {
         }
         for u in usage {
             try tx.query(
-                "SELECT engram.record_usage(\(u.memoryId), \(Int64(u.servedCount)), \(u.lastServedAt), \(u.lastConfirmedAt))"
+                "SELECT engram.record_usage_v2(\(u.memoryId), \(Int64(u.servedCount)), \(u.lastServedAt), \(u.lastConfirmedAt))"
             )
         }
     }
@@ -1020,5 +1032,47 @@ struct PostgresGlobalTransaction: GlobalQueries {
             "SELECT memory_id, version, org_id, rules, at FROM engram.quarantined_rows(\(orgId)::text)",
             as: QuarantineTuple.self
         ).map(quarantineRow)
+    }
+
+    func changes(after seq: Int64, limit: Int) throws -> [ChangeRow] {
+        try tx.rows(
+            """
+            SELECT seq, kind, key, version, state, content_hash, at FROM engram.changes
+            WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
+            """,
+            as: (Int64, String, String, Int?, String?, String?, Double).self
+        ).compactMap { seq, kind, key, version, state, hash, at in
+            ChangeRow.Kind(rawValue: kind).map {
+                ChangeRow(seq: seq, kind: $0, key: key, version: version, state: state, contentHash: hash, at: at)
+            }
+        }
+    }
+
+    func latestChange() throws -> Int64 {
+        try tx.column("SELECT coalesce(max(seq), 0)::bigint FROM engram.changes", as: Int64.self).first ?? 0
+    }
+
+    @discardableResult
+    func purgeChanges(before: Double) throws -> Int {
+        try tx.column("SELECT engram.purge_changes(\(before))", as: Int.self).first ?? 0
+    }
+
+    func settleOutbox(_ keys: [OutboxKey]) throws {
+        guard !keys.isEmpty else { return }
+        let ids = keys.map(\.memoryId)
+        let versions = keys.map { Int64($0.version) }
+        _ = try tx.column("SELECT engram.settle_outbox(\(ids)::text[], \(versions)::bigint[])", as: Int64.self)
+    }
+
+    func staleOutbox(olderThan age: Double, now: Double, limit: Int) throws -> [VersionRow] {
+        try tx.rows(
+            "SELECT \(unescaped: versionColumns) FROM engram.stale_outbox(\(age), \(Int64(limit)))",
+            as: VersionTuple.self
+        ).map { sealing.opened(versionRow($0)) }
+    }
+
+    func outboxDepth() throws -> OutboxDepth {
+        let rows = try tx.rows("SELECT pending, oldest FROM engram.outbox_depth()", as: (Int64, Double?).self)
+        return OutboxDepth(pending: Int(rows.first?.0 ?? 0), oldestAt: rows.first?.1)
     }
 }

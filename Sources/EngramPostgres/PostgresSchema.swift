@@ -20,6 +20,7 @@ public enum PostgresSchema {
     /// Every migration, in order.
     public static let migrations: [PostgresMigration] = [
         schema, authV1, invitations, audit, lifecycle, quarantine, trust, accounts, oauth, encryption, metadataGlobal,
+        changes, replicas, outbox,
     ]
 
     /// The tenant of a row whose tenant is a function of its keys.
@@ -602,5 +603,187 @@ public enum PostgresSchema {
             + definerGrantsV1("all_policies()")
             + definerGrantsV1("quarantine_version(text, bigint, text, text, double precision)")
             + definerGrantsV1("quarantined_rows(text)")
+    )
+
+    /// The change feed replicas follow (`GlobalQueries.changes`): every memory version recorded and every
+    /// change of an organisation's settings appends a row, in the writing transaction, by trigger (so no
+    /// write path can forget it). The rows name memories and organisations by id with a version's number,
+    /// state and content hash, never content; the application role reads them and purges old ones through
+    /// a definer function. No NOTIFY: it serialises every commit on a global lock, and followers poll.
+    static let changes = PostgresMigration(
+        id: "0012_changes_v1",
+        mirroring: [],
+        [
+            """
+            CREATE TABLE engram.changes (
+              seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, kind text NOT NULL CHECK (kind IN ('memory', 'org')),
+              key text NOT NULL, version bigint, state text, content_hash text,
+              at double precision NOT NULL DEFAULT extract(epoch FROM clock_timestamp()))
+            """,
+            "CREATE INDEX changes_at ON engram.changes (at)",
+            "GRANT SELECT ON engram.changes TO {app}",
+            """
+            CREATE FUNCTION engram.note_memory_change() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+            BEGIN
+              INSERT INTO engram.changes (kind, key, version, state, content_hash)
+              VALUES ('memory', NEW.memory_id, NEW.version, NEW.state, NEW.content_hash);
+              RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.note_org_change() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+            BEGIN
+              INSERT INTO engram.changes (kind, key) VALUES ('org', NEW.id);
+              RETURN NULL;
+            END
+            $$
+            """,
+            """
+            CREATE TRIGGER memory_versions_changed AFTER INSERT ON engram.memory_versions
+              FOR EACH ROW EXECUTE FUNCTION engram.note_memory_change()
+            """,
+            """
+            CREATE TRIGGER orgs_changed AFTER UPDATE ON engram.orgs
+              FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION engram.note_org_change()
+            """,
+            """
+            CREATE FUNCTION engram.purge_changes(p_before double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH gone AS (DELETE FROM engram.changes WHERE at < p_before RETURNING 1) SELECT count(*) FROM gone
+            $$
+            """,
+        ] + definerGrantsV1("purge_changes(double precision)")
+            // Trigger functions cannot be called directly; the grant only keeps every definer function's rule.
+            + definerGrantsV1("note_memory_change()") + definerGrantsV1("note_org_change()")
+    )
+
+    /// What several replicas on one database share (no SQLite counterpart: one process owns a SQLite file).
+    /// - `engram.record_usage_v2` adds a flush's served-count increment to the stored count and keeps the
+    ///   later of the stored and the new times, so replicas flushing the same memory add up instead of
+    ///   overwriting each other (`engram.record_usage`, which wrote absolute values, stays for older builds).
+    /// - `engram.rate_buckets`, UNLOGGED (a crash empties it: every bucket full again), holds the token
+    ///   buckets of the write and failed-authentication limits, keyed by a digest of the limiter's name and
+    ///   its client key (never a token, IP or user id in clear). `engram.take_rate_token` refills and takes
+    ///   on the database's clock in one `INSERT … ON CONFLICT DO UPDATE … RETURNING`, so replicas with
+    ///   skewed clocks agree; with `p_take` false it only looks. It also forgets buckets that are full again.
+    static let replicas = PostgresMigration(
+        id: "0013_replicas_v1",
+        mirroring: [],
+        [
+            """
+            CREATE FUNCTION engram.record_usage_v2(p_memory_id text, p_served_increment bigint, p_last_served_at double precision,
+                                                   p_last_confirmed_at double precision)
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH put AS (
+                INSERT INTO engram.memory_usage AS u (memory_id, served_count, last_served_at, last_confirmed_at, tenant)
+                SELECT p_memory_id, greatest(p_served_increment, 0), p_last_served_at, p_last_confirmed_at, t.tenant
+                FROM (SELECT engram.memory_tenant(p_memory_id) AS tenant) t WHERE t.tenant IS NOT NULL
+                ON CONFLICT (memory_id) DO UPDATE SET served_count = greatest(u.served_count + p_served_increment, 0),
+                  last_served_at = greatest(u.last_served_at, excluded.last_served_at),
+                  last_confirmed_at = greatest(u.last_confirmed_at, excluded.last_confirmed_at)
+                RETURNING 1)
+              SELECT count(*) FROM put
+            $$
+            """,
+            """
+            CREATE UNLOGGED TABLE engram.rate_buckets (
+              key text PRIMARY KEY, tokens double precision NOT NULL, updated double precision NOT NULL,
+              full_at double precision NOT NULL, taken boolean NOT NULL)
+            """,
+            """
+            CREATE FUNCTION engram.take_rate_token(p_key text, p_rate double precision, p_burst double precision, p_take boolean)
+            RETURNS double precision
+            LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+            DECLARE
+              at_now double precision := extract(epoch FROM clock_timestamp());
+              have double precision;
+              took boolean;
+            BEGIN
+              IF p_rate <= 0 THEN
+                RETURN NULL;
+              END IF;
+              IF NOT p_take THEN
+                SELECT least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate) INTO have
+                FROM engram.rate_buckets b WHERE b.key = p_key;
+                RETURN CASE WHEN have IS NULL OR have >= 1 THEN NULL ELSE (1 - have) / p_rate END;
+              END IF;
+              IF random() < 0.01 THEN
+                DELETE FROM engram.rate_buckets b WHERE b.full_at < at_now;
+              END IF;
+              INSERT INTO engram.rate_buckets AS b (key, tokens, updated, full_at, taken)
+              VALUES (p_key, greatest(p_burst - 1, 0), at_now, at_now + 1 / p_rate, p_burst >= 1)
+              ON CONFLICT (key) DO UPDATE SET
+                taken = least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate) >= 1,
+                tokens = least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate)
+                  - CASE WHEN least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate) >= 1 THEN 1 ELSE 0 END,
+                updated = at_now,
+                full_at = at_now + (p_burst - least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate)
+                  + CASE WHEN least(p_burst, b.tokens + greatest(at_now - b.updated, 0) * p_rate) >= 1 THEN 1 ELSE 0 END) / p_rate
+              RETURNING b.taken, b.tokens INTO took, have;
+              RETURN CASE WHEN took THEN NULL ELSE (1 - have) / p_rate END;
+            END
+            $$
+            """,
+        ] + definerGrantsV1("record_usage_v2(text, bigint, double precision, double precision)")
+            + definerGrantsV1("take_rate_token(text, double precision, double precision, boolean)")
+    )
+
+    /// The outbox of memory writes (SQLite `outbox-v1`; `OutboxRow`): a version's pending vector-store
+    /// write, inserted with the version under the tenant's row security. Rows age on the database's clock,
+    /// so a replica with a skewed clock does not take a live write for an orphan. The definer functions
+    /// settle rows (any replica may finish any tenant's write), list the orphans with their latest
+    /// version, and count what is pending.
+    static let outbox = PostgresMigration(
+        id: "0014_outbox_v1",
+        mirroring: ["outbox-v1"],
+        [
+            """
+            CREATE TABLE engram.outbox (
+              memory_id text NOT NULL, version bigint NOT NULL,
+              at double precision NOT NULL DEFAULT extract(epoch FROM clock_timestamp()), \(memoryTenant),
+              PRIMARY KEY (memory_id, version))
+            """,
+            "CREATE INDEX outbox_at ON engram.outbox (at)",
+            """
+            CREATE FUNCTION engram.settle_outbox(p_memory_ids text[], p_versions bigint[])
+            RETURNS bigint
+            LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              WITH gone AS (
+                DELETE FROM engram.outbox o USING unnest(p_memory_ids, p_versions) AS s(memory_id, version)
+                WHERE o.memory_id = s.memory_id AND o.version <= s.version RETURNING 1)
+              SELECT count(*) FROM gone
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.stale_outbox(p_age double precision, p_limit bigint)
+            RETURNS TABLE (memory_id text, version bigint, at double precision, actor text, channel text, client text,
+                           request_id text, reason text, org_id text, state text, content_hash text, snapshot bytea,
+                           token_id text)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT v.memory_id, v.version, v.at, v.actor, v.channel, v.client, v.request_id, v.reason, v.org_id, v.state,
+                     v.content_hash, v.snapshot, v.token_id
+              FROM (SELECT o.memory_id, min(o.at) AS since FROM engram.outbox o GROUP BY o.memory_id
+                    HAVING max(o.at) < extract(epoch FROM clock_timestamp()) - p_age ORDER BY since LIMIT p_limit) p
+              JOIN LATERAL (SELECT * FROM engram.memory_versions w WHERE w.memory_id = p.memory_id
+                            ORDER BY w.version DESC LIMIT 1) v ON true
+              ORDER BY p.since
+            $$
+            """,
+            """
+            CREATE FUNCTION engram.outbox_depth()
+            RETURNS TABLE (pending bigint, oldest double precision)
+            LANGUAGE sql STABLE SECURITY DEFINER SET search_path = engram, pg_temp AS $$
+              SELECT count(*), min(o.at) FROM engram.outbox o
+            $$
+            """,
+        ] + tenantRowSecurityV1("outbox", grant: "SELECT, INSERT")
+            + definerGrantsV1("settle_outbox(text[], bigint[])")
+            + definerGrantsV1("stale_outbox(double precision, bigint)")
+            + definerGrantsV1("outbox_depth()")
     )
 }

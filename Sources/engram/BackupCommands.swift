@@ -245,35 +245,52 @@ enum BackupSchedule {
     /// Every `every`, a backup into `root/backup-<timestamp>` and its verification; the newest `keep` are kept.
     /// With `postgresOwner` (the metadata owner's URL when the metadata lives in PostgreSQL), each backup also
     /// holds the `pg_dump` of the schema, verified with `pg_restore --list` and, when that role may create
-    /// databases, the restore drill (skipped otherwise, with a warning).
+    /// databases, the restore drill (skipped otherwise, with a warning). Each backup runs through `runner`:
+    /// with replicas on one PostgreSQL database, one of them at a time takes it (into its own `root`).
     static func run(
         database: DatabasePool,
         root: URL,
         every: Duration,
         keep: Int,
         logger: Logger,
-        postgresOwner: PostgresConnectionURL? = nil
+        postgresOwner: PostgresConnectionURL? = nil,
+        runner: any SingleRunner = LocalRunner()
     ) async {
         while !Task.isCancelled {
             try? await Task.sleep(for: every)
             if Task.isCancelled { return }
             let dir = root.appendingPathComponent(StoreBackup.timestampedName())
             do {
-                var manifest = try StoreBackup.create(from: database, into: dir)
-                if let postgresOwner { manifest = try await PostgresMetadataDump.add(owner: postgresOwner, to: dir) }
-                let report = await PostgresBackupVerification.verifyBackup(dir, scratch: postgresOwner.map { .ifPermitted($0) } ?? .none)
-                if let skipped = PostgresBackupVerification.skippedDrill(report), postgresOwner != nil {
-                    logger.warning("scheduled backup: PostgreSQL restore drill skipped", metadata: ["why": "\(skipped)"])
+                let ran = try await runner.run(.backup) {
+                    try await backup(database: database, root: root, dir: dir, keep: keep, logger: logger, postgresOwner: postgresOwner)
                 }
-                if report.ok {
-                    try StoreBackup.prune(root, keep: keep)
-                    logger.info("scheduled backup written", metadata: ["dir": "\(dir.path)", "bytes": "\(manifest.files.first?.bytes ?? 0)"])
-                } else {
-                    logger.error("scheduled backup FAILED verification", metadata: ["dir": "\(dir.path)"])
-                }
+                if !ran { logger.info("scheduled backup skipped: another replica holds it") }
             } catch {
                 logger.error("scheduled backup failed", metadata: ["dir": "\(dir.path)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// One scheduled backup into `dir`, verified, then the older ones pruned.
+    private static func backup(
+        database: DatabasePool,
+        root: URL,
+        dir: URL,
+        keep: Int,
+        logger: Logger,
+        postgresOwner: PostgresConnectionURL?
+    ) async throws {
+        var manifest = try StoreBackup.create(from: database, into: dir)
+        if let postgresOwner { manifest = try await PostgresMetadataDump.add(owner: postgresOwner, to: dir) }
+        let report = await PostgresBackupVerification.verifyBackup(dir, scratch: postgresOwner.map { .ifPermitted($0) } ?? .none)
+        if let skipped = PostgresBackupVerification.skippedDrill(report), postgresOwner != nil {
+            logger.warning("scheduled backup: PostgreSQL restore drill skipped", metadata: ["why": "\(skipped)"])
+        }
+        if report.ok {
+            try StoreBackup.prune(root, keep: keep)
+            logger.info("scheduled backup written", metadata: ["dir": "\(dir.path)", "bytes": "\(manifest.files.first?.bytes ?? 0)"])
+        } else {
+            logger.error("scheduled backup FAILED verification", metadata: ["dir": "\(dir.path)"])
         }
     }
 }

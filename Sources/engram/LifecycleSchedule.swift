@@ -3,8 +3,10 @@ import Logging
 
 /// The server's lifecycle work: a dry rescan at start, the served log flushed every second (searches only
 /// append to a buffer), and the freshness sweep (`MemoryService.sweep`) runs a minute after start, then every `sweepEvery`.
+/// Every replica flushes its own served log; the sweep runs through `runner`, so with replicas on one
+/// PostgreSQL database one of them at a time sweeps (the others skip that period's sweep).
 enum LifecycleSchedule {
-    static func run(memories: MemoryService, sweepEvery: Duration, logger: Logger) async {
+    static func run(memories: MemoryService, sweepEvery: Duration, runner: any SingleRunner = LocalRunner(), logger: Logger) async {
         // Rules may have changed since the memories were written: a dry rescan (in the background, so a
         // large store does not delay the listener) says how many no longer pass.
         do {
@@ -30,14 +32,17 @@ enum LifecycleSchedule {
             guard untilSweep <= .zero else { continue }
             untilSweep = sweepEvery
             do {
-                let r = try await memories.sweep()
-                logger.info(
-                    "freshness sweep",
-                    metadata: [
-                        "stale": "\(r.staled.count)", "archived": "\(r.archived.count)", "purged": "\(r.purged.count)",
-                        "served_rows_purged": "\(r.servedRowsPurged)",
-                    ]
-                )
+                let ran = try await runner.run(.sweep) {
+                    let r = try await memories.sweep()
+                    logger.info(
+                        "freshness sweep",
+                        metadata: [
+                            "stale": "\(r.staled.count)", "archived": "\(r.archived.count)", "purged": "\(r.purged.count)",
+                            "served_rows_purged": "\(r.servedRowsPurged)",
+                        ]
+                    )
+                }
+                if !ran { logger.info("freshness sweep skipped: another replica holds it") }
             } catch {
                 logger.error("freshness sweep failed", metadata: ["error": "\(error)"])
             }

@@ -214,14 +214,19 @@ struct Serve: AsyncParsableCommand {
                 blas: BLASRuntime.kind.rawValue,
                 kernels: ["int8_scan": VectorMatrix.quantizedKernel, "minilm_sgemm": MiniLMEmbedder.projectionKernel],
                 mode: dev ? "dev" : "production",
-                encryption: embedded.database.cipher.map { "on (key \($0.current.id))" } ?? "off"
+                encryption: embedded.database.cipher.map { "on (key \($0.current.id))" } ?? "off",
+                metadata: metadata.engine == nil ? "sqlite" : "postgres"
             ),
             metrics: registry,
             logger: logger,
             accounts: accounts,
             oauth: oauth,
-            publicURL: configuration.publicURL
+            publicURL: configuration.publicURL,
+            // Replicas on one PostgreSQL database share the write and failure limits (connection caps stay per replica).
+            sharedRateBuckets: metadata.engine.map { PostgresSharedRateBuckets(engine: $0, logger: logger) }
         )
+        // Replicas on one PostgreSQL database sweep and back up one at a time.
+        let runner: any SingleRunner = metadata.engine.map { PostgresSingleRunner(engine: $0) } ?? LocalRunner()
         let (resolvedHost, resolvedPort) = listen
         if dev {
             try await directory.upsertMember(userId: devUser, orgId: devUser, role: .owner)
@@ -268,14 +273,34 @@ struct Serve: AsyncParsableCommand {
                     every: every,
                     keep: keep,
                     logger: logger,
-                    postgresOwner: location.ownerIfPostgres
+                    postgresOwner: location.ownerIfPostgres,
+                    runner: runner
                 )
             }
             logger.info("scheduled backups on", metadata: ["every": "\(backupEvery)", "keep": "\(keep)", "dir": "\(root.path)"])
         }
         defer { backupTask?.cancel() }
-        let lifecycleTask = Task { await LifecycleSchedule.run(memories: memories, sweepEvery: try configuration.sweepInterval(), logger: logger) }
+        let sweepEvery = try configuration.sweepInterval()
+        let lifecycleTask = Task { await LifecycleSchedule.run(memories: memories, sweepEvery: sweepEvery, runner: runner, logger: logger) }
         defer { lifecycleTask.cancel() }
+        // Replicas on one PostgreSQL database follow each other's writes (one process owns a SQLite file).
+        var followTask: Task<Void, Never>?
+        if metadata.engine != nil {
+            let every = try configuration.followInterval()
+            followTask = Task { await memories.followChanges(every: every) }
+            logger.info("following the change feed of other replicas", metadata: ["every": "\(every)"])
+        }
+        defer { followTask?.cancel() }
+        // Store writes left by a crashed writer (or refused by the store) are finished from their recorded
+        // versions: at once on SQLite, whose earlier writers are gone; after the lease on PostgreSQL.
+        if metadata.engine == nil {
+            let finished = try await memories.reconcileOutbox(olderThan: 0)
+            if finished > 0 { logger.notice("outbox: finished interrupted store writes", metadata: ["count": "\(finished)"]) }
+        }
+        let outboxTask = Task {
+            await memories.maintainOutbox(every: .seconds(1)) { body in _ = try await runner.run(.reconcile) { try await body() } }
+        }
+        defer { outboxTask.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         do {
             try await QdrantListener.run(

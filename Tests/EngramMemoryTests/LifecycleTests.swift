@@ -418,6 +418,36 @@ import Testing
         #expect(reopened.usage.usage(m.id).servedCount == 3)
     }
 
+    /// Two replicas on one database each serve the same memory and flush: the stored count is the sum
+    /// (each flush adds its increment; an absolute write would keep only the last flusher's count), a
+    /// flush with nothing new adds nothing, and the times keep the later of the stored and the new.
+    @Test func replicasFlushingTheSameMemoryAddTheirCounts() async throws {
+        let f = try await make()
+        let m = try await f.service.add(alice, NewMemory(content: "The release train leaves on Thursdays")).memory
+        let a = UsageTracker(metadata: f.meta)
+        let b = UsageTracker(metadata: f.meta)
+        try await a.load()
+        try await b.load()
+        let early = Date(timeIntervalSince1970: 1_000)
+        let late = Date(timeIntervalSince1970: 2_000)
+        for _ in 0..<2 { a.served([m.id], to: "alice", at: late) }
+        for _ in 0..<3 { b.served([m.id], to: "bob", at: early) }
+        a.confirmed(m.id, at: late)
+        b.confirmed(m.id, at: early)
+        try await a.flush()
+        try await b.flush()
+        try await a.flush()
+        a.served([m.id], to: "alice", at: early)
+        try await a.flush()
+        let stored = try await f.meta.readGlobal { tx in try tx.allUsage() }.first { $0.memoryId == m.id.lowercasedText }
+        #expect(stored?.servedCount == 6)
+        #expect(stored?.lastServedAt == late.timeIntervalSince1970)
+        #expect(stored?.lastConfirmedAt == late.timeIntervalSince1970)
+        let restarted = UsageTracker(metadata: f.meta)
+        try await restarted.load()
+        #expect(restarted.usage(m.id).servedCount == 6)
+    }
+
     // MARK: Code changes and merges
 
     @Test func pushFlagsAnchoredMemoriesOnceAndSendsOrgOnesToReview() async throws {

@@ -120,6 +120,9 @@ struct MigratorTests {
         "0009_oauth_v1": "376a2a607b1dd58c3378865dcb6bf3b36f86f2a62ee84b56c570119aac3e9bfd",
         "0010_encryption_v1": "76b16f32d6b03329c2d869df1cac5826cd1ca3b647e1d4360e40285ffd0524b6",
         "0011_metadata_global_v1": "bcbdfe087d33cf01fd68552df89bbc16da9dbaa0f363039cb89a6e390d511151",
+        "0012_changes_v1": "4a1bbbc6defcb43abfdc26600c93c9ff1088c4aafec66fd5d073766b7dfe0346",
+        "0013_replicas_v1": "15e31b44ef5fae935e3092c2829a837f8f67cc545afb744a0c84059aaa677015",
+        "0014_outbox_v1": "8323ddefd0dee8923f63a9f4ec8371b0fdd63a32d69557bcbaa0b8b1a0eccd57",
     ]
 
     @Test func appliedMigrationsKeepTheirChecksums() {

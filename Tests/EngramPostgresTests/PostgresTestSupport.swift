@@ -194,6 +194,7 @@ enum Seed {
                     try tx.execute(
                         "INSERT INTO engram.quarantine (memory_id, version, org_id, rules, at, tenant) VALUES (\(memory), 1, \(org), 'rule', 1, \(tenant))"
                     )
+                    try tx.execute("INSERT INTO engram.outbox (memory_id, version, tenant) VALUES (\(memory), 1, \(tenant))")
                 }
                 try tx.execute("INSERT INTO engram.webhook_deliveries (org_id, provider, delivery_id, at) VALUES (\(org), 'github', 'd-1', 1)")
                 try tx.execute(

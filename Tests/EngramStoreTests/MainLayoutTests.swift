@@ -12,7 +12,10 @@ import Testing
     /// The migrations the fixture's file had applied; opening it runs only the ones added since.
     static let fixtureMigrationIDs = ["store-v1", "store-v2-sparse-indexes", "auth-v1", "auth-v2-invitations", "audit-v1"]
     static let migrationIDs =
-        fixtureMigrationIDs + ["lifecycle-v1", "lifecycle-v2-quarantine", "trust-v1", "accounts-v1", "oauth-v1", "encryption-v1"]
+        fixtureMigrationIDs + [
+            "lifecycle-v1", "lifecycle-v2-quarantine", "trust-v1", "accounts-v1", "oauth-v1", "encryption-v1",
+            "outbox-v1",
+        ]
 
     /// A database file built from `Fixtures/main-layout.sql` in a fresh directory.
     static func fixtureDirectory() throws -> URL {

@@ -45,13 +45,18 @@ public struct MemoryVersion: Sendable, Hashable {
 
 /// The memory versions of the service database: an append-only ledger, one full snapshot per change.
 ///
-/// The memory (in the vector store) is written first and its version second, inside the service's
-/// write lock. A crash in between leaves the stored memory one version ahead of the ledger; the gap
-/// is filled from the stored memory (`baseline`) the next time the memory changes or its history is read.
+/// A change is recorded first, with its outbox row (`OutboxRow`) in the same transaction, inside the
+/// service's write lock; the vector store is written second and the row settled after (`settled(_:)`,
+/// flushed in batches by `flushSettled()`). A crash in between leaves the ledger one version ahead of the
+/// store, and the reconciler (`MemoryService.reconcileOutbox`) finishes the store write from the recorded
+/// version. Memories written before the outbox existed may still have a store one version ahead of the
+/// ledger; that gap is filled from the stored memory (`baseline`) the next time the memory changes.
 public final class MemoryLedger: Sendable {
     let metadata: any MetadataStore
     /// The highest version recorded per memory (loaded once, then kept in step).
     private let recorded: Mutex<[UUID: Int]?> = Mutex(nil)
+    /// Store writes done whose outbox rows are not settled yet.
+    private let settledKeys: Mutex<[String: Int]> = Mutex([:])
 
     /// The ledger in `metadata`.
     public init(metadata: any MetadataStore) {
@@ -110,8 +115,49 @@ public final class MemoryLedger: Sendable {
             )
         )
         let versions = rows
-        try await metadata.write(.memory(after, actor: actor)) { tx in try tx.appendVersions(versions) }
+        let pending = OutboxRow(memoryId: after.id.lowercasedText, version: after.version, tenant: after.tenant, at: at.timeIntervalSince1970)
+        try await metadata.write(.memory(after, actor: actor)) { tx in
+            try tx.appendVersions(versions)
+            try tx.insertOutbox([pending])
+        }
         recorded.withLock { state in state?[after.id] = after.version }
+    }
+
+    /// Notes that the store holds `version` of memory `id`: its outbox rows up to that version are settled
+    /// at the next `flushSettled()`.
+    func settled(_ id: UUID, version: Int) {
+        settledKeys.withLock { keys in keys[id.lowercasedText] = max(keys[id.lowercasedText] ?? 0, version) }
+    }
+
+    /// Removes the outbox rows of the store writes done since the last flush, in one transaction. On failure
+    /// the keys stay for the next flush (a row left behind is only re-checked by the reconciler).
+    /// - Returns: how many memories' rows were settled.
+    @discardableResult
+    func flushSettled() async throws -> Int {
+        let keys = settledKeys.withLock { keys in
+            defer { keys = [:] }
+            return keys.map { OutboxKey(memoryId: $0.key, version: $0.value) }
+        }
+        guard !keys.isEmpty else { return 0 }
+        do {
+            try await metadata.writeGlobal { tx in try tx.settleOutbox(keys) }
+        } catch {
+            settledKeys.withLock { pending in
+                for k in keys { pending[k.memoryId] = max(pending[k.memoryId] ?? 0, k.version) }
+            }
+            throw error
+        }
+        return keys.count
+    }
+
+    /// Notes a version that another replica recorded (read from the change feed), so that this one does not
+    /// take the memory for one whose ledger lags the store and fill a `baseline` over that version.
+    func noteRecorded(_ id: UUID, version: Int) {
+        recorded.withLock { state in
+            guard state != nil else { return }
+            let highest = max(state?[id] ?? 0, version)
+            state?[id] = highest
+        }
     }
 
     /// Appends versions of many memories (imports) in one transaction.

@@ -86,6 +86,13 @@ extension MemoryService {
                 u.version = latest.version + 1
                 u.updatedAt = now
                 if u.scope == .org, u.state == .published || u.state == .stale { u.state = .pendingReview }
+                try await recordVersion(
+                    before: latest,
+                    after: u,
+                    actor: origin.channel.rawValue,
+                    origin: origin,
+                    reason: "code changed at \(commit.prefix(12)): \(u.anchorChange!.paths.joined(separator: ", "))"
+                )
                 do {
                     try await store.setPayload(
                         collection,
@@ -101,14 +108,8 @@ extension MemoryService {
                 } catch {
                     throw MemoryError.unavailable("the store did not accept the code-change mark")
                 }
+                ledger?.settled(u.id, version: u.version)
                 index.put(u)
-                try await recordVersion(
-                    before: latest,
-                    after: u,
-                    actor: origin.channel.rawValue,
-                    origin: origin,
-                    reason: "code changed at \(commit.prefix(12)): \(u.anchorChange!.paths.joined(separator: ", "))"
-                )
                 return u
             }
             guard let u = updated else { continue }

@@ -196,8 +196,8 @@ extension MemoryService {
             m.state = state
             m.updatedAt = Date()
             m.version = latest.version + 1
-            try await setStates([m], state: state, at: m.updatedAt)
             try await recordVersion(before: latest, after: m, actor: actor, origin: origin, reason: reason)
+            try await setStates([m], state: state, at: m.updatedAt)
             return m
         }
     }

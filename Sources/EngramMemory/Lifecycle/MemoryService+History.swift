@@ -101,8 +101,8 @@ extension MemoryService {
             m.version = top + 1
             m.updatedAt = now
             m.embeddingModel = embeddingModel
-            try await persist(m, vector: vector)
             try await recordVersion(before: latest, after: m, actor: principal.userId, origin: origin, reason: "revert to v\(version)")
+            try await persist(m, vector: vector)
             return m
         }
         usage.confirmed(id, at: now)

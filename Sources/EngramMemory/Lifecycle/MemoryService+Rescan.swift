@@ -105,7 +105,6 @@ extension MemoryService {
                 if m.scope == .org, m.state == .published { m.state = .pendingReview }
                 m.updatedAt = now
                 m.version = latest.version + 1
-                try await setStates([m], state: m.state, at: now)
                 try await recordVersion(
                     before: latest,
                     after: m,
@@ -113,6 +112,7 @@ extension MemoryService {
                     origin: WriteOrigin(.system),
                     reason: "flagged by the poisoning screen (\(rules.joined(separator: ", ")))"
                 )
+                try await setStates([m], state: m.state, at: now)
             }
         }
         for hit in report.hits {

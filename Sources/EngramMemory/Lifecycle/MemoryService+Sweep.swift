@@ -21,6 +21,8 @@ extension MemoryService {
     public static let servedLogRetentionDays = 90.0
     /// Webhook delivery ids are remembered this long (replays within it are ignored).
     public static let deliveryRetentionDays = 30.0
+    /// Change-feed entries are kept this long (`MemoryService+Follow`).
+    public static let changeFeedRetentionDays = 1.0
 
     /// The lifecycle policy of the memory's organisation (the default for personal memories).
     public func policy(of m: Memory) -> LifecyclePolicy {
@@ -146,6 +148,10 @@ extension MemoryService {
             report.servedRowsPurged = try await lifecycle.writeGlobal { tx in try tx.purgeServedLog(before: servedCutoff) }
             let deliveryCutoff = now.timeIntervalSince1970 - Self.deliveryRetentionDays * 86_400
             try await lifecycle.writeGlobal { tx in try tx.purgeDeliveries(before: deliveryCutoff) }
+            // Replicas read the change feed within seconds; a day of it (by the real clock: `now` may be a test's
+            // future) is kept for one that stood still.
+            let feedCutoff = Date().timeIntervalSince1970 - Self.changeFeedRetentionDays * 86_400
+            try await lifecycle.writeGlobal { tx in try tx.purgeChanges(before: feedCutoff) }
         } catch let e as MemoryError {
             throw e
         } catch {

@@ -23,7 +23,10 @@ public struct MemoryUsage: Sendable, Hashable, Codable {
 ///
 /// A search only takes a lock and appends to a buffer (`served`); `flush()` (run by the server on a
 /// timer, and at shutdown) writes the buffered served-log rows and the changed counters in one
-/// transaction. Counters are loaded once at start-up. Without a database the counters live in memory only.
+/// transaction: the served-count increments since the last flush, added to the stored counts, and the
+/// times, kept when later than the stored ones. So several trackers on one database (replicas) add up.
+/// Counters are loaded once at start-up (what other replicas add later shows here at the next start).
+/// Without a database the counters live in memory only.
 public final class UsageTracker: Sendable {
     let metadata: (any MetadataStore)?
     private struct State {
@@ -33,6 +36,9 @@ public final class UsageTracker: Sendable {
         /// Served entries not yet written: text conversion waits for the flush, off the search path.
         var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
         var dirty: Set<UUID> = []
+        /// Served counts added since the last flush: what the flush adds to the stored counts (a replica
+        /// never writes an absolute count, which would overwrite what other replicas added).
+        var increments: [UUID: Int] = [:]
     }
     private let state = Mutex(State())
     /// Buffered served-log rows beyond this are dropped from the log (counters still count them) so a
@@ -103,6 +109,7 @@ public final class UsageTracker: Sendable {
             for (rank, id) in ids.enumerated() {
                 s.usage[id, default: MemoryUsage()].servedCount += 1
                 s.usage[id]!.lastServedAt = time
+                s.increments[id, default: 0] += 1
                 s.dirty.insert(id)
                 if s.pending.count < Self.maxPending { s.pending.append((t, id, userId, rank + 1)) }
             }
@@ -125,6 +132,7 @@ public final class UsageTracker: Sendable {
     /// Restores imported counters (export/import round trips).
     func restore(_ id: UUID, _ u: MemoryUsage) {
         state.withLock { s in
+            s.increments[id, default: 0] += u.servedCount - (s.usage[id]?.servedCount ?? 0)
             s.usage[id] = u
             s.dirty.insert(id)
         }
@@ -132,7 +140,13 @@ public final class UsageTracker: Sendable {
 
     /// Forgets memories purged by retention.
     func forget(_ ids: [UUID]) {
-        state.withLock { s in for id in ids { s.usage[id] = nil } }
+        state.withLock { s in
+            for id in ids {
+                s.usage[id] = nil
+                s.increments[id] = nil
+                s.dirty.remove(id)
+            }
+        }
     }
 
     /// Writes what was buffered since the last flush; on failure the batch is put back for the next one.
@@ -143,6 +157,7 @@ public final class UsageTracker: Sendable {
             state.withLock { s in
                 s.pending.removeAll()
                 s.dirty.removeAll()
+                s.increments.removeAll()
             }
             return 0
         }
@@ -152,13 +167,14 @@ public final class UsageTracker: Sendable {
                 let u = s.usage[id] ?? MemoryUsage()
                 return UsageRow(
                     memoryId: id.lowercasedText,
-                    servedCount: u.servedCount,
+                    servedCount: s.increments[id] ?? 0,
                     lastServedAt: u.lastServedAt?.timeIntervalSince1970,
                     lastConfirmedAt: u.lastConfirmedAt?.timeIntervalSince1970
                 )
             }
             s.pending.removeAll(keepingCapacity: true)
             s.dirty.removeAll(keepingCapacity: true)
+            s.increments.removeAll(keepingCapacity: true)
             return (pending, usage)
         }
         let rows = pending.map { ServedRow(at: $0.at, memoryId: $0.id.lowercasedText, userId: $0.userId, rank: $0.rank) }
@@ -168,7 +184,11 @@ public final class UsageTracker: Sendable {
         } catch {
             state.withLock { s in
                 s.pending = Array((pending + s.pending).prefix(Self.maxPending))
-                for u in usage { if let id = UUID(uuidString: u.memoryId) { s.dirty.insert(id) } }
+                for u in usage {
+                    guard let id = UUID(uuidString: u.memoryId) else { continue }
+                    s.dirty.insert(id)
+                    s.increments[id, default: 0] += u.servedCount
+                }
             }
             throw error
         }

@@ -188,8 +188,8 @@ extension MemoryService {
                 r.quarantinedFrom = nil
                 r.updatedAt = Date()
                 r.version = latest.version + 1
-                try await setStates([r], state: r.state, at: r.updatedAt)
                 try await recordVersion(before: latest, after: r, actor: principal.userId, origin: WriteOrigin(.admin), reason: "released")
+                try await setStates([r], state: r.state, at: r.updatedAt)
             }
         }
         if !dryRun { try await auditContainment(report, org: org, actor: principal.userId, selector: selector) }
@@ -249,8 +249,8 @@ extension MemoryService {
             m.state = .quarantined
             m.updatedAt = Date()
             m.version = latest.version + 1
-            try await setStates([m], state: .quarantined, at: m.updatedAt)
             try await recordVersion(before: latest, after: m, actor: actor, origin: WriteOrigin(.admin), reason: reason)
+            try await setStates([m], state: .quarantined, at: m.updatedAt)
         }
     }
 
@@ -273,7 +273,6 @@ extension MemoryService {
             // The screen runs again on restored text: today's rules decide its flags.
             let report = poisonScreen.screen(m.content)
             if report.verdict != .allow, m.reviewedBy == nil { m.screenFlags = report.ruleIDs }
-            try await persist(m, vector: vector)
             try await recordVersion(
                 before: latest,
                 after: m,
@@ -281,6 +280,7 @@ extension MemoryService {
                 origin: WriteOrigin(.admin),
                 reason: "rollback to v\(target.version)"
             )
+            try await persist(m, vector: vector)
         }
     }
 

@@ -28,17 +28,11 @@ extension MemoryService {
                 latest,
                 by: m,
                 newVector: vector,
+                newReason: "created; supersedes \(oldId.lowercasedText)",
                 at: now,
                 actor: principal.userId,
                 origin: origin,
                 how: "via \(origin.channel.rawValue)"
-            )
-            try await recordVersion(
-                before: nil,
-                after: m,
-                actor: principal.userId,
-                origin: origin,
-                reason: "created; supersedes \(oldId.lowercasedText)"
             )
             return archived
         }
@@ -47,13 +41,15 @@ extension MemoryService {
         return result
     }
 
-    /// Archives `old` with a link to `new` (written in the same store call when `newVector` is given),
-    /// records the archived memory's version and audits the supersession (`how` says by which path).
-    /// Runs under the write lock; returns the archived memory.
+    /// Archives `old` with a link to `new` (written in the same store call when `newVector` is given, its
+    /// version recorded first with `newReason`), records the archived memory's version before the store
+    /// write and audits the supersession (`how` says by which path). Runs under the write lock; returns
+    /// the archived memory.
     func supersede(
         _ old: Memory,
         by new: Memory,
         newVector: [Float]?,
+        newReason: String = "created",
         at now: Date,
         actor: String,
         origin: WriteOrigin,
@@ -64,6 +60,8 @@ extension MemoryService {
         archived.supersededBy = new.id
         archived.updatedAt = now
         archived.version = old.version + 1
+        if newVector != nil { try await recordVersion(before: nil, after: new, actor: actor, origin: origin, reason: newReason) }
+        try await recordVersion(before: old, after: archived, actor: actor, origin: origin, reason: "superseded by \(new.id.lowercasedText)")
         do {
             let stored = try await store.retrieve(collection, ids: [.uuid(old.id)], withPayload: false, withVector: true)
             guard let oldVector = stored.first?.vector else { throw MemoryError.notFound }
@@ -75,9 +73,12 @@ extension MemoryService {
         } catch {
             throw MemoryError.unavailable("the store did not accept the supersession")
         }
-        if newVector != nil { index.put(new) }
+        if newVector != nil {
+            ledger?.settled(new.id, version: new.version)
+            index.put(new)
+        }
+        ledger?.settled(old.id, version: archived.version)
         index.put(archived)
-        try await recordVersion(before: old, after: archived, actor: actor, origin: origin, reason: "superseded by \(new.id.lowercasedText)")
         try await recordAudit(
             old.orgId,
             actor: actor,

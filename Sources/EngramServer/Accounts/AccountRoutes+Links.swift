@@ -48,7 +48,7 @@ extension AccountRoutes {
             throw APIError(.forbidden, code: "csrf_failed", "a link used from another origin")
         }
         let info = client(request, context)
-        try refuseIfLocked(["ip:" + info.ip])
+        try await refuseIfLocked(["ip:" + info.ip])
         let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
         guard let secret = body["token"]?.stringValue, (20...128).contains(secret.utf8.count) else { throw AccountError.invalidLink }
         let password = body["password"]?.stringValue ?? ""

@@ -62,7 +62,7 @@ extension AccountRoutes {
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             let info = client(request, context)
             let keys = ["ip:" + info.ip, "acct:" + s.userId]
-            try refuseIfLocked(keys)
+            try await refuseIfLocked(keys)
             do {
                 let (codes, issued) = try await accounts.enableTOTP(s, code: body["code"]?.stringValue ?? "", client: info)
                 var json = AccountJSON.session(issued.session, window: accounts.settings.reauthWindow)
@@ -96,7 +96,7 @@ extension AccountRoutes {
             }
             let info = client(request, context)
             let keys = ["ip:" + info.ip, "acct:" + s.userId]
-            try refuseIfLocked(keys)
+            try await refuseIfLocked(keys)
             do {
                 try await accounts.changePassword(s, current: current, new: new, client: info)
             } catch AccountError.invalidCredentials {

@@ -36,7 +36,7 @@ struct AccountRoutes: Sendable {
             let body = try await JSONBody.read(request, limit: services.limits.maxBodyBytes)
             let info = client(request, context)
             let keys = ["ip:" + info.ip, "acct:" + s.userId]
-            try refuseIfLocked(keys)
+            try await refuseIfLocked(keys)
             let issued: IssuedSession
             do {
                 issued = try await accounts.reauthenticate(
@@ -67,7 +67,7 @@ struct AccountRoutes: Sendable {
         }
         let info = client(request, context)
         let keys = ["ip:" + info.ip, "acct:" + String(user.prefix(64))]
-        try refuseIfLocked(keys)
+        try await refuseIfLocked(keys)
         do {
             let issued = try await accounts.signIn(
                 userId: user,
@@ -86,17 +86,17 @@ struct AccountRoutes: Sendable {
     }
 
     /// 429 when the IP's or the account's bucket of failures is empty.
-    func refuseIfLocked(_ keys: [String]) throws {
-        if let wait = keys.compactMap(services.signInFailures.wouldAllow).max() {
-            throw APIError.tooManyRequests(retryAfter: wait, "failed sign-in attempts")
-        }
+    func refuseIfLocked(_ keys: [String]) async throws {
+        var waits: [Double] = []
+        for key in keys { if let wait = await services.signInFailures.check(key) { waits.append(wait) } }
+        if let wait = waits.max() { throw APIError.tooManyRequests(retryAfter: wait, "failed sign-in attempts") }
     }
 
     /// Counts a failure in each bucket; a bucket it empties is a lockout, audited with the IP.
     func recordFailure(_ keys: [String], userId: String?, client: ClientInfo) async throws {
         for key in keys {
-            _ = services.signInFailures.take(key)
-            if services.signInFailures.wouldAllow(key) != nil {
+            _ = await services.signInFailures.acquire(key)
+            if await services.signInFailures.check(key) != nil {
                 let scope = key.hasPrefix("ip:") ? "ip" : "account"
                 try await accounts.recordLockout(userId: userId, client: client, scope: scope)
             }

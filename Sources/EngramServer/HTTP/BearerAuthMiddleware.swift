@@ -27,12 +27,19 @@ struct BearerAuthMiddleware: RouterMiddleware {
     var publicURL: String? = nil
     var behindTLS = false
 
-    init(verifier: any BearerTokenVerifier, directory: MemberDirectory, limits: ServerLimits, publicURL: String? = nil) {
+    /// `shared`: the failure buckets of every replica on one database (nil: this process's only).
+    init(
+        verifier: any BearerTokenVerifier,
+        directory: MemberDirectory,
+        limits: ServerLimits,
+        publicURL: String? = nil,
+        shared: (any SharedRateBuckets)? = nil
+    ) {
         self.publicURL = publicURL
         behindTLS = limits.behindTLS
         self.verifier = verifier
         self.directory = directory
-        failures = RateLimiter(rate: limits.authFailuresPerMinute / 60, burst: limits.authFailureBurst)
+        failures = RateLimiter(rate: limits.authFailuresPerMinute / 60, burst: limits.authFailureBurst, name: "auth-failures", shared: shared)
     }
 
     /// Routes that need no credential (unmatched paths answer 404 and need none either).
@@ -80,15 +87,17 @@ struct BearerAuthMiddleware: RouterMiddleware {
         if let token, let subject = TokenService.unverifiedSubject(token) { keys.append("sub:" + subject) }
         let needsCredential =
             request.headers[.authorization] != nil || context.endpointPath.map { !Self.publicRoutes.contains($0) } ?? false
-        if needsCredential, let wait = keys.compactMap(failures.wouldAllow).max() {
-            throw APIError.tooManyRequests(retryAfter: wait, "failed authentications")
+        if needsCredential {
+            var waits: [Double] = []
+            for key in keys { if let wait = await failures.check(key) { waits.append(wait) } }
+            if let wait = waits.max() { throw APIError.tooManyRequests(retryAfter: wait, "failed authentications") }
         }
         do {
             let response = try await next(request, context)
-            if response.status == .unauthorized { record(keys) }
+            if response.status == .unauthorized { await record(keys) }
             return response
         } catch let error as any HTTPResponseError where error.status == .unauthorized {
-            record(keys)
+            await record(keys)
             throw error
         }
     }
@@ -127,7 +136,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         }
     }
 
-    private func record(_ keys: [String]) {
-        for key in keys { _ = failures.take(key) }
+    private func record(_ keys: [String]) async {
+        for key in keys { _ = await failures.acquire(key) }
     }
 }

@@ -31,7 +31,8 @@ public enum EngramHTTPServer {
                 verifier: services.verifier,
                 directory: services.directory,
                 limits: services.limits,
-                publicURL: services.publicURL
+                publicURL: services.publicURL,
+                shared: services.sharedRateBuckets
             )
         )
         router.add(middleware: WriteLimitMiddleware(writes: services.writeLimiter))
@@ -55,16 +56,29 @@ public enum EngramHTTPServer {
                     status: .serviceUnavailable
                 )
             }
-            return JSONBody.response(
-                .object([
-                    "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas),
-                    "kernels": .object(r.kernels.mapValues { .string($0) }),
-                    "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
-                    "mode": .string(r.mode),
-                    "encryption": .string(r.encryption),
-                    "version": .string(EngramVersion.current),
-                ])
-            )
+            var ready: [String: JSONValue] = [
+                "status": "ready", "store": .string(r.store), "embedder": .string(r.embedder), "blas": .string(r.blas),
+                "kernels": .object(r.kernels.mapValues { .string($0) }),
+                "search": .string(r.embedder.hasPrefix("none") ? "bm25-only" : "hybrid"),
+                "mode": .string(r.mode),
+                "encryption": .string(r.encryption),
+                "metadata": .string(r.metadata),
+                "version": .string(EngramVersion.current),
+            ]
+            if r.metadata == "postgres" {
+                // Replicas: how far this one has followed the others' writes.
+                let feed = services.memories.changeFeedStatus()
+                var status: [String: JSONValue] = ["position": .int(feed.position), "gaps": .int(Int64(feed.gaps))]
+                if let read = feed.lastReadAt { status["seconds_since_read"] = .double(max(0, -read.timeIntervalSinceNow)) }
+                ready["change_feed"] = .object(status)
+            }
+            // Store writes recorded but not yet in the store (each finished by its writer or the reconciler).
+            if let outbox = try? await services.memories.outboxStatus() {
+                var status: [String: JSONValue] = ["pending": .int(Int64(outbox.pending))]
+                if let age = outbox.oldestAge { status["oldest_seconds"] = .double(age) }
+                ready["outbox"] = .object(status)
+            }
+            return JSONBody.response(.object(ready))
         }
         router.get("metrics") { _, context -> Response in
             // Local scrapes (loopback, not relayed by a proxy) need no token; from elsewhere an admin or owner token is required.

@@ -10,6 +10,8 @@ public struct ReadinessInfo: Sendable {
     public var mode: String
     /// Encryption at rest: `off`, or `on` with the key id (`on (key 0a1b…)`; the id does not reveal the key).
     public var encryption: String
+    /// Where the metadata is kept: `sqlite` or `postgres` (replicas follow each other's writes only on `postgres`).
+    public var metadata: String
 
     public init(
         store: String,
@@ -18,8 +20,10 @@ public struct ReadinessInfo: Sendable {
         blas: String,
         kernels: [String: String] = [:],
         mode: String,
-        encryption: String = "off"
+        encryption: String = "off",
+        metadata: String = "sqlite"
     ) {
+        self.metadata = metadata
         self.encryption = encryption
         self.kernels = kernels
         self.store = store

@@ -1,5 +1,5 @@
 public import EngramAuth
-import EngramHTTPEdge
+public import EngramHTTPEdge
 public import EngramMemory
 public import Logging
 public import Prometheus
@@ -30,6 +30,9 @@ public struct ServerServices: Sendable {
     let signInFailures: RateLimiter
     /// Token buckets for write requests (REST non-GET routes and MCP write tools), per verified token.
     let writeLimiter: RateLimiter
+    /// Where the write, failed-authentication and failed sign-in buckets live when replicas share them
+    /// (PostgreSQL metadata); nil: in this process. Connection caps stay per replica.
+    let sharedRateBuckets: (any SharedRateBuckets)?
 
     public init(
         memories: MemoryService,
@@ -42,12 +45,19 @@ public struct ServerServices: Sendable {
         verifier: (any BearerTokenVerifier)? = nil,
         accounts: AccountService? = nil,
         oauth: OAuthService? = nil,
-        publicURL: String? = nil
+        publicURL: String? = nil,
+        sharedRateBuckets: (any SharedRateBuckets)? = nil
     ) throws {
+        self.sharedRateBuckets = sharedRateBuckets
         self.accounts = accounts
         self.oauth = oauth
         self.publicURL = publicURL
-        signInFailures = RateLimiter(rate: limits.signInFailuresPerMinute / 60, burst: limits.signInFailureBurst)
+        signInFailures = RateLimiter(
+            rate: limits.signInFailuresPerMinute / 60,
+            burst: limits.signInFailureBurst,
+            name: "sign-in-failures",
+            shared: sharedRateBuckets
+        )
         self.metrics = metrics
         self.memories = memories
         self.directory = directory
@@ -58,6 +68,6 @@ public struct ServerServices: Sendable {
         self.verifier = verifier ?? tokens
         organisations = OrgAdministration(directory: directory, audit: memories.audit)
         tools = try ToolCatalog.load()
-        writeLimiter = RateLimiter(rate: limits.writesPerSecond, burst: limits.writeBurst)
+        writeLimiter = RateLimiter(rate: limits.writesPerSecond, burst: limits.writeBurst, name: "writes", shared: sharedRateBuckets)
     }
 }

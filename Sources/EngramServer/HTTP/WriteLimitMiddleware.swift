@@ -13,7 +13,7 @@ struct WriteLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.method != .get, request.method != .head, request.method != .options, !BrowserOriginMiddleware.isMCP(context),
-            let wait = writes.take(Self.key(context))
+            let wait = await writes.acquire(Self.key(context))
         {
             throw APIError.tooManyRequests(retryAfter: wait, "write requests")
         }

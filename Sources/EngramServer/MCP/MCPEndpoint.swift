@@ -115,7 +115,7 @@ struct MCPEndpoint: Sendable {
         }
         do {
             if method == "tools/call", let tool = params["name"]?.stringValue.flatMap(Tool.init(rawValue:)), tool.isWrite,
-                let wait = services.writeLimiter.take(WriteLimitMiddleware.key(context))
+                let wait = await services.writeLimiter.acquire(WriteLimitMiddleware.key(context))
             {
                 throw JSONRPC.RateLimited(retryAfter: wait)
             }

@@ -36,6 +36,13 @@ extension EngramConfiguration {
         return every
     }
 
+    /// How often a replica reads the change feed (`ENGRAM_FOLLOW_EVERY`, default 0.2 s).
+    func followInterval() throws -> Duration {
+        guard let text = self[.followEvery] else { return .milliseconds(200) }
+        guard let every = BackupSchedule.interval(text) else { throw Invalid("ENGRAM_FOLLOW_EVERY takes e.g. 0.2s, 1s") }
+        return every
+    }
+
     /// The API key of a remote Qdrant store (`ENGRAM_QDRANT_REMOTE_API_KEY`), used when its URL names none.
     var qdrantRemoteAPIKey: String? {
         self[.qdrantRemoteAPIKey]

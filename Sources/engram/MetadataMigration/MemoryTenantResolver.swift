@@ -5,7 +5,7 @@ import Foundation
 import GRDB
 
 /// The PostgreSQL `tenant` of a memory's rows, which the SQLite file does not store: PostgreSQL files
-/// `memory_versions`, `memory_usage`, `served_log`, `memory_reports` and `quarantine` under the memory's
+/// `memory_versions`, `memory_usage`, `served_log`, `memory_reports`, `quarantine` and `outbox` under the memory's
 /// tenant (`user:<id>` for a personal memory, even inside an org; else `org:<id>`), as
 /// `PostgresMetadataStore` does.
 ///

@@ -13,7 +13,7 @@ enum MetadataSchema {
         "users", "orgs", "members", "invitations", "revoked_tokens",
         "credentials", "backup_codes", "sessions", "access_tokens", "credential_links",
         "oauth_clients", "oauth_codes", "oauth_refresh_tokens", "oauth_access_tokens",
-        "audit_log", "memory_versions", "memory_usage", "served_log", "memory_reports", "quarantine",
+        "audit_log", "memory_versions", "memory_usage", "served_log", "memory_reports", "quarantine", "outbox",
         "webhook_deliveries", "encryption_state",
     ]
 

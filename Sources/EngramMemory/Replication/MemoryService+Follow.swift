@@ -1,0 +1,203 @@
+import EngramCore
+import EngramMetadata
+import EngramStore
+public import Foundation
+import Logging
+import Metrics
+import Synchronization
+
+/// Following the writes of other replicas.
+///
+/// Replicas that share one metadata database and one vector store each keep an in-memory index of the
+/// memories (payloads, BM25 postings, content hashes). A replica's own writes update its index at once
+/// (read-your-writes); the writes of the others reach it through the change feed: every recorded version
+/// appends a feed entry in the same transaction (a trigger on PostgreSQL), and `catchUp()` reads the new
+/// entries and re-reads those memories from the store. A version is recorded before its store write (the
+/// outbox, `MemoryService+Outbox`), so the re-read may find the store behind the version that announced
+/// it: such an entry waits, and is retried at every pass until the store catches up (its writer, or the
+/// reconciler, finishes the write). The last entry of a memory leaves the index equal to the store.
+extension MemoryService {
+    /// How long a follower waits for a gap in the feed (a transaction still committing) before giving it up.
+    static let feedGapTimeout = 5.0
+    /// How many feed entries one `catchUp()` reads at most.
+    static let feedPage = 1000
+    /// How many entries may wait for the store at once (an outage of the store during heavy writes).
+    static let maxStoreWaits = 100_000
+
+    /// Applies the change feed's new entries to the in-memory index: memories whose recorded version this
+    /// replica does not hold yet are read again from the store (or removed when deleted); an organisation's
+    /// changed settings reload its lifecycle policy.
+    /// - Returns: how many feed entries were applied (0 without a service database).
+    @discardableResult
+    public func catchUp() async throws -> Int {
+        guard let lifecycle else { return 0 }
+        let floor = feed.withLock { $0.floor }
+        let rows = try await lifecycle.readGlobal { tx in try tx.changes(after: floor, limit: Self.feedPage) }
+        let fresh = feed.withLock { $0.unapplied(rows) }
+        let now = Date().timeIntervalSince1970
+        let waiting = storeWaits.withLock { Array($0.values) }
+        guard !fresh.isEmpty else {
+            feed.withLock { cursor in
+                cursor.expireGaps(now: now)
+                cursor.lastReadAt = now
+            }
+            if !waiting.isEmpty { try? await retryWaiting(waiting) }
+            return 0
+        }
+        let behind = try await refresh(waiting + fresh.filter { $0.kind == .memory })
+        let dropped = storeWaits.withLock { map in
+            map = [:]
+            for c in behind.prefix(Self.maxStoreWaits) { if let id = UUID(uuidString: c.key) { map[id] = c } }
+            return max(0, behind.count - Self.maxStoreWaits)
+        }
+        if dropped > 0 {
+            logger.warning(
+                "change feed: too many entries wait for the store; the rest are read at the next restart",
+                metadata: ["dropped": "\(dropped)"]
+            )
+        }
+        Gauge(label: "engram_change_feed_waiting").record(behind.count)
+        if fresh.contains(where: { $0.kind == .organisation }) { try await reloadPolicies() }
+        let gaps = feed.withLock { cursor in
+            cursor.markApplied(fresh.map(\.seq), now: Date().timeIntervalSince1970)
+            cursor.lastReadAt = now
+            if let newest = fresh.map(\.at).max(), newest > 0 { cursor.newestAppliedAt = max(cursor.newestAppliedAt ?? 0, newest) }
+            return cursor.gaps
+        }
+        if let newest = fresh.map(\.at).max(), newest > 0 {
+            Gauge(label: "engram_change_feed_lag_seconds").record(max(0, Date().timeIntervalSince1970 - newest))
+        }
+        Gauge(label: "engram_change_feed_gaps").record(gaps)
+        Counter(label: "engram_change_feed_applied_total").increment(by: fresh.count)
+        return fresh.count
+    }
+
+    /// Where this replica stands in the change feed (for `/readyz`).
+    public func changeFeedStatus() -> ChangeFeedStatus {
+        feed.withLock { c in
+            ChangeFeedStatus(
+                position: c.floor,
+                gaps: c.gaps,
+                lastReadAt: c.lastReadAt.map(Date.init(timeIntervalSince1970:)),
+                newestAppliedAt: c.newestAppliedAt.map(Date.init(timeIntervalSince1970:))
+            )
+        }
+    }
+
+    /// Follows the change feed until cancelled: `catchUp()` every `interval`, at once again while it reads
+    /// full pages. A failure (the database unreachable) is logged once per outage and retried; nothing is
+    /// lost meanwhile, since the feed keeps the entries.
+    public func followChanges(every interval: Duration) async {
+        following.withLock { $0 = true }
+        defer { following.withLock { $0 = false } }
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                let applied = try await catchUp()
+                if failing {
+                    logger.notice("change feed reachable again")
+                    failing = false
+                }
+                if applied >= Self.feedPage { continue }
+            } catch {
+                if !failing { logger.warning("change feed unreachable; retrying", metadata: ["error": "\(type(of: error))"]) }
+                failing = true
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Retries the entries waiting for the store; a failure leaves them waiting.
+    private func retryWaiting(_ waiting: [ChangeRow]) async throws {
+        let behind = try await refresh(waiting)
+        storeWaits.withLock { map in
+            for c in waiting {
+                guard let id = UUID(uuidString: c.key), map[id]?.seq == c.seq else { continue }
+                if !behind.contains(where: { $0.key == c.key }) { map[id] = nil }
+            }
+        }
+        Gauge(label: "engram_change_feed_waiting").record(storeWaits.withLock { $0.count })
+    }
+
+    /// Brings the index in line with the store for the memories of `changes` (the latest entry per memory
+    /// decides), under the write lock so that no local write interleaves.
+    /// - Returns: the entries whose version the store does not hold yet (left as they are in the index).
+    @discardableResult
+    func refresh(_ changes: [ChangeRow]) async throws -> [ChangeRow] {
+        var latest: [UUID: ChangeRow] = [:]
+        for c in changes {
+            guard let id = UUID(uuidString: c.key) else { continue }
+            if let seen = latest[id], seen.seq > c.seq { continue }
+            latest[id] = c
+        }
+        guard !latest.isEmpty else { return [] }
+        return try await writes.withLock {
+            for (id, change) in latest { if let v = change.version { ledger?.noteRecorded(id, version: v) } }
+            var reread: [UUID] = []
+            for (id, change) in latest {
+                let held = index.get(id)
+                if change.state == "deleted" {
+                    if held != nil { index.remove(id) }
+                    continue
+                }
+                if let held, held.version == change.version, held.contentHash == change.contentHash, held.state.rawValue == change.state {
+                    continue
+                }
+                reread.append(id)
+            }
+            var behind: [ChangeRow] = []
+            var start = 0
+            while start < reread.count {
+                let ids = Array(reread[start..<min(reread.count, start + 256)])
+                start += ids.count
+                let records: [Record]
+                do {
+                    records = try await store.retrieve(collection, ids: ids.map { .uuid($0) }, withPayload: true, withVector: false)
+                } catch {
+                    throw MemoryError.unavailable("the store is not reachable")
+                }
+                var found = Set<UUID>()
+                for record in records {
+                    guard let payload = record.payload, let m = Memory(id: record.id, payload: payload) else { continue }
+                    found.insert(m.id)
+                    if let change = latest[m.id], let announced = change.version, m.version < announced {
+                        behind.append(change)
+                        continue
+                    }
+                    index.put(m)
+                }
+                // Not in the store: the write of a recorded version still to come.
+                for id in ids where !found.contains(id) { if let change = latest[id] { behind.append(change) } }
+            }
+            return behind
+        }
+    }
+
+    /// Reloads every organisation's lifecycle policy from the service database.
+    func reloadPolicies() async throws {
+        guard let lifecycle else { return }
+        let rows = try await lifecycle.readGlobal { tx in try tx.policies() }
+        policies.withLock { map in
+            map = [:]
+            for (org, p) in rows {
+                map[org] = LifecyclePolicy(
+                    staleAfterDays: p.staleAfterDays,
+                    versionRetentionDays: p.versionRetentionDays,
+                    approverMustDiffer: p.approverMustDiffer
+                )
+            }
+        }
+    }
+}
+
+/// A replica's position in the change feed.
+public struct ChangeFeedStatus: Sendable, Hashable {
+    /// The feed position below which every entry is applied.
+    public var position: Int64
+    /// Positions being waited for (transactions still committing).
+    public var gaps: Int
+    /// When the feed was last read successfully (nil: never).
+    public var lastReadAt: Date?
+    /// When the newest entry applied was recorded (nil: none yet).
+    public var newestAppliedAt: Date?
+}

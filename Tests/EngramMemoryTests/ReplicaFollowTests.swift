@@ -1,0 +1,132 @@
+import EngramAuth
+import EngramDatabase
+import EngramMetadata
+import EngramStore
+import Foundation
+import Testing
+
+@testable import EngramMemory
+
+/// Replicas that share one vector store and one metadata store: each keeps its own in-memory index and
+/// follows the others' writes through the change feed (`MemoryService.catchUp`). Two services over the
+/// same store and database stand in for two processes; the suite runs on SQLite and, under
+/// `Tests/postgres.sh`, on PostgreSQL (whose feed is the `engram.changes` table, filled by trigger).
+@Suite struct ReplicaFollowTests {
+    let alice = Principal.user("alice")
+    let bob = Principal.user("bob")
+    let carol = Principal.user("carol", role: .admin)
+
+    struct Pair {
+        let a: MemoryService
+        let b: MemoryService
+        let metadata: TestMetadata
+    }
+
+    func make() async throws -> Pair {
+        let store = try await MemoryTestSupport.store().0
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-replicas-\(UUID().uuidString)")
+        let metadata = try await TestMetadata.make { try EngramDatabase(directory: dir) }
+        let directory = MemberDirectory(metadata: metadata.store)
+        for user in ["alice", "bob", "carol"] {
+            try await directory.upsertMember(userId: user, orgId: "acme", role: user == "carol" ? .admin : .member, orgName: "Acme")
+        }
+        let embedder = try MemoryTestSupport.embedder()
+        func replica() async throws -> MemoryService {
+            try await MemoryService(
+                store: store,
+                embedder: embedder,
+                audit: AuditLog(metadata: metadata.store),
+                metadata: metadata.store,
+                minRelevance: 0
+            )
+        }
+        return Pair(a: try await replica(), b: try await replica(), metadata: metadata)
+    }
+
+    @Test func aWriteOnOneReplicaReachesTheOtherThroughTheFeed() async throws {
+        let p = try await make()
+        let m = try await p.a.add(alice, NewMemory(content: "The billing service deploys with make ship-billing")).memory
+        // The writer serves it at once; the other replica only after it follows the feed.
+        #expect(try p.a.get(alice, id: m.id).content == m.content)
+        #expect(throws: MemoryError.notFound) { try p.b.get(self.alice, id: m.id) }
+        #expect(try await p.b.catchUp() >= 1)
+        let followed = try p.b.get(alice, id: m.id)
+        #expect(followed.content == m.content && followed.version == m.version && followed.state == m.state)
+        #expect(followed.contentHash == m.contentHash && followed.userId == m.userId && followed.scope == m.scope)
+        let hits = try await p.b.search(alice, MemorySearchQuery(query: "how does billing deploy", limit: 3))
+        #expect(hits.first?.memory.id == m.id)
+        // Still private on the follower.
+        #expect(throws: MemoryError.notFound) { try p.b.get(self.bob, id: m.id) }
+        // Nothing new: nothing applied.
+        #expect(try await p.b.catchUp() == 0)
+    }
+
+    @Test func updatesStateChangesAndDeletesFollowToo() async throws {
+        let p = try await make()
+        let m = try await p.a.add(alice, NewMemory(content: "Release notes live in CHANGES.md", scope: .org, taskId: "REL-1")).memory
+        try await p.b.catchUp()
+        #expect(try p.b.get(alice, id: m.id).state == .draft)
+        #expect(throws: MemoryError.notFound) { try p.b.get(self.bob, id: m.id) }
+        _ = try await p.a.finish(alice, taskId: "REL-1")
+        try await p.b.catchUp()
+        #expect(try p.b.get(bob, id: m.id).state == .published)
+        _ = try await p.a.update(alice, id: m.id, MemoryPatch(content: "Release notes live in docs/releases.md"))
+        try await p.b.catchUp()
+        #expect(try p.b.get(bob, id: m.id).content == "Release notes live in docs/releases.md")
+        let stale = try await p.b.search(bob, MemorySearchQuery(query: "CHANGES.md", limit: 5))
+        #expect(!stale.contains { $0.memory.content.contains("CHANGES.md") })
+        // A write on the follower is followed back by the first.
+        _ = try await p.b.update(alice, id: m.id, MemoryPatch(tags: ["docs"]))
+        try await p.a.catchUp()
+        #expect(try p.a.get(alice, id: m.id).tags == ["docs"])
+        try await p.a.delete(alice, id: m.id)
+        try await p.b.catchUp()
+        #expect(throws: MemoryError.notFound) { try p.b.get(self.alice, id: m.id) }
+        #expect(try await p.b.search(alice, MemorySearchQuery(query: "release notes", limit: 5)).isEmpty)
+    }
+
+    @Test func anOrganisationsPolicyFollowsOnPostgreSQL() async throws {
+        let p = try await make()
+        try await p.b.catchUp()
+        let changed = LifecyclePolicy(staleAfterDays: 45, versionRetentionDays: 10, approverMustDiffer: false)
+        _ = try await p.a.setPolicy(carol, changed)
+        try await p.b.catchUp()
+        if TestMetadata.onPostgres {
+            #expect(p.b.policy(orgId: "acme") == changed)
+        } else {
+            // One process owns a SQLite file: its feed carries memory versions only.
+            #expect(p.a.policy(orgId: "acme") == changed)
+        }
+    }
+}
+
+/// The follower's bookkeeping of the feed's gaps.
+@Suite struct ChangeCursorTests {
+    @Test func aGapHoldsTheFloorUntilItArrives() {
+        var c = ChangeCursor(floor: 0, gapTimeout: 5)
+        c.markApplied([1, 2, 4], now: 0)
+        #expect(c.floor == 2 && c.gaps == 1)
+        let rows = [3, 4, 5].map { ChangeRow(seq: $0, kind: .memory, key: "k", version: 1, state: "published", contentHash: "h", at: 0) }
+        #expect(c.unapplied(rows).map(\.seq) == [3, 5])
+        c.markApplied([3, 5], now: 1)
+        #expect(c.floor == 5 && c.gaps == 0)
+    }
+
+    @Test func aGapThatNeverArrivesIsGivenUpAfterTheTimeout() {
+        var c = ChangeCursor(floor: 10, gapTimeout: 5)
+        c.markApplied([12, 13], now: 100)
+        #expect(c.floor == 10)
+        c.expireGaps(now: 104)
+        #expect(c.floor == 10, "still waiting within the timeout")
+        c.expireGaps(now: 105)
+        #expect(c.floor == 13 && c.gaps == 0)
+    }
+
+    @Test func aHugeJumpIsNotTrackedPositionByPosition() {
+        var c = ChangeCursor(floor: 0, gapTimeout: 5)
+        c.markApplied([1_000_000], now: 0)
+        #expect(c.gaps <= Int(ChangeCursor.maxTrackedGap))
+        c.expireGaps(now: 10)
+        #expect(c.floor == 1_000_000)
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The multi-replica suite alone (Tests/Integration/test_replicas.py): a throwaway PostgreSQL cluster
+# (Tests/pg_cluster.sh), the Qdrant stand-in of ../shared/qdrant (--backend edge) and three `engram serve`
+# replicas. Tests/postgres.sh runs the same suite in the PostgreSQL leg of `make test`.
+#   bash Tests/replicas.sh [pytest arguments]     e.g. ENGRAM_REPLICA_CRASHES=10 bash Tests/replicas.sh -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=Tests/pg_cluster.sh
+source Tests/pg_cluster.sh
+export ENGRAM_BIN="${ENGRAM_BIN:-$PWD/.build/debug/engram}"
+export ENGRAM_MODEL_DIR="${ENGRAM_MODEL_DIR:-$PWD/models/all-MiniLM-L6-v2}"
+export ENGRAM_TEST_OUTPUT="${ENGRAM_TEST_OUTPUT:-$PWD/test-output}/replicas"
+python3 -m pytest -q -s Tests/Integration/test_replicas.py "$@"
