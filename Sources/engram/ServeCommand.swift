@@ -294,8 +294,13 @@ struct Serve: AsyncParsableCommand {
         // Store writes left by a crashed writer (or refused by the store) are finished from their recorded
         // versions: at once on SQLite, whose earlier writers are gone; after the lease on PostgreSQL.
         if metadata.engine == nil {
-            let finished = try await memories.reconcileOutbox(olderThan: 0)
-            if finished > 0 { logger.notice("outbox: finished interrupted store writes", metadata: ["count": "\(finished)"]) }
+            do {
+                let finished = try await memories.reconcileOutbox(olderThan: 0)
+                if finished > 0 { logger.notice("outbox: finished interrupted store writes", metadata: ["count": "\(finished)"]) }
+            } catch {
+                // Not fatal: the outbox keeps the rows and the background pass retries them.
+                logger.warning("outbox: interrupted store writes not finished at start-up; retrying", metadata: ["error": "\(type(of: error))"])
+            }
         }
         let outboxTask = Task {
             await memories.maintainOutbox(every: .seconds(1)) { body in _ = try await runner.run(.reconcile) { try await body() } }

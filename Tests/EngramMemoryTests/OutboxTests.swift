@@ -13,6 +13,8 @@ import Testing
 final class OutageStore: VectorStore {
     let inner: any VectorStore
     let down = Mutex(false)
+    /// Points whose reads fail (a stored value that does not open).
+    let unreadable = Mutex<Set<PointID>>([])
 
     init(_ inner: any VectorStore) { self.inner = inner }
 
@@ -29,7 +31,8 @@ final class OutageStore: VectorStore {
         try await inner.upsert(collection, points: points)
     }
     func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
-        try await inner.retrieve(collection, ids: ids, withPayload: withPayload, withVector: withVector)
+        if !unreadable.withLock({ $0.isDisjoint(with: ids) }) { throw Unreachable() }
+        return try await inner.retrieve(collection, ids: ids, withPayload: withPayload, withVector: withVector)
     }
     func delete(_ collection: String, _ selector: PointSelector) async throws -> Int {
         try check()
@@ -208,5 +211,26 @@ extension OutboxTests {
         p.outage.down.withLock { $0 = false }
         #expect(try await p.b.outboxStatus().pending >= 1, "alice's second write still waits for the reconciler")
         #expect(try await p.b.reconcileOutbox(olderThan: 0) == 1)
+    }
+}
+
+extension OutboxTests {
+    @Test func oneMemoryThatCannotBeFinishedDoesNotHoldUpTheOthers() async throws {
+        let p = try await make()
+        p.outage.down.withLock { $0 = true }
+        for text in ["Feature flags are read from flags.yaml", "The nightly job rebuilds the search index"] {
+            await #expect(throws: MemoryError.self) { _ = try await p.a.add(self.alice, NewMemory(content: text)) }
+        }
+        p.outage.down.withLock { $0 = false }
+        let pending = try await p.metadata.store.readGlobal { tx in try tx.staleOutbox(olderThan: 0, now: Date().timeIntervalSince1970 + 1, limit: 10)
+        }
+        #expect(pending.count == 2)
+        let stuck = try #require(UUID(uuidString: pending[0].memoryId))
+        p.outage.unreadable.withLock { $0 = [.uuid(stuck)] }
+        #expect(try await p.a.reconcileOutbox(olderThan: 0) == 1, "the other memory is finished")
+        #expect(try await p.a.outboxStatus().pending == 1, "the stuck one stays for the next pass")
+        p.outage.unreadable.withLock { $0 = [] }
+        #expect(try await p.a.reconcileOutbox(olderThan: 0) == 1)
+        #expect(try await p.a.outboxStatus().pending == 0)
     }
 }

@@ -35,12 +35,21 @@ extension MemoryService {
         }
         guard !rows.isEmpty else { return 0 }
         var done: [OutboxKey] = []
-        try await writes.withLock {
-            for row in rows where try await finishStoreWrite(row) {
-                done.append(OutboxKey(memoryId: row.memoryId, version: row.version))
+        var failed = 0
+        await writes.withLock {
+            for row in rows {
+                // One memory that cannot be finished (its stored value does not open, the store refuses it)
+                // leaves its row for the next pass without holding up the others.
+                do {
+                    if try await finishStoreWrite(row) { done.append(OutboxKey(memoryId: row.memoryId, version: row.version)) }
+                } catch {
+                    failed += 1
+                }
             }
         }
+        if failed > 0 { logger.warning("outbox: store writes left for the next pass", metadata: ["count": "\(failed)"]) }
         let keys = done
+        guard !keys.isEmpty else { return 0 }
         try await lifecycle.writeGlobal { tx in try tx.settleOutbox(keys) }
         Counter(label: "engram_outbox_reconciled_total").increment(by: keys.count)
         logger.notice("outbox: finished store writes left by their writers", metadata: ["count": "\(keys.count)"])
