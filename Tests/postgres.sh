@@ -25,7 +25,8 @@ ENGRAM_TEST_METADATA=postgres python3 -m pytest -q "${pg_suites[@]/#/Tests/Integ
 shopt -s nullglob
 cluster_tests=(Tests/Integration/test_postgres_*.py)
 if [ ${#cluster_tests[@]} -gt 0 ]; then python3 -m pytest -q "${cluster_tests[@]}"; fi
-# Three replicas on one database and the Qdrant stand-in (../shared/qdrant, --backend edge): visibility lag,
+# Three replicas on one database, over the Qdrant stand-in (../shared/qdrant, --backend edge) and then over
+# Engram's own Qdrant listener: visibility lag,
 # propagation, isolation, restart and kill -9 (ENGRAM_REPLICA_CRASHES, default 3). -s prints the lag figures.
 python3 -m pytest -q -s Tests/Integration/test_replicas.py
 echo "==> PostgreSQL leg: $((SECONDS - started)) s (cluster included)"

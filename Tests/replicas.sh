@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The multi-replica suite alone (Tests/Integration/test_replicas.py): a throwaway PostgreSQL cluster
-# (Tests/pg_cluster.sh), the Qdrant stand-in of ../shared/qdrant (--backend edge) and three `engram serve`
+# (Tests/pg_cluster.sh), a Qdrant server (the stand-in of ../shared/qdrant with --backend edge, then Engram's own
+# Qdrant-compatible listener: every test runs once over each) and three `engram serve`
 # replicas. Tests/postgres.sh runs the same suite in the PostgreSQL leg of `make test`.
 #   bash Tests/replicas.sh [pytest arguments]     e.g. ENGRAM_REPLICA_CRASHES=10 bash Tests/replicas.sh -x
 set -euo pipefail

@@ -197,40 +197,19 @@ extension MemoryService {
             })
         else { return }
         repeat {
-            do {
-                try await writes.withLock {
-                    // The collection may have been deleted (e.g. through the Qdrant API): recreate it empty.
-                    if try await !store.listCollections().contains(where: { $0.name == collection }) {
-                        try await store.createCollection(
-                            CollectionConfig(
-                                name: collection,
-                                vectorSize: embedder?.dimensions ?? 1,
-                                distance: .cosine,
-                                tenantKey: Memory.Field.tenant
-                            )
-                        )
-                        logger.warning("memory collection was missing and has been recreated", metadata: ["collection": "\(collection)"])
-                    }
-                    var present = Set<UUID>()
-                    var changes: [(before: Memory?, after: Memory, stored: Memory)] = []
-                    var offset: PointID?
-                    repeat {
-                        let page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
-                        for r in page.points {
-                            guard let payload = r.payload, let stored = Memory(id: r.id, payload: payload) else { continue }
-                            present.insert(stored.id)
-                            let before = index.get(stored.id)
-                            if before == stored { continue }
-                            let admitted = await admitExternalWrite(stored, replacing: before)
-                            if before != admitted { changes.append((before, admitted, stored)) }
-                        }
-                        offset = page.nextPageOffset
-                    } while offset != nil
-                    let removed = index.all(where: { !present.contains($0.id) })
-                    try await applyExternalChanges(changes, removed: removed)
+            // A failed pass (the store or the database unreachable) is retried a few times: until it passes,
+            // a write made around the service is neither admitted nor audited.
+            var attempt = 0
+            while true {
+                do {
+                    try await reloadPass()
+                    break
+                } catch {
+                    attempt += 1
+                    logger.error("memory reload failed", metadata: ["error": "\(type(of: error))", "attempt": "\(attempt)"])
+                    if attempt >= Self.reloadAttempts || Task.isCancelled { break }
+                    try? await Task.sleep(for: .milliseconds(100 << attempt))
                 }
-            } catch {
-                logger.error("memory reload failed", metadata: ["error": "\(type(of: error))"])
             }
         } while reloadGate.withLock({ state -> Bool in
             if state.again {
@@ -240,6 +219,44 @@ extension MemoryService {
             state.running = false
             return false
         })
+    }
+
+    /// How many times one reload is tried before it waits for the next write to be asked again.
+    static let reloadAttempts = 5
+
+    /// One pass of `reloadFromStore`: reads the whole memory collection under the write lock.
+    private func reloadPass() async throws {
+        try await writes.withLock {
+            // The collection may have been deleted (e.g. through the Qdrant API): recreate it empty.
+            if try await !store.listCollections().contains(where: { $0.name == collection }) {
+                try await store.createCollection(
+                    CollectionConfig(
+                        name: collection,
+                        vectorSize: embedder?.dimensions ?? 1,
+                        distance: .cosine,
+                        tenantKey: Memory.Field.tenant
+                    )
+                )
+                logger.warning("memory collection was missing and has been recreated", metadata: ["collection": "\(collection)"])
+            }
+            var present = Set<UUID>()
+            var changes: [(before: Memory?, after: Memory, stored: Memory)] = []
+            var offset: PointID?
+            repeat {
+                let page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
+                for r in page.points {
+                    guard let payload = r.payload, let stored = Memory(id: r.id, payload: payload) else { continue }
+                    present.insert(stored.id)
+                    let before = index.get(stored.id)
+                    if before == stored { continue }
+                    let admitted = await admitExternalWrite(stored, replacing: before)
+                    if before != admitted { changes.append((before, admitted, stored)) }
+                }
+                offset = page.nextPageOffset
+            } while offset != nil
+            let removed = index.all(where: { !present.contains($0.id) })
+            try await applyExternalChanges(changes, removed: removed)
+        }
     }
 }
 
@@ -306,7 +323,7 @@ extension MemoryService {
         let actor = WriteChannel.qdrantAPI.rawValue
         var records: [AuditLog.Record] = []
         for (before, after, stored) in changes {
-            index.put(after)
+            // Recorded first: a failed record leaves the index as it was, and the next pass finds the change again.
             try await recordVersion(
                 before: before,
                 after: after,
@@ -316,6 +333,7 @@ extension MemoryService {
             )
             // The store already holds this version (written through the Qdrant API, corrected above).
             ledger?.settled(after.id, version: after.version)
+            index.put(after)
             var detail = "via \(actor)"
             if let before, before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
             if before == nil { detail += "; state \(after.state.rawValue)" }

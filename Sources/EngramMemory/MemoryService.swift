@@ -446,6 +446,7 @@ public final class MemoryService: Sendable {
     /// in-memory indexes. When the store refuses, the recorded version stays in the outbox and the
     /// reconciler completes it when the store returns.
     func persist(_ m: Memory, vector: [Float]) async throws {
+        let started = ContinuousClock.now
         do {
             try await store.upsert(collection, points: [PointStruct(id: .uuid(m.id), vector: vector, payload: m.payload)])
         } catch {
@@ -454,6 +455,7 @@ public final class MemoryService: Sendable {
         }
         ledger?.settled(m.id, version: m.version)
         index.put(m)
+        if ContinuousClock.now - started > Self.slowStoreWrite { await followNewerVersion(after: m) }
     }
 
     // MARK: - Read
@@ -713,6 +715,7 @@ public final class MemoryService: Sendable {
     /// Writes new states (and `updated_at`, the version and the code-change mark) for memories, then
     /// updates the index. Memories of one version number share a store call.
     func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
+        let started = ContinuousClock.now
         let groups = Dictionary(grouping: memories) { m in
             "\(m.version)|\(m.anchorChange == nil)|\(m.screenFlags)|\(m.reviewedBy ?? "")|\(m.supersededBy?.uuidString ?? "")|\(m.quarantinedFrom?.rawValue ?? "")"
         }
@@ -736,6 +739,7 @@ public final class MemoryService: Sendable {
             ledger?.settled(m.id, version: m.version)
             index.put(m)
         }
+        if ContinuousClock.now - started > Self.slowStoreWrite { for m in memories { await followNewerVersion(after: m) } }
     }
 
     /// Appends a version (and its outbox row) to the ledger, when there is one, before the store write it

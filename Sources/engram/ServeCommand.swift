@@ -325,7 +325,7 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
         // What searches served since the last flush.
-        try? await memories.usage.flush()
+        _ = try? await memories.usage.flush()
         try? await remoteStore?.shutdown()
         await metadata.close()
     }

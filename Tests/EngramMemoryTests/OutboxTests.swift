@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramCore
 import EngramDatabase
 import EngramMetadata
 import EngramStore
@@ -26,8 +27,17 @@ final class OutageStore: VectorStore {
     func deleteCollection(_ name: String) async throws -> Bool { try await inner.deleteCollection(name) }
     func collectionInfo(_ name: String) async throws -> CollectionInfo { try await inner.collectionInfo(name) }
     func listCollections() async throws -> [CollectionConfig] { try await inner.listCollections() }
+    /// Runs once, before the next upsert reaches the store (another replica acting while this write is in flight).
+    let beforeNextUpsert = Mutex<(@Sendable () async throws -> Void)?>(nil)
+
     func upsert(_ collection: String, points: [PointStruct]) async throws {
         try check()
+        if let hook = beforeNextUpsert.withLock({ h in
+            defer { h = nil }
+            return h
+        }) {
+            try await hook()
+        }
         try await inner.upsert(collection, points: points)
     }
     func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
@@ -77,23 +87,15 @@ final class OutageStore: VectorStore {
     }
 
     func make() async throws -> Pair {
-        let store = try await MemoryTestSupport.store().0
-        let outage = OutageStore(store)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-outbox-\(UUID().uuidString)")
-        let metadata = try await TestMetadata.make { try EngramDatabase(directory: dir) }
-        let directory = MemberDirectory(metadata: metadata.store)
-        for user in ["alice", "bob"] { try await directory.upsertMember(userId: user, orgId: "acme", role: .member, orgName: "Acme") }
-        let embedder = try MemoryTestSupport.embedder()
-        func replica(_ store: any VectorStore) async throws -> MemoryService {
-            try await MemoryService(
-                store: store,
-                embedder: embedder,
-                audit: AuditLog(metadata: metadata.store),
-                metadata: metadata.store,
-                minRelevance: 0
-            )
-        }
-        return Pair(a: try await replica(outage), b: try await replica(store), outage: outage, store: store, metadata: metadata)
+        let shared = try await SharedEngines.make("outbox", members: [("alice", .member), ("bob", .member)])
+        let outage = OutageStore(shared.store)
+        return Pair(
+            a: try await shared.replica(over: outage),
+            b: try await shared.replica(),
+            outage: outage,
+            store: shared.store,
+            metadata: shared.metadata
+        )
     }
 
     func stored(_ p: Pair, _ id: UUID) async throws -> Memory? {
@@ -175,13 +177,7 @@ final class OutageStore: VectorStore {
             _ = try await p.a.add(self.alice, NewMemory(content: "Staging deploys run from the release branch only"))
         }
         // A new process over the same files: the row is an orphan at once (SQLite: one process).
-        let restarted = try await MemoryService(
-            store: p.store,
-            embedder: try MemoryTestSupport.embedder(),
-            audit: AuditLog(metadata: p.metadata.store),
-            metadata: p.metadata.store,
-            minRelevance: 0
-        )
+        let restarted = try await SharedEngines(store: p.store, metadata: p.metadata, embedder: try MemoryTestSupport.embedder()).replica()
         #expect(try await restarted.reconcileOutbox(olderThan: 0) == 1)
         let hits = try await restarted.search(alice, MemorySearchQuery(query: "where do staging deploys come from", limit: 3))
         #expect(hits.first?.memory.content == "Staging deploys run from the release branch only")
@@ -232,5 +228,93 @@ extension OutboxTests {
         p.outage.unreadable.withLock { $0 = [] }
         #expect(try await p.a.reconcileOutbox(olderThan: 0) == 1)
         #expect(try await p.a.outboxStatus().pending == 0)
+    }
+}
+
+extension OutboxTests {
+    /// A payload changed in the store around the service (the Qdrant-compatible API) at a version the index
+    /// already holds is not a recorded version: neither the follower nor the reconciler serves it (only
+    /// `reloadFromStore`, which applies the memory rules, may admit it).
+    @Test func aStoredPayloadAtAVersionAlreadyHeldIsNeverServedUnvetted() async throws {
+        let p = try await make()
+        let m = try await p.a.add(alice, NewMemory(content: "Release builds are signed by the CI key only")).memory
+        let updated = try await p.a.update(alice, id: m.id, MemoryPatch(content: "Release builds are signed in CI, never locally"))
+        try await p.b.catchUp()
+        #expect(try p.b.get(alice, id: m.id).version == 2)
+        // The store's text changes, version and hash untouched.
+        try await p.store.setPayload(
+            p.a.collection,
+            payload: [Memory.Field.content: .string("Release builds may be signed on any laptop")],
+            key: nil,
+            .ids([.uuid(m.id)]),
+            requireAll: false
+        )
+        // A feed entry older than the index (a page read before the newer entry committed) is not a reason
+        // to copy the store's payload into the index, on the writer or on a follower.
+        let stale = ChangeRow(
+            seq: 1,
+            kind: .memory,
+            key: m.id.lowercasedText,
+            version: 1,
+            state: m.state.rawValue,
+            contentHash: m.contentHash,
+            at: 0
+        )
+        for replica in [p.a, p.b] {
+            #expect(try await replica.refresh([stale]).isEmpty)
+            #expect(try replica.get(alice, id: m.id).content == updated.content)
+        }
+        // The reconciler finishing the recorded version rewrites the store from the record.
+        let versions = try await p.metadata.store.read(TenantScope(tenants: [m.tenant], userId: "alice")) { tx in
+            try tx.versions(memoryId: m.id.lowercasedText)
+        }
+        let latest = try #require(versions.last)
+        #expect(latest.version == 2)
+        #expect(try await p.b.finishStoreWrite(latest))
+        #expect(try await stored(p, m.id)?.content == updated.content)
+        #expect(try p.b.get(alice, id: m.id).content == updated.content)
+    }
+}
+
+extension OutboxTests {
+    /// A store write that lands after a newer version's (a second reconciler, or a writer slower than its
+    /// lease) would turn the store back: the late writer reads the latest recorded version again and ends
+    /// the store on it.
+    @Test func aLateStoreWriteDoesNotTurnTheStoreBack() async throws {
+        let p = try await make()
+        let m = try await p.a.add(alice, NewMemory(content: "Benchmarks run on the quiet runner only")).memory
+        try await p.b.catchUp()
+        p.outage.down.withLock { $0 = true }
+        await #expect(throws: MemoryError.self) {
+            _ = try await p.a.update(self.alice, id: m.id, MemoryPatch(content: "Benchmarks run on the quiet runner, never on laptops"))
+        }
+        p.outage.down.withLock { $0 = false }
+        // While a's reconciler is about to write v2, b finishes v2 too and writes v3, whose store write lands first.
+        let live = "Benchmarks run on the quiet runner with the CPU governor pinned"
+        let alice = self.alice
+        p.outage.beforeNextUpsert.withLock {
+            $0 = {
+                #expect(try await p.b.reconcileOutbox(olderThan: 0) == 1)
+                _ = try await p.b.update(alice, id: m.id, MemoryPatch(content: live))
+            }
+        }
+        #expect(try await p.a.reconcileOutbox(olderThan: 0) == 1)
+        #expect(try await stored(p, m.id)?.content == live)
+        #expect(try await stored(p, m.id)?.version == 3)
+        #expect(try p.a.get(alice, id: m.id).content == live)
+
+        // A live write slower than `slowStoreWrite` whose version was overtaken meanwhile.
+        let late = "Benchmarks run on the quiet runner; results go to bench/results"
+        let newest = "Benchmarks run on the quiet runner; results are kept for 90 days"
+        p.outage.beforeNextUpsert.withLock {
+            $0 = {
+                try await Task.sleep(for: MemoryService.slowStoreWrite + .milliseconds(200))
+                #expect(try await p.b.reconcileOutbox(olderThan: 0) == 1, "the lease has run out: the reconciler takes v4")
+                _ = try await p.b.update(alice, id: m.id, MemoryPatch(content: newest))
+            }
+        }
+        _ = try await p.a.update(alice, id: m.id, MemoryPatch(content: late))
+        #expect(try await stored(p, m.id)?.content == newest)
+        #expect(try await stored(p, m.id)?.version == 5)
     }
 }

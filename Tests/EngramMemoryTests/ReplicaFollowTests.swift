@@ -23,24 +23,8 @@ import Testing
     }
 
     func make() async throws -> Pair {
-        let store = try await MemoryTestSupport.store().0
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-replicas-\(UUID().uuidString)")
-        let metadata = try await TestMetadata.make { try EngramDatabase(directory: dir) }
-        let directory = MemberDirectory(metadata: metadata.store)
-        for user in ["alice", "bob", "carol"] {
-            try await directory.upsertMember(userId: user, orgId: "acme", role: user == "carol" ? .admin : .member, orgName: "Acme")
-        }
-        let embedder = try MemoryTestSupport.embedder()
-        func replica() async throws -> MemoryService {
-            try await MemoryService(
-                store: store,
-                embedder: embedder,
-                audit: AuditLog(metadata: metadata.store),
-                metadata: metadata.store,
-                minRelevance: 0
-            )
-        }
-        return Pair(a: try await replica(), b: try await replica(), metadata: metadata)
+        let shared = try await SharedEngines.make("replicas", members: [("alice", .member), ("bob", .member), ("carol", .admin)])
+        return Pair(a: try await shared.replica(), b: try await shared.replica(), metadata: shared.metadata)
     }
 
     @Test func aWriteOnOneReplicaReachesTheOtherThroughTheFeed() async throws {
@@ -97,6 +81,31 @@ import Testing
             // One process owns a SQLite file: its feed carries memory versions only.
             #expect(p.a.policy(orgId: "acme") == changed)
         }
+    }
+}
+
+extension ReplicaFollowTests {
+    /// A replica that stood still (paused, cut off from the database) for longer than half the feed's
+    /// retention may have missed entries the sweep purged meanwhile: it reads the store again. On PostgreSQL
+    /// the purge empties the feed here; on SQLite the feed is the version history, which nothing purges.
+    @Test func aFollowerThatStoodStillPastTheFeedsRetentionReadsTheStoreAgain() async throws {
+        let p = try await make()
+        let kept = try await p.a.add(alice, NewMemory(content: "Service owners are listed in OWNERS.md")).memory
+        let dropped = try await p.a.add(alice, NewMemory(content: "The staging database is reset every Monday")).memory
+        try await p.b.catchUp()
+        _ = try await p.a.update(alice, id: kept.id, MemoryPatch(content: "Service owners are listed in .github/CODEOWNERS"))
+        try await p.a.delete(alice, id: dropped.id)
+        let added = try await p.a.add(alice, NewMemory(content: "Feature branches are deleted after they merge")).memory
+        _ = try await p.metadata.store.writeGlobal { tx in try tx.purgeChanges(before: Date().timeIntervalSince1970 + 1) }
+        p.b.feed.withLock { $0.lastReadAt = Date().timeIntervalSince1970 - 13 * 3600 }
+        try await p.b.catchUp()
+        #expect(try p.b.get(alice, id: kept.id).content == "Service owners are listed in .github/CODEOWNERS")
+        #expect(throws: MemoryError.notFound) { try p.b.get(self.alice, id: dropped.id) }
+        #expect(try p.b.get(alice, id: added.id).content == added.content)
+        // Following resumes from the feed's head.
+        _ = try await p.a.update(alice, id: added.id, MemoryPatch(tags: ["git"]))
+        try await p.b.catchUp()
+        #expect(try p.b.get(alice, id: added.id).tags == ["git"])
     }
 }
 

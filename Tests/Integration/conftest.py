@@ -217,3 +217,19 @@ def tokens(server):
         "mallory": server.token("mallory", org="globex", role="owner"),
         "vic": server.token("vic", org="acme", role="viewer"),
     }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the last lines of each server log it used (ids, sizes and rule names
+    only: the server never logs secrets or memory content), so a CI failure can be read without artefacts."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        path = getattr(value, "log_path", None)
+        if not isinstance(path, pathlib.Path) or not path.exists():
+            continue
+        lines = path.read_text(errors="replace").splitlines()[-40:]
+        report.sections.append((f"server log of `{name}` ({path.name}), last {len(lines)} lines", "\n".join(lines)))

@@ -1,9 +1,11 @@
 """Three `engram serve` replicas over one PostgreSQL database and one Qdrant server (issue 20).
 
 The deployment, all on 127.0.0.1: a fresh database of the test cluster (Tests/pg_cluster.sh; the module
-is skipped without it), the team's Qdrant stand-in (../shared/qdrant/qdrant_stub_server.py) with
-`--backend edge`, which executes every request on Qdrant's own engine (qdrant-edge-py), and three
-replicas, each with its own data directory and port, sharing the metadata (`ENGRAM_METADATA`,
+is skipped without it), a Qdrant server, and three replicas. Every test runs twice, once per Qdrant
+server: the team's stand-in (../shared/qdrant/qdrant_stub_server.py) with `--backend edge`, which executes
+every request on Qdrant's own engine (qdrant-edge-py), and Engram's own Qdrant-compatible listener (a
+fourth `engram serve --qdrant-listen`, API key required). The three
+replicas, each with its own data directory and port, share the metadata (`ENGRAM_METADATA`,
 `ENGRAM_METADATA_OWNER`) and the store (`ENGRAM_STORE=qdrant://…`). When `qdrant_edge` cannot be
 imported the stand-in falls back to `--backend local` (qdrant-client's local mode, not Qdrant's engine)
 and the run says so; `ENGRAM_REPLICA_QDRANT_BACKEND=local|edge` forces one.
@@ -132,6 +134,39 @@ class QdrantStub:
         self.log.close()
 
 
+class EngramQdrantHost:
+    """Engram's own Qdrant-compatible listener as the replicas' Qdrant server: `engram serve --qdrant-listen`
+    with an API key and the BM25-only memory domain (`ENGRAM_EMBEDDER=none`), so that its own memory
+    collection (`memories_bm25`) is not the replicas' (`memories_all_minilm_l6_v2_384`, which it stores like
+    any other collection: the secret filter applies, the memory rules of its own domain do not)."""
+
+    backend = "engram"
+
+    def __init__(self):
+        self.port = free_port()
+        self.key = "replica-store-" + uuid.uuid4().hex
+        self.server = EngramServer("replica-qdrant-host", ENGRAM_EMBEDDER="none", ENGRAM_QDRANT_API_KEY=self.key,
+                                   ENGRAM_MAX_CONNECTIONS_PER_IP="4096")
+        self.server.env.pop("ENGRAM_METADATA", None)
+        self.server.env.pop("ENGRAM_METADATA_OWNER", None)
+        self.server.start("--qdrant-listen", f"127.0.0.1:{self.port}")
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("Engram's Qdrant listener did not come up in 30 s")
+            time.sleep(0.1)
+
+    def stop(self):
+        self.server.stop()
+
+
 class Gate:
     """A TCP relay from the replicas to the Qdrant stand-in that can be shut: `close()` stops accepting (new
     connections are refused) and cuts every relayed connection, as a Qdrant that went away; `open()` listens
@@ -212,6 +247,8 @@ class Cluster:
         self.app_url, self.owner_url = pg_database("replicas")
         env = dict(ENGRAM_METADATA=self.app_url, ENGRAM_METADATA_OWNER=self.owner_url,
                    ENGRAM_STORE=f"qdrant://127.0.0.1:{self.gate.port}")
+        if getattr(stub, "key", None):
+            env["ENGRAM_QDRANT_REMOTE_API_KEY"] = stub.key
         self.replicas = [EngramServer(f"replica-{i}", **env) for i in range(3)]
         self.tokens = {}
         self.seed = {}
@@ -238,14 +275,19 @@ def restart(server):
     server.start()
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    if not STUB.exists():
-        pytest.fail(f"the Qdrant stand-in is missing: {STUB} (set SHARED to the shared directory)")
-    stub = QdrantStub()
+@pytest.fixture(scope="module", params=["stand-in", "engram"])
+def cluster(request):
+    """The deployment, once over the team's Qdrant stand-in and once over Engram's own Qdrant listener."""
+    if request.param == "stand-in":
+        if not STUB.exists():
+            pytest.fail(f"the Qdrant stand-in is missing: {STUB} (set SHARED to the shared directory)")
+        stub = QdrantStub()
+        print(f"\nQdrant stand-in: --backend {stub.backend} on {stub.url}"
+              + ("" if stub.backend == "edge" else " (qdrant_edge unavailable: qdrant-client local mode, NOT Qdrant's engine)"))
+    else:
+        stub = EngramQdrantHost()
+        print(f"\nQdrant server: Engram's own Qdrant-compatible listener on {stub.url}")
     c = Cluster(stub)
-    print(f"\nQdrant stand-in: --backend {stub.backend} on {stub.url}"
-          + ("" if stub.backend == "edge" else " (qdrant_edge unavailable: qdrant-client local mode, NOT Qdrant's engine)"))
     try:
         # One replica first: it migrates the database and creates the collection.
         c.replicas[0].start()

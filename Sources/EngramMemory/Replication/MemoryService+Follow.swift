@@ -31,6 +31,13 @@ extension MemoryService {
     @discardableResult
     public func catchUp() async throws -> Int {
         guard let lifecycle else { return 0 }
+        // A replica that has not read the feed for half its retention (paused, or cut off from the database)
+        // may have missed entries the sweep has purged since: it reads the whole collection again instead.
+        if let last = feed.withLock({ $0.lastReadAt }),
+            Date().timeIntervalSince1970 - last > Self.changeFeedRetentionDays * 86_400 / 2
+        {
+            try await rebuildIndexFromStore()
+        }
         let floor = feed.withLock { $0.floor }
         let rows = try await lifecycle.readGlobal { tx in try tx.changes(after: floor, limit: Self.feedPage) }
         let fresh = feed.withLock { $0.unapplied(rows) }
@@ -140,9 +147,8 @@ extension MemoryService {
                     if held != nil { index.remove(id) }
                     continue
                 }
-                if let held, held.version == change.version, held.contentHash == change.contentHash, held.state.rawValue == change.state {
-                    continue
-                }
+                // The index holds this version or a newer one (this replica's own write): nothing to read.
+                if let held, let announced = change.version, held.version >= announced { continue }
                 reread.append(id)
             }
             var behind: [ChangeRow] = []
@@ -164,6 +170,10 @@ extension MemoryService {
                         behind.append(change)
                         continue
                     }
+                    // Only a newer version replaces what the index holds: a stored payload at a version the
+                    // index has already was written around the service (the Qdrant-compatible API), and
+                    // `reloadFromStore` applies the memory rules to it before anyone may read it.
+                    if let held = index.get(m.id), held.version >= m.version { continue }
                     index.put(m)
                 }
                 // Not in the store: the write of a recorded version still to come.
@@ -171,6 +181,50 @@ extension MemoryService {
             }
             return behind
         }
+    }
+
+    /// Brings the whole index in line with the store, for a follower that may have missed feed entries: the
+    /// feed position is taken first (a write made meanwhile is applied again by the next `catchUp()`, never
+    /// missed), then every stored memory newer than the index's copy replaces it and memories no longer
+    /// stored leave the index; organisation policies are read again.
+    func rebuildIndexFromStore() async throws {
+        guard let lifecycle else { return }
+        let head = try await lifecycle.readGlobal { tx in try tx.latestChange() }
+        let (replaced, removed): (Int, Int) = try await writes.withLock {
+            var present = Set<UUID>()
+            var replaced = 0
+            var offset: PointID?
+            repeat {
+                let page: ScrollResult
+                do {
+                    page = try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
+                } catch {
+                    throw MemoryError.unavailable("the store is not reachable")
+                }
+                for record in page.points {
+                    guard let payload = record.payload, let m = Memory(id: record.id, payload: payload) else { continue }
+                    present.insert(m.id)
+                    // As in `refresh`: only a newer version replaces what the index holds.
+                    if let held = index.get(m.id), held.version >= m.version { continue }
+                    index.put(m)
+                    replaced += 1
+                }
+                offset = page.nextPageOffset
+            } while offset != nil
+            let gone = index.all(where: { !present.contains($0.id) })
+            for m in gone { index.remove(m.id) }
+            return (replaced, gone.count)
+        }
+        try await reloadPolicies()
+        feed.withLock { cursor in
+            let read = cursor.lastReadAt
+            cursor = ChangeCursor(floor: head, gapTimeout: Self.feedGapTimeout)
+            cursor.lastReadAt = read
+        }
+        logger.notice(
+            "change feed: the index was read again from the store after a long pause",
+            metadata: ["replaced": "\(replaced)", "removed": "\(removed)"]
+        )
     }
 
     /// Reloads every organisation's lifecycle policy from the service database.

@@ -41,7 +41,7 @@ extension MemoryService {
                 // One memory that cannot be finished (its stored value does not open, the store refuses it)
                 // leaves its row for the next pass without holding up the others.
                 do {
-                    if try await finishStoreWrite(row) { done.append(OutboxKey(memoryId: row.memoryId, version: row.version)) }
+                    if try await finishLatestStoreWrite(row) { done.append(OutboxKey(memoryId: row.memoryId, version: row.version)) }
                 } catch {
                     failed += 1
                 }
@@ -54,6 +54,58 @@ extension MemoryService {
         Counter(label: "engram_outbox_reconciled_total").increment(by: keys.count)
         logger.notice("outbox: finished store writes left by their writers", metadata: ["count": "\(keys.count)"])
         return keys.count
+    }
+
+    /// How many newer versions one reconciler write follows before it leaves the memory to their writers.
+    static let reconcileFollowLimit = 8
+
+    /// `finishStoreWrite(row)`, then the memory's latest recorded version read again: while a newer one was
+    /// recorded meanwhile, it is written too. A live writer on another replica records its version before its
+    /// store write, so when that write lands before the reconciler's (which carries the older version, or
+    /// resurrects a deleted memory), the second read finds the newer version and the store ends on it.
+    /// Qdrant has no conditional write to do this in one step. Runs under the write lock.
+    func finishLatestStoreWrite(_ row: VersionRow) async throws -> Bool {
+        var current = row
+        for _ in 0..<Self.reconcileFollowLimit {
+            guard try await finishStoreWrite(current) else { return current.version != row.version }
+            guard let newer = try await latestRecordedVersion(of: current), newer.version > current.version else { return true }
+            current = newer
+        }
+        return true
+    }
+
+    /// The latest recorded version of `row`'s memory, read in the memory's own tenant (nil when the
+    /// recorded value does not say whose it is).
+    func latestRecordedVersion(of row: VersionRow) async throws -> VersionRow? {
+        guard let memory = MemoryLedger.version(row)?.memory else { return nil }
+        return try await latestRecordedVersion(of: memory)
+    }
+
+    /// The latest recorded version of `memory`, read in its own tenant.
+    func latestRecordedVersion(of memory: Memory) async throws -> VersionRow? {
+        guard let lifecycle else { return nil }
+        let scope = TenantScope(tenants: [memory.tenant], userId: memory.userId)
+        return try await lifecycle.read(scope) { tx in try tx.versions(memoryId: memory.id.lowercasedText) }.last
+    }
+
+    /// A store write slower than this may have outlived its lease: the reconciler may have finished it
+    /// meanwhile and a newer version may already be in the store, which this late write has just replaced.
+    static let slowStoreWrite: Duration = .seconds(1)
+
+    /// After a slow store write of `written`: when a newer version was recorded meanwhile, the store is
+    /// brought to it (under the write lock, as every write). A failure is left to the newer version's
+    /// outbox row and the reconciler.
+    func followNewerVersion(after written: Memory) async {
+        do {
+            guard let newer = try await latestRecordedVersion(of: written), newer.version > written.version else { return }
+            _ = try await finishLatestStoreWrite(newer)
+            logger.notice("store write outlived its lease; the newer version was written again", metadata: ["memory": "\(written.id)"])
+        } catch {
+            logger.warning(
+                "store write outlived its lease; left to the reconciler",
+                metadata: ["memory": "\(written.id)", "error": "\(type(of: error))"]
+            )
+        }
     }
 
     /// Brings the store (and this replica's index) to the recorded version `row`, the memory's latest:
@@ -76,7 +128,11 @@ extension MemoryService {
                 logger.warning("outbox: recorded version unreadable", metadata: ["memory": "\(id)", "version": "\(row.version)"])
                 return false
             }
-            if let stored, stored.version == recorded.version, stored.contentHash == recorded.contentHash, stored.state == recorded.state {
+            // The store holds the recorded version when its text, hash and state are the recorded ones (a
+            // payload changed around the service at the same version number is rewritten from the record).
+            if let stored, stored.version == recorded.version, stored.content == recorded.content,
+                stored.contentHash == recorded.contentHash, stored.state == recorded.state
+            {
                 index.put(stored)
             } else {
                 let vector = try await embed(recorded.content)
@@ -106,7 +162,7 @@ extension MemoryService {
                 // Row security on PostgreSQL, and the recorded memory's own tenant, keep another tenant's memory out.
                 let versions = try await lifecycle.read(scope) { tx in try tx.versions(memoryId: change.key) }
                 guard let latest = versions.last, MemoryLedger.version(latest)?.memory.tenant == tenant else { continue }
-                _ = try await writes.withLock { try await finishStoreWrite(latest) }
+                _ = try await writes.withLock { try await finishLatestStoreWrite(latest) }
                 storeWaits.withLock { waits in
                     if let id = UUID(uuidString: change.key), waits[id]?.seq == change.seq { waits[id] = nil }
                 }
