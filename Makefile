@@ -21,7 +21,7 @@ PY_REQUIREMENTS := requirements-test.txt
 ## loopback port; the package's own cluster is not used).
 TEST_APT_PACKAGES := chromium chromium-driver systemd linux-libc-dev unzip postgresql
 VERSION := $(shell git describe --tags --always 2>/dev/null || echo unknown)
-.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-postgres bench-replicas bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
+.PHONY: help deps test-deps pydeps model build release run test test-swift test-integration audit requirements dist bench bench-kernels bench-store bench-embed bench-scan bench-search bench-mcp bench-postgres bench-replicas bench-lexical bench-at-rest eval-secrets eval-poisoning eval-retrieval eval-codesearch test-remote-qdrant test-postgres test-hardening-small test-crash test-load test-healthz test-fuzz clean
 
 help:
 	@echo "make run    - set up, build (release) and start engram serve on 127.0.0.1:8080 (data in $(DATA_DIR))"
@@ -146,6 +146,10 @@ bench-postgres: release model
 ## MCP searches and writes against 3 replicas vs 1 (PostgreSQL + the Qdrant stand-in; not part of make test).
 bench-replicas: release model
 	bash Tests/bench_replicas.sh
+
+# Lexical search on a shared engine (Qdrant sparse + IDF, PostgreSQL FTS) against exact BM25, issue 20's choice.
+bench-lexical: release
+	bash -c 'source Tests/pg_cluster.sh; ENGRAM_BENCH_BIN=$(BENCH_BIN) python3 Tests/bench_lexical.py --memories 100000 --queries 200'
 
 bench-mcp: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) mcp --memories 100000 --clients 8 --samples-out bench-out/mcp.json

@@ -42,7 +42,11 @@ enum LifecycleSchedule {
                         ]
                     )
                 }
-                if !ran { logger.info("freshness sweep skipped: another replica holds it") }
+                if !ran {
+                    logger.info("freshness sweep skipped: another replica holds it")
+                    // What the other replicas served counts here too (ranking, the usage shown).
+                    try await memories.followUsage()
+                }
             } catch {
                 logger.error("freshness sweep failed", metadata: ["error": "\(error)"])
             }

@@ -109,6 +109,32 @@ extension ReplicaFollowTests {
     }
 }
 
+extension ReplicaFollowTests {
+    /// What one replica served reaches the others' counters and ranking at their next sweep interval (not
+    /// only at their next start), without counting anything twice.
+    @Test func whatOneReplicaServedCountsOnTheOthers() async throws {
+        let p = try await make()
+        for r in [p.a, p.b] { r.following.withLock { $0 = true } }
+        let m = try await p.a.add(alice, NewMemory(content: "Lockfiles are committed for every service")).memory
+        try await p.b.catchUp()
+        let query = MemorySearchQuery(query: "are lockfiles committed", limit: 1)
+        #expect(try await p.a.search(alice, query).first?.memory.id == m.id)
+        try await p.a.usage.flush()
+        #expect(p.b.usage.usage(m.id).servedCount == 0)
+        // b serves it too, and has not flushed that yet.
+        #expect(try await p.b.search(alice, query).first?.memory.id == m.id)
+        try await p.b.followUsage()
+        #expect(p.b.usage.usage(m.id).servedCount == 2)
+        #expect(p.b.usage.rankingCounts([m.id])[m.id] == 2)
+        try await p.b.usage.flush()
+        try await p.b.followUsage()
+        #expect(p.b.usage.usage(m.id).servedCount == 2, "a flushed increment is not counted twice")
+        try await p.a.followUsage()
+        #expect(p.a.usage.usage(m.id).servedCount == 2)
+        #expect(p.a.usage.usage(m.id).lastServedAt != nil)
+    }
+}
+
 /// The follower's bookkeeping of the feed's gaps.
 @Suite struct ChangeCursorTests {
     @Test func aGapHoldsTheFloorUntilItArrives() {

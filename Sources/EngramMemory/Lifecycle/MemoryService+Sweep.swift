@@ -78,6 +78,8 @@ extension MemoryService {
     @discardableResult
     public func sweep(now: Date = Date()) async throws -> SweepReport {
         var report = SweepReport()
+        // Replicas: what the others served decides staleness and ranking here too.
+        try await followUsage()
         usage.refreshRanking()
         let all = usage.all()
         let candidates = index.all { m in

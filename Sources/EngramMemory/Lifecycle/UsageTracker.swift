@@ -52,7 +52,32 @@ public final class UsageTracker: Sendable {
     /// Loads counters and open report counts from the database.
     func load() async throws {
         guard let metadata else { return }
-        // A start-up loader: every tenant's counters (the global surface).
+        let map = try await Self.stored(metadata)
+        state.withLock { $0.usage = map }
+    }
+
+    /// Reads every counter again from the database, keeping what this tracker has not flushed yet: what
+    /// other replicas served (and flushed) shows here too. Run after a flush, never during one (a batch
+    /// being written is in neither place until it commits): `engram serve` runs both from one loop.
+    func reload() async throws {
+        guard let metadata else { return }
+        let stored = try await Self.stored(metadata)
+        state.withLock { s in
+            var merged = stored
+            for (id, n) in s.increments { merged[id, default: MemoryUsage()].servedCount += n }
+            for id in s.dirty {
+                guard let local = s.usage[id] else { continue }
+                var u = merged[id, default: MemoryUsage()]
+                u.lastServedAt = [u.lastServedAt, local.lastServedAt].compactMap { $0 }.max()
+                u.lastConfirmedAt = [u.lastConfirmedAt, local.lastConfirmedAt].compactMap { $0 }.max()
+                merged[id] = u
+            }
+            s.usage = merged
+        }
+    }
+
+    /// Every tenant's counters and open report counts as stored (the global surface).
+    private static func stored(_ metadata: any MetadataStore) async throws -> [UUID: MemoryUsage] {
         let (rows, reports) = try await metadata.readGlobal { tx in (try tx.allUsage(), try tx.allReports()) }
         var map: [UUID: MemoryUsage] = [:]
         for r in rows {
@@ -67,7 +92,7 @@ public final class UsageTracker: Sendable {
             guard let id = UUID(uuidString: report.memoryId) else { continue }
             map[id, default: MemoryUsage()].openReports += 1
         }
-        state.withLock { $0.usage = map }
+        return map
     }
 
     /// The usage of one memory.

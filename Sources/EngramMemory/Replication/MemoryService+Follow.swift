@@ -227,6 +227,16 @@ extension MemoryService {
         )
     }
 
+    /// Reads the usage counters again from the service database (what other replicas served and flushed,
+    /// plus what this one has not flushed yet) and takes them as the ranking's, so that replicas rank and
+    /// judge freshness alike. A no-op unless this replica follows others (`followChanges`). `engram serve`
+    /// calls it on every replica at each sweep interval, right after a flush; the sweep calls it first.
+    public func followUsage() async throws {
+        guard following.withLock({ $0 }) else { return }
+        try await usage.reload()
+        usage.refreshRanking()
+    }
+
     /// Reloads every organisation's lifecycle policy from the service database.
     func reloadPolicies() async throws {
         guard let lifecycle else { return }
