@@ -52,7 +52,8 @@ import uuid
 import pytest
 
 import helpers
-from conftest import OUTPUT, REPO, EngramServer, free_port, make_jwt, pg_database, requires_postgres
+from conftest import (OUTPUT, REPO, EngramServer, free_port, make_jwt, pg_database, requires_postgres,
+                      start_with_qdrant_listener)
 from helpers import http, rpc
 
 pytestmark = requires_postgres
@@ -143,27 +144,14 @@ class EngramQdrantHost:
     backend = "engram"
 
     def __init__(self):
-        self.port = free_port()
         self.key = "replica-store-" + uuid.uuid4().hex
-        self.server = EngramServer("replica-qdrant-host", ENGRAM_EMBEDDER="none", ENGRAM_QDRANT_API_KEY=self.key,
-                                   ENGRAM_MAX_CONNECTIONS_PER_IP="4096")
-        self.server.env.pop("ENGRAM_METADATA", None)
-        self.server.env.pop("ENGRAM_METADATA_OWNER", None)
-        self.server.start("--qdrant-listen", f"127.0.0.1:{self.port}")
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.time() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("Engram's Qdrant listener did not come up in 30 s")
-            time.sleep(0.1)
+        self.server = start_with_qdrant_listener("replica-qdrant-host", self.key, ENGRAM_EMBEDDER="none",
+                                                 ENGRAM_MAX_CONNECTIONS_PER_IP="4096")
+        self.url = self.server.qdrant_url
+        self.port = int(self.url.rsplit(":", 1)[1])
 
     def stop(self):
+        self.server.q.close()
         self.server.stop()
 
 
