@@ -147,7 +147,8 @@ bench-postgres: release model
 bench-replicas: release model
 	bash Tests/bench_replicas.sh
 
-# Lexical search on a shared engine (Qdrant sparse + IDF, PostgreSQL FTS) against exact BM25, issue 20's choice.
+# Lexical search on a shared engine (Qdrant sparse + IDF, PostgreSQL FTS) against exact BM25, one tenant and 50
+# (docs/replicas.md: why BM25 stays per replica).
 bench-lexical: release
 	bash -c 'source Tests/pg_cluster.sh; ENGRAM_BENCH_BIN=$(BENCH_BIN) python3 Tests/bench_lexical.py --memories 100000 --queries 200'
 

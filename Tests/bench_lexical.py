@@ -15,6 +15,12 @@ returns in its own top 10, and p50/p95 per query at depth 100. Engram's own in-p
 same shape is `engram-bench eval search-breakdown` ("BM25 part (depth 100)"), printed first when
 ENGRAM_BENCH_BIN is set.
 
+Then the same engine over many tenants (N / 2000 tenants of 2000 memories, each with its own jargon), each query
+filtered to one tenant as Engram scopes every search: (a) the IDF modifier, whose IDF Qdrant computes over the
+whole collection, against (b) no modifier with the query weighted by the tenant's own IDF; agreement with the
+tenant's exact top 10, and how far a tenant's score for its own memory moves when another tenant writes
+memories naming the same word (a cross-tenant side channel when it moves). docs/replicas.md reads the figures.
+
 Corpus: N synthetic memories of 12..31 words drawn from a Zipf-distributed vocabulary of 20,000 words (the
 shape of `engram-bench`'s synthetic corpus), queries of 6 words from the same distribution.
 
@@ -105,6 +111,21 @@ def term_index(t):
     return h & 0x7FFFFFFF
 
 
+def upsert_all(shard, points, batch_size=2000):
+    """Writes `points` into a qdrant-edge shard in batches, then optimises it (as a loaded Qdrant would be)."""
+    import qdrant_edge as E
+
+    batch = []
+    for p in points:
+        batch.append(p)
+        if len(batch) == batch_size:
+            shard.update(E.UpdateOperation.upsert_points(batch))
+            batch = []
+    if batch:
+        shard.update(E.UpdateOperation.upsert_points(batch))
+    shard.optimize()
+
+
 def bench_qdrant(docs, queries, exact, depth, k):
     import qdrant_edge as E
 
@@ -112,17 +133,10 @@ def bench_qdrant(docs, queries, exact, depth, k):
     try:
         shard = E.EdgeShard.create(path, E.EdgeConfig(sparse_vectors={"bm25": E.EdgeSparseVectorParams(modifier=E.Modifier.Idf)}))
         t0 = time.perf_counter()
-        batch = []
-        for i, c in enumerate(exact.tfs):
-            idx = [term_index(t) for t in c]
-            vals = [exact.tf_part(f, exact.lens[i]) for f in c.values()]
-            batch.append(E.Point(i + 1, {"bm25": E.SparseVector(indices=idx, values=vals)}, None))
-            if len(batch) == 2000:
-                shard.update(E.UpdateOperation.upsert_points(batch))
-                batch = []
-        if batch:
-            shard.update(E.UpdateOperation.upsert_points(batch))
-        shard.optimize()
+        upsert_all(shard, (
+            E.Point(i + 1, {"bm25": E.SparseVector(indices=[term_index(t) for t in c],
+                                                   values=[exact.tf_part(f, exact.lens[i]) for f in c.values()])}, None)
+            for i, c in enumerate(exact.tfs)))
         load = time.perf_counter() - t0
         times, agree = [], []
         for n, q in enumerate(queries):
@@ -141,6 +155,134 @@ def bench_qdrant(docs, queries, exact, depth, k):
         return load, times, agree
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def tenant_corpus(tenants, per_tenant, seed=23, vocab=20_000, jargon=200):
+    """Memories of `tenants` tenants: the shared Zipf vocabulary, and in each tenant a share of words from
+    its own jargon (200 words of the vocabulary's tail, Zipf-ranked within the tenant), as each team's
+    memories name its own services and tools. Returns [(tenant, text)] and a query drawer per tenant."""
+    rng = random.Random(seed)
+    words = [f"w{i:05d}" for i in range(vocab)]
+    cum, total = [], 0.0
+    for i in range(vocab):
+        total += 1.0 / (i + 1)
+        cum.append(total)
+    jcum, jtotal = [], 0.0
+    for i in range(jargon):
+        jtotal += 1.0 / (i + 1)
+        jcum.append(jtotal)
+    lexicons = [rng.sample(words[vocab // 4:], jargon) for _ in range(tenants)]
+
+    def draw(tenant, k, r=rng):
+        out = []
+        for _ in range(k):
+            if r.random() < 0.3:
+                out.append(lexicons[tenant][_bisect(jcum, r.random() * jtotal)])
+            else:
+                out.append(words[_bisect(cum, r.random() * total)])
+        return " ".join(out)
+
+    docs = [(t, draw(t, 12 + i % 20)) for t in range(tenants) for i in range(per_tenant)]
+    return docs, draw
+
+
+def bench_tenants(tenants, per_tenant, queries, depth, k):
+    """Qdrant's IDF modifier computes IDF over the whole collection, every tenant's points together; Engram
+    ranks each tenant by its own statistics. Two measurements on Qdrant's engine:
+    - agreement with the per-tenant exact top 10, (a) with the IDF modifier (collection-wide IDF) and (b) with
+      no modifier and the query's weights set to the tenant's own IDF (what Engram would send);
+    - the leak: how far a tenant's own score for its own memory moves when another tenant writes memories
+      naming the same word, under (a) and (b)."""
+    import qdrant_edge as E
+
+    docs, draw = tenant_corpus(tenants, per_tenant)
+    by_tenant = collections.defaultdict(list)
+    for i, (t, text) in enumerate(docs):
+        by_tenant[t].append(i)
+    exact = {t: ExactBM25([docs[i][1] for i in ids]) for t, ids in by_tenant.items()}
+    pooled = ExactBM25([text for _, text in docs])
+    local = {}  # global doc index -> (tenant, index within tenant)
+    for t, ids in by_tenant.items():
+        for j, i in enumerate(ids):
+            local[i] = (t, j)
+
+    def shard(modifier):
+        path = tempfile.mkdtemp(prefix="bench-lexical-tenants-")
+        s = E.EdgeShard.create(path, E.EdgeConfig(sparse_vectors={"bm25": E.EdgeSparseVectorParams(modifier=modifier)}))
+        s.update(E.UpdateOperation.create_field_index("tenant", E.PayloadSchemaType.Keyword))
+        return s, path
+
+    def vector(i, avgdl_of):
+        t, j = local[i]
+        tf = exact[t].tfs[j]
+        dl = exact[t].lens[j]
+        avgdl = avgdl_of(t)
+        vals = [f * (K1 + 1) / (f + K1 * (1 - B + B * dl / avgdl)) for f in tf.values()]
+        return E.SparseVector(indices=[term_index(w) for w in tf], values=vals)
+
+    def load(s, avgdl_of):
+        upsert_all(s, (E.Point(i + 1, {"bm25": vector(i, avgdl_of)}, {"tenant": f"t{t}"}) for i, (t, _) in enumerate(docs)))
+
+    def ask(s, tenant, terms, weights):
+        f = E.Filter(must=[E.FieldCondition(key="tenant", match=E.MatchValue(f"t{tenant}"))])
+        sv = E.SparseVector(indices=[term_index(w) for w in terms], values=weights)
+        req = E.QueryRequest(limit=depth, query=E.Query.Nearest(sv, using="bm25"), filter=f, with_payload=False)
+        return s.query(req)
+
+    rng = random.Random(5)
+    qs = [(t, draw(t, 6, rng)) for t in (rng.randrange(tenants) for _ in range(queries))]
+    results = {}
+    for name, modifier, avgdl_of, weights_of in (
+        ("(a) IDF modifier: collection-wide IDF", E.Modifier.Idf, lambda t: pooled.avgdl, lambda t, w: 1.0),
+        ("(b) no modifier, the tenant's own IDF in the query", getattr(E.Modifier, "None"),
+         lambda t: exact[t].avgdl, lambda t, w: exact[t].idf(w)),
+    ):
+        s, path = shard(modifier)
+        try:
+            load(s, avgdl_of)
+            times, agree = [], []
+            for t, q in qs:
+                terms = sorted(set(tokens(q)))
+                t0 = time.perf_counter()
+                hits = ask(s, t, terms, [weights_of(t, w) for w in terms])
+                times.append(time.perf_counter() - t0)
+                got = [local[int(h.id) - 1][1] for h in hits[:k]]
+                want = exact[t].top(q, k)
+                agree.append(len(set(got) & set(want)) / max(1, len(want)))
+            # The leak probe: tenant 0 holds one memory naming a word no one else uses; then tenant 1 writes
+            # `per_tenant` memories naming it too. Tenant 0 asks the same question before and after.
+            word = "zephyrcodename"
+            probe = len(docs) + 1
+            text = f"{word} " + draw(0, 15, random.Random(1))
+            tf = collections.Counter(tokens(text))
+            dl = sum(tf.values())
+            probe_vals = [f * (K1 + 1) / (f + K1 * (1 - B + B * dl / avgdl_of(0))) for f in tf.values()]
+            s.update(E.UpdateOperation.upsert_points([
+                E.Point(probe, {"bm25": E.SparseVector(indices=[term_index(w) for w in tf], values=probe_vals)}, {"tenant": "t0"})]))
+            question = [word, "w00001"]
+
+            def tenant0_idf(w):
+                # Tenant 0's statistics with the probe memory: they do not change while tenant 1 writes.
+                n = len(by_tenant[0]) + 1
+                df = exact[0].df.get(w, 0) + (1 if w in tf else 0)
+                return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+            def own_score():
+                weights = [tenant0_idf(w) if name.startswith("(b)") else 1.0 for w in question]
+                hits = ask(s, 0, question, weights)
+                return next((h.score for h in hits if int(h.id) == probe), None)
+
+            before = own_score()
+            other = []
+            for j in range(per_tenant):
+                other.append(E.Point(probe + 1 + j, {"bm25": E.SparseVector(indices=[term_index(word), term_index("w00002")], values=[1.0, 1.0])}, {"tenant": "t1"}))
+            s.update(E.UpdateOperation.upsert_points(other))
+            after = own_score()
+            results[name] = (times, agree, before, after)
+        finally:
+            s.close()
+            shutil.rmtree(path, ignore_errors=True)
+    return results
 
 
 def psql(url, sql, bin_dir):
@@ -217,6 +359,13 @@ def main():
                 print("  Engram in-process BM25Index (engram-bench, its own synthetic corpus):" + ln.split(")", 1)[1])
     load, times, agree = bench_qdrant(docs, rng_queries, exact, args.depth, 10)
     print(line("Qdrant engine, sparse + IDF (qdrant-edge)", load, times, agree))
+    tenants = max(2, args.memories // 2000)
+    print(f"{tenants} tenants of 2000 memories, each with its own jargon; {args.queries} queries, each in one tenant:")
+    for name, (times, agree, before, after) in bench_tenants(tenants, 2000, args.queries, args.depth, 10).items():
+        print(line(name, 0, times, agree).replace("exact-top-10", "per-tenant exact-top-10").replace("  (load 0.0 s)", ""))
+        moved = (after - before) / before * 100 if before and after else float("nan")
+        print(f"      tenant 0's own score for its own memory, before/after tenant 1 writes {2000} memories naming its word: "
+              f"{before:.4f} / {after:.4f} ({moved:+.1f} %)")
     url = os.environ.get("ENGRAM_TEST_POSTGRES_OWNER_URL")
     if url:
         load, times, agree = bench_postgres(docs, rng_queries, exact, args.depth, 10, url, os.environ.get("PG_CLUSTER_BIN"))

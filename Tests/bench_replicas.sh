@@ -9,7 +9,8 @@
 # then against all three (clients round robin), and prints the ratios.
 #
 # Knobs: BENCH_MEMORIES (2000), BENCH_CLIENTS (8), BENCH_REQUESTS (per client, 200), BENCH_WRITE_FRACTION
-# (0.2), BENCH_THINK_MS (0), ENGRAM_BIN / ENGRAM_BENCH_BIN (default .build/release/…), SHARED (../shared),
+# (0.2), BENCH_THINK_MS (0), BENCH_QDRANT (stand-in: the Python stand-in running Qdrant's engine; engram: a
+# fourth `engram serve --qdrant-listen`, whose Swift listener is not the bottleneck the stand-in is), ENGRAM_BIN / ENGRAM_BENCH_BIN (default .build/release/…), SHARED (../shared),
 # ENGRAM_MODEL_DIR. Servers log to $BENCH_OUT (default bench-out/replicas/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,11 @@ clients=${BENCH_CLIENTS:-8}
 requests=${BENCH_REQUESTS:-200}
 write_fraction=${BENCH_WRITE_FRACTION:-0.2}
 think_ms=${BENCH_THINK_MS:-0}
+qdrant=${BENCH_QDRANT:-stand-in}
 out=${BENCH_OUT:-$repo/bench-out/replicas}
 export ENGRAM_MODEL_DIR="${ENGRAM_MODEL_DIR:-$repo/models/all-MiniLM-L6-v2}"
 for f in "$engram" "$bench"; do [ -x "$f" ] || { echo "bench_replicas: $f is missing (make release)" >&2; exit 1; }; done
-[ -f "$stub" ] || { echo "bench_replicas: the Qdrant stand-in is missing: $stub (set SHARED)" >&2; exit 1; }
+[ "$qdrant" = engram ] || [ -f "$stub" ] || { echo "bench_replicas: the Qdrant stand-in is missing: $stub (set SHARED)" >&2; exit 1; }
 python3 -c "import qdrant_edge" 2>/dev/null || { echo "bench_replicas: python3 cannot import qdrant_edge (pip install qdrant-edge-py)" >&2; exit 1; }
 
 # shellcheck source=Tests/pg_cluster.sh
@@ -58,10 +60,24 @@ memory_count() {
 }
 
 qport=$(free_port)
-python3 "$stub" --backend edge --port "$qport" >"$out/qdrant-stub.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$qport/" 60
-echo "==> Qdrant stand-in (--backend edge) on 127.0.0.1:$qport"
+if [ "$qdrant" = engram ]; then
+  # Engram's own Qdrant-compatible listener, BM25-only so its own memory collection is not the replicas'.
+  qkey=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$work/qdrant-host"
+  ENGRAM_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') ENGRAM_QDRANT_API_KEY="$qkey" ENGRAM_EMBEDDER=none ENGRAM_MAX_CONNECTIONS_PER_IP=4096 ENGRAM_LOG_LEVEL=warning \
+    ENGRAM_RATE_WRITES_PER_SEC=100000 ENGRAM_RATE_WRITE_BURST=100000 \
+    "$engram" serve --host 127.0.0.1 --port "$(free_port)" --data-dir "$work/qdrant-host" \
+    --qdrant-listen "127.0.0.1:$qport" >"$out/qdrant-host.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$qport/" 60
+  export ENGRAM_QDRANT_REMOTE_API_KEY="$qkey"
+  echo "==> Qdrant server: Engram's own Qdrant-compatible listener on 127.0.0.1:$qport"
+else
+  python3 "$stub" --backend edge --port "$qport" >"$out/qdrant-stub.log" 2>&1 &
+  pids+=($!)
+  wait_http "http://127.0.0.1:$qport/" 60
+  echo "==> Qdrant stand-in (--backend edge) on 127.0.0.1:$qport"
+fi
 
 # The same secrets on every replica, random per run and never printed.
 ENGRAM_JWT_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')

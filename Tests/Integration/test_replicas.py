@@ -15,6 +15,8 @@ What is checked, with a client spreading REST and MCP calls over the replicas:
   deadline (only a failure is bounded by time; the lag is printed: n, p50, p99, max), and at once on the
   replica that acknowledged it (read-your-writes);
 - updates, deletes and an org draft's `finish` propagate;
+- ranking: once the replicas hold the same memories, a search returns the same ids in the same order with
+  the same scores on each (BM25 runs on each replica's postings, docs/replicas.md: Lexical search);
 - isolation: another user, an org member and another org never see a personal memory on any replica;
   a token signed with another secret is refused (401) and another user's MCP endpoint too (403);
 - restart: a replica stopped with SIGTERM and started again on its data directory serves what was
@@ -470,6 +472,45 @@ def test_an_org_draft_finished_on_one_replica_is_found_by_a_teammate_on_another(
 
 
 # ---- 3. isolation ----
+
+def ranked(r, token, query, limit=10):
+    """[(id, score)] of a search on replica `r`, best first."""
+    status, _, body = http("GET", f"{r.url}/v1/memories/search?" + urllib.parse.urlencode({"q": query, "limit": limit}),
+                           token=token)
+    assert status == 200, (r.name, status, body)
+    return [(h["memory"]["id"], h["score"]) for h in body["results"]]
+
+
+def test_every_replica_ranks_a_search_alike(cluster):
+    """Search without per-replica divergence: once the replicas hold the same memories, a query returns the same
+    memories in the same order with the same scores on each. Dense search runs in Qdrant; BM25 runs on each
+    replica's postings, which follow the change feed (docs/replicas.md: Lexical search), so a replica that missed
+    or misapplied a change would rank differently here. The memories share a small vocabulary, so each query
+    matches many of them lexically and the BM25 part decides the order."""
+    rng = random.Random(17)
+    user = "carol"
+    token = cluster.tokens[user]
+    vocabulary = ["deploy", "staging", "rollback", "migration", "schema", "cache", "invalidate", "queue",
+                  "worker", "retry", "timeout", "healthcheck", "canary", "feature", "flag", "index"]
+    for i in range(36):
+        words = [rng.choice(vocabulary) for _ in range(rng.randint(4, 14))]
+        r = cluster.replicas[i % 3]
+        status, _, body = http("POST", f"{r.url}/v1/memories",
+                               {"content": f"Runbook note {i}: " + " ".join(words) + f" {marker(rng)}"}, token=token)
+        # Two notes close enough in meaning merge (a near-duplicate updates the first): either is fine here.
+        assert status in (200, 201) and body["status"] in ("created", "updated"), (r.name, status, body)
+    wait_agreement(cluster, [user], "the runbook notes on every replica")
+    queries = [" ".join(rng.sample(vocabulary, rng.randint(1, 3))) for _ in range(12)]
+    for q in queries:
+        results = [ranked(r, token, q) for r in cluster.replicas]
+        assert results[0], f"no result for {q!r}"
+        for r, got in zip(cluster.replicas[1:], results[1:]):
+            assert [i for i, _ in got] == [i for i, _ in results[0]], \
+                f"{r.name} ranks {q!r} differently from {cluster.replicas[0].name}: {got} vs {results[0]}"
+            # The freshness prior moves with the clock between two calls; nothing else may differ.
+            for (mid, a), (_, b) in zip(got, results[0]):
+                assert abs(a - b) < 1e-3, f"{r.name} scores {mid} {a} for {q!r}, {cluster.replicas[0].name} {b}"
+
 
 def forged_token(user, org):
     now = int(time.time())
