@@ -307,6 +307,17 @@ struct Serve: AsyncParsableCommand {
         }
         defer { outboxTask.cancel() }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
+        // Once the server has drained, the loops that read the engines stop before the engines close (they
+        // would otherwise report a closed connection as an unreachable database).
+        let followTaskToStop = followTask
+        let stopBackgroundWork = {
+            backupTask?.cancel()
+            lifecycleTask.cancel()
+            followTaskToStop?.cancel()
+            outboxTask.cancel()
+            await followTaskToStop?.value
+            await outboxTask.value
+        }
         do {
             try await QdrantListener.run(
                 main: app,
@@ -320,10 +331,12 @@ struct Serve: AsyncParsableCommand {
                 }
             )
         } catch {
+            await stopBackgroundWork()
             try? await remoteStore?.shutdown()
             await metadata.close()
             throw error
         }
+        await stopBackgroundWork()
         // What searches served since the last flush.
         _ = try? await memories.usage.flush()
         try? await remoteStore?.shutdown()

@@ -637,6 +637,7 @@ def wait_agreement(cluster, users, what, explain=None):
 def test_a_restarted_replica_serves_what_was_written_while_it_was_down(cluster):
     rng = random.Random(15)
     r0, r1, r2 = cluster.replicas
+    logged = r2.log_path.stat().st_size
     r2.proc.send_signal(signal.SIGTERM)
     try:
         code = r2.proc.wait(timeout=15)
@@ -647,6 +648,14 @@ def test_a_restarted_replica_serves_what_was_written_while_it_was_down(cluster):
     finally:
         r2.log.close()
     print(f"\n{r2.name} stopped on SIGTERM with exit status {code}")
+    assert code == 0, f"{r2.name} exited with {code} on SIGTERM"
+    # A drain is not an outage: the loops reading PostgreSQL stop before it is closed, so the log shows no
+    # "unreachable" or "failed; retrying" for the engines it closed itself.
+    with open(r2.log_path, "rb") as f:
+        f.seek(logged)
+        shutdown_log = f.read().decode(errors="replace")
+    for line in shutdown_log.splitlines():
+        assert "unreachable" not in line and "failed; retrying" not in line, f"{r2.name} at SIGTERM: {line}"
     written = []
     for i in range(12):
         user = ("alice", "bob")[i % 2]

@@ -107,6 +107,8 @@ extension MemoryService {
                 }
                 if applied >= Self.feedPage { continue }
             } catch {
+                // Stopping (the server drained) is not an outage.
+                if Task.isCancelled { break }
                 if !failing { logger.warning("change feed unreachable; retrying", metadata: ["error": "\(type(of: error))"]) }
                 failing = true
             }

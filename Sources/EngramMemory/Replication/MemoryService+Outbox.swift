@@ -200,6 +200,8 @@ extension MemoryService {
                     failing = false
                 }
             } catch {
+                // Stopping (the server drained) is not an outage.
+                if Task.isCancelled { break }
                 if !failing { logger.warning("outbox: reconciliation failed; retrying", metadata: ["error": "\(type(of: error))"]) }
                 failing = true
             }
