@@ -50,4 +50,34 @@ final class IsolationTests: XCTestCase {
             XCTFail()
         } catch let e as MemoryError { XCTAssertEqual(e.code, "forbidden") }
     }
+
+    /// Lexical scores use each tenant's own statistics: what other users and other orgs write never moves
+    /// the scores (and so the order) of what a user finds. A shared IDF would: it would tell a user how
+    /// many other tenants' memories name a word (docs/replicas.md, "Lexical search").
+    func testOtherTenantsWritesDoNotMoveYourLexicalScores() async throws {
+        let (store, dir) = try await MemoryTestSupport.store()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let service = try await MemoryService(store: store, embedder: try MemoryTestSupport.embedder())
+        let alice = Principal.user("alice", org: "acme")
+        let bob = Principal.user("bob", org: "acme")
+        let mallory = Principal.user("mallory", org: "globex", role: .owner)
+        _ = try await service.add(alice, NewMemory(content: "The zephyrcodename service deploys with helm from the infra repo"))
+        _ = try await service.add(alice, NewMemory(content: "Deployment of the billing service waits for the canary to pass"))
+        _ = try await service.add(alice, NewMemory(content: "Staging deploys run nightly after the integration suite"))
+        _ = try await service.add(alice, NewMemory(content: "Helm charts live in the deploy folder of each service", scope: .org, taskId: "H"))
+        _ = try await service.finish(alice, taskId: "H")
+        let query = MemorySearchQuery(query: "zephyrcodename helm deploy", limit: 10)
+        func lexical() async throws -> [String] {
+            try await service.searchCandidates(alice, query).lexical.map { "\($0.id) \($0.score.bitPattern)" }
+        }
+        let before = try await lexical()
+        XCTAssertEqual(before.count, 4)
+        let topics = ["rollout", "migration", "cache", "queue", "retry", "timeout", "schema", "index", "backup", "alerting"]
+        for (i, topic) in topics.enumerated() {
+            _ = try await service.add(bob, NewMemory(content: "zephyrcodename \(topic) notes: helm values for step \(i) of the \(topic) plan"))
+            _ = try await service.add(mallory, NewMemory(content: "Our zephyrcodename \(topic) runbook, part \(i), deploys with helm"))
+        }
+        let after = try await lexical()
+        XCTAssertEqual(after, before, "another tenant's writes moved alice's BM25 scores")
+    }
 }
