@@ -92,7 +92,7 @@ class ExactBM25:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
 
     def tf_part(self, f, dl):
-        return f * (K1 + 1) / (f + K1 * (1 - B + B * dl / self.avgdl))
+        return tf_part(f, dl, self.avgdl)
 
     def top(self, query, k):
         scores = collections.defaultdict(float)
@@ -101,6 +101,11 @@ class ExactBM25:
             for i, f in self.postings.get(t, ()):
                 scores[i] += w * self.tf_part(f, self.lens[i])
         return [i for i, _ in sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]]
+
+
+def tf_part(f, dl, avgdl):
+    """BM25's term-frequency part: a term occurring `f` times in a document of `dl` terms."""
+    return f * (K1 + 1) / (f + K1 * (1 - B + B * dl / avgdl))
 
 
 def term_index(t):
@@ -217,7 +222,7 @@ def bench_tenants(tenants, per_tenant, queries, depth, k):
         tf = exact[t].tfs[j]
         dl = exact[t].lens[j]
         avgdl = avgdl_of(t)
-        vals = [f * (K1 + 1) / (f + K1 * (1 - B + B * dl / avgdl)) for f in tf.values()]
+        vals = [tf_part(f, dl, avgdl) for f in tf.values()]
         return E.SparseVector(indices=[term_index(w) for w in tf], values=vals)
 
     def load(s, avgdl_of):
@@ -256,7 +261,7 @@ def bench_tenants(tenants, per_tenant, queries, depth, k):
             text = f"{word} " + draw(0, 15, random.Random(1))
             tf = collections.Counter(tokens(text))
             dl = sum(tf.values())
-            probe_vals = [f * (K1 + 1) / (f + K1 * (1 - B + B * dl / avgdl_of(0))) for f in tf.values()]
+            probe_vals = [tf_part(f, dl, avgdl_of(0)) for f in tf.values()]
             s.update(E.UpdateOperation.upsert_points([
                 E.Point(probe, {"bm25": E.SparseVector(indices=[term_index(w) for w in tf], values=probe_vals)}, {"tenant": "t0"})]))
             question = [word, "w00001"]

@@ -317,6 +317,8 @@ struct Serve: AsyncParsableCommand {
             outboxTask.cancel()
             await followTaskToStop?.value
             await outboxTask.value
+            // Its last served-log flush ends before the one below starts (a sweep under way finishes).
+            await lifecycleTask.value
         }
         do {
             try await QdrantListener.run(
