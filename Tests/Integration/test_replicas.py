@@ -326,11 +326,16 @@ def get(r, token, mid):
     return status, (body["memory"] if status == 200 else body)
 
 
-def search_ids(r, token, query, limit=10):
+def ranked(r, token, query, limit=10):
+    """[(id, score)] of a search on replica `r`, best first."""
     status, _, body = http("GET", f"{r.url}/v1/memories/search?" + urllib.parse.urlencode({"q": query, "limit": limit}),
                            token=token)
     assert status == 200, (r.name, status, body)
-    return [h["memory"]["id"] for h in body["results"]]
+    return [(h["memory"]["id"], h["score"]) for h in body["results"]]
+
+
+def search_ids(r, token, query, limit=10):
+    return [mid for mid, _ in ranked(r, token, query, limit)]
 
 
 def list_all(r, token):
@@ -471,16 +476,6 @@ def test_an_org_draft_finished_on_one_replica_is_found_by_a_teammate_on_another(
         assert m["id"] not in search_ids(r, mallory, word)
 
 
-# ---- 3. isolation ----
-
-def ranked(r, token, query, limit=10):
-    """[(id, score)] of a search on replica `r`, best first."""
-    status, _, body = http("GET", f"{r.url}/v1/memories/search?" + urllib.parse.urlencode({"q": query, "limit": limit}),
-                           token=token)
-    assert status == 200, (r.name, status, body)
-    return [(h["memory"]["id"], h["score"]) for h in body["results"]]
-
-
 def test_every_replica_ranks_a_search_alike(cluster):
     """Search without per-replica divergence: once the replicas hold the same memories, a query returns the same
     memories in the same order with the same scores on each. Dense search runs in Qdrant; BM25 runs on each
@@ -511,6 +506,8 @@ def test_every_replica_ranks_a_search_alike(cluster):
             for (mid, a), (_, b) in zip(got, results[0]):
                 assert abs(a - b) < 1e-3, f"{r.name} scores {mid} {a} for {q!r}, {cluster.replicas[0].name} {b}"
 
+
+# ---- 3. isolation ----
 
 def forged_token(user, org):
     now = int(time.time())
