@@ -3,8 +3,8 @@ import Synchronization
 /// Answers concurrent calls with shared batches: the calls that arrive while a batch runs
 /// wait (suspended, not blocking a thread) and go together into the next one.
 ///
-/// When nothing runs, a call starts a batch at once, so an idle service adds no latency.
-/// Batches run one at a time. Used where one pass over shared data serves many callers at
+/// When fewer than `concurrentBatches` batches run, a call starts a batch at once, so an idle
+/// service adds no latency; otherwise it joins the next batch. Used where one pass over shared data serves many callers at
 /// the cost of one: the MiniLM forward pass (`CoalescingEmbedder`: weights read once per
 /// batch) and the vector scan (`MemoryService`: rows read once for up to eight queries).
 ///
@@ -17,19 +17,24 @@ public final class BatchCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     }
     private struct State {
         var pending: [Waiter] = []
-        var running = false
+        var running = 0
     }
 
     /// Most inputs in one batch (a single caller with more still runs whole).
     public let maxBatch: Int
+    /// Most batches running at once.
+    public let concurrentBatches: Int
     private let run: @Sendable ([Input]) async throws -> [Output]
     private let state = Mutex(State())
 
     /// - Parameters:
     ///   - maxBatch: most inputs per batch.
+    ///   - concurrentBatches: most batches running at once (one per core for CPU-bound work that a
+    ///     batch of one would run on one core only).
     ///   - run: computes the outputs of a batch, one per input, in order.
-    public init(maxBatch: Int, run: @escaping @Sendable ([Input]) async throws -> [Output]) {
+    public init(maxBatch: Int, concurrentBatches: Int = 1, run: @escaping @Sendable ([Input]) async throws -> [Output]) {
         self.maxBatch = max(1, maxBatch)
+        self.concurrentBatches = max(1, concurrentBatches)
         self.run = run
     }
 
@@ -39,8 +44,8 @@ public final class BatchCoalescer<Input: Sendable, Output: Sendable>: Sendable {
         return try await withCheckedThrowingContinuation { continuation in
             let start = state.withLock { s -> Bool in
                 s.pending.append(Waiter(inputs: inputs, continuation: continuation))
-                if s.running { return false }
-                s.running = true
+                if s.running >= concurrentBatches { return false }
+                s.running += 1
                 return true
             }
             if start { Task { await self.drain() } }
@@ -57,7 +62,7 @@ public final class BatchCoalescer<Input: Sendable, Output: Sendable>: Sendable {
                     count += next.inputs.count
                     s.pending.removeFirst()
                 }
-                if taken.isEmpty { s.running = false }
+                if taken.isEmpty { s.running -= 1 }
                 return taken
             }
             if batch.isEmpty { return }

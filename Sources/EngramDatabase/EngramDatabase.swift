@@ -19,6 +19,8 @@ public final class EngramDatabase: Sendable {
     public let path: String
     /// Seals memory payloads, versions and stored secrets (nil: values are stored in plaintext).
     public let cipher: AtRestCipher?
+    /// Commits concurrent metadata writes (versions, outbox, audit, directory) in shared transactions.
+    public let metadataCommitter: GroupCommitter
 
     /// Opens (creating if needed) the database at `path` and runs the missing migrations.
     ///
@@ -45,6 +47,7 @@ public final class EngramDatabase: Sendable {
         } catch let error as DatabaseError {
             throw OpenFailure(description: "cannot open \(path): \(error.message ?? error.description)")
         }
+        metadataCommitter = GroupCommitter(pool: pool, queue: DispatchQueue(label: "engram.metadata.writer"))
         do {
             try PrivateFiles.restrictFiles(PrivateFiles.databaseFiles(path))
         } catch {

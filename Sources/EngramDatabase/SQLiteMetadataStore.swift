@@ -20,13 +20,16 @@ public struct SQLiteMetadataTransaction: MetadataTransaction, GlobalQueries {
 
 /// The metadata store on the service's SQLite file: transactions run on GRDB's writer or a reader and
 /// suspend (never block Swift's cooperative pool) until they are done (a write: committed and fsynced).
+/// Concurrent writes share one transaction and one fsync (`GroupCommitter`), each in its own savepoint.
 public struct SQLiteMetadataStore: MetadataStore {
     let pool: DatabasePool
+    let committer: GroupCommitter
     let cipher: AtRestCipher?
 
     /// The metadata tables of `database` (sealing with its cipher).
     public init(database: EngramDatabase) {
         pool = database.pool
+        committer = database.metadataCommitter
         cipher = database.cipher
     }
 
@@ -41,7 +44,7 @@ public struct SQLiteMetadataStore: MetadataStore {
         let cipher = cipher
         switch access {
         case .read: return try await pool.read { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
-        case .write: return try await pool.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
+        case .write: return try await committer.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
         }
     }
 
@@ -52,7 +55,7 @@ public struct SQLiteMetadataStore: MetadataStore {
         let cipher = cipher
         switch access {
         case .read: return try await pool.read { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
-        case .write: return try await pool.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
+        case .write: return try await committer.write { db in try body(SQLiteMetadataTransaction(db: db, cipher: cipher)) }
         }
     }
 }

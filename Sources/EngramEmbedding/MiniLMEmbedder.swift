@@ -33,6 +33,9 @@ public struct MiniLMEmbedder: Embedder {
     public let tokenizer: WordPieceTokenizer
     /// Upper bound on the tokens packed into one forward pass (bounds scratch memory: ~28 KB per token).
     public var maxBatchTokens = 8192
+    /// Cores one call may use: a batch of several texts is cut into this many parts of about equal
+    /// token counts, run side by side (each part its own forward pass; one text runs on one core).
+    public var threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
     let model: BertModel
 
     /// Loads `model.safetensors` and `vocab.txt` from `modelDirectory`.
@@ -66,7 +69,7 @@ public struct MiniLMEmbedder: Embedder {
 
     /// Embeds `texts` as one packed batch (split every `maxBatchTokens`). CPU-bound (≈ 8.5 ms for a
     /// 32-token text, ≈ 2.4 ms per short text in a batch; a batch of 16 writes ≈ 60 ms): it computes on
-    /// the embedder's own thread while the caller suspends, so a long batch never holds one of the
+    /// the embedder's own threads while the caller suspends, so a long batch never holds one of the
     /// cooperative pool's threads (on two cores, half of them) away from health checks and requests.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[[Float]], any Error>) in
@@ -74,8 +77,10 @@ public struct MiniLMEmbedder: Embedder {
         }
     }
 
-    /// Forward passes run here, one at a time (a pass already uses the core it runs on fully).
-    private static let queue = DispatchQueue(label: "engram.embedder")
+    /// Forward passes run here, outside Swift's cooperative pool; concurrent calls run side by side
+    /// (the model is read-only and every pass has its own scratch), as many as callers make
+    /// (`CoalescingEmbedder` makes at most two).
+    private static let queue = DispatchQueue(label: "engram.embedder", attributes: .concurrent)
 
     /// Synchronous `embed(_:)` (runs on the calling thread).
     public func embedSync(_ texts: [String]) -> [[Float]] {
@@ -84,8 +89,40 @@ public struct MiniLMEmbedder: Embedder {
 
     /// Embeddings of pre-tokenised `[CLS] … [SEP]` sequences (1…512 ids each, every id < 30522 —
     /// a precondition), in order.
-    /// Sequences are packed into forward passes of at most `maxBatchTokens` tokens.
+    /// Sequences are packed into forward passes of at most `maxBatchTokens` tokens; a batch of several
+    /// runs on up to `threads` cores (`DispatchQueue.concurrentPerform`), in parts of about equal tokens.
     public func embed(tokenIDs: [[Int32]]) -> [[Float]] {
+        let bounds = Self.parts(tokenIDs.map(\.count), count: min(threads, tokenIDs.count))
+        guard bounds.count > 2 else { return embedPacked(tokenIDs[...]) }
+        var parts = [[[Float]]](repeating: [], count: bounds.count - 1)
+        parts.withUnsafeMutableBufferPointer { buffer in
+            // Each iteration writes its own slot, and all are done when concurrentPerform returns.
+            nonisolated(unsafe) let out = buffer
+            DispatchQueue.concurrentPerform(iterations: out.count) { p in
+                out[p] = embedPacked(tokenIDs[bounds[p]..<bounds[p + 1]])
+            }
+        }
+        return parts.flatMap { $0 }
+    }
+
+    /// Cuts sequences of these lengths into at most `count` contiguous parts of about equal total
+    /// length: the part boundaries, from 0 to `lengths.count`.
+    static func parts(_ lengths: [Int], count: Int) -> [Int] {
+        guard count > 1, lengths.count > 1 else { return [0, lengths.count] }
+        let total = lengths.reduce(0, +)
+        var bounds = [0]
+        var sum = 0
+        for (i, n) in lengths.enumerated().dropLast() {
+            sum += n
+            if sum * count >= total * bounds.count { bounds.append(i + 1) }
+            if bounds.count == count { break }
+        }
+        bounds.append(lengths.count)
+        return bounds
+    }
+
+    /// The sequences in forward passes of at most `maxBatchTokens` tokens, on the calling thread.
+    func embedPacked(_ tokenIDs: ArraySlice<[Int32]>) -> [[Float]] {
         var out: [[Float]] = []
         out.reserveCapacity(tokenIDs.count)
         var chunk: [[Int32]] = []

@@ -66,7 +66,7 @@ extension MemoryService {
                 points.append(PointStruct(id: .uuid(m.id), vector: vector, payload: m.payload))
                 memories.append(m)
             }
-            try await writes.withLock {
+            try await exclusively {
                 let replaced = memories.map { index.get($0.id)?.contentHash }
                 do { try await store.upsert(collection, points: points) } catch {
                     throw MemoryError.unavailable("the store did not accept the import batch")
@@ -226,7 +226,7 @@ extension MemoryService {
 
     /// One pass of `reloadFromStore`: reads the whole memory collection under the write lock.
     private func reloadPass() async throws {
-        try await writes.withLock {
+        try await exclusively {
             // The collection may have been deleted (e.g. through the Qdrant API): recreate it empty.
             if try await !store.listCollections().contains(where: { $0.name == collection }) {
                 try await store.createCollection(

@@ -117,7 +117,7 @@ extension MemoryService {
             )
         }
         let now = Date()
-        let updated: Memory = try await writes.withLock {
+        let updated: Memory = try await exclusively {
             guard let latest = index.get(id) else { throw MemoryError.notFound }
             if let seen = seenContentHash, seen.lowercased() != latest.contentHash {
                 throw MemoryError.conflict("the memory was edited after you opened it; reload it and review the current text")

@@ -61,4 +61,32 @@ final class BatchCoalescerTests: XCTestCase {
             }
         }
     }
+
+    /// With `concurrentBatches: 2`, a second batch starts while the first still runs: here the first
+    /// waits for the second to start, which one batch at a time never does (the wait then gives up
+    /// after a minute and the test fails; a guard against a hang, not a timing assertion).
+    func testTwoBatchesRunAtOnce() async throws {
+        let firstRunning = DispatchSemaphore(value: 0)
+        let secondRunning = DispatchSemaphore(value: 0)
+        let c = BatchCoalescer<Int, Int>(maxBatch: 1, concurrentBatches: 2) { xs in
+            guard xs == [1] else {
+                secondRunning.signal()
+                return xs
+            }
+            firstRunning.signal()
+            let met = await Self.offPool { secondRunning.wait(timeout: .now() + 60) == .success }
+            return met ? xs : [-1]
+        }
+        async let first = c.submit([1])
+        await Self.offPool { firstRunning.wait() }
+        async let second = c.submit([2])
+        let (a, b) = try await (first, second)
+        XCTAssertEqual(a, [1], "the first batch ran alone: no second batch started while it ran")
+        XCTAssertEqual(b, [2])
+    }
+
+    /// Runs a blocking wait on a GCD thread, not one of the cooperative pool's.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { k in DispatchQueue.global().async { k.resume(returning: body()) } }
+    }
 }

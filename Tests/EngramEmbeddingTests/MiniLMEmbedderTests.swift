@@ -1,7 +1,8 @@
-import EngramEmbedding
 import EngramKernels
 import Foundation
 import XCTest
+
+@testable import EngramEmbedding
 
 #if canImport(Glibc)
 import Glibc
@@ -41,6 +42,34 @@ final class MiniLMEmbedderTests: XCTestCase {
         small.maxBatchTokens = 64
         let chunked = try await small.embed(texts)
         for i in texts.indices { XCTAssertGreaterThan(VectorMath.cosine(batch[i], chunked[i]), 0.99999) }
+        // So does a batch cut into parts run side by side on several cores, in order.
+        var one = embedder
+        one.threads = 1
+        var three = embedder
+        three.threads = 3
+        let serial = try await one.embed(texts)
+        let parallel = try await three.embed(texts)
+        XCTAssertEqual(parallel.count, texts.count)
+        for i in texts.indices { XCTAssertGreaterThan(VectorMath.cosine(serial[i], parallel[i]), 0.99999, "text #\(i)") }
+    }
+
+    /// A batch's parts: contiguous, about equal in tokens, never empty, never more than asked.
+    func testBatchPartsBalanceTokens() {
+        XCTAssertEqual(MiniLMEmbedder.parts([10, 10, 10, 10], count: 2), [0, 2, 4])
+        XCTAssertEqual(MiniLMEmbedder.parts([100, 1], count: 2), [0, 1, 2])
+        XCTAssertEqual(MiniLMEmbedder.parts([100, 1, 1, 1], count: 2), [0, 1, 4])
+        XCTAssertEqual(MiniLMEmbedder.parts([1, 1, 1, 100], count: 2), [0, 4], "the long text alone is at least half")
+        XCTAssertEqual(MiniLMEmbedder.parts([5], count: 4), [0, 1])
+        XCTAssertEqual(MiniLMEmbedder.parts([1, 1], count: 3), [0, 1, 2])
+        XCTAssertEqual(MiniLMEmbedder.parts([3, 3, 3, 3, 3, 3], count: 3), [0, 2, 4, 6])
+        for count in 1...4 {
+            let lengths = (0..<17).map { 3 + ($0 * 7) % 11 }
+            let bounds = MiniLMEmbedder.parts(lengths, count: count)
+            XCTAssertEqual(bounds.first, 0)
+            XCTAssertEqual(bounds.last, lengths.count)
+            XCTAssertLessThanOrEqual(bounds.count - 1, count)
+            XCTAssertTrue(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 })
+        }
     }
 
     func testEmptyInputsAndNormalisation() async throws {

@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramDatabase
+import EngramEmbedding
 import EngramMetadata
 import EngramPostgres
 import EngramStore
@@ -31,7 +32,8 @@ import Testing
     func make(
         reviewOrgs: Set<String> = [],
         store existing: (any VectorStore)? = nil,
-        database existingDB: EngramDatabase? = nil
+        database existingDB: EngramDatabase? = nil,
+        embedder: (any Embedder)? = nil
     )
         async throws -> Fixture
     {
@@ -48,13 +50,54 @@ import Testing
         let audit = AuditLog(metadata: metadata.store)
         let service = try await MemoryService(
             store: store,
-            embedder: try MemoryTestSupport.embedder(),
+            embedder: try embedder ?? MemoryTestSupport.embedder(),
             requiresReview: { reviewOrgs.contains($0) },
             audit: audit,
             metadata: metadata.store,
             minRelevance: 0
         )
         return Fixture(service: service, audit: audit, database: database, store: store, directory: directory, metadata: metadata)
+    }
+
+    // MARK: Concurrent adds
+
+    /// Concurrent adds share their commits (their version and store writes leave the write lock), yet
+    /// each decides as if they ran one after another: sixteen at once of one fact (the same text, other
+    /// spacing, other case) make one memory with one recorded version, while distinct facts added
+    /// alongside stay separate.
+    @Test func concurrentAddsOfOneFactMakeOneMemory() async throws {
+        let variants = [
+            "Use pnpm, not npm, in the web package", "Use   pnpm, not npm, in the web package",
+            "USE PNPM, not npm, in the web package", "use pnpm, NOT npm, in the web package",
+        ]
+        let distinct = [
+            "Deploys go out every Tuesday after the standup", "The API client retries three times with exponential backoff",
+            "Database migrations live in db/migrate and run with make migrate", "Prefer tabs over spaces in Makefiles",
+            "Integration tests need a local Redis on port 6380", "Feature flags are read from LaunchDarkly at start-up",
+            "The iOS app targets iOS 17 and builds with Xcode 16", "Log lines are JSON with a request_id field",
+        ]
+        // MiniLM's vectors, computed up front: every add gets its vector at once, so all of them reach
+        // their decision together instead of one embedding batch after another.
+        let embedder = try await PrecomputedEmbedder(MemoryTestSupport.embedder(), texts: variants + distinct)
+        let f = try await make(embedder: embedder)
+        let (service, alice, bob) = (f.service, alice, bob)
+        let results = try await withThrowingTaskGroup(of: (Bool, AddResult).self) { group in
+            for i in 0..<16 { group.addTask { (true, try await service.add(alice, NewMemory(content: variants[i % 4]))) } }
+            for text in distinct { group.addTask { (false, try await service.add(bob, NewMemory(content: text))) } }
+            var out: [(Bool, AddResult)] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        let fact = results.filter(\.0).map(\.1)
+        #expect(fact.filter { $0.status == .created }.count == 1)
+        #expect(Set(fact.map(\.memory.id)).count == 1, "one fact became several memories")
+        #expect(Set(results.filter { !$0.0 }.map(\.1.memory.id)).count == 8)
+        #expect(service.count == 9)
+        #expect(try await f.store.count(service.collection, filter: nil) == 9)
+        let id = try #require(fact.first?.memory.id)
+        let history = try await service.history(alice, id: id)
+        #expect(history.filter { $0.reason == "created" }.count == 1)
+        #expect(history.map(\.version) == Array(1...history.count))
     }
 
     // MARK: Provenance and anchors
@@ -631,5 +674,25 @@ import Testing
         #expect(
             !(exported.first { $0.memory.id == clean.id }?.versions ?? []).contains { String(decoding: $0.snapshot, as: UTF8.self).contains(token) }
         )
+    }
+}
+
+/// Answers with vectors computed up front by another embedder (the texts it was given), at once.
+struct PrecomputedEmbedder: Embedder {
+    let dimensions: Int
+    let modelID: String
+    let vectors: [String: [Float]]
+
+    init(_ base: some Embedder, texts: [String]) async throws {
+        dimensions = base.dimensions
+        modelID = base.modelID
+        vectors = Dictionary(uniqueKeysWithValues: zip(texts, try await base.embed(texts)))
+    }
+
+    func embed(_ texts: [String]) async throws -> [[Float]] {
+        try texts.map { text in
+            guard let v = vectors[text] else { throw MemoryTestSupport.Missing(description: "no precomputed vector") }
+            return v
+        }
     }
 }

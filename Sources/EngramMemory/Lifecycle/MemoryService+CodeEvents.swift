@@ -79,7 +79,7 @@ extension MemoryService {
             let hit = m.anchors.map(\.path).filter { a in changed.contains { Self.anchor(a, covers: $0) } }
             guard !hit.isEmpty else { continue }
             let now = Date()
-            let updated: Memory? = try await writes.withLock {
+            let updated: Memory? = try await exclusively {
                 guard let latest = index.get(m.id), latest.anchorChange?.commit != commit else { return nil }
                 var u = latest
                 u.anchorChange = AnchorChange(commit: commit, paths: Array(Set(hit)).sorted(), at: now)

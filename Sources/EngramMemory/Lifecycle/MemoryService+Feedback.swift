@@ -189,7 +189,7 @@ extension MemoryService {
     )
         async throws -> Memory?
     {
-        try await writes.withLock {
+        try await exclusively {
             guard let latest = index.get(id), from.contains(latest.state) else { return nil }
             var m = latest
             if state == .quarantined { m.quarantinedFrom = latest.state }

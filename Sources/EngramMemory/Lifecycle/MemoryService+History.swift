@@ -75,7 +75,7 @@ extension MemoryService {
         let flags = try screenForPoisoning(source.content)
         let vector = try await embed(source.content)
         let now = Date()
-        let restored: Memory = try await writes.withLock {
+        let restored: Memory = try await exclusively {
             let latest = index.get(id)
             guard (latest == nil) == (current == nil) else {
                 throw MemoryError.conflict("the memory was deleted or restored meanwhile; reload its history")

@@ -98,7 +98,7 @@ extension MemoryService {
         }
         guard apply else { return report }
         for (id, rules) in flagUpdates {
-            try await writes.withLock {
+            try await exclusively {
                 guard let latest = index.get(id), latest.state != .quarantined else { return }
                 var m = latest
                 m.screenFlags = rules

@@ -140,7 +140,7 @@ extension MemoryService {
             latest[id] = c
         }
         guard !latest.isEmpty else { return [] }
-        return try await writes.withLock {
+        return try await exclusively {
             for (id, change) in latest { if let v = change.version { ledger?.noteRecorded(id, version: v) } }
             var reread: [UUID] = []
             for (id, change) in latest {
@@ -192,7 +192,7 @@ extension MemoryService {
     func rebuildIndexFromStore() async throws {
         guard let lifecycle else { return }
         let head = try await lifecycle.readGlobal { tx in try tx.latestChange() }
-        let (replaced, removed): (Int, Int) = try await writes.withLock {
+        let (replaced, removed): (Int, Int) = try await exclusively {
             var present = Set<UUID>()
             var replaced = 0
             var offset: PointID?

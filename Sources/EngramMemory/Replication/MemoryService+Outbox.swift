@@ -36,7 +36,7 @@ extension MemoryService {
         guard !rows.isEmpty else { return 0 }
         var done: [OutboxKey] = []
         var failed = 0
-        await writes.withLock {
+        await exclusively {
             for row in rows {
                 // One memory that cannot be finished (its stored value does not open, the store refuses it)
                 // leaves its row for the next pass without holding up the others.
@@ -162,7 +162,7 @@ extension MemoryService {
                 // Row security on PostgreSQL, and the recorded memory's own tenant, keep another tenant's memory out.
                 let versions = try await lifecycle.read(scope) { tx in try tx.versions(memoryId: change.key) }
                 guard let latest = versions.last, MemoryLedger.version(latest)?.memory.tenant == tenant else { continue }
-                _ = try await writes.withLock { try await finishLatestStoreWrite(latest) }
+                _ = try await exclusively { try await finishLatestStoreWrite(latest) }
                 storeWaits.withLock { waits in
                     if let id = UUID(uuidString: change.key), waits[id]?.seq == change.seq { waits[id] = nil }
                 }

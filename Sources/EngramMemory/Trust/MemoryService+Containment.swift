@@ -181,7 +181,7 @@ extension MemoryService {
             report.released += 1
             report.memoryIds.append(id)
             guard !dryRun else { continue }
-            _ = try await writes.withLock {
+            _ = try await exclusively {
                 guard let latest = index.get(id), latest.state == .quarantined else { return }
                 var r = latest
                 r.state = latest.quarantinedFrom ?? (latest.scope == .org ? .pendingReview : .published)
@@ -242,7 +242,7 @@ extension MemoryService {
     }
 
     func quarantineOne(_ id: UUID, actor: String, reason: String) async throws {
-        _ = try await writes.withLock {
+        _ = try await exclusively {
             guard let latest = index.get(id), latest.state != .quarantined else { return }
             var m = latest
             m.quarantinedFrom = latest.state
@@ -259,7 +259,7 @@ extension MemoryService {
         let source = target.memory
         let vector = try await embed(source.content)
         let now = Date()
-        try await writes.withLock {
+        try await exclusively {
             let latest = index.get(id)
             let top = max(latest?.version ?? 0, try await ledger?.highestRecorded(id) ?? 0, current?.version ?? 0)
             var m = source

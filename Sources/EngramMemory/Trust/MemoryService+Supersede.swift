@@ -20,7 +20,7 @@ extension MemoryService {
         let vector = try await embed(input.content)
         let now = Date()
         let m = newMemory(principal, input, at: now)
-        let retired: Memory = try await writes.withLock {
+        let retired: Memory = try await exclusively {
             guard let latest = index.get(oldId), [.published, .stale, .draft, .pendingReview].contains(latest.state) else {
                 throw MemoryError.conflict("the memory to supersede is no longer live")
             }

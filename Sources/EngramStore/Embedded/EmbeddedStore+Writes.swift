@@ -1,4 +1,5 @@
 import EngramCore
+import EngramDatabase
 import EngramKernels
 import Foundation
 import GRDB
@@ -7,135 +8,162 @@ import GRDB
 extension EmbeddedStore {
     // MARK: - Writes
 
-    /// Inserts or replaces points, all or none. Suspends until the writer queue has committed
-    /// and fsynced the batch and updated the in-memory shards.
+    /// A point write staged in a group's transaction, applied to the in-memory shards once the group
+    /// is durable.
+    struct StagedUpsert: @unchecked Sendable {  // handed from the stage to the apply step on the writer queue
+        let state: CollectionState
+        let changes: [UpsertChange]
+    }
+
+    struct UpsertChange {
+        let rowid: Int64
+        let oldTenant: String??
+        let tenant: String?
+        let vector: [Float]
+        let key: String
+        let sparse: [String: SparseVector]
+    }
+
+    /// Inserts or replaces points, all or none. Suspends until the batch has been committed and
+    /// fsynced (with the other writes that arrived meanwhile: `GroupCommitter`) and the in-memory
+    /// shards updated.
     public func upsert(_ collection: String, points: [PointStruct]) async throws {
         guard !points.isEmpty else { return }
-        try await onWriter { try self.upsertBlocking(collection, points: points) }
+        try await committer.write(
+            { db in try self.stageUpsert(db, collection, points: points) },
+            then: { staged in try self.applyUpsert(staged) }
+        )
     }
 
-    func upsertBlocking(_ collection: String, points: [PointStruct]) throws {
-        guard !points.isEmpty else { return }
-        try lock.write {
-            let state = try state(collection)
-            let probe = VectorMatrix(dimension: state.config.vectorSize, normalizes: state.config.distance == .cosine)
-            // Validate and encode the whole batch before touching the disk.
-            struct Prepared {
-                let key: String
-                let vector: [Float]
-                let tenant: String?
-                let payload: Data
-                let sparse: [String: SparseVector]
+    /// Validates and writes the points inside a group's transaction (the write lock held).
+    func stageUpsert(_ db: Database, _ collection: String, points: [PointStruct]) throws -> StagedUpsert {
+        let state = try state(collection)
+        let probe = VectorMatrix(dimension: state.config.vectorSize, normalizes: state.config.distance == .cosine)
+        // Validate and encode the whole batch before touching the disk.
+        struct Prepared {
+            let key: String
+            let vector: [Float]
+            let tenant: String?
+            let payload: Data
+            let sparse: [String: SparseVector]
+        }
+        var prepared: [Prepared] = []
+        prepared.reserveCapacity(points.count)
+        var lastIndexOfKey: [String: Int] = [:]
+        for p in points {
+            let v: [Float]
+            do { v = try probe.prepare(p.vector) } catch let KernelError.dimensionMismatch(e, g) {
+                throw StoreError.dimensionMismatch(expected: e, got: g)
+            } catch { throw StoreError.invalidVector("\(error)") }
+            var sparse: [String: SparseVector] = [:]
+            for (name, sv) in p.sparseVectors {
+                guard state.sparse[name] != nil else { throw StoreError.invalidRequest("Not existing vector name error: \(name)") }
+                sparse[name] = try sv.normalized()
             }
-            var prepared: [Prepared] = []
-            prepared.reserveCapacity(points.count)
-            var lastIndexOfKey: [String: Int] = [:]
-            for p in points {
-                let v: [Float]
-                do { v = try probe.prepare(p.vector) } catch let KernelError.dimensionMismatch(e, g) {
-                    throw StoreError.dimensionMismatch(expected: e, got: g)
-                } catch { throw StoreError.invalidVector("\(error)") }
-                var sparse: [String: SparseVector] = [:]
-                for (name, sv) in p.sparseVectors {
-                    guard state.sparse[name] != nil else { throw StoreError.invalidRequest("Not existing vector name error: \(name)") }
-                    sparse[name] = try sv.normalized()
-                }
-                let key = p.id.storageKey
-                let tenant = PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey)
-                let item = Prepared(
-                    key: key,
-                    vector: v,
-                    tenant: tenant,
-                    payload: try encodePayload(p.payload, key: key, tenant: tenant),
-                    sparse: sparse
-                )
-                if let i = lastIndexOfKey[item.key] {
-                    prepared[i] = item
+            let key = p.id.storageKey
+            let tenant = PayloadCoding.tenant(of: p.payload, key: state.config.tenantKey)
+            let item = Prepared(
+                key: key,
+                vector: v,
+                tenant: tenant,
+                payload: try encodePayload(p.payload, key: key, tenant: tenant),
+                sparse: sparse
+            )
+            if let i = lastIndexOfKey[item.key] {
+                prepared[i] = item
+            } else {
+                lastIndexOfKey[item.key] = prepared.count
+                prepared.append(item)
+            }
+        }
+        let changes = try { () throws -> [UpsertChange] in
+            var changes: [UpsertChange] = []
+            let find = try db.cachedStatement(sql: "SELECT rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
+            for p in prepared {
+                if let old = try Row.fetchOne(find, arguments: [state.id, p.key]) {
+                    let rowid: Int64 = old[0]
+                    try db.execute(
+                        sql: "UPDATE points SET tenant = ?, vector = ?, payload = ?, sparse = ? WHERE rowid = ?",
+                        arguments: [
+                            p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
+                            SparseCoding.encode(p.sparse), rowid,
+                        ]
+                    )
+                    changes.append(
+                        UpsertChange(
+                            rowid: rowid,
+                            oldTenant: .some(old[1] as String?),
+                            tenant: p.tenant,
+                            vector: p.vector,
+                            key: p.key,
+                            sparse: p.sparse
+                        )
+                    )
                 } else {
-                    lastIndexOfKey[item.key] = prepared.count
-                    prepared.append(item)
+                    try db.execute(
+                        sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload, sparse) VALUES (?, ?, ?, ?, ?, ?)",
+                        arguments: [
+                            state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
+                            SparseCoding.encode(p.sparse),
+                        ]
+                    )
+                    changes.append(
+                        UpsertChange(
+                            rowid: db.lastInsertedRowID,
+                            oldTenant: .none,
+                            tenant: p.tenant,
+                            vector: p.vector,
+                            key: p.key,
+                            sparse: p.sparse
+                        )
+                    )
                 }
             }
-            struct Change {
-                let rowid: Int64
-                let oldTenant: String??
-                let tenant: String?
-                let vector: [Float]
-                let key: String
-                let sparse: [String: SparseVector]
-            }
-            let changes = try pool.write { db -> [Change] in
-                var changes: [Change] = []
-                let find = try db.cachedStatement(sql: "SELECT rowid, tenant FROM points WHERE collection_id = ? AND pid = ?")
-                for p in prepared {
-                    if let old = try Row.fetchOne(find, arguments: [state.id, p.key]) {
-                        let rowid: Int64 = old[0]
-                        try db.execute(
-                            sql: "UPDATE points SET tenant = ?, vector = ?, payload = ?, sparse = ? WHERE rowid = ?",
-                            arguments: [
-                                p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
-                                SparseCoding.encode(p.sparse), rowid,
-                            ]
-                        )
-                        changes.append(
-                            Change(
-                                rowid: rowid,
-                                oldTenant: .some(old[1] as String?),
-                                tenant: p.tenant,
-                                vector: p.vector,
-                                key: p.key,
-                                sparse: p.sparse
-                            )
-                        )
-                    } else {
-                        try db.execute(
-                            sql: "INSERT INTO points (collection_id, pid, tenant, vector, payload, sparse) VALUES (?, ?, ?, ?, ?, ?)",
-                            arguments: [
-                                state.id, p.key, p.tenant, PayloadCoding.vectorData(p.vector), p.payload,
-                                SparseCoding.encode(p.sparse),
-                            ]
-                        )
-                        changes.append(
-                            Change(rowid: db.lastInsertedRowID, oldTenant: .none, tenant: p.tenant, vector: p.vector, key: p.key, sparse: p.sparse)
-                        )
-                    }
-                }
-                return changes
-            }
-            state.invalidate(changes.map(\.rowid))
-            for c in changes {
-                if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
-                try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
-                state.setPoint(c.rowid, PointID(storageKey: c.key))
-                if !state.sparse.isEmpty { state.setSparse(c.rowid, c.sparse) }
-            }
+            return changes
+        }()
+        return StagedUpsert(state: state, changes: changes)
+    }
+
+    /// The in-memory side of a committed upsert (the write lock held).
+    func applyUpsert(_ staged: StagedUpsert) throws {
+        let state = staged.state
+        state.invalidate(staged.changes.map(\.rowid))
+        for c in staged.changes {
+            if case let .some(old) = c.oldTenant, old != c.tenant { state.shards[old]?.remove(id: c.rowid) }
+            try state.shard(c.tenant).upsertPrepared(id: c.rowid, vector: c.vector)
+            state.setPoint(c.rowid, PointID(storageKey: c.key))
+            if !state.sparse.isEmpty { state.setSparse(c.rowid, c.sparse) }
         }
     }
 
-    /// Deletes the selected points; returns how many existed. Suspends until the writer queue
-    /// has committed and fsynced the deletion and updated the in-memory shards.
+    /// Deletes the selected points; returns how many existed. Suspends until the deletion has been
+    /// committed and fsynced (with the other writes that arrived meanwhile: `GroupCommitter`) and the
+    /// in-memory shards updated.
     @discardableResult
     public func delete(_ collection: String, _ selector: PointSelector) async throws -> Int {
-        try await onWriter { try self.deleteBlocking(collection, selector) }
-    }
-
-    func deleteBlocking(_ collection: String, _ selector: PointSelector) throws -> Int {
-        try lock.write {
-            let state = try state(collection)
-            let rows = try pool.write { db -> [SelectedRow] in
-                let rows = try selectRows(db, state, selector)
+        struct Staged: @unchecked Sendable {  // handed from the stage to the apply step on the writer queue
+            let state: CollectionState
+            let rows: [SelectedRow]
+        }
+        return try await committer.write(
+            { db -> Staged in
+                let state = try self.state(collection)
+                let rows = try self.selectRows(db, state, selector)
                 let stmt = try db.cachedStatement(sql: "DELETE FROM points WHERE rowid = ?")
                 for r in rows { try stmt.execute(arguments: [r.rowid]) }
-                return rows
+                return Staged(state: state, rows: rows)
+            },
+            then: { staged in
+                let (state, rows) = (staged.state, staged.rows)
+                state.invalidate(rows.map(\.rowid))
+                for r in rows {
+                    state.shards[r.tenant]?.remove(id: r.rowid)
+                    state.setPoint(r.rowid, nil)
+                    if !state.sparse.isEmpty { state.removeSparse(r.rowid) }
+                }
+                return rows.count
             }
-            state.invalidate(rows.map(\.rowid))
-            for r in rows {
-                state.shards[r.tenant]?.remove(id: r.rowid)
-                state.setPoint(r.rowid, nil)
-                if !state.sparse.isEmpty { state.removeSparse(r.rowid) }
-            }
-            return rows.count
-        }
+        )
     }
 
     // MARK: - Vector updates

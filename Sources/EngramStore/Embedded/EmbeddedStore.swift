@@ -21,7 +21,9 @@ public import Logging
 ///
 /// **Concurrency.** Searches and reads share a readers-writer lock; writes take it
 /// exclusively for the database commit and the in-memory update, so memory and
-/// disk never disagree for a reader.
+/// disk never disagree for a reader. Concurrent point writes (upserts, deletions)
+/// share one transaction and one fsync (`GroupCommitter`): each is acknowledged
+/// once its group is durable and in memory.
 ///
 /// **Suspension.** Every operation is `async` and suspends instead of blocking the
 /// caller's thread: writes run one at a time on the store's serial writer queue,
@@ -38,11 +40,14 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     /// Path of the database file.
     public let path: String
 
-    let lock = ReadWriteLock()
+    let lock: ReadWriteLock
     /// Runs every write (lock held exclusively, SQLite commit and fsync), one at a time.
-    let writerQueue = DispatchQueue(label: "engram.store.writer")
+    let writerQueue: DispatchQueue
     /// Runs reads that take the lock or read SQLite, concurrently.
     let readerQueue = DispatchQueue(label: "engram.store.reader", attributes: .concurrent)
+    /// Commits concurrent point writes in shared transactions on the writer queue, the lock held
+    /// exclusively across each group's commit and in-memory update.
+    let committer: GroupCommitter
     var collections: [String: CollectionState] = [:]
     let logger: Logger
 
@@ -53,6 +58,11 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         self.pool = database.pool
         self.path = database.path
         self.logger = logger
+        let lock = ReadWriteLock()
+        let writerQueue = DispatchQueue(label: "engram.store.writer")
+        self.lock = lock
+        self.writerQueue = writerQueue
+        committer = GroupCommitter(pool: database.pool, queue: writerQueue) { body in try lock.write { try body() } }
         try loadShards()
     }
 
