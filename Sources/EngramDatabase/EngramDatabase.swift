@@ -42,6 +42,10 @@ public final class EngramDatabase: Sendable {
         config.busyMode = .timeout(10)
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB's pool switches its writer to WAL mode after `prepareDatabase` ran, and sets
+            // `synchronous = NORMAL` as it does (commits then reach the disk only at checkpoints:
+            // safe from a killed process, not from a power loss). Every commit is fsynced again.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
             try pool.write { db in try Self.checkEncryption(db, cipher: cipher) }
         } catch let error as DatabaseError {

@@ -72,15 +72,8 @@ public struct MiniLMEmbedder: Embedder {
     /// the embedder's own threads while the caller suspends, so a long batch never holds one of the
     /// cooperative pool's threads (on two cores, half of them) away from health checks and requests.
     public func embed(_ texts: [String]) async throws -> [[Float]] {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[[Float]], any Error>) in
-            Self.queue.async { continuation.resume(returning: self.embedSync(texts)) }
-        }
+        await ForwardPassThreads.shared.run { self.embedSync(texts) }
     }
-
-    /// Forward passes run here, outside Swift's cooperative pool; concurrent calls run side by side
-    /// (the model is read-only and every pass has its own scratch), as many as callers make
-    /// (`CoalescingEmbedder` makes at most two).
-    private static let queue = DispatchQueue(label: "engram.embedder", attributes: .concurrent)
 
     /// Synchronous `embed(_:)` (runs on the calling thread).
     public func embedSync(_ texts: [String]) -> [[Float]] {
@@ -90,17 +83,17 @@ public struct MiniLMEmbedder: Embedder {
     /// Embeddings of pre-tokenised `[CLS] … [SEP]` sequences (1…512 ids each, every id < 30522 —
     /// a precondition), in order.
     /// Sequences are packed into forward passes of at most `maxBatchTokens` tokens; a batch of several
-    /// runs on up to `threads` cores (`DispatchQueue.concurrentPerform`), in parts of about equal tokens.
+    /// runs on up to `threads` cores (`ForwardPassThreads`), in parts of about equal tokens.
     public func embed(tokenIDs: [[Int32]]) -> [[Float]] {
         let bounds = Self.parts(tokenIDs.map(\.count), count: min(threads, tokenIDs.count))
         guard bounds.count > 2 else { return embedPacked(tokenIDs[...]) }
         var parts = [[[Float]]](repeating: [], count: bounds.count - 1)
         parts.withUnsafeMutableBufferPointer { buffer in
-            // Each iteration writes its own slot, and all are done when concurrentPerform returns.
+            // Each part writes its own slot, and all are done when runSideBySide returns.
             nonisolated(unsafe) let out = buffer
-            DispatchQueue.concurrentPerform(iterations: out.count) { p in
-                out[p] = embedPacked(tokenIDs[bounds[p]..<bounds[p + 1]])
-            }
+            ForwardPassThreads.shared.runSideBySide(
+                out.indices.map { p in { out[p] = embedPacked(tokenIDs[bounds[p]..<bounds[p + 1]]) } }
+            )
         }
         return parts.flatMap { $0 }
     }

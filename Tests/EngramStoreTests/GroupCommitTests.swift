@@ -166,4 +166,16 @@ import Testing
         let hits = try await reopened.search("c", SearchRequest(vector: [48, 1, 2, 0.5], limit: 1))
         #expect(hits.first?.id == .number(47))
     }
+
+    /// Every commit is fsynced: the writer connection runs `synchronous = FULL` (GRDB's pool sets
+    /// NORMAL when it turns WAL on, which syncs only at checkpoints), and so do the readers.
+    @Test func theServiceDatabaseSyncsEveryCommit() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engram-sync-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let database = try EngramDatabase(directory: dir)
+        let full = 2
+        #expect(try await database.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == full)
+        #expect(try await database.metadataCommitter.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == full)
+        #expect(try await database.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") } == "wal")
+    }
 }
