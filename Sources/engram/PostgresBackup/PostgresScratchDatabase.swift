@@ -41,12 +41,7 @@ struct PostgresScratchDatabase {
         } catch {
             result = .failure(error)
         }
-        let drop = Result {
-            try PostgresClientTool.locate("dropdb").runChecked(
-                ["--no-password", "--if-exists", "--force", "--maintenance-db=\(server.database)", name],
-                connection: server
-            )
-        }
+        let drop = await dropWithRetries(name, on: server)
         if case .failure(let dropError) = drop {
             if case .failure(let error) = result {
                 throw PostgresBackupError.tool("\(error); and the scratch database \(name) could not be dropped: \(dropError)")
@@ -54,5 +49,28 @@ struct PostgresScratchDatabase {
             throw PostgresBackupError.tool("the scratch database \(name) could not be dropped: \(dropError)")
         }
         return try result.get()
+    }
+
+    /// Pauses between drop attempts: a backend that just served the drill (its client gone, the server
+    /// process still exiting) or an autovacuum worker that found the freshly restored tables may belong to
+    /// another role, which `--force` may not terminate; both are gone within a moment.
+    static let dropRetryPauses: [Duration] = [.milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)]
+
+    /// `dropdb --if-exists --force`, tried again after each pause while it fails; the last failure if none succeeds.
+    static func dropWithRetries(_ name: String, on server: PostgresConnectionURL) async -> Result<Void, any Error> {
+        var attempt = Result<Void, any Error> { try drop(name, on: server) }
+        for pause in dropRetryPauses {
+            guard case .failure = attempt else { break }
+            try? await Task.sleep(for: pause)
+            attempt = Result { try drop(name, on: server) }
+        }
+        return attempt
+    }
+
+    static func drop(_ name: String, on server: PostgresConnectionURL) throws {
+        try PostgresClientTool.locate("dropdb").runChecked(
+            ["--no-password", "--if-exists", "--force", "--maintenance-db=\(server.database)", name],
+            connection: server
+        )
     }
 }
