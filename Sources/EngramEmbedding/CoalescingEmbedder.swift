@@ -8,8 +8,8 @@ import Foundation
 /// that arrive while both run wait and go together into the next forward pass, which reads the
 /// model's weights once for all of them. Two batches at a time: under a write load the batches
 /// alternate between a large one and the one caller that came back first, and a second batch keeps
-/// the other core busy meanwhile (`engram-bench search --concurrency 16`: 175 against 155 adds/s
-/// with one batch at a time, on two cores).
+/// the other core busy meanwhile (`engram-bench search --concurrency 16`, two cores: 175 against
+/// 155 adds/s with one batch at a time).
 public final class CoalescingEmbedder: Embedder, Sendable {
     public let base: any Embedder
     private let coalescer: BatchCoalescer<String, [Float]>

@@ -27,7 +27,8 @@ final class ForwardPassThreads: @unchecked Sendable {  // every mutable field is
 
     init(count: Int) {
         for i in 0..<count {
-            let thread = Thread { [unowned self] in self.work() }
+            // The threads serve for the life of the process (and keep their pool alive).
+            let thread = Thread { self.work() }
             thread.name = "engram.embedder.\(i)"
             thread.start()
         }

@@ -1,4 +1,5 @@
 import EngramCore
+import EngramEmbedding
 import Foundation
 import Synchronization
 
@@ -49,7 +50,7 @@ final class InFlightAdds: Sendable {
         state.withLock { s in
             for (id, entry) in s.entries where entry.memory.tenant == tenant {
                 if entry.memory.contentHash == hash { return id }
-                if let vector, entry.memory.userId == userId, Self.cosine(vector, entry.vector) >= threshold { return id }
+                if let vector, entry.memory.userId == userId, VectorMath.cosine(vector, entry.vector) >= Double(threshold) { return id }
             }
             return nil
         }
@@ -77,20 +78,5 @@ final class InFlightAdds: Sendable {
             }
             if now { c.resume() }
         }
-    }
-
-    /// Cosine similarity (the store's measure for memory vectors).
-    static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        guard a.count == b.count else { return -1 }
-        var dot: Float = 0
-        var na: Float = 0
-        var nb: Float = 0
-        for i in a.indices {
-            dot += a[i] * b[i]
-            na += a[i] * a[i]
-            nb += b[i] * b[i]
-        }
-        guard na > 0, nb > 0 else { return 0 }
-        return dot / (na.squareRoot() * nb.squareRoot())
     }
 }
