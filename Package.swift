@@ -272,8 +272,8 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramCore", "EngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer", "EngramAuth",
-                "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch", "EngramMetadata", "EngramPostgres",
+                "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer",
+                "EngramAuth", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch", "EngramMetadata", "EngramPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

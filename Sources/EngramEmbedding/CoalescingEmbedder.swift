@@ -14,10 +14,12 @@ public final class CoalescingEmbedder: Embedder, Sendable {
     public let base: any Embedder
     private let coalescer: BatchCoalescer<String, [Float]>
 
-    /// - Parameter maxBatch: most texts packed into one forward pass.
-    public init(_ base: any Embedder, maxBatch: Int = 64) {
+    /// - Parameters:
+    ///   - maxBatch: most texts packed into one forward pass.
+    ///   - concurrentBatches: batches that may run at once.
+    public init(_ base: any Embedder, maxBatch: Int = 64, concurrentBatches: Int = 2) {
         self.base = base
-        coalescer = BatchCoalescer(maxBatch: maxBatch, concurrentBatches: 2) { texts in try await base.embed(texts) }
+        coalescer = BatchCoalescer(maxBatch: maxBatch, concurrentBatches: concurrentBatches) { texts in try await base.embed(texts) }
     }
 
     /// Most texts packed into one forward pass.

@@ -27,6 +27,8 @@ extension MemoryService {
                 .recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
         }
         let candidates = try await searchCandidates(principal, q)
+        let fusing = StageClock.start()
+        defer { StageClock.stop(.fusion, fusing) }
         guard let v = candidates.queryVector else {
             // BM25 only: scores normalised by the best one.
             let best = candidates.lexical.first?.score ?? 0
@@ -137,6 +139,7 @@ extension MemoryService {
         async let embedding: [Float]? = queryEmbedding(q, query)
 
         // Lexical candidates.
+        let ranking = StageClock.start()
         let lexicalDepth = max(q.limit, Self.lexicalCandidates)
         var lexical: [(Memory, Double)] = []
         for tenant in tenants {
@@ -144,6 +147,7 @@ extension MemoryService {
         }
         lexical.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0.id < $1.0.id) }
         lexical = Array(lexical.prefix(lexicalDepth))
+        StageClock.stop(.lexical, ranking)
 
         var byID: [UUID: Memory] = [:]
         for (m, _) in lexical { byID[m.id] = m }
@@ -180,11 +184,13 @@ extension MemoryService {
             )
         }
         let perTenant: [[ScoredPoint]]
+        let scanning = StageClock.start()
         do {
             perTenant = try await scans.submit(requests)
         } catch {
             throw MemoryError.unavailable("vector search failed")
         }
+        StageClock.stop(.scan, scanning)
         for hits in perTenant {
             if hits.count >= semanticDepth, let last = hits.last { candidates.semanticFloor = max(candidates.semanticFloor, Double(last.score)) }
             for hit in hits {
@@ -226,7 +232,7 @@ extension MemoryService {
             guard given.count == embedder.dimensions else { throw MemoryError.invalid("query vector has the wrong dimension") }
             return given
         }
-        return try await embed(text)
+        return try await StageClock.measure(.embed) { try await embed(text) }
     }
 
     /// Store conditions for the caller's own filters (scope is handled by the choice of tenants).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramCore
 import EngramDatabase
 import EngramEmbedding
 import EngramKernels
@@ -27,6 +28,7 @@ struct BenchMCP: AsyncParsableCommand {
     @Option(help: "Mean think time between a client's requests in ms (0: closed loop, back to back).") var thinkMs: Double = 0
     @Option(help: "Write the request latencies as JSON here (for eval/plots.py latency).") var samplesOut: String?
     @OptionGroup var metadataOptions: BenchMetadataOptions
+    @Option(help: "Query batches the embedder runs at once (the service's default: 2).") var embedBatches: Int = 2
     @Option(help: "Drive these running servers instead of an in-process one: http://HOST:PORT,… (clients round robin).")
     var targets: String?
     @Option(help: "With --targets: measure these servers first in the same run, as the baseline of the ratios.")
@@ -44,6 +46,7 @@ struct BenchMCP: AsyncParsableCommand {
         guard targets == nil || tokenFile != nil else { throw ValidationError("--targets needs --token-file") }
         guard (0...1).contains(writeFraction) else { throw ValidationError("--write-fraction is between 0 and 1") }
         guard clients > 0, requests >= 0, preload >= 0 else { throw ValidationError("--clients, --requests and --preload cannot be negative") }
+        guard embedBatches > 0 else { throw ValidationError("--embed-batches is positive") }
         guard user.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) }), !user.isEmpty else {
             throw ValidationError("--user: letters, digits and - _ . @ only")
         }
@@ -105,13 +108,18 @@ struct BenchMCP: AsyncParsableCommand {
         let directory = MemberDirectory(metadata: metadata)
         try await directory.upsertUser("bench")
         // With the service database: versions, usage and the served log are recorded as in `engram serve`.
-        let service = try await MemoryService(store: store, embedder: CoalescingEmbedder(embedder), metadata: metadata, logger: logger)
+        let service = try await MemoryService(
+            store: store,
+            embedder: CoalescingEmbedder(embedder, concurrentBatches: embedBatches),
+            metadata: metadata,
+            logger: logger
+        )
         let flusher = BenchSearch.flushServedLog(service)
         defer { flusher.cancel() }
         var corpus = SyntheticCorpus(seed: 21)
         let t0 = now()
         try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)
-        print(String(format: "loaded %d memories in %.1f s", memories, now() - t0))
+        print(String(format: "loaded %d memories in %.1f s, ", memories, now() - t0) + ResidentMemory.text)
         let tokens = await TokenService(secret: String(repeating: "b", count: 48))
         let (token, _) = try await tokens.issue(for: Principal(userId: "bench", orgId: nil, role: .member))
         let services = try ServerServices(
@@ -165,7 +173,8 @@ struct BenchMCP: AsyncParsableCommand {
         let clients = self.clients
         let requests = self.requests
         let thinkMs = self.thinkMs
-        func closedLoop(_ bodies: [Data]) async throws -> (latencies: [Double], errors: Int, rate: Double) {
+        func closedLoop(_ bodies: [Data], clients: Int = clients) async throws -> (latencies: [Double], errors: Int, rate: Double) {
+            let requests = bodies.count / clients
             let connections = try (0..<clients).map { _ in try BenchHTTPClient(port: port) }
             final class Results: @unchecked Sendable {
                 let lock = NSLock()
@@ -206,7 +215,18 @@ struct BenchMCP: AsyncParsableCommand {
             try! JSONSerialization.data(withJSONObject: ["jsonrpc": "2.0", "id": i, "method": "ping"])
         }
         let base = try await closedLoop(pings)
+        // The searches, timed per stage (StageClock), then a short run of one client for the same
+        // breakdown without contention.
+        StageClock.reset()
+        StageClock.enable(true)
+        defer { StageClock.enable(false) }
         let run = try await closedLoop(bodies)
+        let loaded = StageClock.snapshot()
+        StageClock.reset()
+        let single = Array(bodies.suffix(min(bodies.count, 100)))
+        let alone = try await closedLoop(single, clients: 1)
+        let quiet = StageClock.snapshot()
+        StageClock.enable(false)
         print(
             String(
                 format: "ping (baseline), %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",
@@ -234,6 +254,14 @@ struct BenchMCP: AsyncParsableCommand {
             )
         )
         print(String(format: "search / ping p50 ratio: %.1fx", Stats.percentile(run.latencies, 50) / max(1e-9, Stats.percentile(base.latencies, 50))))
+        let breakdown = StageBreakdown(memories: memories, dimension: embedder.dimensions, queries: queryTexts, tokenizer: embedder.tokenizer)
+        func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(1, xs.count)) }
+        print(
+            breakdown.report([
+                StageBreakdown.Run(clients: 1, requests: alone.latencies.count, roundTrip: mean(alone.latencies), stages: quiet),
+                StageBreakdown.Run(clients: clients, requests: run.latencies.count, roundTrip: mean(run.latencies), stages: loaded),
+            ])
+        )
         try LatencySamples.write(
             samplesOut,
             bench: "mcp, \(memories) memories, \(clients) clients",

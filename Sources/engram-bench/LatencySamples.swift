@@ -16,3 +16,18 @@ enum LatencySamples {
         print("latency samples written to \(path)")
     }
 }
+
+/// The process's resident memory (Linux `/proc/self/status` VmRSS), in bytes; nil elsewhere.
+enum ResidentMemory {
+    static func bytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first
+            return kilobytes.map { $0 * 1024 }
+        }
+        return nil
+    }
+
+    /// "RSS 123.4 MB", or "RSS unknown".
+    static var text: String { bytes().map { String(format: "RSS %.1f MB", Double($0) / 1e6) } ?? "RSS unknown" }
+}

@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramCore
 import EngramHTTPEdge
 import EngramMemory
 import HTTPTypes
@@ -64,6 +65,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         var context = context
         let token = TokenService.bearerToken(request.headers[.authorization])
         var signed = false
+        let stage = StageClock.start()
         if let token {
             do {
                 let claims = try await verifier.verify(token)
@@ -82,6 +84,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
                 context.authenticationFailure = APIError.unauthorized(error.description)
             }
         }
+        StageClock.stop(.auth, stage)
         if signed { return try await next(request, context) }
         var keys = ["ip:" + context.client.ip]
         if let token, let subject = TokenService.unverifiedSubject(token) { keys.append("sub:" + subject) }

@@ -1,3 +1,4 @@
+import EngramCore
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -8,6 +9,8 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        let stage = StageClock.start()
+        defer { StageClock.stop(.server, stage) }
         func log(_ status: HTTPResponse.Status) {
             let ms = (ContinuousClock.now - start) / .milliseconds(1)
             logger.info(

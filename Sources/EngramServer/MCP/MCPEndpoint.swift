@@ -85,11 +85,14 @@ struct MCPEndpoint: Sendable {
         guard let pathUser = context.parameters.get("userId"), pathUser == principal.userId else {
             return Response(status: .forbidden)
         }
+        let parsing = StageClock.start()
         let buffer = try await request.body.collect(upTo: services.limits.maxBodyBytes)
+        let message = JSONRPC.Message.parse(Data(buffer.readableBytesView))
+        StageClock.stop(.json, parsing)
         let id: JSONValue
         let method: String
         let params: JSONValue
-        switch JSONRPC.Message.parse(Data(buffer.readableBytesView)) {
+        switch message {
         case let .failure(rejection):
             return JSONRPC.errorResponse(id: rejection.id, code: rejection.code, message: rejection.message, status: .badRequest)
         case .success(.notification), .success(.clientResponse):
@@ -131,7 +134,9 @@ struct MCPEndpoint: Sendable {
                 )
                 : WriteOrigin(.mcp)
             let result = try await dispatch(method: method, params: params, principal: principal, origin: origin, logger: context.logger)
+            let serialising = StageClock.start()
             var response = JSONBody.response(.object(["jsonrpc": "2.0", "id": id, "result": modern ? Self.modern(result, method: method) : result]))
+            StageClock.stop(.serialise, serialising)
             if method == "initialize", let session = Self.sessionID(clientInfo: params["clientInfo"]) {
                 response.headers[Self.sessionHeader] = session
             }
@@ -180,9 +185,10 @@ struct MCPEndpoint: Sendable {
                 throw JSONRPC.Failure(code: JSONRPC.Code.invalidParams, message: "Invalid params: arguments must be an object")
             }
             Counter(label: "engram_mcp_tool_calls_total", dimensions: [("tool", name)]).increment()
-            if let problem = validator.validate(arguments) {
-                return Tool.errorResult("Invalid arguments for \(name): \(problem)")
-            }
+            let validating = StageClock.start()
+            let problem = validator.validate(arguments)
+            StageClock.stop(.json, validating)
+            if let problem { return Tool.errorResult("Invalid arguments for \(name): \(problem)") }
             do {
                 return try await tool.call(arguments, principal: principal, memories: services.memories, origin: origin)
             } catch let e as MemoryError {

@@ -42,6 +42,8 @@ enum Tool: String, CaseIterable, Sendable {
             return Self.result(MemoryJSON.add(r, lean: true, reader: p), text: text)
         case .searchMemories:
             let hits = try await memories.search(p, ToolArguments.searchQuery(args))
+            let serialising = StageClock.start()
+            defer { StageClock.stop(.serialise, serialising) }
             let text =
                 hits.isEmpty
                 ? "No matching memories."
