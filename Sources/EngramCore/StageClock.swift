@@ -27,38 +27,44 @@ public enum RequestStage: Int, CaseIterable, Sendable {
 /// Wall-clock time summed per `RequestStage` across requests, for the benchmark's stage breakdown.
 ///
 /// Off by default: `start()` is then one relaxed atomic load and `stop` does nothing, so the
-/// service pays nothing measurable. `engram-bench mcp` turns it on around its runs. Stages
-/// overlap (lexical runs while the query is embedded) and, under concurrency, include each
+/// service pays nothing measurable. `engram-bench mcp` turns the shared clock on around its runs.
+/// Stages overlap (lexical runs while the query is embedded) and, under concurrency, include each
 /// stage's wait for a core. Written here because swift-metrics timers keep distributions per
 /// label for `/metrics`, not a resettable sum the benchmark can read back.
-public enum StageClock {
-    static let enabled = Atomic<Bool>(false)
+public final class StageClock: Sendable {
+    /// The clock the service's stages are timed on (`StageClock.start()` and `stop`).
+    public static let shared = StageClock()
+
+    let enabled = Atomic<Bool>(false)
 
     struct Sums {
         var nanoseconds = [UInt64](repeating: 0, count: RequestStage.allCases.count)
         var counts = [Int](repeating: 0, count: RequestStage.allCases.count)
     }
 
-    static let sums = Mutex(Sums())
+    let sums = Mutex(Sums())
+
+    /// A clock of its own (tests); the service uses `shared`.
+    public init() {}
 
     /// Whether stages are being timed.
-    public static var isEnabled: Bool { enabled.load(ordering: .relaxed) }
+    public var isEnabled: Bool { enabled.load(ordering: .relaxed) }
 
     /// Starts (or stops) timing stages.
-    public static func enable(_ on: Bool) { enabled.store(on, ordering: .relaxed) }
+    public func enable(_ on: Bool) { enabled.store(on, ordering: .relaxed) }
 
     /// Forgets every sum.
-    public static func reset() { sums.withLock { $0 = Sums() } }
+    public func reset() { sums.withLock { $0 = Sums() } }
 
     /// A stage's start time, or 0 when timing is off.
     @inline(__always)
-    public static func start() -> UInt64 {
+    public func start() -> UInt64 {
         enabled.load(ordering: .relaxed) ? DispatchTime.now().uptimeNanoseconds : 0
     }
 
     /// Adds the time since `started` (a value of `start()`) to `stage`.
     @inline(__always)
-    public static func stop(_ stage: RequestStage, _ started: UInt64) {
+    public func stop(_ stage: RequestStage, _ started: UInt64) {
         guard started != 0 else { return }
         let elapsed = DispatchTime.now().uptimeNanoseconds &- started
         sums.withLock { sums in
@@ -68,19 +74,32 @@ public enum StageClock {
     }
 
     /// Times `body` as `stage`.
-    public static func measure<T>(_ stage: RequestStage, _ body: () async throws -> T) async rethrows -> T {
+    public func measure<T>(_ stage: RequestStage, _ body: () async throws -> T) async rethrows -> T {
         let started = start()
         defer { stop(stage, started) }
         return try await body()
     }
 
     /// Each stage's summed seconds and how many times it was timed.
-    public static func snapshot() -> [RequestStage: (seconds: Double, count: Int)] {
+    public func snapshot() -> [RequestStage: (seconds: Double, count: Int)] {
         let sums = sums.withLock { $0 }
         var out: [RequestStage: (seconds: Double, count: Int)] = [:]
         for stage in RequestStage.allCases {
             out[stage] = (Double(sums.nanoseconds[stage.rawValue]) / 1e9, sums.counts[stage.rawValue])
         }
         return out
+    }
+
+    /// `shared.start()`.
+    @inline(__always)
+    public static func start() -> UInt64 { shared.start() }
+
+    /// `shared.stop(stage, started)`.
+    @inline(__always)
+    public static func stop(_ stage: RequestStage, _ started: UInt64) { shared.stop(stage, started) }
+
+    /// `shared.measure(stage, body)`.
+    public static func measure<T>(_ stage: RequestStage, _ body: () async throws -> T) async rethrows -> T {
+        try await shared.measure(stage, body)
     }
 }

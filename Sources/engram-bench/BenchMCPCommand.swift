@@ -217,16 +217,16 @@ struct BenchMCP: AsyncParsableCommand {
         let base = try await closedLoop(pings)
         // The searches, timed per stage (StageClock), then a short run of one client for the same
         // breakdown without contention.
-        StageClock.reset()
-        StageClock.enable(true)
-        defer { StageClock.enable(false) }
+        StageClock.shared.reset()
+        StageClock.shared.enable(true)
+        defer { StageClock.shared.enable(false) }
         let run = try await closedLoop(bodies)
-        let loaded = StageClock.snapshot()
-        StageClock.reset()
+        let loaded = StageClock.shared.snapshot()
+        StageClock.shared.reset()
         let single = Array(bodies.suffix(min(bodies.count, 100)))
         let alone = try await closedLoop(single, clients: 1)
-        let quiet = StageClock.snapshot()
-        StageClock.enable(false)
+        let quiet = StageClock.shared.snapshot()
+        StageClock.shared.enable(false)
         print(
             String(
                 format: "ping (baseline), %d clients x %d requests, think %.0f ms: p50 %.2f ms, p99 %.2f ms, %.0f req/s, errors %d",

@@ -1,42 +1,43 @@
 import EngramCore
 import Testing
 
-/// `StageClock` is process-wide; these tests are the only ones that turn it on, one at a time.
-@Suite(.serialized)
+/// Each test times its own clock: the service's stages (on `StageClock.shared`) cannot touch it.
 struct StageClockTests {
     @Test func offByDefaultAndWhenTurnedOff() {
-        StageClock.enable(false)
-        StageClock.reset()
-        let started = StageClock.start()
+        let clock = StageClock()
+        #expect(!clock.isEnabled)
+        let started = clock.start()
         #expect(started == 0)
-        StageClock.stop(.scan, started)
-        StageClock.stop(.embed, StageClock.start())
-        let sums = StageClock.snapshot()
+        clock.stop(.scan, started)
+        clock.enable(true)
+        clock.enable(false)
+        clock.stop(.embed, clock.start())
+        let sums = clock.snapshot()
         #expect(sums[.scan]?.count == 0 && sums[.embed]?.count == 0)
         #expect(sums[.scan]?.seconds == 0)
+        #expect(!StageClock.shared.isEnabled, "the service's clock is off unless a benchmark turns it on")
     }
 
     @Test func sumsEachStageUntilReset() async throws {
-        StageClock.enable(true)
-        defer { StageClock.enable(false) }
-        StageClock.reset()
+        let clock = StageClock()
+        clock.enable(true)
         for _ in 0..<3 {
-            let started = StageClock.start()
+            let started = clock.start()
             #expect(started != 0)
-            StageClock.stop(.lexical, started)
+            clock.stop(.lexical, started)
         }
-        let value = try await StageClock.measure(.fusion) {
+        let value = try await clock.measure(.fusion) {
             try await Task.sleep(for: .milliseconds(2))
             return 7
         }
         #expect(value == 7)
-        let sums = StageClock.snapshot()
+        let sums = clock.snapshot()
         #expect(sums[.lexical]?.count == 3)
         #expect(sums[.fusion]?.count == 1)
         #expect((sums[.fusion]?.seconds ?? 0) >= 0.002, "the sleep is inside the measured stage")
         #expect(sums[.serialise]?.count == 0, "stages are summed apart")
-        StageClock.reset()
-        #expect(StageClock.snapshot()[.lexical]?.count == 0)
+        clock.reset()
+        #expect(clock.snapshot()[.lexical]?.count == 0)
         #expect(RequestStage.allCases.count == 8)
     }
 }
