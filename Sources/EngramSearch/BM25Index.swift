@@ -3,12 +3,14 @@ import Synchronization
 
 /// An in-memory BM25 index over documents identified by `Int64`.
 ///
-/// Layout (built for search at 100k+ documents per index): documents live in dense
-/// slots; each term owns a postings array of `(slot, term frequency)`; a query adds
-/// into a dense per-query score accumulator and selects the best documents with a
-/// heap, checking `accept` lazily (only on documents that would make the result).
-/// A document's distinct terms are remembered so updates and removals touch only
-/// its own postings.
+/// Layout (built for search at 100k+ documents per index): documents live in dense slots, handed out
+/// in increasing order; each term owns a `PostingList` of `(slot, term frequency)` in slot order,
+/// cut into blocks that carry score bounds. `search` walks the lists document-at-a-time with
+/// MaxScore: once the result holds `limit` documents, the lists whose summed best scores cannot
+/// lift a document above the worst of them stop producing candidates and are only probed, by
+/// skipping blocks, for the candidates of the rarer terms. The ranking is exactly that of scoring
+/// every matching document (`exhaustiveSearch`, which the tests hold it to, score bits included).
+/// A document's distinct terms are remembered so removals touch only its own terms' counts.
 ///
 /// Scores use Okapi BM25 with the Lucene IDF `ln(1 + (N − df + 0.5)/(df + 0.5))`:
 /// `Σ_t idf(t) · tf·(k1+1) / (tf + k1·(1 − b + b·dl/avgdl))` over the distinct
@@ -28,25 +30,23 @@ public final class BM25Index: @unchecked Sendable {
     /// parts already match both, so the exact name has to outweigh a few common words.
     public let identifierWeight: Double
 
-    private struct Posting {
-        var slot: Int32
-        var tf: Int32
-    }
-
-    private var termIDs: [String: Int32] = [:]
-    private var postings: [[Posting]] = []
-    private var slotOf: [Int64: Int32] = [:]
-    private var idOfSlot: [Int64] = []
-    private var lengthOfSlot: [Int32] = []
-    private var termsOfSlot: [[Int32]] = []
-    private var freeSlots: [Int32] = []
-    private var totalLength: Int = 0
+    var termIDs: [String: Int32] = [:]
+    var postings: [PostingList] = []
+    var slotOf: [Int64: Int32] = [:]
+    /// The document id of each slot, or −1 once the document is removed (its postings stay until
+    /// `compact` drops them, so the lists keep their slot order).
+    var idOfSlot: [Int64] = []
+    var lengthOfSlot: [Int32] = []
+    var termsOfSlot: [[Int32]] = []
+    var deadSlots = 0
+    var totalLength: Int = 0
     /// Bumped by every write: the cached per-document weights are for one version.
-    private var version = 0
+    var version = 0
     /// `(k1 + 1) / (1 + k1·(1 − b + b·dl/avgdl))` per slot — a term's weight in a document where it
-    /// occurs once, the common case, so the postings loop multiplies instead of dividing. Built by
-    /// the first search after a write (O(documents)); concurrent searches share it.
-    private final class UnitWeights: @unchecked Sendable {
+    /// occurs once, the common case, so scoring multiplies instead of dividing — and 0 for a removed
+    /// document, so one load per candidate also says whether it is live. Built by the first search
+    /// after a write (O(documents)); concurrent searches share it.
+    final class UnitWeights: @unchecked Sendable {
         let version: Int
         let values: [Double]
         init(version: Int, values: [Double]) {
@@ -54,7 +54,7 @@ public final class BM25Index: @unchecked Sendable {
             self.values = values
         }
     }
-    private let unitWeightCache = Mutex<UnitWeights?>(nil)
+    let unitWeightCache = Mutex<UnitWeights?>(nil)
 
     public init(k1: Double = 1.2, b: Double = 0.75, identifierWeight: Double = 2, tokenizer: TextTokenizer = TextTokenizer()) {
         precondition(k1 >= 0 && (0...1).contains(b), "BM25 needs k1 ≥ 0 and 0 ≤ b ≤ 1")
@@ -69,7 +69,7 @@ public final class BM25Index: @unchecked Sendable {
     public var count: Int { slotOf.count }
 
     /// Number of distinct terms with at least one document.
-    public var termCount: Int { postings.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) } }
+    public var termCount: Int { postings.reduce(0) { $0 + ($1.live > 0 ? 1 : 0) } }
 
     /// Adds or replaces the document `id`.
     public func upsert(id: Int64, text: String) {
@@ -77,17 +77,11 @@ public final class BM25Index: @unchecked Sendable {
         let terms = tokenizer.terms(text)
         var tf: [String: Int32] = [:]
         for t in terms { tf[t, default: 0] += 1 }
-        let slot: Int32
-        if let free = freeSlots.popLast() {
-            slot = free
-            idOfSlot[Int(slot)] = id
-            lengthOfSlot[Int(slot)] = Int32(terms.count)
-        } else {
-            slot = Int32(idOfSlot.count)
-            idOfSlot.append(id)
-            lengthOfSlot.append(Int32(terms.count))
-            termsOfSlot.append([])
-        }
+        // Always a new slot at the end: every posting list stays in slot order.
+        let slot = Int32(idOfSlot.count)
+        let length = Int32(terms.count)
+        idOfSlot.append(id)
+        lengthOfSlot.append(length)
         var ids: [Int32] = []
         ids.reserveCapacity(tf.count)
         for (term, n) in tf {
@@ -97,12 +91,12 @@ public final class BM25Index: @unchecked Sendable {
             } else {
                 t = Int32(postings.count)
                 termIDs[term] = t
-                postings.append([])
+                postings.append(PostingList())
             }
-            postings[Int(t)].append(Posting(slot: slot, tf: n))
+            postings[Int(t)].append(slot: slot, frequency: n, length: length)
             ids.append(t)
         }
-        termsOfSlot[Int(slot)] = ids
+        termsOfSlot.append(ids)
         slotOf[id] = slot
         totalLength += terms.count
         version &+= 1
@@ -111,18 +105,40 @@ public final class BM25Index: @unchecked Sendable {
     /// Removes the document `id` (no-op when absent).
     public func remove(id: Int64) {
         guard let slot = slotOf.removeValue(forKey: id) else { return }
-        for t in termsOfSlot[Int(slot)] {
-            postings[Int(t)].withUnsafeMutableBufferPointer { list in
-                guard let k = list.firstIndex(where: { $0.slot == slot }) else { return }
-                list.swapAt(k, list.count - 1)
-            }
-            postings[Int(t)].removeLast()
+        let s = Int(slot)
+        for t in termsOfSlot[s] { postings[Int(t)].live -= 1 }
+        totalLength -= Int(lengthOfSlot[s])
+        termsOfSlot[s] = []
+        idOfSlot[s] = -1
+        deadSlots += 1
+        version &+= 1
+        if deadSlots >= max(64, idOfSlot.count / 4) { compact() }
+    }
+
+    /// Drops the postings of removed documents and renumbers the slots, keeping their order
+    /// (O(postings), once a quarter of the slots are dead).
+    func compact() {
+        var newSlot = [Int32](repeating: -1, count: idOfSlot.count)
+        var ids: [Int64] = []
+        var lengths: [Int32] = []
+        var terms: [[Int32]] = []
+        ids.reserveCapacity(slotOf.count)
+        lengths.reserveCapacity(slotOf.count)
+        terms.reserveCapacity(slotOf.count)
+        for s in idOfSlot.indices where idOfSlot[s] >= 0 {
+            newSlot[s] = Int32(ids.count)
+            ids.append(idOfSlot[s])
+            lengths.append(lengthOfSlot[s])
+            terms.append(termsOfSlot[s])
         }
-        totalLength -= Int(lengthOfSlot[Int(slot)])
-        termsOfSlot[Int(slot)] = []
-        lengthOfSlot[Int(slot)] = 0
-        idOfSlot[Int(slot)] = -1
-        freeSlots.append(slot)
+        for t in postings.indices {
+            postings[t] = postings[t].compacted(newSlot: newSlot, lengthOfSlot: lengthOfSlot)
+        }
+        for (slot, id) in ids.enumerated() { slotOf[id] = Int32(slot) }
+        idOfSlot = ids
+        lengthOfSlot = lengths
+        termsOfSlot = terms
+        deadSlots = 0
         version &+= 1
     }
 
@@ -135,164 +151,75 @@ public final class BM25Index: @unchecked Sendable {
         return out
     }
 
-    /// The `limit` best documents for `query`, best first (ties by ascending id).
-    /// `accept` can exclude documents; it is called only on documents that would
-    /// otherwise enter the result, best first.
-    public func search(_ query: String, limit: Int, accept: (Int64) -> Bool = { _ in true }) -> [(id: Int64, score: Double)] {
-        guard limit > 0, !slotOf.isEmpty else { return [] }
-        // Fast path: keep the best `keep` documents in a bounded heap while scoring (one
-        // comparison for most documents), then check `accept` on them best first.
-        let keep = limit * 2 + 16
-        guard let (acc, touchedSlots) = accumulate(query) else { return [] }
-        var touched = 0
-        var best = BoundedHeap(capacity: keep)
-        acc.withUnsafeBufferPointer { acc in
-            idOfSlot.withUnsafeBufferPointer { ids in
-                // Inline selection: once the heap is full, a document below its worst is
-                // skipped with one comparison (most of them).
-                var floor = 0.0
-                for slot in touchedSlots {
-                    let score = acc[Int(slot)]
-                    if score < floor { continue }
-                    best.offer(Candidate(score: score, id: ids[Int(slot)]))
-                    if best.items.count == keep { floor = best.items[0].score }
-                }
-                touched = touchedSlots.count
-            }
+    /// What one query needs to score any document: its distinct terms in query order with their
+    /// IDF (weighted for compound names), and the length normalisation of this version.
+    struct Scoring {
+        struct Term {
+            let id: Int32
+            let idf: Double
+            /// `idf · (k1 + 1)`.
+            let scale: Double
         }
-        var out: [(id: Int64, score: Double)] = []
-        out.reserveCapacity(min(limit, touched))
-        for c in best.sortedBestFirst() where accept(c.id) {
-            out.append((c.id, c.score))
-            if out.count == limit { return out }
+        let terms: [Term]
+        /// `k1 · (1 − b)`.
+        let constant: Double
+        /// `k1 · b / avgdl`.
+        let lengthWeight: Double
+        let unit: [Double]
+
+        /// Term `t`'s score in the document of slot `slot` where it occurs `tf` times (its length is
+        /// read only when `tf` > 1). Both search paths use this one expression, so their scores
+        /// agree to the bit.
+        @inline(__always) func score(_ t: Term, tf: Int32, slot: Int, lengths: UnsafeBufferPointer<Int32>) -> Double {
+            if tf == 1 { return t.idf * unit[slot] }
+            let f = Double(tf)
+            return t.scale * f / (f + constant + lengthWeight * Double(lengths[slot]))
         }
-        if touched <= keep { return out }
-        // `accept` rejected too many of them: rank every matching document.
-        var all: [Candidate] = []
-        all.reserveCapacity(touched)
-        for s in touchedSlots {
-            all.append(Candidate(score: acc[Int(s)], id: idOfSlot[Int(s)]))
+
+        /// A bound on term `t`'s score in any document with at most `maxTF` occurrences and at
+        /// least `minLength` terms (the score rises with tf and falls with length).
+        @inline(__always) func bound(_ t: Term, maxTF: Int32, minLength: Int32) -> Double {
+            let f = Double(maxTF)
+            return t.scale * f / (f + constant + lengthWeight * Double(max(0, minLength)))
         }
-        all.sort { $0.isBetter(than: $1) }
-        out.removeAll(keepingCapacity: true)
-        for c in all where accept(c.id) {
-            out.append((c.id, c.score))
-            if out.count == limit { break }
-        }
-        return out
     }
 
-    struct Candidate {
-        var score: Double
-        var id: Int64
-        /// Higher score first; ties by ascending id.
-        @inline(__always) func isBetter(than o: Candidate) -> Bool { score > o.score || (score == o.score && id < o.id) }
+    /// The scoring context of `query`, or nil when none of its terms occurs in a live document.
+    func scoring(_ query: String) -> Scoring? {
+        let n = Double(slotOf.count)
+        guard n > 0 else { return nil }
+        var seen = Set<Int32>()
+        var terms: [Scoring.Term] = []
+        let k1 = self.k1
+        for term in tokenizer.terms(query) {
+            guard let t = termIDs[term], postings[Int(t)].live > 0, seen.insert(t).inserted else { continue }
+            let weight = TextTokenizer.isCompound(term) ? identifierWeight : 1
+            let df = Double(postings[Int(t)].live)
+            let idf = weight * log(1 + (n - df + 0.5) / (df + 0.5))
+            terms.append(Scoring.Term(id: t, idf: idf, scale: idf * (k1 + 1)))
+        }
+        guard !terms.isEmpty else { return nil }
+        let avgdl = max(1, Double(totalLength) / n)
+        let lengthWeight = k1 * b / avgdl
+        let constant = k1 * (1 - b)
+        return Scoring(
+            terms: terms,
+            constant: constant,
+            lengthWeight: lengthWeight,
+            unit: unitWeights(constant: constant, lengthWeight: lengthWeight)
+        )
     }
 
-    /// The best `capacity` candidates offered (a min-heap on "better": the root is the worst kept).
-    struct BoundedHeap {
-        let capacity: Int
-        private(set) var items: [Candidate] = []
-
-        init(capacity: Int) {
-            self.capacity = capacity
-            items.reserveCapacity(capacity)
-        }
-
-        @inline(__always) mutating func offer(_ c: Candidate) {
-            if items.count < capacity {
-                items.append(c)
-                var i = items.count - 1
-                while i > 0 {
-                    let parent = (i - 1) / 2
-                    guard items[parent].isBetter(than: items[i]) else { break }
-                    items.swapAt(parent, i)
-                    i = parent
-                }
-            } else if c.isBetter(than: items[0]) {
-                items[0] = c
-                var i = 0
-                let n = items.count
-                while true {
-                    let l = 2 * i + 1
-                    if l >= n { break }
-                    var worst = l
-                    if l + 1 < n, items[worst].isBetter(than: items[l + 1]) { worst = l + 1 }
-                    guard items[i].isBetter(than: items[worst]) else { break }
-                    items.swapAt(i, worst)
-                    i = worst
-                }
-            }
-        }
-
-        func sortedBestFirst() -> [Candidate] { items.sorted { $0.isBetter(than: $1) } }
-    }
-
-    /// Scores the query into a dense accumulator and reports every touched slot once.
     /// The per-slot weights of a term occurring once, for the current version (built if stale).
     private func unitWeights(constant: Double, lengthWeight: Double) -> [Double] {
         if let cached = unitWeightCache.withLock({ $0 }), cached.version == version { return cached.values }
         let k1 = self.k1
-        let values = lengthOfSlot.map { (k1 + 1) / (1 + constant + lengthWeight * Double($0)) }
+        let values = lengthOfSlot.indices.map { s in
+            idOfSlot[s] < 0 ? 0 : (k1 + 1) / (1 + constant + lengthWeight * Double(lengthOfSlot[s]))
+        }
         let built = UnitWeights(version: version, values: values)
         unitWeightCache.withLock { $0 = built }
         return values
-    }
-
-    /// The query's score of every document: `acc[slot]` (0 where no query term occurs) and the
-    /// matching slots, each once.
-    private func accumulate(_ query: String) -> (acc: [Double], touched: [Int32])? {
-        let n = Double(slotOf.count)
-        guard n > 0 else { return nil }
-        var seen = Set<Int32>()
-        var terms: [(id: Int32, weight: Double)] = []
-        for term in tokenizer.terms(query) {
-            if let t = termIDs[term], !postings[Int(t)].isEmpty, seen.insert(t).inserted {
-                terms.append((t, TextTokenizer.isCompound(term) ? identifierWeight : 1))
-            }
-        }
-        guard !terms.isEmpty else { return nil }
-        let avgdl = max(1, Double(totalLength) / n)
-        let k1 = self.k1
-        let lengthWeight = k1 * b / avgdl
-        let constant = k1 * (1 - b)
-        let unit = unitWeights(constant: constant, lengthWeight: lengthWeight)
-        var acc = [Double](repeating: 0, count: idOfSlot.count)
-        // The matching slots are collected without a branch: every posting writes its slot at
-        // the end of the list, which advances only when the slot had no score yet (a branch on
-        // that is taken about half the time, unpredictably). No sweep of all documents after.
-        let postingCount = terms.reduce(0) { $0 + postings[Int($1.id)].count }
-        var touched = [Int32](repeating: 0, count: postingCount)
-        var touchedCount = 0
-        acc.withUnsafeMutableBufferPointer { acc in
-            touched.withUnsafeMutableBufferPointer { touched in
-                lengthOfSlot.withUnsafeBufferPointer { lengths in
-                    unit.withUnsafeBufferPointer { unit in
-                        for (t, weight) in terms {
-                            let list = postings[Int(t)]
-                            let df = Double(list.count)
-                            let idf = weight * log(1 + (n - df + 0.5) / (df + 0.5))
-                            let scale = idf * (k1 + 1)
-                            list.withUnsafeBufferPointer { list in
-                                for p in list {
-                                    let s = Int(p.slot)
-                                    touched[touchedCount] = p.slot
-                                    touchedCount &+= acc[s] == 0 ? 1 : 0
-                                    if p.tf == 1 {
-                                        acc[s] += idf * unit[s]
-                                    } else {
-                                        let tf = Double(p.tf)
-                                        acc[s] += scale * tf / (tf + constant + lengthWeight * Double(lengths[s]))
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        touched.removeLast(touched.count - touchedCount)
-        return (acc, touched)
     }
 }
 

@@ -72,21 +72,37 @@ struct EvalSearchBench: AsyncParsableCommand {
         let filter = Filter(must: [.field(FieldCondition(key: "tenant", match: .value(.string("user:bench"))))])
         var hybrid: [Double] = []
         var vector: [Double] = []
-        var lexical: [Double] = []
+        // BM25 alone at the depth search asks for (50) and at 100: pruned, and exhaustive as the baseline.
+        let depths = [50, 100]
+        var pruned = depths.map { _ in [Double]() }
+        var exhaustive = depths.map { _ in [Double]() }
+        var differences = 0
         for n in 0..<(queries + 20) {
             let q = corpus.sentence(words: 6)
             let v = try await embedder.embed([q])[0]
             let t0 = Date()
             _ = try await store.search(collection, SearchRequest(vector: v, filter: filter, limit: max(limit, 30), withPayload: false))
             let t1 = Date()
-            _ = bm25.search(q, limit: max(limit, 100))
+            var lexical: [(pruned: Double, exhaustive: Double)] = []
+            for depth in depths {
+                let a = Date()
+                let fast = bm25.search(q, limit: depth)
+                let b = Date()
+                let slow = bm25.exhaustiveSearch(q, limit: depth)
+                let c = Date()
+                lexical.append((b.timeIntervalSince(a), c.timeIntervalSince(b)))
+                if fast.map(\.id) != slow.map(\.id) || fast.map(\.score) != slow.map(\.score) { differences += 1 }
+            }
             let t2 = Date()
             _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit, queryVector: v))
             let t3 = Date()
             guard n >= 20 else { continue }  // warm-up
             vector.append(t1.timeIntervalSince(t0))
-            lexical.append(t2.timeIntervalSince(t1))
             hybrid.append(t3.timeIntervalSince(t2))
+            for (k, times) in lexical.enumerated() {
+                pruned[k].append(times.pruned)
+                exhaustive[k].append(times.exhaustive)
+            }
         }
         func line(_ name: String, _ xs: [Double]) -> String {
             String(format: "%@ p50 %.2f ms  p95 %.2f ms", name, Stats.percentile(xs, 50) * 1000, Stats.percentile(xs, 95) * 1000)
@@ -94,7 +110,15 @@ struct EvalSearchBench: AsyncParsableCommand {
         print("MemoryService.search at \(memories) memories in one tenant, limit \(limit), precomputed query vector (\(queries) queries)")
         print(line("  hybrid search           ", hybrid))
         print(line("  vector part (store, k30)", vector))
-        print(line("  BM25 part (depth 100)   ", lexical))
+        for (k, depth) in depths.enumerated() {
+            let name = "BM25 part (depth \(depth))".padding(toLength: 24, withPad: " ", startingAt: 0)
+            print(
+                line("  \(name)", pruned[k])
+                    + String(format: "  (%.2fx the exhaustive p50)", Stats.percentile(pruned[k], 50) / Stats.percentile(exhaustive[k], 50))
+            )
+            print(line("    exhaustive baseline   ", exhaustive[k]))
+        }
+        print("  pruned and exhaustive rankings differed in \(differences) of \((queries + 20) * depths.count) searches")
     }
 }
 

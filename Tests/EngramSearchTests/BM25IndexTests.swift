@@ -68,14 +68,14 @@ final class BM25IndexTests: XCTestCase {
         index.remove(id: 42)  // absent: no-op
         XCTAssertEqual(index.count, 2)
         XCTAssertEqual(index.search("apple", limit: 10).count, 0)
-        index.upsert(id: 7, text: "apple pie")  // reuses the freed slot
+        index.upsert(id: 7, text: "apple pie")  // a new slot; the removed ones are dead until compaction
         XCTAssertEqual(index.search("apple", limit: 10).map(\.id), [7])
         // Statistics follow: one apple document of three (idf = ln(1 + 2.5/1.5)); lengths 2, 3, 2 (avgdl 7/3).
         let expected = log(1 + 2.5 / 1.5) * 2.2 / (1 + 1.2 * (0.25 + 0.75 * 2 / (7.0 / 3.0)))
         XCTAssertEqual(index.search("apple", limit: 1)[0].score, expected, accuracy: 1e-9)
     }
 
-    /// The dense-accumulator search agrees with a naive scorer on random documents.
+    /// Search agrees with a naive scorer on random documents.
     func testAgreesWithNaiveScoring() {
         var rng = SplitMix(seed: 7)
         let vocabulary = (0..<60).map { "word\($0)x" }
