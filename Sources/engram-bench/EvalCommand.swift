@@ -58,13 +58,26 @@ struct EvalSearchBench: AsyncParsableCommand {
         let service = try await MemoryService(store: store, embedder: embedder, logger: logger)
         var corpus = SyntheticCorpus(seed: 11)
         let start = Date()
-        // The same memories, also in a standalone BM25 index for the lexical part.
+        // Two standalone BM25 indexes for the lexical part: Zipf-word sentences, and the service's own
+        // memory texts (as `populate` writes them: content, then the tag, with the same generators).
         var texts: [String] = []
+        var memoryTexts: [String] = []
         var copy = corpus
+        var sentences = MemoryTextGenerator(seed: 17)
         for i in 0..<memories { texts.append(copy.sentence(words: 12 + i % 20)) }
+        var replay = corpus
+        for i in 0..<memories {
+            let content = sentences.next() + " " + replay.sentence(words: 2 + i % 4)
+            memoryTexts.append(content + "\n" + replay.word())
+        }
         try await BenchSearch.populate(service, embedder: embedder, userId: "bench", count: memories, corpus: &corpus)
         let bm25 = BM25Index()
         for (i, t) in texts.enumerated() { bm25.upsert(id: Int64(i), text: t) }
+        let memoryBM25 = BM25Index()
+        for (i, t) in memoryTexts.enumerated() { memoryBM25.upsert(id: Int64(i), text: t) }
+        var questions = MemoryTextGenerator(seed: 99)
+        var memoryPruned: [Double] = []
+        var memoryExhaustive: [Double] = []
         EvalLocomo.say(String(format: "loaded %d memories in %.1f s", memories, Date().timeIntervalSince(start)))
 
         let principal = Principal(userId: "bench", orgId: nil, role: .member)
@@ -93,12 +106,21 @@ struct EvalSearchBench: AsyncParsableCommand {
                 lexical.append((b.timeIntervalSince(a), c.timeIntervalSince(b)))
                 if fast.map(\.id) != slow.map(\.id) || fast.map(\.score) != slow.map(\.score) { differences += 1 }
             }
+            let question = questions.question()
+            let m0 = Date()
+            let fast = memoryBM25.search(question, limit: 50)
+            let m1 = Date()
+            let slow = memoryBM25.exhaustiveSearch(question, limit: 50)
+            let m2 = Date()
+            if fast.map(\.id) != slow.map(\.id) || fast.map(\.score) != slow.map(\.score) { differences += 1 }
             let t2 = Date()
             _ = try await service.search(principal, MemorySearchQuery(query: q, limit: limit, queryVector: v))
             let t3 = Date()
             guard n >= 20 else { continue }  // warm-up
             vector.append(t1.timeIntervalSince(t0))
             hybrid.append(t3.timeIntervalSince(t2))
+            memoryPruned.append(m1.timeIntervalSince(m0))
+            memoryExhaustive.append(m2.timeIntervalSince(m1))
             for (k, times) in lexical.enumerated() {
                 pruned[k].append(times.pruned)
                 exhaustive[k].append(times.exhaustive)
@@ -118,7 +140,12 @@ struct EvalSearchBench: AsyncParsableCommand {
             )
             print(line("    exhaustive baseline   ", exhaustive[k]))
         }
-        print("  pruned and exhaustive rankings differed in \(differences) of \((queries + 20) * depths.count) searches")
+        print(
+            line("  BM25, memory texts (50)  ", memoryPruned)
+                + String(format: "  (%.2fx the exhaustive p50)", Stats.percentile(memoryPruned, 50) / Stats.percentile(memoryExhaustive, 50))
+        )
+        print(line("    exhaustive baseline   ", memoryExhaustive))
+        print("  pruned and exhaustive rankings differed in \(differences) of \((queries + 20) * (depths.count + 1)) searches")
     }
 }
 
