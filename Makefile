@@ -129,7 +129,7 @@ bench-kernels: release
 	$(BENCH_BIN) kernels
 
 bench-store: release
-	$(BENCH_BIN) store --points 1000000
+	$(BENCH_BIN) store --points 1000000 --drop-caches
 
 bench-embed: release model
 	ENGRAM_MODEL_DIR=$(MODEL_DIR) $(BENCH_BIN) embed

@@ -15,6 +15,7 @@ extension EngramDatabase {
         registerOAuthMigrations(&m)
         registerEncryptionMigrations(&m)
         registerOutboxMigrations(&m)
+        registerSegmentMigrations(&m)
         return m
     }
 
@@ -22,6 +23,7 @@ extension EngramDatabase {
     public static var storeMigrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         registerStoreMigrations(&m)
+        registerSegmentMigrations(&m)
         return m
     }
 
@@ -64,6 +66,34 @@ extension EngramDatabase {
                         schema TEXT NOT NULL,
                         PRIMARY KEY (collection_id, field)
                     );
+                    """
+            )
+        }
+    }
+
+    /// Segment files (the store's mapped vector shards, `EmbeddedStore+Segments.swift`): `segment` names
+    /// the segment file last written for a collection, and triggers clear it at the first change to the
+    /// collection's points' rows, vectors or tenants after that (whatever path wrote them), so a file is
+    /// used at open only while its name is still recorded. The `WHEN` keeps the cost to a key lookup per
+    /// row once the name is cleared. Registered last (after the tables a file of the single-migrator
+    /// layout already has), so old and new files record the same order.
+    static func registerSegmentMigrations(_ m: inout DatabaseMigrator) {
+        m.registerMigration("store-v3-segments") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE collections ADD COLUMN segment TEXT;
+                    CREATE TRIGGER points_segment_insert AFTER INSERT ON points
+                    WHEN EXISTS (SELECT 1 FROM collections WHERE id = NEW.collection_id AND segment IS NOT NULL) BEGIN
+                        UPDATE collections SET segment = NULL WHERE id = NEW.collection_id;
+                    END;
+                    CREATE TRIGGER points_segment_delete AFTER DELETE ON points
+                    WHEN EXISTS (SELECT 1 FROM collections WHERE id = OLD.collection_id AND segment IS NOT NULL) BEGIN
+                        UPDATE collections SET segment = NULL WHERE id = OLD.collection_id;
+                    END;
+                    CREATE TRIGGER points_segment_update AFTER UPDATE OF collection_id, pid, tenant, vector ON points
+                    WHEN EXISTS (SELECT 1 FROM collections WHERE id IN (OLD.collection_id, NEW.collection_id) AND segment IS NOT NULL) BEGIN
+                        UPDATE collections SET segment = NULL WHERE id IN (OLD.collection_id, NEW.collection_id);
+                    END;
                     """
             )
         }

@@ -13,14 +13,17 @@ struct QuantizedRows {
     /// Bytes per stored row: the dimension rounded up to a multiple of 64.
     let stride: Int
     let dimension: Int
-    private(set) var capacity = 0
-    private(set) var data: UnsafeMutablePointer<Int8>?
-    private(set) var scales: UnsafeMutablePointer<Float>?
-    private(set) var errors: UnsafeMutablePointer<Float>?
-    private(set) var norms: UnsafeMutablePointer<Float>?
+    var capacity = 0
+    var data: UnsafeMutablePointer<Int8>?
+    var scales: UnsafeMutablePointer<Float>?
+    var errors: UnsafeMutablePointer<Float>?
+    var norms: UnsafeMutablePointer<Float>?
     /// Upper bounds of `errors` and `norms` over all rows ever stored (never lowered except by `removeAll`).
-    private(set) var maxError: Float = 0
-    private(set) var maxNorm: Float = 0
+    var maxError: Float = 0
+    var maxNorm: Float = 0
+    /// Whether the four arrays were allocated here (false while they point into a mapped segment,
+    /// which the owning `VectorMatrix` keeps alive).
+    var owned = true
 
     init(dimension: Int) {
         self.dimension = dimension
@@ -28,6 +31,7 @@ struct QuantizedRows {
     }
 
     func deallocate() {
+        guard owned else { return }
         data.map { free($0) }
         scales?.deallocate()
         errors?.deallocate()
@@ -60,6 +64,7 @@ struct QuantizedRows {
             newNorms.update(from: norms, count: count)
         }
         deallocate()
+        owned = true
         data = newData
         scales = newScales
         errors = newErrors

@@ -28,13 +28,16 @@ public final class VectorMatrix: @unchecked Sendable {
     /// Whether rows and queries are L2-normalised (cosine similarity).
     public let normalizes: Bool
     /// Number of rows.
-    public private(set) var count: Int = 0
+    public internal(set) var count: Int = 0
 
-    private var capacity: Int = 0
-    private(set) var storage: UnsafeMutablePointer<Float>?
+    var capacity: Int = 0
+    var storage: UnsafeMutablePointer<Float>?
     private var allocationBytes: Int = 0
-    private(set) var rowIDs: [Int64] = []
-    private var rowOfID: [Int64: Int] = [:]
+    var rowIDs: [Int64] = []
+    var rowOfID: [Int64: Int] = [:]
+    /// The segment mapping the rows live in when the matrix was opened from one
+    /// (`VectorMatrix+Segment.swift`); nil once they live in memory this matrix allocated.
+    var mapping: AnyObject?
     /// The int8 copy of the rows scanned by large searches (`VectorMatrix+Quantized.swift`).
     var quantized: QuantizedRows
 
@@ -59,7 +62,7 @@ public final class VectorMatrix: @unchecked Sendable {
     }
 
     deinit {
-        storage.map { free($0) }
+        if mapping == nil { storage.map { free($0) } }
         quantized.deallocate()
     }
 
@@ -96,10 +99,12 @@ public final class VectorMatrix: @unchecked Sendable {
         let newStorage = raw.bindMemory(to: Float.self, capacity: newCapacity * dimension)
         if let old = storage {
             newStorage.update(from: old, count: count * dimension)
-            free(old)
+            if mapping == nil { free(old) }
         }
         storage = newStorage
         quantized.reserve(newCapacity, count: count)
+        // Both copies now live in memory of their own: the segment may be unmapped.
+        mapping = nil
         capacity = newCapacity
         allocationBytes = rounded
         rowIDs.reserveCapacity(newCapacity)

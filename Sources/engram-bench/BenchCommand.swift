@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramCore
+import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramPoisoning
@@ -135,12 +136,16 @@ struct BenchKernels: AsyncParsableCommand {
 
 /// `engram-bench store`: time to open a store of N points and serve the first search.
 struct BenchStore: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "store", abstract: "Store open + first search time.")
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Store open + first search time: rebuilt from SQLite and from segment files."
+    )
 
     @Option(help: "Points to load.") var points: Int = 1_000_000
     @Option(help: "Vector dimension.") var dimension: Int = 384
     @Option(help: "Tenants the points are spread over.") var tenants: Int = 100
     @Option(help: "Directory for the store (default: a temporary one, removed after).") var dir: String?
+    @Flag(help: "Also measure after dropping the page cache (Linux, as root).") var dropCaches = false
 
     func run() async throws {
         BLASRuntime.configureSingleThreaded()
@@ -178,31 +183,64 @@ struct BenchStore: AsyncParsableCommand {
                 )
             }
         }
-        let t0 = now()
-        let store = try EmbeddedStore(directory: directory)
-        let t1 = now()
-        let hits = try await store.search("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
-        let t2 = now()
-        let tenantHits = try await store.search(
-            "bench",
-            SearchRequest(
-                vector: rng.vector(dimension),
-                filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]),
-                limit: 10
-            )
-        )
-        let t3 = now()
-        print(
-            String(
-                format: "open %d points: %.2f s; first search (all shards): %.1f ms; one-tenant search: %.2f ms; open + first search: %.2f s",
-                points,
-                t1 - t0,
-                (t2 - t1) * 1000,
-                (t3 - t2) * 1000,
-                t2 - t0
-            )
-        )
-        precondition(hits.count == 10 && tenantHits.count == 10)
+        // The segment files the server writes when it stops (timed: what a clean stop costs).
+        do {
+            let store = try EmbeddedStore(directory: directory)
+            let t0 = now()
+            let files = try await store.persistSegments()
+            if files > 0 { print(String(format: "wrote the segment files in %.2f s", now() - t0)) }
+        }
+        var results: [String: Double] = [:]
+        passes: for cold in dropCaches ? [false, true] : [false] {
+            for segments in [false, true] {
+                if cold && !Self.dropPageCache() {
+                    print("the page cache could not be dropped here (needs root and a writable /proc/sys/vm): warm runs only")
+                    break passes
+                }
+                let t0 = now()
+                let database = try EngramDatabase(directory: directory)
+                let store = try EmbeddedStore(database: database, segments: segments)
+                let t1 = now()
+                let hits = try await store.search("bench", SearchRequest(vector: rng.vector(dimension), limit: 10))
+                let t2 = now()
+                let tenantHits = try await store.search(
+                    "bench",
+                    SearchRequest(
+                        vector: rng.vector(dimension),
+                        filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("t1")))]),
+                        limit: 10
+                    )
+                )
+                let t3 = now()
+                precondition(hits.count == 10 && tenantHits.count == 10)
+                let label = segments ? "from segment files" : "rebuilt from SQLite"
+                print(
+                    String(
+                        format:
+                            "%@ %@, %d points: open %.2f s; first search (all shards) %.1f ms; one-tenant search %.2f ms; open + first search %.2f s",
+                        cold ? "cold (page cache dropped)" : "warm",
+                        label,
+                        points,
+                        t1 - t0,
+                        (t2 - t1) * 1000,
+                        (t3 - t2) * 1000,
+                        t2 - t0
+                    )
+                )
+                results["\(cold) \(segments)"] = t2 - t0
+            }
+            if let rebuilt = results["\(cold) false"], let mapped = results["\(cold) true"] {
+                print(String(format: "%@: open + first search from segments / rebuilt = %.3f×", cold ? "cold" : "warm", mapped / rebuilt))
+            }
+        }
+    }
+
+    /// Drops the kernel's page cache (Linux, as root), so the next open reads from the disk.
+    static func dropPageCache() -> Bool {
+        sync()
+        guard let handle = FileHandle(forWritingAtPath: "/proc/sys/vm/drop_caches") else { return false }
+        defer { try? handle.close() }
+        return (try? handle.write(contentsOf: Data("3\n".utf8))) != nil
     }
 }
 

@@ -22,6 +22,7 @@ struct CrashWriter: AsyncParsableCommand {
     @Option var start: UInt64 = 0
     @Option var batch: Int = 8
     @Option var dimension: Int = 16
+    @Option(help: "Write the segment files after every this many batches (0: never).") var persistEvery: Int = 0
 
     func run() async throws {
         let s = try EmbeddedStore(directory: URL(fileURLWithPath: dataDir))
@@ -40,6 +41,7 @@ struct CrashWriter: AsyncParsableCommand {
             // Unbuffered write: the line is out before the next batch starts.
             FileHandle.standardOutput.write(Data("ACK \(batchNumber) \(next - UInt64(batch)) \(batch)\n".utf8))
             batchNumber += 1
+            if persistEvery > 0, batchNumber % persistEvery == 0 { try await s.persistSegments() }
         }
     }
 }

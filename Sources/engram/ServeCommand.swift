@@ -341,6 +341,12 @@ struct Serve: AsyncParsableCommand {
         await stopBackgroundWork()
         // What searches served since the last flush.
         _ = try? await memories.usage.flush()
+        // The vector shards as segment files, so the next start maps them instead of rebuilding them.
+        do {
+            try await embedded.persistSegments()
+        } catch {
+            logger.warning("segments not written; the next start rebuilds the shards from the database", metadata: ["error": "\(type(of: error))"])
+        }
         try? await remoteStore?.shutdown()
         await metadata.close()
     }

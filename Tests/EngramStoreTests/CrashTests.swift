@@ -36,6 +36,17 @@ final class CrashTests: XCTestCase {
     }
 
     func testKillNineLosesNoAcknowledgedWrite() async throws {
+        try await killRounds(persistEvery: 0)
+    }
+
+    /// The writer also writes the segment files after every batch, so kills land in segment writes
+    /// too: the reopened store (from a segment when one matches, else rebuilt) holds every
+    /// acknowledged point and finds each by its vector.
+    func testKillNineDuringSegmentWritesLosesNothing() async throws {
+        try await killRounds(persistEvery: 1)
+    }
+
+    func killRounds(persistEvery: Int) async throws {
         let binary = try Self.engramBinary()
         let dir = temporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -50,7 +61,7 @@ final class CrashTests: XCTestCase {
             process.executableURL = binary
             process.arguments = [
                 "debug", "crash-writer", "--data-dir", dir.path, "--start", "\(start)",
-                "--batch", "\(batch)", "--dimension", "\(dimension)",
+                "--batch", "\(batch)", "--dimension", "\(dimension)", "--persist-every", "\(persistEvery)",
             ]
             let out = Pipe()
             process.standardOutput = out
@@ -98,12 +109,16 @@ final class CrashTests: XCTestCase {
             for r in tail.points { if case let .number(id) = r.id { perBatch[(id - start) / UInt64(batch), default: 0] += 1 } }
             for (b, n) in perBatch { XCTAssertEqual(n, batch, "round \(round) batch \(b) is torn") }
             XCTAssertGreaterThanOrEqual(info.pointsCount, acknowledged.count)
-            // Search works on the reopened shards.
-            if let last = acknowledged.last {
-                let hits = try await store.search("crash", SearchRequest(vector: Self.point(last, dimension: dimension).vector, limit: 1))
+            // The shards hold exactly the database's points, and search finds acknowledged points by their vectors.
+            let all = try await store.scroll("crash", ScrollRequest(limit: 10_000_000, withPayload: false))
+            XCTAssertEqual(info.pointsCount, all.points.count, "round \(round): shards and database disagree")
+            for id in acknowledged.suffix(20) + acknowledged.prefix(5) {
+                let hits = try await store.search("crash", SearchRequest(vector: Self.point(id, dimension: dimension).vector, limit: 1))
                 XCTAssertEqual(hits.first?.score ?? 0, 1, accuracy: 1e-5)
+                XCTAssertEqual(hits.first?.id, .number(id), "round \(round): point \(id) not found by its vector")
             }
-            print("crash round \(round): \(roundAcks) batches acknowledged, \(acknowledged.count) points verified")
+            let mapped = store.lock.read { store.collections["crash"]?.shards.values.contains { $0.isMapped } ?? false }
+            print("crash round \(round): \(roundAcks) batches acknowledged, \(acknowledged.count) points verified, from a segment: \(mapped)")
         }
         XCTAssertGreaterThan(acknowledged.count, 0, "the writer never acknowledged anything")
     }

@@ -14,7 +14,7 @@ import Testing
     static let migrationIDs =
         fixtureMigrationIDs + [
             "lifecycle-v1", "lifecycle-v2-quarantine", "trust-v1", "accounts-v1", "oauth-v1", "encryption-v1",
-            "outbox-v1",
+            "outbox-v1", "store-v3-segments",
         ]
 
     /// A database file built from `Fixtures/main-layout.sql` in a fresh directory.
@@ -64,13 +64,16 @@ import Testing
         }
         #expect(applied == Self.migrationIDs)
         #expect(completed)
-        // Only the lifecycle migrations ran: every object from before is unchanged, except that `orgs` gained the
-        // lifecycle policy columns.
+        // Only the migrations added since ran: every object from before is unchanged, except that `orgs` gained the
+        // lifecycle policy columns and `collections` the segment columns.
         func objects(_ rows: [Row]) -> [String: String?] {
             Dictionary(uniqueKeysWithValues: rows.map { ("\($0["type"] as String)/\($0["name"] as String)", $0["sql"] as String?) })
         }
         let (old, new) = (objects(schemaBefore), objects(schemaAfter))
-        for (key, sql) in old where key != "table/orgs" { #expect(new[key] == sql, "\(key)") }
+        for (key, sql) in old where key != "table/orgs" && key != "table/collections" { #expect(new[key] == sql, "\(key)") }
+        let collections = try #require(new["table/collections"] ?? nil)
+        #expect(collections.hasPrefix((old["table/collections"] ?? nil)?.dropLast() ?? "-"))
+        #expect(collections.contains("segment"))
         let orgs = try #require(new["table/orgs"] ?? nil)
         #expect(orgs.hasPrefix((old["table/orgs"] ?? nil)?.dropLast() ?? "-"))
         #expect(["stale_after_days", "version_retention_days", "webhook_secret"].allSatisfy { orgs.contains($0) })

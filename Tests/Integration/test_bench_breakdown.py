@@ -1,5 +1,6 @@
 """`engram-bench mcp` prints where a search request's time goes (issue 22's stage breakdown) and the
-process's resident memory after loading: run for real on a small in-process server."""
+process's resident memory after loading: run for real on a small in-process server; `engram-bench store` opens
+a store from SQLite and from its segment files."""
 import os
 import pathlib
 import re
@@ -45,3 +46,17 @@ def test_mcp_bench_breaks_a_search_into_stages():
     for stage in ["scan", "embed"]:
         assert all(c.endswith("x") for c in rows[stage][2]), rows[stage]
     assert not any(c for c in rows["auth"][2]), rows["auth"]
+
+
+def test_store_bench_opens_from_segment_files_and_from_sqlite():
+    """`engram-bench store` at a small size: it writes the segment files, then opens the store both ways in one
+    run and prints the ratio (the figures themselves are for the README, not asserted)."""
+    r = subprocess.run([BENCH, "store", "--points", "3000", "--tenants", "3"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    lines = r.stdout.splitlines()
+    assert any(line.startswith("wrote the segment files") for line in lines), r.stdout
+    assert any(line.startswith("warm rebuilt from SQLite, 3000 points") for line in lines), r.stdout
+    assert any(line.startswith("warm from segment files, 3000 points") for line in lines), r.stdout
+    assert any(line.startswith("warm: open + first search from segments / rebuilt = ") for line in lines), r.stdout
+    # The second open served from the files (the store logs what it mapped).
+    assert "mapped=3000" in r.stdout + r.stderr, (r.stdout + r.stderr)[-2000:]

@@ -66,6 +66,8 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones():
         drained = json.loads(answer)["memory"]
         assert s.proc.wait(timeout=15) == 0
         s.log.close()
+        # Encrypted at rest (the suite's default): the vector shards are not written out in the clear.
+        assert not (s.data / "engram.sqlite.segments").exists()
 
         # Started again on the same data: the drained write and the served count are there.
         s.start()
@@ -73,5 +75,55 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new_ones():
         assert status == 200 and got["memory"]["content_hash"] == drained["content_hash"], got
         status, _, got = http("GET", f"{s.url}/v1/memories/{seen['memory']['id']}", token=tok)
         assert status == 200 and got["memory"]["usage"]["served_count"] >= 1, got
+    finally:
+        s.stop()
+
+
+def test_a_clean_stop_writes_segment_files_that_the_next_start_maps():
+    """Without encryption at rest, a clean stop writes the vector shards as segment files, and the next start
+    maps them instead of rebuilding them from SQLite, answering as before. A write after that start
+    disqualifies the file, so a start after a kill rebuilds from SQLite."""
+    s = EngramServer("segments", ENGRAM_ENCRYPTION_KEY="").start()
+
+    def store_opened(since):
+        with open(s.log_path, "rb") as f:
+            f.seek(since)
+            lines = [line for line in f.read().decode(errors="replace").splitlines() if "store opened" in line]
+        assert lines, "no 'store opened' line"
+        return dict(part.split("=", 1) for part in lines[-1].split() if "=" in part)
+
+    try:
+        tok = s.token("sena")
+        ids = []
+        for text in ["The docs site builds with make docs-serve", "Releases ship with scripts/ship.sh from main",
+                     "Integration tests run against a throwaway PostgreSQL cluster"]:
+            status, _, got = http("POST", s.url + "/v1/memories", {"content": text}, token=tok)
+            assert status == 201, got
+            ids.append(got["memory"]["id"])
+        s.proc.send_signal(signal.SIGTERM)
+        assert s.proc.wait(timeout=30) == 0
+        s.log.close()
+        assert list((s.data / "engram.sqlite.segments").glob("collection-*.seg")), "no segment file after a clean stop"
+
+        before = s.log_path.stat().st_size
+        s.start()
+        fields = store_opened(before)
+        assert int(fields["points"]) >= 3 and fields["mapped"] == fields["points"], fields
+        status, _, hits = http("GET", s.url + "/v1/memories/search?q=which+script+ships+a+release", token=tok)
+        assert status == 200 and hits["results"][0]["memory"]["id"] == ids[1], hits
+
+        # A write, then a kill: the file no longer matches, so the next start rebuilds and keeps the write.
+        status, _, late = http("POST", s.url + "/v1/memories", {"content": "Feature flags are read from Consul at start-up"},
+                               token=tok)
+        assert status == 201, late
+        s.proc.kill()
+        s.proc.wait()
+        s.log.close()
+        before = s.log_path.stat().st_size
+        s.start()
+        fields = store_opened(before)
+        assert fields["mapped"] == "0", fields
+        status, _, hits = http("GET", s.url + "/v1/memories/search?q=where+are+feature+flags+read", token=tok)
+        assert status == 200 and hits["results"][0]["memory"]["id"] == late["memory"]["id"], hits
     finally:
         s.stop()

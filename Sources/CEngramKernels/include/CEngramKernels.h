@@ -2,3 +2,4 @@
 #include "engram_int8.h"
 #include "engram_sgemm.h"
 #include "engram_thread.h"
+#include "engram_checksum.h"

@@ -1,3 +1,4 @@
+import Dispatch
 import EngramCore
 import EngramKernels
 import Synchronization
@@ -17,6 +18,41 @@ extension EmbeddedStore {
         private(set) var pointID: [Int64: PointID] = [:]
         /// Point id → row id (the inverse of `pointID`), so `has_id` searches need not either.
         private(set) var rowOf: [PointID: Int64] = [:]
+
+        /// The name of the segment file known to hold exactly this collection's shards (opened from it
+        /// or written from them); nil when none is.
+        var segment: String?
+
+        /// Makes room for `points` more rows in the id maps.
+        func reservePoints(_ points: Int) {
+            pointID.reserveCapacity(pointID.count + points)
+            rowOf.reserveCapacity(rowOf.count + points)
+        }
+
+        /// Sets both id maps of a collection loaded from a segment file (built side by side, on two
+        /// cores); false, changing nothing, when a row id or a point id repeats.
+        func installPoints(_ rows: [(Int64, PointID)]) -> Bool {
+            final class Maps: @unchecked Sendable {  // each map is written by one of the two iterations only
+                var byRow: [Int64: PointID] = [:]
+                var byID: [PointID: Int64] = [:]
+            }
+            let maps = Maps()
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                if part == 0 {
+                    var byRow = [Int64: PointID](minimumCapacity: rows.count)
+                    for (rowid, pid) in rows { byRow[rowid] = pid }
+                    maps.byRow = byRow
+                } else {
+                    var byID = [PointID: Int64](minimumCapacity: rows.count)
+                    for (rowid, pid) in rows { byID[pid] = rowid }
+                    maps.byID = byID
+                }
+            }
+            guard maps.byRow.count == rows.count, maps.byID.count == rows.count else { return false }
+            pointID = maps.byRow
+            rowOf = maps.byID
+            return true
+        }
 
         /// Records (or, with nil, forgets) the point id of a row in both maps.
         func setPoint(_ rowid: Int64, _ pid: PointID?) {

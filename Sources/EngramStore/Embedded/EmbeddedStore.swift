@@ -14,8 +14,9 @@ public import Logging
 /// recovery rolls back any torn transaction).
 ///
 /// **Search.** Vectors are also held in memory, one `VectorMatrix` shard per
-/// tenant value (the collection's `tenantKey` payload field), rebuilt from the
-/// database on open. A search whose filter pins the tenant field scans only the
+/// tenant value (the collection's `tenantKey` payload field), mapped at open from
+/// the collection's segment file when it matches the database exactly, rebuilt
+/// from the database otherwise (`EmbeddedStore+Segments.swift`). A search whose filter pins the tenant field scans only the
 /// matching shards; other conditions are evaluated on candidate payloads, read
 /// from the database in score order.
 ///
@@ -50,14 +51,23 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     let committer: GroupCommitter
     var collections: [String: CollectionState] = [:]
     let logger: Logger
+    /// Where the collections' segment files live (`<database file>.segments/`), or nil when the store
+    /// keeps none (`EmbeddedStore+Segments.swift`).
+    let segmentDirectory: URL?
+    /// Held by `persistSegments()`, so two calls never write the same file at once.
+    let segmentWriter = NSLock()
 
-    /// Opens the store in `database` (whose migrator created its tables) and rebuilds the
-    /// in-memory shards.
-    public init(database: EngramDatabase, logger: Logger = Logger(label: "engram.store")) throws {
+    /// Opens the store in `database` (whose migrator created its tables) and loads the in-memory
+    /// shards: each collection from its segment file when that checks out, from SQLite otherwise.
+    ///
+    /// - Parameter segments: keep segment files beside the database (never for an encrypted
+    ///   database, whose vectors must not be written in the clear, nor an in-memory one).
+    public init(database: EngramDatabase, segments: Bool = true, logger: Logger = Logger(label: "engram.store")) throws {
         self.database = database
         self.pool = database.pool
         self.path = database.path
         self.logger = logger
+        segmentDirectory = Self.segmentDirectory(path: database.path, enabled: segments && database.cipher == nil)
         let lock = ReadWriteLock()
         let writerQueue = DispatchQueue(label: "engram.store.writer")
         self.lock = lock
@@ -86,28 +96,46 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     private func loadShards() throws {
         let start = Date()
         var total = 0
+        var mapped = 0
         try pool.read { db in
             var byID: [Int64: CollectionState] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, name, vector_size, distance, tenant_key, sparse_vectors FROM collections") {
+            var recorded: [Int64: String] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT id, name, vector_size, distance, tenant_key, sparse_vectors, segment FROM collections"
+            ) {
                 let state = try Self.collectionState(row)
                 byID[state.id] = state
                 collections[state.config.name] = state
+                recorded[state.id] = row["segment"]
             }
             for row in try Row.fetchAll(db, sql: "SELECT collection_id, field, schema FROM payload_indexes") {
                 byID[row[0]]?.payloadIndexes[row[1]] = try? JSONDecoder().decode(JSONValue.self, from: Data((row[2] as String).utf8))
             }
-            let sizes = try Row.fetchAll(db, sql: "SELECT collection_id, tenant, COUNT(*) FROM points GROUP BY collection_id, tenant")
-            for row in sizes {
-                guard let state = byID[row[0]] else { continue }
-                state.shard(row[1] as String?).reserve(row[2])
+            var sizes: [Int64: [String?: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT collection_id, tenant, COUNT(*) FROM points GROUP BY collection_id, tenant") {
+                sizes[row[0], default: [:]][row[1] as String?] = row[2]
             }
+            // Collections whose segment file checks out are served from it; the others are rebuilt below.
+            var rebuild: Set<Int64> = []
+            for (id, state) in byID {
+                if let rows = openSegment(state, recorded: recorded[id], sizes: sizes[id] ?? [:]) {
+                    mapped += rows
+                    total += rows
+                } else {
+                    rebuild.insert(id)
+                    for (tenant, n) in sizes[id] ?? [:] { state.shard(tenant).reserve(n) }
+                    state.reservePoints(sizes[id]?.values.reduce(0, +) ?? 0)
+                }
+            }
+            guard !rebuild.isEmpty else { return }
             let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector, pid, sparse FROM points")
             var lastTenant: String?
             var lastShard: VectorMatrix?
             var lastCollection: Int64 = -1
             while let row = try cursor.next() {
                 let collectionID: Int64 = row[1]
-                guard let state = byID[collectionID] else { continue }
+                guard rebuild.contains(collectionID), let state = byID[collectionID] else { continue }
                 let tenant: String? = row[2]
                 let shard: VectorMatrix
                 if let s = lastShard, collectionID == lastCollection, tenant == lastTenant {
@@ -136,7 +164,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
         logger.info(
             "store opened",
             metadata: [
-                "path": "\(path)", "collections": "\(collections.count)", "points": "\(total)",
+                "path": "\(path)", "collections": "\(collections.count)", "points": "\(total)", "mapped": "\(mapped)",
                 "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(start)))",
             ]
         )

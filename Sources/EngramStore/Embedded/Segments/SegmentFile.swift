@@ -1,0 +1,328 @@
+import EngramCore
+import EngramKernels
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One collection's vector shards on disk, memory-mapped at open so a large store is ready without
+/// rebuilding its rows from SQLite. SQLite stays the source of truth: a segment is used only when
+/// everything in it checks out (see `EmbeddedStore+Segments.swift`), and rebuilt from SQLite otherwise.
+///
+/// Layout (little-endian): every section starts on a 4 KiB boundary, in shard order: row ids, float
+/// rows, int8 rows, scales, error bounds, norm bounds and point ids; the row sections are sized for
+/// `capacity` rows, of which the first `count` are written (the rest are holes, so appends after
+/// opening land in place). After the sections come the header (JSON: `SegmentHeader`) and a
+/// 24-byte trailer: the header's offset (UInt64), length (UInt32) and checksum (UInt32), then the
+/// magic `ENGSEG01`. A file is written whole to a temporary name, fsynced and renamed over the old
+/// one, so a crash leaves the old file or the new one, never a mix.
+enum SegmentFile {
+    static let magic = Array("ENGSEG01".utf8)
+    static let version = 1
+    static let alignment = 4096
+    /// Sections are checksummed in chunks of this size, so verification runs on every core.
+    static let chunkBytes = 32 << 20
+    static let trailerBytes = 24
+
+    struct Section: Codable, Equatable {
+        var offset: Int
+        /// Bytes in use (the section may reserve more, for appends).
+        var length: Int
+        /// `Checksum.of` each `chunkBytes` chunk of the bytes in use.
+        var checksums: [UInt32]
+    }
+
+    struct Shard: Codable {
+        var tenant: String?
+        var count: Int
+        var capacity: Int
+        var ids: Section
+        var floats: Section
+        var codes: Section
+        var scales: Section
+        var errors: Section
+        var norms: Section
+        var pointIDs: Section
+        /// Bit patterns of the matrix's widest bounds.
+        var maxError: UInt32
+        var maxNorm: UInt32
+    }
+
+    struct Header: Codable {
+        var version: Int
+        var collectionID: Int64
+        /// The name recorded in the collection row's `segment` when the file was written.
+        var token: String
+        var dimension: Int
+        var normalizes: Bool
+        var stride: Int
+        var shards: [Shard]
+    }
+
+    /// Why a segment was not used (logged, then the collection is rebuilt from SQLite).
+    struct Rejected: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Bytes of a point id record: a kind byte (0 number, 1 UUID) and 16 bytes.
+    static let pointIDBytes = 17
+
+    static func aligned(_ n: Int) -> Int { (n + alignment - 1) / alignment * alignment }
+
+    static func checksums(_ bytes: UnsafeRawBufferPointer) -> [UInt32] {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return [] }
+        return stride(from: 0, to: bytes.count, by: chunkBytes).map { start in
+            Checksum.of(base + start, count: min(chunkBytes, bytes.count - start))
+        }
+    }
+
+    static func encodePointID(_ id: PointID, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: pointIDBytes)
+        switch id {
+        case let .number(n):
+            p.storeBytes(of: 0, as: UInt8.self)
+            p.storeBytes(of: n.littleEndian, toByteOffset: 1, as: UInt64.self)
+        case let .uuid(u):
+            p.storeBytes(of: 1, as: UInt8.self)
+            withUnsafeBytes(of: u.uuid) { (p + 1).copyMemory(from: $0.baseAddress!, byteCount: 16) }
+        }
+    }
+
+    static func decodePointID(_ p: UnsafeRawPointer) -> PointID? {
+        switch p.load(as: UInt8.self) {
+        case 0: return .number(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
+        case 1:
+            var u: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &u) { $0.copyMemory(from: UnsafeRawBufferPointer(start: p + 1, count: 16)) }
+            return .uuid(UUID(uuid: u))
+        default: return nil
+        }
+    }
+}
+
+// MARK: - Writing
+
+extension SegmentFile {
+    /// One shard to write: its tenant, matrix and the point id of each row.
+    struct ShardSource {
+        let tenant: String?
+        let matrix: VectorMatrix
+        let pointID: (Int64) -> PointID?
+    }
+
+    /// Writes a segment to `url` (through `url.tmp`, fsynced and renamed, the directory fsynced).
+    /// The matrices must not change meanwhile (the caller holds the store's lock).
+    static func write(
+        to url: URL,
+        collectionID: Int64,
+        token: String,
+        dimension: Int,
+        normalizes: Bool,
+        shards sources: [ShardSource]
+    ) throws {
+        let temporary = url.appendingPathExtension("tmp")
+        let fd = open(temporary.path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Rejected("cannot create \(temporary.lastPathComponent): errno \(errno)") }
+        var closed = false
+        defer {
+            if !closed { close(fd) }
+        }
+        func put(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+            var done = 0
+            while done < bytes.count {
+                let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw Rejected("write failed: errno \(errno)") }
+                done += n
+            }
+        }
+        let stride = VectorMatrix.quantizedStride(dimension: dimension)
+        var offset = 0
+        func reserve(_ bytes: Int) -> Int {
+            let at = offset
+            offset = aligned(at + bytes)
+            return at
+        }
+        var shards: [Shard] = []
+        for source in sources {
+            try source.matrix.withSections { s in
+                // Room for a quarter more rows (at least 1,024) before an append must move the rows.
+                let capacity = max(s.count + s.count / 4, 1024)
+                func section(_ bytes: UnsafeRawBufferPointer, room: Int) throws -> Section {
+                    let at = reserve(room)
+                    if bytes.count > 0 { try put(bytes, at: at) }
+                    return Section(offset: at, length: bytes.count, checksums: checksums(bytes))
+                }
+                let ids = try section(s.ids, room: s.count * 8)
+                let floats = try section(s.floats, room: capacity * dimension * 4)
+                let codes = try section(s.codes, room: capacity * stride)
+                let scales = try section(s.scales, room: capacity * 4)
+                let errors = try section(s.errors, room: capacity * 4)
+                let norms = try section(s.norms, room: capacity * 4)
+                let records = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, s.count * pointIDBytes), alignment: 8)
+                defer { records.deallocate() }
+                let rowIDs = s.ids.bindMemory(to: Int64.self)
+                for (row, rowid) in rowIDs.enumerated() {
+                    guard let pid = source.pointID(rowid) else { throw Rejected("row \(rowid) has no point id") }
+                    encodePointID(pid, into: records.baseAddress! + row * pointIDBytes)
+                }
+                let pointIDs = try section(UnsafeRawBufferPointer(rebasing: records[0..<(s.count * pointIDBytes)]), room: s.count * pointIDBytes)
+                shards.append(
+                    Shard(
+                        tenant: source.tenant,
+                        count: s.count,
+                        capacity: capacity,
+                        ids: ids,
+                        floats: floats,
+                        codes: codes,
+                        scales: scales,
+                        errors: errors,
+                        norms: norms,
+                        pointIDs: pointIDs,
+                        maxError: s.maxError.bitPattern,
+                        maxNorm: s.maxNorm.bitPattern
+                    )
+                )
+            }
+        }
+        let header = Header(
+            version: version,
+            collectionID: collectionID,
+            token: token,
+            dimension: dimension,
+            normalizes: normalizes,
+            stride: stride,
+            shards: shards
+        )
+        let json = try JSONEncoder().encode(header)
+        let headerOffset = offset
+        try json.withUnsafeBytes { try put($0, at: headerOffset) }
+        var trailer = [UInt8](repeating: 0, count: trailerBytes)
+        trailer.withUnsafeMutableBytes { t in
+            t.storeBytes(of: UInt64(headerOffset).littleEndian, toByteOffset: 0, as: UInt64.self)
+            t.storeBytes(of: UInt32(json.count).littleEndian, toByteOffset: 8, as: UInt32.self)
+            let sum = json.withUnsafeBytes { Checksum.of($0) }
+            t.storeBytes(of: sum.littleEndian, toByteOffset: 12, as: UInt32.self)
+            for (i, b) in magic.enumerated() { t[16 + i] = b }
+        }
+        try trailer.withUnsafeBytes { try put($0, at: headerOffset + json.count) }
+        guard fsync(fd) == 0 else { throw Rejected("fsync failed: errno \(errno)") }
+        closed = true
+        guard close(fd) == 0 else { throw Rejected("close failed: errno \(errno)") }
+        guard rename(temporary.path, url.path) == 0 else { throw Rejected("rename failed: errno \(errno)") }
+        try fsyncDirectory(url.deletingLastPathComponent())
+    }
+
+    static func fsyncDirectory(_ directory: URL) throws {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw Rejected("cannot open the segment directory: errno \(errno)") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw Rejected("fsync of the segment directory failed: errno \(errno)") }
+    }
+}
+
+// MARK: - Opening
+
+extension SegmentFile {
+    /// A mapped segment file; unmapped when the last matrix serving from it lets go.
+    final class Mapping: @unchecked Sendable {  // immutable after init; the pages are written only by matrices under the store's lock
+        let base: UnsafeMutableRawPointer
+        let length: Int
+
+        /// Maps `url` privately (writes copy pages; the file never changes) and reads it in.
+        init(url: URL) throws {
+            let fd = open(url.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Rejected("cannot open: errno \(errno)") }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0 else { throw Rejected("cannot stat: errno \(errno)") }
+            let length = Int(info.st_size)
+            guard length >= SegmentFile.trailerBytes else { throw Rejected("too short (\(length) bytes)") }
+            // Read-only first, so MAP_POPULATE reads the pages in without copying them (populating a
+            // writable private mapping would copy every page); writable after, so a matrix's first
+            // write to a page copies just that page.
+            #if os(Linux)
+            let flags = MAP_PRIVATE | MAP_POPULATE
+            #else
+            let flags = MAP_PRIVATE
+            #endif
+            guard let base = mmap(nil, length, PROT_READ, flags, fd, 0), base != MAP_FAILED else {
+                throw Rejected("cannot map: errno \(errno)")
+            }
+            guard mprotect(base, length, PROT_READ | PROT_WRITE) == 0 else {
+                munmap(base, length)
+                throw Rejected("cannot make the mapping writable: errno \(errno)")
+            }
+            self.base = base
+            self.length = length
+        }
+
+        deinit { munmap(base, length) }
+    }
+
+    /// A verified segment: its header and mapping.
+    struct Opened {
+        let header: Header
+        let mapping: Mapping
+    }
+
+    /// Maps and verifies the segment at `url`: trailer, header, every section's bounds and checksums.
+    static func mapped(_ url: URL) throws -> Opened {
+        let mapping = try Mapping(url: url)
+        let length = mapping.length
+        let trailer = UnsafeRawPointer(mapping.base + length - trailerBytes)
+        guard Array(UnsafeRawBufferPointer(start: trailer + 16, count: 8)) == magic else { throw Rejected("no segment trailer") }
+        let headerOffset = Int(UInt64(littleEndian: trailer.loadUnaligned(as: UInt64.self)))
+        let headerLength = Int(UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+        let headerSum = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        guard headerOffset >= 0, headerLength > 0, headerOffset + headerLength == length - trailerBytes else {
+            throw Rejected("header out of bounds")
+        }
+        let headerBytes = UnsafeRawBufferPointer(start: mapping.base + headerOffset, count: headerLength)
+        guard Checksum.of(headerBytes) == headerSum else { throw Rejected("header checksum") }
+        let header: Header
+        do { header = try JSONDecoder().decode(Header.self, from: Data(headerBytes)) } catch { throw Rejected("unreadable header") }
+        guard header.version == version else { throw Rejected("version \(header.version), expected \(version)") }
+        guard header.dimension > 0, header.stride == VectorMatrix.quantizedStride(dimension: header.dimension) else {
+            throw Rejected("bad dimension")
+        }
+        // Bounds first (a chunk is checksummed only inside the file), then every chunk, on every core.
+        var pending: [(Int, Int, UInt32)] = []
+        for shard in header.shards {
+            guard shard.count >= 0, shard.capacity >= shard.count else { throw Rejected("bad shard size") }
+            let expected: [(Section, Int, Int)] = [
+                (shard.ids, shard.count * 8, shard.count * 8),
+                (shard.floats, shard.count * header.dimension * 4, shard.capacity * header.dimension * 4),
+                (shard.codes, shard.count * header.stride, shard.capacity * header.stride),
+                (shard.scales, shard.count * 4, shard.capacity * 4),
+                (shard.errors, shard.count * 4, shard.capacity * 4),
+                (shard.norms, shard.count * 4, shard.capacity * 4),
+                (shard.pointIDs, shard.count * pointIDBytes, shard.count * pointIDBytes),
+            ]
+            for (section, used, room) in expected {
+                guard section.length == used, section.offset % alignment == 0, section.offset >= 0,
+                    section.offset + room <= headerOffset,
+                    section.checksums.count == (used + chunkBytes - 1) / chunkBytes
+                else { throw Rejected("section out of bounds") }
+                for (i, sum) in section.checksums.enumerated() {
+                    let start = section.offset + i * chunkBytes
+                    pending.append((start, min(chunkBytes, section.offset + used - start), sum))
+                }
+            }
+        }
+        let chunks = pending
+        let bad = Mutex<Bool>(false)
+        let address = UInt(bitPattern: mapping.base)  // an address, so the concurrent closure captures only Sendable values
+        DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
+            let (start, count, sum) = chunks[i]
+            if Checksum.of(UnsafeRawPointer(bitPattern: address)! + start, count: count) != sum { bad.withLock { $0 = true } }
+        }
+        guard !bad.withLock({ $0 }) else { throw Rejected("section checksum") }
+        return Opened(header: header, mapping: mapping)
+    }
+}

@@ -1,0 +1,254 @@
+import EngramCore
+import EngramDatabase
+import EngramKernels
+import Foundation
+import Testing
+
+@testable import EngramStore
+
+/// Segment files: a store reopened after `persistSegments()` serves its shards from the mapped file,
+/// with the same answers as one rebuilt from SQLite, and any file that does not match the database
+/// exactly (a later write, a flipped byte, a cut file, another version) is rebuilt instead.
+@Suite struct SegmentTests {
+    static let dimension = 24
+
+    /// A store with one collection: 5,000 points in tenant `big` (over the int8 scan's threshold)
+    /// and 40 in each of `a` and `b`, plus a point without a tenant.
+    static func populated(_ dir: URL) async throws -> EmbeddedStore {
+        let store = try EmbeddedStore(directory: dir)
+        try await store.createCollection(CollectionConfig(name: "c", vectorSize: dimension, tenantKey: "tenant"))
+        var rng = SystemRandomNumberGenerator()
+        var points: [PointStruct] = []
+        for i in 0..<5_081 {
+            let tenant: JSONValue? = i < 5_000 ? .string("big") : i < 5_040 ? .string("a") : i < 5_080 ? .string("b") : nil
+            var payload: Payload = ["n": .int(Int64(i))]
+            if let tenant { payload["tenant"] = tenant }
+            let id: PointID = i % 2 == 0 ? .number(UInt64(i)) : .uuid(UUID())
+            points.append(PointStruct(id: id, vector: randomVector(&rng), payload: payload))
+        }
+        for start in stride(from: 0, to: points.count, by: 1_000) {
+            try await store.upsert("c", points: Array(points[start..<min(points.count, start + 1_000)]))
+        }
+        return store
+    }
+
+    static func randomVector(_ rng: inout SystemRandomNumberGenerator) -> [Float] {
+        (0..<dimension).map { _ in Float.random(in: -1...1, using: &rng) }
+    }
+
+    /// Every shard's matrix, by tenant.
+    static func shards(_ store: EmbeddedStore) -> [String?: VectorMatrix] {
+        store.lock.read { store.collections["c"]!.shards }
+    }
+
+    /// Ids and score bit patterns of a search, for exact comparison.
+    static func answers(_ store: EmbeddedStore, _ queries: [[Float]]) async throws -> [[String]] {
+        var out: [[String]] = []
+        for (i, q) in queries.enumerated() {
+            let filter: Filter? =
+                i % 3 == 0
+                ? Filter(must: [.field(FieldCondition(key: "tenant", match: .value("big")))])
+                : i % 3 == 1
+                    ? nil
+                    : Filter(must: [.field(FieldCondition(key: "tenant", match: .value("a")))])
+            let hits = try await store.search("c", SearchRequest(vector: q, filter: filter, limit: 10))
+            out.append(hits.map { "\($0.id) \($0.score.bitPattern)" })
+        }
+        return out
+    }
+
+    /// The answers of a store rebuilt from the same database without segments.
+    static func rebuiltAnswers(_ dir: URL, _ queries: [[Float]]) async throws -> [[String]] {
+        let database = try EngramDatabase(directory: dir)
+        let store = try EmbeddedStore(database: database, segments: false)
+        #expect(shards(store).values.allSatisfy { !$0.isMapped })
+        return try await answers(store, queries)
+    }
+
+    static func queries() -> [[Float]] {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<12).map { _ in randomVector(&rng) }
+    }
+
+    static func segmentFile(_ dir: URL) throws -> URL {
+        let segments = dir.appendingPathComponent(EngramDatabase.fileName + ".segments")
+        let names = try FileManager.default.contentsOfDirectory(atPath: segments.path).filter { $0.hasSuffix(".seg") }
+        try #require(names.count == 1)
+        return segments.appendingPathComponent(names[0])
+    }
+
+    /// A populated store's directory after `persistSegments()`, and its segment file.
+    static func persistedStore(_ name: String) async throws -> (dir: URL, file: URL) {
+        let dir = temporaryDirectory(name)
+        let store = try await populated(dir)
+        try await store.persistSegments()
+        return (dir, try segmentFile(dir))
+    }
+
+    @Test func aPersistedSegmentServesTheNextOpenWithTheSameAnswers() async throws {
+        let dir = temporaryDirectory("segments")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let queries = Self.queries()
+        do {
+            let store = try await Self.populated(dir)
+            #expect(try await store.persistSegments() == 1)
+            // Nothing changed since: nothing to write.
+            #expect(try await store.persistSegments() == 0)
+        }
+        let store = try EmbeddedStore(directory: dir)
+        let shards = Self.shards(store)
+        #expect(shards.count == 4 && shards.values.allSatisfy { $0.isMapped })
+        #expect(try await store.collectionInfo("c").pointsCount == 5_081)
+        #expect(try await Self.answers(store, queries) == Self.rebuiltAnswers(dir, queries))
+        // Point ids come back from the file: retrieve by id, and `has_id` search.
+        let some = try await store.scroll("c", ScrollRequest(limit: 50, withPayload: true))
+        for record in some.points {
+            let vector = try #require(try await store.retrieve("c", ids: [record.id], withVector: true).first?.vector)
+            let hit = try await store.search("c", SearchRequest(vector: vector, limit: 1))
+            #expect(hit.first?.id == record.id)
+        }
+        let ids = Array(some.points.prefix(5).map(\.id))
+        let hasID = try await store.search("c", SearchRequest(vector: queries[0], filter: Filter(must: [.hasID(ids)]), limit: 10))
+        #expect(Set(hasID.map(\.id)) == Set(ids))
+    }
+
+    @Test func aWriteAfterPersistingDisqualifiesTheSegmentUntilTheNextOne() async throws {
+        let dir = temporaryDirectory("segments-stale")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SystemRandomNumberGenerator()
+        let late = Self.randomVector(&rng)
+        do {
+            let store = try await Self.populated(dir)
+            try await store.persistSegments()
+            try await store.upsert("c", points: [PointStruct(id: .number(999_999), vector: late, payload: ["tenant": .string("a")])])
+        }
+        do {
+            let store = try EmbeddedStore(directory: dir)
+            #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+            let hit = try await store.search("c", SearchRequest(vector: late, limit: 1))
+            #expect(hit.first?.id == .number(999_999))
+            // A vector update, a deletion and a tenant move disqualify a fresh segment too.
+            #expect(try await store.persistSegments() == 1)
+            try await store.updateVectors("c", [PointVectorsUpdate(id: .number(2), vector: late)])
+        }
+        do {
+            let store = try EmbeddedStore(directory: dir)
+            #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+            let hits = try await store.search("c", SearchRequest(vector: late, limit: 2))
+            #expect(Set(hits.map(\.id)) == [.number(2), .number(999_999)])
+            #expect(try await store.persistSegments() == 1)
+            try await store.delete("c", .ids([.number(999_999)]))
+        }
+        do {
+            let store = try EmbeddedStore(directory: dir)
+            #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+            #expect(try await store.search("c", SearchRequest(vector: late, limit: 1)).first?.id != .number(999_999))
+            #expect(try await store.persistSegments() == 1)
+            try await store.setPayload("c", payload: ["tenant": .string("b")], key: nil, .ids([.number(0)]))
+        }
+        let store = try EmbeddedStore(directory: dir)
+        #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+        let inB = try await store.scroll(
+            "c",
+            ScrollRequest(filter: Filter(must: [.field(FieldCondition(key: "tenant", match: .value("b")))]), limit: 100)
+        )
+        #expect(inB.points.contains { $0.id == .number(0) })
+        #expect(try await store.collectionInfo("c").pointsCount == 5_081)
+    }
+
+    /// Damage of every kind: each is rejected and the collection rebuilt with the same answers.
+    @Test(arguments: ["flip a row byte", "flip a header byte", "cut the file", "another version", "empty file"])
+    func aDamagedSegmentIsRebuilt(_ damage: String) async throws {
+        let (dir, file) = try await Self.persistedStore("segments-damaged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let queries = Self.queries()
+        var bytes = [UInt8](try Data(contentsOf: file))
+        let opened = try SegmentFile.mapped(file)
+        switch damage {
+        case "flip a row byte":
+            let floats = opened.header.shards.first { $0.count == 5_000 }!.floats
+            bytes[floats.offset + floats.length / 2] ^= 0x10
+        case "flip a header byte":
+            bytes[bytes.count - SegmentFile.trailerBytes - 10] ^= 0x01
+        case "cut the file":
+            bytes.removeLast(SegmentFile.trailerBytes + 100)
+        case "another version":
+            var header = opened.header
+            header.version = SegmentFile.version + 1
+            let json = [UInt8](try JSONEncoder().encode(header))
+            let headerOffset = Int(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: $0.count - SegmentFile.trailerBytes, as: UInt64.self) })
+            var trailer = [UInt8](repeating: 0, count: SegmentFile.trailerBytes)
+            trailer.withUnsafeMutableBytes { t in
+                t.storeBytes(of: UInt64(headerOffset).littleEndian, toByteOffset: 0, as: UInt64.self)
+                t.storeBytes(of: UInt32(json.count).littleEndian, toByteOffset: 8, as: UInt32.self)
+                let sum = json.withUnsafeBytes { Checksum.of($0) }
+                t.storeBytes(of: sum.littleEndian, toByteOffset: 12, as: UInt32.self)
+            }
+            trailer.replaceSubrange(16..., with: SegmentFile.magic)
+            bytes = Array(bytes[0..<headerOffset]) + json + trailer
+        default:
+            bytes = []
+        }
+        try Data(bytes).write(to: file)
+        #expect(throws: SegmentFile.Rejected.self) { try SegmentFile.mapped(file) }
+        let store = try EmbeddedStore(directory: dir)
+        #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+        #expect(try await Self.answers(store, queries) == Self.rebuiltAnswers(dir, queries))
+        // The next persist replaces the damaged file with a good one.
+        #expect(try await store.persistSegments() == 1)
+        let again = try EmbeddedStore(directory: dir)
+        #expect(Self.shards(again).values.allSatisfy { $0.isMapped })
+    }
+
+    /// Writes to a store served from its segment change memory only (the private mapping copies the
+    /// pages they touch): the file stays byte for byte, and the answers follow the writes, including
+    /// appends past the file's room for rows.
+    @Test func writesToMappedShardsLeaveTheFileAlone() async throws {
+        let (dir, file) = try await Self.persistedStore("segments-writes")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let queries = Self.queries()
+        let before = try Data(contentsOf: file)
+        let store = try EmbeddedStore(directory: dir)
+        var rng = SystemRandomNumberGenerator()
+        // In place, a removal (the last row moves into the hole), and appends past the room of `a` (1,024 rows).
+        try await store.upsert("c", points: [PointStruct(id: .number(2), vector: Self.randomVector(&rng), payload: ["tenant": .string("big")])])
+        try await store.delete("c", .ids([.number(4), .number(5_040)]))
+        let appended = (0..<1_100).map { i in
+            PointStruct(id: .number(UInt64(2_000_000 + i)), vector: Self.randomVector(&rng), payload: ["tenant": .string("a")])
+        }
+        try await store.upsert("c", points: appended)
+        let shards = Self.shards(store)
+        #expect(shards["big"]?.isMapped == true)
+        #expect(shards["a"]?.isMapped == false)
+        #expect(try Data(contentsOf: file) == before)
+        #expect(try await Self.answers(store, queries) == Self.rebuiltAnswers(dir, queries))
+    }
+
+    @Test func anEncryptedDatabaseKeepsNoSegments() async throws {
+        let dir = temporaryDirectory("segments-encrypted")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cipher = AtRestCipher(current: EncryptionAtRestTests.key())
+        let store = try EmbeddedStore(directory: dir, cipher: cipher)
+        try await store.createCollection(CollectionConfig(name: "c", vectorSize: Self.dimension))
+        var rng = SystemRandomNumberGenerator()
+        try await store.upsert("c", points: [PointStruct(id: .number(1), vector: Self.randomVector(&rng))])
+        #expect(try await store.persistSegments() == 0)
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent(EngramDatabase.fileName + ".segments").path))
+    }
+
+    @Test func theChecksumIsTheSameOnEveryPath() {
+        var rng = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 31, 32, 33, 64, 100, 4_097, 70_001] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            bytes.withUnsafeBytes { b in
+                let fast = Checksum.of(b)
+                #expect(fast == Checksum.of(b, portable: true), "length \(length)")
+                if length > 0 {
+                    var flipped = bytes
+                    flipped[length / 2] ^= 1
+                    flipped.withUnsafeBytes { f in #expect(Checksum.of(f) != fast) }
+                }
+            }
+        }
+    }
+}
