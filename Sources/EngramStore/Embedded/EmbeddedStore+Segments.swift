@@ -56,6 +56,7 @@ extension EmbeddedStore {
         points.reserveCapacity(sizes.values.reduce(0, +))
         let base = opened.mapping.base
         for shard in header.shards where shard.count > 0 {
+            guard shards[shard.tenant] == nil else { return reject("a tenant appears twice") }
             let rows = MappedRows(
                 count: shard.count,
                 capacity: shard.capacity,
