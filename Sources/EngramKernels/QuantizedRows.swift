@@ -27,7 +27,7 @@ struct QuantizedRows {
 
     init(dimension: Int) {
         self.dimension = dimension
-        stride = (dimension + 63) / 64 * 64
+        stride = VectorMatrix.quantizedStride(dimension: dimension)
     }
 
     func deallocate() {
