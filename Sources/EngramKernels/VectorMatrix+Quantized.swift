@@ -54,6 +54,9 @@ extension VectorMatrix {
         let quantizedQueries = queries.map { QueryQuantization($0, stride: stride) }
         let parts = quantizedScan(quantizedQueries, k: k, accept: accept)
         let d = Int32(dimension)
+        if readsRowsAhead {
+            readAhead(rows: parts.lazy.flatMap { part in part.candidates.lazy.filter { $0.upper >= part.lowers.threshold }.map { Int($0.row) } })
+        }
         return zip(queries, parts).map { q, part in
             // The k-th best lower bound: every row in the top k has an upper bound at least this.
             let floor = part.lowers.threshold

@@ -1,4 +1,11 @@
 import CEngramKernels
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The rows of a matrix as the byte sections of a segment file: what `VectorMatrix.withSections`
 /// hands a writer, and (with `capacity` rows of room) what `VectorMatrix(mapped:)` serves from.
@@ -127,8 +134,35 @@ extension VectorMatrix {
         quantized.maxError = rows.maxError
         quantized.maxNorm = rows.maxNorm
         mapping = rows.owner
+        rowsMayBeOnDisk.store(true, ordering: .relaxed)
     }
 
     /// Whether the rows are served from a mapped segment (no write has grown the matrix since).
     public var isMapped: Bool { mapping != nil }
+
+    /// Whether searches ask the kernel for the float rows they rescore before reading them: true for
+    /// a matrix just mapped from a segment, whose float rows may still be on disk (a search would
+    /// otherwise wait for them one page fault at a time), until `markRowsResident()`.
+    public var readsRowsAhead: Bool { rowsMayBeOnDisk.load(ordering: .relaxed) && mapping != nil }
+
+    /// Records that the float rows have been read into memory (the store calls it once it has
+    /// verified them), so searches stop asking for them ahead.
+    public func markRowsResident() { rowsMayBeOnDisk.store(false, ordering: .relaxed) }
+
+    /// Asks the kernel to start reading the float rows `rows` in, all at once (`MADV_WILLNEED`).
+    func readAhead(rows: some Sequence<Int>) {
+        for row in rows { readAhead(from: row, count: 1) }
+    }
+
+    /// Asks the kernel to start reading every float row in (before a scan of all of them).
+    func readAheadAllRows() { readAhead(from: 0, count: count) }
+
+    private func readAhead(from row: Int, count rows: Int) {
+        guard let storage, rows > 0 else { return }
+        let page = Int(getpagesize())
+        let start = Int(bitPattern: storage + row * dimension)
+        let aligned = start / page * page
+        let end = start + rows * dimension * MemoryLayout<Float>.stride
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: aligned), end - aligned, MADV_WILLNEED)
+    }
 }

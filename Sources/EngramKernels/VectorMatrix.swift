@@ -38,6 +38,8 @@ public final class VectorMatrix: @unchecked Sendable {
     /// The segment mapping the rows live in when the matrix was opened from one
     /// (`VectorMatrix+Segment.swift`); nil once they live in memory this matrix allocated.
     var mapping: AnyObject?
+    /// Set while the mapped float rows may not have been read in yet (`readsRowsAhead`).
+    let rowsMayBeOnDisk = Atomic<Bool>(false)
     /// The int8 copy of the rows scanned by large searches (`VectorMatrix+Quantized.swift`).
     var quantized: QuantizedRows
 
@@ -199,6 +201,7 @@ public final class VectorMatrix: @unchecked Sendable {
         if usesQuantizedScan {
             return quantizedSearch([q], k: k, accept: accept)[0]
         }
+        if readsRowsAhead { readAheadAllRows() }
         // Split a large scan across cores only when no other scan is running: under
         // concurrent load the cores are already busy and splitting only adds overhead.
         let large = count >= Self.parallelScanThreshold
@@ -291,6 +294,7 @@ public final class VectorMatrix: @unchecked Sendable {
         for q in prepared { packed += q }
         var tops = (0..<b).map { _ in TopK(k: k) }
         guard count > 0, let base = storage else { return tops.map { $0.sorted() } }
+        if readsRowsAhead { readAheadAllRows() }
         let n = count
         let block = max(1024, Self.blockRows / max(1, b / 4))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: b * min(block, n))

@@ -117,6 +117,7 @@ final class CrashTests: XCTestCase {
                 XCTAssertEqual(hits.first?.score ?? 0, 1, accuracy: 1e-5)
                 XCTAssertEqual(hits.first?.id, .number(id), "round \(round): point \(id) not found by its vector")
             }
+            await store.segmentsVerified()
             let mapped = store.lock.read { store.collections["crash"]?.shards.values.contains { $0.isMapped } ?? false }
             print("crash round \(round): \(roundAcks) batches acknowledged, \(acknowledged.count) points verified, from a segment: \(mapped)")
         }

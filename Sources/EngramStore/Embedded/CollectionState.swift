@@ -54,6 +54,15 @@ extension EmbeddedStore {
             return true
         }
 
+        /// Forgets every shard and point id (before the collection is loaded again from the database).
+        func removeAllPoints() {
+            shards = [:]
+            pointID = [:]
+            rowOf = [:]
+            segment = nil
+            payloadCache.withLock { $0.removeAll() }
+        }
+
         /// Records (or, with nil, forgets) the point id of a row in both maps.
         func setPoint(_ rowid: Int64, _ pid: PointID?) {
             if let old = pointID[rowid], old != pid { rowOf[old] = nil }

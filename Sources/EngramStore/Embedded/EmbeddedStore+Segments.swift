@@ -11,12 +11,17 @@ import Logging
 /// SQLite stays the source of truth. A segment is written by `persistSegments()` (the server calls
 /// it when it stops), which then records the file's name in the collection row's `segment`; SQLite
 /// triggers clear that name at the first change to the collection's points after it (insert, delete,
-/// vector or tenant change, from any path). A segment is used at the next open only when all of this
-/// holds, else the collection is rebuilt from SQLite and the file replaced at the next
-/// `persistSegments()`:
-/// - the trailer, header and version read back, and every section's checksum matches;
-/// - the header names the collection and the name its row still records;
-/// - each shard holds as many rows as SQLite has points for that tenant.
+/// vector or tenant change, from any path). The store opens a collection from its segment when the
+/// trailer, header and version read back, the header names the collection and the name its row still
+/// records, the checksums of what a search reads from every row match (`SegmentFile.Part.serving`),
+/// and no id repeats; else it rebuilds the collection from SQLite, and the file is replaced at the
+/// next `persistSegments()`.
+///
+/// Two more checks would read much more than a search needs, so they run once the store has opened,
+/// in the background (`segmentsVerified()` waits for them): the float rows' checksums (four fifths of
+/// the file), and each shard's row count against SQLite's count for its tenant (a scan of the
+/// points index). A collection failing either is rebuilt from SQLite then, under the write lock.
+/// Until then a search reads rows that passed every check the name recorded in SQLite implies.
 /// Collections with named sparse vectors are always rebuilt (their sparse indexes are not in the file).
 extension EmbeddedStore {
     /// `<path>.segments`, or nil when segments are off or the database has no file.
@@ -29,15 +34,20 @@ extension EmbeddedStore {
         segmentDirectory?.appendingPathComponent("collection-\(collectionID).seg")
     }
 
-    /// Installs `state`'s shards and point ids from its segment file; the rows served, or nil (logged
-    /// with the reason, never with content) when the collection must be rebuilt from SQLite.
-    func openSegment(_ state: CollectionState, recorded: String?, sizes: [String?: Int]) -> Int? {
+    func rejectSegment(_ state: CollectionState, _ reason: String) {
+        logger.notice(
+            "segment not used; rebuilding the collection from the database",
+            metadata: ["collection": "\(state.config.name)", "reason": "\(reason)"]
+        )
+    }
+
+    /// Installs `state`'s shards and point ids from its segment file: the rows served and the opened
+    /// file, or nil (logged with the reason, never with content) when the collection must be rebuilt
+    /// from SQLite.
+    func openSegment(_ state: CollectionState, recorded: String?) -> (Int, SegmentFile.Opened)? {
         guard let url = segmentURL(state.id), FileManager.default.fileExists(atPath: url.path) else { return nil }
-        func reject(_ reason: String) -> Int? {
-            logger.notice(
-                "segment not used; rebuilding the collection from the database",
-                metadata: ["collection": "\(state.config.name)", "reason": "\(reason)"]
-            )
+        func reject(_ reason: String) -> (Int, SegmentFile.Opened)? {
+            rejectSegment(state, reason)
             return nil
         }
         guard state.sparse.isEmpty else { return reject("collection has sparse vectors") }
@@ -49,11 +59,9 @@ extension EmbeddedStore {
         guard header.dimension == state.config.vectorSize, header.normalizes == (state.config.distance == .cosine) else {
             return reject("collection configuration differs")
         }
-        let inFile = Dictionary(header.shards.map { ($0.tenant, $0.count) }, uniquingKeysWith: { a, b in a + b })
-        guard inFile.filter({ $0.value > 0 }) == sizes.filter({ $0.value > 0 }) else { return reject("row counts differ") }
         var shards: [String?: VectorMatrix] = [:]
         var points: [(Int64, PointID)] = []
-        points.reserveCapacity(sizes.values.reduce(0, +))
+        points.reserveCapacity(header.shards.reduce(0) { $0 + $1.count })
         let base = opened.mapping.base
         for shard in header.shards where shard.count > 0 {
             guard shards[shard.tenant] == nil else { return reject("a tenant appears twice") }
@@ -85,7 +93,87 @@ extension EmbeddedStore {
         guard state.installPoints(points) else { return reject("a point id repeats") }
         state.shards = shards
         state.segment = token
-        return points.count
+        return (points.count, opened)
+    }
+
+    /// Verifies, on a background thread, the float rows and row counts of the collections opened
+    /// from segment files, and rebuilds from SQLite each one that fails.
+    func verifyInBackground(_ opened: [(CollectionState, SegmentFile.Opened)]) {
+        guard !opened.isEmpty else { return }
+        segmentVerification.enter()
+        DispatchQueue.global(qos: .utility).async {
+            defer { self.segmentVerification.leave() }
+            let start = Date()
+            var failed = 0
+            for (state, file) in opened {
+                // One thread, so the other core keeps serving searches meanwhile.
+                if let reason = self.verificationFailure(state, file) {
+                    self.rejectSegment(state, reason)
+                    failed += 1
+                    self.rebuild(state)
+                } else {
+                    // Read in and mapped: searches stop asking for their rows ahead.
+                    self.lock.read { for matrix in state.shards.values { matrix.markRowsResident() } }
+                }
+            }
+            self.logger.info(
+                "segments verified",
+                metadata: [
+                    "collections": "\(opened.count)", "rebuilt": "\(failed)",
+                    "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(start)))",
+                ]
+            )
+        }
+    }
+
+    /// Why `state`, opened from `file`, must be rebuilt, or nil when its float rows and row counts
+    /// check out (or the collection is gone).
+    private func verificationFailure(_ state: CollectionState, _ file: SegmentFile.Opened) -> String? {
+        guard file.verify(.floats, concurrently: false) else { return "section checksum (float rows)" }
+        let sql = "SELECT tenant, COUNT(*) FROM points WHERE collection_id = ? GROUP BY tenant"
+        func counts() throws -> [String?: Int] {
+            try pool.read { db in
+                var counts: [String?: Int] = [:]
+                for row in try Row.fetchAll(db, sql: sql, arguments: [state.id]) { counts[row[0] as String?] = row[1] }
+                return counts
+            }
+        }
+        do {
+            // Once without the lock, which reads the index in from the disk, so the locked pass (which
+            // holds writes back) runs from the page cache.
+            _ = try counts()
+            return try lock.read {
+                guard collections[state.config.name] === state else { return nil }
+                let inDatabase = try counts().filter { $0.value > 0 }
+                let inMemory = state.shards.mapValues(\.count).filter { $0.value > 0 }
+                return inDatabase == inMemory ? nil : "row counts differ"
+            }
+        } catch {
+            return "row counts unreadable: \(error)"
+        }
+    }
+
+    /// Reloads `state` from the database, under the write lock (on the writer queue, between groups).
+    private func rebuild(_ state: CollectionState) {
+        writerQueue.sync {
+            lock.write {
+                guard collections[state.config.name] === state else { return }
+                state.removeAllPoints()
+                do {
+                    _ = try pool.read { db in try Self.loadRows(db, into: [state.id: state]) }
+                } catch {
+                    logger.error("rebuilding a collection failed", metadata: ["collection": "\(state.config.name)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Returns once the collections opened from segment files have been verified in full (float rows,
+    /// row counts) and any that failed rebuilt; at once when there were none.
+    public func segmentsVerified() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            segmentVerification.notify(queue: .global()) { continuation.resume() }
+        }
     }
 
     /// Writes a segment file for every collection whose shards are not on disk as they are now, and
@@ -98,6 +186,8 @@ extension EmbeddedStore {
     @discardableResult
     public func persistSegments() async throws -> Int {
         guard let directory = segmentDirectory else { return 0 }
+        // A file still being verified is rewritten if it fails, not kept.
+        await segmentsVerified()
         return try await onReader {
             try self.segmentWriter.withLock {
                 try self.lock.read { try self.persistSegmentsLocked(directory) }

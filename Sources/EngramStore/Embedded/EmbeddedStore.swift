@@ -56,6 +56,9 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     let segmentDirectory: URL?
     /// Held by `persistSegments()`, so two calls never write the same file at once.
     let segmentWriter = NSLock()
+    /// Entered while the collections opened from segment files are verified in the background
+    /// (`segmentsVerified()`).
+    let segmentVerification = DispatchGroup()
 
     /// Opens the store in `database` (whose migrator created its tables) and loads the in-memory
     /// shards: each collection from its segment file when that checks out, from SQLite otherwise.
@@ -96,7 +99,7 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
     private func loadShards() throws {
         let start = Date()
         var total = 0
-        var mapped = 0
+        var mapped: [(CollectionState, SegmentFile.Opened)] = []
         try pool.read { db in
             var byID: [Int64: CollectionState] = [:]
             var recorded: [Int64: String] = [:]
@@ -112,62 +115,82 @@ public final class EmbeddedStore: VectorStore, @unchecked Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT collection_id, field, schema FROM payload_indexes") {
                 byID[row[0]]?.payloadIndexes[row[1]] = try? JSONDecoder().decode(JSONValue.self, from: Data((row[2] as String).utf8))
             }
-            var sizes: [Int64: [String?: Int]] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT collection_id, tenant, COUNT(*) FROM points GROUP BY collection_id, tenant") {
-                sizes[row[0], default: [:]][row[1] as String?] = row[2]
-            }
-            // Collections whose segment file checks out are served from it; the others are rebuilt below.
-            var rebuild: Set<Int64> = []
+            // Collections whose segment file checks out are served from it; the others are rebuilt.
+            var rebuild: [Int64: CollectionState] = [:]
             for (id, state) in byID {
-                if let rows = openSegment(state, recorded: recorded[id], sizes: sizes[id] ?? [:]) {
-                    mapped += rows
+                if case let (rows, opened)? = openSegment(state, recorded: recorded[id]) {
+                    mapped.append((state, opened))
                     total += rows
                 } else {
-                    rebuild.insert(id)
-                    for (tenant, n) in sizes[id] ?? [:] { state.shard(tenant).reserve(n) }
-                    state.reservePoints(sizes[id]?.values.reduce(0, +) ?? 0)
+                    rebuild[id] = state
                 }
             }
-            guard !rebuild.isEmpty else { return }
-            let cursor = try Row.fetchCursor(db, sql: "SELECT rowid, collection_id, tenant, vector, pid, sparse FROM points")
-            var lastTenant: String?
-            var lastShard: VectorMatrix?
-            var lastCollection: Int64 = -1
-            while let row = try cursor.next() {
-                let collectionID: Int64 = row[1]
-                guard rebuild.contains(collectionID), let state = byID[collectionID] else { continue }
-                let tenant: String? = row[2]
-                let shard: VectorMatrix
-                if let s = lastShard, collectionID == lastCollection, tenant == lastTenant {
-                    shard = s
-                } else {
-                    shard = state.shard(tenant)
-                    lastShard = shard
-                    lastTenant = tenant
-                    lastCollection = collectionID
-                }
-                let rowid: Int64 = row[0]
-                guard let pid = PointID(storageKey: row[4]) else { throw StoreError.corrupt("bad point id in row \(rowid)") }
-                state.setPoint(rowid, pid)
-                if !state.sparse.isEmpty, let blob = row[5] as Data? { state.setSparse(rowid, try SparseCoding.decode(blob)) }
-                try row.withUnsafeData(atIndex: 3) { data in
-                    guard let data else { throw StoreError.corrupt("point without vector") }
-                    try data.withUnsafeBytes { raw in
-                        do { try shard.upsertPrepared(id: rowid, bytes: raw) } catch {
-                            throw StoreError.corrupt("vector of point row \(rowid) has the wrong size")
-                        }
-                    }
-                }
-                total += 1
-            }
+            total += try Self.loadRows(db, into: rebuild)
         }
         logger.info(
             "store opened",
             metadata: [
-                "path": "\(path)", "collections": "\(collections.count)", "points": "\(total)", "mapped": "\(mapped)",
+                "path": "\(path)", "collections": "\(collections.count)", "points": "\(total)",
+                "mapped": "\(mapped.reduce(0) { $0 + $1.0.count })",
                 "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(start)))",
             ]
         )
+        verifyInBackground(mapped)
+    }
+
+    /// Loads the shards, point ids and sparse vectors of `states` (empty) from their rows in the
+    /// database; the number of points loaded.
+    static func loadRows(_ db: Database, into states: [Int64: CollectionState]) throws -> Int {
+        guard !states.isEmpty else { return 0 }
+        let ids = states.keys.map(String.init).joined(separator: ",")
+        var points: [Int64: Int] = [:]
+        let counts = "SELECT collection_id, tenant, COUNT(*) FROM points WHERE collection_id IN (\(ids)) GROUP BY collection_id, tenant"
+        for row in try Row.fetchAll(db, sql: counts) {
+            guard let state = states[row[0]] else { continue }
+            let n: Int = row[2]
+            state.shard(row[1] as String?).reserve(n)
+            points[state.id, default: 0] += n
+        }
+        // Once per collection: each reservation of a larger capacity rehashes the maps.
+        for (id, n) in points { states[id]?.reservePoints(n) }
+        var total = 0
+        // In rowid order (`+` keeps SQLite off the collection index, whose order would make every
+        // row a random read of the table).
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: "SELECT rowid, collection_id, tenant, vector, pid, sparse FROM points WHERE +collection_id IN (\(ids))"
+        )
+        var lastTenant: String?
+        var lastShard: VectorMatrix?
+        var lastCollection: Int64 = -1
+        while let row = try cursor.next() {
+            let collectionID: Int64 = row[1]
+            guard let state = states[collectionID] else { continue }
+            let tenant: String? = row[2]
+            let shard: VectorMatrix
+            if let s = lastShard, collectionID == lastCollection, tenant == lastTenant {
+                shard = s
+            } else {
+                shard = state.shard(tenant)
+                lastShard = shard
+                lastTenant = tenant
+                lastCollection = collectionID
+            }
+            let rowid: Int64 = row[0]
+            guard let pid = PointID(storageKey: row[4]) else { throw StoreError.corrupt("bad point id in row \(rowid)") }
+            state.setPoint(rowid, pid)
+            if !state.sparse.isEmpty, let blob = row[5] as Data? { state.setSparse(rowid, try SparseCoding.decode(blob)) }
+            try row.withUnsafeData(atIndex: 3) { data in
+                guard let data else { throw StoreError.corrupt("point without vector") }
+                try data.withUnsafeBytes { raw in
+                    do { try shard.upsertPrepared(id: rowid, bytes: raw) } catch {
+                        throw StoreError.corrupt("vector of point row \(rowid) has the wrong size")
+                    }
+                }
+            }
+            total += 1
+        }
+        return total
     }
 
     /// A collection's in-memory state from its `collections` row.

@@ -1,7 +1,6 @@
 import EngramCore
 import EngramKernels
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -223,106 +222,5 @@ extension SegmentFile {
         guard fd >= 0 else { throw Rejected("cannot open the segment directory: errno \(errno)") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw Rejected("fsync of the segment directory failed: errno \(errno)") }
-    }
-}
-
-// MARK: - Opening
-
-extension SegmentFile {
-    /// A mapped segment file; unmapped when the last matrix serving from it lets go.
-    final class Mapping: @unchecked Sendable {  // immutable after init; the pages are written only by matrices under the store's lock
-        let base: UnsafeMutableRawPointer
-        let length: Int
-
-        /// Maps `url` privately (writes copy pages; the file never changes) and reads it in.
-        init(url: URL) throws {
-            let fd = open(url.path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw Rejected("cannot open: errno \(errno)") }
-            defer { close(fd) }
-            var info = stat()
-            guard fstat(fd, &info) == 0 else { throw Rejected("cannot stat: errno \(errno)") }
-            let length = Int(info.st_size)
-            guard length >= SegmentFile.trailerBytes else { throw Rejected("too short (\(length) bytes)") }
-            // Read-only first, so MAP_POPULATE reads the pages in without copying them (populating a
-            // writable private mapping would copy every page); writable after, so a matrix's first
-            // write to a page copies just that page.
-            #if os(Linux)
-            let flags = MAP_PRIVATE | MAP_POPULATE
-            #else
-            let flags = MAP_PRIVATE
-            #endif
-            guard let base = mmap(nil, length, PROT_READ, flags, fd, 0), base != MAP_FAILED else {
-                throw Rejected("cannot map: errno \(errno)")
-            }
-            guard mprotect(base, length, PROT_READ | PROT_WRITE) == 0 else {
-                munmap(base, length)
-                throw Rejected("cannot make the mapping writable: errno \(errno)")
-            }
-            self.base = base
-            self.length = length
-        }
-
-        deinit { munmap(base, length) }
-    }
-
-    /// A verified segment: its header and mapping.
-    struct Opened {
-        let header: Header
-        let mapping: Mapping
-    }
-
-    /// Maps and verifies the segment at `url`: trailer, header, every section's bounds and checksums.
-    static func mapped(_ url: URL) throws -> Opened {
-        let mapping = try Mapping(url: url)
-        let length = mapping.length
-        let trailer = UnsafeRawPointer(mapping.base + length - trailerBytes)
-        guard Array(UnsafeRawBufferPointer(start: trailer + 16, count: 8)) == magic else { throw Rejected("no segment trailer") }
-        let headerOffset = Int(UInt64(littleEndian: trailer.loadUnaligned(as: UInt64.self)))
-        let headerLength = Int(UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-        let headerSum = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
-        guard headerOffset >= 0, headerLength > 0, headerOffset + headerLength == length - trailerBytes else {
-            throw Rejected("header out of bounds")
-        }
-        let headerBytes = UnsafeRawBufferPointer(start: mapping.base + headerOffset, count: headerLength)
-        guard Checksum.of(headerBytes) == headerSum else { throw Rejected("header checksum") }
-        let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: Data(headerBytes)) } catch { throw Rejected("unreadable header") }
-        guard header.version == version else { throw Rejected("version \(header.version), expected \(version)") }
-        guard header.dimension > 0, header.stride == VectorMatrix.quantizedStride(dimension: header.dimension) else {
-            throw Rejected("bad dimension")
-        }
-        // Bounds first (a chunk is checksummed only inside the file), then every chunk, on every core.
-        var pending: [(Int, Int, UInt32)] = []
-        for shard in header.shards {
-            guard shard.count >= 0, shard.capacity >= shard.count else { throw Rejected("bad shard size") }
-            let expected: [(Section, Int, Int)] = [
-                (shard.ids, shard.count * 8, shard.count * 8),
-                (shard.floats, shard.count * header.dimension * 4, shard.capacity * header.dimension * 4),
-                (shard.codes, shard.count * header.stride, shard.capacity * header.stride),
-                (shard.scales, shard.count * 4, shard.capacity * 4),
-                (shard.errors, shard.count * 4, shard.capacity * 4),
-                (shard.norms, shard.count * 4, shard.capacity * 4),
-                (shard.pointIDs, shard.count * pointIDBytes, shard.count * pointIDBytes),
-            ]
-            for (section, used, room) in expected {
-                guard section.length == used, section.offset % alignment == 0, section.offset >= 0,
-                    section.offset + room <= headerOffset,
-                    section.checksums.count == (used + chunkBytes - 1) / chunkBytes
-                else { throw Rejected("section out of bounds") }
-                for (i, sum) in section.checksums.enumerated() {
-                    let start = section.offset + i * chunkBytes
-                    pending.append((start, min(chunkBytes, section.offset + used - start), sum))
-                }
-            }
-        }
-        let chunks = pending
-        let bad = Mutex<Bool>(false)
-        let address = UInt(bitPattern: mapping.base)  // an address, so the concurrent closure captures only Sendable values
-        DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
-            let (start, count, sum) = chunks[i]
-            if Checksum.of(UnsafeRawPointer(bitPattern: address)! + start, count: count) != sum { bad.withLock { $0 = true } }
-        }
-        guard !bad.withLock({ $0 }) else { throw Rejected("section checksum") }
-        return Opened(header: header, mapping: mapping)
     }
 }
