@@ -306,6 +306,15 @@ struct Serve: AsyncParsableCommand {
             await memories.maintainOutbox(every: .seconds(1)) { body in _ = try await runner.run(.reconcile) { try await body() } }
         }
         defer { outboxTask.cancel() }
+        // Collections rebuilt at this start (after a crash, or points changed since the last clean stop)
+        // get their segment files now, so the next start maps them even if this process is killed.
+        let segmentTask = Task {
+            do {
+                try await embedded.persistSegments()
+            } catch {
+                logger.warning("segments not written at start-up", metadata: ["error": "\(type(of: error))"])
+            }
+        }
         let app = EngramHTTPServer.application(services: services, host: resolvedHost, port: resolvedPort)
         // Once the server has drained, the loops that read the engines stop before the engines close (they
         // would otherwise report a closed connection as an unreachable database).
@@ -339,6 +348,7 @@ struct Serve: AsyncParsableCommand {
             throw error
         }
         await stopBackgroundWork()
+        await segmentTask.value
         // What searches served since the last flush.
         _ = try? await memories.usage.flush()
         // The vector shards as segment files, so the next start maps them instead of rebuilding them.

@@ -2,6 +2,7 @@ import EngramCore
 import EngramDatabase
 import EngramKernels
 import Foundation
+import Synchronization
 import Testing
 
 @testable import EngramStore
@@ -251,6 +252,49 @@ import Testing
         #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
         #expect(try await store.collectionInfo("c").pointsCount == 5_080)
         #expect(Self.shards(store)["a"]?.count == 39)
+        #expect(try await Self.answers(store, queries) == Self.rebuiltAnswers(dir, queries))
+    }
+
+    /// Writes go on while a file is written: a point written between two shards clears the name
+    /// recorded before the first, so that file is never used (the next open rebuilds, with the point),
+    /// and the next persist writes one that is.
+    @Test func aWriteWhilePersistingLeavesThatFileUnused() async throws {
+        let dir = temporaryDirectory("segments-during")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let queries = Self.queries()
+        var rng = SystemRandomNumberGenerator()
+        let late = PointStruct(id: .number(9_999_999), vector: Self.randomVector(&rng), payload: ["tenant": .string("big")])
+        do {
+            let store = try await Self.populated(dir)
+            let first = Mutex(true)
+            let written = try await store.persistSegments(afterEachShard: {
+                guard
+                    first.withLock({ isFirst in
+                        defer { isFirst = false }
+                        return isFirst
+                    })
+                else { return }
+                // A real write, between the first shard and the second (the store's lock is free here).
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    try? await store.upsert("c", points: [late])
+                    done.signal()
+                }
+                done.wait()
+            })
+            #expect(written == 0)
+        }
+        do {
+            let store = try EmbeddedStore(directory: dir)
+            #expect(Self.shards(store).values.allSatisfy { !$0.isMapped })
+            #expect(try await store.collectionInfo("c").pointsCount == 5_082)
+            #expect(try await store.persistSegments() == 1)
+        }
+        let store = try EmbeddedStore(directory: dir)
+        await store.segmentsVerified()
+        #expect(Self.shards(store).values.allSatisfy { $0.isMapped })
+        #expect(try await store.collectionInfo("c").pointsCount == 5_082)
+        #expect(try await store.search("c", SearchRequest(vector: late.vector, limit: 1)).first?.id == late.id)
         #expect(try await Self.answers(store, queries) == Self.rebuiltAnswers(dir, queries))
     }
 

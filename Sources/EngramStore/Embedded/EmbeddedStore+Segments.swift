@@ -9,9 +9,10 @@ import Logging
 /// memory-mapped at open instead of rebuilt from SQLite row by row (`SegmentFile`).
 ///
 /// SQLite stays the source of truth. A segment is written by `persistSegments()` (the server calls
-/// it when it stops), which then records the file's name in the collection row's `segment`; SQLite
-/// triggers clear that name at the first change to the collection's points after it (insert, delete,
-/// vector or tenant change, from any path). The store opens a collection from its segment when the
+/// it after it starts and when it stops), which first records the file's name in the collection
+/// row's `segment`; SQLite triggers clear that name at the first change to the collection's points
+/// after it (insert, delete, vector or tenant change, from any path), so a file that missed a write
+/// is never used. The store opens a collection from its segment when the
 /// trailer, header and version read back, the header names the collection and the name its row still
 /// records, the checksums of what a search reads from every row match (`SegmentFile.Part.serving`),
 /// and no id repeats; else it rebuilds the collection from SQLite, and the file is replaced at the
@@ -179,37 +180,60 @@ extension EmbeddedStore {
     /// Writes a segment file for every collection whose shards are not on disk as they are now, and
     /// removes the files of collections that no longer exist. Returns how many files it wrote.
     ///
-    /// Holds the store's read lock while it writes (writes wait; searches go on), so a file is an
-    /// exact image of the shards as the database holds them. The server calls it once it has drained, before
-    /// it exits; a store killed before then rebuilds at the next open the collections written to since
-    /// their last segment. Does nothing when segments are off.
+    /// Writes and searches go on meanwhile: the new file's name is recorded in the collection row
+    /// first, and each shard is written under the store's read lock (a write waits for one shard, not
+    /// for the file). A point written after the name was recorded clears it (the triggers), so a file
+    /// that missed a write, or caught half of the writes, is never used: it is replaced at the next
+    /// call. The server calls it once its store has opened (so a store rebuilt after a crash is
+    /// mapped at the next start) and when it stops. Does nothing when segments are off.
     @discardableResult
     public func persistSegments() async throws -> Int {
+        try await persistSegments(afterEachShard: nil)
+    }
+
+    /// `persistSegments()`, calling `afterEachShard` once each shard is written (tests use it to
+    /// write points in the middle of a file).
+    func persistSegments(afterEachShard: (@Sendable () throws -> Void)?) async throws -> Int {
         guard let directory = segmentDirectory else { return 0 }
         // A file still being verified is rewritten if it fails, not kept.
         await segmentsVerified()
         return try await onReader {
-            try self.segmentWriter.withLock {
-                try self.lock.read { try self.persistSegmentsLocked(directory) }
-            }
+            try self.segmentWriter.withLock { try self.writeSegments(directory, afterEachShard: afterEachShard) }
         }
     }
 
-    private func persistSegmentsLocked(_ directory: URL) throws -> Int {
+    private func writeSegments(_ directory: URL, afterEachShard: (@Sendable () throws -> Void)?) throws -> Int {
         try PrivateFiles.makeDirectory(directory)
-        let recorded = try pool.read { db in
-            try Dictionary(
-                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, segment FROM collections").map { ($0[0] as Int64, $0[1] as String?) }
-            )
+        func recorded() throws -> [Int64: String?] {
+            try pool.read { db in
+                try Dictionary(
+                    uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, segment FROM collections").map { ($0[0] as Int64, $0[1] as String?) }
+                )
+            }
         }
+        let before = try recorded()
+        let states = lock.read { Array(collections.values) }
         var written = 0
-        for state in collections.values where state.sparse.isEmpty {
+        var overtaken = 0
+        for state in states where state.sparse.isEmpty {
             guard let url = segmentURL(state.id) else { continue }
             // Still recorded: no point changed since this file was opened or written.
-            if let segment = state.segment, recorded[state.id] == segment, FileManager.default.fileExists(atPath: url.path) { continue }
+            if let segment = state.segment, before[state.id] == segment, FileManager.default.fileExists(atPath: url.path) { continue }
             let token = UUID().uuidString.lowercased()
-            let sources = state.shards.sorted { ($0.key ?? "") < ($1.key ?? "") }.map { tenant, matrix in
-                SegmentFile.ShardSource(tenant: tenant, matrix: matrix, pointID: { state.pointID[$0] })
+            // Recorded before the rows are read: any point written from now on clears it. A crash before
+            // the file is in place leaves a name no file header carries, which the next open rebuilds.
+            try pool.write { db in
+                try db.execute(sql: "UPDATE collections SET segment = ? WHERE id = ?", arguments: [token, state.id])
+            }
+            let tenants = lock.read { state.shards.keys.sorted { ($0 ?? "") < ($1 ?? "") } }
+            let sources = tenants.map { tenant in
+                SegmentFile.ShardSource(tenant: tenant) { body in
+                    try self.lock.read {
+                        guard let matrix = state.shards[tenant] else { return }
+                        try body(matrix) { state.pointID[$0] }
+                    }
+                    try afterEachShard?()
+                }
             }
             try SegmentFile.write(
                 to: url,
@@ -219,20 +243,19 @@ extension EmbeddedStore {
                 normalizes: state.config.distance == .cosine,
                 shards: sources
             )
-            // Recorded after the file is in place: a crash in between leaves a file whose token the row
-            // does not name, which the next open rebuilds.
-            try pool.write { db in
-                try db.execute(sql: "UPDATE collections SET segment = ? WHERE id = ?", arguments: [token, state.id])
+            if try recorded()[state.id] == token {
+                state.segment = token
+                written += 1
+            } else {
+                overtaken += 1
             }
-            state.segment = token
-            written += 1
         }
         // Files of deleted collections, and temporary files a crash left.
-        let live = Set(collections.values.compactMap { segmentURL($0.id)?.lastPathComponent })
+        let live = Set(lock.read { collections.values.compactMap { segmentURL($0.id)?.lastPathComponent } })
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where !live.contains(name) {
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
         }
-        logger.info("segments written", metadata: ["files": "\(written)"])
+        logger.info("segments written", metadata: ["files": "\(written)", "overtaken by writes": "\(overtaken)"])
         return written
     }
 }

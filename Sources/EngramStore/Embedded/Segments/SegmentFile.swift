@@ -107,15 +107,15 @@ enum SegmentFile {
 // MARK: - Writing
 
 extension SegmentFile {
-    /// One shard to write: its tenant, matrix and the point id of each row.
+    /// One shard to write: its tenant, and access to its matrix and the point id of each row (under
+    /// whatever lock keeps them still while the shard is written; a shard gone meanwhile calls no body).
     struct ShardSource {
         let tenant: String?
-        let matrix: VectorMatrix
-        let pointID: (Int64) -> PointID?
+        let read: (_ body: (VectorMatrix, (Int64) -> PointID?) throws -> Void) throws -> Void
     }
 
     /// Writes a segment to `url` (through `url.tmp`, fsynced and renamed, the directory fsynced).
-    /// The matrices must not change meanwhile (the caller holds the store's lock).
+    /// Each shard is an exact image of its matrix inside its `read`; shards may differ in time.
     static func write(
         to url: URL,
         collectionID: Int64,
@@ -149,44 +149,46 @@ extension SegmentFile {
         }
         var shards: [Shard] = []
         for source in sources {
-            try source.matrix.withSections { s in
-                // Room for a quarter more rows (at least 1,024) before an append must move the rows.
-                let capacity = max(s.count + s.count / 4, 1024)
-                func section(_ bytes: UnsafeRawBufferPointer, room: Int) throws -> Section {
-                    let at = reserve(room)
-                    if bytes.count > 0 { try put(bytes, at: at) }
-                    return Section(offset: at, length: bytes.count, checksums: checksums(bytes))
-                }
-                let ids = try section(s.ids, room: s.count * 8)
-                let floats = try section(s.floats, room: capacity * dimension * 4)
-                let codes = try section(s.codes, room: capacity * stride)
-                let scales = try section(s.scales, room: capacity * 4)
-                let errors = try section(s.errors, room: capacity * 4)
-                let norms = try section(s.norms, room: capacity * 4)
-                let records = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, s.count * pointIDBytes), alignment: 8)
-                defer { records.deallocate() }
-                let rowIDs = s.ids.bindMemory(to: Int64.self)
-                for (row, rowid) in rowIDs.enumerated() {
-                    guard let pid = source.pointID(rowid) else { throw Rejected("row \(rowid) has no point id") }
-                    encodePointID(pid, into: records.baseAddress! + row * pointIDBytes)
-                }
-                let pointIDs = try section(UnsafeRawBufferPointer(rebasing: records[0..<(s.count * pointIDBytes)]), room: s.count * pointIDBytes)
-                shards.append(
-                    Shard(
-                        tenant: source.tenant,
-                        count: s.count,
-                        capacity: capacity,
-                        ids: ids,
-                        floats: floats,
-                        codes: codes,
-                        scales: scales,
-                        errors: errors,
-                        norms: norms,
-                        pointIDs: pointIDs,
-                        maxError: s.maxError.bitPattern,
-                        maxNorm: s.maxNorm.bitPattern
+            try source.read { matrix, pointID in
+                try matrix.withSections { s in
+                    // Room for a quarter more rows (at least 1,024) before an append must move the rows.
+                    let capacity = max(s.count + s.count / 4, 1024)
+                    func section(_ bytes: UnsafeRawBufferPointer, room: Int) throws -> Section {
+                        let at = reserve(room)
+                        if bytes.count > 0 { try put(bytes, at: at) }
+                        return Section(offset: at, length: bytes.count, checksums: checksums(bytes))
+                    }
+                    let ids = try section(s.ids, room: s.count * 8)
+                    let floats = try section(s.floats, room: capacity * dimension * 4)
+                    let codes = try section(s.codes, room: capacity * stride)
+                    let scales = try section(s.scales, room: capacity * 4)
+                    let errors = try section(s.errors, room: capacity * 4)
+                    let norms = try section(s.norms, room: capacity * 4)
+                    let records = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, s.count * pointIDBytes), alignment: 8)
+                    defer { records.deallocate() }
+                    let rowIDs = s.ids.bindMemory(to: Int64.self)
+                    for (row, rowid) in rowIDs.enumerated() {
+                        guard let pid = pointID(rowid) else { throw Rejected("row \(rowid) has no point id") }
+                        encodePointID(pid, into: records.baseAddress! + row * pointIDBytes)
+                    }
+                    let pointIDs = try section(UnsafeRawBufferPointer(rebasing: records[0..<(s.count * pointIDBytes)]), room: s.count * pointIDBytes)
+                    shards.append(
+                        Shard(
+                            tenant: source.tenant,
+                            count: s.count,
+                            capacity: capacity,
+                            ids: ids,
+                            floats: floats,
+                            codes: codes,
+                            scales: scales,
+                            errors: errors,
+                            norms: norms,
+                            pointIDs: pointIDs,
+                            maxError: s.maxError.bitPattern,
+                            maxNorm: s.maxNorm.bitPattern
+                        )
                     )
-                )
+                }
             }
         }
         let header = Header(
