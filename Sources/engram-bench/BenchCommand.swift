@@ -197,6 +197,8 @@ struct BenchStore: AsyncParsableCommand {
                     print("the page cache could not be dropped here (needs root and a writable /proc/sys/vm): warm runs only")
                     break passes
                 }
+                let anonymous = ResidentMemory.bytes("RssAnon") ?? 0
+                let fileBacked = ResidentMemory.bytes("RssFile") ?? 0
                 let t0 = now()
                 let database = try EngramDatabase(directory: directory)
                 let store = try EmbeddedStore(database: database, segments: segments)
@@ -216,11 +218,15 @@ struct BenchStore: AsyncParsableCommand {
                 await store.segmentsVerified()
                 let t4 = now()
                 precondition(hits.count == 10 && tenantHits.count == 10)
+                // What the open added to resident memory: the process's own (rows copied from SQLite) and
+                // mapped file pages (the segment's rows, the page cache's copy).
+                let addedAnonymous = Double((ResidentMemory.bytes("RssAnon") ?? 0) - anonymous) / 1e6
+                let addedFile = Double((ResidentMemory.bytes("RssFile") ?? 0) - fileBacked) / 1e6
                 let label = segments ? "from segment files" : "rebuilt from SQLite"
                 print(
                     String(
                         format:
-                            "%@ %@, %d points: open %.2f s; first search (all shards) %.1f ms; one-tenant search %.2f ms; open + first search %.2f s; verified %.2f s after open",
+                            "%@ %@, %d points: open %.2f s; first search (all shards) %.1f ms; one-tenant search %.2f ms; open + first search %.2f s; verified %.2f s after open; resident +%.0f MB own, +%.0f MB mapped file",
                         cold ? "cold (page cache dropped)" : "warm",
                         label,
                         points,
@@ -228,7 +234,9 @@ struct BenchStore: AsyncParsableCommand {
                         (t2 - t1) * 1000,
                         (t3 - t2) * 1000,
                         t2 - t0,
-                        t4 - t1
+                        t4 - t1,
+                        addedAnonymous,
+                        addedFile
                     )
                 )
                 results["\(cold) \(segments)"] = t2 - t0

@@ -254,6 +254,8 @@ struct BenchMCP: AsyncParsableCommand {
             )
         )
         print(String(format: "search / ping p50 ratio: %.1fx", Stats.percentile(run.latencies, 50) / max(1e-9, Stats.percentile(base.latencies, 50))))
+        // What the searches added to memory: the store caches the payloads it decodes to check filters.
+        print("after the searches: \(ResidentMemory.text), \(store.cachedPayloadCount) payloads cached by the store")
         let breakdown = StageBreakdown(memories: memories, dimension: embedder.dimensions, queries: queryTexts, tokenizer: embedder.tokenizer)
         func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(1, xs.count)) }
         print(

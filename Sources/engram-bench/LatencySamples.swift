@@ -19,9 +19,11 @@ enum LatencySamples {
 
 /// The process's resident memory (Linux `/proc/self/status` VmRSS), in bytes; nil elsewhere.
 enum ResidentMemory {
-    static func bytes() -> Int? {
+    /// A `/proc/self/status` figure in bytes: `VmRSS` (all resident memory), `RssAnon` (the process's
+    /// own) or `RssFile` (mapped file pages, shared with the page cache).
+    static func bytes(_ field: String = "VmRSS") -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first
             return kilobytes.map { $0 * 1024 }
         }

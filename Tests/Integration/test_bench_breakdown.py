@@ -57,6 +57,9 @@ def test_store_bench_opens_from_segment_files_and_from_sqlite():
     assert any(line.startswith("wrote the segment files") for line in lines), r.stdout
     assert any(line.startswith("warm rebuilt from SQLite, 3000 points") for line in lines), r.stdout
     assert any(line.startswith("warm from segment files, 3000 points") for line in lines), r.stdout
+    # Each open reports what it added to resident memory: the process's own and mapped file pages.
+    opens = [line for line in lines if line.startswith("warm ") and " points: open " in line]
+    assert len(opens) == 2 and all(re.search(r"resident \+-?\d+ MB own, \+-?\d+ MB mapped file$", line) for line in opens), opens
     assert any(line.startswith("warm: open + first search from segments / rebuilt = ") for line in lines), r.stdout
     # The second open served from the files (the store logs what it mapped).
     assert "mapped=3000" in r.stdout + r.stderr, (r.stdout + r.stderr)[-2000:]

@@ -76,6 +76,9 @@ extension EmbeddedStore {
 
         func cachedPayload(_ rowid: Int64) -> Payload? { payloadCache.withLock { $0[rowid] } }
 
+        /// How many decoded payloads the cache holds.
+        var cachedPayloadCount: Int { payloadCache.withLock { $0.count } }
+
         func cache(_ payload: Payload, for rowid: Int64) {
             payloadCache.withLock { cache in
                 if cache.count >= Self.payloadCacheLimit { cache.removeAll(keepingCapacity: true) }

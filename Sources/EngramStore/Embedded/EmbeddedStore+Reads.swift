@@ -162,4 +162,8 @@ extension EmbeddedStore {
             }
         }
     }
+
+    /// Decoded payloads held in the collections' caches (filtered searches fill them; `engram-bench
+    /// mcp` reports it beside the resident memory).
+    public var cachedPayloadCount: Int { lock.read { collections.values.reduce(0) { $0 + $1.cachedPayloadCount } } }
 }

@@ -56,6 +56,17 @@ extension SegmentFile {
             #endif
         }
 
+        /// Checksums `count` bytes at `offset` as the file holds them, then drops them from the
+        /// read-only mapping (the pages stay in the page cache; resident memory counts them once, in
+        /// the private mapping, where searches touch them).
+        func checksum(offset: Int, count: Int) -> UInt32 {
+            let sum = Checksum.of(pristine + offset, count: count)
+            let page = Int(getpagesize())
+            let start = offset / page * page
+            _ = madvise(UnsafeMutableRawPointer(mutating: pristine + start), offset + count - start, MADV_DONTNEED)
+            return sum
+        }
+
         deinit {
             munmap(base, length)
             munmap(UnsafeMutableRawPointer(mutating: pristine), length)
@@ -107,18 +118,22 @@ extension SegmentFile {
             return chunks
         }
 
-        /// Checksums `part`'s sections as the file holds them, and maps each chunk that checks out
-        /// into the private mapping (`Mapping.populate`): on every core (`concurrently`), or on the
-        /// calling thread alone. False at the first mismatch.
+        /// Checksums `part`'s sections as the file holds them: on every core (`concurrently`), or on
+        /// the calling thread alone. False at the first mismatch.
+        ///
+        /// The serving sections, which every search reads, are also mapped in (`Mapping.populate`).
+        /// The float rows are left in the page cache, mapped only where a search touches them: they
+        /// stay one copy, the file's, which the kernel may evict under memory pressure.
         func verify(_ part: Part, concurrently: Bool) -> Bool {
             let chunks = chunks(part)
             let mapping = mapping
+            let populates = part == .serving
             guard concurrently else {
                 // One chunk read ahead of the one being checked, so a search's own reads still get the disk.
                 for (i, (start, count, sum)) in chunks.enumerated() {
                     if i + 1 < chunks.count { mapping.prefetch(offset: chunks[i + 1].0, count: chunks[i + 1].1) }
-                    guard Checksum.of(mapping.pristine + start, count: count) == sum else { return false }
-                    mapping.populate(offset: start, count: count)
+                    guard mapping.checksum(offset: start, count: count) == sum else { return false }
+                    if populates { mapping.populate(offset: start, count: count) }
                 }
                 return true
             }
@@ -126,9 +141,9 @@ extension SegmentFile {
             let bad = Mutex<Bool>(false)
             DispatchQueue.concurrentPerform(iterations: chunks.count) { i in
                 let (start, count, sum) = chunks[i]
-                if Checksum.of(mapping.pristine + start, count: count) != sum {
+                if mapping.checksum(offset: start, count: count) != sum {
                     bad.withLock { $0 = true }
-                } else {
+                } else if populates {
                     mapping.populate(offset: start, count: count)
                 }
             }
