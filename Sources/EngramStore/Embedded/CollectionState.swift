@@ -63,6 +63,16 @@ extension EmbeddedStore {
             payloadCache.withLock { $0.removeAll() }
         }
 
+        /// Takes the shards and point ids of `other` (the same collection, loaded aside), forgetting
+        /// its own.
+        func replacePoints(with other: CollectionState) {
+            shards = other.shards
+            pointID = other.pointID
+            rowOf = other.rowOf
+            segment = nil
+            payloadCache.withLock { $0.removeAll() }
+        }
+
         /// Records (or, with nil, forgets) the point id of a row in both maps.
         func setPoint(_ rowid: Int64, _ pid: PointID?) {
             if let old = pointID[rowid], old != pid { rowOf[old] = nil }

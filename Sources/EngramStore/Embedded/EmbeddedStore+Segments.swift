@@ -21,7 +21,8 @@ import Logging
 /// Two more checks would read much more than a search needs, so they run once the store has opened,
 /// in the background (`segmentsVerified()` waits for them): the float rows' checksums (four fifths of
 /// the file), and each shard's row count against SQLite's count for its tenant (a scan of the
-/// points index). A collection failing either is rebuilt from SQLite then, under the write lock.
+/// points index). A collection failing either is rebuilt from SQLite then (built aside, swapped in
+/// under the write lock).
 /// Until then a search reads rows that passed every check the name recorded in SQLite implies.
 /// Collections with named sparse vectors are always rebuilt (their sparse indexes are not in the file).
 extension EmbeddedStore {
@@ -154,14 +155,41 @@ extension EmbeddedStore {
         }
     }
 
-    /// Reloads `state` from the database, under the write lock (on the writer queue, between groups).
+    /// Reloads `state` from the database. Built aside first, with searches and writes going on: a new
+    /// name is recorded in the collection row before the rows are read (a name no file carries), and
+    /// the triggers clear it at the first point written after. If it is still recorded once the write
+    /// lock is held, no point changed while building, and the rows built replace the old ones at once;
+    /// otherwise the collection is loaded again under the write lock (on the writer queue, between
+    /// groups).
     private func rebuild(_ state: CollectionState) {
+        let marker = "rebuild-" + UUID().uuidString.lowercased()
+        let aside = CollectionState(id: state.id, config: state.config)
+        var built = false
+        do {
+            try pool.write { db in
+                try db.execute(sql: "UPDATE collections SET segment = ? WHERE id = ?", arguments: [marker, state.id])
+            }
+            _ = try pool.read { db in try Self.loadRows(db, into: [aside.id: aside]) }
+            built = true
+        } catch {
+            logger.warning("building a collection aside failed", metadata: ["collection": "\(state.config.name)", "error": "\(error)"])
+        }
         writerQueue.sync {
             lock.write {
                 guard collections[state.config.name] === state else { return }
+                let unchanged =
+                    built
+                    && (try? pool.read { db in try String.fetchOne(db, sql: "SELECT segment FROM collections WHERE id = ?", arguments: [state.id]) })
+                        == marker
+                if unchanged {
+                    state.replacePoints(with: aside)
+                    logger.info("collection rebuilt", metadata: ["collection": "\(state.config.name)", "how": "built aside"])
+                    return
+                }
                 state.removeAllPoints()
                 do {
                     _ = try pool.read { db in try Self.loadRows(db, into: [state.id: state]) }
+                    logger.info("collection rebuilt", metadata: ["collection": "\(state.config.name)", "how": "under the write lock"])
                 } catch {
                     logger.error("rebuilding a collection failed", metadata: ["collection": "\(state.config.name)", "error": "\(error)"])
                 }
