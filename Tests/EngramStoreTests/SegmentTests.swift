@@ -78,6 +78,15 @@ import Testing
         return segments.appendingPathComponent(names[0])
     }
 
+    /// Flips `bits` of one byte of the big shard's float rows in `file`, `fraction` of the way in (a
+    /// damage only the verification after opening sees).
+    static func flipFloatByte(_ file: URL, at fraction: Double, bits: UInt8) throws {
+        var bytes = [UInt8](try Data(contentsOf: file))
+        let floats = try #require(try SegmentFile.mapped(file).header.shards.first { $0.count == 5_000 }).floats
+        bytes[floats.offset + Int(Double(floats.length) * fraction)] ^= bits
+        try Data(bytes).write(to: file)
+    }
+
     /// A populated store's directory after `persistSegments()`, and its segment file.
     static func persistedStore(_ name: String) async throws -> (dir: URL, file: URL) {
         let dir = temporaryDirectory(name)
@@ -214,10 +223,7 @@ import Testing
         let (dir, file) = try await Self.persistedStore("segments-floats")
         defer { try? FileManager.default.removeItem(at: dir) }
         let queries = Self.queries()
-        var bytes = [UInt8](try Data(contentsOf: file))
-        let floats = try SegmentFile.mapped(file).header.shards.first { $0.count == 5_000 }!.floats
-        bytes[floats.offset + floats.length / 2] ^= 0x10
-        try Data(bytes).write(to: file)
+        try Self.flipFloatByte(file, at: 1.0 / 2, bits: 0x10)
         let opened = try SegmentFile.mapped(file)
         #expect(opened.verify(.serving, concurrently: false))
         #expect(!opened.verify(.floats, concurrently: false))
@@ -238,10 +244,7 @@ import Testing
         let (dir, file) = try await Self.persistedStore("segments-rebuild-writes")
         defer { try? FileManager.default.removeItem(at: dir) }
         let queries = Self.queries()
-        var bytes = [UInt8](try Data(contentsOf: file))
-        let floats = try SegmentFile.mapped(file).header.shards.first { $0.count == 5_000 }!.floats
-        bytes[floats.offset + floats.length / 3] ^= 0x04
-        try Data(bytes).write(to: file)
+        try Self.flipFloatByte(file, at: 1.0 / 3, bits: 0x04)
         let store = try EmbeddedStore(directory: dir)
         var rng = SystemRandomNumberGenerator()
         var written: [PointStruct] = []

@@ -54,15 +54,6 @@ extension EmbeddedStore {
             return true
         }
 
-        /// Forgets every shard and point id (before the collection is loaded again from the database).
-        func removeAllPoints() {
-            shards = [:]
-            pointID = [:]
-            rowOf = [:]
-            segment = nil
-            payloadCache.withLock { $0.removeAll() }
-        }
-
         /// Takes the shards and point ids of `other` (the same collection, loaded aside), forgetting
         /// its own.
         func replacePoints(with other: CollectionState) {

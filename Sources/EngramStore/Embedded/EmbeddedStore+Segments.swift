@@ -162,33 +162,35 @@ extension EmbeddedStore {
     /// otherwise the collection is loaded again under the write lock (on the writer queue, between
     /// groups).
     private func rebuild(_ state: CollectionState) {
+        /// `state`'s collection loaded from the database into a new, unshared state.
+        func loadedAside() throws -> CollectionState {
+            let aside = CollectionState(id: state.id, config: state.config)
+            _ = try pool.read { db in try Self.loadRows(db, into: [aside.id: aside]) }
+            return aside
+        }
         let marker = "rebuild-" + UUID().uuidString.lowercased()
-        let aside = CollectionState(id: state.id, config: state.config)
-        var built = false
+        var aside: CollectionState?
         do {
             try pool.write { db in
                 try db.execute(sql: "UPDATE collections SET segment = ? WHERE id = ?", arguments: [marker, state.id])
             }
-            _ = try pool.read { db in try Self.loadRows(db, into: [aside.id: aside]) }
-            built = true
+            aside = try loadedAside()
         } catch {
             logger.warning("building a collection aside failed", metadata: ["collection": "\(state.config.name)", "error": "\(error)"])
         }
         writerQueue.sync {
             lock.write {
                 guard collections[state.config.name] === state else { return }
-                let unchanged =
-                    built
-                    && (try? pool.read { db in try String.fetchOne(db, sql: "SELECT segment FROM collections WHERE id = ?", arguments: [state.id]) })
-                        == marker
-                if unchanged {
+                let recorded = try? pool.read { db in
+                    try String.fetchOne(db, sql: "SELECT segment FROM collections WHERE id = ?", arguments: [state.id])
+                }
+                if let aside, recorded == marker {
                     state.replacePoints(with: aside)
                     logger.info("collection rebuilt", metadata: ["collection": "\(state.config.name)", "how": "built aside"])
                     return
                 }
-                state.removeAllPoints()
                 do {
-                    _ = try pool.read { db in try Self.loadRows(db, into: [state.id: state]) }
+                    state.replacePoints(with: try loadedAside())
                     logger.info("collection rebuilt", metadata: ["collection": "\(state.config.name)", "how": "under the write lock"])
                 } catch {
                     logger.error("rebuilding a collection failed", metadata: ["collection": "\(state.config.name)", "error": "\(error)"])

@@ -17,8 +17,8 @@ public import Logging
 /// tenant value (the collection's `tenantKey` payload field), mapped at open from
 /// the collection's segment file when it matches the database exactly, rebuilt
 /// from the database otherwise (`EmbeddedStore+Segments.swift`). A search whose
-/// filter pins the tenant field scans only the matching shards; other conditions are evaluated on candidate payloads, read
-/// from the database in score order.
+/// filter pins the tenant field scans only the matching shards; other conditions
+/// are evaluated on candidate payloads, read from the database in score order.
 ///
 /// **Concurrency.** Searches and reads share a readers-writer lock; writes take it
 /// exclusively for the database commit and the in-memory update, so memory and

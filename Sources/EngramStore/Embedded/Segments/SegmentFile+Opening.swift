@@ -49,10 +49,7 @@ extension SegmentFile {
         /// first search takes no page faults on them; a no-op on kernels without `MADV_POPULATE_READ`.
         func populate(offset: Int, count: Int) {
             #if os(Linux)
-            guard count > 0 else { return }
-            let page = Int(getpagesize())
-            let start = offset / page * page
-            _ = madvise(base + start, offset + count - start, SegmentFile.populateRead)
+            advise(base, offset: offset, count: count, SegmentFile.populateRead)
             #endif
         }
 
@@ -61,9 +58,7 @@ extension SegmentFile {
         /// the private mapping, where searches touch them).
         func checksum(offset: Int, count: Int) -> UInt32 {
             let sum = Checksum.of(pristine + offset, count: count)
-            let page = Int(getpagesize())
-            let start = offset / page * page
-            _ = madvise(UnsafeMutableRawPointer(mutating: pristine + start), offset + count - start, MADV_DONTNEED)
+            advise(pristine, offset: offset, count: count, MADV_DONTNEED)
             return sum
         }
 
@@ -75,10 +70,15 @@ extension SegmentFile {
         /// Asks the kernel to start reading `count` bytes at `offset` in (both mappings share the
         /// pages), so many ranges are read at once instead of one page fault at a time.
         func prefetch(offset: Int, count: Int) {
+            advise(pristine, offset: offset, count: count, MADV_WILLNEED)
+        }
+
+        /// `madvise(advice)` over the pages holding `count` bytes at `offset` of `mapping`.
+        private func advise(_ mapping: UnsafeRawPointer, offset: Int, count: Int, _ advice: Int32) {
             guard count > 0 else { return }
             let page = Int(getpagesize())
             let start = offset / page * page
-            _ = madvise(UnsafeMutableRawPointer(mutating: pristine + start), offset + count - start, MADV_WILLNEED)
+            _ = madvise(UnsafeMutableRawPointer(mutating: mapping + start), offset + count - start, advice)
         }
     }
 
