@@ -16,17 +16,40 @@ extension SQLiteMetadataTransaction {
                 WHERE rowid > ? ORDER BY rowid LIMIT ?
                 """,
             arguments: [seq, limit]
-        ).map {
-            ChangeRow(
-                seq: $0["seq"],
-                kind: .memory,
-                key: $0["memory_id"],
-                version: $0["version"],
-                state: $0["state"],
-                contentHash: $0["content_hash"],
-                at: $0["at"]
-            )
+        ).map(Self.changeRow)
+    }
+
+    public func changes(at positions: [Int64]) throws -> [ChangeRow] {
+        guard !positions.isEmpty else { return [] }
+        // Bound parameters in chunks below SQLite's variable limit.
+        var rows: [ChangeRow] = []
+        var start = 0
+        while start < positions.count {
+            let chunk = Array(positions[start..<min(positions.count, start + 500)])
+            start += chunk.count
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            rows += try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT rowid AS seq, memory_id, version, state, content_hash, at FROM memory_versions
+                    WHERE rowid IN (\(marks)) ORDER BY rowid
+                    """,
+                arguments: StatementArguments(chunk)
+            ).map(Self.changeRow)
         }
+        return rows
+    }
+
+    private static func changeRow(_ row: Row) -> ChangeRow {
+        ChangeRow(
+            seq: row["seq"],
+            kind: .memory,
+            key: row["memory_id"],
+            version: row["version"],
+            state: row["state"],
+            contentHash: row["content_hash"],
+            at: row["at"]
+        )
     }
 
     public func latestChange() throws -> Int64 {

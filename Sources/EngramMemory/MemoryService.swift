@@ -54,7 +54,9 @@ public final class MemoryService: Sendable {
     /// This replica's position in the change feed (`MemoryService+Follow`).
     let feed = Mutex(ChangeCursor(floor: 0, gapTimeout: MemoryService.feedGapTimeout))
     /// Feed entries whose version the store does not hold yet, by memory (`MemoryService+Follow`).
-    let storeWaits = Mutex<[UUID: ChangeRow]>([:])
+    let storeWaits = Mutex(StoreWaits(capacity: MemoryService.maxStoreWaits))
+    /// Held by `catchUp()`: one read of the feed applies at a time, so that each sees what the last one left.
+    let feedReads = AsyncSerialLock()
     /// Whether this replica follows others through the change feed (`followChanges` running).
     let following = Mutex(false)
     struct ReloadState {

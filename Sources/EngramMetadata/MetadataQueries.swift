@@ -233,6 +233,9 @@ public protocol GlobalQueries {
     /// Up to `limit` entries of the change feed after `seq`, in feed order (replicas follow it to keep
     /// their in-memory index in step with writes made by others).
     func changes(after seq: Int64, limit: Int) throws -> [ChangeRow]
+    /// The entries of the feed at `positions` that exist (a follower looks again for gaps it gave up:
+    /// a transaction slower than the follower's patience).
+    func changes(at positions: [Int64]) throws -> [ChangeRow]
     /// The feed's latest position (0 when empty).
     func latestChange() throws -> Int64
     /// Forgets feed entries recorded before `before`; returns how many.

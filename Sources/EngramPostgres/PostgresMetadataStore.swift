@@ -1041,10 +1041,31 @@ struct PostgresGlobalTransaction: GlobalQueries {
             WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
             """,
             as: (Int64, String, String, Int?, String?, String?, Double).self
-        ).compactMap { seq, kind, key, version, state, hash, at in
-            ChangeRow.Kind(rawValue: kind).map {
-                ChangeRow(seq: seq, kind: $0, key: key, version: version, state: state, contentHash: hash, at: at)
-            }
+        ).compactMap(Self.changeRow)
+    }
+
+    func changes(at positions: [Int64]) throws -> [ChangeRow] {
+        guard !positions.isEmpty else { return [] }
+        return try tx.rows(
+            """
+            SELECT seq, kind, key, version, state, content_hash, at FROM engram.changes
+            WHERE seq = ANY(\(positions)) ORDER BY seq
+            """,
+            as: (Int64, String, String, Int?, String?, String?, Double).self
+        ).compactMap(Self.changeRow)
+    }
+
+    private static func changeRow(
+        _ seq: Int64,
+        _ kind: String,
+        _ key: String,
+        _ version: Int?,
+        _ state: String?,
+        _ hash: String?,
+        _ at: Double
+    ) -> ChangeRow? {
+        ChangeRow.Kind(rawValue: kind).map {
+            ChangeRow(seq: seq, kind: $0, key: key, version: version, state: state, contentHash: hash, at: at)
         }
     }
 

@@ -40,8 +40,12 @@ final class OutageStore: VectorStore {
         }
         try await inner.upsert(collection, points: points)
     }
+    /// Passed before every read of points (a test holds one there).
+    let beforeRetrieve = Mutex<Gate?>(nil)
+
     func retrieve(_ collection: String, ids: [PointID], withPayload: Bool, withVector: Bool) async throws -> [Record] {
         if !unreadable.withLock({ $0.isDisjoint(with: ids) }) { throw Unreachable() }
+        if let gate = beforeRetrieve.withLock({ $0 }) { await gate.pass() }
         return try await inner.retrieve(collection, ids: ids, withPayload: withPayload, withVector: withVector)
     }
     func delete(_ collection: String, _ selector: PointSelector) async throws -> Int {

@@ -16,6 +16,13 @@ struct ChangeCursor: Sendable {
     private var missingSince: [Int64: Double] = [:]
     /// How long a gap is waited for.
     let gapTimeout: Double
+    /// Gaps given up, with when: a transaction slower than `gapTimeout` still commits in the end, so the
+    /// follower looks for them again (`GlobalQueries.changes(at:)`) for `lateWatch` seconds.
+    private var givenUp: [Int64: Double] = [:]
+    /// How long a gap given up is looked for again.
+    static let lateWatch = 600.0
+    /// The most gaps given up that are looked for at once (the oldest are forgotten first).
+    static let maxLate = 10_000
     /// The most gap positions tracked at once; a larger jump (a sequence that skipped ahead after a database
     /// crash, or rows purged while the follower stood still) cannot all be transactions in flight.
     static let maxTrackedGap: Int64 = 65_536
@@ -61,6 +68,7 @@ struct ChangeCursor: Sendable {
             } else if let since = missingSince[next], now - since >= gapTimeout {
                 missingSince[next] = nil
                 floor = next
+                givenUp[next] = now
             } else {
                 break
             }
@@ -69,4 +77,19 @@ struct ChangeCursor: Sendable {
 
     /// Moves `floor` past gaps that timed out, with nothing new applied.
     mutating func expireGaps(now: Double) { markApplied([], now: now) }
+
+    /// The gaps given up that are still looked for at `now` (those watched for `lateWatch` are forgotten).
+    mutating func lateGaps(now: Double) -> [Int64] {
+        givenUp = givenUp.filter { now - $0.value < Self.lateWatch }
+        if givenUp.count > Self.maxLate {
+            let kept = givenUp.sorted { $0.key > $1.key }.prefix(Self.maxLate)
+            givenUp = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
+        }
+        return givenUp.keys.sorted()
+    }
+
+    /// Records that the gaps at `seqs` arrived late (and were applied).
+    mutating func arrivedLate(_ seqs: [Int64]) {
+        for s in seqs { givenUp[s] = nil }
+    }
 }

@@ -17,7 +17,8 @@ import Synchronization
 /// it: such an entry waits, and is retried at every pass until the store catches up (its writer, or the
 /// reconciler, finishes the write). The last entry of a memory leaves the index equal to the store.
 extension MemoryService {
-    /// How long a follower waits for a gap in the feed (a transaction still committing) before giving it up.
+    /// How long a follower waits for a gap in the feed (a transaction still committing) before its floor
+    /// moves past it; the gap is then still looked for (`ChangeCursor.lateWatch`), in case it commits late.
     static let feedGapTimeout = 5.0
     /// How many feed entries one `catchUp()` reads at most.
     static let feedPage = 1000
@@ -30,6 +31,13 @@ extension MemoryService {
     /// - Returns: how many feed entries were applied (0 without a service database).
     @discardableResult
     public func catchUp() async throws -> Int {
+        guard lifecycle != nil else { return 0 }
+        // Every add on a follower catches up first (`settleRecordedDuplicates`), beside `followChanges`:
+        // reads run one at a time, so no read applies an older view of the feed over a newer one's.
+        return try await feedReads.withLock { try await catchUpOnce() }
+    }
+
+    private func catchUpOnce() async throws -> Int {
         guard let lifecycle else { return 0 }
         // A replica that has not read the feed for half its retention (paused, or cut off from the database)
         // may have missed entries the sweep has purged since: it reads the whole collection again instead.
@@ -38,11 +46,16 @@ extension MemoryService {
         {
             try await rebuildIndexFromStore()
         }
-        let floor = feed.withLock { $0.floor }
-        let rows = try await lifecycle.readGlobal { tx in try tx.changes(after: floor, limit: Self.feedPage) }
-        let fresh = feed.withLock { $0.unapplied(rows) }
+        let (floor, late) = feed.withLock { ($0.floor, $0.lateGaps(now: Date().timeIntervalSince1970)) }
+        let (rows, arrived) = try await lifecycle.readGlobal { tx in
+            (try tx.changes(after: floor, limit: Self.feedPage), try tx.changes(at: late))
+        }
+        if !arrived.isEmpty {
+            logger.notice("change feed: entries given up as gaps arrived late", metadata: ["count": "\(arrived.count)"])
+        }
+        let fresh = feed.withLock { $0.unapplied(rows) } + arrived
         let now = Date().timeIntervalSince1970
-        let waiting = storeWaits.withLock { Array($0.values) }
+        let waiting = storeWaits.withLock { $0.values }
         guard !fresh.isEmpty else {
             feed.withLock { cursor in
                 cursor.expireGaps(now: now)
@@ -51,21 +64,19 @@ extension MemoryService {
             if !waiting.isEmpty { try? await retryWaiting(waiting) }
             return 0
         }
-        let behind = try await refresh(waiting + fresh.filter { $0.kind == .memory })
-        let dropped = storeWaits.withLock { map in
-            map = [:]
-            for c in behind.prefix(Self.maxStoreWaits) { if let id = UUID(uuidString: c.key) { map[id] = c } }
-            return max(0, behind.count - Self.maxStoreWaits)
-        }
+        let refreshed = waiting + fresh.filter { $0.kind == .memory }
+        let behind = try await refresh(refreshed)
+        let dropped = storeWaits.withLock { $0.record(refreshed: refreshed, behind: behind) }
         if dropped > 0 {
             logger.warning(
                 "change feed: too many entries wait for the store; the rest are read at the next restart",
                 metadata: ["dropped": "\(dropped)"]
             )
         }
-        Gauge(label: "engram_change_feed_waiting").record(behind.count)
+        Gauge(label: "engram_change_feed_waiting").record(storeWaits.withLock { $0.count })
         if fresh.contains(where: { $0.kind == .organisation }) { try await reloadPolicies() }
         let gaps = feed.withLock { cursor in
+            cursor.arrivedLate(arrived.map(\.seq))
             cursor.markApplied(fresh.map(\.seq), now: Date().timeIntervalSince1970)
             cursor.lastReadAt = now
             if let newest = fresh.map(\.at).max(), newest > 0 { cursor.newestAppliedAt = max(cursor.newestAppliedAt ?? 0, newest) }
@@ -119,12 +130,7 @@ extension MemoryService {
     /// Retries the entries waiting for the store; a failure leaves them waiting.
     private func retryWaiting(_ waiting: [ChangeRow]) async throws {
         let behind = try await refresh(waiting)
-        storeWaits.withLock { map in
-            for c in waiting {
-                guard let id = UUID(uuidString: c.key), map[id]?.seq == c.seq else { continue }
-                if !behind.contains(where: { $0.key == c.key }) { map[id] = nil }
-            }
-        }
+        _ = storeWaits.withLock { $0.record(refreshed: waiting, behind: behind) }
         Gauge(label: "engram_change_feed_waiting").record(storeWaits.withLock { $0.count })
     }
 

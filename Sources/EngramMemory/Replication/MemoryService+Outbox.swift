@@ -155,7 +155,7 @@ extension MemoryService {
         guard following.withLock({ $0 }), let lifecycle else { return }
         do {
             try await catchUp()
-            let candidates = storeWaits.withLock { waits in waits.values.filter { $0.contentHash == hash && $0.state != "deleted" } }
+            let candidates = storeWaits.withLock { $0.waiting(hash: hash) }
             guard !candidates.isEmpty else { return }
             let scope = TenantScope(tenants: [tenant], userId: userId)
             for change in candidates {
@@ -163,9 +163,7 @@ extension MemoryService {
                 let versions = try await lifecycle.read(scope) { tx in try tx.versions(memoryId: change.key) }
                 guard let latest = versions.last, MemoryLedger.version(latest)?.memory.tenant == tenant else { continue }
                 _ = try await exclusively { try await finishLatestStoreWrite(latest) }
-                storeWaits.withLock { waits in
-                    if let id = UUID(uuidString: change.key), waits[id]?.seq == change.seq { waits[id] = nil }
-                }
+                storeWaits.withLock { $0.finished(key: change.key, seq: change.seq) }
             }
         } catch {
             logger.warning("duplicate check: could not finish recorded writes", metadata: ["error": "\(type(of: error))"])
