@@ -112,6 +112,12 @@ final class BM25IndexTests: XCTestCase {
             let got = index.search(query, limit: 15)
             XCTAssertEqual(got.map(\.id), expected.map(\.key), query)
             for (g, e) in zip(got, expected) { XCTAssertEqual(g.score, e.value, accuracy: 1e-9) }
+            // The exhaustive reference too, and every score it reports, not only the top.
+            let exhaustive = index.exhaustiveSearch(query, limit: 15)
+            XCTAssertEqual(exhaustive.map(\.id), expected.map(\.key), query)
+            let all = index.scores(query)
+            XCTAssertEqual(Set(all.keys), Set(naive.keys), query)
+            for (id, score) in naive { XCTAssertEqual(all[id] ?? -1, score, accuracy: 1e-9) }
         }
     }
 }

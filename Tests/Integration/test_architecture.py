@@ -115,3 +115,14 @@ def test_only_the_commands_choose_the_postgres_engine():
     `engram-bench` import EngramPostgres; the domain and the HTTP layer see only `MetadataStore`."""
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
     assert {target for target, imported in code.items() if "EngramPostgres" in imported} == {"engram", "engram-bench"}
+
+
+def test_no_swift_file_is_over_600_lines():
+    """A file is one concept (`Router+validation.swift`): past 600 lines it holds several, and is split
+    along them (an extension per concern) instead of growing."""
+    long = []
+    for f in sorted((REPO / "Sources").rglob("*.swift")):
+        n = len(f.read_text().splitlines())
+        if n > 600:
+            long.append(f"{f.relative_to(REPO)}: {n} lines")
+    assert not long, "split these files along their concerns: " + "; ".join(long)
