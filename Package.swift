@@ -72,21 +72,48 @@ let package = Package(
         // The service's SQLite database: the pool, the single migrator for every table in the file,
         // the SQLite metadata store (the SQL of members, accounts, OAuth, the audit log and the
         // lifecycle), and consistent backups of the file.
+        // Encryption at rest: AES-256-GCM under per-tenant HKDF keys from one master key, the sealed
+        // records' identities; implements EngramMetadata's `RecordSealing`.
+        .target(
+            name: "EngramAtRest",
+            dependencies: ["EngramMetadata", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "EngramDatabase",
             dependencies: [
-                "EngramCore", "EngramMetadata",
+                "EngramMetadata", "EngramAtRest",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
-        // Qdrant data model (Model/) and the durable embedded store (Embedded/) on the database.
+        // Consistent backups of the service's SQLite file: a manifest with sizes, SHA-256 and row counts.
+        .target(
+            name: "EngramBackup",
+            dependencies: [
+                "EngramCore", "EngramDatabase",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Qdrant's data model: collections, points, payloads, filters and their evaluator, sparse vectors,
+        // the `VectorStore` protocol and its errors (what the embedded store, the remote-Qdrant client,
+        // the Qdrant API and the domain share).
+        .target(name: "EngramStoreModel", dependencies: ["EngramCore"], swiftSettings: swiftSettings),
+        // Vector-shard segment files: checksummed, versioned, memory-mapped at open (a cache of SQLite's rows).
+        .target(
+            name: "EngramSegments",
+            dependencies: ["EngramCore", "EngramStoreModel", "EngramKernels"],
+            swiftSettings: swiftSettings
+        ),
+        // The durable embedded store (Embedded/) on the database: segments, writes, reads, search, snapshots.
         .target(
             name: "EngramStore",
             dependencies: [
-                "EngramCore", "EngramKernels", "EngramDatabase",
+                "EngramCore", "EngramStoreModel", "EngramKernels", "EngramSegments", "EngramDatabase", "EngramAtRest",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -109,7 +136,7 @@ let package = Package(
         .target(
             name: "EngramQdrantClient",
             dependencies: [
-                "EngramCore", "EngramStore",
+                "EngramCore", "EngramStoreModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -137,7 +164,17 @@ let package = Package(
         // Poisoning screen: instructions planted in memories for the assistants that read them
         // (concealment, control hijack, harmful directives); verdicts allow/flag/block with rule ids. Decoding
         // (base64, hex, ROT13) comes from EngramScreening, shared with the secret filter.
-        .target(name: "EngramPoisoning", dependencies: ["EngramScreening"], swiftSettings: swiftSettings),
+        // What every poisoning rule family reads: the screen text (sentences, words, needles), scope
+        // (negation, framing, targets, block versus flag), hits and verdicts.
+        .target(name: "EngramPoisoningCore", swiftSettings: swiftSettings),
+        // The harmful-directive rule families: remote execution, exfiltration, security gates, review
+        // bypass, weakening, supply chain, CI secrets, agent oversight, destruction.
+        .target(name: "EngramHarmfulDirectives", dependencies: ["EngramPoisoningCore"], swiftSettings: swiftSettings),
+        .target(
+            name: "EngramPoisoning",
+            dependencies: ["EngramScreening", "EngramPoisoningCore", "EngramHarmfulDirectives"],
+            swiftSettings: swiftSettings
+        ),
         // Lexical search and rank fusion.
         .target(name: "EngramSearch", swiftSettings: swiftSettings),
         // Roles, permissions, principals, JWT tokens; credentials: bcrypt passwords (HummingbirdBcrypt),
@@ -169,8 +206,8 @@ let package = Package(
         .target(
             name: "EngramMemory",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramMetadata", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch",
-                "EngramAuth",
+                "EngramCore", "EngramStore", "EngramStoreModel", "EngramMetadata", "EngramEmbedding", "EngramSecrets", "EngramPoisoning",
+                "EngramPoisoningCore", "EngramSearch", "EngramAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -178,8 +215,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The PostgreSQL engine: connection URLs, the client's lifecycle, tenant-scoped SERIALIZABLE
-        // transactions (synchronous bodies on a thread pool), the numbered migrations with row-level
-        // security and the app role's posture check, on postgres-nio.
+        // transactions (synchronous bodies on a thread pool), and PostgresMetadataStore, on postgres-nio.
         .target(
             name: "EngramPostgres",
             dependencies: [
@@ -193,6 +229,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL schema: the numbered migrations with row-level security (checksummed once
+        // applied), their migrator, and the app role's posture check, on postgres-nio.
+        .target(
+            name: "EngramPostgresSchema",
+            dependencies: [
+                "EngramCore", "EngramPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // JSON Schemas of the MCP tools and the REST API (top-level `schemas/`).
         .target(
             name: "EngramSchemas",
@@ -201,11 +249,42 @@ let package = Package(
             sources: ["EngramSchemas.swift"],
             resources: [.copy("mcp"), .copy("openapi.json")]
         ),
-        // HTTP: MCP endpoint, REST API, health; auth at the edge.
+        // The HTTP layer the endpoints share: the request context with the verified principal, bearer
+        // auth once per request, browser-origin, security-header, request-log and write-limit
+        // middleware, domain errors mapped to HTTP once, JSON bodies, the services the routes use, the tool
+        // schemas' catalog and validator (MCP arguments and REST bodies).
+        .target(
+            name: "EngramHTTP",
+            dependencies: [
+                "EngramCore", "EngramMemory", "EngramAuth", "EngramHTTPEdge", "EngramSchemas",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MCP over Streamable HTTP: the JSON-RPC envelope and codes, the endpoint and its protocol
+        // eras, the Tool enum (schema and dispatch of every tool), tool arguments and resources.
+        .target(
+            name: "EngramMCP",
+            dependencies: [
+                "EngramCore", "EngramMemory", "EngramAuth", "EngramHTTPEdge", "EngramHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP: the server that mounts MCP, the REST API, accounts, OAuth, health and metrics.
         .target(
             name: "EngramServer",
             dependencies: [
-                "EngramCore", "EngramMemory", "EngramAuth", "EngramSchemas", "EngramHTTPEdge",
+                "EngramCore", "EngramMemory", "EngramAuth", "EngramSchemas", "EngramHTTPEdge", "EngramHTTP", "EngramMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -227,7 +306,7 @@ let package = Package(
         .target(
             name: "EngramQdrantAPI",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramSecrets", "EngramHTTPEdge",
+                "EngramCore", "EngramStore", "EngramStoreModel", "EngramSecrets", "EngramHTTPEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,19 +321,25 @@ let package = Package(
                 "EngramCore",
                 "EngramKernels",
                 "EngramStore",
+                "EngramStoreModel",
                 "EngramDatabase",
+                "EngramAtRest",
+                "EngramBackup",
                 "EngramMetadata",
                 "EngramQdrantClient",
                 "EngramMemory",
                 "EngramServer",
+                "EngramHTTP",
                 "EngramQdrantAPI",
                 "EngramAuth",
                 "EngramEmbedding",
                 "EngramSecrets",
                 "EngramPoisoning",
+                "EngramPoisoningCore",
                 "EngramHTTPEdge",
                 "EngramOffsite",
                 "EngramPostgres",
+                "EngramPostgresSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -272,8 +357,11 @@ let package = Package(
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramDatabase", "EngramMemory", "EngramServer",
-                "EngramAuth", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramSearch", "EngramMetadata", "EngramPostgres",
+                "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramStoreModel", "EngramDatabase", "EngramAtRest", "EngramMemory",
+                "EngramServer", "EngramHTTP",
+                "EngramAuth", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramPoisoningCore", "EngramSearch", "EngramMetadata",
+                "EngramPostgres",
+                "EngramPostgresSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -289,28 +377,36 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "EngramSecretsTests", dependencies: ["EngramSecrets", "EngramScreening"]),
-        .testTarget(name: "EngramPoisoningTests", dependencies: ["EngramPoisoning"]),
+        .testTarget(
+            name: "EngramPoisoningTests",
+            dependencies: ["EngramPoisoning", "EngramPoisoningCore", "EngramHarmfulDirectives"]
+        ),
         .testTarget(name: "EngramSearchTests", dependencies: ["EngramSearch"]),
         .testTarget(name: "EngramAuthTests", dependencies: ["EngramAuth"]),
         .testTarget(
             name: "EngramMemoryTests",
-            dependencies: ["EngramMemory", "EngramDatabase", "EngramMetadata", "EngramQdrantClient", "EngramPostgres"]
+            dependencies: [
+                "EngramMemory", "EngramStore", "EngramStoreModel", "EngramDatabase", "EngramAtRest", "EngramMetadata", "EngramQdrantClient",
+                "EngramPostgres", "EngramPostgresSchema",
+            ]
         ),
         .testTarget(
             name: "EngramServerTests",
             dependencies: [
-                "EngramServer", "EngramSchemas", "EngramHTTPEdge", "EngramCore",
+                "EngramServer", "EngramHTTP", "EngramMCP", "EngramSchemas", "EngramHTTPEdge", "EngramCore", "EngramMemory",
+                "EngramAuth", "EngramStore",
+                "EngramStoreModel", "EngramSecrets", "EngramScreening",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "EngramQdrantAPITests",
             dependencies: [
-                "EngramQdrantAPI", "EngramStore", "EngramCore",
+                "EngramQdrantAPI", "EngramStore", "EngramStoreModel", "EngramCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "EngramQdrantClientTests", dependencies: ["EngramQdrantClient", "EngramStore"]),
+        .testTarget(name: "EngramQdrantClientTests", dependencies: ["EngramQdrantClient", "EngramStore", "EngramStoreModel"]),
         .testTarget(
             name: "EngramOffsiteTests",
             dependencies: [
@@ -325,7 +421,7 @@ let package = Package(
         .testTarget(
             name: "EngramPostgresTests",
             dependencies: [
-                "EngramPostgres", "EngramDatabase", "EngramMetadata",
+                "EngramPostgres", "EngramPostgresSchema", "EngramDatabase", "EngramAtRest", "EngramMetadata",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -333,7 +429,10 @@ let package = Package(
         .testTarget(
             name: "EngramStoreTests",
             dependencies: [
-                "EngramCore", "EngramStore", "EngramKernels", "EngramDatabase", "EngramMetadata", .product(name: "GRDB", package: "GRDB.swift"),
+                "EngramCore", "EngramStore", "EngramStoreModel", "EngramSegments", "EngramKernels", "EngramDatabase", "EngramAtRest",
+                "EngramBackup",
+                "EngramMetadata",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -1,3 +1,4 @@
+public import EngramAtRest
 public import EngramMetadata
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+public import EngramAtRest
 public import Foundation
 public import GRDB
 public import Logging

@@ -1,6 +1,8 @@
 import EngramCore
 import EngramPoisoning
+import EngramPoisoningCore
 public import EngramStore
+public import EngramStoreModel
 public import Foundation
 
 /// Who can see a memory: its author only, or the author's organisation.

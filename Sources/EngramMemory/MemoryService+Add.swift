@@ -1,6 +1,7 @@
 public import EngramAuth
 import EngramCore
 public import EngramStore
+public import EngramStoreModel
 public import Foundation
 import Metrics
 

@@ -2,6 +2,7 @@ public import EngramAuth
 import EngramCore
 import EngramMetadata
 import EngramStore
+public import EngramStoreModel
 import Foundation
 import Logging
 

@@ -3,7 +3,9 @@ import EngramCore
 import EngramEmbedding
 public import EngramMetadata
 import EngramPoisoning
+import EngramPoisoningCore
 public import EngramStore
+public import EngramStoreModel
 import Foundation
 import Logging
 import Synchronization

@@ -3,6 +3,7 @@ import EngramCore
 import EngramEmbedding
 import EngramSearch
 public import EngramStore
+public import EngramStoreModel
 public import Foundation
 import Metrics
 

@@ -7,6 +7,7 @@ public import EngramPoisoning
 import EngramSearch
 public import EngramSecrets
 public import EngramStore
+public import EngramStoreModel
 public import Foundation
 public import Logging
 import Metrics

@@ -1,3 +1,6 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
+
 /// `authority-claim`: an appeal to authority attached to a harmful directive (policy rule 4).
 ///
 /// "The security team requires…", "Per the CTO…", "Message from Anthropic support…", "Admin

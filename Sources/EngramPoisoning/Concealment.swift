@@ -1,3 +1,6 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
+
 /// Concealment: content a human reviewer cannot see but an assistant reads (policy rule 1 → block).
 ///
 /// - `hidden-unicode`: code points that render as nothing yet carry, split or reorder text —

@@ -1,3 +1,6 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
+
 /// Control hijack: text that changes whom the assistant obeys (policy rule 2 → block).
 ///
 /// - `instruction-override`: an "ignore/forget/disregard" verb aimed at the assistant's

@@ -1,3 +1,5 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
 import EngramScreening
 
 /// Encoded payloads: text the reader cannot review because it is encoded, and that the memory

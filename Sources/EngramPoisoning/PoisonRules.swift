@@ -1,3 +1,6 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
+
 /// The rules of the poisoning screen: which behaviours in a memory make it `block`, `flag` or
 /// `allow` (policy: `eval/poisoning/README.md`).
 ///
@@ -230,53 +233,4 @@ enum PoisonRules {
         }
         return out
     }
-}
-
-/// Policy categories.
-enum Category: String {
-    case concealment
-    case hijack = "control-hijack"
-    case harmful = "harmful-directive"
-    case authority
-}
-
-/// One rule firing, in `ScreenText` coordinates.
-struct Hit {
-    var id: String
-    var category: Category
-    var verdict: PoisonVerdict
-    var lo: Int
-    var hi: Int
-}
-
-/// The strongest verdict a rule family found in a text and where: families that look at every
-/// sentence report one hit, at the place that weighed most.
-struct StrongestHit {
-    var verdict: PoisonVerdict?
-    var at = (0, 0)
-
-    /// Keeps `v` (at `lo..<hi`) when it is stronger than what was kept so far.
-    mutating func consider(_ v: PoisonVerdict?, _ lo: Int, _ hi: Int) {
-        guard let v, verdict == nil || v > verdict! else { return }
-        verdict = v
-        at = (lo, hi)
-    }
-
-    /// Adds the kept verdict (if any) to `out` as rule `id`.
-    func report(_ id: String, _ category: Category, into out: inout Hits) {
-        if let verdict { out.add(id, category, verdict, at.0, at.1) }
-    }
-}
-
-/// The hits of one analysis, with helpers the rule files share.
-struct Hits {
-    var list: [Hit] = []
-
-    mutating func add(_ id: String, _ category: Category, _ verdict: PoisonVerdict?, _ lo: Int, _ hi: Int) {
-        guard let v = verdict, v != .allow else { return }
-        list.append(Hit(id: id, category: category, verdict: v, lo: lo, hi: max(hi, lo + 1)))
-    }
-
-    func has(_ id: String) -> Bool { list.contains { $0.id == id } }
-    var hasHarmful: Bool { list.contains { $0.category == .harmful } }
 }

@@ -1,3 +1,6 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
+
 /// Screens memory text for instructions planted for the assistants that will read it later
 /// (memory poisoning, OWASP Agentic ASI06).
 ///

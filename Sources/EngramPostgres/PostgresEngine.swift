@@ -227,7 +227,7 @@ public final class PostgresEngine: Sendable {
     /// One READ COMMITTED transaction with no tenant settings, not retried: the migrator's (it runs as the
     /// owner, which its own policies admit). READ COMMITTED because each statement must see what another
     /// migrator committed while this one waited for the advisory lock.
-    func withOwnerTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
+    package func withOwnerTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresTransaction) throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN ISOLATION LEVEL READ COMMITTED", scope: nil, retrying: false, body)
     }
 

@@ -1,5 +1,6 @@
 public import EngramHTTPEdge
 public import EngramStore
+public import EngramStoreModel
 import Foundation
 import HTTPTypes
 public import Hummingbird

@@ -1,5 +1,6 @@
 import EngramCore
 import EngramStore
+import EngramStoreModel
 import Hummingbird
 
 extension QdrantRoutes {

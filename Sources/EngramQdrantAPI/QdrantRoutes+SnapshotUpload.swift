@@ -1,5 +1,6 @@
 import EngramCore
 import EngramStore
+import EngramStoreModel
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,6 +1,7 @@
 import EngramCore
 import EngramSecrets
 import EngramStore
+import EngramStoreModel
 
 /// Applies the memory rules to writes into memory collections (`memories_*`) through the Qdrant API:
 /// every payload key and string value is scanned for secrets, and the memory domain's validator

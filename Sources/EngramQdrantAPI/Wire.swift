@@ -1,5 +1,6 @@
 import EngramCore
 import EngramStore
+import EngramStoreModel
 import Foundation
 
 /// Request parsing and response shaping between Qdrant's REST JSON and the store's types.

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import EngramCore
-public import EngramStore
+public import EngramStoreModel
 public import Foundation
 public import Logging
 import NIOCore

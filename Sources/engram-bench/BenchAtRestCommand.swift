@@ -1,7 +1,9 @@
 import ArgumentParser
+import EngramAtRest
 import EngramCore
 import EngramDatabase
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

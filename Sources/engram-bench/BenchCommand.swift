@@ -4,8 +4,10 @@ import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramPoisoning
+import EngramPoisoningCore
 import EngramSecrets
 import EngramStore
+import EngramStoreModel
 import Foundation
 
 /// Small, fast, deterministic generator for benchmark data.

@@ -8,12 +8,14 @@ import EngramMemory
 import EngramMetadata
 import EngramServer
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Hummingbird
 import Logging
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import EngramHTTP
 #endif
 
 /// `engram-bench mcp`: `tools/call search_memories` over loopback HTTP against an

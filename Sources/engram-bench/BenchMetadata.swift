@@ -2,6 +2,7 @@ import ArgumentParser
 import EngramDatabase
 import EngramMetadata
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import Logging
 

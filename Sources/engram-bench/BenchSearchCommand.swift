@@ -6,6 +6,7 @@ import EngramKernels
 import EngramMemory
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramCore
 import EngramStore
+import EngramStoreModel
 import Foundation
 
 /// Hidden commands used by the test suites.

@@ -7,6 +7,7 @@ import EngramMemory
 import EngramSearch
 import EngramSecrets
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

@@ -6,6 +6,7 @@ import EngramEmbedding
 import EngramKernels
 import EngramMemory
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

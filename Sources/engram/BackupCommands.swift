@@ -1,8 +1,10 @@
 import ArgumentParser
+import EngramBackup
 import EngramDatabase
 import EngramOffsite
 import EngramPostgres
 import EngramStore
+import EngramStoreModel
 import Foundation
 import GRDB
 import Logging

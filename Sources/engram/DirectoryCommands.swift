@@ -4,6 +4,7 @@ import EngramDatabase
 import EngramMemory
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 
 /// `engram user …`: manage memberships in the local data directory.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramHTTP
 import EngramServer
 import Foundation
 import Logging

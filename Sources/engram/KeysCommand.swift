@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramAtRest
 import EngramAuth
 import EngramDatabase
 import EngramPostgres

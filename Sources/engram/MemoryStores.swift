@@ -1,9 +1,11 @@
+import EngramBackup
 import EngramDatabase
 import EngramEmbedding
 import EngramMemory
 import EngramMetadata
 import EngramQdrantClient
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

@@ -1,6 +1,7 @@
 import EngramEmbedding
 import EngramMemory
 import EngramStore
+import EngramStoreModel
 import Foundation
 
 /// Refuses to open memories that the configured embedder cannot see.

@@ -1,8 +1,10 @@
 import EngramCore
+import EngramHTTP
 import EngramMemory
 import EngramQdrantAPI
 import EngramServer
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Hummingbird
 import Logging

@@ -3,6 +3,7 @@ import EngramEmbedding
 import EngramKernels
 import EngramMemory
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramPoisoning
+import EngramPoisoningCore
 import Foundation
 
 /// `engram screen`: the poisoning screen on text from stdin, the evaluation contract of

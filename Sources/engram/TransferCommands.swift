@@ -1,5 +1,6 @@
 import ArgumentParser
 import Crypto
+import EngramAtRest
 import EngramAuth
 import EngramCore
 import EngramDatabase
@@ -7,6 +8,7 @@ import EngramEmbedding
 import EngramMemory
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Logging
 

@@ -4,6 +4,7 @@ import EngramEmbedding
 import EngramMetadata
 import EngramPostgres
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import EngramAtRest
 import EngramDatabase
 import EngramMetadata
 import EngramPostgres

@@ -1,6 +1,8 @@
+import EngramAtRest
 import EngramDatabase
 import EngramMetadata
 @_spi(Testing) import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 
 /// The metadata store a domain test runs on: the SQLite database it made, or — when

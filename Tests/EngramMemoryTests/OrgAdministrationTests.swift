@@ -1,6 +1,7 @@
 import EngramAuth
 import EngramMemory
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

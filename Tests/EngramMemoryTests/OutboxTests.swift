@@ -3,6 +3,7 @@ import EngramCore
 import EngramDatabase
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Synchronization
 import Testing

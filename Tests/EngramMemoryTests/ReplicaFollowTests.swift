@@ -2,6 +2,7 @@ import EngramAuth
 import EngramDatabase
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

@@ -3,6 +3,7 @@ import EngramDatabase
 import EngramEmbedding
 import EngramMetadata
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Synchronization
 

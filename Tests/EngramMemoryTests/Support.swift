@@ -2,6 +2,7 @@ import EngramAuth
 import EngramEmbedding
 import EngramQdrantClient
 import EngramStore
+import EngramStoreModel
 import Foundation
 import XCTest
 

@@ -1,4 +1,5 @@
 import Crypto
+import EngramAtRest
 import EngramAuth
 import EngramDatabase
 import EngramMetadata

@@ -1,6 +1,7 @@
 import EngramAuth
 import EngramDatabase
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

@@ -1,3 +1,5 @@
+import EngramHarmfulDirectives
+import EngramPoisoningCore
 import Testing
 
 @testable import EngramPoisoning

@@ -1,4 +1,5 @@
 @_spi(Testing) import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import PostgresNIO
 import Testing

@@ -1,3 +1,4 @@
+import EngramAtRest
 import EngramDatabase
 import EngramMetadata
 @_spi(Testing) import EngramPostgres

@@ -1,5 +1,6 @@
 import EngramDatabase
 @_spi(Testing) import EngramPostgres
+import EngramPostgresSchema
 import GRDB
 import PostgresNIO
 import Testing

@@ -1,6 +1,7 @@
 import EngramCore
 import EngramQdrantAPI
 import EngramStore
+import EngramStoreModel
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import EngramStore
+import EngramStoreModel
 import Foundation
 import Testing
 

@@ -3,7 +3,8 @@ import EngramSchemas
 import Foundation
 import XCTest
 
-@testable import EngramServer
+@testable import EngramHTTP
+@testable import EngramMCP
 
 final class JSONSchemaValidatorTests: XCTestCase {
     func validator(_ tool: String) throws -> JSONSchemaValidator {
@@ -15,6 +16,8 @@ final class JSONSchemaValidatorTests: XCTestCase {
         let catalog = try ToolCatalog.load()
         XCTAssertEqual(catalog.definitions.count, EngramSchemas.toolNames.count)
         XCTAssertEqual(catalog.definitions.compactMap { $0["name"]?.stringValue }, EngramSchemas.toolNames)
+        // Every tool the endpoint dispatches has its schema, in the order `tools/list` returns them.
+        XCTAssertEqual(Tool.allCases.map(\.rawValue), EngramSchemas.toolNames)
     }
 
     func testAddMemoryArguments() throws {

@@ -1,4 +1,5 @@
 import EngramCore
+import EngramHTTP
 import EngramSchemas
 import EngramServer
 import Foundation

@@ -1,9 +1,11 @@
 import EngramAuth
 import EngramCore
+import EngramHTTP
 import EngramMemory
 import EngramScreening
 import EngramServer
 import EngramStore
+import EngramStoreModel
 import Foundation
 import HTTPTypes
 import Hummingbird

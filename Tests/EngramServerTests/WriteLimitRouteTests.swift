@@ -1,4 +1,5 @@
 import EngramCore
+import EngramHTTP
 import EngramServer
 import Foundation
 import HummingbirdTesting

@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// Kills a writer process with SIGKILL at random moments and checks that every
 /// acknowledged point survived with its exact vector and payload, that batches

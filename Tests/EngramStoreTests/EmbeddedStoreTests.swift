@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 func temporaryDirectory(_ name: String) -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("engram-\(name)-\(UUID().uuidString)")

@@ -1,4 +1,5 @@
 import Crypto
+import EngramAtRest
 import EngramCore
 import EngramDatabase
 import EngramMetadata
@@ -7,6 +8,7 @@ import GRDB
 import Testing
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// Encryption at rest: the cipher's envelope, a sealed embedded store, the file's key record and
 /// key rotation.

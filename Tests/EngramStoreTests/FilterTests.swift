@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// Filter semantics, table-driven: each filter (as Qdrant JSON) against the ids it must select.
 final class FilterTests: XCTestCase {

@@ -1,5 +1,6 @@
 import EngramDatabase
 import EngramStore
+import EngramStoreModel
 import Foundation
 import GRDB
 import Synchronization

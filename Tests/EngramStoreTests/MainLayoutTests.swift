@@ -5,6 +5,7 @@ import GRDB
 import Testing
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// A data directory written before the single migrator (three migrators on one file: the store's,
 /// the member directory's and the audit log's) opens unchanged: no migration re-runs, every row stays.

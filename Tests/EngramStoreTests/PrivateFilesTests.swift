@@ -1,9 +1,11 @@
+import EngramBackup
 import EngramDatabase
 import Foundation
 import GRDB
 import XCTest
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// The data directory, database files and backups are private (0700 / 0600), and files an older
 /// version left world-readable are tightened when the store opens, whatever the process umask.

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// Engine features behind the Qdrant-compatible API: sparse vectors with IDF, vector updates,
 /// strict payload edits, payload index definitions and collection snapshots.

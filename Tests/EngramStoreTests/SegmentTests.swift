@@ -1,11 +1,14 @@
+import EngramAtRest
 import EngramCore
 import EngramDatabase
 import EngramKernels
+import EngramSegments
 import Foundation
 import Synchronization
 import Testing
 
 @testable import EngramStore
+@testable import EngramStoreModel
 
 /// Segment files: a store reopened after `persistSegments()` serves its shards from the mapped file,
 /// with the same answers as one rebuilt from SQLite, and any file that does not match the database

@@ -112,9 +112,11 @@ def test_the_offsite_client_stands_alone():
 
 def test_only_the_commands_choose_the_postgres_engine():
     """The PostgreSQL engine is chosen at the edge: `engram` (serve --metadata, migrate, backups) and
-    `engram-bench` import EngramPostgres; the domain and the HTTP layer see only `MetadataStore`."""
+    `engram-bench` import EngramPostgres, and its own schema module builds on it; the domain and the
+    HTTP layer see only `MetadataStore`."""
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
-    assert {target for target, imported in code.items() if "EngramPostgres" in imported} == {"engram", "engram-bench"}
+    assert {target for target, imported in code.items() if "EngramPostgres" in imported} == {"engram", "engram-bench", "EngramPostgresSchema"}
+    assert {target for target, imported in code.items() if "EngramPostgresSchema" in imported} == {"engram", "engram-bench"}
 
 
 def test_no_swift_file_is_over_600_lines():

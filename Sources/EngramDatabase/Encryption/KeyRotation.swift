@@ -1,15 +1,7 @@
+public import EngramAtRest
 import EngramMetadata
 public import Foundation
 public import GRDB
-
-/// The identities sealed values are bound to (the additional authenticated data), one place for
-/// every reader and writer.
-public enum SealedRecord {
-    /// A point's payload in the embedded store (the tenant column picks the key).
-    public static func point(_ storageKey: String) -> String { "point:" + storageKey }
-    /// The key scope of a point: its tenant, or one shared scope for points without one.
-    public static func pointTenant(_ tenant: String?) -> String { tenant ?? "" }
-}
 
 /// `engram keys rotate` and `engram keys status`: every sealed column of the file, walked in batches.
 extension EngramDatabase {

@@ -1,6 +1,7 @@
 import EngramCore
 public import EngramMetadata
 import EngramStore
+public import EngramStoreModel
 public import Foundation
 import Synchronization
 

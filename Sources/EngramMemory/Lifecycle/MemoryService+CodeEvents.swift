@@ -1,5 +1,6 @@
 import EngramCore
 import EngramStore
+public import EngramStoreModel
 public import Foundation
 
 /// A repository as a webhook names it: `owner/name` plus the URLs it is known by.

@@ -1,6 +1,7 @@
 import EngramCore
 import EngramMetadata
 import EngramStore
+public import EngramStoreModel
 public import Foundation
 import Logging
 import Metrics

@@ -1,6 +1,7 @@
 public import EngramAuth
 import EngramCore
 import EngramStore
+public import EngramStoreModel
 public import Foundation
 
 /// A memory that may contradict or overlap another: close in meaning, not a near duplicate, and about

@@ -2,6 +2,7 @@ public import EngramAuth
 import EngramCore
 import EngramMetadata
 import EngramPoisoning
+import EngramPoisoningCore
 import EngramSecrets
 public import Foundation
 

@@ -1,4 +1,5 @@
 import EngramPoisoning
+import EngramPoisoningCore
 import Logging
 import Metrics
 

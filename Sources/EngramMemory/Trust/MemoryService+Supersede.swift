@@ -1,6 +1,7 @@
 public import EngramAuth
 import EngramCore
 import EngramStore
+public import EngramStoreModel
 public import Foundation
 
 extension MemoryService {

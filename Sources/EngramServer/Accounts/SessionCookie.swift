@@ -1,3 +1,4 @@
+import EngramHTTP
 import Foundation
 import HTTPTypes
 import Hummingbird

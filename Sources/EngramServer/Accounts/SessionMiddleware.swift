@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramHTTP
 import EngramMemory
 import HTTPTypes
 import Hummingbird

@@ -1,6 +1,8 @@
 import EngramAuth
 import EngramCore
+public import EngramHTTP
 import EngramHTTPEdge
+import EngramMCP
 import EngramMemory
 import Foundation
 import HTTPTypes

@@ -12,6 +12,7 @@ import Synchronization
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+public import EngramHTTP
 #endif
 
 /// Resolves a host name to its addresses (textual IPs).

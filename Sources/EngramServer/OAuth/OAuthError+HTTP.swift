@@ -1,3 +1,4 @@
+public import EngramHTTP
 public import EngramMemory
 import Foundation
 public import HTTPTypes

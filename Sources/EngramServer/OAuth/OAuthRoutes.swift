@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramCore
+import EngramHTTP
 import EngramHTTPEdge
 import EngramMemory
 import Foundation

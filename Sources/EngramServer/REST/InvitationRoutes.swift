@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramCore
+import EngramHTTP
 import EngramMemory
 import Foundation
 import Hummingbird

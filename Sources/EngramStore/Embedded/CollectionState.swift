@@ -1,6 +1,7 @@
 import Dispatch
 import EngramCore
 import EngramKernels
+import EngramStoreModel
 import Synchronization
 
 extension EmbeddedStore {

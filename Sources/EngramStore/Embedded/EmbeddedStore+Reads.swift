@@ -1,5 +1,6 @@
 import EngramCore
 import EngramKernels
+public import EngramStoreModel
 import Foundation
 import GRDB
 
@@ -79,7 +80,12 @@ extension EmbeddedStore {
 
     /// The found points in request order (missing ids are skipped). Suspends while the reader
     /// queue reads them.
-    public func retrieve(_ collection: String, ids: [PointID], withPayload: Bool = true, withVector: Bool = false) async throws -> [Record] {
+    public func retrieve(
+        _ collection: String,
+        ids: [PointID],
+        withPayload: Bool = true,
+        withVector: Bool = false
+    ) async throws -> [EngramStoreModel.Record] {
         try await onReader { try self.retrieveBlocking(collection, ids: ids, withPayload: withPayload, withVector: withVector) }
     }
 

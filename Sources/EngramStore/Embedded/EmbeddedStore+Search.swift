@@ -1,5 +1,6 @@
 import EngramCore
 import EngramKernels
+public import EngramStoreModel
 import Foundation
 import GRDB
 

@@ -1,6 +1,8 @@
 import EngramCore
 import EngramDatabase
 import EngramKernels
+public import EngramSegments
+public import EngramStoreModel
 import Foundation
 import GRDB
 import Logging

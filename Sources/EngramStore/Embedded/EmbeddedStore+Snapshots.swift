@@ -1,6 +1,7 @@
 import EngramCore
 import EngramDatabase
 import EngramKernels
+public import EngramStoreModel
 public import Foundation
 import GRDB
 

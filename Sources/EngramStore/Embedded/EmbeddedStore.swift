@@ -1,6 +1,9 @@
+public import EngramAtRest
 import EngramCore
 public import EngramDatabase
 import EngramKernels
+public import EngramSegments
+public import EngramStoreModel
 public import Foundation
 import GRDB
 public import Logging

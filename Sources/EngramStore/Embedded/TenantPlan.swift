@@ -1,5 +1,6 @@
 import EngramCore
 import EngramKernels
+import EngramStoreModel
 
 /// How a filter maps onto tenant shards: when its top-level `must` pins the
 /// tenant field to string values, only those shards (plus the shard of points

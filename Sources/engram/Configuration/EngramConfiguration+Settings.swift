@@ -1,5 +1,7 @@
+import EngramAtRest
 import EngramAuth
 import EngramDatabase
+import EngramHTTP
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory

@@ -1,4 +1,5 @@
 import EngramPoisoning
+import EngramPoisoningCore
 import EngramSecrets
 
 /// What the server's filters would say about a candidate, answered locally for `--dry-run` with the

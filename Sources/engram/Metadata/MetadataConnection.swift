@@ -1,6 +1,8 @@
+import EngramAtRest
 import EngramDatabase
 import EngramMetadata
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import Logging
 

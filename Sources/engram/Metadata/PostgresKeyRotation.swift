@@ -1,7 +1,9 @@
+import EngramAtRest
 import EngramAuth
 import EngramDatabase
 import EngramMetadata
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 
 /// `engram keys status|rotate` on the PostgreSQL metadata store: the sealed columns of schema `engram`

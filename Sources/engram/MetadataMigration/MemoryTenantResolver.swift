@@ -1,3 +1,4 @@
+import EngramAtRest
 import EngramDatabase
 import EngramMemory
 import EngramMetadata

@@ -1,6 +1,8 @@
 import ArgumentParser
+import EngramAtRest
 import EngramDatabase
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import GRDB
 

@@ -1,5 +1,7 @@
+import EngramBackup
 import EngramDatabase
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import PostgresNIO
 

@@ -1,3 +1,4 @@
+import EngramBackup
 import EngramDatabase
 import EngramPostgres
 import Foundation

@@ -1,4 +1,5 @@
 import EngramPostgres
+import EngramPostgresSchema
 import Foundation
 import Logging
 import PostgresNIO

@@ -1,4 +1,5 @@
 import EngramCore
+import EngramHTTP
 import EngramMemory
 
 /// What Engram acts on from a Git host's webhook, whichever host sent it.

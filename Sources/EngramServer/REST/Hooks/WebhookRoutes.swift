@@ -1,5 +1,6 @@
 import Crypto
 import EngramCore
+import EngramHTTP
 import EngramMemory
 import Foundation
 import HTTPTypes
