@@ -201,14 +201,50 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The memory domain: Memory, MemoryService, AccessPolicy, finish, review, and
-        // OrgAdministration/ (member and invitation rules, the audit log) on the database.
+        // Who may do what in an org, and who they are: OrgAdministration/ (member and role rules, the
+        // member directory, the audit log), Accounts/ (passwords, TOTP, backup codes, sessions, personal
+        // tokens, invitation and reset links), OAuth/ (clients, metadata documents, PKCE codes,
+        // audience-bound tokens, refresh rotation), on the metadata seam.
+        .target(
+            name: "EngramAccounts",
+            dependencies: [
+                "EngramCore", "EngramMetadata", "EngramAuth",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The memory domain's values: Memory and its limits, requests, errors, input validation, the access
+        // policy, provenance, code anchors, freshness, trust, usage, the in-RAM index, the version ledger,
+        // the replication cursor.
+        .target(
+            name: "EngramMemoryModel",
+            dependencies: [
+                "EngramCore", "EngramStoreModel", "EngramMetadata", "EngramEmbedding", "EngramSecrets", "EngramPoisoning",
+                "EngramPoisoningCore", "EngramSearch", "EngramAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The memory domain: Memory, MemoryService, AccessPolicy, add, search, finish, review, import.
         .target(
             name: "EngramMemory",
             dependencies: [
                 "EngramCore", "EngramStore", "EngramStoreModel", "EngramMetadata", "EngramEmbedding", "EngramSecrets", "EngramPoisoning",
-                "EngramPoisoningCore", "EngramSearch", "EngramAuth",
+                "EngramPoisoningCore", "EngramSearch", "EngramAuth", "EngramAccounts", "EngramMemoryModel",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What happens to memories after they are written: history and revert, ratings and reports,
+        // usage, staleness sweeps, code events from Git webhooks, rescans under new rules, and containment
+        // (quarantine, rollback) of what a rescan or an admin finds.
+        .target(
+            name: "EngramLifecycle",
+            dependencies: [
+                "EngramCore", "EngramMemory", "EngramMemoryModel", "EngramStoreModel", "EngramMetadata", "EngramAuth",
+                "EngramAccounts", "EngramSecrets", "EngramPoisoning", "EngramPoisoningCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -256,7 +292,8 @@ let package = Package(
         .target(
             name: "EngramHTTP",
             dependencies: [
-                "EngramCore", "EngramMemory", "EngramAuth", "EngramHTTPEdge", "EngramSchemas",
+                "EngramCore", "EngramMemory", "EngramLifecycle", "EngramMemoryModel", "EngramAccounts", "EngramAuth", "EngramHTTPEdge",
+                "EngramSchemas",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -271,7 +308,7 @@ let package = Package(
         .target(
             name: "EngramMCP",
             dependencies: [
-                "EngramCore", "EngramMemory", "EngramAuth", "EngramHTTPEdge", "EngramHTTP",
+                "EngramCore", "EngramMemory", "EngramLifecycle", "EngramMemoryModel", "EngramAuth", "EngramHTTPEdge", "EngramHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -284,7 +321,8 @@ let package = Package(
         .target(
             name: "EngramServer",
             dependencies: [
-                "EngramCore", "EngramMemory", "EngramAuth", "EngramSchemas", "EngramHTTPEdge", "EngramHTTP", "EngramMCP",
+                "EngramCore", "EngramMemory", "EngramLifecycle", "EngramMemoryModel", "EngramAccounts", "EngramAuth", "EngramSchemas",
+                "EngramHTTPEdge", "EngramHTTP", "EngramMCP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -328,6 +366,9 @@ let package = Package(
                 "EngramMetadata",
                 "EngramQdrantClient",
                 "EngramMemory",
+                "EngramMemoryModel",
+                "EngramLifecycle",
+                "EngramAccounts",
                 "EngramServer",
                 "EngramHTTP",
                 "EngramQdrantAPI",
@@ -358,7 +399,7 @@ let package = Package(
             name: "engram-bench",
             dependencies: [
                 "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramStoreModel", "EngramDatabase", "EngramAtRest", "EngramMemory",
-                "EngramServer", "EngramHTTP",
+                "EngramServer", "EngramHTTP", "EngramAccounts", "EngramMemoryModel", "EngramLifecycle",
                 "EngramAuth", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramPoisoningCore", "EngramSearch", "EngramMetadata",
                 "EngramPostgres",
                 "EngramPostgresSchema",
@@ -386,14 +427,16 @@ let package = Package(
         .testTarget(
             name: "EngramMemoryTests",
             dependencies: [
-                "EngramMemory", "EngramStore", "EngramStoreModel", "EngramDatabase", "EngramAtRest", "EngramMetadata", "EngramQdrantClient",
+                "EngramMemory", "EngramMemoryModel", "EngramLifecycle", "EngramAccounts", "EngramStore", "EngramStoreModel", "EngramDatabase",
+                "EngramAtRest", "EngramMetadata", "EngramQdrantClient",
                 "EngramPostgres", "EngramPostgresSchema",
             ]
         ),
         .testTarget(
             name: "EngramServerTests",
             dependencies: [
-                "EngramServer", "EngramHTTP", "EngramMCP", "EngramSchemas", "EngramHTTPEdge", "EngramCore", "EngramMemory",
+                "EngramServer", "EngramHTTP", "EngramMCP", "EngramSchemas", "EngramHTTPEdge", "EngramCore", "EngramMemory", "EngramAccounts",
+                "EngramMemoryModel",
                 "EngramAuth", "EngramStore",
                 "EngramStoreModel", "EngramSecrets", "EngramScreening",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

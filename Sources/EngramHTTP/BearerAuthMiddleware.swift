@@ -1,3 +1,4 @@
+package import EngramAccounts
 package import EngramAuth
 package import EngramCore
 package import EngramHTTPEdge

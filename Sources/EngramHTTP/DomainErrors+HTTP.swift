@@ -1,5 +1,7 @@
+public import EngramAccounts
 public import EngramAuth
 public import EngramMemory
+public import EngramMemoryModel
 package import Foundation
 public import HTTPTypes
 public import Hummingbird

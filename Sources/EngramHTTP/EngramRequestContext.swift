@@ -1,3 +1,4 @@
+public import EngramAccounts
 public import EngramAuth
 public import EngramHTTPEdge
 public import EngramMemory

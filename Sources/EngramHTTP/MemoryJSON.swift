@@ -1,6 +1,8 @@
 package import EngramAuth
 package import EngramCore
+package import EngramLifecycle
 package import EngramMemory
+package import EngramMemoryModel
 package import Foundation
 
 /// The wire form of memories and search hits (snake_case, RFC 3339 times),

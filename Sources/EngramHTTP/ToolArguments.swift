@@ -1,5 +1,6 @@
 package import EngramCore
 package import EngramMemory
+package import EngramMemoryModel
 package import Foundation
 
 /// Typed views of validated tool arguments / REST bodies.

@@ -2,6 +2,7 @@ import EngramAuth
 import EngramCore
 import EngramHTTP
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// Memories as MCP resources (`engram://memories/{id}`: the caller's visible memories, read with their

@@ -3,6 +3,7 @@ import EngramCore
 package import EngramHTTP
 import EngramHTTPEdge
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 import HTTPTypes
 package import Hummingbird

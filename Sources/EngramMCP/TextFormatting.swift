@@ -1,6 +1,7 @@
 import EngramCore
 import EngramHTTP
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// The text form of tool results: memory summaries, freshness and quoted memories.

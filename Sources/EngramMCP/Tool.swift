@@ -1,7 +1,9 @@
 import EngramAuth
 import EngramCore
 import EngramHTTP
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// Every MCP tool: its name, its input schema (`schemas/mcp/<name>.json`), whether it writes, and what

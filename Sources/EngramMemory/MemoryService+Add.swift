@@ -1,9 +1,10 @@
 public import EngramAuth
-import EngramCore
+package import EngramCore
+public import EngramMemoryModel
 public import EngramStore
 public import EngramStoreModel
 public import Foundation
-import Metrics
+package import Metrics
 
 /// Adding a memory: validation, screens, then a decision under the write lock (exact duplicate,
 /// near duplicate merged into the existing memory, or a new memory whose writes leave the lock so
@@ -16,13 +17,13 @@ extension MemoryService {
             if !principal.role.allows(.writeOwnMemories) { throw MemoryError.forbidden("role \(principal.role.rawValue) cannot write memories") }
             throw MemoryError.invalid("org scope needs an organisation; the token has none")
         }
-        let content = try Self.validate(content: input.content)
-        let tags = try Self.validate(tags: input.tags)
-        let repo = try Self.validate(optional: input.repo, field: "repo", max: MemoryLimits.maxRepoLength)
-        let taskId = try Self.validate(optional: input.taskId, field: "task_id", max: MemoryLimits.maxTaskIdLength)
+        let content = try MemoryInput.validate(content: input.content)
+        let tags = try MemoryInput.validate(tags: input.tags)
+        let repo = try MemoryInput.validate(optional: input.repo, field: "repo", max: MemoryLimits.maxRepoLength)
+        let taskId = try MemoryInput.validate(optional: input.taskId, field: "task_id", max: MemoryLimits.maxTaskIdLength)
         let anchors = try CodeAnchor.validate(input.anchors)
-        let branch = try Self.validate(optional: input.branch, field: "branch", max: MemoryLimits.maxBranchLength)
-        let commit = try Self.validate(commit: input.commit)
+        let branch = try MemoryInput.validate(optional: input.branch, field: "branch", max: MemoryLimits.maxBranchLength)
+        let commit = try MemoryInput.validate(commit: input.commit)
         var expiresAt: Date?
         if let days = input.expiresInDays {
             guard (1...MemoryLimits.maxExpiryDays).contains(days) else {
@@ -30,9 +31,9 @@ extension MemoryService {
             }
             expiresAt = Date().addingTimeInterval(Double(days) * 86_400)
         }
-        try scanForSecrets([content] + tags + [repo, taskId, branch, commit] + Self.anchorTexts(anchors))
+        try scanForSecrets([content] + tags + [repo, taskId, branch, commit] + MemoryInput.anchorTexts(anchors))
         let flags = try screenForPoisoning(content)
-        let hash = Self.contentHash(content)
+        let hash = MemoryInput.contentHash(content)
         let orgId = input.scope == .org ? principal.orgId : nil
         let tenant = Memory.tenant(scope: input.scope, userId: principal.userId, orgId: orgId)
         let checked = CheckedNewMemory(
@@ -136,7 +137,7 @@ extension MemoryService {
     }
 
     /// A new memory (version 1) from validated input: personal memories are published, org memories drafts.
-    func newMemory(_ principal: Principal, _ c: CheckedNewMemory, at now: Date) -> Memory {
+    package func newMemory(_ principal: Principal, _ c: CheckedNewMemory, at now: Date) -> Memory {
         var m = Memory(
             id: UUID(),
             userId: principal.userId,
@@ -148,7 +149,7 @@ extension MemoryService {
             repo: c.repo,
             taskId: c.taskId,
             kind: c.kind,
-            contentHash: Self.contentHash(c.content),
+            contentHash: MemoryInput.contentHash(c.content),
             createdAt: now,
             updatedAt: now,
             embeddingModel: embeddingModel,
@@ -161,13 +162,13 @@ extension MemoryService {
         return m
     }
 
-    func visibleDuplicate(_ principal: Principal, tenant: String, hash: String) -> Memory? {
+    package func visibleDuplicate(_ principal: Principal, tenant: String, hash: String) -> Memory? {
         index.withHash(tenant: tenant, hash: hash)
             .filter { AccessPolicy.canRead(principal, $0) && $0.state != .rejected && $0.state != .archived }
             .min { $0.createdAt < $1.createdAt }
     }
 
-    func nearDuplicate(_ principal: Principal, tenant: String, vector: [Float]) async throws -> Memory? {
+    package func nearDuplicate(_ principal: Principal, tenant: String, vector: [Float]) async throws -> Memory? {
         guard embedder != nil else { return nil }
         let filter = Filter(must: [
             .field(FieldCondition(key: Memory.Field.tenant, match: .value(.string(tenant)))),

@@ -1,10 +1,11 @@
 public import EngramAuth
-import EngramCore
-import EngramMetadata
-import EngramStore
+package import EngramCore
+public import EngramMemoryModel
+package import EngramMetadata
+package import EngramStore
 public import EngramStoreModel
-import Foundation
-import Logging
+package import Foundation
+package import Logging
 
 /// `/finish`: a task's org drafts promoted, and the state changes and versions that promotion records.
 extension MemoryService {
@@ -37,7 +38,7 @@ extension MemoryService {
     /// Promotes the organisation's drafts that `selected` picks to `target` under the write lock: one
     /// store write per version group, then a version and an audit entry (`promote`) per memory.
     /// - Returns: the memories promoted, oldest first (none when no draft is selected: idempotent).
-    func promoteDrafts(
+    package func promoteDrafts(
         org: String,
         to target: MemoryState,
         actor: String,
@@ -81,7 +82,7 @@ extension MemoryService {
 
     /// Writes new states (and `updated_at`, the version and the code-change mark) for memories, then
     /// updates the index. Memories of one version number share a store call.
-    func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
+    package func setStates(_ memories: [Memory], state: MemoryState, at time: Date) async throws {
         let started = ContinuousClock.now
         let groups = Dictionary(grouping: memories) { m in
             "\(m.version)|\(m.anchorChange == nil)|\(m.screenFlags)|\(m.reviewedBy ?? "")|\(m.supersededBy?.uuidString ?? "")|\(m.quarantinedFrom?.rawValue ?? "")"
@@ -112,7 +113,8 @@ extension MemoryService {
     /// Appends a version (and its outbox row) to the ledger, when there is one, before the store write it
     /// announces. A failure is an error and nothing is written: the version number is taken (another
     /// replica changed the memory first) or the database is unreachable.
-    func recordVersion(before: Memory?, after: Memory, state: String? = nil, actor: String, origin: WriteOrigin, reason: String) async throws {
+    package func recordVersion(before: Memory?, after: Memory, state: String? = nil, actor: String, origin: WriteOrigin, reason: String) async throws
+    {
         guard let ledger else { return }
         do {
             try await ledger.record(before: before, after: after, state: state, actor: actor, origin: origin, reason: reason, at: after.updatedAt)

@@ -1,14 +1,16 @@
-import EngramAuth
-import EngramCore
-import EngramEmbedding
+public import EngramAccounts
+package import EngramAuth
+package import EngramCore
+package import EngramEmbedding
+public import EngramMemoryModel
 public import EngramMetadata
-import EngramPoisoning
-import EngramPoisoningCore
+package import EngramPoisoning
+package import EngramPoisoningCore
 public import EngramStore
 public import EngramStoreModel
-import Foundation
-import Logging
-import Synchronization
+package import Foundation
+package import Logging
+package import Synchronization
 
 extension MemoryService {
     /// A memory to import with its vector (nil: embedded here).
@@ -44,8 +46,8 @@ extension MemoryService {
             var memories: [Memory] = []
             for item in chunk {
                 var m = item.memory
-                m.content = try Self.validate(content: m.content)
-                m.tags = try Self.validate(tags: m.tags)
+                m.content = try MemoryInput.validate(content: m.content)
+                m.tags = try MemoryInput.validate(tags: m.tags)
                 try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId])
                 let flags = try screenForPoisoning(m.content)
                 if !flags.isEmpty, m.reviewedBy == nil {
@@ -55,7 +57,7 @@ extension MemoryService {
                 } else if flags.isEmpty {
                     m.screenFlags = []
                 }
-                m.contentHash = Self.contentHash(m.content)
+                m.contentHash = MemoryInput.contentHash(m.content)
                 let dims = embedder?.dimensions ?? 1
                 var vector: [Float]
                 if let v = item.vector, v.count == dims, m.embeddingModel == embeddingModel {
@@ -102,7 +104,7 @@ extension MemoryService {
 
     /// Versions and usage of imported memories: the exported versions as they were (a version already
     /// recorded is kept), or for a memory exported without them one `imported` version of what was written.
-    func recordImportedHistory(_ items: [ImportItem], memories: [Memory], actor: String) async throws {
+    package func recordImportedHistory(_ items: [ImportItem], memories: [Memory], actor: String) async throws {
         guard let ledger else { return }
         var rows: [VersionRow] = []
         for (item, m) in zip(items, memories) {
@@ -173,7 +175,7 @@ extension MemoryService {
         var seen = Set<String>()
         for item in items {
             let m = item.memory
-            let hash = Self.contentHash(m.content)
+            let hash = MemoryInput.contentHash(m.content)
             let key = m.tenant + "\u{0}" + hash
             if index.get(m.id) != nil || !index.withHash(tenant: m.tenant, hash: hash).isEmpty || !seen.insert(key).inserted { continue }
             fresh.append(item)
@@ -224,7 +226,7 @@ extension MemoryService {
     }
 
     /// How many times one reload is tried before it waits for the next write to be asked again.
-    static let reloadAttempts = 5
+    package static let reloadAttempts = 5
 
     /// One pass of `reloadFromStore`: reads the whole memory collection under the write lock.
     private func reloadPass() async throws {
@@ -267,9 +269,9 @@ extension MemoryService {
     /// API, which is an operator credential): the content hash is recomputed from the content (a stored
     /// hash is never trusted), and new or changed content of a published or pending org memory goes to
     /// `pending_review` when its organisation requires review.
-    func admitExternalWrite(_ stored: Memory, replacing before: Memory?) async -> Memory {
+    package func admitExternalWrite(_ stored: Memory, replacing before: Memory?) async -> Memory {
         var m = stored
-        m.contentHash = Self.contentHash(m.content)
+        m.contentHash = MemoryInput.contentHash(m.content)
         // The trust record is the service's: flags come from today's screen, a review stands only for the
         // text it approved, supersession and quarantine stay as they were.
         let screened = poisonScreen.screen(m.content)
@@ -298,7 +300,7 @@ extension MemoryService {
     /// Brings the index in line with external writes found by `reloadFromStore`: fixes the stored hash or
     /// state where the memory rules changed them, and audits every creation, change and removal
     /// (actor `qdrant-api`, both content hashes).
-    func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
+    package func applyExternalChanges(_ changes: [(before: Memory?, after: Memory, stored: Memory)], removed: [Memory]) async throws {
         for (_, after, stored) in changes
         where after.contentHash != stored.contentHash || after.state != stored.state || after.provenance != stored.provenance
             || after.version != stored.version || after.screenFlags != stored.screenFlags || after.reviewedBy != stored.reviewedBy

@@ -1,12 +1,13 @@
 public import EngramAuth
-import EngramCore
+package import EngramCore
+public import EngramMemoryModel
 public import Foundation
 
 /// What an admin can do to an org memory under review.
 public enum ReviewAction: String, Sendable, CaseIterable {
     case approve, reject, archive
 
-    var target: MemoryState {
+    package var target: MemoryState {
         switch self {
         case .approve: return .published
         case .reject: return .rejected
@@ -47,7 +48,7 @@ public struct ReviewQuery: Sendable, Hashable {
 
 extension MemoryService {
     /// Admins and owners review their own organisation's memories; everyone else is refused.
-    func requireReviewer(_ principal: Principal) throws -> String {
+    package func requireReviewer(_ principal: Principal) throws -> String {
         guard let org = principal.orgId, principal.role.allows(.reviewMemories) else {
             throw MemoryError.forbidden("reviewing needs the admin or owner role")
         }
@@ -164,7 +165,7 @@ extension MemoryService {
 
     /// Whether `user` wrote `m`'s current text: its author, or whoever made the change that introduced
     /// the current content (from the version history).
-    func wroteCurrentText(_ user: String, _ m: Memory) async throws -> Bool {
+    package func wroteCurrentText(_ user: String, _ m: Memory) async throws -> Bool {
         if m.userId == user { return true }
         guard let ledger else { return false }
         let versions: [MemoryVersion]
@@ -211,7 +212,7 @@ extension MemoryService {
     }
 
     /// Sorts newest first and cuts one page after an opaque cursor (shared by list and review).
-    func paginate(_ items: inout [Memory], limit: Int, cursor: String?) throws -> MemoryPage {
+    package func paginate(_ items: inout [Memory], limit: Int, cursor: String?) throws -> MemoryPage {
         var after: (Double, String)?
         if let cursor {
             guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),

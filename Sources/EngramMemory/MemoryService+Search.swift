@@ -1,19 +1,20 @@
 public import EngramAuth
-import EngramCore
-import EngramEmbedding
-import EngramSearch
+package import EngramCore
+package import EngramEmbedding
+public import EngramMemoryModel
+package import EngramSearch
 public import EngramStore
 public import EngramStoreModel
 public import Foundation
-import Metrics
+package import Metrics
 
 extension MemoryService {
     /// Vector candidates per visible tenant: at least this many, and at least `limit`.
-    static let semanticCandidates = 30
+    package static let semanticCandidates = 30
     /// Lexical candidates (all visible tenants): at least this many, and at least `limit`.
     /// Deeper than the vector list because BM25 hits are cheap; the similarities of
     /// lexical-only hits are fetched only when they can still reach the top `limit`.
-    static let lexicalCandidates = 50
+    package static let lexicalCandidates = 50
 
     /// Hybrid search over the memories the caller may see: exact cosine over the
     /// visible tenants' shards and BM25 over the same memories, fused by a convex
@@ -74,12 +75,12 @@ extension MemoryService {
     /// Fused candidates beyond `limit` that the freshness prior may move into the results. None: the prior
     /// reorders the top `limit` only (the eval/lifecycle figures did not move with 5, and every extra
     /// candidate can cost a similarity lookup).
-    static let priorSlack = 0
+    package static let priorSlack = 0
 
     /// The last step of a search: adds the freshness prior (`FreshnessPrior`) to each hit's relevance,
     /// labels its freshness, keeps the best `limit`, and records what was served (a lock and an append;
     /// `UsageTracker.flush` writes the log off the request path).
-    func finish(_ hits: [MemorySearchHit], _ q: MemorySearchQuery, _ principal: Principal) -> [MemorySearchHit] {
+    package func finish(_ hits: [MemorySearchHit], _ q: MemorySearchQuery, _ principal: Principal) -> [MemorySearchHit] {
         let now = Date()
         let ids = hits.map(\.memory.id)
         let usageOf = usage.usage(ids)
@@ -227,7 +228,7 @@ extension MemoryService {
     }
 
     /// The query's vector: the caller's precomputed one (checked) or the embedder's; nil without an embedder.
-    func queryEmbedding(_ q: MemorySearchQuery, _ text: String) async throws -> [Float]? {
+    package func queryEmbedding(_ q: MemorySearchQuery, _ text: String) async throws -> [Float]? {
         guard let embedder else { return nil }
         if let given = q.queryVector {
             guard given.count == embedder.dimensions else { throw MemoryError.invalid("query vector has the wrong dimension") }
@@ -237,7 +238,7 @@ extension MemoryService {
     }
 
     /// Store conditions for the caller's own filters (scope is handled by the choice of tenants).
-    static func conditions(for f: MemoryFilter) -> [Condition] {
+    package static func conditions(for f: MemoryFilter) -> [Condition] {
         var out: [Condition] = []
         if let tags = f.tags, !tags.isEmpty {
             out.append(.field(FieldCondition(key: Memory.Field.tags, match: .any(tags.map { .string($0) }))))

@@ -1,17 +1,19 @@
-import Crypto
+package import Crypto
+public import EngramAccounts
 public import EngramAuth
-import EngramCore
+package import EngramCore
 public import EngramEmbedding
+public import EngramMemoryModel
 public import EngramMetadata
 public import EngramPoisoning
-import EngramSearch
+package import EngramSearch
 public import EngramSecrets
 public import EngramStore
 public import EngramStoreModel
 public import Foundation
 public import Logging
-import Metrics
-import Synchronization
+package import Metrics
+package import Synchronization
 
 /// The memory domain's operations. Every method takes the calling `Principal`
 /// and goes through `AccessPolicy`; a memory the caller may not see answers
@@ -30,19 +32,19 @@ public final class MemoryService: Sendable {
     public let embedder: (any Embedder)?
     /// The collection holding the memories (one per embedding model).
     public let collection: String
-    let scanner: SecretScanner
+    package let scanner: SecretScanner
     /// The poisoning screen every write passes (`MemoryService+Screening`).
-    let poisonScreen: PoisoningScreen
-    let logger: Logger
-    let index = MemoryIndex()
-    let writes = AsyncSerialLock()
+    package let poisonScreen: PoisoningScreen
+    package let logger: Logger
+    package let index = MemoryIndex()
+    package let writes = AsyncSerialLock()
     /// New memories whose writes are in flight outside `writes` (see `InFlightAdds`).
-    let inFlight = InFlightAdds()
+    package let inFlight = InFlightAdds()
 
     /// Runs `body` under the write lock once no add is in flight: every writer but `add` sees the
     /// memories as if the adds before it had run one after another (an add's own writes leave the
     /// lock so that concurrent adds share commits; `InFlightAdds`).
-    func exclusively<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
+    package func exclusively<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {
         try await writes.withLock {
             await inFlight.waitForAll()
             return try await body()
@@ -50,21 +52,21 @@ public final class MemoryService: Sendable {
     }
     /// Vector searches of concurrent requests, batched so that a shard's rows are read once
     /// for up to eight queries (the scan is memory-bound; `VectorMatrix.search(batch:k:)`).
-    let scans: BatchCoalescer<SearchRequest, [ScoredPoint]>
-    let reloadGate = Mutex(ReloadState())
+    package let scans: BatchCoalescer<SearchRequest, [ScoredPoint]>
+    package let reloadGate = Mutex(ReloadState())
     /// This replica's position in the change feed (`MemoryService+Follow`).
-    let feed = Mutex(ChangeCursor(floor: 0, gapTimeout: MemoryService.feedGapTimeout))
+    package let feed = Mutex(ChangeCursor(floor: 0, gapTimeout: MemoryService.feedGapTimeout))
     /// Feed entries whose version the store does not hold yet, by memory (`MemoryService+Follow`).
-    let storeWaits = Mutex(StoreWaits(capacity: MemoryService.maxStoreWaits))
+    package let storeWaits = Mutex(StoreWaits(capacity: MemoryService.maxStoreWaits))
     /// Held by `catchUp()`: one read of the feed applies at a time, so that each sees what the last one left.
-    let feedReads = AsyncSerialLock()
+    package let feedReads = AsyncSerialLock()
     /// Whether this replica follows others through the change feed (`followChanges` running).
-    let following = Mutex(false)
-    struct ReloadState {
-        var running = false
-        var again = false
+    package let following = Mutex(false)
+    package struct ReloadState {
+        package var running = false
+        package var again = false
     }
-    let requiresReview: @Sendable (String) async -> Bool
+    package let requiresReview: @Sendable (String) async -> Bool
     /// Where admin actions, promotions and deletions are recorded (nil: not recorded).
     public let audit: AuditLog?
     /// Every version of every memory (nil without a service database: versions are not kept).
@@ -72,12 +74,12 @@ public final class MemoryService: Sendable {
     /// Served counts, confirmations and open reports.
     public let usage: UsageTracker
     /// Org lifecycle policies, reports and webhook deliveries (nil without a service database).
-    let lifecycle: (any MetadataStore)?
+    package let lifecycle: (any MetadataStore)?
     /// Whether secrets (webhook secrets) may be stored only sealed: production servers refuse them
     /// when the database has no encryption key.
-    let secretsNeedKey: Bool
+    package let secretsNeedKey: Bool
     /// Lifecycle policies per organisation (loaded at start, kept in step by `setPolicy`).
-    let policies = Mutex<[String: LifecyclePolicy]>([:])
+    package let policies = Mutex<[String: LifecyclePolicy]>([:])
     /// Hybrid-search hits whose fused relevance is below this are dropped (0 keeps everything).
     public let minRelevance: Double
     /// The default relevance floor: 0.15 of the fused score, i.e. a cosine similarity of about 0.21
@@ -181,7 +183,7 @@ public final class MemoryService: Sendable {
     /// memory only: the page is read again point by point, the unreadable ones are logged by id (never by
     /// content) and left out of the index, and the service starts with every other memory. The bytes stay
     /// in the store (and its backups) for the operator.
-    func readablePage(after offset: PointID?) async throws -> ScrollResult {
+    package func readablePage(after offset: PointID?) async throws -> ScrollResult {
         do {
             return try await store.scroll(collection, ScrollRequest(limit: 1000, offset: offset, withPayload: true))
         } catch StoreError.corrupt {
@@ -210,78 +212,8 @@ public final class MemoryService: Sendable {
         return out
     }
 
-    // MARK: - Validation and normalisation
-
-    /// Whether `text` holds a control character (NUL, other C0 controls, DEL, C1 controls); `allowingLayout`
-    /// lets tab, line feed and carriage return through (content may have lines; tags and ids may not).
-    static func hasControlCharacter(_ text: String, allowingLayout: Bool) -> Bool {
-        text.unicodeScalars.contains { u in
-            let v = u.value
-            if allowingLayout, v == 0x09 || v == 0x0A || v == 0x0D { return false }
-            return v < 0x20 || (0x7F...0x9F).contains(v)
-        }
-    }
-
-    static func validate(content: String) throws -> String {
-        let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw MemoryError.invalid("content must not be empty") }
-        guard !hasControlCharacter(trimmed, allowingLayout: true) else {
-            throw MemoryError.invalid("content must not contain control characters (NUL and the like)")
-        }
-        guard trimmed.utf8.count <= MemoryLimits.maxContentBytes else {
-            throw MemoryError.invalid("content is \(trimmed.utf8.count) bytes; the limit is \(MemoryLimits.maxContentBytes)")
-        }
-        return trimmed
-    }
-
-    static func validate(tags: [String]) throws -> [String] {
-        guard tags.count <= MemoryLimits.maxTags else { throw MemoryError.invalid("at most \(MemoryLimits.maxTags) tags") }
-        var out: [String] = []
-        for tag in tags {
-            let t = tag.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !t.isEmpty, t.count <= MemoryLimits.maxTagLength else {
-                throw MemoryError.invalid("tags must be 1 to \(MemoryLimits.maxTagLength) characters")
-            }
-            guard !hasControlCharacter(t, allowingLayout: false) else { throw MemoryError.invalid("tags must not contain control characters") }
-            if !out.contains(t) { out.append(t) }
-        }
-        return out
-    }
-
-    static func validate(optional value: String?, field: String, max: Int) throws -> String? {
-        guard let value else { return nil }
-        let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        if v.isEmpty { return nil }
-        guard v.count <= max else { throw MemoryError.invalid("\(field) is longer than \(max) characters") }
-        guard !hasControlCharacter(v, allowingLayout: false) else { throw MemoryError.invalid("\(field) must not contain control characters") }
-        return v
-    }
-
-    /// A commit id: 4 to 64 hex digits, lowercased (nil when absent).
-    static func validate(commit: String?) throws -> String? {
-        guard let c = try validate(optional: commit, field: "commit", max: MemoryLimits.maxCommitLength) else { return nil }
-        guard c.count >= 4, c.allSatisfy(\.isHexDigit) else { throw MemoryError.invalid("commit must be a Git commit id (4 to 64 hex digits)") }
-        return c.lowercased()
-    }
-
-    /// The texts of anchors the secret filter reads (paths and symbols).
-    static func anchorTexts(_ anchors: [CodeAnchor]) -> [String?] {
-        anchors.flatMap { [$0.path, $0.symbol] }
-    }
-
-    /// Canonical form for hashing: Unicode NFC, whitespace runs collapsed to one space.
-    static func normalisedForHash(_ content: String) -> String {
-        content.precomposedStringWithCanonicalMapping
-            .split(whereSeparator: { $0.isWhitespace })
-            .joined(separator: " ")
-    }
-
-    static func contentHash(_ content: String) -> String {
-        Hex.lowercase(SHA256.hash(data: Data(normalisedForHash(content).utf8)))
-    }
-
     /// Rejects any text field holding a credential. The error names rules and spans, never the secret.
-    func scanForSecrets(_ fields: [String?]) throws {
+    package func scanForSecrets(_ fields: [String?]) throws {
         var findings: [Finding] = []
         for field in fields.compactMap({ $0 }) { findings += scanner.scan(field) }
         if !findings.isEmpty {
@@ -291,7 +223,7 @@ public final class MemoryService: Sendable {
         }
     }
 
-    func embed(_ text: String) async throws -> [Float] {
+    package func embed(_ text: String) async throws -> [Float] {
         guard let embedder else { return [1] }
         do {
             guard let v = try await embedder.embed([text]).first else { throw MemoryError.unavailable("embedder returned nothing") }
@@ -306,7 +238,7 @@ public final class MemoryService: Sendable {
     /// The store write of a recorded version (`recordVersion` first), its outbox row settled, then the
     /// in-memory indexes. When the store refuses, the recorded version stays in the outbox and the
     /// reconciler completes it when the store returns.
-    func persist(_ m: Memory, vector: [Float]) async throws {
+    package func persist(_ m: Memory, vector: [Float]) async throws {
         let started = ContinuousClock.now
         do {
             try await store.upsert(collection, points: [PointStruct(id: .uuid(m.id), vector: vector, payload: m.payload)])
@@ -358,7 +290,7 @@ public final class MemoryService: Sendable {
 
     /// Applies `patch` under the write lock and returns the memory as it was just before and after.
     /// Edits by a reviewer keep the state; other edits go through `stateAfterContentChange`.
-    func applyPatch(
+    package func applyPatch(
         _ current: Memory,
         _ patch: MemoryPatch,
         byReviewer: Bool,
@@ -369,16 +301,16 @@ public final class MemoryService: Sendable {
         async throws -> (before: Memory, after: Memory)
     {
         var m = current
-        if let c = patch.content { m.content = try Self.validate(content: c) }
-        if let t = patch.tags { m.tags = try Self.validate(tags: t) }
-        if let r = patch.repo { m.repo = try Self.validate(optional: r, field: "repo", max: MemoryLimits.maxRepoLength) }
-        if let t = patch.taskId { m.taskId = try Self.validate(optional: t, field: "task_id", max: MemoryLimits.maxTaskIdLength) }
+        if let c = patch.content { m.content = try MemoryInput.validate(content: c) }
+        if let t = patch.tags { m.tags = try MemoryInput.validate(tags: t) }
+        if let r = patch.repo { m.repo = try MemoryInput.validate(optional: r, field: "repo", max: MemoryLimits.maxRepoLength) }
+        if let t = patch.taskId { m.taskId = try MemoryInput.validate(optional: t, field: "task_id", max: MemoryLimits.maxTaskIdLength) }
         if let k = patch.kind { m.kind = k }
         if let a = patch.anchors { m.anchors = try CodeAnchor.validate(a) }
-        let commit = try Self.validate(commit: patch.commit)
-        try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId, commit] + Self.anchorTexts(m.anchors))
+        let commit = try MemoryInput.validate(commit: patch.commit)
+        try scanForSecrets([m.content] + m.tags + [m.repo, m.taskId, commit] + MemoryInput.anchorTexts(m.anchors))
         m.screenFlags = try screenForPoisoning(m.content)
-        m.contentHash = Self.contentHash(m.content)
+        m.contentHash = MemoryInput.contentHash(m.content)
         let vector = try await embed(m.content)
         return try await exclusively {
             guard let latest = index.get(current.id) else { throw MemoryError.notFound }
@@ -410,7 +342,7 @@ public final class MemoryService: Sendable {
     /// The state of `changed` after its content moved away from `previous`'s outside review: a published
     /// or pending org memory goes (back) to `pending_review` when its organisation requires review, so
     /// no reader is served text that no reviewer approved, and a pending review restarts on the new text.
-    func stateAfterContentChange(_ changed: Memory, from previous: Memory) async -> MemoryState {
+    package func stateAfterContentChange(_ changed: Memory, from previous: Memory) async -> MemoryState {
         guard changed.contentHash != previous.contentHash else { return changed.state }
         // New text is a new claim: a stale memory is live again (for review first where the org requires it).
         let live: MemoryState = changed.state == .stale ? .published : changed.state
@@ -426,7 +358,7 @@ public final class MemoryService: Sendable {
 
     /// Audits a change of an existing memory: before and after content hashes, the path it came by,
     /// and the state change if any (never content).
-    func recordUpdate(actor: String, before: Memory, after: Memory, channel: WriteChannel, how: String? = nil) async throws {
+    package func recordUpdate(actor: String, before: Memory, after: Memory, channel: WriteChannel, how: String? = nil) async throws {
         var detail = "via \(channel.rawValue)"
         if let how { detail += "; \(how)" }
         if before.state != after.state { detail += "; state \(before.state.rawValue)→\(after.state.rawValue)" }
@@ -450,7 +382,7 @@ public final class MemoryService: Sendable {
     }
 
     /// Appends to the audit log when one is configured. Never records content.
-    func recordAudit(
+    package func recordAudit(
         _ org: String?,
         actor: String,
         action: String,
@@ -473,7 +405,7 @@ public final class MemoryService: Sendable {
     }
 
     /// Appends entries in one transaction when an audit log is configured. Never records content.
-    func recordAudit(_ records: [AuditLog.Record]) async throws {
+    package func recordAudit(_ records: [AuditLog.Record]) async throws {
         guard let audit, !records.isEmpty else { return }
         do {
             try await audit.record(records)
@@ -484,7 +416,7 @@ public final class MemoryService: Sendable {
     }
 
     /// Deletes a memory; its versions stay (ending in a `deleted` version) until the retention sweep purges them.
-    func remove(_ m: Memory, actor: String, origin: WriteOrigin) async throws {
+    package func remove(_ m: Memory, actor: String, origin: WriteOrigin) async throws {
         try await exclusively {
             let latest = index.get(m.id) ?? m
             var gone = latest

@@ -1,8 +1,10 @@
 import ArgumentParser
+import EngramAccounts
 import EngramAuth
 import EngramCore
 import EngramDatabase
 import EngramEmbedding
+import EngramHTTP
 import EngramKernels
 import EngramMemory
 import EngramMetadata
@@ -15,7 +17,6 @@ import Logging
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
-import EngramHTTP
 #endif
 
 /// `engram-bench mcp`: `tools/call search_memories` over loopback HTTP against an

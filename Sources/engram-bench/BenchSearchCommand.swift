@@ -4,6 +4,7 @@ import EngramDatabase
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
+import EngramMemoryModel
 import EngramMetadata
 import EngramStore
 import EngramStoreModel

@@ -4,6 +4,7 @@ import EngramCore
 import EngramEmbedding
 import EngramKernels
 import EngramMemory
+import EngramMemoryModel
 import EngramSearch
 import EngramSecrets
 import EngramStore

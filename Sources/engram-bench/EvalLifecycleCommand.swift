@@ -4,7 +4,9 @@ import EngramCore
 import EngramDatabase
 import EngramEmbedding
 import EngramKernels
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import EngramStore
 import EngramStoreModel
 import Foundation

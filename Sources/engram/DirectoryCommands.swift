@@ -1,7 +1,10 @@
 import ArgumentParser
+import EngramAccounts
 import EngramAuth
 import EngramDatabase
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import EngramMetadata
 import EngramStore
 import EngramStoreModel

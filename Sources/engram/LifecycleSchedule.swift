@@ -1,4 +1,6 @@
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import Logging
 
 /// The server's lifecycle work: a dry rescan at start, the served log flushed every second (searches only

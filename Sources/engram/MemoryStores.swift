@@ -1,3 +1,4 @@
+import EngramAccounts
 import EngramBackup
 import EngramDatabase
 import EngramEmbedding

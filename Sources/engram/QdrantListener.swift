@@ -1,6 +1,7 @@
 import EngramCore
 import EngramHTTP
 import EngramMemory
+import EngramMemoryModel
 import EngramQdrantAPI
 import EngramServer
 import EngramStore

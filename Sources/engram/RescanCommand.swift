@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramLifecycle
 import EngramMemory
 import EngramMetadata
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramAccounts
 import EngramAtRest
 import EngramAuth
 import EngramDatabase
@@ -7,6 +8,7 @@ import EngramHTTP
 import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
+import EngramMemoryModel
 import EngramPostgres
 import EngramPostgresSchema
 import EngramQdrantClient

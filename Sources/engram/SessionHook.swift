@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramCore
+import EngramLifecycle
 import EngramMemory
 import Foundation
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramAccounts
 import EngramAuth
 import EngramMemory
 import EngramMetadata

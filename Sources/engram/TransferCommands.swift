@@ -6,6 +6,7 @@ import EngramCore
 import EngramDatabase
 import EngramEmbedding
 import EngramMemory
+import EngramMemoryModel
 import EngramMetadata
 import EngramStore
 import EngramStoreModel

@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramMemoryModel
 import Foundation
 import XCTest
 

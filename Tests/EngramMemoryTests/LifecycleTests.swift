@@ -1,6 +1,9 @@
+import EngramAccounts
 import EngramAuth
 import EngramDatabase
 import EngramEmbedding
+import EngramLifecycle
+import EngramMemoryModel
 import EngramMetadata
 import EngramPostgres
 import EngramStore

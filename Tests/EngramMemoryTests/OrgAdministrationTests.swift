@@ -1,3 +1,4 @@
+import EngramAccounts
 import EngramAuth
 import EngramMemory
 import EngramStore

@@ -1,6 +1,7 @@
 import EngramAuth
 import EngramCore
 import EngramDatabase
+import EngramMemoryModel
 import EngramMetadata
 import EngramStore
 import EngramStoreModel

@@ -1,5 +1,6 @@
 import EngramAuth
 import EngramDatabase
+import EngramMemoryModel
 import EngramMetadata
 import EngramStore
 import EngramStoreModel

@@ -1,3 +1,4 @@
+import EngramLifecycle
 import Testing
 
 @testable import EngramMemory

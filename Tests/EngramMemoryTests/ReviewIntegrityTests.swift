@@ -1,4 +1,6 @@
+import EngramAccounts
 import EngramAuth
+import EngramMemoryModel
 import EngramStore
 import EngramStoreModel
 import Foundation
@@ -186,7 +188,7 @@ import Testing
         await service.reloadFromStore()
         let now = try service.reviewGet(carol, id: approved.id)
         #expect(now.state == .pendingReview)
-        #expect(now.contentHash == MemoryService.contentHash(now.content), "a stored hash is recomputed, never trusted")
+        #expect(now.contentHash == MemoryInput.contentHash(now.content), "a stored hash is recomputed, never trusted")
         #expect(throws: MemoryError.notFound) { try service.get(bob, id: approved.id) }
         let update = try #require(try await audit.entries(orgId: "acme", limit: 50).first { $0.memoryId == approved.id && $0.action == "update" })
         #expect(update.actor == "qdrant-api" && update.beforeHash == approved.contentHash && update.afterHash == now.contentHash)

@@ -1,4 +1,5 @@
 import Crypto
+import EngramAccounts
 import EngramAtRest
 import EngramAuth
 import EngramDatabase

@@ -1,5 +1,8 @@
+import EngramAccounts
 import EngramAuth
 import EngramDatabase
+import EngramLifecycle
+import EngramMemoryModel
 import EngramStore
 import EngramStoreModel
 import Foundation

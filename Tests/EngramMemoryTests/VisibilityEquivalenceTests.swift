@@ -1,4 +1,5 @@
 import EngramAuth
+import EngramMemoryModel
 import EngramStore
 import EngramStoreModel
 import Foundation

@@ -1,3 +1,4 @@
+import EngramAccounts
 import EngramHTTPEdge
 import EngramMemory
 import Foundation

@@ -1,5 +1,6 @@
 import EngramCore
 import EngramMemory
+import EngramMemoryModel
 import EngramSchemas
 import Foundation
 import Testing

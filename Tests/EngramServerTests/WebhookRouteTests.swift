@@ -2,6 +2,7 @@ import Crypto
 import EngramAuth
 import EngramCore
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 import HTTPTypes
 import HummingbirdTesting

@@ -1,11 +1,12 @@
-import EngramCore
-import EngramMetadata
-import EngramStore
+package import EngramCore
+public import EngramMemoryModel
+package import EngramMetadata
+package import EngramStore
 public import EngramStoreModel
 public import Foundation
-import Logging
-import Metrics
-import Synchronization
+package import Logging
+package import Metrics
+package import Synchronization
 
 /// Following the writes of other replicas.
 ///
@@ -20,11 +21,11 @@ import Synchronization
 extension MemoryService {
     /// How long a follower waits for a gap in the feed (a transaction still committing) before its floor
     /// moves past it; the gap is then still looked for (`ChangeCursor.lateWatch`), in case it commits late.
-    static let feedGapTimeout = 5.0
+    package static let feedGapTimeout = 5.0
     /// How many feed entries one `catchUp()` reads at most.
-    static let feedPage = 1000
+    package static let feedPage = 1000
     /// How many entries may wait for the store at once (an outage of the store during heavy writes).
-    static let maxStoreWaits = 100_000
+    package static let maxStoreWaits = 100_000
 
     /// Applies the change feed's new entries to the in-memory index: memories whose recorded version this
     /// replica does not hold yet are read again from the store (or removed when deleted); an organisation's
@@ -139,7 +140,7 @@ extension MemoryService {
     /// decides), under the write lock so that no local write interleaves.
     /// - Returns: the entries whose version the store does not hold yet (left as they are in the index).
     @discardableResult
-    func refresh(_ changes: [ChangeRow]) async throws -> [ChangeRow] {
+    package func refresh(_ changes: [ChangeRow]) async throws -> [ChangeRow] {
         var latest: [UUID: ChangeRow] = [:]
         for c in changes {
             guard let id = UUID(uuidString: c.key) else { continue }
@@ -196,7 +197,7 @@ extension MemoryService {
     /// feed position is taken first (a write made meanwhile is applied again by the next `catchUp()`, never
     /// missed), then every stored memory newer than the index's copy replaces it and memories no longer
     /// stored leave the index; organisation policies are read again.
-    func rebuildIndexFromStore() async throws {
+    package func rebuildIndexFromStore() async throws {
         guard let lifecycle else { return }
         let head = try await lifecycle.readGlobal { tx in try tx.latestChange() }
         let (replaced, removed): (Int, Int) = try await exclusively {
@@ -247,7 +248,7 @@ extension MemoryService {
     }
 
     /// Reloads every organisation's lifecycle policy from the service database.
-    func reloadPolicies() async throws {
+    package func reloadPolicies() async throws {
         guard let lifecycle else { return }
         let rows = try await lifecycle.readGlobal { tx in try tx.policies() }
         policies.withLock { map in

@@ -1,11 +1,12 @@
-import EngramCore
-import EngramMetadata
-import EngramStore
+package import EngramCore
+public import EngramMemoryModel
+package import EngramMetadata
+package import EngramStore
 public import EngramStoreModel
 public import Foundation
-import Logging
-import Metrics
-import Synchronization
+package import Logging
+package import Metrics
+package import Synchronization
 
 /// Finishing the store writes that their writers left behind.
 ///
@@ -19,7 +20,7 @@ extension MemoryService {
     /// How long an outbox row belongs to its writer before the reconciler takes it over (seconds).
     public static let outboxLease = 10.0
     /// How many memories one reconciler pass finishes at most.
-    static let outboxBatch = 64
+    package static let outboxBatch = 64
 
     /// Writes the latest recorded version of every memory whose outbox rows are older than `age` seconds
     /// to the store, updates this replica's index, and settles the rows. Settled writes of this replica
@@ -58,14 +59,14 @@ extension MemoryService {
     }
 
     /// How many newer versions one reconciler write follows before it leaves the memory to their writers.
-    static let reconcileFollowLimit = 8
+    package static let reconcileFollowLimit = 8
 
     /// `finishStoreWrite(row)`, then the memory's latest recorded version read again: while a newer one was
     /// recorded meanwhile, it is written too. A live writer on another replica records its version before its
     /// store write, so when that write lands before the reconciler's (which carries the older version, or
     /// resurrects a deleted memory), the second read finds the newer version and the store ends on it.
     /// Qdrant has no conditional write to do this in one step. Runs under the write lock.
-    func finishLatestStoreWrite(_ row: VersionRow) async throws -> Bool {
+    package func finishLatestStoreWrite(_ row: VersionRow) async throws -> Bool {
         var current = row
         for _ in 0..<Self.reconcileFollowLimit {
             guard try await finishStoreWrite(current) else { return current.version != row.version }
@@ -77,13 +78,13 @@ extension MemoryService {
 
     /// The latest recorded version of `row`'s memory, read in the memory's own tenant (nil when the
     /// recorded value does not say whose it is).
-    func latestRecordedVersion(of row: VersionRow) async throws -> VersionRow? {
+    package func latestRecordedVersion(of row: VersionRow) async throws -> VersionRow? {
         guard let memory = MemoryLedger.version(row)?.memory else { return nil }
         return try await latestRecordedVersion(of: memory)
     }
 
     /// The latest recorded version of `memory`, read in its own tenant.
-    func latestRecordedVersion(of memory: Memory) async throws -> VersionRow? {
+    package func latestRecordedVersion(of memory: Memory) async throws -> VersionRow? {
         guard let lifecycle else { return nil }
         let scope = TenantScope(tenants: [memory.tenant], userId: memory.userId)
         return try await lifecycle.read(scope) { tx in try tx.versions(memoryId: memory.id.lowercasedText) }.last
@@ -91,12 +92,12 @@ extension MemoryService {
 
     /// A store write slower than this may have outlived its lease: the reconciler may have finished it
     /// meanwhile and a newer version may already be in the store, which this late write has just replaced.
-    static let slowStoreWrite: Duration = .seconds(1)
+    package static let slowStoreWrite: Duration = .seconds(1)
 
     /// After a slow store write of `written`: when a newer version was recorded meanwhile, the store is
     /// brought to it (under the write lock, as every write). A failure is left to the newer version's
     /// outbox row and the reconciler.
-    func followNewerVersion(after written: Memory) async {
+    package func followNewerVersion(after written: Memory) async {
         do {
             guard let newer = try await latestRecordedVersion(of: written), newer.version > written.version else { return }
             _ = try await finishLatestStoreWrite(newer)
@@ -112,7 +113,7 @@ extension MemoryService {
     /// Brings the store (and this replica's index) to the recorded version `row`, the memory's latest:
     /// nothing to write when the store holds it already. Runs under the write lock.
     /// - Returns: false when the version cannot be read here (a snapshot under a key this replica lacks).
-    func finishStoreWrite(_ row: VersionRow) async throws -> Bool {
+    package func finishStoreWrite(_ row: VersionRow) async throws -> Bool {
         guard let id = UUID(uuidString: row.memoryId) else { return false }
         let stored: Memory?
         do {
@@ -152,7 +153,7 @@ extension MemoryService {
     /// at once the store writes that wait with the same content hash in `tenant` (a writer killed after
     /// recording them, whose client now retries here), so the duplicate check finds the memory instead of
     /// saving it twice. Best effort: a failure leaves the ordinary check.
-    func settleRecordedDuplicates(tenant: String, userId: String, hash: String) async {
+    package func settleRecordedDuplicates(tenant: String, userId: String, hash: String) async {
         guard following.withLock({ $0 }), let lifecycle else { return }
         do {
             try await catchUp()

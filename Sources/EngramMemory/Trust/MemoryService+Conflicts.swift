@@ -1,21 +1,9 @@
 public import EngramAuth
-import EngramCore
-import EngramStore
+package import EngramCore
+public import EngramMemoryModel
+package import EngramStore
 public import EngramStoreModel
 public import Foundation
-
-/// A memory that may contradict or overlap another: close in meaning, not a near duplicate, and about
-/// the same repository, tag or code.
-public struct PossibleConflict: Sendable, Hashable {
-    public var memory: Memory
-    /// Cosine similarity of the two texts.
-    public var similarity: Double
-
-    public init(memory: Memory, similarity: Double) {
-        self.memory = memory
-        self.similarity = similarity
-    }
-}
 
 extension MemoryService {
     /// Cosine similarity from which two memories about the same thing may conflict (below

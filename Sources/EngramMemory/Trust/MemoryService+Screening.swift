@@ -1,7 +1,8 @@
-import EngramPoisoning
-import EngramPoisoningCore
-import Logging
-import Metrics
+package import EngramMemoryModel
+package import EngramPoisoning
+package import EngramPoisoningCore
+package import Logging
+package import Metrics
 
 extension MemoryService {
     /// Screens memory text for instructions planted for the assistants that will read it
@@ -9,7 +10,7 @@ extension MemoryService {
     /// rules and spans); a `flag` verdict returns its rule ids, which the caller records on the memory
     /// (`Memory.screenFlags`: an org memory then goes to review, a personal one is served with a
     /// warning). Only rule ids are logged and counted, never the text.
-    func screenForPoisoning(_ content: String) throws -> [String] {
+    package func screenForPoisoning(_ content: String) throws -> [String] {
         let report = poisonScreen.screen(content)
         switch report.verdict {
         case .allow:
@@ -26,7 +27,7 @@ extension MemoryService {
     }
 
     /// The rules of the poisoning screen's `block` verdict for `text` (empty unless it blocks).
-    func poisoningBlockRules(_ text: String) -> [String] {
+    package func poisoningBlockRules(_ text: String) -> [String] {
         let report = poisonScreen.screen(text)
         return report.verdict == .block ? report.ruleIDs : []
     }

@@ -1,20 +1,21 @@
 public import EngramAuth
-import EngramCore
-import EngramStore
+package import EngramCore
+public import EngramMemoryModel
+package import EngramStore
 public import EngramStoreModel
 public import Foundation
 
 extension MemoryService {
     /// Whether `principal` may retire `old` in favour of a newer memory: its author (while they may
     /// change it) or a reviewer of its organisation.
-    func canSupersede(_ principal: Principal, _ old: Memory) -> Bool {
+    package func canSupersede(_ principal: Principal, _ old: Memory) -> Bool {
         AccessPolicy.canModify(principal, old) || AccessPolicy.canReview(principal, old)
     }
 
     /// `add` with `supersedes`: writes the new memory and archives the old one with a `superseded_by`
     /// link in one store write (one transaction), then records a version of both and audits the
     /// supersession. No duplicate merging: the caller said which memory the text replaces.
-    func addSuperseding(_ principal: Principal, _ input: CheckedNewMemory, old oldId: UUID, origin: WriteOrigin) async throws -> AddResult {
+    package func addSuperseding(_ principal: Principal, _ input: CheckedNewMemory, old oldId: UUID, origin: WriteOrigin) async throws -> AddResult {
         guard let old = index.get(oldId), AccessPolicy.canRead(principal, old) else { throw MemoryError.notFound }
         guard canSupersede(principal, old) else { throw MemoryError.forbidden("only the author or a reviewer can supersede this memory") }
         guard old.scope == input.scope else { throw MemoryError.invalid("a memory supersedes one of the same scope") }
@@ -46,7 +47,7 @@ extension MemoryService {
     /// version recorded first with `newReason`), records the archived memory's version before the store
     /// write and audits the supersession (`how` says by which path). Runs under the write lock; returns
     /// the archived memory.
-    func supersede(
+    package func supersede(
         _ old: Memory,
         by new: Memory,
         newVector: [Float]?,

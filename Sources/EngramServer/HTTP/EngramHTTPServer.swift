@@ -4,6 +4,7 @@ public import EngramHTTP
 import EngramHTTPEdge
 import EngramMCP
 import EngramMemory
+public import EngramMemoryModel
 import Foundation
 import HTTPTypes
 public import Hummingbird

@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+public import EngramAccounts
+public import EngramHTTP
 public import EngramHTTPEdge
 public import EngramMemory
 public import Foundation
@@ -12,7 +14,6 @@ import Synchronization
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-public import EngramHTTP
 #endif
 
 /// Resolves a host name to its addresses (textual IPs).

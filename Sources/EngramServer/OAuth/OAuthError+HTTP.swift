@@ -1,3 +1,4 @@
+public import EngramAccounts
 public import EngramHTTP
 public import EngramMemory
 import Foundation

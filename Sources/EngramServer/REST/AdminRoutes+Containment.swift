@@ -1,6 +1,7 @@
 import EngramAuth
 import EngramCore
 import EngramHTTP
+import EngramLifecycle
 import EngramMemory
 import Foundation
 import Hummingbird

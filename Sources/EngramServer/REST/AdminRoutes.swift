@@ -1,7 +1,10 @@
+import EngramAccounts
 import EngramAuth
 import EngramCore
 import EngramHTTP
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 import HTTPTypes
 import Hummingbird

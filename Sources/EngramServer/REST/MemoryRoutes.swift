@@ -1,7 +1,9 @@
 import EngramAuth
 import EngramCore
 import EngramHTTP
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import EngramSchemas
 import Foundation
 import HTTPTypes

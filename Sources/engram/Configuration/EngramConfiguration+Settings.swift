@@ -1,3 +1,4 @@
+import EngramAccounts
 import EngramAtRest
 import EngramAuth
 import EngramDatabase

@@ -1,4 +1,5 @@
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// Splits Claude Code memory files (`CLAUDE.md`, `CLAUDE.local.md`, `.claude/**/*.md`, the auto-memory

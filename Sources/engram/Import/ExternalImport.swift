@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// The formats `engram import --from` reads.

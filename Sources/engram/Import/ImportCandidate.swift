@@ -1,4 +1,5 @@
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// One memory an import would send to the server's add path (`POST /v1/memories`), before the server's

@@ -1,4 +1,6 @@
+import EngramLifecycle
 import EngramMemory
+import EngramMemoryModel
 import Foundation
 
 /// The Git repository a file belongs to: its root (`git rev-parse --show-toplevel`) and its `origin`

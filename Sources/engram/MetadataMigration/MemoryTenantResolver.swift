@@ -1,6 +1,7 @@
 import EngramAtRest
 import EngramDatabase
 import EngramMemory
+import EngramMemoryModel
 import EngramMetadata
 import Foundation
 import GRDB

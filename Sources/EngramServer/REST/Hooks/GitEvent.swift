@@ -1,5 +1,6 @@
 import EngramCore
 import EngramHTTP
+import EngramLifecycle
 import EngramMemory
 
 /// What Engram acts on from a Git host's webhook, whichever host sent it.

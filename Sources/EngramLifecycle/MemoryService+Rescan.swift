@@ -1,9 +1,12 @@
+public import EngramAccounts
 public import EngramAuth
-import EngramCore
-import EngramMetadata
-import EngramPoisoning
-import EngramPoisoningCore
-import EngramSecrets
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
+package import EngramPoisoning
+package import EngramPoisoningCore
+package import EngramSecrets
 public import Foundation
 
 /// One memory version whose text fails the secret filter or is blocked by the poisoning screen: the rules
@@ -41,7 +44,7 @@ public struct QuarantineEntry: Sendable, Hashable {
 extension MemoryService {
     /// The texts of a memory the secret filter reads on every write.
     func scannedTexts(_ m: Memory) -> [String?] {
-        [m.content] + m.tags + [m.repo, m.taskId, m.provenance.branch, m.provenance.commit] + Self.anchorTexts(m.anchors)
+        [m.content] + m.tags + [m.repo, m.taskId, m.provenance.branch, m.provenance.commit] + MemoryInput.anchorTexts(m.anchors)
     }
 
     /// The secret filter's rules for every text field, and the poisoning screen's `block` rules for the content.
@@ -171,21 +174,6 @@ extension MemoryService {
             }
         )
         return report
-    }
-
-    /// The versions withheld by a rescan, per memory: `versions(of:)` leaves their text out. Read in
-    /// `scope`, the memory's metadata scope (its tenant and the caller's), not across every tenant.
-    func quarantinedVersions(_ id: UUID, scope: TenantScope) async throws -> [Int: [String]] {
-        guard let lifecycle else { return [:] }
-        var out: [Int: [String]] = [:]
-        do {
-            for r in try await lifecycle.read(scope, { tx in try tx.quarantined(orgId: nil) }) where r.memoryId == id.lowercasedText {
-                out[r.version] = r.rules.split(separator: ",").map(String.init)
-            }
-        } catch {
-            throw MemoryError.unavailable("the quarantine list is not readable")
-        }
-        return out
     }
 
     /// The admin's organisation's quarantined versions, newest first (ids and rules, never text).

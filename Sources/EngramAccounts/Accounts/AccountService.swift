@@ -143,7 +143,7 @@ public final class AccountService: Sendable {
     }
 
     /// The user's TOTP secret, unsealed.
-    func totpSecret(userId: String, credential: CredentialRow) throws -> String? {
+    package func totpSecret(userId: String, credential: CredentialRow) throws -> String? {
         guard let sealed = credential.totpSecret else { return nil }
         guard let totpBox else { throw AccountError.encryptionKeyMissing }
         return String(decoding: try totpBox.open(Data(sealed), owner: userId), as: UTF8.self)

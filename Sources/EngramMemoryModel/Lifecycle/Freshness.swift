@@ -55,7 +55,7 @@ public enum Freshness: Sendable, Hashable {
     }
 
     /// When the memory was last known good: its last confirmation, edit or serving, whichever is latest.
-    static func lastAlive(_ m: Memory, _ u: MemoryUsage) -> Date {
+    package static func lastAlive(_ m: Memory, _ u: MemoryUsage) -> Date {
         max(m.updatedAt, u.lastConfirmedAt ?? .distantPast, u.lastServedAt ?? .distantPast)
     }
 
@@ -86,7 +86,7 @@ public enum Freshness: Sendable, Hashable {
 /// sweep saw (`UsageTracker.refreshRanking`): a search never changes the next search's scores.
 public enum FreshnessPrior {
     public static let weight = 0.08
-    static let halfLifeDays = 90.0
+    package static let halfLifeDays = 90.0
 
     public static func prior(_ m: Memory, usage u: MemoryUsage, now: Date = Date()) -> Double {
         let confirmed = max(m.updatedAt, u.lastConfirmedAt ?? .distantPast)

@@ -17,7 +17,7 @@ public struct OAuthError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 
-    static func invalidRequest(_ m: String) -> OAuthError { OAuthError("invalid_request", m) }
+    package static func invalidRequest(_ m: String) -> OAuthError { OAuthError("invalid_request", m) }
     static func invalidGrant(_ m: String) -> OAuthError { OAuthError("invalid_grant", m) }
 }
 

@@ -1,6 +1,8 @@
 public import EngramAuth
-import EngramCore
-import EngramMetadata
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
 public import Foundation
 
 /// How an organisation's memories are used, for its admins.

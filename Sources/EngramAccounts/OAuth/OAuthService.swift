@@ -59,7 +59,7 @@ public final class OAuthService: Sendable {
 
     static let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "[::1]", "localhost"]
 
-    static func acceptableRedirect(_ uri: String) -> Bool {
+    package static func acceptableRedirect(_ uri: String) -> Bool {
         guard uri.utf8.count <= 2000, !uri.contains("#"), let c = URLComponents(string: uri), let scheme = c.scheme?.lowercased() else {
             return false
         }
@@ -75,7 +75,7 @@ public final class OAuthService: Sendable {
 
     /// Whether `requested` is one of the client's redirect URIs: exact, or for a loopback http URI the
     /// same except for the port (RFC 8252 §7.3).
-    static func matches(_ requested: String, registered: [String]) -> Bool {
+    package static func matches(_ requested: String, registered: [String]) -> Bool {
         if registered.contains(requested) { return true }
         guard let r = URLComponents(string: requested), r.scheme == "http", loopbackHosts.contains(r.host ?? "") else { return false }
         return registered.contains { uri in

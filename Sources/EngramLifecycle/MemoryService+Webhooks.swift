@@ -1,5 +1,7 @@
 public import EngramAuth
-import EngramMetadata
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
 public import Foundation
 
 extension MemoryService {
@@ -34,7 +36,7 @@ extension MemoryService {
                     "the webhook secret must be \(Self.minWebhookSecretLength) to \(Self.maxWebhookSecretLength) characters"
                 )
             }
-            guard !Self.hasControlCharacter(secret, allowingLayout: false), !secret.contains(" ") else {
+            guard !MemoryInput.hasControlCharacter(secret, allowingLayout: false), !secret.contains(" ") else {
                 throw MemoryError.invalid("the webhook secret must not contain spaces or control characters")
             }
         }

@@ -1,5 +1,6 @@
-import EngramCore
-import EngramStore
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
 public import EngramStoreModel
 public import Foundation
 

@@ -47,18 +47,42 @@ public struct NewMemory: Sendable, Hashable, Codable {
 }
 
 /// A `NewMemory` after validation, the secret filter and the poisoning screen (inside the service).
-struct CheckedNewMemory: Sendable {
-    var scope: MemoryScope
-    var kind: MemoryKind
-    var content: String
-    var tags: [String]
-    var repo: String?
-    var taskId: String?
-    var anchors: [CodeAnchor]
-    var provenance: Provenance
-    var expiresAt: Date?
+package struct CheckedNewMemory: Sendable {
+    package var scope: MemoryScope
+    package var kind: MemoryKind
+    package var content: String
+    package var tags: [String]
+    package var repo: String?
+    package var taskId: String?
+    package var anchors: [CodeAnchor]
+    package var provenance: Provenance
+    package var expiresAt: Date?
     /// The poisoning screen's flag rules (empty when it allowed the text).
-    var screenFlags: [String]
+    package var screenFlags: [String]
+
+    package init(
+        scope: MemoryScope,
+        kind: MemoryKind,
+        content: String,
+        tags: [String],
+        repo: String?,
+        taskId: String?,
+        anchors: [CodeAnchor],
+        provenance: Provenance,
+        expiresAt: Date?,
+        screenFlags: [String]
+    ) {
+        self.scope = scope
+        self.kind = kind
+        self.content = content
+        self.tags = tags
+        self.repo = repo
+        self.taskId = taskId
+        self.anchors = anchors
+        self.provenance = provenance
+        self.expiresAt = expiresAt
+        self.screenFlags = screenFlags
+    }
 }
 
 /// Changes for `MemoryService.update`; `nil` leaves a field as it is.
@@ -92,7 +116,7 @@ public struct MemoryPatch: Sendable, Hashable, Codable {
     }
 
     /// Whether the patch changes nothing.
-    var isEmpty: Bool { content == nil && tags == nil && repo == nil && taskId == nil && kind == nil && anchors == nil }
+    package var isEmpty: Bool { content == nil && tags == nil && repo == nil && taskId == nil && kind == nil && anchors == nil }
 }
 
 /// The path a write came in by, recorded in provenance, versions and the audit log.
@@ -180,7 +204,7 @@ public struct MemoryFilter: Sendable, Hashable, Codable {
         return includeStale ? [.published, .draft, .pendingReview, .stale] : [.published, .draft, .pendingReview]
     }
 
-    func matches(_ m: Memory) -> Bool {
+    package func matches(_ m: Memory) -> Bool {
         if let scope, m.scope != scope { return false }
         if let tags, !tags.isEmpty, !tags.contains(where: m.tags.contains) { return false }
         if let repo, m.repo != repo { return false }
@@ -257,4 +281,9 @@ public struct MemoryPage: Sendable, Hashable {
     public var memories: [Memory]
     /// Pass back as `cursor` for the next page; nil at the end.
     public var nextCursor: String?
+
+    public init(memories: [Memory], nextCursor: String?) {
+        self.memories = memories
+        self.nextCursor = nextCursor
+    }
 }

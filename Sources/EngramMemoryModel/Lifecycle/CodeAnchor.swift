@@ -1,4 +1,4 @@
-import EngramCore
+package import EngramCore
 public import Foundation
 
 /// A place in a repository that a memory cites: a file, optionally pinned to its content (`sha`),
@@ -53,7 +53,7 @@ public struct CodeAnchor: Sendable, Hashable, Codable {
     public static func normalisedPath(_ raw: String) throws(MemoryError) -> String {
         let text = raw.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { throw .invalid("anchor path must not be empty") }
-        guard !MemoryService.hasControlCharacter(text, allowingLayout: false) else {
+        guard !MemoryInput.hasControlCharacter(text, allowingLayout: false) else {
             throw .invalid("anchor path must not contain control characters")
         }
         let slashed = text.replacingOccurrences(of: "\\", with: "/")
@@ -95,7 +95,7 @@ public struct CodeAnchor: Sendable, Hashable, Codable {
             }
             if let symbol = a.symbol?.trimmingCharacters(in: .whitespaces), !symbol.isEmpty {
                 guard symbol.count <= maxSymbolLength else { throw .invalid("anchor symbol is longer than \(maxSymbolLength) characters") }
-                guard !MemoryService.hasControlCharacter(symbol, allowingLayout: false) else {
+                guard !MemoryInput.hasControlCharacter(symbol, allowingLayout: false) else {
                     throw .invalid("anchor symbol must not contain control characters")
                 }
                 v.symbol = symbol
@@ -106,7 +106,7 @@ public struct CodeAnchor: Sendable, Hashable, Codable {
     }
 
     /// The payload form: `{path, sha?, lines?, symbol?}`.
-    var jsonValue: JSONValue {
+    package var jsonValue: JSONValue {
         var o: [String: JSONValue] = ["path": .string(path)]
         if let sha { o["sha"] = .string(sha) }
         if let lines { o["lines"] = .string(lines.description) }
@@ -115,7 +115,7 @@ public struct CodeAnchor: Sendable, Hashable, Codable {
     }
 
     /// Reads the payload form (nil for anything else).
-    init?(json: JSONValue) {
+    package init?(json: JSONValue) {
         guard let path = json["path"]?.stringValue else { return nil }
         self.init(
             path: path,
@@ -140,14 +140,14 @@ public struct AnchorChange: Sendable, Hashable, Codable {
         self.at = at
     }
 
-    var jsonValue: JSONValue {
+    package var jsonValue: JSONValue {
         .object([
             "commit": .string(commit), "paths": .array(paths.map { .string($0) }),
             "at": .string(RFC3339.format(at.timeIntervalSince1970)),
         ])
     }
 
-    init?(json: JSONValue) {
+    package init?(json: JSONValue) {
         guard let commit = json["commit"]?.stringValue, case let .array(items)? = json["paths"],
             let at = json["at"]?.stringValue.flatMap(RFC3339.parse)
         else { return nil }

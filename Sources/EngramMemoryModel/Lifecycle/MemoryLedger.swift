@@ -1,9 +1,8 @@
-import EngramCore
+package import EngramCore
 public import EngramMetadata
-import EngramStore
 public import EngramStoreModel
 public import Foundation
-import Synchronization
+package import Synchronization
 
 /// One recorded state of a memory.
 public struct MemoryVersion: Sendable, Hashable {
@@ -30,7 +29,7 @@ public struct MemoryVersion: Sendable, Hashable {
     public var tokenId: String? = nil
 
     /// This version with its text withheld.
-    func withheld(_ rules: [String]) -> MemoryVersion {
+    package func withheld(_ rules: [String]) -> MemoryVersion {
         var v = self
         v.withheldRules = rules
         v.memory.content = ""
@@ -53,7 +52,7 @@ public struct MemoryVersion: Sendable, Hashable {
 /// version. Memories written before the outbox existed may still have a store one version ahead of the
 /// ledger; that gap is filled from the stored memory (`baseline`) the next time the memory changes.
 public final class MemoryLedger: Sendable {
-    let metadata: any MetadataStore
+    package let metadata: any MetadataStore
     /// The highest version recorded per memory (loaded once, then kept in step).
     private let recorded: Mutex<[UUID: Int]?> = Mutex(nil)
     /// Store writes done whose outbox rows are not settled yet.
@@ -64,7 +63,7 @@ public final class MemoryLedger: Sendable {
         self.metadata = metadata
     }
 
-    func highestRecorded(_ id: UUID) async throws -> Int {
+    package func highestRecorded(_ id: UUID) async throws -> Int {
         if let known = recorded.withLock({ $0 }) { return known[id] ?? 0 }
         // Loaded once for every memory (a start-up loader: the global surface).
         let loaded = try await metadata.readGlobal { tx in try tx.latestVersionNumbers() }
@@ -76,7 +75,7 @@ public final class MemoryLedger: Sendable {
 
     /// Appends the change from `before` (nil for a new memory) to `after`. When the ledger lacks
     /// `before`'s version it records `before` first as a `baseline`.
-    func record(
+    package func record(
         before: Memory?,
         after: Memory,
         state: String? = nil,
@@ -126,7 +125,7 @@ public final class MemoryLedger: Sendable {
 
     /// Notes that the store holds `version` of memory `id`: its outbox rows up to that version are settled
     /// at the next `flushSettled()`.
-    func settled(_ id: UUID, version: Int) {
+    package func settled(_ id: UUID, version: Int) {
         settledKeys.withLock { keys in keys[id.lowercasedText] = max(keys[id.lowercasedText] ?? 0, version) }
     }
 
@@ -134,7 +133,7 @@ public final class MemoryLedger: Sendable {
     /// the keys stay for the next flush (a row left behind is only re-checked by the reconciler).
     /// - Returns: how many memories' rows were settled.
     @discardableResult
-    func flushSettled() async throws -> Int {
+    package func flushSettled() async throws -> Int {
         let keys = settledKeys.withLock { keys in
             defer { keys = [:] }
             return keys.map { OutboxKey(memoryId: $0.key, version: $0.value) }
@@ -153,7 +152,7 @@ public final class MemoryLedger: Sendable {
 
     /// Notes a version that another replica recorded (read from the change feed), so that this one does not
     /// take the memory for one whose ledger lags the store and fill a `baseline` over that version.
-    func noteRecorded(_ id: UUID, version: Int) {
+    package func noteRecorded(_ id: UUID, version: Int) {
         recorded.withLock { state in
             guard state != nil else { return }
             let highest = max(state?[id] ?? 0, version)
@@ -162,7 +161,7 @@ public final class MemoryLedger: Sendable {
     }
 
     /// Appends versions of many memories (imports) in one transaction.
-    func recordAll(_ rows: [VersionRow], scope: TenantScope) async throws {
+    package func recordAll(_ rows: [VersionRow], scope: TenantScope) async throws {
         try await metadata.write(scope) { tx in try tx.appendVersions(rows, keepingExisting: true) }
         recorded.withLock { state in
             guard var map = state else { return }
@@ -172,7 +171,7 @@ public final class MemoryLedger: Sendable {
     }
 
     /// Every version of a memory, oldest first; `current` (the stored memory, if it exists) fills a gap at the end.
-    func versions(of id: UUID, current: Memory?, scope: TenantScope) async throws -> [MemoryVersion] {
+    package func versions(of id: UUID, current: Memory?, scope: TenantScope) async throws -> [MemoryVersion] {
         var out = try await metadata.read(scope) { tx in try tx.versions(memoryId: id.lowercasedText) }.compactMap(Self.version)
         if let current, (out.last?.version ?? 0) < current.version {
             out.append(
@@ -194,11 +193,11 @@ public final class MemoryLedger: Sendable {
     }
 
     /// Forgets memories purged by retention.
-    func forget(_ ids: [UUID]) {
+    package func forget(_ ids: [UUID]) {
         recorded.withLock { state in for id in ids { state?[id] = nil } }
     }
 
-    static func row(
+    package static func row(
         _ m: Memory,
         state: String,
         actor: String,
@@ -227,7 +226,7 @@ public final class MemoryLedger: Sendable {
         )
     }
 
-    static func version(_ r: VersionRow) -> MemoryVersion? {
+    package static func version(_ r: VersionRow) -> MemoryVersion? {
         guard let id = UUID(uuidString: r.memoryId), let json = try? JSONDecoder().decode(JSONValue.self, from: r.snapshot),
             case let .object(payload) = json,
             let m = Memory(id: .uuid(id), payload: payload)

@@ -1,6 +1,8 @@
 public import EngramAuth
-import EngramCore
-import EngramMetadata
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
 public import Foundation
 
 /// A caller's verdict on a memory.
@@ -66,7 +68,7 @@ extension MemoryService {
                 guard trimmed.count <= MemoryLimits.maxNoteLength else {
                     throw MemoryError.invalid("note is longer than \(MemoryLimits.maxNoteLength) characters")
                 }
-                guard !Self.hasControlCharacter(trimmed, allowingLayout: true) else {
+                guard !MemoryInput.hasControlCharacter(trimmed, allowingLayout: true) else {
                     throw MemoryError.invalid("note must not contain control characters")
                 }
                 try scanForSecrets([trimmed])
@@ -162,20 +164,6 @@ extension MemoryService {
             note: r.note,
             resolved: r.resolved
         )
-    }
-
-    /// Marks a memory's reports resolved (a reviewer acted, or its text changed). `memory` (the memory as
-    /// the caller found it) names the tenant when the index no longer holds it (a rejection deleted it).
-    func resolveReports(_ id: UUID, memory: Memory? = nil, actor: String? = nil) async throws {
-        guard let lifecycle, usage.usage(id).openReports > 0 else { return }
-        let scope =
-            index.get(id).map { TenantScope.memory($0, actor: actor) } ?? memory.map { .memory($0, actor: actor) } ?? metadataScope(id, actor: actor)
-        do {
-            try await lifecycle.write(scope) { tx in try tx.resolveReports(memoryId: id.lowercasedText) }
-        } catch {
-            throw MemoryError.unavailable("the reports could not be resolved")
-        }
-        usage.setOpenReports(id, 0)
     }
 
     /// Moves a memory to `state` when it is in one of `from` (nil when it is not, or is gone), as a new version.

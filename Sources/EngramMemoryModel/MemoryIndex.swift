@@ -1,12 +1,12 @@
-import EngramCore
-import EngramSearch
-import Foundation
+package import EngramCore
+package import EngramSearch
+package import Foundation
 
 /// The in-memory side of the memory domain: every memory by id, a BM25 index
 /// per tenant, and content hashes per tenant for exact-duplicate detection.
 ///
 /// Rebuilt from the store on start-up; updated after every durable write.
-final class MemoryIndex: @unchecked Sendable {
+package final class MemoryIndex: @unchecked Sendable {
     private let lock = ReadWriteLock()
     private var memories: [UUID: Memory] = [:]
     private var docOf: [UUID: Int64] = [:]
@@ -17,6 +17,8 @@ final class MemoryIndex: @unchecked Sendable {
     /// How many memories of each state a tenant holds (what a search must filter out, if anything).
     private var stateCounts: [String: [MemoryState: Int]] = [:]
 
+    package init() {}
+
     private static func hashKey(_ tenant: String, _ hash: String) -> String { tenant + "\u{0}" + hash }
 
     /// Text indexed for BM25: the content plus tags (tags are often the best keywords).
@@ -24,12 +26,12 @@ final class MemoryIndex: @unchecked Sendable {
         m.tags.isEmpty ? m.content : m.content + "\n" + m.tags.joined(separator: " ")
     }
 
-    var count: Int { lock.read { memories.count } }
+    package var count: Int { lock.read { memories.count } }
 
-    func get(_ id: UUID) -> Memory? { lock.read { memories[id] } }
+    package func get(_ id: UUID) -> Memory? { lock.read { memories[id] } }
 
     /// Inserts or replaces a memory (moving it between tenants if needed).
-    func put(_ m: Memory) {
+    package func put(_ m: Memory) {
         lock.write {
             if let old = memories[m.id] { removeLocked(old) }
             let doc: Int64
@@ -55,7 +57,7 @@ final class MemoryIndex: @unchecked Sendable {
         }
     }
 
-    func remove(_ id: UUID) {
+    package func remove(_ id: UUID) {
         lock.write {
             guard let old = memories.removeValue(forKey: id) else { return }
             removeLocked(old)
@@ -73,22 +75,22 @@ final class MemoryIndex: @unchecked Sendable {
     }
 
     /// The states the memories of `tenant` are in.
-    func states(inTenant tenant: String) -> Set<MemoryState> {
+    package func states(inTenant tenant: String) -> Set<MemoryState> {
         lock.read { Set(stateCounts[tenant]?.keys.map { $0 } ?? []) }
     }
 
     /// Memories of `tenant` whose normalised content hashes to `hash`.
-    func withHash(tenant: String, hash: String) -> [Memory] {
+    package func withHash(tenant: String, hash: String) -> [Memory] {
         lock.read { (byHash[Self.hashKey(tenant, hash)] ?? []).compactMap { memories[$0] } }
     }
 
     /// Every memory satisfying `predicate`.
-    func all(where predicate: (Memory) -> Bool) -> [Memory] {
+    package func all(where predicate: (Memory) -> Bool) -> [Memory] {
         lock.read { memories.values.filter(predicate) }
     }
 
     /// BM25 top `limit` in one tenant among memories accepted by `accept`.
-    func lexicalSearch(tenant: String, query: String, limit: Int, accept: (Memory) -> Bool) -> [(Memory, Double)] {
+    package func lexicalSearch(tenant: String, query: String, limit: Int, accept: (Memory) -> Bool) -> [(Memory, Double)] {
         lock.read {
             guard let index = lexical[tenant] else { return [] }
             // Exhaustive scoring, not `BM25Index.search`'s MaxScore: on memory texts (common words in

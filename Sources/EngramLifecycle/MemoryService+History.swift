@@ -1,6 +1,8 @@
 public import EngramAuth
-import EngramCore
-import EngramMetadata
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
 public import Foundation
 
 extension MemoryService {
@@ -71,7 +73,7 @@ extension MemoryService {
             throw MemoryError.invalid("version \(version) is quarantined (\(rules.joined(separator: ", "))); revert to another version")
         }
         let source = target.memory
-        try scanForSecrets([source.content] + source.tags + [source.repo, source.taskId] + Self.anchorTexts(source.anchors))
+        try scanForSecrets([source.content] + source.tags + [source.repo, source.taskId] + MemoryInput.anchorTexts(source.anchors))
         let flags = try screenForPoisoning(source.content)
         let vector = try await embed(source.content)
         let now = Date()
@@ -83,7 +85,7 @@ extension MemoryService {
             let top = max(latest?.version ?? 0, try await ledger?.highestRecorded(id) ?? 0, versions.last?.version ?? 0)
             var m = latest ?? source
             m.content = source.content
-            m.contentHash = Self.contentHash(source.content)
+            m.contentHash = MemoryInput.contentHash(source.content)
             m.tags = source.tags
             m.kind = source.kind
             m.repo = source.repo

@@ -1,7 +1,7 @@
-import EngramCore
-import EngramMetadata
+package import EngramCore
+package import EngramMetadata
 public import Foundation
-import Synchronization
+package import Synchronization
 
 /// How much a memory is used: served by searches, confirmed helpful, reported.
 public struct MemoryUsage: Sendable, Hashable, Codable {
@@ -28,29 +28,29 @@ public struct MemoryUsage: Sendable, Hashable, Codable {
 /// Counters are loaded once at start-up (what other replicas add later shows here at the next start).
 /// Without a database the counters live in memory only.
 public final class UsageTracker: Sendable {
-    let metadata: (any MetadataStore)?
+    package let metadata: (any MetadataStore)?
     private struct State {
-        var usage: [UUID: MemoryUsage] = [:]
+        package var usage: [UUID: MemoryUsage] = [:]
         /// Served counts as of the last `refreshRanking()`: what the ranking prior reads.
-        var ranking: [UUID: Int] = [:]
+        package var ranking: [UUID: Int] = [:]
         /// Served entries not yet written: text conversion waits for the flush, off the search path.
-        var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
-        var dirty: Set<UUID> = []
+        package var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
+        package var dirty: Set<UUID> = []
         /// Served counts added since the last flush: what the flush adds to the stored counts (a replica
         /// never writes an absolute count, which would overwrite what other replicas added).
-        var increments: [UUID: Int] = [:]
+        package var increments: [UUID: Int] = [:]
     }
     private let state = Mutex(State())
     /// Buffered served-log rows beyond this are dropped from the log (counters still count them) so a
     /// stalled database cannot grow memory without bound.
-    static let maxPending = 100_000
+    package static let maxPending = 100_000
 
-    init(metadata: (any MetadataStore)?) {
+    package init(metadata: (any MetadataStore)?) {
         self.metadata = metadata
     }
 
     /// Loads counters and open report counts from the database.
-    func load() async throws {
+    package func load() async throws {
         guard let metadata else { return }
         let map = try await Self.stored(metadata)
         state.withLock { $0.usage = map }
@@ -59,7 +59,7 @@ public final class UsageTracker: Sendable {
     /// Reads every counter again from the database, keeping what this tracker has not flushed yet: what
     /// other replicas served (and flushed) shows here too. Run after a flush, never during one (a batch
     /// being written is in neither place until it commits): `engram serve` runs both from one loop.
-    func reload() async throws {
+    package func reload() async throws {
         guard let metadata else { return }
         let stored = try await Self.stored(metadata)
         state.withLock { s in
@@ -99,7 +99,7 @@ public final class UsageTracker: Sendable {
     public func usage(_ id: UUID) -> MemoryUsage { state.withLock { $0.usage[id] ?? MemoryUsage() } }
 
     /// The usage of many memories (missing ones have none).
-    func usage(_ ids: [UUID]) -> [UUID: MemoryUsage] {
+    package func usage(_ ids: [UUID]) -> [UUID: MemoryUsage] {
         state.withLock { s in
             var out: [UUID: MemoryUsage] = [:]
             for id in ids { out[id] = s.usage[id] }
@@ -108,12 +108,12 @@ public final class UsageTracker: Sendable {
     }
 
     /// Every memory's usage.
-    func all() -> [UUID: MemoryUsage] { state.withLock { $0.usage } }
+    package func all() -> [UUID: MemoryUsage] { state.withLock { $0.usage } }
 
     /// The served counts the ranking prior reads, as of the last refresh (nil entries: never served then).
     /// Searches change the live counts at once but these only at a refresh (each freshness sweep), so a
     /// search never changes the scores of the next one: results stay reproducible between sweeps.
-    func rankingCounts(_ ids: [UUID]) -> [UUID: Int] {
+    package func rankingCounts(_ ids: [UUID]) -> [UUID: Int] {
         state.withLock { s in
             var out: [UUID: Int] = [:]
             for id in ids { out[id] = s.ranking[id] }
@@ -122,12 +122,12 @@ public final class UsageTracker: Sendable {
     }
 
     /// Takes the live served counts as the ranking's.
-    func refreshRanking() {
+    package func refreshRanking() {
         state.withLock { s in s.ranking = s.usage.mapValues(\.servedCount).filter { $0.value > 0 } }
     }
 
     /// Records that `ids` were served to `userId`, in rank order (off the request path: a lock and an append).
-    func served(_ ids: [UUID], to userId: String, at time: Date = Date()) {
+    package func served(_ ids: [UUID], to userId: String, at time: Date = Date()) {
         guard !ids.isEmpty else { return }
         let t = time.timeIntervalSince1970
         state.withLock { s in
@@ -142,7 +142,7 @@ public final class UsageTracker: Sendable {
     }
 
     /// Records a confirmation (`helpful`, an approval, a revert by its owner).
-    func confirmed(_ id: UUID, at time: Date = Date()) {
+    package func confirmed(_ id: UUID, at time: Date = Date()) {
         state.withLock { s in
             s.usage[id, default: MemoryUsage()].lastConfirmedAt = time
             s.dirty.insert(id)
@@ -150,12 +150,12 @@ public final class UsageTracker: Sendable {
     }
 
     /// Sets the number of open reports of a memory.
-    func setOpenReports(_ id: UUID, _ n: Int) {
+    package func setOpenReports(_ id: UUID, _ n: Int) {
         state.withLock { s in s.usage[id, default: MemoryUsage()].openReports = n }
     }
 
     /// Restores imported counters (export/import round trips).
-    func restore(_ id: UUID, _ u: MemoryUsage) {
+    package func restore(_ id: UUID, _ u: MemoryUsage) {
         state.withLock { s in
             s.increments[id, default: 0] += u.servedCount - (s.usage[id]?.servedCount ?? 0)
             s.usage[id] = u
@@ -164,7 +164,7 @@ public final class UsageTracker: Sendable {
     }
 
     /// Forgets memories purged by retention.
-    func forget(_ ids: [UUID]) {
+    package func forget(_ ids: [UUID]) {
         state.withLock { s in
             for id in ids {
                 s.usage[id] = nil

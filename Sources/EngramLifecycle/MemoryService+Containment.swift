@@ -1,9 +1,11 @@
 public import EngramAuth
-import EngramCore
-import EngramMetadata
-import EngramPoisoning
-import EngramPoisoningCore
-import EngramSecrets
+package import EngramCore
+public import EngramMemory
+public import EngramMemoryModel
+package import EngramMetadata
+package import EngramPoisoning
+package import EngramPoisoningCore
+package import EngramSecrets
 public import Foundation
 
 /// Picks the org memories an admin contains: written by a member, with a token, for a task, from a
@@ -264,7 +266,7 @@ extension MemoryService {
             let latest = index.get(id)
             let top = max(latest?.version ?? 0, try await ledger?.highestRecorded(id) ?? 0, current?.version ?? 0)
             var m = source
-            m.contentHash = Self.contentHash(source.content)
+            m.contentHash = MemoryInput.contentHash(source.content)
             m.state = source.state == .quarantined ? (source.quarantinedFrom ?? .pendingReview) : source.state
             m.quarantinedFrom = nil
             m.anchorChange = nil

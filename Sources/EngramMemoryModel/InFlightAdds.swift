@@ -1,7 +1,7 @@
-import EngramCore
-import EngramEmbedding
-import Foundation
-import Synchronization
+package import EngramCore
+package import EngramEmbedding
+package import Foundation
+package import Synchronization
 
 /// New memories between their decision and their durable writes: what lets concurrent adds share
 /// their commits (group commit) while each still decides as if the adds ran one after another.
@@ -12,25 +12,27 @@ import Synchronization
 /// whose decision could depend on an add still in flight (the same text, or a near duplicate in
 /// the same tenant) waits for it and decides again, and every other writer waits until no add is
 /// in flight (`MemoryService.exclusively`), so no decision ever reads around an unfinished add.
-final class InFlightAdds: Sendable {
+package final class InFlightAdds: Sendable {
     private struct Entry {
-        let memory: Memory
-        let vector: [Float]
+        package let memory: Memory
+        package let vector: [Float]
     }
     private struct State {
-        var entries: [UUID: Entry] = [:]
+        package var entries: [UUID: Entry] = [:]
         /// Callers waiting for one add (by its memory id), or for all (`nil`).
-        var waiters: [(id: UUID?, continuation: CheckedContinuation<Void, Never>)] = []
+        package var waiters: [(id: UUID?, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Registers a new memory whose writes are about to start.
-    func begin(_ memory: Memory, vector: [Float]) {
+    package func begin(_ memory: Memory, vector: [Float]) {
         state.withLock { $0.entries[memory.id] = Entry(memory: memory, vector: vector) }
     }
 
     /// Ends an add (written, or failed), resuming whoever waits for it.
-    func end(_ id: UUID) {
+    package func end(_ id: UUID) {
         let ready = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.entries[id] = nil
             var ready: [CheckedContinuation<Void, Never>] = []
@@ -46,7 +48,7 @@ final class InFlightAdds: Sendable {
 
     /// An add in flight that a new add with this text and vector must wait for: the same content
     /// hash in the tenant, or a memory of the same author in the tenant at least `threshold` similar.
-    func blocking(tenant: String, userId: String, hash: String, vector: [Float]?, threshold: Float) -> UUID? {
+    package func blocking(tenant: String, userId: String, hash: String, vector: [Float]?, threshold: Float) -> UUID? {
         state.withLock { s in
             for (id, entry) in s.entries where entry.memory.tenant == tenant {
                 if entry.memory.contentHash == hash { return id }
@@ -57,7 +59,7 @@ final class InFlightAdds: Sendable {
     }
 
     /// Returns once the add of `id` has ended (at once when it is not in flight).
-    func wait(for id: UUID) async {
+    package func wait(for id: UUID) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 guard s.entries[id] != nil else { return true }
@@ -69,7 +71,7 @@ final class InFlightAdds: Sendable {
     }
 
     /// Returns once no add is in flight.
-    func waitForAll() async {
+    package func waitForAll() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s -> Bool in
                 guard !s.entries.isEmpty else { return true }

@@ -1,7 +1,6 @@
-import EngramCore
-import EngramPoisoning
-import EngramPoisoningCore
-public import EngramStore
+package import EngramCore
+package import EngramPoisoning
+package import EngramPoisoningCore
 public import EngramStoreModel
 public import Foundation
 
@@ -144,22 +143,22 @@ public enum MemoryLimits {
 
 extension Memory {
     /// Payload field names, as stored in the collection (and in a remote Qdrant).
-    enum Field {
-        static let userId = "user_id", orgId = "org_id", scope = "scope", state = "state", content = "content"
-        static let tags = "tags", repo = "repo", taskId = "task_id", kind = "kind", contentHash = "content_hash"
-        static let createdAt = "created_at", updatedAt = "updated_at", embeddingModel = "embedding_model"
-        static let tenant = "tenant"
-        static let channel = "channel", client = "client", requestId = "request_id", branch = "branch", commit = "commit"
-        static let anchors = "anchors", version = "version", anchorChanged = "anchor_changed", expiresAt = "expires_at"
-        static let tokenId = "token_id", screenFlags = "screen_flags", reviewedBy = "reviewed_by"
-        static let supersededBy = "superseded_by", quarantinedFrom = "quarantined_from"
+    package enum Field {
+        package static let userId = "user_id", orgId = "org_id", scope = "scope", state = "state", content = "content"
+        package static let tags = "tags", repo = "repo", taskId = "task_id", kind = "kind", contentHash = "content_hash"
+        package static let createdAt = "created_at", updatedAt = "updated_at", embeddingModel = "embedding_model"
+        package static let tenant = "tenant"
+        package static let channel = "channel", client = "client", requestId = "request_id", branch = "branch", commit = "commit"
+        package static let anchors = "anchors", version = "version", anchorChanged = "anchor_changed", expiresAt = "expires_at"
+        package static let tokenId = "token_id", screenFlags = "screen_flags", reviewedBy = "reviewed_by"
+        package static let supersededBy = "superseded_by", quarantinedFrom = "quarantined_from"
         /// Fields only the service writes: a write around it (the Qdrant-compatible API) cannot set them.
-        static let provenanceFields = [channel, client, requestId, branch, commit, tokenId]
+        package static let provenanceFields = [channel, client, requestId, branch, commit, tokenId]
         /// The service's trust record: recomputed or kept by the service on a write around it.
-        static let trustFields = [screenFlags, reviewedBy, supersededBy, quarantinedFrom]
+        package static let trustFields = [screenFlags, reviewedBy, supersededBy, quarantinedFrom]
     }
 
-    var payload: Payload {
+    package var payload: Payload {
         var p: Payload = [
             Field.userId: .string(userId), Field.scope: .string(scope.rawValue), Field.state: .string(state.rawValue),
             Field.content: .string(content), Field.tags: .array(tags.map { .string($0) }), Field.kind: .string(kind.rawValue),
@@ -187,7 +186,7 @@ extension Memory {
         return p
     }
 
-    init?(id: PointID, payload p: Payload) {
+    package init?(id: PointID, payload p: Payload) {
         guard case let .uuid(uuid) = id,
             let userId = p[Field.userId]?.stringValue,
             let scope = p[Field.scope]?.stringValue.flatMap(MemoryScope.init(rawValue:)),
@@ -249,7 +248,7 @@ extension Memory {
         do {
             if let value = payload[Field.content] {
                 guard let text = value.stringValue else { return "`content` must be a string" }
-                _ = try MemoryService.validate(content: text)
+                _ = try MemoryInput.validate(content: text)
                 // The poisoning screen's block applies here as on every write path (flags are recorded
                 // when the service takes the write in).
                 let report = PoisoningScreen().screen(text)
@@ -257,7 +256,7 @@ extension Memory {
             }
             if let value = payload[Field.tags] {
                 guard case let .array(items) = value, items.allSatisfy({ $0.stringValue != nil }) else { return "`tags` must be a list of strings" }
-                _ = try MemoryService.validate(tags: items.compactMap(\.stringValue))
+                _ = try MemoryInput.validate(tags: items.compactMap(\.stringValue))
             }
             if let value = payload[Field.anchors], value != .null {
                 guard case let .array(items) = value else { return "`anchors` must be a list of {path, sha?, lines?, symbol?}" }
@@ -268,7 +267,7 @@ extension Memory {
             for (field, limit) in [(Field.repo, MemoryLimits.maxRepoLength), (Field.taskId, MemoryLimits.maxTaskIdLength)] {
                 guard let value = payload[field], value != .null else { continue }
                 guard let text = value.stringValue else { return "`\(field)` must be a string" }
-                _ = try MemoryService.validate(optional: text, field: field, max: limit)
+                _ = try MemoryInput.validate(optional: text, field: field, max: limit)
             }
         } catch let error as MemoryError {
             return error.description

@@ -1,5 +1,5 @@
-import EngramMetadata
-import Foundation
+package import EngramMetadata
+package import Foundation
 
 /// Feed entries whose version the vector store does not hold yet, by memory: a follower read the entry
 /// before its writer's store write landed (`MemoryService+Outbox`), and retries it at every `catchUp()`
@@ -8,20 +8,20 @@ import Foundation
 /// The feed marks such an entry applied, so this table is the only thing that remembers it: an entry may
 /// leave only when a refresh of that memory, at that position or a later one, found the store caught up.
 /// A refresh that did not look at a memory leaves its entry alone.
-struct StoreWaits: Sendable {
+package struct StoreWaits: Sendable {
     /// The entry each memory waits on (the latest seen).
-    private(set) var entries: [UUID: ChangeRow] = [:]
+    package private(set) var entries: [UUID: ChangeRow] = [:]
     /// The most entries kept (an outage of the store during heavy writes); the rest are read at the next start.
-    let capacity: Int
+    package let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    package init(capacity: Int) { self.capacity = capacity }
 
-    var count: Int { entries.count }
-    var values: [ChangeRow] { Array(entries.values) }
+    package var count: Int { entries.count }
+    package var values: [ChangeRow] { Array(entries.values) }
 
     /// Records a refresh of the memories of `refreshed`, of which those in `behind` still wait.
     /// - Returns: how many entries were dropped for want of capacity.
-    mutating func record(refreshed: [ChangeRow], behind: [ChangeRow]) -> Int {
+    package mutating func record(refreshed: [ChangeRow], behind: [ChangeRow]) -> Int {
         var looked: [UUID: Int64] = [:]
         for c in refreshed {
             guard let id = UUID(uuidString: c.key) else { continue }
@@ -48,12 +48,12 @@ struct StoreWaits: Sendable {
     }
 
     /// Ends the wait of `key` if it is still on position `seq` (its store write was finished elsewhere).
-    mutating func finished(key: String, seq: Int64) {
+    package mutating func finished(key: String, seq: Int64) {
         if let id = UUID(uuidString: key), entries[id]?.seq == seq { entries[id] = nil }
     }
 
     /// The entries waiting with content hash `hash` (not deletions).
-    func waiting(hash: String) -> [ChangeRow] {
+    package func waiting(hash: String) -> [ChangeRow] {
         entries.values.filter { $0.contentHash == hash && $0.state != "deleted" }
     }
 }
