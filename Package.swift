@@ -352,6 +352,70 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // EngramConfiguration: the one reader of every ENGRAM_* variable and command-line setting.
+        .target(
+            name: "EngramConfig",
+            dependencies: [
+                "EngramAccounts", "EngramAtRest", "EngramAuth", "EngramDatabase", "EngramHTTP", "EngramHTTPEdge",
+                "EngramKernels", "EngramMemory", "EngramOffsite", "EngramServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What the commands open: the runtime (model, data directory, stores, metadata connection, the
+        // Qdrant listener, replica coordination, lifecycle schedules) and the options every store command takes.
+        .target(
+            name: "EngramRuntime",
+            dependencies: [
+                "EngramAccounts", "EngramAtRest", "EngramAuth", "EngramBackup", "EngramConfig", "EngramCore", "EngramDatabase",
+                "EngramEmbedding", "EngramHTTP", "EngramHTTPEdge", "EngramKernels", "EngramLifecycle", "EngramMemory", "EngramMemoryModel",
+                "EngramMetadata", "EngramPostgres", "EngramPostgresSchema", "EngramQdrantAPI", "EngramQdrantClient", "EngramServer",
+                "EngramStore", "EngramStoreModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line's client side, which talks to a running server: the HTTP client and its
+        // options, rendering, progress, `recall` and `memories`, the Claude Code session hook.
+        .target(
+            name: "EngramClientKit",
+            dependencies: [
+                "EngramCore", "EngramConfig", "EngramMemory", "EngramLifecycle",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Imports of other tools' memories: Claude Code's markdown memory files, Mem0 and
+        // mcp-memory-service exports, archives; each candidate screened, deduplicated and uploaded.
+        .target(
+            name: "EngramImport",
+            dependencies: [
+                "EngramClientKit", "EngramConfig", "EngramMemory", "EngramMemoryModel", "EngramLifecycle", "EngramSecrets", "EngramPoisoning",
+                "EngramPoisoningCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Operations on the metadata: the connection to SQLite or PostgreSQL, migration between them,
+        // PostgreSQL backups (dump, verify, restore) and key rotation, off-site copies of backups.
+        .target(
+            name: "EngramOperations",
+            dependencies: [
+                "EngramConfig", "EngramRuntime", "EngramClientKit", "EngramAtRest", "EngramAuth", "EngramBackup", "EngramDatabase", "EngramMemory",
+                "EngramMemoryModel",
+                "EngramMetadata", "EngramOffsite", "EngramPostgres", "EngramPostgresSchema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `engram` command: serve and the maintenance commands.
         .executableTarget(
             name: "engram",
@@ -371,7 +435,6 @@ let package = Package(
                 "EngramAccounts",
                 "EngramServer",
                 "EngramHTTP",
-                "EngramQdrantAPI",
                 "EngramAuth",
                 "EngramEmbedding",
                 "EngramSecrets",
@@ -381,6 +444,11 @@ let package = Package(
                 "EngramOffsite",
                 "EngramPostgres",
                 "EngramPostgresSchema",
+                "EngramConfig",
+                "EngramRuntime",
+                "EngramClientKit",
+                "EngramImport",
+                "EngramOperations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -395,14 +463,25 @@ let package = Package(
         ),
 
         // Benchmarks, evaluations and test helpers (`engram-bench`): not part of the shipped `engram`.
+        // What the benchmarks share: latency samples, memory bandwidth, an HTTP client, the MCP bench's
+        // targets and stage breakdown, the metadata engines under test.
+        .target(
+            name: "EngramBenchKit",
+            dependencies: [
+                "EngramDatabase", "EngramEmbedding", "EngramKernels", "EngramMetadata", "EngramPostgres",
+                "EngramPostgresSchema",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "engram-bench",
             dependencies: [
-                "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramStoreModel", "EngramDatabase", "EngramAtRest", "EngramMemory",
+                "EngramBenchKit", "EngramCore", "EngramKernels", "CEngramKernels", "EngramStore", "EngramStoreModel", "EngramDatabase",
+                "EngramAtRest", "EngramMemory",
                 "EngramServer", "EngramHTTP", "EngramAccounts", "EngramMemoryModel", "EngramLifecycle",
                 "EngramAuth", "EngramEmbedding", "EngramSecrets", "EngramPoisoning", "EngramPoisoningCore", "EngramSearch", "EngramMetadata",
-                "EngramPostgres",
-                "EngramPostgresSchema",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAtRest
+import EngramBenchKit
 import EngramCore
 import EngramDatabase
 import EngramStore

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramBenchKit
 import EngramCore
 import EngramDatabase
 import EngramEmbedding
@@ -9,36 +10,6 @@ import EngramSecrets
 import EngramStore
 import EngramStoreModel
 import Foundation
-
-/// Small, fast, deterministic generator for benchmark data.
-struct XorShift {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 24) * 2 - 1 }
-    mutating func vector(_ d: Int) -> [Float] { (0..<d).map { _ in nextFloat() } }
-}
-
-enum Stats {
-    static func percentile(_ xs: [Double], _ p: Double) -> Double {
-        let s = xs.sorted()
-        guard !s.isEmpty else { return .nan }
-        let i = min(s.count - 1, max(0, Int((p / 100 * Double(s.count - 1)).rounded())))
-        return s[i]
-    }
-    static func ms(_ seconds: Double) -> String { String(format: "%.3f", seconds * 1000) }
-}
-
-@inline(__always) func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
 
 /// `engram-bench kernels`: exact top-k latency against the memory-bandwidth bound.
 struct BenchKernels: AsyncParsableCommand {

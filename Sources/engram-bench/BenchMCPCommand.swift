@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngramAccounts
 import EngramAuth
+import EngramBenchKit
 import EngramCore
 import EngramDatabase
 import EngramEmbedding

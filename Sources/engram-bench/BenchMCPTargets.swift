@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramBenchKit
 import Foundation
 
 #if canImport(Glibc)

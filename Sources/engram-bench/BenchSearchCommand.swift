@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramBenchKit
 import EngramDatabase
 import EngramEmbedding
 import EngramKernels

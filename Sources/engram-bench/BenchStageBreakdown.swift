@@ -1,4 +1,5 @@
 import CEngramKernels
+import EngramBenchKit
 import EngramCore
 import EngramEmbedding
 import Foundation

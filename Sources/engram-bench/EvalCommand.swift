@@ -1,5 +1,6 @@
 import ArgumentParser
 import EngramAuth
+import EngramBenchKit
 import EngramCore
 import EngramEmbedding
 import EngramKernels

@@ -1,8 +1,12 @@
 import ArgumentParser
 import EngramBackup
+import EngramClientKit
+import EngramConfig
 import EngramDatabase
 import EngramOffsite
+import EngramOperations
 import EngramPostgres
+import EngramRuntime
 import EngramStore
 import EngramStoreModel
 import Foundation
@@ -232,18 +236,6 @@ struct Restore: AsyncParsableCommand {
 
 /// Scheduled backups while serving (`serve --backup-every 24h --keep 14`).
 enum BackupSchedule {
-    /// Parses `90s`, `15m`, `24h`, `7d`.
-    static func interval(_ text: String) -> Duration? {
-        guard let unit = text.last, let n = Double(text.dropLast()), n > 0 else { return nil }
-        switch unit {
-        case "s": return .seconds(n)
-        case "m": return .seconds(n * 60)
-        case "h": return .seconds(n * 3600)
-        case "d": return .seconds(n * 86_400)
-        default: return nil
-        }
-    }
-
     /// Every `every`, a backup into `root/backup-<timestamp>` and its verification; the newest `keep` are kept.
     /// With `postgresOwner` (the metadata owner's URL when the metadata lives in PostgreSQL), each backup also
     /// holds the `pg_dump` of the schema, verified with `pg_restore --list` and, when that role may create

@@ -1,8 +1,7 @@
+import EngramClientKit
+import EngramConfig
 import EngramDatabase
-
-/// A failure the `engram` command reports as one line, `engram: <description>`, with exit status 1
-/// (no usage text, no error type): a refused connection, a server error, a missing model.
-protocol CommandFailure: Error, CustomStringConvertible {}
+import EngramRuntime
 
 extension Runtime.Failure: CommandFailure {}
 extension EngramClient.Failure: CommandFailure {}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramConfig
 import Foundation
 
 /// `engram config`: every environment variable `engram` reads, its flag, its default and the value in

@@ -1,11 +1,13 @@
 import ArgumentParser
 import EngramAccounts
 import EngramAuth
+import EngramConfig
 import EngramDatabase
 import EngramLifecycle
 import EngramMemory
 import EngramMemoryModel
 import EngramMetadata
+import EngramRuntime
 import EngramStore
 import EngramStoreModel
 import Foundation

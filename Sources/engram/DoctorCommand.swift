@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngramClientKit
 import Foundation
 
 /// `engram doctor`: checks what a developer's CLI and the Claude Code plugin need from the server, one

@@ -1,4 +1,6 @@
 import ArgumentParser
+import EngramClientKit
+import EngramConfig
 import EngramHTTP
 import EngramServer
 import Foundation
@@ -34,33 +36,6 @@ struct Engram: AsyncParsableCommand {
         } catch {
             Self.exit(withError: error)
         }
-    }
-}
-
-/// Options shared by every command that touches the store.
-struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "Data directory (env ENGRAM_DATA_DIR; default ./data).")
-    var dataDir: String?
-
-    @Option(
-        name: .long,
-        help: "Metadata store: sqlite (default: the data directory's file) or postgres://app-role@host/db (env ENGRAM_METADATA)."
-    )
-    var metadata: String?
-
-    @Option(
-        name: .long,
-        help: "PostgreSQL URL of the schema owner role: migrations run with it at start-up, backups dump with it (env ENGRAM_METADATA_OWNER)."
-    )
-    var metadataOwner: String?
-
-    var dataDirectory: URL {
-        EngramConfiguration().dataDirectory(flag: dataDir)
-    }
-
-    /// Where users, members, the audit log and the memory versions live (`--metadata`, else `ENGRAM_METADATA`).
-    func metadataLocation(_ configuration: EngramConfiguration = EngramConfiguration()) throws -> MetadataLocation {
-        try configuration.metadataLocation(flag: metadata, ownerFlag: metadataOwner)
     }
 }
 

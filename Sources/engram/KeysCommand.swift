@@ -1,8 +1,12 @@
 import ArgumentParser
 import EngramAtRest
 import EngramAuth
+import EngramClientKit
+import EngramConfig
 import EngramDatabase
+import EngramOperations
 import EngramPostgres
+import EngramRuntime
 import Foundation
 
 /// `engram keys status|rotate`: encryption at rest (`ENGRAM_ENCRYPTION_KEY`).

@@ -1,7 +1,10 @@
 import ArgumentParser
+import EngramClientKit
+import EngramConfig
 import EngramLifecycle
 import EngramMemory
 import EngramMetadata
+import EngramRuntime
 import Foundation
 
 /// `engram rescan [--apply]`: today's secret filter and poisoning screen over every stored memory and version.

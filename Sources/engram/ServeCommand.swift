@@ -2,6 +2,7 @@ import ArgumentParser
 import EngramAccounts
 import EngramAtRest
 import EngramAuth
+import EngramConfig
 import EngramDatabase
 import EngramEmbedding
 import EngramHTTP
@@ -9,9 +10,11 @@ import EngramHTTPEdge
 import EngramKernels
 import EngramMemory
 import EngramMemoryModel
+import EngramOperations
 import EngramPostgres
 import EngramPostgresSchema
 import EngramQdrantClient
+import EngramRuntime
 import EngramServer
 import EngramStore
 import EngramStoreModel
@@ -269,7 +272,7 @@ struct Serve: AsyncParsableCommand {
         }
         var backupTask: Task<Void, Never>?
         if let backupEvery {
-            guard let every = BackupSchedule.interval(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
+            guard let every = DurationText.parse(backupEvery) else { throw ValidationError("--backup-every takes e.g. 30m, 24h, 7d") }
             let root = URL(fileURLWithPath: backupDir ?? dataDirectory.appendingPathComponent("backups").path)
             try PrivateFiles.makeDirectory(root)
             backupTask = Task {

@@ -3,6 +3,7 @@ import EngramAccounts
 import EngramAuth
 import EngramMemory
 import EngramMetadata
+import EngramRuntime
 import Foundation
 import JWTKit
 

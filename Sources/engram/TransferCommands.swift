@@ -2,12 +2,17 @@ import ArgumentParser
 import Crypto
 import EngramAtRest
 import EngramAuth
+import EngramClientKit
+import EngramConfig
 import EngramCore
 import EngramDatabase
 import EngramEmbedding
+import EngramImport
 import EngramMemory
 import EngramMemoryModel
 import EngramMetadata
+import EngramOperations
+import EngramRuntime
 import EngramStore
 import EngramStoreModel
 import Foundation

@@ -48,6 +48,14 @@ def readme_arrows():
     return arrows
 
 
+# The modules only the command-line tools link: configuration, the runtime they open, operations on the
+# metadata, imports, the client side, and the benchmarks. The serving modules never import them.
+COMMAND_SIDE = {"engram", "EngramConfig", "EngramRuntime", "EngramOperations", "EngramImport", "EngramClientKit",
+                "engram-bench", "EngramBenchKit"}
+# The domain: it reaches metadata through `MetadataStore` only.
+DOMAIN = ("EngramMemoryModel", "EngramMemory", "EngramLifecycle", "EngramAccounts")
+
+
 def test_imports_match_declared_dependencies():
     for target, (declared, imported) in internal_arrows().items():
         assert imported == declared, f"{target}: declared but not imported {declared - imported}; imported but not declared {imported - declared}"
@@ -63,9 +71,23 @@ def test_readme_arrows_match_the_code():
 
 def test_the_engine_never_sees_http():
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
-    for engine in ("EngramCore", "EngramKernels", "EngramStore", "EngramSearch", "EngramSecrets", "EngramEmbedding", "EngramAuth", "EngramMemory", "EngramPostgres"):
-        if engine in code:
-            assert not code[engine] & {"EngramServer", "EngramHTTPEdge", "EngramQdrantAPI"}, engine
+    engines = ("EngramCore", "EngramKernels", "EngramStoreModel", "EngramSegments", "EngramStore", "EngramAtRest", "EngramBackup",
+               "EngramSearch", "EngramSecrets", "EngramPoisoningCore", "EngramHarmfulDirectives", "EngramPoisoning", "EngramEmbedding",
+               "EngramAuth", "EngramPostgres", "EngramPostgresSchema") + DOMAIN
+    for engine in engines:
+        assert engine in code, engine
+        assert not code[engine] & {"EngramServer", "EngramHTTP", "EngramMCP", "EngramHTTPEdge", "EngramQdrantAPI"}, engine
+
+
+def test_the_serving_modules_never_import_the_command_side():
+    """What `engram serve` runs (the domain, HTTP, MCP, the Qdrant API) is built without the command
+    line's configuration, runtime, operations or benchmarks: the arrows point from the commands down."""
+    code = {target: imported for target, (_, imported) in internal_arrows().items()}
+    assert COMMAND_SIDE <= set(code)
+    for target, imported in code.items():
+        if target not in COMMAND_SIDE:
+            assert not imported & COMMAND_SIDE, f"{target} imports {sorted(imported & COMMAND_SIDE)}"
+    assert not code["engram"] & {"engram-bench", "EngramBenchKit"}
 
 
 def test_the_unscoped_postgres_path_is_for_tests_only():
@@ -86,37 +108,40 @@ def test_the_postgres_store_implements_the_seam_alone():
 
 def test_the_domain_reaches_metadata_through_the_seam():
     """EngramMetadata (row types, TenantScope, the query protocols, MetadataStore) depends on nothing, and
-    EngramMemory names no SQLite record type and does not import EngramDatabase: it reaches the metadata
+    the domain modules name no SQLite record type and do not import EngramDatabase: they reach the metadata
     through `MetadataStore` and encryption at rest through `RecordSealing` only."""
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
     assert code["EngramMetadata"] == set()
     assert "EngramMetadata" in code["EngramMemory"] and "EngramMetadata" in code["EngramDatabase"]
-    memory = REPO / "Sources/EngramMemory"
-    importers = sorted(str(f.relative_to(memory)) for f in memory.rglob("*.swift") if "EngramDatabase" in IMPORT.findall(f.read_text()))
-    assert importers == [], importers
-    assert "EngramDatabase" not in code["EngramMemory"]
     records = re.compile(r"\b(?:Member|Account|OAuth|Audit|Lifecycle)(?:Records|Transaction)\b|\bEngramDatabase\b(?!\s*$)")
-    for f in memory.rglob("*.swift"):
-        code_lines = [l for l in f.read_text().splitlines() if not l.strip().startswith(("//", "import", "public import"))]
-        hits = [l.strip() for l in code_lines if records.search(l)]
-        assert not hits, f"{f.relative_to(memory)}: {hits}"
+    for module in DOMAIN:
+        assert "EngramDatabase" not in code[module], module
+        root = REPO / "Sources" / module
+        for f in root.rglob("*.swift"):
+            code_lines = [l for l in f.read_text().splitlines() if not l.strip().startswith(("//", "import", "public import", "package import"))]
+            hits = [l.strip() for l in code_lines if records.search(l)]
+            assert not hits, f"{module}/{f.relative_to(root)}: {hits}"
 
 
 def test_the_offsite_client_stands_alone():
     """EngramOffsite (the append-only S3 client of the off-site backup copy) imports no Engram module, and
-    only the `engram` command imports it: the serving modules never hold the off-site key."""
+    only the command line imports it (its settings, the backup operations, the `engram` command): the
+    serving modules never hold the off-site key."""
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
     assert code["EngramOffsite"] == set()
-    assert {target for target, imported in code.items() if "EngramOffsite" in imported} == {"engram"}
+    assert {target for target, imported in code.items() if "EngramOffsite" in imported} == {"engram", "EngramConfig", "EngramOperations"}
 
 
 def test_only_the_commands_choose_the_postgres_engine():
-    """The PostgreSQL engine is chosen at the edge: `engram` (serve --metadata, migrate, backups) and
-    `engram-bench` import EngramPostgres, and its own schema module builds on it; the domain and the
-    HTTP layer see only `MetadataStore`."""
+    """The PostgreSQL engine is chosen at the edge: the command line (the runtime that opens it for
+    `serve --metadata`, migrations and backups, the benchmarks) imports EngramPostgres, and its own schema
+    module builds on it; the domain and the HTTP layer see only `MetadataStore`."""
     code = {target: imported for target, (_, imported) in internal_arrows().items()}
-    assert {target for target, imported in code.items() if "EngramPostgres" in imported} == {"engram", "engram-bench", "EngramPostgresSchema"}
-    assert {target for target, imported in code.items() if "EngramPostgresSchema" in imported} == {"engram", "engram-bench"}
+    postgres = {target for target, imported in code.items() if "EngramPostgres" in imported}
+    assert postgres - {"EngramPostgresSchema"} <= COMMAND_SIDE, postgres
+    assert {"engram", "EngramRuntime"} <= postgres
+    schema = {target for target, imported in code.items() if "EngramPostgresSchema" in imported}
+    assert schema <= COMMAND_SIDE and "EngramRuntime" in schema, schema
 
 
 def test_no_swift_file_is_over_600_lines():
@@ -128,3 +153,14 @@ def test_no_swift_file_is_over_600_lines():
         if n > 600:
             long.append(f"{f.relative_to(REPO)}: {n} lines")
     assert not long, "split these files along their concerns: " + "; ".join(long)
+
+
+def test_no_module_is_over_2500_lines():
+    """A module is one concept a reader finds by its folder name: past 2,500 lines it holds several, and
+    is split along them (a model apart from its engine, a feature apart from the service it extends)."""
+    big = []
+    for module in sorted(p for p in (REPO / "Sources").iterdir() if p.is_dir()):
+        n = sum(len(f.read_text().splitlines()) for f in module.rglob("*.swift"))
+        if n > 2500:
+            big.append(f"{module.name}: {n} lines")
+    assert not big, "split these modules along their concerns: " + "; ".join(big)
