@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import EngramMetadata
 public import Foundation
 import Synchronization

@@ -2,8 +2,8 @@ package import ArgumentParser
 package import EngramDatabase
 package import EngramMetadata
 package import EngramPostgres
-package import EngramPostgresSchema
-package import Foundation
+import EngramPostgresSchema
+import Foundation
 package import Logging
 
 /// The metadata engines a benchmark runs on: SQLite always (the baseline), and PostgreSQL when

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Raw latencies of a benchmark for `eval/plots.py latency` (`--samples-out`): the histograms beside the
 /// printed percentiles. `{"bench": …, "unit": "ms", "series": {name: [milliseconds…]}}`.

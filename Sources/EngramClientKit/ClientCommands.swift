@@ -1,5 +1,5 @@
 package import ArgumentParser
-package import EngramConfig
+import EngramConfig
 package import Foundation
 
 #if canImport(FoundationNetworking)

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Turns what a developer typed for a memory id into the full id: a UUID as is, or a unique prefix
 /// of at least `minimumPrefix` hex digits (the short ids the tables print), resolved through the

@@ -1,7 +1,7 @@
 package import ArgumentParser
-package import EngramCore
-package import EngramLifecycle
-package import EngramMemory
+import EngramCore
+import EngramLifecycle
+import EngramMemory
 package import Foundation
 
 /// The Claude Code hook events `engram recall --hook …` answers.

@@ -1,15 +1,15 @@
 package import EngramAccounts
 package import EngramAtRest
 package import EngramAuth
-package import EngramDatabase
+import EngramDatabase
 package import EngramHTTP
-package import EngramHTTPEdge
-package import EngramKernels
-package import EngramMemory
-package import EngramServer
+import EngramHTTPEdge
+import EngramKernels
+import EngramMemory
+import EngramServer
 package import Foundation
 package import Logging
-package import NIOCore
+import NIOCore
 
 /// The typed settings the commands use, each resolved as flag, then environment, then default.
 extension EngramConfiguration {

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// Every setting `engram` reads from its environment, and the one place that reads it.
 ///

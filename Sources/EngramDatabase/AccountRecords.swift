@@ -1,4 +1,4 @@
-public import EngramAtRest
+import EngramAtRest
 public import EngramMetadata
 import Foundation
 import GRDB

@@ -1,7 +1,7 @@
-package import Foundation
+import Foundation
 public import HTTPTypes
 public import Hummingbird
-package import NIOCore
+import NIOCore
 
 /// An error answered as `{"error": {"code", "message"}}` with an HTTP status.
 /// Messages are written for clients: they never contain secrets or memory content.

@@ -1,11 +1,11 @@
 package import EngramAccounts
 package import EngramAuth
-package import EngramCore
+import EngramCore
 package import EngramHTTPEdge
-package import EngramMemory
-package import HTTPTypes
+import EngramMemory
+import HTTPTypes
 package import Hummingbird
-package import JWTKit
+import JWTKit
 
 /// Bearer authentication, once per request, and the failed-authentication limit.
 ///

@@ -1,4 +1,4 @@
-package import HTTPTypes
+import HTTPTypes
 package import Hummingbird
 
 /// Browser origins: DNS-rebinding protection on `/mcp` (a browser `Origin` not on the allow-list

@@ -1,8 +1,8 @@
 public import EngramAccounts
-public import EngramAuth
-public import EngramMemory
+import EngramAuth
+import EngramMemory
 public import EngramMemoryModel
-package import Foundation
+import Foundation
 public import HTTPTypes
 public import Hummingbird
 

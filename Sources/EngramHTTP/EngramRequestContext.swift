@@ -1,7 +1,7 @@
 public import EngramAccounts
 public import EngramAuth
 public import EngramHTTPEdge
-public import EngramMemory
+import EngramMemory
 public import Hummingbird
 public import HummingbirdAuth
 public import NIOCore

@@ -2,7 +2,7 @@ package import EngramCore
 package import Foundation
 package import HTTPTypes
 package import Hummingbird
-package import NIOCore
+import NIOCore
 
 /// JSON request and response helpers shared by the REST and MCP layers.
 package enum JSONBody {

@@ -1,5 +1,5 @@
 package import EngramCore
-package import Foundation
+import Foundation
 
 /// Validates JSON values against the subset of JSON Schema used by `schemas/`:
 /// `type`, `properties`, `required`, `additionalProperties: false`, `items`,

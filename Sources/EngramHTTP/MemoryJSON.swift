@@ -1,7 +1,7 @@
 package import EngramAuth
 package import EngramCore
 package import EngramLifecycle
-package import EngramMemory
+import EngramMemory
 package import EngramMemoryModel
 package import Foundation
 

@@ -1,5 +1,5 @@
-package import EngramCore
-package import HTTPTypes
+import EngramCore
+import HTTPTypes
 package import Hummingbird
 package import Logging
 

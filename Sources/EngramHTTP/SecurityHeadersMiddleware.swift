@@ -1,4 +1,4 @@
-package import HTTPTypes
+import HTTPTypes
 package import Hummingbird
 
 /// Security headers on every response, errors included: a strict Content-Security-Policy (no

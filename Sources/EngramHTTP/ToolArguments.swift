@@ -1,5 +1,5 @@
 package import EngramCore
-package import EngramMemory
+import EngramMemory
 package import EngramMemoryModel
 package import Foundation
 

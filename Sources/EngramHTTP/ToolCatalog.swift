@@ -1,7 +1,7 @@
 package import EngramCore
-package import EngramSchemas
-package import Foundation
-package import HTTPTypes
+import EngramSchemas
+import Foundation
+import HTTPTypes
 
 /// The definitions of every MCP tool (`EngramSchemas.toolNames`), loaded from `schemas/mcp/*.json`, and
 /// their argument validators: MCP validates tool arguments with them, REST the bodies of the same operations.

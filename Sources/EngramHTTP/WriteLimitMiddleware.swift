@@ -1,8 +1,8 @@
-package import EngramAuth
+import EngramAuth
 package import EngramHTTPEdge
-package import HTTPTypes
+import HTTPTypes
 package import Hummingbird
-package import JWTKit
+import JWTKit
 
 /// Write rate limit of the REST API (non-GET requests), per verified token (`jti`): the raw
 /// `Authorization` text is not a key, so `bearer`/`BEARER`/extra spaces share the token's bucket.

@@ -1,5 +1,5 @@
-package import EngramClientKit
-package import EngramConfig
+import EngramClientKit
+import EngramConfig
 package import Foundation
 
 /// Finds Claude Code memory files and reads them with their provenance: `CLAUDE.md`, `CLAUDE.local.md`,

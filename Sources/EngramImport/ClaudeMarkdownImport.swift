@@ -1,6 +1,6 @@
-package import EngramClientKit
-package import EngramMemory
-package import EngramMemoryModel
+import EngramClientKit
+import EngramMemory
+import EngramMemoryModel
 package import Foundation
 
 /// Splits Claude Code memory files (`CLAUDE.md`, `CLAUDE.local.md`, `.claude/**/*.md`, the auto-memory

@@ -1,8 +1,8 @@
 package import ArgumentParser
 package import EngramClientKit
-package import EngramMemory
-package import EngramMemoryModel
-package import Foundation
+import EngramMemory
+import EngramMemoryModel
+import Foundation
 
 /// The formats `engram import --from` reads.
 package enum ImportFormat: String, CaseIterable, ExpressibleByArgument, Sendable {

@@ -1,4 +1,4 @@
-package import EngramClientKit
+import EngramClientKit
 package import Foundation
 
 /// Opens what an export tool wrote: a zip (OpenMemory's backup: `memories.json`, else

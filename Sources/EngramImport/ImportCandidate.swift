@@ -1,7 +1,7 @@
-package import EngramClientKit
-package import EngramMemory
-package import EngramMemoryModel
-package import Foundation
+import EngramClientKit
+import EngramMemory
+import EngramMemoryModel
+import Foundation
 
 /// One memory an import would send to the server's add path (`POST /v1/memories`), before the server's
 /// secret filter, poisoning screen and dedup decide what happens to it.

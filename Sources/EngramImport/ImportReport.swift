@@ -1,5 +1,5 @@
-package import EngramClientKit
-package import Foundation
+import EngramClientKit
+import Foundation
 
 /// What `engram import --from` prints: the dry run's memories (text withheld for those the filters would
 /// refuse), and the summary of a real import (stored, merged as duplicates, refused with rule names).

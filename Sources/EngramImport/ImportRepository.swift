@@ -1,7 +1,7 @@
-package import EngramClientKit
-package import EngramLifecycle
-package import EngramMemory
-package import EngramMemoryModel
+import EngramClientKit
+import EngramLifecycle
+import EngramMemory
+import EngramMemoryModel
 package import Foundation
 
 /// The Git repository a file belongs to: its root (`git rev-parse --show-toplevel`) and its `origin`

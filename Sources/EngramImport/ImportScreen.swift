@@ -1,7 +1,7 @@
-package import EngramClientKit
-package import EngramPoisoning
-package import EngramPoisoningCore
-package import EngramSecrets
+import EngramClientKit
+import EngramPoisoning
+import EngramPoisoningCore
+import EngramSecrets
 
 /// What the server's filters would say about a candidate, answered locally for `--dry-run` with the
 /// same secret scanner and poisoning screen the server runs on every write (the server decides when

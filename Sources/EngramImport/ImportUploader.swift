@@ -1,4 +1,4 @@
-package import EngramClientKit
+import EngramClientKit
 package import Foundation
 
 #if canImport(FoundationNetworking)

@@ -1,4 +1,4 @@
-package import EngramClientKit
+import EngramClientKit
 package import Foundation
 
 /// doobidoo/mcp-memory-service's JSON export, as its exporter writes it

@@ -1,4 +1,4 @@
-package import EngramClientKit
+import EngramClientKit
 package import Foundation
 
 /// mem0 and OpenMemory exports, in the shapes their own code writes:

@@ -1,8 +1,8 @@
-package import EngramCore
+import EngramCore
 public import EngramMemory
 public import EngramMemoryModel
-public import EngramStoreModel
-public import Foundation
+import EngramStoreModel
+import Foundation
 
 /// A repository as a webhook names it: `owner/name` plus the URLs it is known by.
 public struct RepositoryRef: Sendable, Hashable {

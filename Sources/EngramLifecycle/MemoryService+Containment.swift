@@ -1,11 +1,11 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemory
 public import EngramMemoryModel
-package import EngramMetadata
-package import EngramPoisoning
-package import EngramPoisoningCore
-package import EngramSecrets
+import EngramMetadata
+import EngramPoisoning
+import EngramPoisoningCore
+import EngramSecrets
 public import Foundation
 
 /// Picks the org memories an admin contains: written by a member, with a token, for a task, from a

@@ -1,8 +1,8 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemory
 public import EngramMemoryModel
-package import EngramMetadata
+import EngramMetadata
 public import Foundation
 
 /// A caller's verdict on a memory.

@@ -1,12 +1,12 @@
-public import EngramAccounts
+import EngramAccounts
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemory
-public import EngramMemoryModel
-package import EngramMetadata
-package import EngramPoisoning
-package import EngramPoisoningCore
-package import EngramSecrets
+import EngramMemoryModel
+import EngramMetadata
+import EngramPoisoning
+import EngramPoisoningCore
+import EngramSecrets
 public import Foundation
 
 /// One memory version whose text fails the secret filter or is blocked by the poisoning screen: the rules

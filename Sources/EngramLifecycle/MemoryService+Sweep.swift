@@ -1,10 +1,10 @@
-public import EngramAuth
-package import EngramCore
+import EngramAuth
+import EngramCore
 public import EngramMemory
-public import EngramMemoryModel
-package import EngramMetadata
+import EngramMemoryModel
+import EngramMetadata
 public import Foundation
-package import Synchronization
+import Synchronization
 
 /// What one freshness sweep changed.
 public struct SweepReport: Sendable, Hashable {

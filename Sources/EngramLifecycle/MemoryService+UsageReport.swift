@@ -1,9 +1,9 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemory
 public import EngramMemoryModel
-package import EngramMetadata
-public import Foundation
+import EngramMetadata
+import Foundation
 
 /// How an organisation's memories are used, for its admins.
 public struct UsageReport: Sendable, Hashable {

@@ -1,8 +1,8 @@
 public import EngramAuth
 public import EngramMemory
-public import EngramMemoryModel
-package import EngramMetadata
-public import Foundation
+import EngramMemoryModel
+import EngramMetadata
+import Foundation
 
 extension MemoryService {
     /// Webhook secrets are at least this long (GitHub and GitLab accept any; short ones are guessable).

@@ -1,10 +1,10 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemoryModel
-public import EngramStore
-public import EngramStoreModel
-public import Foundation
-package import Metrics
+import EngramStore
+import EngramStoreModel
+package import Foundation
+import Metrics
 
 /// Adding a memory: validation, screens, then a decision under the write lock (exact duplicate,
 /// near duplicate merged into the existing memory, or a new memory whose writes leave the lock so

@@ -1,11 +1,11 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemoryModel
-package import EngramMetadata
-package import EngramStore
-public import EngramStoreModel
+import EngramMetadata
+import EngramStore
+import EngramStoreModel
 package import Foundation
-package import Logging
+import Logging
 
 /// `/finish`: a task's org drafts promoted, and the state changes and versions that promotion records.
 extension MemoryService {

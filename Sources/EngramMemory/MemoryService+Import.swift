@@ -1,16 +1,16 @@
-public import EngramAccounts
-package import EngramAuth
-package import EngramCore
-package import EngramEmbedding
+import EngramAccounts
+import EngramAuth
+import EngramCore
+import EngramEmbedding
 public import EngramMemoryModel
 public import EngramMetadata
-package import EngramPoisoning
-package import EngramPoisoningCore
-public import EngramStore
+import EngramPoisoning
+import EngramPoisoningCore
+import EngramStore
 public import EngramStoreModel
-package import Foundation
-package import Logging
-package import Synchronization
+import Foundation
+import Logging
+import Synchronization
 
 extension MemoryService {
     /// A memory to import with its vector (nil: embedded here).

@@ -1,9 +1,9 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemoryModel
-package import EngramMetadata
-public import Foundation
-package import Synchronization
+import EngramMetadata
+import Foundation
+import Synchronization
 
 /// An organisation's lifecycle policy (stale period, version retention, four eyes) and how long the
 /// service keeps served-log rows, webhook delivery ids and change-feed entries.

@@ -1,4 +1,4 @@
-package import EngramCore
+import EngramCore
 package import EngramMemoryModel
 package import EngramMetadata
 package import Foundation

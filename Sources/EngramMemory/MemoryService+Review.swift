@@ -1,5 +1,5 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemoryModel
 public import Foundation
 

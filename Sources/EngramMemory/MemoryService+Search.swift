@@ -1,12 +1,12 @@
 public import EngramAuth
-package import EngramCore
-package import EngramEmbedding
+import EngramCore
+import EngramEmbedding
 public import EngramMemoryModel
-package import EngramSearch
-public import EngramStore
+import EngramSearch
+import EngramStore
 public import EngramStoreModel
 public import Foundation
-package import Metrics
+import Metrics
 
 extension MemoryService {
     /// Vector candidates per visible tenant: at least this many, and at least `limit`.

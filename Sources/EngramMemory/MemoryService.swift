@@ -1,4 +1,4 @@
-package import Crypto
+import Crypto
 public import EngramAccounts
 public import EngramAuth
 package import EngramCore
@@ -6,13 +6,13 @@ public import EngramEmbedding
 public import EngramMemoryModel
 public import EngramMetadata
 public import EngramPoisoning
-package import EngramSearch
+import EngramSearch
 public import EngramSecrets
-public import EngramStore
+import EngramStore
 public import EngramStoreModel
 public import Foundation
 public import Logging
-package import Metrics
+import Metrics
 package import Synchronization
 
 /// The memory domain's operations. Every method takes the calling `Principal`

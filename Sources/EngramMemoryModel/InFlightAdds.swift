@@ -1,7 +1,7 @@
-package import EngramCore
-package import EngramEmbedding
+import EngramCore
+import EngramEmbedding
 package import Foundation
-package import Synchronization
+import Synchronization
 
 /// New memories between their decision and their durable writes: what lets concurrent adds share
 /// their commits (group commit) while each still decides as if the adds ran one after another.
@@ -14,13 +14,13 @@ package import Synchronization
 /// in flight (`MemoryService.exclusively`), so no decision ever reads around an unfinished add.
 package final class InFlightAdds: Sendable {
     private struct Entry {
-        package let memory: Memory
-        package let vector: [Float]
+        let memory: Memory
+        let vector: [Float]
     }
     private struct State {
-        package var entries: [UUID: Entry] = [:]
+        var entries: [UUID: Entry] = [:]
         /// Callers waiting for one add (by its memory id), or for all (`nil`).
-        package var waiters: [(id: UUID?, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [(id: UUID?, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
 

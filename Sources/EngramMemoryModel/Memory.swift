@@ -1,6 +1,6 @@
-package import EngramCore
-package import EngramPoisoning
-package import EngramPoisoningCore
+import EngramCore
+import EngramPoisoning
+import EngramPoisoningCore
 public import EngramStoreModel
 public import Foundation
 

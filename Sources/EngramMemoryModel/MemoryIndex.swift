@@ -1,5 +1,5 @@
-package import EngramCore
-package import EngramSearch
+import EngramCore
+import EngramSearch
 package import Foundation
 
 /// The in-memory side of the memory domain: every memory by id, a BM25 index

@@ -1,6 +1,6 @@
-package import Crypto
-package import EngramCore
-package import Foundation
+import Crypto
+import EngramCore
+import Foundation
 
 /// Validation and normalisation of what clients send: content, tags, optional text fields and commit
 /// ids, checked against `MemoryLimits`; the canonical form and hash of content (duplicates).

@@ -1,4 +1,4 @@
-package import EngramCore
+import EngramCore
 public import Foundation
 
 /// A time bound of a search filter, as the caller writes it: an RFC 3339 date-time

@@ -1,6 +1,6 @@
 package import EngramBackup
 package import EngramConfig
-package import EngramDatabase
+import EngramDatabase
 package import EngramOffsite
 package import Foundation
 

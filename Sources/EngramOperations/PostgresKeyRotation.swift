@@ -1,12 +1,12 @@
 package import EngramAtRest
 package import EngramAuth
-package import EngramConfig
+import EngramConfig
 package import EngramDatabase
-package import EngramMetadata
+import EngramMetadata
 package import EngramPostgres
-package import EngramPostgresSchema
+import EngramPostgresSchema
 import EngramRuntime
-package import Foundation
+import Foundation
 
 /// `engram keys status|rotate` on the PostgreSQL metadata store: the sealed columns of schema `engram`
 /// (version snapshots, webhook secrets, TOTP secrets), counted by key and resealed under the current
@@ -197,11 +197,11 @@ package struct PostgresKeyRotation: Sendable {
     /// One batch's outcome.
     private struct Batch: Sendable {
         /// The primary key of the last row looked at (where the next batch starts).
-        package var cursor: [PostgresPlainValue]?
+        var cursor: [PostgresPlainValue]?
         /// No row is left after `cursor`.
-        package var exhausted = false
-        package var resealed = 0
-        package var failed = 0
+        var exhausted = false
+        var resealed = 0
+        var failed = 0
     }
 
     /// Up to `room` rows of `column` after `cursor` (binary columns: only those not under the current

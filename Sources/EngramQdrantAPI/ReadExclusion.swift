@@ -1,6 +1,6 @@
 public import EngramCore
-public import EngramStore
-public import EngramStoreModel
+import EngramStore
+import EngramStoreModel
 
 /// Points of one collection that no read of the Qdrant-compatible API returns: those whose payload
 /// field `key` holds one of `values` (the memory service's quarantined memories). Searches, scrolls,

@@ -1,5 +1,5 @@
 package import EngramEmbedding
-package import EngramMemory
+import EngramMemory
 package import Foundation
 
 /// `DATA_DIR/engram.json`: what a data directory's memories were embedded with, so that a command

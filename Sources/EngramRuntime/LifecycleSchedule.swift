@@ -1,6 +1,6 @@
-package import EngramLifecycle
+import EngramLifecycle
 package import EngramMemory
-package import EngramMemoryModel
+import EngramMemoryModel
 package import Logging
 
 /// The server's lifecycle work: a dry rescan at start, the served log flushed every second (searches only

@@ -1,12 +1,12 @@
 package import EngramAccounts
-package import EngramBackup
-package import EngramConfig
-package import EngramDatabase
-package import EngramEmbedding
+import EngramBackup
+import EngramConfig
+import EngramDatabase
+import EngramEmbedding
 package import EngramMemory
 package import EngramMetadata
-package import EngramQdrantClient
-package import EngramStore
+import EngramQdrantClient
+import EngramStore
 package import EngramStoreModel
 package import Foundation
 package import Logging

@@ -1,10 +1,10 @@
 package import EngramAtRest
-package import EngramConfig
+import EngramConfig
 package import EngramDatabase
 package import EngramMetadata
 package import EngramPostgres
-package import EngramPostgresSchema
-package import Foundation
+import EngramPostgresSchema
+import Foundation
 package import Logging
 
 /// The metadata store a command runs on, opened from its `MetadataLocation`, and what to stop at the end

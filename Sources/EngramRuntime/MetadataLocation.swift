@@ -1,6 +1,6 @@
 package import EngramConfig
 package import EngramPostgres
-package import Foundation
+import Foundation
 
 /// Where the metadata (users, members, credentials, the audit log, memory versions, usage, …) lives.
 ///

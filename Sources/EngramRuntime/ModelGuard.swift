@@ -1,8 +1,8 @@
 package import EngramEmbedding
-package import EngramMemory
-package import EngramStore
+import EngramMemory
+import EngramStore
 package import EngramStoreModel
-package import Foundation
+import Foundation
 
 /// Refuses to open memories that the configured embedder cannot see.
 ///

@@ -1,15 +1,15 @@
-package import EngramCore
+import EngramCore
 package import EngramHTTP
-package import EngramMemory
-package import EngramMemoryModel
+import EngramMemory
+import EngramMemoryModel
 package import EngramQdrantAPI
-package import EngramServer
+import EngramServer
 package import EngramStore
-package import EngramStoreModel
-package import Foundation
+import EngramStoreModel
+import Foundation
 package import Hummingbird
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 import UnixSignals
 
 /// `engram serve`'s optional second listener: the Qdrant-compatible API, on only when

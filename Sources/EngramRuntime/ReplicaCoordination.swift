@@ -1,7 +1,7 @@
-package import EngramHTTPEdge
+import EngramHTTPEdge
 package import EngramPostgres
 package import Logging
-package import Synchronization
+import Synchronization
 
 /// A background job that one replica at a time runs when several share one PostgreSQL database.
 package enum ReplicaJob: String, Sendable {

@@ -1,10 +1,10 @@
-package import EngramAuth
+import EngramAuth
 package import EngramConfig
 package import EngramEmbedding
-package import EngramKernels
-package import EngramMemory
-package import EngramStore
-package import EngramStoreModel
+import EngramKernels
+import EngramMemory
+import EngramStore
+import EngramStoreModel
 package import Foundation
 package import Logging
 

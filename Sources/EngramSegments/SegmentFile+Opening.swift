@@ -1,6 +1,6 @@
 import EngramCore
-package import EngramKernels
-package import EngramStoreModel
+import EngramKernels
+import EngramStoreModel
 package import Foundation
 import Synchronization
 

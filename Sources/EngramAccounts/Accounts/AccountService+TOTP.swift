@@ -1,4 +1,4 @@
-public import EngramAuth
+import EngramAuth
 import EngramMetadata
 public import Foundation
 

@@ -1,6 +1,6 @@
 public import EngramAuth
 import EngramMetadata
-public import Foundation
+import Foundation
 
 extension AccountService {
     /// Longest lifetime of a personal access token, in days.

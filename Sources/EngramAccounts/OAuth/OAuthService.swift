@@ -1,6 +1,6 @@
 public import EngramAuth
 public import EngramMetadata
-public import Foundation
+import Foundation
 
 /// Engram's OAuth 2.1 authorization server for MCP clients: dynamic registration of public clients,
 /// the authorization-code grant with PKCE S256 only, access tokens bound to one `/mcp/{userId}`

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 import Foundation
 
 /// A random secret shown once (a session cookie, an invitation or reset link, an API key) and stored

@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import Foundation
 
 /// Seals small secrets at rest (TOTP secrets) with AES-256-GCM under a key derived by HKDF-SHA256 from

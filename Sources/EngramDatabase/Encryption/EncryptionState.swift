@@ -1,6 +1,6 @@
 public import EngramAtRest
-public import Foundation
-public import GRDB
+import Foundation
+import GRDB
 
 /// Which master key the file's sealed values are under, kept in the file itself (`encryption_state`,
 /// one row): opening a file whose values are sealed without the key, or with a key that is neither

@@ -1,7 +1,7 @@
-public import EngramAtRest
+import EngramAtRest
 import EngramMetadata
 public import Foundation
-public import GRDB
+import GRDB
 
 /// `engram keys rotate` and `engram keys status`: every sealed column of the file, walked in batches.
 extension EngramDatabase {

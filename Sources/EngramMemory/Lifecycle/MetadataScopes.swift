@@ -1,5 +1,5 @@
 package import EngramAuth
-package import EngramMemoryModel
+import EngramMemoryModel
 package import EngramMetadata
 package import Foundation
 

@@ -1,12 +1,12 @@
-package import EngramCore
-public import EngramMemoryModel
+import EngramCore
+import EngramMemoryModel
 package import EngramMetadata
-package import EngramStore
-public import EngramStoreModel
+import EngramStore
+import EngramStoreModel
 public import Foundation
-package import Logging
-package import Metrics
-package import Synchronization
+import Logging
+import Metrics
+import Synchronization
 
 /// Following the writes of other replicas.
 ///

@@ -1,12 +1,12 @@
-package import EngramCore
-public import EngramMemoryModel
+import EngramCore
+package import EngramMemoryModel
 package import EngramMetadata
-package import EngramStore
-public import EngramStoreModel
-public import Foundation
-package import Logging
-package import Metrics
-package import Synchronization
+import EngramStore
+import EngramStoreModel
+import Foundation
+import Logging
+import Metrics
+import Synchronization
 
 /// Finishing the store writes that their writers left behind.
 ///

@@ -1,9 +1,9 @@
 public import EngramAuth
-package import EngramCore
+import EngramCore
 public import EngramMemoryModel
-package import EngramStore
-public import EngramStoreModel
-public import Foundation
+import EngramStore
+import EngramStoreModel
+import Foundation
 
 extension MemoryService {
     /// Cosine similarity from which two memories about the same thing may conflict (below

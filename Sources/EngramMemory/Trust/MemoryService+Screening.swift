@@ -1,8 +1,8 @@
-package import EngramMemoryModel
-package import EngramPoisoning
-package import EngramPoisoningCore
-package import Logging
-package import Metrics
+import EngramMemoryModel
+import EngramPoisoning
+import EngramPoisoningCore
+import Logging
+import Metrics
 
 extension MemoryService {
     /// Screens memory text for instructions planted for the assistants that will read it

@@ -1,9 +1,9 @@
-public import EngramAuth
-package import EngramCore
-public import EngramMemoryModel
-package import EngramStore
-public import EngramStoreModel
-public import Foundation
+package import EngramAuth
+import EngramCore
+package import EngramMemoryModel
+import EngramStore
+import EngramStoreModel
+package import Foundation
 
 extension MemoryService {
     /// Whether `principal` may retire `old` in favour of a newer memory: its author (while they may

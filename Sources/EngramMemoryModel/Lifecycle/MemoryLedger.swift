@@ -1,8 +1,8 @@
-package import EngramCore
+import EngramCore
 public import EngramMetadata
-public import EngramStoreModel
+import EngramStoreModel
 public import Foundation
-package import Synchronization
+import Synchronization
 
 /// One recorded state of a memory.
 public struct MemoryVersion: Sendable, Hashable {

@@ -1,7 +1,7 @@
-package import EngramCore
+import EngramCore
 package import EngramMetadata
 public import Foundation
-package import Synchronization
+import Synchronization
 
 /// How much a memory is used: served by searches, confirmed helpful, reported.
 public struct MemoryUsage: Sendable, Hashable, Codable {
@@ -30,15 +30,15 @@ public struct MemoryUsage: Sendable, Hashable, Codable {
 public final class UsageTracker: Sendable {
     package let metadata: (any MetadataStore)?
     private struct State {
-        package var usage: [UUID: MemoryUsage] = [:]
+        var usage: [UUID: MemoryUsage] = [:]
         /// Served counts as of the last `refreshRanking()`: what the ranking prior reads.
-        package var ranking: [UUID: Int] = [:]
+        var ranking: [UUID: Int] = [:]
         /// Served entries not yet written: text conversion waits for the flush, off the search path.
-        package var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
-        package var dirty: Set<UUID> = []
+        var pending: [(at: Double, id: UUID, userId: String, rank: Int)] = []
+        var dirty: Set<UUID> = []
         /// Served counts added since the last flush: what the flush adds to the stored counts (a replica
         /// never writes an absolute count, which would overwrite what other replicas added).
-        package var increments: [UUID: Int] = [:]
+        var increments: [UUID: Int] = [:]
     }
     private let state = Mutex(State())
     /// Buffered served-log rows beyond this are dropped from the log (counters still count them) so a

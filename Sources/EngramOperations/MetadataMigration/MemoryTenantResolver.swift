@@ -1,9 +1,9 @@
 package import EngramAtRest
-package import EngramDatabase
-package import EngramMemory
-package import EngramMemoryModel
-package import EngramMetadata
-package import Foundation
+import EngramDatabase
+import EngramMemory
+import EngramMemoryModel
+import EngramMetadata
+import Foundation
 package import GRDB
 
 /// The PostgreSQL `tenant` of a memory's rows, which the SQLite file does not store: PostgreSQL files

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 
 /// One side of a metadata migration: a store the copy reads rows from in primary-key order and writes
 /// rows into idempotently (a row whose key is already there is left as it is, never overwritten).

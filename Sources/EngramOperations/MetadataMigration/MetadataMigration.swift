@@ -1,13 +1,13 @@
-package import ArgumentParser
+import ArgumentParser
 package import EngramAtRest
-package import EngramClientKit
-package import EngramConfig
+import EngramClientKit
+import EngramConfig
 package import EngramDatabase
 package import EngramPostgres
-package import EngramPostgresSchema
+import EngramPostgresSchema
 import EngramRuntime
 package import Foundation
-package import GRDB
+import GRDB
 
 /// `engram migrate --from sqlite:DIR --to postgres://OWNER…` (or the reverse): copies every metadata
 /// table (users, members, credentials, sessions, tokens, OAuth, org policy, the audit log, memory versions,

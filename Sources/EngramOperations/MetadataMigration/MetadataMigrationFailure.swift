@@ -1,4 +1,4 @@
-package import EngramConfig
+import EngramConfig
 
 /// Why `engram migrate` between the metadata engines stopped, as one line (ids, table and column names,
 /// never a value, a secret or a password).

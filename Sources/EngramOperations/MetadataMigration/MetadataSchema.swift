@@ -1,4 +1,4 @@
-package import EngramDatabase
+import EngramDatabase
 package import EngramPostgres
 package import GRDB
 

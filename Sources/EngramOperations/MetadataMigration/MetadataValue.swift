@@ -1,6 +1,6 @@
 package import Crypto
 package import EngramPostgres
-package import Foundation
+import Foundation
 package import GRDB
 
 /// One column value of a metadata row, the same whichever engine it was read from: PostgreSQL's

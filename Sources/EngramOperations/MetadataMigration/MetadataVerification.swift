@@ -1,5 +1,5 @@
-package import Crypto
-package import Foundation
+import Crypto
+import Foundation
 
 /// The check after a copy: per table, the row count and a SHA-256 over every row in primary-key order on
 /// both sides. A row is its SQLite columns' values in SQLite's column order, each canonically encoded

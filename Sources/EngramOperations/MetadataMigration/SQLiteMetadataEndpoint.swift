@@ -1,6 +1,6 @@
 package import EngramDatabase
 package import Foundation
-package import GRDB
+import GRDB
 
 /// The metadata tables of a data directory's SQLite file (`DIR/engram.sqlite`) as a migration endpoint.
 /// Inserts are `INSERT OR IGNORE`, one transaction per batch; an `AUTOINCREMENT` table's sequence

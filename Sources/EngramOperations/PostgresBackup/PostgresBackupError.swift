@@ -1,4 +1,4 @@
-package import EngramConfig
+import EngramConfig
 
 /// A failure of a backup, verification or restore of the PostgreSQL metadata; reported as one line
 /// (`engram: …`), never with a password (the URLs' descriptions hide it, the client programs never see it on

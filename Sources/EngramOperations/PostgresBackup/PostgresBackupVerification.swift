@@ -1,6 +1,6 @@
 package import EngramBackup
-package import EngramConfig
-package import EngramDatabase
+import EngramConfig
+import EngramDatabase
 package import EngramPostgres
 import EngramRuntime
 package import Foundation

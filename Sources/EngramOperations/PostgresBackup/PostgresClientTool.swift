@@ -1,4 +1,4 @@
-package import EngramConfig
+import EngramConfig
 package import EngramPostgres
 package import Foundation
 

@@ -1,5 +1,5 @@
 package import EngramBackup
-package import EngramDatabase
+import EngramDatabase
 package import EngramPostgres
 package import Foundation
 

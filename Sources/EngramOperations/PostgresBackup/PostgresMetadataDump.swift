@@ -1,9 +1,9 @@
 package import EngramBackup
-package import EngramDatabase
+import EngramDatabase
 package import EngramPostgres
-package import EngramPostgresSchema
+import EngramPostgresSchema
 package import Foundation
-package import PostgresNIO
+import PostgresNIO
 
 /// Takes the `pg_dump` of the metadata schema into a backup directory, with the row counts of the same
 /// snapshot.

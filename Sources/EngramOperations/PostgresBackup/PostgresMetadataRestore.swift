@@ -1,8 +1,8 @@
 package import EngramBackup
-package import EngramDatabase
+import EngramDatabase
 package import EngramPostgres
 package import Foundation
-package import PostgresNIO
+import PostgresNIO
 
 /// `engram restore DIR --to DATA --metadata-to postgres://OWNER@host/db`: the PostgreSQL half of a restore.
 ///

@@ -1,8 +1,8 @@
 package import EngramPostgres
-package import EngramPostgresSchema
-package import Foundation
+import EngramPostgresSchema
+import Foundation
 package import Logging
-package import PostgresNIO
+import PostgresNIO
 
 /// Rows per table of the metadata schema, counted as the schema owner.
 ///

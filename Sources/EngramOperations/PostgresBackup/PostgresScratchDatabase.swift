@@ -1,6 +1,6 @@
 package import EngramPostgres
-package import Foundation
-package import PostgresNIO
+import Foundation
+import PostgresNIO
 
 /// A throwaway database for the restore drill: created with a random name on the scratch server, handed to
 /// a body, and dropped afterwards, whether the body succeeded or not.

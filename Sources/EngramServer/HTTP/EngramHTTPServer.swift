@@ -4,7 +4,7 @@ public import EngramHTTP
 import EngramHTTPEdge
 import EngramMCP
 import EngramMemory
-public import EngramMemoryModel
+import EngramMemoryModel
 import Foundation
 import HTTPTypes
 public import Hummingbird

@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 public import EngramAccounts
-public import EngramHTTP
+import EngramHTTP
 public import EngramHTTPEdge
-public import EngramMemory
+import EngramMemory
 public import Foundation
 public import Logging
 import NIOCore

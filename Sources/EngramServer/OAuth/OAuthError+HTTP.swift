@@ -1,6 +1,6 @@
 public import EngramAccounts
-public import EngramHTTP
-public import EngramMemory
+import EngramHTTP
+import EngramMemory
 import Foundation
 public import HTTPTypes
 public import Hummingbird

@@ -1,6 +1,6 @@
 public import EngramCore
 import EngramKernels
-public import EngramStoreModel
+import EngramStoreModel
 import Foundation
 import GRDB
 

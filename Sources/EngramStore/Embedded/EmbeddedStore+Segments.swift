@@ -1,8 +1,8 @@
 import EngramCore
 import EngramDatabase
 import EngramKernels
-public import EngramSegments
-public import EngramStoreModel
+import EngramSegments
+import EngramStoreModel
 import Foundation
 import GRDB
 import Logging

@@ -2,7 +2,7 @@ public import EngramAtRest
 import EngramCore
 public import EngramDatabase
 import EngramKernels
-public import EngramSegments
+import EngramSegments
 public import EngramStoreModel
 public import Foundation
 import GRDB
