@@ -2,9 +2,7 @@ import EngramCore
 import Foundation
 import XCTest
 
-@testable import EngramServer
-
-final class TextFormattingTests: XCTestCase {
+final class DecimalTextTests: XCTestCase {
     func testFixedMatchesPrintf() {
         // Values away from a decimal tie (at a tie such as 0.015, printf rounds the binary value,
         // which lies just below or above; `fixed` rounds the scaled value: either is fine for display).
